@@ -1,0 +1,79 @@
+"""/_emulator/...: health, reset, timing, forced failures and the spec violations seen in strict mode."""
+from __future__ import annotations
+
+import orjson
+
+from ..engine.errors import ApiError
+from ..engine.lifecycle import FailureRule, Timing
+from ..gateway.context import Reply
+
+
+def build_admin(emu):
+    def body(raw: bytes) -> dict:
+        try:
+            data = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            raise ApiError(400, "The request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(422, "The request body must be a JSON object")
+        return data
+
+    def health(method, query, raw, base):
+        return Reply(200, {"status": "ok", "apis": {api.name: base + api.prefix for api, _, _ in emu.apis},
+                           "timing": emu.lifecycle.timing.profile})
+
+    def reset(method, query, raw, base):
+        emu.reset()
+        return Reply(200, {"reset": True})
+
+    def timing(method, query, raw, base):
+        if method in ("PUT", "POST", "PATCH"):
+            data = body(raw)
+            profile = data.get("profile", emu.lifecycle.timing.profile)
+            if profile not in ("instant", "realistic"):
+                raise ApiError(422, "profile must be 'instant' or 'realistic'")
+            overrides = data.get("overrides", emu.lifecycle.timing.overrides if method == "PATCH" else {})
+            if not isinstance(overrides, dict) or not all(
+                    isinstance(v, (int, float)) and v >= 0 for v in overrides.values()):
+                raise ApiError(422, "overrides must map resource kinds to seconds (>= 0)")
+            emu.lifecycle.timing = Timing(profile, {str(k): float(v) for k, v in overrides.items()})
+        return Reply(200, emu.lifecycle.timing.as_dict())
+
+    def failures(method, query, raw, base):
+        if method == "POST":
+            data = body(raw)
+            try:
+                rule = FailureRule(method=str(data.get("method", "*")).upper(), path=str(data["path"]),
+                                   message=str(data.get("message", FailureRule.message)),
+                                   count=int(data.get("count", 1)))
+            except (KeyError, ValueError):
+                raise ApiError(422, "a failure needs 'path' (a regular expression) and optional "
+                                    "'method', 'message', 'count'") from None
+            emu.lifecycle.failures.append(rule)
+        elif method == "DELETE":
+            emu.lifecycle.failures.clear()
+        return Reply(200, [vars(r) for r in emu.lifecycle.failures])
+
+    def violations(method, query, raw, base):
+        if method == "DELETE":
+            emu.violations.clear()
+        return Reply(200, emu.violations)
+
+    routes = {
+        "/_emulator/health": ({"GET"}, health),
+        "/_emulator/reset": ({"POST"}, reset),
+        "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),
+        "/_emulator/failures": ({"GET", "POST", "DELETE"}, failures),
+        "/_emulator/violations": ({"GET", "DELETE"}, violations),
+    }
+
+    def dispatch(method, path, query, raw, base_url) -> Reply:
+        entry = routes.get(path.rstrip("/"))
+        if entry is None:
+            raise ApiError(404, f"No emulator endpoint at {path}")
+        methods, fn = entry
+        if method not in methods:
+            raise ApiError(405, f"Method {method} is not allowed on {path}")
+        return fn(method, query, raw, base_url)
+
+    return dispatch

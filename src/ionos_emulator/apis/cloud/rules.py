@@ -1,0 +1,107 @@
+"""Shared Cloud API rules: contract usage and limits, address pools, MAC addresses, locations."""
+from __future__ import annotations
+
+import random
+
+from ...engine.errors import ApiError
+from ...gateway.context import Ctx
+from . import catalogue
+
+
+def fail(message: str, code: str = "100", vdc: str = "VDC-5-1000") -> ApiError:
+    return ApiError(422, f"[{vdc}] {message}", code)
+
+
+def location_of(ctx: Ctx, loc_id: str) -> dict:
+    loc = catalogue.location(loc_id)
+    if loc is None:
+        raise fail(f"The location '{loc_id}' does not exist", vdc="VDC-1-2")
+    return loc
+
+
+def usage(ctx: Ctx) -> dict:
+    """Live counters of the contract, as /contracts shows them in resourceLimits."""
+    u = {"coresProvisioned": 0, "ramProvisioned": 0, "hddVolumeProvisioned": 0, "ssdVolumeProvisioned": 0,
+         "dasVolumeProvisioned": 0, "reservedIpsOnContract": 0, "reservedIpsInUse": 0,
+         "k8sClustersProvisioned": 0, "nlbProvisioned": 0, "natGatewayProvisioned": 0}
+    store, t = ctx.store, ctx.tenant
+    for s in store.list(t, "server"):
+        if s.props.get("vmState") not in ("SHUTOFF",):  # a stopped server frees its cores and RAM
+            u["coresProvisioned"] += int(s.props.get("cores") or 0)
+            u["ramProvisioned"] += int(s.props.get("ram") or 0)
+    for v in store.list(t, "volume"):
+        mb = int(float(v.props.get("size") or 0) * 1024)
+        vt = v.props.get("type")
+        u["hddVolumeProvisioned" if vt == "HDD" else "dasVolumeProvisioned" if vt == "DAS"
+          else "ssdVolumeProvisioned"] += mb
+    used = {ip for n in store.list(t, "nic") for ip in (n.props.get("ips") or [])}
+    for b in store.list(t, "ipblock"):
+        ips = b.props.get("ips") or []
+        u["reservedIpsOnContract"] += len(ips)
+        u["reservedIpsInUse"] += sum(1 for ip in ips if ip in used)
+    return u
+
+
+def limits(ctx: Ctx) -> dict:
+    return ctx.emu.identity.contract(ctx.tenant)["resourceLimits"]
+
+
+def check_server_size(ctx: Ctx, loc: dict, cpu_family: str | None, cores: int, ram: int,
+                      extra_cores: int = 0, extra_ram: int = 0) -> None:
+    """Per-server limits of the contract and the location's CPU family, then the contract totals."""
+    lim = limits(ctx)
+    if cores > lim["coresPerServer"]:
+        raise fail(f"The number of cores ({cores}) exceeds the limit per server ({lim['coresPerServer']})",
+                   vdc="VDC-14-1")
+    if ram > lim["ramPerServer"]:
+        raise fail(f"The RAM ({ram} MB) exceeds the limit per server ({lim['ramPerServer']} MB)", vdc="VDC-14-2")
+    arch = [a for a in loc["properties"]["cpuArchitecture"] if cpu_family in (None, a["cpuFamily"])]
+    if arch and cores > max(a["maxCores"] for a in arch):
+        raise fail(f"The number of cores ({cores}) exceeds what the CPU family offers in {loc['id']}")
+    if arch and ram > max(a["maxRam"] for a in arch):
+        raise fail(f"The RAM ({ram} MB) exceeds what the CPU family offers in {loc['id']}")
+    u = usage(ctx)
+    if u["coresProvisioned"] + extra_cores > lim["coresPerContract"]:
+        raise fail(f"The contract's core limit ({lim['coresPerContract']}) would be exceeded "
+                   f"({u['coresProvisioned']} in use)", vdc="VDC-14-3")
+    if u["ramProvisioned"] + extra_ram > lim["ramPerContract"]:
+        raise fail(f"The contract's RAM limit ({lim['ramPerContract']} MB) would be exceeded "
+                   f"({u['ramProvisioned']} MB in use)", vdc="VDC-14-4")
+
+
+def check_storage(ctx: Ctx, vtype: str, size_gb: float, extra_gb: float | None = None) -> None:
+    lim = limits(ctx)
+    mb = int(size_gb * 1024)
+    per_volume, per_contract, used_key = (
+        ("hddLimitPerVolume", "hddLimitPerContract", "hddVolumeProvisioned") if vtype == "HDD" else
+        ("ssdLimitPerVolume", "ssdLimitPerContract", "ssdVolumeProvisioned"))
+    if mb > lim[per_volume]:
+        raise fail(f"The volume size ({size_gb:g} GB) exceeds the limit per volume ({lim[per_volume] // 1024} GB)",
+                   vdc="VDC-14-5")
+    add = int((size_gb if extra_gb is None else extra_gb) * 1024)
+    if vtype != "DAS" and usage(ctx)[used_key] + add > lim[per_contract]:
+        raise fail(f"The contract's storage limit for {vtype} ({lim[per_contract] // 1024} GB) would be exceeded",
+                   vdc="VDC-14-6")
+
+
+def allocate_public_ips(ctx: Ctx, n: int) -> list[str]:
+    """Public addresses unique across the whole emulator (a counter in the store)."""
+    counter = int(ctx.store.kv_get("ip:public") or 0)
+    ctx.store.kv_set("ip:public", counter + n)
+    return [f"85.{215 + (i // 64516) % 40}.{(i // 254) % 254 + 1}.{i % 254 + 1}" for i in range(counter, counter + n)]
+
+
+def private_cidr(ctx: Ctx) -> str:
+    counter = int(ctx.store.kv_get("ip:lan") or 0)
+    ctx.store.kv_set("ip:lan", counter + 1)
+    return f"10.{7 + counter // 254 % 240}.{counter % 254 + 1}.0/24"
+
+
+def mac() -> str:
+    return "02:01:" + ":".join(f"{random.randrange(256):02x}" for _ in range(4))
+
+
+def as_int(value, attr: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise fail(f"attribute '{attr}' must be an integer", vdc="VDC-1-1")
+    return int(value)

@@ -1,0 +1,211 @@
+"""Builds the emulator: store, identity, lifecycle, the enabled APIs, and the ASGI entry point."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import traceback
+
+import orjson
+from starlette.datastructures import Headers, QueryParams
+
+from . import spec as specs
+from .engine import clock
+from .engine.errors import ApiError
+from .engine.lifecycle import Lifecycle, Timing
+from .gateway.context import ApiModule, Ctx, Reply
+from .gateway.router import Router
+from .identity import Identity
+from .settings import Settings
+from .store import open_store
+
+log = logging.getLogger("ionos_emulator")
+
+RATE_LIMIT = 600   # per minute, as X-RateLimit-Limit; informative, not enforced
+RATE_BURST = 50
+
+
+class Emulator:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = open_store(settings.data_dir)
+        self.identity = Identity(self.store, contract_number=settings.contract_number,
+                                 owner_email=settings.user, owner_password=settings.password)
+        self.identity.ensure_default()
+        self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
+        self.violations: list[dict] = []
+        self.apis: list[tuple[ApiModule, object, Router]] = []
+        self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
+        from .admin import build_admin
+        from .apis import enabled_apis
+        for api in enabled_apis():
+            self.mount(api)
+        self.admin = build_admin(self)
+
+    def mount(self, api: ApiModule) -> None:
+        spec = specs.load(api.spec_name)
+        router = Router()
+        for op in spec.operations:
+            router.add(op.method, op.path, op)
+        self.apis.append((api, spec, router))
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.identity._basic_cache.clear()
+        self.identity._key = None
+        self.identity.ensure_default()
+        self.violations.clear()
+
+    # -- ASGI ------------------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        reply, pretty = self.handle(scope, body)
+        await _send(send, reply, pretty)
+
+    async def _lifespan(self, receive, send):
+        ticker = None
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                ticker = asyncio.get_running_loop().create_task(self._tick())
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                if ticker:
+                    ticker.cancel()
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _tick(self):
+        """Completes due requests even when nobody polls (realistic timing, restarts)."""
+        while True:
+            await asyncio.sleep(0.25)
+            try:
+                self.lifecycle.settle()
+            except Exception:  # a busy database must not stop the ticker
+                log.exception("settling requests failed")
+
+    def handle(self, scope, raw: bytes) -> tuple[Reply, bool]:
+        headers = Headers(scope=scope)
+        query = QueryParams(scope.get("query_string", b""))
+        path = scope["path"]
+        method = scope["method"].upper()
+        pretty = query.get("pretty", "true").lower() != "false"
+        base_url = _base_url(scope, headers)
+        try:
+            if path.startswith("/_emulator"):
+                return self.admin(method, path, query, raw, base_url), pretty
+            for api, spec, router in self.apis:
+                if path == api.prefix or path.startswith(api.prefix + "/"):
+                    return self._api_call(api, spec, router, method, path[len(api.prefix):] or "/", query,
+                                          headers, raw, base_url), pretty
+            raise ApiError(404, f"No API is served at {path}")
+        except ApiError as e:
+            return Reply(e.status, e.body(), e.headers), pretty
+        except Exception:
+            log.error("unexpected error on %s %s\n%s", method, path, traceback.format_exc())
+            return Reply(500, ApiError(500, "[VDC-5-0] An unexpected error occurred", "500").body()), pretty
+
+    def _api_call(self, api, spec, router, method, rel, query, headers, raw, base_url) -> Reply:
+        op, params, allowed = router.match(method, rel)
+        if op is None:
+            if allowed:
+                raise ApiError(405, f"Method {method} is not allowed on this resource",
+                               headers={"Allow": ", ".join(allowed)})
+            raise ApiError(404, "Resource does not exist")
+        self.lifecycle.settle()
+        ctx = Ctx(emu=self, api=api, op=op, method=method, path=rel, params=params, query=query,
+                  headers=headers, body=None, raw_body=raw, base_url=base_url, now=clock.now())
+        if op.security != []:
+            ctx.principal = self.identity.authenticate(headers.get("authorization"))
+        errors = spec.query_errors(op, dict(query))
+        if errors:
+            raise ApiError(422, errors[0][1])
+        if op.body is not None and method in ("POST", "PUT", "PATCH"):
+            ctx.body = _parse_json(raw, headers)
+            if ctx.body is None and op.body.get("required"):
+                raise ApiError(400, "The request body is missing or empty")
+            if ctx.body is not None:
+                errors = spec.body_errors(op, ctx.body)
+                if errors:
+                    raise ApiError(422, "[VDC-1-1] " + "; ".join(msg for _, msg in errors[:5]))
+        handler = api.handlers.get(op.id)
+        if handler is None:
+            raise ApiError(501, f"Operation {op.id} ({op.method} {op.path}) is not implemented by the emulator")
+        reply = handler(ctx)
+        reply.headers.update(self._rate_headers(ctx))
+        if self.settings.strict and reply.content_type == "application/json" and reply.body is not None:
+            self._check_response(spec, op, reply, f"{method} {api.prefix}{rel}")
+        return reply
+
+    def _check_response(self, spec, op, reply: Reply, where: str) -> None:
+        errors = spec.response_errors(op, reply.status, reply.body)
+        if errors:
+            v = {"request": where, "status": reply.status, "errors": [f"{p}: {m}" for p, m in errors[:10]]}
+            self.violations.append(v)
+            log.error("response violates the spec: %s", v)
+            reply.status, reply.body = 500, ApiError(
+                500, f"emulator response violates the spec: {v['errors']}", "500").body()
+
+    def _rate_headers(self, ctx: Ctx) -> dict[str, str]:
+        key = ctx.principal.user_id if ctx.principal else "-"
+        minute = int(ctx.now // 60)
+        m, n = self._calls.get(key, (minute, 0))
+        n = n + 1 if m == minute else 1
+        self._calls[key] = (minute, n)
+        return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Burst": str(RATE_BURST),
+                "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n))}
+
+
+def _parse_json(raw: bytes, headers: Headers):
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise ApiError(400, f"The request body is not valid JSON: {e}") from None
+
+
+def _base_url(scope, headers: Headers) -> str:
+    """Absolute hrefs and Location must route back to us as the client addressed us (ionosctl follows them)."""
+    proto = headers.get("x-forwarded-proto") or scope.get("scheme", "http")
+    host = headers.get("x-forwarded-host") or headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{proto}://{host}"
+
+
+async def _send(send, reply: Reply, pretty: bool) -> None:
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, (bytes, bytearray)):
+        payload = bytes(reply.body)
+    elif isinstance(reply.body, str) and reply.content_type != "application/json":
+        payload = reply.body.encode()
+    else:
+        payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0)
+    hdrs = [(b"content-length", str(len(payload)).encode())]
+    if payload or reply.status >= 400:
+        hdrs.append((b"content-type", reply.content_type.encode()))
+    hdrs += [(k.lower().encode(), str(v).encode()) for k, v in reply.headers.items()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": hdrs})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def create_app(settings: Settings | None = None) -> Emulator:
+    return Emulator(settings or Settings.from_env())
+
+
+def basic_header(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -1,0 +1,64 @@
+"""`ionos-emulator`: serve, reset, and print the settings in effect."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from .settings import Settings
+
+
+@click.group()
+def main() -> None:
+    """A local, stateful emulator of the IONOS Cloud APIs."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8765).")
+@click.option("--data-dir", default=None, help="Where the embedded database lives (default ./.ionos-emulator).")
+@click.option("--timing", type=click.Choice(["instant", "realistic"]), default=None,
+              help="How fast asynchronous requests complete (default instant).")
+@click.option("--user", default=None, help="E-mail of the contract owner (default admin@ionos-emulator.local).")
+@click.option("--password", default=None, help="Password of the contract owner (default emulator).")
+@click.option("--contract-number", type=int, default=None, help="Number of the default contract (default 31000001).")
+@click.option("--strict/--no-strict", default=None,
+              help="Check every response against the compiled spec; a mismatch becomes a 500.")
+@click.option("--log-level", default=None, help="uvicorn log level (default warning).")
+def serve(**opts) -> None:
+    """Start the emulator in the foreground."""
+    started = time.perf_counter()
+    settings = Settings.from_env(**opts)
+    import uvicorn
+
+    from .app import Emulator
+    emu = Emulator(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"ionos-emulator listening on {base}")
+    for api, _, _ in emu.apis:
+        click.echo(f"  {api.name:<8} {base}{api.prefix}")
+    click.echo(f"  admin    {base}/_emulator/health")
+    click.echo(f"credentials: {settings.user} / {settings.password}  (contract {settings.contract_number})")
+    click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
+               f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")
+    sys.stdout.flush()
+    uvicorn.run(emu, host=settings.host, port=settings.port, log_level=settings.log_level,
+                http="httptools", loop="auto", lifespan="on", access_log=False)
+
+
+@main.command()
+@click.option("--data-dir", default=None, help="The data dir to empty (default ./.ionos-emulator).")
+def reset(data_dir) -> None:
+    """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
+    settings = Settings.from_env(data_dir=data_dir)
+    from .store import open_store
+    store = open_store(settings.data_dir)
+    store.reset()
+    store.close()
+    click.echo(f"emptied {os.path.abspath(settings.data_dir)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The generic machinery every API shares: errors, storage rows, lifecycle, rendering."""

@@ -1,0 +1,170 @@
+"""The asynchronous lifecycle, kept as data: a change writes its resource (BUSY), a request record and
+the effects that complete it, all in one transaction. `settle()` applies whatever has come due; it is
+called before every API request (so `instant` timing is done by the first poll) and by a background
+tick, and it is exactly-once because only the caller that flips a request from PENDING applies it.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from ..store import Row, Store
+from . import clock
+
+# Seconds a change spends RUNNING under the `realistic` profile, by resource kind (QUEUED lasts
+# QUEUED_SECONDS first). Chosen to resemble the real cloud without making a demo tedious.
+REALISTIC_RUNNING = {
+    "datacenter": 3.0, "server": 8.0, "volume": 5.0, "nic": 3.0, "lan": 2.0, "firewallrule": 2.0,
+    "ipblock": 2.0, "snapshot": 6.0, "cdrom": 3.0, "image": 3.0,
+}
+REALISTIC_DEFAULT = 3.0
+QUEUED_SECONDS = 0.5
+
+
+@dataclass
+class Timing:
+    """`instant`: done by the first poll. `realistic`: seconds, per kind. `overrides`: kind -> seconds."""
+
+    profile: str = "instant"
+    overrides: dict[str, float] = field(default_factory=dict)
+
+    def durations(self, kind: str) -> tuple[float, float]:
+        if kind in self.overrides:
+            total = float(self.overrides[kind])
+            return (min(QUEUED_SECONDS, total / 4), total - min(QUEUED_SECONDS, total / 4))
+        if self.profile == "realistic":
+            return QUEUED_SECONDS, REALISTIC_RUNNING.get(kind, REALISTIC_DEFAULT)
+        return 0.0, 0.0
+
+    def as_dict(self) -> dict:
+        return {"profile": self.profile, "overrides": dict(self.overrides),
+                "realisticSeconds": {**REALISTIC_RUNNING, "default": REALISTIC_DEFAULT}}
+
+
+@dataclass
+class FailureRule:
+    """Make the next `count` matching changes end FAILED with `message` (set through /_emulator/failures)."""
+
+    method: str
+    path: str  # a regular expression searched in the request path
+    message: str = "[VDC-5-0] An unexpected error occurred"
+    count: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
+
+
+class Lifecycle:
+    def __init__(self, store: Store, timing: Timing | None = None):
+        self.store = store
+        self.timing = timing or Timing()
+        self.failures: list[FailureRule] = []
+        self._lock = threading.Lock()
+        # effect name -> function(store, effect dict, now); APIs may register their own
+        self.effects = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
+                        "link": _effect_link, "bump": _effect_bump}
+
+    # -- creating --------------------------------------------------------------------------------
+    def begin(self, *, tenant: int, scope: str, kind: str, method: str, url: str, path: str, body: str,
+              headers: dict, user: str) -> dict:
+        """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it."""
+        now = clock.now()
+        queued, running = self.timing.durations(kind)
+        start = now
+        if queued or running:
+            # Changes in one data center run one after another, as the real cloud queues them.
+            last = self.store.last_pending_done_at(tenant, scope) if scope else None
+            start = max(now, last or now)
+        req = {"id": str(uuid.uuid4()), "tenant": tenant, "scope": scope, "created": now,
+               "run_at": start + queued, "done_at": start + queued + running, "state": "PENDING",
+               "message": None, "method": method, "url": url, "body": body, "headers": headers,
+               "user": user, "targets": [], "effects": [], "on_fail": []}
+        for rule in self.failures:
+            if rule.count > 0 and rule.matches(method, path):
+                rule.count -= 1
+                req["fail"] = rule.message
+                break
+        self.failures = [r for r in self.failures if r.count > 0]
+        return req
+
+    def commit(self, req: dict) -> None:
+        self.store.insert_request(req)
+
+    # -- completing ------------------------------------------------------------------------------
+    def settle(self, now: float | None = None) -> int:
+        """Apply every request that has come due. Returns how many were applied here."""
+        now = clock.now() if now is None else now
+        done = 0
+        while True:
+            due = self.store.due_requests(now)
+            if not due:
+                return done
+            for req in due:
+                failed = "fail" in req
+                with self.store.tx():
+                    if not self.store.finish_request(req["id"], "FAILED" if failed else "DONE",
+                                                     req.get("fail") if failed else None):
+                        continue  # another process or caller applied it
+                    for eff in req["on_fail" if failed else "effects"]:
+                        self.effects[eff["op"]](self.store, eff, req["done_at"])
+                done += 1
+            if len(due) < 200:
+                return done
+
+    @staticmethod
+    def status(req: dict, now: float | None = None) -> str:
+        if req["state"] != "PENDING":
+            return req["state"]
+        now = clock.now() if now is None else now
+        return "QUEUED" if now < req["run_at"] else "RUNNING"
+
+
+# -- effects: small, data-described changes applied when a request completes ---------------------
+
+def _load(store: Store, eff: dict) -> Row | None:
+    return store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
+
+
+def touch(row: Row, ts: float) -> None:
+    row.meta["lastModifiedDate"] = clock.iso(ts)
+    row.meta["etag"] = uuid.uuid4().hex
+
+
+def _effect_state(store: Store, eff: dict, ts: float) -> None:
+    row = _load(store, eff)
+    if row is not None:
+        row.meta["state"] = eff["state"]
+        touch(row, ts)
+        store.update(row)
+
+
+def _effect_props(store: Store, eff: dict, ts: float) -> None:
+    row = _load(store, eff)
+    if row is not None:
+        row.props.update(eff["set"])
+        touch(row, ts)
+        store.update(row)
+
+
+def _effect_link(store: Store, eff: dict, ts: float) -> None:
+    row = _load(store, eff)
+    if row is not None:
+        row.link = eff["link"]
+        store.update(row)
+
+
+def _effect_delete(store: Store, eff: dict, ts: float) -> None:
+    row = _load(store, eff)
+    if row is not None:
+        store.delete_tree(row)
+
+
+def _effect_bump(store: Store, eff: dict, ts: float) -> None:
+    """A data center's version rises with each completed change inside it."""
+    row = _load(store, eff)
+    if row is not None:
+        row.props["version"] = int(row.props.get("version") or 0) + 1
+        touch(row, ts)
+        store.update(row)

@@ -1,0 +1,118 @@
+"""Filtering, ordering and paging of collections, shared by every API.
+
+Order of operations, as ionosctl relies on it: maxResults truncation -> filters -> orderBy -> offset/limit.
+Filters: `filter.<key>=<value>` is a case-insensitive "contains" on the property or metadata field named
+by key (key case-insensitive); a comma means OR; several keys must all match; list values match if any
+element matches.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from .errors import ApiError
+
+
+def parse_filters(query) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in query.multi_items():
+        if key.startswith("filter.") and len(key) > 7:
+            out.setdefault(key[7:].lower(), []).extend(v.strip().lower() for v in value.split(",") if v.strip())
+    return out
+
+
+def _text(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _text(v)]
+    if isinstance(value, dict):
+        return [str(value.get("id", ""))] if "id" in value else []
+    return [str(value).lower()]
+
+
+def field(view: dict, key: str) -> tuple[bool, Any]:
+    """Finds `key` (lower-case) among properties, then metadata, then the top level."""
+    for section in (view.get("properties") or {}, view.get("metadata") or {}, view):
+        for k, v in section.items():
+            if k.lower() == key:
+                return True, v
+    return False, None
+
+
+def matches(view: dict, filters: dict[str, list[str]]) -> bool:
+    for key, wanted in filters.items():
+        found, value = field(view, key)
+        if not found:
+            return False
+        texts = _text(value)
+        if wanted and not any(w in t for w in wanted for t in texts):
+            return False
+    return True
+
+
+def _sort_key(value: Any):
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool):
+        return (1, str(value).lower())
+    if isinstance(value, (int, float)):
+        return (1, f"{value:020.6f}" if value >= 0 else f"-{-value:019.6f}")
+    return (1, str(value).lower())
+
+
+def select(items: list, view: Callable[[Any], dict], query, *, paginated: bool,
+           default_limit: int = 1000) -> tuple[list, int | None, int | None, int]:
+    """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated."""
+    max_results = _int(query, "maxResults", None, minimum=0)
+    if max_results is not None:
+        items = items[:max_results]
+    filters = parse_filters(query)
+    if filters:
+        items = [it for it in items if matches(view(it), filters)]
+    order = query.get("orderBy") or query.get("order-by")
+    if order:
+        key = order.lower()
+        items = sorted(items, key=lambda it: _sort_key(field(view(it), key)[1]))
+    total = len(items)
+    if not paginated:
+        return items, None, None, total
+    offset = _int(query, "offset", 0, minimum=0)
+    limit = _int(query, "limit", default_limit, minimum=1, maximum=10000)
+    return items[offset:offset + limit], offset, limit, total
+
+
+def links(href: str, offset: int, limit: int, total: int) -> dict:
+    out = {"self": f"{href}?offset={offset}&limit={limit}"}
+    if offset > 0:
+        out["prev"] = f"{href}?offset={max(0, offset - limit)}&limit={limit}"
+    if offset + limit < total:
+        out["next"] = f"{href}?offset={offset + limit}&limit={limit}"
+    return out
+
+
+def _int(query, name: str, default, *, minimum: int | None = None, maximum: int | None = None):
+    raw = query.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"query parameter '{name}' must be an integer") from None
+    if minimum is not None and value < minimum:
+        raise ApiError(422, f"query parameter '{name}' must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ApiError(422, f"query parameter '{name}' must be at most {maximum}")
+    return value
+
+
+def chunks(it: Iterable, n: int):
+    buf = []
+    for x in it:
+        buf.append(x)
+        if len(buf) == n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf

@@ -1,0 +1,85 @@
+"""What a handler receives (Ctx) and returns (Reply)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from ..app import Emulator
+    from ..identity import Principal
+    from ..spec import Operation
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None            # a JSON-able object, raw bytes/str, or None for an empty body
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+@dataclass
+class ApiModule:
+    """One API: where it is served, its compiled spec, and the handlers its module provides by operationId."""
+
+    name: str
+    prefix: str                       # path prefix on the emulator, e.g. "/cloudapi/v6"
+    spec_name: str
+    handlers: dict[str, Callable[["Ctx"], Reply]] = field(default_factory=dict)
+
+    def handler(self, op_id: str):
+        def deco(fn):
+            self.handlers[op_id] = fn
+            return fn
+        return deco
+
+
+@dataclass
+class Ctx:
+    emu: "Emulator"
+    api: ApiModule
+    op: "Operation"
+    method: str
+    path: str                 # path below the API prefix, e.g. "/datacenters/x"
+    params: dict[str, str]
+    query: Any                # starlette QueryParams (multi-valued)
+    headers: Any
+    body: Any
+    raw_body: bytes
+    base_url: str             # scheme://host[:port] as the client addressed us
+    principal: "Principal | None" = None
+    now: float = 0.0
+
+    @property
+    def store(self):
+        return self.emu.store
+
+    @property
+    def tenant(self) -> int:
+        return self.principal.tenant
+
+    @property
+    def api_base(self) -> str:
+        return self.base_url + self.api.prefix
+
+    def href(self, path: str) -> str:
+        return f"{self.api_base}/{path}" if path else f"{self.api_base}/"
+
+    def q(self, name: str, default: str | None = None) -> str | None:
+        """A query parameter; the hyphenated spelling ionosctl uses (order-by) also counts."""
+        v = self.query.get(name)
+        if v is None and any(c.isupper() for c in name):
+            hyph = "".join("-" + c.lower() if c.isupper() else c for c in name)
+            v = self.query.get(hyph)
+        return default if v is None else v
+
+    def q_int(self, name: str, default: int) -> int:
+        v = self.q(name)
+        try:
+            return int(v) if v not in (None, "") else default
+        except ValueError:
+            return default
+
+    @property
+    def depth(self) -> int:
+        return max(0, min(10, self.q_int("depth", 0)))

@@ -1,0 +1,63 @@
+"""A segment trie built from a compiled spec's path templates: '/datacenters/{datacenterId}' etc."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class _Node:
+    __slots__ = ("static", "param", "methods")
+
+    def __init__(self):
+        self.static: dict[str, _Node] = {}
+        self.param: _Node | None = None
+        self.methods: dict[str, tuple[Any, list[str]]] = {}  # method -> (target, parameter names)
+
+
+class Router:
+    def __init__(self):
+        self.root = _Node()
+
+    def add(self, method: str, template: str, target: Any) -> None:
+        node, names = self.root, []
+        for seg in _split(template):
+            if seg.startswith("{") and seg.endswith("}"):
+                if node.param is None:
+                    node.param = _Node()
+                names.append(seg[1:-1])
+                node = node.param
+            else:
+                node = node.static.setdefault(seg, _Node())
+        node.methods[method.upper()] = (target, names)
+
+    def match(self, method: str, path: str) -> tuple[Any, dict[str, str], list[str]]:
+        """Returns (target or None, path params, allowed methods). Allowed is empty for an unknown path."""
+        # Static segments win over parameters; a parameter never matches an empty segment.
+        found = self._walk(self.root, _split(path), 0, [])
+        if found is None:
+            return None, {}, []
+        node, values = found
+        entry = node.methods.get(method.upper())
+        if entry is None:
+            return None, {}, sorted(node.methods)
+        target, names = entry
+        return target, dict(zip(names, values)), sorted(node.methods)
+
+    def _walk(self, node: _Node, segs: list[str], i: int, values: list[str]):
+        if i == len(segs):
+            return (node, values) if node.methods else None
+        seg = segs[i]
+        nxt = node.static.get(seg)
+        if nxt is not None:
+            r = self._walk(nxt, segs, i + 1, values)
+            if r is not None:
+                return r
+        if node.param is not None and seg:
+            r = self._walk(node.param, segs, i + 1, values + [seg])
+            if r is not None:
+                return r
+        return None
+
+
+def _split(path: str) -> list[str]:
+    path = path.strip("/")
+    return path.split("/") if path else []

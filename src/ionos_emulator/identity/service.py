@@ -1,0 +1,244 @@
+"""Identity: one default contract and its owner, users stored as `user` resources, RS256 tokens.
+
+Users live in the resources table (kind "user") so that /um/users can serve them like any resource;
+a `login:<email>` entry maps an e-mail address to its contract, user id and password hash.
+Tokens are `token:<kid>` entries. The signing key is made once per data dir and kept in the store.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+
+from ..engine import clock
+from ..engine.errors import unauthorized
+from ..store import Row, Store
+
+# JWT privilege names, in the order the real tokens list them (api-behaviour.md §1.3).
+PRIVILEGES = [
+    "DATA_CENTER_CREATE", "SNAPSHOT_CREATE", "IP_BLOCK_RESERVE", "MANAGE_DATAPLATFORM", "ACCESS_ACTIVITY_LOG",
+    "PCC_CREATE", "ACCESS_S3_OBJECT_STORAGE", "BACKUP_UNIT_CREATE", "CREATE_INTERNET_ACCESS",
+    "K8S_CLUSTER_CREATE", "FLOW_LOG_CREATE", "ACCESS_AND_MANAGE_MONITORING", "ACCESS_AND_MANAGE_CERTIFICATES",
+    "ACCESS_AND_MANAGE_LOGGING", "MANAGE_DBAAS", "ACCESS_AND_MANAGE_DNS", "MANAGE_REGISTRY",
+    "ACCESS_AND_MANAGE_CDN", "ACCESS_AND_MANAGE_VPN", "ACCESS_AND_MANAGE_API_GATEWAY", "ACCESS_AND_MANAGE_NGS",
+    "ACCESS_AND_MANAGE_KAAS", "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE", "ACCESS_AND_MANAGE_AI_MODEL_HUB",
+    "CREATE_NETWORK_SECURITY_GROUPS", "ACCESS_AND_MANAGE_IAM_RESOURCES",
+]
+
+# Limits of the default contract (MB for RAM and storage), shaped like the real `resourceLimits`.
+DEFAULT_LIMITS = {
+    "coresPerServer": 62, "coresPerContract": 200, "ramPerServer": 245760, "ramPerContract": 1024000,
+    "hddLimitPerVolume": 4194304, "hddLimitPerContract": 20971520, "ssdLimitPerVolume": 4194304,
+    "ssdLimitPerContract": 20971520, "reservableIps": 50, "k8sClusterLimitTotal": 50, "nlbLimitTotal": 10,
+    "natGatewayLimitTotal": 10, "securityGroupsPerVdc": 100, "securityGroupsPerResource": 10,
+    "rulesPerSecurityGroup": 100,
+}
+
+PBKDF2_ROUNDS = 60_000
+MAX_TOKENS_PER_USER = 100
+
+
+@dataclass
+class Principal:
+    """Who is calling: the contract (tenant), the user, and how they authenticated."""
+
+    tenant: int
+    user_id: str
+    email: str
+    admin: bool
+    owner: bool
+    token_id: str | None = None
+    privileges: list[str] = field(default_factory=list)
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or os.urandom(16)
+    dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ROUNDS)
+    return f"pbkdf2${salt.hex()}${dk.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    _, salt, dk = stored.split("$")
+    cand = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), PBKDF2_ROUNDS)
+    return hmac.compare_digest(cand.hex(), dk)
+
+
+def _compact(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class Identity:
+    def __init__(self, store: Store, *, contract_number: int, owner_email: str, owner_password: str):
+        self.store = store
+        self.contract_number = contract_number
+        self.owner_email = owner_email
+        self.owner_password = owner_password
+        self._basic_cache: dict[str, tuple[str, Principal]] = {}  # header -> (stored hash, principal)
+        self._key: tuple[str, str] | None = None
+
+    # -- seeding ---------------------------------------------------------------------------------
+    def ensure_default(self) -> None:
+        """Create the default contract and its owner once; a later start keeps them as they are."""
+        with self.store.tx():
+            if self.store.kv_get(f"contract:{self.contract_number}") is None:
+                self.store.kv_set(f"contract:{self.contract_number}", {
+                    "contractNumber": self.contract_number, "owner": self.owner_email, "status": "BILLABLE",
+                    "regDomain": "ionos.de", "resourceLimits": DEFAULT_LIMITS})
+            if self.store.kv_get(f"login:{self.owner_email.lower()}") is None:
+                self.create_user(self.contract_number, email=self.owner_email, password=self.owner_password,
+                                 firstname="Emulator", lastname="Owner", administrator=True, owner=True)
+
+    def contract(self, tenant: int) -> dict:
+        return self.store.kv_get(f"contract:{tenant}")
+
+    def create_user(self, tenant: int, *, email: str, password: str, firstname: str = "", lastname: str = "",
+                    administrator: bool = False, owner: bool = False, force_sec_auth: bool = False,
+                    user_id: str | None = None) -> Row:
+        uid = user_id or str(uuid.uuid4())
+        now = clock.now()
+        row = Row(tenant=tenant, kind="user", id=uid, path=f"um/users/{uid}", doc={
+            "properties": {"firstname": firstname, "lastname": lastname, "email": email,
+                           "administrator": administrator, "forceSecAuth": force_sec_auth,
+                           "secAuthActive": False, "s3CanonicalUserId": uuid.uuid4().hex, "active": True},
+            "metadata": {"etag": uuid.uuid4().hex, "createdDate": clock.iso(now), "lastLogin": None},
+            "x": {"owner": owner}})
+        self.store.insert(row)
+        self.store.kv_set(f"login:{email.lower()}", {"tenant": tenant, "user": uid,
+                                                     "hash": hash_password(password)})
+        return row
+
+    def set_password(self, email: str, password: str) -> None:
+        login = self.store.kv_get(f"login:{email.lower()}")
+        login["hash"] = hash_password(password)
+        self.store.kv_set(f"login:{email.lower()}", login)
+
+    def owner(self, tenant: int) -> Principal:
+        login = self.store.kv_get(f"login:{self.owner_email.lower()}")
+        return self._principal(login["tenant"], login["user"])
+
+    # -- authentication --------------------------------------------------------------------------
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise unauthorized()
+        scheme, _, cred = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            return self._basic(authorization, cred.strip())
+        if scheme == "bearer":
+            return self._bearer(cred.strip())
+        raise unauthorized()
+
+    def _principal(self, tenant: int, user_id: str, token_id: str | None = None) -> Principal:
+        user = self.store.get(tenant, "user", "", user_id)
+        if user is None or not user.props.get("active", True):
+            raise unauthorized()
+        owner = bool(user.x.get("owner"))
+        admin = owner or bool(user.props.get("administrator"))
+        return Principal(tenant=tenant, user_id=user_id, email=user.props["email"], admin=admin, owner=owner,
+                         token_id=token_id, privileges=list(PRIVILEGES) if admin else [])
+
+    def _basic(self, header: str, cred: str) -> Principal:
+        try:
+            email, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
+        except Exception:
+            raise unauthorized() from None
+        login = self.store.kv_get(f"login:{email.lower()}")
+        if login is None:
+            raise unauthorized()
+        cached = self._basic_cache.get(header)
+        # The hash check is deliberately slow; remember a success for as long as the hash is unchanged.
+        if cached is None or cached[0] != login["hash"]:
+            if not check_password(password, login["hash"]):
+                raise unauthorized()
+        principal = self._principal(login["tenant"], login["user"])
+        self._basic_cache[header] = (login["hash"], principal)
+        return principal
+
+    # -- tokens ----------------------------------------------------------------------------------
+    def _signing_key(self) -> tuple[str, str]:
+        if self._key is None:
+            pair = self.store.kv_get("jwt:key")
+            if pair is None:
+                from cryptography.hazmat.primitives import serialization
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()).decode()
+                pub = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+                pair = [priv, pub]
+                with self.store.tx():
+                    existing = self.store.kv_get("jwt:key")
+                    if existing is None:
+                        self.store.kv_set("jwt:key", pair)
+                    else:
+                        pair = existing
+            self._key = (pair[0], pair[1])
+        return self._key
+
+    @staticmethod
+    def _new_kid() -> str:
+        """ionosctl decodes the header with standard base64 and no padding fix-up: the encoded header must
+        have no '-' or '_' (its length is always 96 characters for a 36-character kid)."""
+        while True:
+            kid = str(uuid.uuid4())
+            enc = _b64(_compact({"typ": "JWT", "kid": kid, "alg": "RS256"}))
+            if "-" not in enc and "_" not in enc and len(enc) % 4 == 0:
+                return kid
+
+    def issue_token(self, p: Principal, ttl: int) -> str:
+        tokens = [t for _, t in self.store.kv_prefix("token:") if t["user"] == p.user_id]
+        if len(tokens) >= MAX_TOKENS_PER_USER:
+            from ..engine.errors import unprocessable
+            raise unprocessable(f"A user can have at most {MAX_TOKENS_PER_USER} tokens", "422")
+        kid = self._new_kid()
+        iat = int(clock.now())
+        payload = {"iss": "ionoscloud", "iat": iat, "client": "USER",
+                   "identity": {"isParent": False, "privileges": p.privileges, "uuid": p.user_id,
+                                "resellerId": 1, "regDomain": "ionos.de", "role": "owner" if p.owner else
+                                ("admin" if p.admin else "user"), "contractNumber": p.tenant},
+                   "exp": iat + ttl}
+        # Built by hand because PyJWT orders header fields its own way; the real header is exactly
+        # {"typ","kid","alg"} (ionosctl depends on its length). PyJWT still does the RS256 signing.
+        alg = jwt.get_algorithm_by_name("RS256")
+        signing_input = f"{_b64(_compact({'typ': 'JWT', 'kid': kid, 'alg': 'RS256'}))}.{_b64(_compact(payload))}"
+        sig = alg.sign(signing_input.encode(), alg.prepare_key(self._signing_key()[0]))
+        token = f"{signing_input}.{_b64(sig)}"
+        self.store.kv_set(f"token:{kid}", {"id": kid, "tenant": p.tenant, "user": p.user_id,
+                                          "created": iat, "expires": iat + ttl})
+        return token
+
+    def _bearer(self, token: str) -> Principal:
+        _, pub = self._signing_key()
+        try:
+            claims = jwt.decode(token, pub, algorithms=["RS256"], options={"require": ["exp", "iat"]})
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise unauthorized() from None
+        rec = self.store.kv_get(f"token:{kid}") if kid else None
+        if rec is None or rec["expires"] <= clock.now():
+            raise unauthorized()
+        ident = claims.get("identity") or {}
+        if ident.get("uuid") != rec["user"]:
+            raise unauthorized()
+        return self._principal(rec["tenant"], rec["user"], token_id=kid)
+
+    def tokens_of(self, p: Principal) -> list[dict]:
+        return [t for _, t in self.store.kv_prefix("token:") if t["user"] == p.user_id]
+
+    def token(self, p: Principal, kid: str) -> dict | None:
+        rec = self.store.kv_get(f"token:{kid}")
+        return rec if rec and rec["user"] == p.user_id else None
+
+    def delete_token(self, kid: str) -> None:
+        self.store.kv_delete(f"token:{kid}")

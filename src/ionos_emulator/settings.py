@@ -1,0 +1,39 @@
+"""One Settings object, from command-line flags and IONOS_EMULATOR_* environment variables."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+ENV_PREFIX = "IONOS_EMULATOR_"
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: str = ".ionos-emulator"
+    timing: str = "instant"           # instant | realistic
+    user: str = "admin@ionos-emulator.local"
+    password: str = "emulator"
+    contract_number: int = 31_000_001
+    strict: bool = False              # validate every response against the compiled spec
+    log_level: str = "warning"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Environment first, then explicit overrides that are not None."""
+        values = {}
+        for f in fields(cls):
+            env = os.environ.get(ENV_PREFIX + f.name.upper())
+            if env is not None:
+                values[f.name] = _coerce(f.type, env)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _coerce(typ, raw: str):
+    if typ in (bool, "bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if typ in (int, "int"):
+        return int(raw)
+    return raw

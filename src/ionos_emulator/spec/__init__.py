@@ -1,0 +1,539 @@
+"""Compiled API specs: operation table + request/response/query validators.
+
+The data files in ``spec/data/<api>.json`` are produced by
+``tools/compile_specs.py`` from the upstream OpenAPI documents and contain
+structure only.  Loading them is cheap (one orjson parse); JSON-Schema views
+and validators are built lazily on first use and cached.
+
+OpenAPI 3.0 specifics handled here:
+
+* ``nullable: true`` -> JSON-Schema ``null`` allowed (``type`` list / ``enum``
+  gains ``None`` / ``anyOf`` wrapper for composed schemas).
+* ``readOnly`` (request view): a read-only attribute sent with a non-null value
+  *inside* a ``properties`` object is an error; outside (``id``, ``href``,
+  ``metadata`` ... of a resource) it is ignored.  Read-only attributes are
+  never required in requests.
+* ``writeOnly`` (response view): a non-null write-only attribute is an error.
+* Response view is lenient like real servers: unknown attributes are allowed,
+  non-required attributes may be ``null``, and resource-level
+  ``properties``/``entities``/``metadata`` may be missing (depth=0 rendering).
+* PATCH bodies are partial: ``required`` of the top-level object is not
+  enforced.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import orjson
+
+__all__ = ["Operation", "Spec", "load", "APIS"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+APIS = ("cloud", "auth")
+MAX_ERRORS = 5
+
+_REF_PREFIX = "#/schemas/"
+_IN_PROPS_SUFFIX = "__p"  # request view, instance lives under a "properties" key
+_RESPONSE_SUFFIX = "__r"  # response view
+_RESOURCE_LEVEL_KEYS = frozenset({"properties", "entities", "metadata"})
+_OPENAPI_ONLY = ("nullable", "readOnly", "writeOnly", "discriminator", "deprecated")
+
+_READ_ONLY_KW = "x-readOnly"
+_WRITE_ONLY_KW = "x-writeOnly"
+
+
+class Operation:
+    __slots__ = (
+        "id", "method", "path", "params", "body", "responses", "security",
+        "deprecated", "query_params", "header_params", "path_params",
+    )
+
+    def __init__(self, raw: Mapping[str, Any]):
+        self.id: str = raw["id"]
+        self.method: str = raw["method"]
+        self.path: str = raw["path"]
+        self.params: list[dict] = raw.get("params") or []
+        self.body: dict | None = raw.get("body")
+        self.responses: dict = raw.get("responses") or {}
+        self.security: list[str] = raw.get("security") or []
+        self.deprecated: bool = bool(raw.get("deprecated", False))
+        self.query_params = [p for p in self.params if p["in"] == "query"]
+        self.header_params = [p for p in self.params if p["in"] == "header"]
+        self.path_params = [p for p in self.params if p["in"] == "path"]
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.id} {self.method} {self.path}>"
+
+
+# ---------------------------------------------------------------------------
+# schema views (OpenAPI 3.0 -> JSON Schema draft 4)
+# ---------------------------------------------------------------------------
+
+
+def _ref_name(ref: str) -> str:
+    if not ref.startswith(_REF_PREFIX):
+        raise ValueError(f"unsupported $ref {ref!r}")
+    return ref[len(_REF_PREFIX):]
+
+
+def _variant(name: str, view: str, inside: bool) -> str:
+    if view == "response":
+        return name + _RESPONSE_SUFFIX
+    return name + _IN_PROPS_SUFFIX if inside else name
+
+
+class _Transformer:
+    def __init__(self, schemas: Mapping[str, Any]):
+        self.schemas = schemas
+
+    def _flag(self, s: Any, key: str) -> bool:
+        if not isinstance(s, dict):
+            return False
+        if s.get(key):
+            return True
+        ref = s.get("$ref")
+        if ref is not None:
+            target = self.schemas.get(_ref_name(ref))
+            return isinstance(target, dict) and bool(target.get(key))
+        return False
+
+    def tx(self, s: Any, view: str, inside: bool) -> Any:
+        if not isinstance(s, dict):
+            return s
+        s = dict(s)
+        nullable = bool(s.get("nullable"))
+        for key in _OPENAPI_ONLY:
+            s.pop(key, None)
+
+        ref = s.pop("$ref", None)
+
+        if "properties" in s:
+            required = list(s.get("required") or ())
+            props = {}
+            for pname, ps in s["properties"].items():
+                if view == "request" and self._flag(ps, "readOnly"):
+                    props[pname] = {_READ_ONLY_KW: True} if inside else {}
+                    if pname in required:
+                        required.remove(pname)
+                    continue
+                if view == "response" and self._flag(ps, "writeOnly"):
+                    props[pname] = {_WRITE_ONLY_KW: True}
+                    continue
+                props[pname] = self.tx(ps, view, inside or pname == "properties")
+            s["properties"] = props
+            if view == "response":
+                required = [r for r in required if r not in _RESOURCE_LEVEL_KEYS]
+            if required:
+                s["required"] = required
+            else:
+                s.pop("required", None)
+        elif view == "response" and "required" in s:
+            required = [r for r in s["required"] if r not in _RESOURCE_LEVEL_KEYS]
+            if required:
+                s["required"] = required
+            else:
+                s.pop("required")
+
+        if "items" in s:
+            s["items"] = self.tx(s["items"], view, inside)
+        if isinstance(s.get("additionalProperties"), dict):
+            s["additionalProperties"] = self.tx(s["additionalProperties"], view, inside)
+        if "not" in s:
+            s["not"] = self.tx(s["not"], view, inside)
+        for key in ("allOf", "anyOf", "oneOf"):
+            if key in s:
+                s[key] = [self.tx(sub, view, inside) for sub in s[key]]
+
+        if ref is not None:
+            # draft 4 ignores $ref siblings: keep them next to an allOf
+            target = {"$ref": _REF_PREFIX + _variant(_ref_name(ref), view, inside)}
+            if s:
+                s["allOf"] = [target] + list(s.get("allOf") or [])
+            else:
+                s = target
+
+        if nullable:
+            composed = any(k in s for k in ("$ref", "allOf", "anyOf", "oneOf", "not"))
+            if "type" in s and not composed:
+                t = s["type"]
+                s["type"] = list(t) + ["null"] if isinstance(t, list) else [t, "null"]
+                if "enum" in s and None not in s["enum"]:
+                    s["enum"] = list(s["enum"]) + [None]
+            elif "enum" in s and not composed:
+                s["enum"] = list(s["enum"]) + [None]
+            else:
+                s = {"anyOf": [{"type": "null"}, s]}
+        return s
+
+    def build_view(self, view: str) -> dict:
+        out = {}
+        for name, s in self.schemas.items():
+            if view == "request":
+                out[name] = self.tx(s, view, False)
+                out[name + _IN_PROPS_SUFFIX] = self.tx(s, view, True)
+            else:
+                out[name + _RESPONSE_SUFFIX] = self.tx(s, view, False)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# jsonschema glue
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _validator_classes():
+    from jsonschema import Draft4Validator, ValidationError, validators
+
+    def required(validator, required, instance, schema):
+        if not validator.is_type(instance, "object"):
+            return
+        for prop in required:
+            if prop not in instance:
+                yield ValidationError(f"{prop!r} is a required property", path=[prop])
+
+    def read_only(validator, value, instance, schema):
+        if value and instance is not None:
+            yield ValidationError("attribute is read-only")
+
+    def write_only(validator, value, instance, schema):
+        if value and instance is not None:
+            yield ValidationError("attribute is write-only")
+
+    def lenient_properties(validator, properties, instance, schema):
+        if not validator.is_type(instance, "object"):
+            return
+        req = schema.get("required") or ()
+        for prop, sub in properties.items():
+            if prop in instance:
+                value = instance[prop]
+                if value is None and prop not in req:
+                    continue
+                yield from validator.descend(value, sub, path=prop, schema_path=prop)
+
+    common = {"required": required, _READ_ONLY_KW: read_only, _WRITE_ONLY_KW: write_only}
+    request_cls = validators.extend(Draft4Validator, common)
+    response_cls = validators.extend(Draft4Validator, {**common, "properties": lenient_properties})
+    return request_cls, response_cls
+
+
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+               (list, "array"), (dict, "object"), (type(None), "null"))
+
+
+def _json_type(value: Any) -> str:
+    for py, name in _JSON_TYPES:
+        if isinstance(value, py):
+            return name
+    return type(value).__name__
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for seg in path:
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out += ("." if out else "") + str(seg)
+    return out
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _is_null_branch(err) -> bool:
+    return err.validator == "type" and err.validator_value == "null"
+
+
+def _most_specific(err):
+    """Descend into anyOf/oneOf context, preferring the deepest error."""
+    while err.context:
+        candidates = [c for c in err.context if not _is_null_branch(c)]
+        if not candidates:
+            break
+        # deepest first; on a tie prefer a wrong value over a missing attribute
+        # (the branch whose attributes are present is the one the client meant)
+        err = max(candidates, key=lambda c: (len(c.absolute_path), c.validator != "required"))
+    return err
+
+
+def _message(err, root_label: str) -> tuple[str, str]:
+    path = _dotted(err.absolute_path)
+    subject = f"attribute '{path}'" if path else root_label
+    kw, val, inst = err.validator, err.validator_value, err.instance
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if kw == "type":
+        types = val if isinstance(val, list) else [val]
+        named = [t for t in types if t != "null"] or ["null"]
+        msg = f"must be of type {' or '.join(named)}"
+        if "null" in types and named != ["null"]:
+            msg += " (or null)"
+        msg += f", got {_json_type(inst)}"
+    elif kw == "required":
+        msg = "is required"
+    elif kw == "enum":
+        msg = "must be one of: " + ", ".join(str(v) for v in val if v is not None)
+    elif kw == "minimum":
+        msg = f"must be greater than {_num(val)}" if schema.get("exclusiveMinimum") else f"must be at least {_num(val)}"
+    elif kw == "maximum":
+        msg = f"must be less than {_num(val)}" if schema.get("exclusiveMaximum") else f"must be at most {_num(val)}"
+    elif kw == "minLength":
+        msg = f"must be at least {val} characters long"
+    elif kw == "maxLength":
+        msg = f"must be at most {val} characters long"
+    elif kw == "minItems":
+        msg = f"must contain at least {val} item{'s' if val != 1 else ''}"
+    elif kw == "maxItems":
+        msg = f"must contain at most {val} item{'s' if val != 1 else ''}"
+    elif kw == "uniqueItems":
+        msg = "must not contain duplicate items"
+    elif kw == "pattern":
+        msg = f"must match the pattern {val}"
+    elif kw == "multipleOf":
+        msg = f"must be a multiple of {_num(val)}"
+    elif kw == "minProperties":
+        msg = f"must have at least {val} attribute{'s' if val != 1 else ''}"
+    elif kw == "maxProperties":
+        msg = f"must have at most {val} attribute{'s' if val != 1 else ''}"
+    elif kw == "additionalProperties":
+        known = set(schema.get("properties") or ())
+        extras = sorted(k for k in inst if k not in known) if isinstance(inst, dict) else []
+        msg = "contains unknown attributes: " + ", ".join(extras) if extras else "contains unknown attributes"
+    elif kw == _READ_ONLY_KW:
+        msg = "is read-only"
+    elif kw == _WRITE_ONLY_KW:
+        msg = "is write-only and must not be returned"
+    elif kw == "oneOf" and not err.context:
+        msg = "matches more than one of the allowed schemas"
+    elif kw in ("oneOf", "anyOf"):
+        msg = "does not match any of the allowed schemas"
+    elif kw == "not":
+        msg = "has a value that is not allowed"
+    else:
+        msg = err.message
+    return path, f"{subject} {msg}"
+
+
+def _collect(validator, instance, root_label: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for err in validator.iter_errors(instance):
+        item = _message(_most_specific(err), root_label)
+        if item not in out:
+            out.append(item)
+            if len(out) >= MAX_ERRORS:
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
+
+_INT_RE = re.compile(r"[+-]?\d+")
+_NUM_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _param_value_error(label: str, raw: str, schema: Mapping[str, Any]) -> str | None:
+    t = schema.get("type", "string")
+    value: Any = raw
+    if t == "integer":
+        s = raw.strip()
+        if not _INT_RE.fullmatch(s):
+            return f"{label} must be an integer, got {raw!r}"
+        value = int(s)
+    elif t == "number":
+        s = raw.strip()
+        if not _NUM_RE.fullmatch(s):
+            return f"{label} must be a number, got {raw!r}"
+        value = float(s)
+        if not math.isfinite(value):
+            return f"{label} must be a number, got {raw!r}"
+    elif t == "boolean":
+        low = raw.strip().lower()
+        if low not in ("true", "false"):
+            return f"{label} must be true or false, got {raw!r}"
+        value = low == "true"
+    elif t == "array":
+        items = schema.get("items") or {}
+        parts = [p for p in raw.split(",")] if raw != "" else []
+        if "minItems" in schema and len(parts) < schema["minItems"]:
+            return f"{label} must contain at least {schema['minItems']} values"
+        if "maxItems" in schema and len(parts) > schema["maxItems"]:
+            return f"{label} must contain at most {schema['maxItems']} values"
+        for part in parts:
+            err = _param_value_error(label, part, items)
+            if err:
+                return err
+        return None
+
+    enum = schema.get("enum")
+    if enum is not None and value not in [e for e in enum if e is not None]:
+        return f"{label} must be one of: " + ", ".join(str(e) for e in enum if e is not None)
+    if t in ("integer", "number"):
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        if lo is not None:
+            if schema.get("exclusiveMinimum") and value <= lo:
+                return f"{label} must be greater than {_num(lo)}"
+            if value < lo:
+                return f"{label} must be at least {_num(lo)}"
+        if hi is not None:
+            if schema.get("exclusiveMaximum") and value >= hi:
+                return f"{label} must be less than {_num(hi)}"
+            if value > hi:
+                return f"{label} must be at most {_num(hi)}"
+    elif t == "string":
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            return f"{label} must be at least {schema['minLength']} characters long"
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            return f"{label} must be at most {schema['maxLength']} characters long"
+        pattern = schema.get("pattern")
+        if pattern is not None:
+            try:
+                if not re.search(pattern, value):
+                    return f"{label} must match the pattern {pattern}"
+            except re.error:
+                pass
+    return None
+
+
+def _param_errors(params: list[dict], values: Mapping[str, str], kind: str) -> list[tuple[str, str]]:
+    errors = []
+    for p in params:
+        name = p["name"]
+        raw = values.get(name)
+        if raw is None:
+            if p.get("required"):
+                errors.append((name, f"{kind} '{name}' is required"))
+            continue
+        err = _param_value_error(f"{kind} '{name}'", str(raw), p.get("schema") or {})
+        if err:
+            errors.append((name, err))
+    return errors
+
+
+# ---------------------------------------------------------------------------
+# Spec
+# ---------------------------------------------------------------------------
+
+
+class Spec:
+    def __init__(self, data: Mapping[str, Any]):
+        self.api: str = data["api"]
+        self.base_path: str = data.get("basePath", "")
+        self.version: str = data.get("version", "")
+        self.schemas: dict = data.get("schemas") or {}
+        self.security_schemes: dict = data.get("securitySchemes") or {}
+        self.operations: list[Operation] = [Operation(op) for op in data["operations"]]
+        self._by_id = {op.id: op for op in self.operations}
+        self._views: dict[str, dict] = {}
+        self._validators: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Spec {self.api} {self.version} ops={len(self.operations)}>"
+
+    def operation(self, op_id: str) -> Operation:
+        try:
+            return self._by_id[op_id]
+        except KeyError:
+            raise KeyError(f"unknown operation {op_id!r} in {self.api} spec") from None
+
+    def warm(self) -> None:
+        """Import jsonschema and build both schema views now (optional; e.g. from
+        a background thread at start-up) so the first request pays nothing."""
+        _validator_classes()
+        self._view("request")
+        self._view("response")
+
+    # -- lazy views / validators ----------------------------------------
+    def _view(self, view: str) -> dict:
+        v = self._views.get(view)
+        if v is None:
+            with self._lock:
+                v = self._views.get(view)
+                if v is None:
+                    v = _Transformer(self.schemas).build_view(view)
+                    self._views[view] = v
+        return v
+
+    def _make_validator(self, schema: Any, view: str, inside: bool, partial: bool):
+        defs = self._view(view)
+        root = _Transformer(self.schemas).tx(schema, view, inside)
+        if partial and isinstance(root, dict) and set(root) == {"$ref"}:
+            root = dict(defs[root["$ref"][len(_REF_PREFIX):]])
+        if partial and isinstance(root, dict):
+            root.pop("required", None)
+        if not isinstance(root, dict):
+            root = {} if root is True else {"not": {}}
+        root = dict(root)
+        root["schemas"] = defs
+        request_cls, response_cls = _validator_classes()
+        cls = request_cls if view == "request" else response_cls
+        return cls(root)
+
+    def _request_validator(self, op: Operation):
+        key = ("req", op.id)
+        v = self._validators.get(key)
+        if v is None:
+            schema = op.body["schema"]
+            ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+            inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX):]
+            v = self._make_validator(schema, "request", inside, partial=op.method == "PATCH")
+            self._validators[key] = v
+        return v
+
+    def _response_schema(self, op: Operation, status: int | str):
+        status = str(status)
+        resp = op.responses.get(status)
+        if resp is None and len(status) == 3:
+            resp = op.responses.get(status[0] + "XX") or op.responses.get(status[0] + "xx")
+        if resp is None:
+            resp = op.responses.get("default")
+        return resp, status
+
+    # -- public validation API ------------------------------------------
+    def body_errors(self, op: Operation, body: Any) -> list[tuple[str, str]]:
+        if op.body is None or op.body.get("schema") is None:
+            return []
+        if body is None:
+            if op.body.get("required"):
+                return [("", "request body is required")]
+            return []
+        return _collect(self._request_validator(op), body, "request body")
+
+    def response_errors(self, op: Operation, status: int, body: Any) -> list[tuple[str, str]]:
+        resp, status_key = self._response_schema(op, status)
+        if resp is None or resp.get("schema") is None:
+            return []
+        key = ("resp", op.id, status_key)
+        v = self._validators.get(key)
+        if v is None:
+            v = self._make_validator(resp["schema"], "response", False, partial=False)
+            self._validators[key] = v
+        return _collect(v, body, "response body")
+
+    def query_errors(self, op: Operation, query: Mapping[str, str]) -> list[tuple[str, str]]:
+        return _param_errors(op.query_params, query, "query parameter")
+
+    def header_errors(self, op: Operation, headers: Mapping[str, str]) -> list[tuple[str, str]]:
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        params = [dict(p, name=p["name"].lower()) for p in op.header_params]
+        errs = _param_errors(params, lowered, "header")
+        names = {p["name"].lower(): p["name"] for p in op.header_params}
+        return [(names.get(n, n), m.replace(f"'{n}'", f"'{names.get(n, n)}'")) for n, m in errs]
+
+
+@functools.cache
+def load(api: str) -> Spec:
+    if api not in APIS:
+        raise ValueError(f"unknown api {api!r}; expected one of {APIS}")
+    return Spec(orjson.loads((DATA_DIR / f"{api}.json").read_bytes()))

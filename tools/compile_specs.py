@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Compile the IONOS OpenAPI specs into the emulator's compact JSON format.
+
+Only the *structure* of the specs is kept (paths, methods, operation ids,
+parameters, schemas and their validation keywords).  All prose (descriptions,
+summaries, examples, titles, tags, external docs, vendor extensions) is dropped.
+
+Usage: python tools/compile_specs.py [--specs DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+OUT_DIR = REPO / "src" / "ionos_emulator" / "spec" / "data"
+DEFAULT_SPECS = REPO.parent / "shared" / "specs"
+
+SOURCES = {
+    "cloud": "cloud-v6.yaml",
+    "auth": "auth-v1.yaml",
+}
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+# Schema keywords that carry structure / validation rules.  Everything else
+# (description, example, title, x-*, ...) is dropped.
+SCALAR_KEYWORDS = {
+    "type", "format", "enum", "default", "nullable", "readOnly", "writeOnly",
+    "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
+    "uniqueItems", "minProperties", "maxProperties", "required", "deprecated",
+}
+SCHEMA_LIST_KEYWORDS = ("allOf", "oneOf", "anyOf")
+SCHEMA_KEYWORDS = ("items", "not")
+PROSE_KEYS = {"description", "summary", "example", "examples", "title", "tags", "externalDocs"}
+
+SCHEMA_REF_PREFIX = "#/components/schemas/"
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SpecLoader(_BaseLoader):
+    """(C)SafeLoader that keeps timestamps as plain strings."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class Compiler:
+    def __init__(self, doc: dict, name: str):
+        self.doc = doc
+        self.name = name
+        self.components = doc.get("components") or {}
+        self.dropped: set[str] = set()
+
+    # -- references -----------------------------------------------------
+    def resolve(self, obj: dict, kind: str) -> dict:
+        """Follow (possibly chained) #/components/<kind>/X references."""
+        seen = set()
+        while isinstance(obj, dict) and "$ref" in obj:
+            ref = obj["$ref"]
+            prefix = f"#/components/{kind}/"
+            if not ref.startswith(prefix) or ref in seen:
+                raise ValueError(f"{self.name}: cannot resolve {ref!r} as {kind}")
+            seen.add(ref)
+            obj = self.components[kind][ref[len(prefix):]]
+        return obj
+
+    def rewrite_ref(self, ref: str) -> str:
+        if ref.startswith(SCHEMA_REF_PREFIX):
+            target = ref[len(SCHEMA_REF_PREFIX):]
+            if target not in (self.components.get("schemas") or {}):
+                raise ValueError(f"{self.name}: dangling schema ref {ref!r}")
+            return "#/schemas/" + target
+        raise ValueError(f"{self.name}: unsupported schema ref {ref!r}")
+
+    # -- schemas --------------------------------------------------------
+    def schema(self, s):
+        if not isinstance(s, dict):
+            # boolean schemas (additionalProperties: true/false) are kept as is
+            return s
+        out: dict = {}
+        for key, value in s.items():
+            if key == "$ref":
+                out["$ref"] = self.rewrite_ref(value)
+            elif key in SCALAR_KEYWORDS:
+                out[key] = value
+            elif key == "properties":
+                out["properties"] = {pname: self.schema(ps) for pname, ps in value.items()}
+            elif key == "additionalProperties":
+                out[key] = self.schema(value)
+            elif key in SCHEMA_KEYWORDS:
+                out[key] = self.schema(value)
+            elif key in SCHEMA_LIST_KEYWORDS:
+                out[key] = [self.schema(v) for v in value]
+            elif key == "discriminator":
+                disc = {"propertyName": value["propertyName"]}
+                if "mapping" in value:
+                    disc["mapping"] = {
+                        k: (self.rewrite_ref(v) if v.startswith("#/") else v)
+                        for k, v in value["mapping"].items()
+                    }
+                out[key] = disc
+            else:
+                if key not in PROSE_KEYS and not key.startswith("x-"):
+                    self.dropped.add(key)
+        return out
+
+    # -- operations -----------------------------------------------------
+    def parameter(self, p: dict) -> dict:
+        p = self.resolve(p, "parameters")
+        out = {
+            "name": p["name"],
+            "in": p["in"],
+            "required": bool(p.get("required", p["in"] == "path")),
+            "schema": self.schema(p.get("schema") or {}),
+        }
+        for key in ("style", "explode", "allowEmptyValue", "deprecated"):
+            if key in p:
+                out[key] = p[key]
+        return out
+
+    @staticmethod
+    def pick_media(content: dict) -> str | None:
+        if not content:
+            return None
+        for mt in ("application/json", "*/*"):
+            if mt in content:
+                return mt
+        for mt in content:
+            if "json" in mt:
+                return mt
+        return next(iter(content))
+
+    def body(self, rb: dict | None):
+        if not rb:
+            return None
+        rb = self.resolve(rb, "requestBodies")
+        content = rb.get("content") or {}
+        mt = self.pick_media(content)
+        if mt is None:
+            return None
+        schema = content[mt].get("schema")
+        return {
+            "required": bool(rb.get("required", False)),
+            "schema": self.schema(schema) if schema is not None else None,
+            "mediaTypes": list(content),
+        }
+
+    def response(self, r: dict) -> dict:
+        r = self.resolve(r, "responses")
+        content = r.get("content") or {}
+        mt = self.pick_media(content)
+        schema = content[mt].get("schema") if mt else None
+        return {
+            "schema": self.schema(schema) if schema is not None else None,
+            "headers": list((r.get("headers") or {}).keys()),
+            "mediaTypes": list(content),
+        }
+
+    def security(self, op: dict) -> list[str]:
+        reqs = op["security"] if "security" in op else (self.doc.get("security") or [])
+        names: list[str] = []
+        for req in reqs or []:
+            for n in req:
+                if n not in names:
+                    names.append(n)
+        return names
+
+    def compile(self) -> dict:
+        info = self.doc.get("info") or {}
+        servers = self.doc.get("servers") or [{"url": "/"}]
+        base_path = urlparse(servers[0]["url"]).path.rstrip("/")
+        ops = []
+        seen_ids = set()
+        for path, item in (self.doc.get("paths") or {}).items():
+            path_params = [self.parameter(p) for p in item.get("parameters") or []]
+            for method in HTTP_METHODS:
+                op = item.get(method)
+                if op is None:
+                    continue
+                params = {(p["name"], p["in"]): p for p in path_params}
+                for p in op.get("parameters") or []:
+                    cp = self.parameter(p)
+                    params[(cp["name"], cp["in"])] = cp
+                op_id = op.get("operationId") or f"{method}:{path}"
+                if op_id in seen_ids:
+                    raise ValueError(f"{self.name}: duplicate operationId {op_id}")
+                seen_ids.add(op_id)
+                entry = {
+                    "id": op_id,
+                    "method": method.upper(),
+                    "path": path,
+                    "params": list(params.values()),
+                    "body": self.body(op.get("requestBody")),
+                    "responses": {
+                        str(code): self.response(r) for code, r in (op.get("responses") or {}).items()
+                    },
+                    "security": self.security(op),
+                }
+                if op.get("deprecated"):
+                    entry["deprecated"] = True
+                ops.append(entry)
+        schemas = {
+            name: self.schema(s) for name, s in (self.components.get("schemas") or {}).items()
+        }
+        security_schemes = {
+            name: {k: v for k, v in scheme.items() if k in ("type", "scheme", "in", "name", "bearerFormat")}
+            for name, scheme in (self.components.get("securitySchemes") or {}).items()
+        }
+        return {
+            "api": self.name,
+            "basePath": base_path,
+            "version": str(info.get("version", "")),
+            "operations": ops,
+            "schemas": schemas,
+            "securitySchemes": security_schemes,
+        }
+
+
+def dumps(obj) -> bytes:
+    try:
+        import orjson
+
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except ImportError:  # pragma: no cover - orjson is a runtime dependency
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--specs", type=Path, default=DEFAULT_SPECS, help="directory with the OpenAPI YAML files")
+    ap.add_argument("--out", type=Path, default=OUT_DIR, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for name, fname in SOURCES.items():
+        with open(args.specs / fname, encoding="utf-8") as fh:
+            doc = yaml.load(fh, Loader=SpecLoader)
+        comp = Compiler(doc, name)
+        data = comp.compile()
+        blob = dumps(data)
+        (args.out / f"{name}.json").write_bytes(blob)
+        if comp.dropped:
+            print(f"warning: {name}: dropped unknown schema keywords: {sorted(comp.dropped)}", file=sys.stderr)
+        parts.append(f"{name}: {len(data['operations'])} ops, {len(data['schemas'])} schemas, {len(blob)} bytes")
+    print("; ".join(parts) + f" ({time.perf_counter() - t0:.2f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
