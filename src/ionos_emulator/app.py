@@ -34,6 +34,9 @@ class Emulator:
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
         self.violations: list[dict] = []
+        # operationId -> labels of the tests that called it (label set through /_emulator/coverage)
+        self.coverage: dict[str, set[str]] = {}
+        self.coverage_label = ""
         self.apis: list[tuple[ApiModule, object, Router]] = []
         self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
         from .admin import build_admin
@@ -77,6 +80,10 @@ class Emulator:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
+                # build the validators off the request path, so the first request does not pay for them
+                loop = asyncio.get_running_loop()
+                for _, spec, _ in self.apis:
+                    loop.run_in_executor(None, spec.warm)
                 ticker = asyncio.get_running_loop().create_task(self._tick())
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
@@ -98,7 +105,7 @@ class Emulator:
     def handle(self, scope, raw: bytes) -> tuple[Reply, bool]:
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
-        path = scope["path"]
+        path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
         method = scope["method"].upper()
         pretty = query.get("pretty", "true").lower() != "false"
         base_url = _base_url(scope, headers)
@@ -140,6 +147,8 @@ class Emulator:
                 if errors:
                     raise ApiError(422, "[VDC-1-1] " + "; ".join(msg for _, msg in errors[:5]))
         handler = api.handlers.get(op.id)
+        if self.coverage_label:
+            self.coverage.setdefault(f"{api.name}:{op.id}", set()).add(self.coverage_label)
         if handler is None:
             raise ApiError(501, f"Operation {op.id} ({op.method} {op.path}) is not implemented by the emulator")
         reply = handler(ctx)

@@ -59,7 +59,17 @@ def build_admin(emu):
             emu.violations.clear()
         return Reply(200, emu.violations)
 
+    def coverage(method, query, raw, base):
+        """Tests label the calls that follow; the coverage report says which test exercised which operation."""
+        if method == "POST":
+            emu.coverage_label = str(body(raw).get("test", ""))
+        implemented = {f"{api.name}:{op.id}": op.id in api.handlers for api, spec, _ in emu.apis
+                       for op in spec.operations}
+        return Reply(200, {"implemented": implemented,
+                           "exercised": {k: sorted(v) for k, v in emu.coverage.items()}})
+
     routes = {
+        "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),

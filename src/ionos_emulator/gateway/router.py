@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 
 class _Node:
@@ -40,7 +41,8 @@ class Router:
         if entry is None:
             return None, {}, sorted(node.methods)
         target, names = entry
-        return target, dict(zip(names, values)), sorted(node.methods)
+        # matched on the raw (still percent-encoded) path, so an id may hold an encoded '/', e.g. "fra%2F2"
+        return target, dict(zip(names, (unquote(v) for v in values))), sorted(node.methods)
 
     def _walk(self, node: _Node, segs: list[str], i: int, values: list[str]):
         if i == len(segs):

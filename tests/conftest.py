@@ -1,0 +1,82 @@
+"""Fixtures: one shared strict emulator for the run, fresh ones where a test needs its own state."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from support import OWNER, VIOLATIONS, Emulator, write_coverage  # noqa: E402
+
+_RUNNING: list[Emulator] = []
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory) -> Emulator:
+    emu = Emulator(tmp_path_factory.mktemp("shared") / "data").start()
+    _RUNNING.append(emu)
+    yield emu
+    emu.stop()
+    _RUNNING.remove(emu)
+
+
+@pytest.fixture
+def make_emulator(tmp_path):
+    """Start private emulators (e.g. to restart or kill them); stopped after the test."""
+    mine: list[Emulator] = []
+
+    def make(name: str = "own", **kw) -> Emulator:
+        emu = Emulator(tmp_path / name, **kw)
+        emu.start()
+        mine.append(emu)
+        _RUNNING.append(emu)
+        return emu
+
+    yield make
+    for emu in mine:
+        emu.stop()
+        if emu in _RUNNING:
+            _RUNNING.remove(emu)
+
+
+@pytest.fixture(autouse=True)
+def _label_and_check(request):
+    """Labels every call with the test's id (coverage report) and fails a test whose responses broke the spec."""
+    for emu in _RUNNING:
+        if emu.proc:
+            emu.label(request.node.nodeid)
+    request.addfinalizer(lambda: _check_violations(request))
+    yield
+
+
+def _check_violations(request):
+    found = []
+    for emu in _RUNNING:
+        if emu.proc:
+            v = emu.admin("GET", "violations").json()
+            if v:
+                found += v
+                emu.admin("DELETE", "violations")
+    if found:
+        VIOLATIONS.extend(found)
+        pytest.fail(f"responses violated the compiled spec: {found[:3]}", pytrace=False)
+
+
+def sdk_client(emu: Emulator, *, user: str = OWNER[0], password: str = OWNER[1], token: str | None = None):
+    import ionoscloud
+    cfg = ionoscloud.Configuration(host=emu.cloud, username=None if token else user,
+                                   password=None if token else password, token=token)
+    return ionoscloud.ApiClient(cfg)
+
+
+@pytest.fixture
+def client(emulator):
+    with sdk_client(emulator) as c:
+        yield c
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for emu in list(_RUNNING):
+        emu.stop()
+    write_coverage()

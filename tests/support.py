@@ -1,0 +1,139 @@
+"""Test support: a real emulator process on a free port, in strict mode (every response checked against
+the compiled spec), and the small helpers the end-to-end tests share."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER = ("admin@ionos-emulator.local", "emulator")
+COVERAGE_FILE = ROOT / "build" / "coverage.json"
+
+# coverage gathered from every emulator process the run started: "api:operationId" -> set of test ids
+COVERAGE: dict[str, set[str]] = {}
+IMPLEMENTED: dict[str, bool] = {}
+VIOLATIONS: list[dict] = []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    """One `ionos-emulator serve` process."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, args: tuple[str, ...] = (),
+                 env: dict | None = None):
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.args = args
+        self.env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.cloud = self.url + "/cloudapi/v6"
+        self.auth = self.url + "/auth/v1"
+        self.startup_seconds = 0.0
+        self.log = self.data_dir.with_suffix(".log")
+
+    def start(self) -> "Emulator":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), "--strict", *self.args]
+        started = time.perf_counter()
+        self._logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/_emulator/health", timeout=0.5).status_code == 200:
+                    self.startup_seconds = time.perf_counter() - started
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("emulator did not become healthy")
+
+    def admin(self, method: str, path: str, **kw) -> httpx.Response:
+        return httpx.request(method, self.url + "/_emulator/" + path, timeout=10, **kw)
+
+    def label(self, test_id: str) -> None:
+        self.admin("POST", "coverage", json={"test": test_id})
+
+    def collect(self) -> None:
+        """Pull coverage and spec violations out of the process before it goes away."""
+        try:
+            cov = self.admin("GET", "coverage").json()
+            IMPLEMENTED.update(cov["implemented"])
+            for op, tests in cov["exercised"].items():
+                COVERAGE.setdefault(op, set()).update(tests)
+            VIOLATIONS.extend(self.admin("GET", "violations").json())
+        except httpx.HTTPError:
+            pass
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.collect()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (durability tests)."""
+        if self.proc:
+            self.collect()
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def http(self, user: str = OWNER[0], password: str = OWNER[1]) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(user, password), timeout=30)
+
+
+def write_coverage() -> None:
+    COVERAGE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    COVERAGE_FILE.write_text(json.dumps({"implemented": IMPLEMENTED,
+                                         "exercised": {k: sorted(v) for k, v in sorted(COVERAGE.items())}},
+                                        indent=1))
+
+
+# -- SDK helpers --------------------------------------------------------------------------------------
+
+REQUEST_ID = re.compile(r"/requests/([-a-f0-9]+)/status$")
+
+
+def request_id(headers) -> str:
+    """The request id from a Location header, with the regex Ansible and the SDK users apply."""
+    loc = headers["Location"]
+    assert loc.startswith("http://127.0.0.1:"), loc  # absolute and routable back to the emulator
+    m = REQUEST_ID.search(loc)
+    assert m, loc
+    return m.group(1)
+
+
+def wait(client, headers, timeout: float = 30) -> None:
+    client.wait_for_completion(request_id(headers), timeout=timeout, initial_wait=0.01, max_wait=0.2)
+
+
+def jwt_parts(token: str) -> tuple[dict, dict]:
+    h, p, _ = token.split(".")
+    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    return json.loads(base64.urlsafe_b64decode(pad(h))), json.loads(base64.urlsafe_b64decode(pad(p)))
