@@ -269,7 +269,8 @@ def op_update(kind: Kind, steps, replace: bool):
     def handler(ctx: Ctx) -> Reply:
         chain = load_chain(ctx, steps)
         row = chain[-1]
-        props = props_of(ctx.body)
+        # PUT sends the whole resource {"properties": {...}}; PATCH sends the properties object itself
+        props = props_of(ctx.body) if replace else _patch_props(ctx.body)
         with Change(ctx, kind.name, _scope_of(row)) as ch:
             if kind.update is not None:
                 kind.update(ctx, row, props, replace, ch)
@@ -278,6 +279,12 @@ def op_update(kind: Kind, steps, replace: bool):
             ch.updated(kind, row)
         return ch.accepted(full(ctx, kind, row, ctx.depth))
     return handler
+
+
+def _patch_props(body) -> dict:
+    if not isinstance(body, dict):
+        raise ApiError(422, "[VDC-1-2] the request body must be an object of properties")
+    return body
 
 
 def op_delete(kind: Kind, steps):
