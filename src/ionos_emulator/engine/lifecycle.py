@@ -81,16 +81,18 @@ class Lifecycle:
                "run_at": start + queued, "done_at": start + queued + running, "state": "PENDING",
                "message": None, "method": method, "url": url, "body": body, "headers": headers,
                "user": user, "targets": [], "effects": [], "on_fail": []}
-        for rule in self.failures:
-            if rule.count > 0 and rule.matches(method, path):
-                rule.count -= 1
-                req["fail"] = rule.message
-                break
-        self.failures = [r for r in self.failures if r.count > 0]
+        rule = next((r for r in self.failures if r.count > 0 and r.matches(method, path)), None)
+        if rule is not None:
+            req["fail"] = rule.message
         return req
 
     def commit(self, req: dict) -> None:
         self.store.insert_request(req)
+        if "fail" in req:  # a change refused before this point did not use up a forced failure
+            rule = next((r for r in self.failures if r.count > 0 and r.message == req["fail"]), None)
+            if rule is not None:
+                rule.count -= 1
+            self.failures = [r for r in self.failures if r.count > 0]
 
     # -- completing ------------------------------------------------------------------------------
     def settle(self, now: float | None = None) -> int:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from ... import spec as specs
 from ...gateway.context import ApiModule
-from . import compute, network, readonly, storage  # noqa: F401  (registering kinds and handlers)
+# importing a family registers its kinds and handlers
+from . import compute, network, storage, readonly  # noqa: F401
+from . import netservices, security, labels, misc, k8s, um  # noqa: F401
 from .model import bind
 
 API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud")

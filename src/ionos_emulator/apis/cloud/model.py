@@ -36,6 +36,8 @@ class Kind:
     delete: Hook | None = None  # (ctx, row, change) -> None, extra rules and effects before the delete
     entity_rows: dict[str, Callable[[Ctx, Row], tuple["Kind | None", list[Row]]]] = field(default_factory=dict)
     props_view: Callable[[Ctx, Row], dict] | None = None  # properties derived at read time
+    # group privilege a non-administrator needs to create one (e.g. "createInternetAccess"); None: any user
+    create_privilege: str | None = None
 
 
 KINDS: dict[str, Kind] = {}
