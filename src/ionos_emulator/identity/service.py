@@ -12,7 +12,7 @@ import hmac
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jwt
 
@@ -30,6 +30,23 @@ PRIVILEGES = [
     "ACCESS_AND_MANAGE_KAAS", "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE", "ACCESS_AND_MANAGE_AI_MODEL_HUB",
     "CREATE_NETWORK_SECURITY_GROUPS", "ACCESS_AND_MANAGE_IAM_RESOURCES",
 ]
+
+# Group privilege flags (um/groups properties) and the JWT privilege each one grants.
+GROUP_PRIVILEGES = {
+    "createDataCenter": "DATA_CENTER_CREATE", "createSnapshot": "SNAPSHOT_CREATE", "reserveIp": "IP_BLOCK_RESERVE",
+    "manageDataplatform": "MANAGE_DATAPLATFORM", "accessActivityLog": "ACCESS_ACTIVITY_LOG", "createPcc": "PCC_CREATE",
+    "s3Privilege": "ACCESS_S3_OBJECT_STORAGE", "createBackupUnit": "BACKUP_UNIT_CREATE",
+    "createInternetAccess": "CREATE_INTERNET_ACCESS", "createK8sCluster": "K8S_CLUSTER_CREATE",
+    "createFlowLog": "FLOW_LOG_CREATE", "accessAndManageMonitoring": "ACCESS_AND_MANAGE_MONITORING",
+    "accessAndManageCertificates": "ACCESS_AND_MANAGE_CERTIFICATES", "accessAndManageLogging": "ACCESS_AND_MANAGE_LOGGING",
+    "manageDBaaS": "MANAGE_DBAAS", "accessAndManageDns": "ACCESS_AND_MANAGE_DNS", "manageRegistry": "MANAGE_REGISTRY",
+    "accessAndManageCdn": "ACCESS_AND_MANAGE_CDN", "accessAndManageVpn": "ACCESS_AND_MANAGE_VPN",
+    "accessAndManageApiGateway": "ACCESS_AND_MANAGE_API_GATEWAY", "accessAndManageKaas": "ACCESS_AND_MANAGE_KAAS",
+    "accessAndManageNetworkFileStorage": "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE",
+    "accessAndManageAiModelHub": "ACCESS_AND_MANAGE_AI_MODEL_HUB",
+    "createNetworkSecurityGroups": "CREATE_NETWORK_SECURITY_GROUPS",
+    "accessAndManageIamResources": "ACCESS_AND_MANAGE_IAM_RESOURCES",
+}
 
 # Limits of the default contract (MB for RAM and storage), shaped like the real `resourceLimits`.
 DEFAULT_LIMITS = {
@@ -54,7 +71,18 @@ class Principal:
     admin: bool
     owner: bool
     token_id: str | None = None
-    privileges: list[str] = field(default_factory=list)
+    flags: frozenset[str] = frozenset()   # group privilege flags held (administrators hold all)
+    groups: tuple[str, ...] = ()          # ids of the groups the user belongs to
+
+    def can(self, flag: str) -> bool:
+        return self.admin or flag in self.flags
+
+    @property
+    def privileges(self) -> list[str]:
+        """The JWT `identity.privileges` strings."""
+        if self.admin:
+            return list(PRIVILEGES)
+        return [jwt for flag, jwt in GROUP_PRIVILEGES.items() if flag in self.flags]
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -144,8 +172,14 @@ class Identity:
             raise unauthorized()
         owner = bool(user.x.get("owner"))
         admin = owner or bool(user.props.get("administrator"))
+        flags, groups = set(), []
+        if not admin:  # privileges come from the groups the user is a member of
+            for g in self.store.list(tenant, "group", ""):
+                if user_id in g.x.get("members", ()):
+                    groups.append(g.id)
+                    flags.update(f for f in GROUP_PRIVILEGES if g.props.get(f))
         return Principal(tenant=tenant, user_id=user_id, email=user.props["email"], admin=admin, owner=owner,
-                         token_id=token_id, privileges=list(PRIVILEGES) if admin else [])
+                         token_id=token_id, flags=frozenset(flags), groups=tuple(groups))
 
     def _basic(self, header: str, cred: str) -> Principal:
         try:
@@ -234,7 +268,10 @@ class Identity:
         return self._principal(rec["tenant"], rec["user"], token_id=kid)
 
     def tokens_of(self, p: Principal) -> list[dict]:
-        return [t for _, t in self.store.kv_prefix("token:") if t["user"] == p.user_id]
+        return self.tokens_of_user(p.user_id)
+
+    def tokens_of_user(self, user_id: str) -> list[dict]:
+        return [t for _, t in self.store.kv_prefix("token:") if t["user"] == user_id]
 
     def token(self, p: Principal, kid: str) -> dict | None:
         rec = self.store.kv_get(f"token:{kid}")

@@ -43,7 +43,7 @@ def update_datacenter(ctx: Ctx, row, props, replace, ch):
 DATACENTER = register(Kind(
     "datacenter", "datacenter", "datacenters",
     entities=("servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"),
-    create=create_datacenter, update=update_datacenter))
+    create=create_datacenter, update=update_datacenter, create_privilege="createDataCenter", shareable=True))
 
 
 # -- volumes ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ...engine import clock, listing
-from ...engine.errors import ApiError, not_found
+from ...engine.errors import ApiError, forbidden, not_found
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 
@@ -38,6 +38,7 @@ class Kind:
     props_view: Callable[[Ctx, Row], dict] | None = None  # properties derived at read time
     # group privilege a non-administrator needs to create one (e.g. "createInternetAccess"); None: any user
     create_privilege: str | None = None
+    shareable: bool = False     # a top-level resource that groups can be given access to (um shares)
 
 
 KINDS: dict[str, Kind] = {}
@@ -121,7 +122,45 @@ def load_chain(ctx: Ctx, steps: list[tuple[Kind, str]]) -> list[Row]:
     rows: list[Row] = []
     for kind, param in steps:
         rows.append(load(ctx, kind, rows[-1] if rows else None, ctx.params[param]))
+        if len(rows) == 1:  # everything inside a resource is reached through it: one check covers the chain
+            check_access(ctx, rows[0], write=ctx.method != "GET")
     return rows
+
+
+# -- privileges: checked here, in one place -----------------------------------------------------------
+
+def share_of(ctx: Ctx, row: Row) -> dict | None:
+    """The most generous share of `row` among the caller's groups, or None."""
+    best = None
+    for gid in ctx.principal.groups:
+        group = ctx.store.get(ctx.tenant, "group", "", gid)
+        share = group.x.get("shares", {}).get(row.id) if group else None
+        if share and (best is None or share.get("editPrivilege")):
+            best = share
+    return best
+
+
+def visible(ctx: Ctx, row: Row) -> bool:
+    p = ctx.principal
+    return p.admin or row.meta.get("createdByUserId") == p.user_id or share_of(ctx, row) is not None
+
+
+def check_access(ctx: Ctx, row: Row, *, write: bool) -> None:
+    """A user who is not an administrator reaches what they created and what is shared with one of their
+    groups (changing it needs the share's editPrivilege); anything else does not exist for them."""
+    p = ctx.principal
+    if p.admin or row.meta.get("createdByUserId") == p.user_id:
+        return
+    share = share_of(ctx, row)
+    if share is None:
+        raise not_found(f"Resource does not exist: {row.kind} {row.id}")
+    if write and not share.get("editPrivilege"):
+        raise forbidden(f"Access Denied: the share of {row.kind} {row.id} does not include the edit privilege")
+
+
+def require(ctx: Ctx, flag: str, what: str) -> None:
+    if not ctx.principal.can(flag):
+        raise forbidden(f"Access Denied: {what} needs the group privilege '{flag}'")
 
 
 # -- changes ----------------------------------------------------------------------------------------
@@ -243,6 +282,8 @@ def op_list(kind: Kind, steps):
         chain = load_chain(ctx, steps)
         parent = chain[-1] if chain else None
         rows = ctx.store.list(ctx.tenant, kind.name, parent.id if parent else "")
+        if parent is None and not ctx.principal.admin:
+            rows = [r for r in rows if visible(ctx, r)]
         path = f"{parent.path}/{kind.segment}" if parent else kind.segment
         return Reply(200, collection(ctx, kind, rows, path, f"{parent.id}/{kind.segment}" if parent else None))
     return handler
@@ -258,6 +299,8 @@ def op_create(kind: Kind, steps):
     def handler(ctx: Ctx) -> Reply:
         if kind.create is None:
             raise ApiError(501, f"creating {kind.type} is not implemented by the emulator")
+        if kind.create_privilege:
+            require(ctx, kind.create_privilege, f"creating a {kind.type}")
         chain = load_chain(ctx, steps)
         parent = chain[-1] if chain else None
         scope = _scope_of(parent)

@@ -6,7 +6,8 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import DATACENTER, VOLUME, handler
-from .model import Change, Kind, apply_props, collection, full, key, load_chain, new_row, register, single
+from .model import (Change, Kind, apply_props, check_access, collection, full, key, load_chain, new_row, register,
+                    require, single, visible)
 from .rules import fail
 
 SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", "cpuHotPlug", "cpuHotUnplug", "ramHotPlug",
@@ -19,11 +20,13 @@ def update_snapshot(ctx: Ctx, row, props, replace, ch):
     apply_props(row, props, replace, mutable=SNAPSHOT_MUTABLE, immutable=("location", "size"))
 
 
-SNAPSHOT = register(Kind("snapshot", "snapshot", "snapshots", paginated=False, update=update_snapshot))
+SNAPSHOT = register(Kind("snapshot", "snapshot", "snapshots", paginated=False, update=update_snapshot,
+                         create_privilege="createSnapshot", shareable=True))
 
 
 @handler("datacentersVolumesCreate-snapshotPost")
 def create_snapshot(ctx: Ctx) -> Reply:
+    require(ctx, "createSnapshot", "creating a snapshot")
     dc, vol = load_chain(ctx, [(DATACENTER, "datacenterId"), (VOLUME, "volumeId")])
     p = ((ctx.body or {}).get("properties") or {}) if isinstance(ctx.body, dict) else {}
     hot = {k: vol.props[k] for k in SNAPSHOT_MUTABLE if k in vol.props}
@@ -71,7 +74,7 @@ def update_image(ctx: Ctx, row, props, replace, ch):
                          "licenceType", "applicationType", "cloudInit", "imageAliases"))
 
 
-IMAGE = register(Kind("image", "image", "images", paginated=False, update=update_image))
+IMAGE = register(Kind("image", "image", "images", paginated=False, update=update_image, shareable=True))
 
 
 def _image(ctx: Ctx) -> tuple[Row, bool]:
@@ -81,12 +84,14 @@ def _image(ctx: Ctx) -> tuple[Row, bool]:
     row = ctx.store.get(ctx.tenant, "image", "", ctx.params["imageId"])
     if row is None:
         raise ApiError(404, f"Resource does not exist: image {ctx.params['imageId']}", "309")
+    check_access(ctx, row, write=ctx.method != "GET")
     return row, False
 
 
 @handler("imagesGet")
 def images(ctx: Ctx) -> Reply:
-    rows = [_public_row(ctx, i) for i in catalogue.images()] + ctx.store.list(ctx.tenant, "image", "")
+    rows = [_public_row(ctx, i) for i in catalogue.images()] + [
+        r for r in ctx.store.list(ctx.tenant, "image", "") if visible(ctx, r)]
     return Reply(200, collection(ctx, IMAGE, rows, "images", "images"))
 
 
