@@ -253,7 +253,6 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
         props["placementGroupId"] = p["placementGroupId"]
     server = new_row(ctx, SERVER, dc, props)
     ch.created(SERVER, server)
-    slot = 0
     for v in vol_items:
         if not isinstance(v, dict):
             raise fail("entities.volumes.items must hold volumes", vdc="VDC-1-1")
@@ -261,8 +260,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
                                    composite_cube=(stype == "CUBE"))
         vol = new_row(ctx, VOLUME, dc, vp)
         vol.x.update(secrets)
-        slot += 1
-        _mount(vol, server, slot)
+        _mount(ctx, vol, server)
         ch.created(VOLUME, vol)
         if server.props["bootVolume"] is None:
             server.props["bootVolume"] = {"id": vol.id, "type": "volume", "href": ctx.href(vol.path)}
@@ -277,9 +275,22 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
     return server
 
 
-def _mount(vol, server, device: int) -> None:
+def free_device_and_slot(ctx: Ctx, server, kind: str) -> tuple[int, int]:
+    """The lowest free device number among the server's NICs or volumes (`kind`), and the lowest PCI slot
+    free among both: counting would hand a number out twice once a device was removed."""
+    nics = ctx.store.list(ctx.tenant, "nic", server.id)
+    vols = ctx.store.list(ctx.tenant, "volume", server.parent, link=server.id)
+    devices = {r.props.get("deviceNumber") for r in (nics if kind == "nic" else vols)}
+    slots = {r.props.get("pciSlot") for r in nics + vols}
+    device = next(i for i in range(1, len(devices) + 2) if i not in devices)
+    slot = next(i for i in range(6, 6 + len(slots) + 1) if i not in slots)
+    return device, slot
+
+
+def _mount(ctx: Ctx, vol, server) -> None:
+    device, slot = free_device_and_slot(ctx, server, "volume")
     vol.link = server.id
-    vol.props.update(deviceNumber=device, pciSlot=5 + device, bootServer=None)
+    vol.props.update(deviceNumber=device, pciSlot=slot, bootServer=None)
 
 
 def _set_boot(ctx: Ctx, dc, server, p: dict) -> None:
@@ -417,7 +428,6 @@ def attach_volume(ctx: Ctx) -> Reply:
     if _devices(ctx, server) + 1 > MAX_DEVICES:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
     with Change(ctx, "volume", dc.id) as ch:
-        slot = len(ctx.store.list(ctx.tenant, "volume", dc.id, link=server.id)) + 1
         if body.get("id") and not body.get("properties"):
             vol = ctx.store.get(ctx.tenant, "volume", dc.id, body["id"])
             if vol is None:
@@ -426,13 +436,13 @@ def attach_volume(ctx: Ctx) -> Reply:
                 raise fail("The volume is already attached to another server", vdc="VDC-9-11")
             if vol.props.get("type") == "DAS":
                 raise fail("A DAS volume cannot be attached to a server after it was created", vdc="VDC-9-20")
-            _mount(vol, server, slot)
+            _mount(ctx, vol, server)
             ch.updated(VOLUME, vol)
         else:
             vp, secrets = volume_props(ctx, dc, props_of(body))
             vol = new_row(ctx, VOLUME, dc, vp)
             vol.x.update(secrets)
-            _mount(vol, server, slot)
+            _mount(ctx, vol, server)
             ch.created(VOLUME, vol)
         if server.props.get("bootVolume") is None and server.props.get("bootCdrom") is None:
             server.props["bootVolume"] = {"id": vol.id, "type": "volume", "href": ctx.href(vol.path)}

@@ -5,7 +5,7 @@ import ipaddress
 
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
-from .compute import API_HANDLERS, DATACENTER, MAX_DEVICES, SERVER, handler
+from .compute import API_HANDLERS, DATACENTER, MAX_DEVICES, SERVER, free_device_and_slot, handler
 from .model import (Change, Kind, apply_props, collection, full, key, load, load_chain, new_row, next_seq_id,
                     props_of, register, single)
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
@@ -74,10 +74,15 @@ def _assign_ips(ctx: Ctx, lan, wanted: list | None) -> list[str]:
             except ValueError:
                 raise fail(f"'{ip}' is not a valid IPv4 address", vdc="VDC-8-1") from None
         if lan.props.get("public"):
-            owned = {i for b in ctx.store.list(ctx.tenant, "ipblock") for i in b.props.get("ips") or []}
+            # a public address must come from a block reserved in the data center's own location
+            dc = ctx.store.get(ctx.tenant, "datacenter", "", lan.parent)
+            loc = dc.props.get("location") if dc else None
+            owned = {i for b in ctx.store.list(ctx.tenant, "ipblock") if b.props.get("location") == loc
+                     for i in b.props.get("ips") or []}
             foreign = [ip for ip in wanted if ip not in owned]
             if foreign:
-                raise fail(f"IP {foreign[0]} is not reserved in an IP block of this contract", vdc="VDC-8-2")
+                raise fail(f"IP {foreign[0]} is not reserved in an IP block of this contract in {loc}",
+                           vdc="VDC-8-2")
         return list(wanted)
     if lan.props.get("public"):
         return allocate_public_ips(ctx, 1)
@@ -95,13 +100,13 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
     if lan_id < 1:
         raise fail("attribute 'properties.lan' must be at least 1", vdc="VDC-1-4")
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)) or create_lan_implicitly(ctx, dc, lan_id, ch)
-    nics = ctx.store.list(ctx.tenant, "nic", server.id)
+    device, slot = free_device_and_slot(ctx, server, "nic")
     props = {"name": p.get("name", ""), "mac": mac(), "ips": _assign_ips(ctx, lan, p.get("ips")),
              "dhcp": bool(p.get("dhcp", True)), "ipv6Ips": p.get("ipv6Ips") or [],
              "ipv6CidrBlock": p.get("ipv6CidrBlock"), "dhcpv6": p.get("dhcpv6"), "lan": lan_id,
              "firewallActive": bool(p.get("firewallActive", False)),
-             "firewallType": p.get("firewallType", "INGRESS"), "deviceNumber": len(nics) + 1,
-             "pciSlot": 6 + len(nics) + 1, "vnet": p.get("vnet")}
+             "firewallType": p.get("firewallType", "INGRESS"), "deviceNumber": device,
+             "pciSlot": slot, "vnet": p.get("vnet")}
     props = {k: v for k, v in props.items() if v is not None or k in ("ipv6CidrBlock", "dhcpv6")}
     row = new_row(ctx, NIC, server, props, scope=dc.id)
     return ch.created(NIC, row)
@@ -118,14 +123,18 @@ def create_nic(ctx: Ctx, server, body, ch: Change):
 
 def update_nic(ctx: Ctx, row, props, replace, ch):
     dc = ctx.store.get(ctx.tenant, "datacenter", "", row.scope)
+    lan_id = row.props["lan"]
     if "lan" in props:
         lan_id = as_int(props["lan"], "properties.lan")
+        if lan_id < 1:
+            raise fail("attribute 'properties.lan' must be at least 1", vdc="VDC-1-4")
+        props = {**props, "lan": lan_id}
+    if "ips" in props or lan_id != row.props["lan"]:
+        # validated or assigned once, against the LAN the NIC ends up in: null or [] (and a move without
+        # ips) ask for an automatic address as on create (spec: NicProperties.ips); an address handed out
+        # automatically must not then be checked against the reserved blocks
         lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)) or create_lan_implicitly(ctx, dc, lan_id, ch)
-        if lan_id != row.props.get("lan") and "ips" not in props:
-            props = {**props, "ips": _assign_ips(ctx, lan, None)}
-    if "ips" in props and props["ips"]:
-        lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(props.get("lan", row.props["lan"])))
-        props = {**props, "ips": _assign_ips(ctx, lan, props["ips"])}
+        props = {**props, "ips": _assign_ips(ctx, lan, props.get("ips"))}
     if replace:
         props = {"name": "", "dhcp": True, "firewallActive": False, "firewallType": "INGRESS", **props}
     apply_props(row, props, replace, mutable=("name", "ips", "dhcp", "ipv6Ips", "ipv6CidrBlock", "dhcpv6", "lan",
@@ -264,6 +273,7 @@ def _consumers(ctx: Ctx, block) -> list[dict]:
 
 
 IPBLOCK = register(Kind("ipblock", "ipblock", "ipblocks", create=create_ipblock, update=update_ipblock,
-                        delete=delete_ipblock,
+                        delete=delete_ipblock, default_limit=100,  # the spec's default for GET /ipblocks
+                        create_privilege="reserveIp", shareable=True,  # IP_BLOCK_RESERVE; groups can share blocks
                         # ipConsumers is derived at read time from the NICs that use the block's addresses
                         props_view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)}))
