@@ -43,6 +43,7 @@ def test_fuzz_no_server_errors_and_spec_conformance(api, tmp_path):
                              env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     finally:
         emu.stop()
-    tail = run.stdout[-6000:]
+    start = run.stdout.find("FAILURES")
+    tail = run.stdout[max(0, start):][:20000] if start >= 0 else run.stdout[-6000:]
     assert run.returncode == 0, f"schemathesis found failures:\n{tail}"
     assert "Tested" in run.stdout, tail

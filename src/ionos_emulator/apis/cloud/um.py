@@ -416,10 +416,18 @@ def resources(ctx: Ctx) -> Reply:
                        "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx)]})
 
 
+def _resource_type(ctx: Ctx) -> str:
+    t = ctx.params["resourceType"]
+    known = sorted({k.type for k in KINDS.values() if k.shareable and k.parent is None})
+    if t not in known:
+        raise ApiError(404, f"Resource does not exist: resource type '{t}' (one of {', '.join(known)})", "309")
+    return t
+
+
 @handler("umResourcesFindByType")
 def resources_of_type(ctx: Ctx) -> Reply:
     _admin(ctx)
-    t = ctx.params["resourceType"]
+    t = _resource_type(ctx)
     return Reply(200, {"id": t, "type": "collection", "href": ctx.href(f"um/resources/{t}"),
                        "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx, t)]})
 
@@ -427,7 +435,7 @@ def resources_of_type(ctx: Ctx) -> Reply:
 @handler("umResourcesFindByTypeAndId")
 def resource(ctx: Ctx) -> Reply:
     _admin(ctx)
-    for k, r in shareable_rows(ctx, ctx.params["resourceType"]):
+    for k, r in shareable_rows(ctx, _resource_type(ctx)):
         if r.id == ctx.params["resourceId"]:
             return Reply(200, _resource_item(ctx, k, r, max(1, ctx.depth)))
     raise ApiError(404, f"Resource does not exist: {ctx.params['resourceType']} {ctx.params['resourceId']}", "309")
