@@ -83,6 +83,16 @@ def select(items: list, view: Callable[[Any], dict], query, *, paginated: bool,
     return items[offset:offset + limit], offset, limit, total
 
 
+def needs_scan(query) -> bool:
+    """Whether the listing must look at every item (filters, ordering, maxResults) or can page in the store."""
+    return any(k.startswith("filter.") or k in ("orderBy", "order-by", "maxResults") for k in query.keys())
+
+
+def page_params(query, default_limit: int = 1000) -> tuple[int, int]:
+    return (_int(query, "offset", 0, minimum=0),
+            _int(query, "limit", default_limit, minimum=1, maximum=10000))
+
+
 def links(href: str, offset: int, limit: int, total: int) -> dict:
     out = {"self": f"{href}?offset={offset}&limit={limit}"}
     if offset > 0:
