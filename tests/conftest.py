@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import OWNER, VIOLATIONS, Emulator, write_coverage  # noqa: E402
+from support import OWNER, VIOLATIONS, Emulator, drop_test_databases, write_coverage  # noqa: E402
 
 _RUNNING: list[Emulator] = []
 
@@ -80,3 +80,4 @@ def pytest_sessionfinish(session, exitstatus):
     for emu in list(_RUNNING):
         emu.stop()
     write_coverage()
+    drop_test_databases()

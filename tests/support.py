@@ -18,6 +18,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 OWNER = ("admin@ionos-emulator.local", "emulator")
 COVERAGE_FILE = ROOT / "build" / "coverage.json"
+# When set (e.g. postgresql://postgres@127.0.0.1:5432), every emulator of the run keeps its state in a fresh
+# PostgreSQL database on that server instead of SQLite: the same suite then checks the shared-state backend.
+TEST_DATABASE = os.environ.get("IONOS_EMULATOR_TEST_DATABASE", "").rstrip("/")
 
 # coverage gathered from every emulator process the run started: "api:operationId" -> set of test ids
 COVERAGE: dict[str, set[str]] = {}
@@ -46,12 +49,15 @@ class Emulator:
         self.auth = self.url + "/auth/v1"
         self.startup_seconds = 0.0
         self.log = self.data_dir.with_suffix(".log")
+        self.database = _fresh_database() if TEST_DATABASE else ""
 
     def start(self) -> "Emulator":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
         cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), "--strict", *self.args]
+        if self.database:
+            cmd += ["--database", self.database]
         started = time.perf_counter()
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT, env=env)
@@ -106,6 +112,27 @@ class Emulator:
 
     def http(self, user: str = OWNER[0], password: str = OWNER[1]) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=(user, password), timeout=30)
+
+
+def _fresh_database() -> str:
+    import uuid
+
+    import psycopg
+    name = f"emu_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{TEST_DATABASE}/{name}"
+
+
+def drop_test_databases() -> None:
+    """The run's databases are dropped at its end (a crashed run's leftovers are dropped by the next)."""
+    if not TEST_DATABASE:
+        return
+    import psycopg
+    with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'emu_test_%'")]
+        for name in names:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def write_coverage() -> None:

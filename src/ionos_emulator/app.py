@@ -28,7 +28,7 @@ RATE_BURST = 50
 class Emulator:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = open_store(settings.data_dir)
+        self.store = open_store(settings.data_dir, settings.database)
         self.identity = Identity(self.store, contract_number=settings.contract_number,
                                  owner_email=settings.user, owner_password=settings.password)
         self.identity.ensure_default()
@@ -151,7 +151,13 @@ class Emulator:
             self.coverage.setdefault(f"{api.name}:{op.id}", set()).add(self.coverage_label)
         if handler is None:
             raise ApiError(501, f"Operation {op.id} ({op.method} {op.path}) is not implemented by the emulator")
-        reply = handler(ctx)
+        if method == "GET":
+            reply = handler(ctx)
+        else:
+            # a change reads and writes inside one transaction, so concurrent changes (other workers,
+            # other processes on the same database) cannot interleave and lose an update
+            with self.store.tx():
+                reply = handler(ctx)
         reply.headers.update(self._rate_headers(ctx))
         if self.settings.strict and reply.content_type == "application/json" and reply.body is not None:
             self._check_response(spec, op, reply, f"{method} {api.prefix}{rel}")

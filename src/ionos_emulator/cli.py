@@ -7,7 +7,9 @@ import time
 
 import click
 
-from .settings import Settings
+from dataclasses import fields
+
+from .settings import ENV_PREFIX, Settings
 
 
 @click.group()
@@ -19,6 +21,10 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8765).")
 @click.option("--data-dir", default=None, help="Where the embedded database lives (default ./.ionos-emulator).")
+@click.option("--database", default=None,
+              help="postgresql://... to keep state in PostgreSQL, shared by every process pointed at it "
+                   "(default: SQLite in the data dir).")
+@click.option("--workers", type=int, default=None, help="Processes serving the port (default 1).")
 @click.option("--timing", type=click.Choice(["instant", "realistic"]), default=None,
               help="How fast asynchronous requests complete (default instant).")
 @click.option("--user", default=None, help="E-mail of the contract owner (default admin@ionos-emulator.local).")
@@ -34,7 +40,7 @@ def serve(**opts) -> None:
     import uvicorn
 
     from .app import Emulator
-    emu = Emulator(settings)
+    emu = Emulator(settings)  # also creates the schema and the default contract before workers start
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"ionos-emulator listening on {base}")
     for api, _, _ in emu.apis:
@@ -44,20 +50,29 @@ def serve(**opts) -> None:
     click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
                f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")
     sys.stdout.flush()
-    uvicorn.run(emu, host=settings.host, port=settings.port, log_level=settings.log_level,
-                http="httptools", loop="auto", lifespan="on", access_log=False)
+    common = dict(host=settings.host, port=settings.port, log_level=settings.log_level, http="httptools",
+                  loop="auto", lifespan="on", access_log=False)
+    if settings.workers > 1:
+        # each worker process builds its own Emulator from the same settings, passed on by environment
+        emu.store.close()
+        for f in fields(settings):
+            os.environ[ENV_PREFIX + f.name.upper()] = str(getattr(settings, f.name))
+        uvicorn.run("ionos_emulator.app:create_app", factory=True, workers=settings.workers, **common)
+    else:
+        uvicorn.run(emu, **common)
 
 
 @main.command()
 @click.option("--data-dir", default=None, help="The data dir to empty (default ./.ionos-emulator).")
-def reset(data_dir) -> None:
+@click.option("--database", default=None, help="The PostgreSQL database to empty instead.")
+def reset(data_dir, database) -> None:
     """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
-    settings = Settings.from_env(data_dir=data_dir)
+    settings = Settings.from_env(data_dir=data_dir, database=database)
     from .store import open_store
-    store = open_store(settings.data_dir)
+    store = open_store(settings.data_dir, settings.database)
     store.reset()
     store.close()
-    click.echo(f"emptied {os.path.abspath(settings.data_dir)}")
+    click.echo(f"emptied {settings.database or os.path.abspath(settings.data_dir)}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: str = ".ionos-emulator"
+    database: str = ""                # postgresql://... to share state; empty: SQLite in data_dir
+    workers: int = 1                  # processes serving the same port (they share the database)
     timing: str = "instant"           # instant | realistic
     user: str = "admin@ionos-emulator.local"
     password: str = "emulator"
@@ -32,7 +34,7 @@ class Settings:
 
 
 def _coerce(typ, raw: str):
-    if typ in (bool, "bool"):
+    if typ in (bool, "bool"):  # "True" as str(True) written for worker processes counts too
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if typ in (int, "int"):
         return int(raw)
