@@ -216,6 +216,12 @@ class Compiler:
         schemas = {
             name: self.schema(s) for name, s in (self.components.get("schemas") or {}).items()
         }
+        for (schema, field), why in CORRECTIONS.get(self.name, {}).items():
+            req = schemas[schema].get("required", [])
+            if field in req:  # noqa: the correction is documented in CORRECTIONS
+                req.remove(field)
+                if not req:
+                    del schemas[schema]["required"]
         security_schemes = {
             name: {k: v for k, v in scheme.items() if k in ("type", "scheme", "in", "name", "bearerFormat")}
             for name, scheme in (self.components.get("securitySchemes") or {}).items()
@@ -228,6 +234,15 @@ class Compiler:
             "schemas": schemas,
             "securitySchemes": security_schemes,
         }
+
+
+# Known defects of the official specs, corrected at compile time: (schema, required field) -> why.
+CORRECTIONS = {
+    "cloud": {
+        # its own field text says it must be null for SOURCE_IP conditions, which Terraform sends without it
+        ("ApplicationLoadBalancerHttpRuleCondition", "condition"): "null for SOURCE_IP",
+    },
+}
 
 
 def dumps(obj) -> bytes:

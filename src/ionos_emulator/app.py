@@ -53,7 +53,9 @@ class Emulator:
         self.apis.append((api, spec, router))
 
     def reset(self) -> None:
+        timing = self.lifecycle.timing
         self.store.reset()
+        self.lifecycle.timing = timing
         self.identity._basic_cache.clear()
         self.identity._key = None
         self.identity.ensure_default()

@@ -1,6 +1,8 @@
 """/_emulator/...: health, reset, timing, forced failures and the spec violations seen in strict mode."""
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from ..engine.errors import ApiError
@@ -49,9 +51,16 @@ def build_admin(emu):
             except (KeyError, ValueError):
                 raise ApiError(422, "a failure needs 'path' (a regular expression) and optional "
                                     "'method', 'message', 'count'") from None
-            emu.lifecycle.failures.append(rule)
+            # a bad pattern would otherwise break every later change with a 500, far from its cause
+            try:
+                re.compile(rule.path)
+            except re.error as e:
+                raise ApiError(422, f"'path' is not a regular expression: {e}") from None
+            if rule.count < 1:
+                raise ApiError(422, "'count' must be at least 1")
+            emu.lifecycle.add_failure(rule)
         elif method == "DELETE":
-            emu.lifecycle.failures.clear()
+            emu.lifecycle.clear_failures()
         return Reply(200, [vars(r) for r in emu.lifecycle.failures])
 
     def violations(method, query, raw, base):

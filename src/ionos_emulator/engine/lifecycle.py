@@ -6,7 +6,6 @@ tick, and it is exactly-once because only the caller that flips a request from P
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 
@@ -59,9 +58,37 @@ class FailureRule:
 class Lifecycle:
     def __init__(self, store: Store, timing: Timing | None = None):
         self.store = store
-        self.timing = timing or Timing()
-        self.failures: list[FailureRule] = []
-        self._lock = threading.Lock()
+        # effect name -> function(store, effect dict, now); APIs may register their own
+        self.effects = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
+                        "link": _effect_link, "bump": _effect_bump}
+        if timing is not None:  # the start-up profile; afterwards /_emulator/timing changes it for everyone
+            self.timing = timing
+
+    # Timing and forced failures live in the store, so that every worker and process sharing it agrees.
+    @property
+    def timing(self) -> Timing:
+        data = self.store.kv_get("lifecycle:timing") or {}
+        return Timing(data.get("profile", "instant"), data.get("overrides", {}))
+
+    @timing.setter
+    def timing(self, value: Timing) -> None:
+        with self.store.tx():
+            self.store.kv_set("lifecycle:timing", {"profile": value.profile, "overrides": value.overrides})
+
+    @property
+    def failures(self) -> list[FailureRule]:
+        return [FailureRule(**f) for f in self.store.kv_get("lifecycle:failures") or []]
+
+    def add_failure(self, rule: FailureRule) -> None:
+        with self.store.tx():
+            self._save_failures(self.failures + [rule])
+
+    def clear_failures(self) -> None:
+        with self.store.tx():
+            self._save_failures([])
+
+    def _save_failures(self, rules: list[FailureRule]) -> None:
+        self.store.kv_set("lifecycle:failures", [vars(r) for r in rules if r.count > 0])
         # effect name -> function(store, effect dict, now); APIs may register their own
         self.effects = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
                         "link": _effect_link, "bump": _effect_bump}
@@ -81,18 +108,21 @@ class Lifecycle:
                "run_at": start + queued, "done_at": start + queued + running, "state": "PENDING",
                "message": None, "method": method, "url": url, "body": body, "headers": headers,
                "user": user, "targets": [], "effects": [], "on_fail": []}
-        rule = next((r for r in self.failures if r.count > 0 and r.matches(method, path)), None)
+        rules = self.failures
+        rule = next((r for r in rules if r.count > 0 and r.matches(method, path)), None)
         if rule is not None:
             req["fail"] = rule.message
+            req["fail_rule"] = rules.index(rule)
         return req
 
     def commit(self, req: dict) -> None:
         self.store.insert_request(req)
-        if "fail" in req:  # a change refused before this point did not use up a forced failure
-            rule = next((r for r in self.failures if r.count > 0 and r.message == req["fail"]), None)
-            if rule is not None:
-                rule.count -= 1
-            self.failures = [r for r in self.failures if r.count > 0]
+        if "fail" in req:  # used up only now: a change refused before this point did not take its turn
+            rules = self.failures
+            i = req.pop("fail_rule", None)
+            if i is not None and i < len(rules):
+                rules[i].count -= 1
+                self._save_failures(rules)
 
     # -- completing ------------------------------------------------------------------------------
     def settle(self, now: float | None = None) -> int:

@@ -172,6 +172,9 @@ MAX_DEVICES = 24
 def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
     """Type rules of servers (api-behaviour.md §6.3). Returns the resolved size {cores, ram, cpuFamily}."""
     stype = (existing.props["type"] if existing else p.get("type", "ENTERPRISE"))
+    if stype not in SERVER_TYPES:  # the model leaves `type` a free string; the API knows four
+        raise fail(f"attribute 'properties.type' must be one of {', '.join(SERVER_TYPES)}, not '{stype}'",
+                   vdc="VDC-1-1")
     loc = location_of(ctx, dc.props["location"])
     if stype in ("CUBE", "GPU"):
         if not existing:

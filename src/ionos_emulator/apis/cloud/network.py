@@ -50,6 +50,18 @@ def update_lan(ctx: Ctx, row, props, replace, ch):
 def delete_lan(ctx: Ctx, row, ch):
     if _lan_nic_rows(ctx, row):
         raise fail(f"LAN {row.id} is still in use by NICs; remove them first", "200", vdc="VDC-7-2")
+    for user in lan_users(ctx, row):
+        raise fail(f"LAN {row.id} is still used by {user.kind} {user.id}; remove it first", "200", vdc="VDC-7-3")
+
+
+def lan_users(ctx: Ctx, lan) -> list:
+    """NAT gateways and load balancers of the data center that are connected to the LAN."""
+    users = [g for g in ctx.store.list(ctx.tenant, "natgateway", lan.parent)
+             if any(str(e.get("id")) == lan.id for e in g.props.get("lans") or [])]
+    for kind in ("networkloadbalancer", "applicationloadbalancer"):
+        users += [lb for lb in ctx.store.list(ctx.tenant, kind, lan.parent)
+                  if lan.id in (str(lb.props.get("listenerLan")), str(lb.props.get("targetLan")))]
+    return users
 
 
 def _lan_nic_rows(ctx: Ctx, lan):
@@ -255,6 +267,15 @@ def delete_ipblock(ctx: Ctx, row, ch):
     if consumers:
         raise fail(f"IP block is in use: IP {consumers[0]['ip']} is used by NIC {consumers[0]['nicId']}", "200",
                    vdc="VDC-8-3")
+    ips = set(row.props.get("ips") or [])
+    for kind, attr in (("natgateway", "publicIps"), ("networkloadbalancer", "ips"), ("applicationloadbalancer", "ips"),
+                       ("loadbalancer", "ip")):
+        for user in ctx.store.list(ctx.tenant, kind):
+            value = user.props.get(attr)
+            taken = ips & set(value if isinstance(value, list) else [value])
+            if taken:
+                raise fail(f"IP block is in use: IP {sorted(taken)[0]} is used by {kind} {user.id}", "200",
+                           vdc="VDC-8-3")
 
 
 def _consumers(ctx: Ctx, block) -> list[dict]:

@@ -138,7 +138,9 @@ def requests(ctx: Ctx) -> Reply:
             if t is None:
                 raise ApiError(422, f"date filters take the format yyyy-MM-dd HH:mm:ss, not '{raw}'")
             reqs = [r for r in reqs if keep(r, t)]
-    rest = QueryParams([(k, v) for k, v in ctx.query.multi_items()
+    # filter.createdDate is documented as 'yyyy-MM-dd HH:mm:ss' but createdDate renders with a T
+    rest = QueryParams([(k, v.replace(" ", "T") if k.lower() == "filter.createddate" else v)
+                        for k, v in ctx.query.multi_items()
                         if k not in ("filter.createdAfter", "filter.createdBefore")])
 
     def view(r):

@@ -34,6 +34,9 @@ def usage(ctx: Ctx) -> dict:
         vt = v.props.get("type")
         u["hddVolumeProvisioned" if vt == "HDD" else "dasVolumeProvisioned" if vt == "DAS"
           else "ssdVolumeProvisioned"] += mb
+    u["nlbProvisioned"] = store.count(t, "networkloadbalancer")
+    u["natGatewayProvisioned"] = store.count(t, "natgateway")
+    u["k8sClustersProvisioned"] = store.count(t, "k8s")
     used = {ip for n in store.list(t, "nic") for ip in (n.props.get("ips") or [])}
     for b in store.list(t, "ipblock"):
         ips = b.props.get("ips") or []
