@@ -233,3 +233,48 @@ def test_owner_cannot_be_deleted(client):
     with pytest.raises(ApiException) as e:
         um.um_users_delete(owner.id)
     assert e.value.status == 422
+
+
+def test_public_lan_needs_create_internet_access(client, emulator):
+    u, email, pw = make_user(client)
+    g = make_group(client, create_data_center=True)
+    add_member(client, g.id, u.id)
+    with sdk_client(emulator, user=email, password=pw) as c:
+        dc = new_dc(c, "lan-rights")
+        lans = ionoscloud.LANsApi(c)
+        with pytest.raises(ApiException) as e:
+            lans.datacenters_lans_post(dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(public=True)))
+        assert e.value.status == 403 and "createInternetAccess" in e.value.body
+        lan, _, h = lans.datacenters_lans_post_with_http_info(dc.id, ionoscloud.Lan(
+            properties=ionoscloud.LanProperties(public=False)))
+        wait(c, h)
+        with pytest.raises(ApiException) as e:
+            lans.datacenters_lans_patch(dc.id, lan.id, ionoscloud.LanProperties(public=True))
+        assert e.value.status == 403
+        assert lans.datacenters_lans_find_by_id(dc.id, lan.id).properties.public is False
+
+
+def test_another_contracts_resources_do_not_exist(client, emulator):
+    """Tenancy by construction: a second contract's owner, an administrator there, sees nothing of ours."""
+    number = 31_000_000 + int(uuid.uuid4().int % 900_000) + 100
+    email = f"owner-{number}@example.com"
+    r = emulator.admin("POST", "contracts", json={"contractNumber": number, "user": email, "password": "Other1!"})
+    assert r.status_code == 200 and number in [c["contractNumber"] for c in r.json()]
+    ours = new_dc(client, "ours")
+    with sdk_client(emulator, user=email, password="Other1!") as c:
+        dcs = ionoscloud.DataCentersApi(c)
+        assert dcs.datacenters_get().items == []
+        with pytest.raises(ApiException) as e:
+            dcs.datacenters_find_by_id(ours.id)
+        assert e.value.status == 404
+        with pytest.raises(ApiException) as e:
+            dcs.datacenters_delete(ours.id)
+        assert e.value.status == 404
+        theirs = new_dc(c, "theirs")
+        contract = ionoscloud.ContractResourcesApi(c).contracts_get().items[0]
+        assert contract.properties.contract_number == number
+        assert email not in [u.properties.email for u in ionoscloud.UserManagementApi(client).um_users_get(depth=1).items]
+    assert ours.id in [d.id for d in ionoscloud.DataCentersApi(client).datacenters_get().items]
+    assert theirs.id not in [d.id for d in ionoscloud.DataCentersApi(client).datacenters_get().items]
+    token = httpx.get(emulator.auth + "/tokens/generate", auth=(email, "Other1!")).json()["token"]
+    assert jwt_parts(token)[1]["identity"]["contractNumber"] == number

@@ -77,7 +77,26 @@ def build_admin(emu):
         return Reply(200, {"implemented": implemented,
                            "exercised": {k: sorted(v) for k, v in emu.coverage.items()}})
 
+    def contracts(method, query, raw, base):
+        """More contracts (tenants), each with its owner: their resources never see each other."""
+        if method == "POST":
+            data = body(raw)
+            try:
+                number, user, password = int(data["contractNumber"]), str(data["user"]), str(data["password"])
+            except (KeyError, ValueError, TypeError):
+                raise ApiError(422, "a contract needs 'contractNumber' (integer), 'user' and 'password'") from None
+            limits = data.get("resourceLimits") or {}
+            if not isinstance(limits, dict) or not all(isinstance(v, int) for v in limits.values()):
+                raise ApiError(422, "'resourceLimits' maps limit names to integers")
+            try:
+                with emu.store.tx():
+                    emu.identity.create_contract(number, user, password, limits)
+            except ValueError as e:
+                raise ApiError(422, str(e)) from None
+        return Reply(200, emu.identity.contracts())
+
     routes = {
+        "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),

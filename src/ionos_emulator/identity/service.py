@@ -119,12 +119,23 @@ class Identity:
         """Create the default contract and its owner once; a later start keeps them as they are."""
         with self.store.tx():
             if self.store.kv_get(f"contract:{self.contract_number}") is None:
-                self.store.kv_set(f"contract:{self.contract_number}", {
-                    "contractNumber": self.contract_number, "owner": self.owner_email, "status": "BILLABLE",
-                    "regDomain": "ionos.de", "resourceLimits": DEFAULT_LIMITS})
-            if self.store.kv_get(f"login:{self.owner_email.lower()}") is None:
-                self.create_user(self.contract_number, email=self.owner_email, password=self.owner_password,
-                                 firstname="Emulator", lastname="Owner", administrator=True, owner=True)
+                self.create_contract(self.contract_number, self.owner_email, self.owner_password)
+
+    def create_contract(self, number: int, owner_email: str, owner_password: str,
+                        limits: dict | None = None) -> None:
+        """A contract (tenant) with its owner; every resource, request and user belongs to exactly one."""
+        if self.store.kv_get(f"contract:{number}") is not None:
+            raise ValueError(f"contract {number} exists")
+        if self.store.kv_get(f"login:{owner_email.lower()}") is not None:
+            raise ValueError(f"a user {owner_email} exists")
+        self.store.kv_set(f"contract:{number}", {
+            "contractNumber": number, "owner": owner_email, "status": "BILLABLE", "regDomain": "ionos.de",
+            "resourceLimits": {**DEFAULT_LIMITS, **(limits or {})}})
+        self.create_user(number, email=owner_email, password=owner_password, firstname="Contract",
+                         lastname="Owner", administrator=True, owner=True)
+
+    def contracts(self) -> list[dict]:
+        return [c for _, c in self.store.kv_prefix("contract:")]
 
     def contract(self, tenant: int) -> dict:
         return self.store.kv_get(f"contract:{tenant}")

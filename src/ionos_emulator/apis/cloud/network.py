@@ -6,7 +6,7 @@ import ipaddress
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from .compute import API_HANDLERS, DATACENTER, MAX_DEVICES, SERVER, free_device_and_slot, handler
-from .model import (Change, Kind, apply_props, collection, full, key, load, load_chain, new_row, next_seq_id,
+from .model import (Change, Kind, apply_props, require, collection, full, key, load, load_chain, new_row, next_seq_id,
                     props_of, register, single)
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
 
@@ -21,7 +21,10 @@ def _lan_props(ctx: Ctx, p: dict) -> dict:
 
 
 def create_lan(ctx: Ctx, dc, body, ch: Change):
-    props = _lan_props(ctx, props_of(body))
+    p = props_of(body)
+    if p.get("public"):
+        require(ctx, "createInternetAccess", "a public LAN")
+    props = _lan_props(ctx, p)
     row = new_row(ctx, LAN, dc, props, id=next_seq_id(ctx, dc, "lan_seq"))
     return ch.created(LAN, row)
 
@@ -36,6 +39,8 @@ def create_lan_implicitly(ctx: Ctx, dc, lan_id: int, ch: Change):
 
 
 def update_lan(ctx: Ctx, row, props, replace, ch):
+    if props.get("public") and not row.props.get("public"):
+        require(ctx, "createInternetAccess", "making a LAN public")
     if "public" in props and bool(props["public"]) != row.props.get("public"):
         row.props["ipv4CidrBlock"] = None if props["public"] else private_cidr(ctx)
     for f in props.get("ipFailover") or []:
