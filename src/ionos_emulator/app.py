@@ -38,6 +38,8 @@ class Emulator:
         self.coverage: dict[str, set[str]] = {}
         self.coverage_label = ""
         self.apis: list[tuple[ApiModule, object, Router]] = []
+        self._routers: dict[str, Router] = {}
+        self._hosts: dict[str, list[tuple[str, str]]] = {}  # real host -> [(its path prefix, our prefix)]
         self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
         from .admin import build_admin
         from .apis import enabled_apis
@@ -47,10 +49,16 @@ class Emulator:
 
     def mount(self, api: ApiModule) -> None:
         spec = specs.load(api.spec_name)
-        router = Router()
-        for op in spec.operations:
-            router.add(op.method, op.path, op)
+        router = self._routers.get(api.spec_name)
+        if router is None:  # regional instances of one product share their spec's router
+            router = self._routers[api.spec_name] = Router()
+            for op in spec.operations:
+                router.add(op.method, op.path, op)
         self.apis.append((api, spec, router))
+        for host, host_prefix in api.hosts.items():
+            self._hosts.setdefault(host.lower(), []).append((host_prefix, api.prefix))
+        # longest prefix first, so "/databases/postgresql" is not taken by a shorter one
+        self.apis.sort(key=lambda t: -len(t[0].prefix))
 
     def reset(self) -> None:
         timing = self.lifecycle.timing
@@ -111,6 +119,7 @@ class Emulator:
         method = scope["method"].upper()
         pretty = query.get("pretty", "true").lower() != "false"
         base_url = _base_url(scope, headers)
+        path = self._from_real_host(headers.get("host", ""), path)
         try:
             if path.startswith("/_emulator"):
                 return self.admin(method, path, query, raw, base_url), pretty
@@ -124,6 +133,14 @@ class Emulator:
         except Exception:
             log.error("unexpected error on %s %s\n%s", method, path, traceback.format_exc())
             return Reply(500, ApiError(500, "[VDC-5-0] An unexpected error occurred", "500").body()), pretty
+
+    def _from_real_host(self, host: str, path: str) -> str:
+        """A request addressed to a real IONOS host name (dns.de-fra.ionos.com, api.ionos.com/...) is served
+        by the API mounted for it, as if it had come to our own path prefix."""
+        for host_prefix, prefix in self._hosts.get(host.split(":")[0].lower(), ()):
+            if path == host_prefix or path.startswith(host_prefix + "/") or not host_prefix:
+                return prefix + path[len(host_prefix):]
+        return path
 
     def _api_call(self, api, spec, router, method, rel, query, headers, raw, base_url) -> Reply:
         op, params, allowed = router.match(method, rel)

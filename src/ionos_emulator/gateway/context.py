@@ -23,9 +23,15 @@ class ApiModule:
     """One API: where it is served, its compiled spec, and the handlers its module provides by operationId."""
 
     name: str
-    prefix: str                       # path prefix on the emulator, e.g. "/cloudapi/v6"
+    prefix: str                       # path prefix on the emulator, e.g. "/cloudapi/v6", "/dns/de-fra"
     spec_name: str
     handlers: dict[str, Callable[["Ctx"], Reply]] = field(default_factory=dict)
+    location: str = ""                # "de/fra" for regional product APIs, "" for global ones
+    # real host name -> the path prefix requests carry on it; such a request is served here with that
+    # prefix replaced by ours (e.g. {"dns.de-fra.ionos.com": ""}, {"api.ionos.com": "/databases/mongodb"})
+    hosts: dict[str, str] = field(default_factory=dict)
+    basic_auth: bool = True           # products whose SDKs send Bearer only still accept Basic here
+    product: str = ""                 # product name in the IONOS config file (dns, psql, mariadb, ...)
 
     def handler(self, op_id: str):
         def deco(fn):

@@ -5,7 +5,7 @@ from ...engine import clock
 from ...engine.errors import ApiError, not_found
 from ...gateway.context import ApiModule, Ctx, Reply
 
-API = ApiModule(name="auth", prefix="/auth/v1", spec_name="auth")
+API = ApiModule(name="auth", prefix="/auth/v1", spec_name="auth", product="auth", hosts={"api.ionos.com": "/auth/v1"})
 
 TTL_MIN, TTL_MAX = 60, 31_536_000
 

@@ -8,6 +8,7 @@ from . import compute, network, storage, readonly  # noqa: F401
 from . import netservices, security, labels, misc, k8s, um  # noqa: F401
 from .model import bind
 
-API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud")
+API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud",
+                hosts={"api.ionos.com": "/cloudapi/v6"})
 API.handlers.update(compute.API_HANDLERS)
 bind(API, specs.load("cloud"))
