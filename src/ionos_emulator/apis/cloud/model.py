@@ -9,11 +9,11 @@ at the requested level; a collection consumes one level:
 from __future__ import annotations
 
 import uuid
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ...engine import clock, listing
+from ...engine.change import Change as BaseChange, key  # noqa: F401  (key is used by the families)
 from ...engine.errors import ApiError, forbidden, not_found
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -170,72 +170,21 @@ def require(ctx: Ctx, flag: str, what: str) -> None:
 
 # -- changes ----------------------------------------------------------------------------------------
 
-class Change:
-    """One asynchronous change: a transaction, its request record, and the effects that complete it.
+class Change(BaseChange):
+    """A Cloud API change: completes through /requests, answers 202 with an absolute Location, and raises
+    the version of the data center it happens in.
 
         with Change(ctx, "server", scope=dc.id) as ch:
-            ch.created(row)
+            ch.created(SERVER, row)
         return ch.accepted(body)
     """
 
-    def __init__(self, ctx: Ctx, kind: str, scope: str = ""):
-        self.ctx, self.kind, self.scope = ctx, kind, scope
-        self._stack = ExitStack()
-        self.req: dict = {}
-
-    def __enter__(self) -> "Change":
-        ctx = self.ctx
-        self._stack.enter_context(ctx.store.tx())
-        url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
-        hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in ("content-type", "user-agent", "x-contract-number")}
-        self.req = ctx.emu.lifecycle.begin(
-            tenant=ctx.tenant, scope=self.scope, kind=self.kind, method=ctx.method, url=url, path=ctx.path,
-            body=ctx.raw_body.decode("utf-8", "replace"), headers=hdrs, user=ctx.principal.email)
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
-                if self.scope:
-                    self.effect("bump", _dc_key(self.ctx, self.scope))
-                self.ctx.emu.lifecycle.commit(self.req)
-        finally:
-            return self._stack.__exit__(exc_type, exc, tb)
-
-    # effects are plain dicts so they survive a restart in the request record
-    def effect(self, op: str, key: dict, on_fail: bool = False, **kw) -> None:
-        self.req["on_fail" if on_fail else "effects"].append({"op": op, **key, **kw})
-
-    def target(self, kind: Kind, row: Row) -> None:
-        self.req["targets"].append({"id": row.id, "type": kind.type, "path": row.path})
-
-    def created(self, kind: Kind, row: Row, final_state: str = "AVAILABLE") -> Row:
-        self.ctx.store.insert(row)
-        self.target(kind, row)
-        self.effect("state", key(row), state=final_state)
-        self.effect("delete", key(row), on_fail=True)
-        return row
-
-    def updated(self, kind: Kind, row: Row, final_state: str = "AVAILABLE") -> None:
-        stamp(self.ctx, row, "BUSY")
-        self.ctx.store.update(row)
-        self.target(kind, row)
-        self.effect("state", key(row), state=final_state)
-        self.effect("state", key(row), on_fail=True, state=final_state)
-
-    def deleting(self, kind: Kind, row: Row) -> None:
-        stamp(self.ctx, row, "BUSY")
-        self.ctx.store.update(row)
-        self.target(kind, row)
-        self.effect("delete", key(row))
-        self.effect("state", key(row), on_fail=True, state="AVAILABLE")
+    def finish(self) -> None:
+        if self.scope:
+            self.effect("bump", _dc_key(self.ctx, self.scope))
 
     def accepted(self, body=None) -> Reply:
         return Reply(202, body, {"Location": self.ctx.href(f"requests/{self.req['id']}/status")})
-
-
-def key(row: Row) -> dict:
-    return {"tenant": row.tenant, "kind": row.kind, "parent": row.parent, "id": row.id}
 
 
 def _dc_key(ctx: Ctx, dc_id: str) -> dict:

@@ -1,0 +1,81 @@
+"""One asynchronous change, shared by every API: a transaction, its request record, and the effects
+that complete it when the lifecycle says it is due. APIs subclass it for their own conventions (the
+Cloud API's 202 + Location and data center versions; the products' state names)."""
+from __future__ import annotations
+
+import uuid
+from contextlib import ExitStack
+
+from ..store import Row
+from . import clock
+
+
+def key(row: Row) -> dict:
+    """How an effect names its row; plain data, so a pending request survives a restart."""
+    return {"tenant": row.tenant, "kind": row.kind, "parent": row.parent, "id": row.id}
+
+
+class Change:
+    busy_state = "BUSY"           # shown while an update runs
+    destroying_state = "BUSY"     # shown while a delete runs
+    ready_state = "AVAILABLE"
+
+    def __init__(self, ctx, kind: str, scope: str = ""):
+        self.ctx, self.kind, self.scope = ctx, kind, scope
+        self._stack = ExitStack()
+        self.req: dict = {}
+
+    def __enter__(self):
+        ctx = self.ctx
+        self._stack.enter_context(ctx.store.tx())
+        url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
+        hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in ("content-type", "user-agent", "x-contract-number")}
+        self.req = ctx.emu.lifecycle.begin(
+            tenant=ctx.tenant, scope=self.scope, kind=self.kind, method=ctx.method, url=url, path=ctx.path,
+            body=ctx.raw_body.decode("utf-8", "replace"), headers=hdrs, user=ctx.principal.email)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.finish()
+                self.ctx.emu.lifecycle.commit(self.req)
+        finally:
+            return self._stack.__exit__(exc_type, exc, tb)
+
+    def finish(self) -> None:
+        """Last effects before the request is stored (subclasses add their own)."""
+
+    def stamp(self, row: Row, state: str | None = None) -> None:
+        p = self.ctx.principal
+        row.meta.update(lastModifiedDate=clock.iso(self.ctx.now), lastModifiedBy=p.email,
+                        lastModifiedByUserId=p.user_id, etag=uuid.uuid4().hex)
+        if state:
+            row.meta["state"] = state
+
+    def effect(self, op: str, key: dict, on_fail: bool = False, **kw) -> None:
+        self.req["on_fail" if on_fail else "effects"].append({"op": op, **key, **kw})
+
+    def target(self, kind, row: Row) -> None:
+        self.req["targets"].append({"id": row.id, "type": kind.type, "path": row.path})
+
+    def created(self, kind, row: Row, final_state: str | None = None) -> Row:
+        self.ctx.store.insert(row)
+        self.target(kind, row)
+        self.effect("state", key(row), state=final_state or self.ready_state)
+        self.effect("delete", key(row), on_fail=True)
+        return row
+
+    def updated(self, kind, row: Row, final_state: str | None = None) -> None:
+        self.stamp(row, self.busy_state)
+        self.ctx.store.update(row)
+        self.target(kind, row)
+        self.effect("state", key(row), state=final_state or self.ready_state)
+        self.effect("state", key(row), on_fail=True, state=final_state or self.ready_state)
+
+    def deleting(self, kind, row: Row) -> None:
+        self.stamp(row, self.destroying_state)
+        self.ctx.store.update(row)
+        self.target(kind, row)
+        self.effect("delete", key(row))
+        self.effect("state", key(row), on_fail=True, state=self.ready_state)
