@@ -178,7 +178,8 @@ class Emulator:
             with self.store.tx():
                 reply = handler(ctx)
         reply.headers.update(self._rate_headers(ctx))
-        if self.settings.strict and reply.content_type == "application/json" and reply.body is not None:
+        if (self.settings.strict and reply.content_type.startswith("application/json")
+                and reply.body is not None and not isinstance(reply.body, (bytes, bytearray))):
             self._check_response(spec, op, reply, f"{method} {api.prefix}{rel}")
         return reply
 

@@ -23,3 +23,8 @@ def parse_filter_date(value: str) -> float | None:
         except ValueError:
             continue
     return None
+
+
+def iso_precise(ts: float) -> str:
+    """Product API style: sub-second precision with a literal Z, e.g. 2023-03-15T09:58:59.147746Z."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -17,6 +17,7 @@ from . import clock
 REALISTIC_RUNNING = {
     "datacenter": 3.0, "server": 8.0, "volume": 5.0, "nic": 3.0, "lan": 2.0, "firewallrule": 2.0,
     "ipblock": 2.0, "snapshot": 6.0, "cdrom": 3.0, "image": 3.0,
+    "k8s": 20.0, "nodepool": 30.0, "k8snode": 15.0,
 }
 REALISTIC_DEFAULT = 3.0
 QUEUED_SECONDS = 0.5
