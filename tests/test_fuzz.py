@@ -40,7 +40,7 @@ def test_fuzz_no_server_errors_and_spec_conformance(api, tmp_path, request):
                "-c", "not_a_server_error,response_schema_conformance", "-n", str(EXAMPLES),
                "--generation-deterministic", "--phases", "examples,fuzzing", "--continue-on-failure",
                "--request-timeout", "10", "--no-color"]
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path,
                              env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     finally:
         emu.stop()

@@ -75,5 +75,25 @@ def reset(data_dir, database) -> None:
     click.echo(f"emptied {settings.database or os.path.abspath(settings.data_dir)}")
 
 
+@main.command("config-file")
+@click.option("--url", default=None, help="Base URL of the emulator (default http://HOST:PORT from the settings).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write here (default: print it). Point IONOS_CONFIG_FILE at the file.")
+@click.option("--token", default="", help="Put this token in the profile's credentials too.")
+def config_file(url, output, token) -> None:
+    """Write an IONOS config file that points every product and location at the emulator."""
+    from .apis import enabled_apis
+    from .endpoints import config_file as render
+    settings = Settings.from_env()
+    text = render(enabled_apis(), url or f"http://{settings.host}:{settings.port}", user=settings.user,
+                  password=settings.password, token=token)
+    if output:
+        with open(output, "w") as f:
+            f.write(text)
+        click.echo(f"wrote {output}; use it with: export IONOS_CONFIG_FILE={os.path.abspath(output)}")
+    else:
+        click.echo(text, nl=False)
+
+
 if __name__ == "__main__":
     main()

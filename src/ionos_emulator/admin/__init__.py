@@ -95,7 +95,12 @@ def build_admin(emu):
                 raise ApiError(422, str(e)) from None
         return Reply(200, emu.identity.contracts())
 
+    def endpoints(method, query, raw, base):
+        from ..endpoints import endpoints as table
+        return Reply(200, table([api for api, _, _ in emu.apis], base))
+
     routes = {
+        "/_emulator/endpoints": ({"GET"}, endpoints),
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/health": ({"GET"}, health),

@@ -1,8 +1,19 @@
-"""The APIs the emulator serves; each is an ApiModule with handlers keyed by operationId."""
+"""The APIs the emulator serves; each is an ApiModule with handlers keyed by operationId. Product
+packages declare `PRODUCTS` (apis/product.py), mounted once per location they serve."""
 from __future__ import annotations
 
+import importlib
+from functools import cache
 
+PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb")
+
+
+@cache
 def enabled_apis():
     from .auth import API as auth
     from .cloud import API as cloud
-    return [cloud, auth]
+    apis = [cloud, auth]
+    for name in PRODUCT_PACKAGES:
+        for product in importlib.import_module(f"{__name__}.{name}").PRODUCTS:
+            apis += product.modules()
+    return apis

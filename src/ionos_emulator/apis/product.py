@@ -1,0 +1,253 @@
+"""The product APIs' shared conventions (api-behaviour.md §7): regional hosts and path prefixes, the
+resource envelope {id, type, href, metadata, properties}, a state field in metadata that goes
+PROVISIONING -> AVAILABLE through the lifecycle engine and DESTROYING -> gone on delete, PUT as
+create-or-replace with a client-chosen id, offset/limit paging and filters, the IONOS error envelope.
+
+A product package declares a `Product` (where it is served) and `PKind`s (its resources), and binds
+operationIds to the generic handlers here or to its own.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import spec as specs
+from ..engine import clock, listing
+from ..engine.change import Change
+from ..engine.errors import ApiError, forbidden
+from ..gateway.context import ApiModule, Ctx, Reply
+from ..store import Row
+
+# Location ids and the host label the regional product hosts use for them.
+REGIONS = {"de/fra": "de-fra", "de/txl": "de-txl", "es/vit": "es-vit", "fr/par": "fr-par", "gb/lhr": "gb-lhr",
+           "gb/bhx": "gb-bhx", "us/las": "us-las", "us/ewr": "us-ewr", "us/mci": "us-mci"}
+
+
+@dataclass
+class Product:
+    """Where one product API is served. Regional products get one mount per location."""
+
+    name: str                          # our path segment, e.g. "dns" -> /dns/de-fra/...
+    spec_name: str                     # compiled spec in spec/data
+    config_name: str                   # product name in the IONOS config file (dns, psql, mariadb, ...)
+    locations: tuple[str, ...] = ("",)  # "" = a global product
+    host: str = ""                     # real host, "{region}" filled in: "dns.{region}.ionos.com"
+    privilege: str | None = None       # group flag a non-administrator needs (accessAndManageDns, ...)
+    handlers: dict = field(default_factory=dict)
+
+    def handler(self, op_id: str):
+        """Registers a handler; every call checks the product privilege first."""
+        def deco(fn: Callable[[Ctx], Reply]):
+            def guarded(ctx: Ctx) -> Reply:
+                if self.privilege and not ctx.principal.can(self.privilege):
+                    raise forbidden(f"Access Denied: this product needs the group privilege '{self.privilege}'")
+                return fn(ctx)
+            guarded.__name__ = fn.__name__
+            self.handlers[op_id] = guarded
+            return fn
+        return deco
+
+    def modules(self) -> list[ApiModule]:
+        base = specs.load(self.spec_name).base_path
+        out = []
+        for loc in self.locations:
+            region = REGIONS.get(loc, loc.replace("/", "-"))
+            if loc:
+                prefix = f"/{self.name}/{region}{base}"
+            else:
+                prefix = base if base and base != "/" else f"/{self.name}"
+            hosts = {self.host.format(region=region): base} if self.host else {}
+            out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=self.handlers,
+                                 location=loc, hosts=hosts, product=self.config_name))
+        return out
+
+
+@dataclass(eq=False)
+class PKind:
+    product: Product
+    name: str                       # e.g. "zone"; stored as "<product>.<name>"
+    type: str                       # the rendered `type`
+    segment: str                    # URL collection segment below the parent, e.g. "zones"
+    parent: "PKind | None" = None
+    absolute_href: bool = False     # DNS answers relative hrefs ("/zones/<id>"), others absolute URLs
+    state_field: str = "state"      # VPN, NFS, Monitoring use "status"
+    creating: str = "PROVISIONING"
+    updating: str = "PROVISIONING"
+    destroying: str = "DESTROYING"
+    ready: str = "AVAILABLE"
+    default_limit: int = 100
+    # hooks: create(ctx, parent, props) -> props; update(ctx, row, props) -> props; delete(ctx, row) -> None;
+    # meta(ctx, row) -> extra metadata; view(ctx, row) -> properties as rendered
+    create: Callable | None = None
+    update: Callable | None = None
+    delete: Callable | None = None
+    meta: Callable | None = None
+    view: Callable | None = None
+
+    @property
+    def stored(self) -> str:
+        return f"{self.product.name}.{self.name}"
+
+
+class ProductChange(Change):
+    """A product change: no /requests resource, clients poll the resource's own state."""
+
+    def __init__(self, ctx: Ctx, kind: PKind):
+        super().__init__(ctx, kind.stored, scope=ctx.api.location)
+        self.pkind = kind
+        self.busy_state, self.destroying_state, self.ready_state = kind.updating, kind.destroying, kind.ready
+
+    def stamp(self, row: Row, state: str | None = None) -> None:
+        p = self.ctx.principal
+        row.meta.update(lastModifiedDate=clock.iso_precise(self.ctx.now), lastModifiedBy=p.email,
+                        lastModifiedByUserId=p.user_id)
+        if state:
+            row.meta["state"] = state
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+def href(ctx: Ctx, kind: PKind, row: Row) -> str:
+    return ctx.href(row.path) if kind.absolute_href else "/" + row.path
+
+
+def render(ctx: Ctx, kind: PKind, row: Row) -> dict:
+    meta = {k: v for k, v in row.meta.items() if k != "state"}
+    meta[kind.state_field] = row.meta.get("state")
+    if kind.meta:
+        meta.update(kind.meta(ctx, row))
+    props = kind.view(ctx, row) if kind.view else dict(row.props)
+    return {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
+
+
+def page(ctx: Ctx, kind: PKind, rows: list[Row], path: str, view=None) -> dict:
+    page_rows, offset, limit, total = listing.select(
+        rows, view or (lambda r: render(ctx, kind, r)), ctx.query, paginated=True, default_limit=kind.default_limit)
+    coll_href = ctx.href(path) if kind.absolute_href else "/" + path
+    out = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection",
+           "href": coll_href, "items": [render(ctx, kind, r) for r in page_rows],
+           "offset": offset, "limit": limit, "_links": listing.links(coll_href, offset, limit, total)}
+    return out
+
+
+def success(ctx: Ctx, default: int) -> int:
+    """The 2xx status the spec gives the operation (the products differ: 200, 201 or 202)."""
+    codes = sorted(int(c) for c in ctx.op.responses if c.isdigit() and c.startswith("2"))
+    return codes[0] if codes else default
+
+
+# -- storage ------------------------------------------------------------------------------------------
+
+def new_row(ctx: Ctx, kind: PKind, parent: Row | None, props: dict, id: str | None = None) -> Row:
+    rid = id or str(uuid.uuid4())
+    path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
+    p, ts = ctx.principal, clock.iso_precise(ctx.now)
+    loc = ctx.api.location or "global"
+    return Row(tenant=ctx.tenant, kind=kind.stored, id=rid, parent=parent.id if parent else "",
+               scope=ctx.api.location, path=path, doc={"properties": props, "metadata": {
+                   "createdDate": ts, "createdBy": p.email, "createdByUserId": p.user_id, "lastModifiedDate": ts,
+                   "lastModifiedBy": p.email, "lastModifiedByUserId": p.user_id,
+                   "resourceURN": f"ionos:{kind.product.name}:{loc}:{ctx.tenant}:{path}",
+                   "state": kind.creating}})
+
+
+def rows_of(ctx: Ctx, kind: PKind, parent: Row | None = None) -> list[Row]:
+    return ctx.store.list(ctx.tenant, kind.stored, parent.id if parent else None, scope=ctx.api.location)
+
+
+def load(ctx: Ctx, kind: PKind, id: str, parent: Row | None = None) -> Row:
+    row = ctx.store.get(ctx.tenant, kind.stored, parent.id if parent else "", id)
+    if row is None or row.scope != ctx.api.location:
+        raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
+    return row
+
+
+def properties(ctx: Ctx) -> dict:
+    body = ctx.body
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise ApiError(422 if isinstance(body, dict) else 400, "the request body needs a 'properties' object")
+    return body["properties"]
+
+
+# -- generic handlers -----------------------------------------------------------------------------------
+
+def list_handler(kind: PKind, parent_param: str | None = None):
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        path = f"{parent.path}/{kind.segment}" if parent else kind.segment
+        return Reply(200, page(ctx, kind, rows_of(ctx, kind, parent), path))
+    return handler
+
+
+def get_handler(kind: PKind, id_param: str, parent_param: str | None = None):
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        return Reply(200, render(ctx, kind, load(ctx, kind, ctx.params[id_param], parent)))
+    return handler
+
+
+def create(ctx: Ctx, kind: PKind, parent: Row | None, props: dict, id: str | None = None) -> Row:
+    if kind.create:
+        props = kind.create(ctx, parent, props)
+    with ProductChange(ctx, kind) as ch:
+        row = ch.created(kind, new_row(ctx, kind, parent, props, id))
+    return row
+
+
+def replace(ctx: Ctx, kind: PKind, row: Row, props: dict) -> Row:
+    if kind.update:
+        props = kind.update(ctx, row, props)
+    with ProductChange(ctx, kind) as ch:
+        row.doc["properties"] = props
+        ch.updated(kind, row)
+    return row
+
+
+def create_handler(kind: PKind, parent_param: str | None = None):
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        row = create(ctx, kind, parent, properties(ctx))
+        return Reply(success(ctx, 202), render(ctx, kind, row))
+    return handler
+
+
+def ensure_handler(kind: PKind, id_param: str, parent_param: str | None = None):
+    """PUT: replaces the resource with the given id, or creates it under that id ("ensure")."""
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        rid = ctx.params[id_param]
+        row = ctx.store.get(ctx.tenant, kind.stored, parent.id if parent else "", rid)
+        if row is not None and row.scope != ctx.api.location:
+            raise ApiError(409, f"{kind.type} '{rid}' exists in another location", "409")
+        if row is None:
+            try:
+                uuid.UUID(rid)
+            except ValueError:
+                raise ApiError(422, f"the id '{rid}' of a new {kind.type} must be a UUID") from None
+            row = create(ctx, kind, parent, properties(ctx), rid)
+        else:
+            row = replace(ctx, kind, row, properties(ctx))
+        return Reply(success(ctx, 202), render(ctx, kind, row))
+    return handler
+
+
+def patch_handler(kind: PKind, id_param: str, parent_param: str | None = None):
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        row = load(ctx, kind, ctx.params[id_param], parent)
+        row = replace(ctx, kind, row, {**row.props, **properties(ctx)})
+        return Reply(success(ctx, 200), render(ctx, kind, row))
+    return handler
+
+
+def delete_handler(kind: PKind, id_param: str, parent_param: str | None = None, body=None):
+    def handler(ctx: Ctx) -> Reply:
+        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
+        row = load(ctx, kind, ctx.params[id_param], parent)
+        if kind.delete:
+            kind.delete(ctx, row)
+        with ProductChange(ctx, kind) as ch:
+            ch.deleting(kind, row)
+        return Reply(success(ctx, 202), body)
+    return handler
