@@ -155,7 +155,8 @@ LOCATIONS: list[dict] = [
             "features": list(_FEATURES),
             "imageAliases": list(_ALL_ALIASES),
             "cpuArchitecture": _cpu_architecture(families),
-            "gpuArchitecture": [],
+            # GPU servers are offered only where a GPU architecture is listed (the GPU templates' card)
+            "gpuArchitecture": [{"vendor": "NVIDIA", "model": "H100"}] if loc_id == "de/fra/2" else [],
         },
     }
     for loc_id, name, families in _LOCATION_TABLE
@@ -179,6 +180,13 @@ _TEMPLATE_TABLE: tuple[tuple[str, str, int, int, int], ...] = (
     ("Memory Cube XL", "Memory", 16, 65536, 960),
 )
 
+# GPU server templates: (name, cores, ram in MB, storageSize in GB, cards). The card model and sizes are
+# a guess at the real offer (no public listing found); servers of type GPU take one of these.
+_GPU_CARD = {"vendor": "NVIDIA", "model": "H100"}
+_GPU_TEMPLATE_TABLE: tuple[tuple[str, int, int, int, int], ...] = (
+    ("GPU H100 S", 16, 131072, 500, 1),
+    ("GPU H100 M", 32, 262144, 1000, 2),
+)
 
 # ------------------------------------------------------------------- built catalogue
 
@@ -227,6 +235,15 @@ def _built_templates() -> tuple[dict, ...]:
             },
         }
         for name, category, cores, ram, storage in _TEMPLATE_TABLE
+    ) + tuple(
+        {
+            "id": _stable_id("template", name),
+            "type": "template",
+            "metadata": _system_metadata("[UNKNOWN]"),
+            "properties": {"name": name, "cores": cores, "ram": ram, "storageSize": storage, "category": "GPU",
+                           "gpus": [dict(_GPU_CARD) for _ in range(cards)]},
+        }
+        for name, cores, ram, storage, cards in _GPU_TEMPLATE_TABLE
     )
 
 

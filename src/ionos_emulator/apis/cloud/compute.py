@@ -193,6 +193,10 @@ def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
         tpl = catalogue.template(tid)
         if tpl is None:
             raise fail(f"The template '{tid}' does not exist", vdc="VDC-5-1924")
+        if (stype == "GPU") != bool(tpl["properties"].get("gpus")):
+            raise fail(f"A {stype} server needs a {'GPU' if stype == 'GPU' else 'Cube'} template", vdc="VDC-5-1928")
+        if stype == "GPU" and not loc["properties"].get("gpuArchitecture"):
+            raise fail(f"GPU servers are not offered in {loc['id']}", vdc="VDC-5-1929")
         cores, ram, family = int(tpl["properties"]["cores"]), int(tpl["properties"]["ram"]), None
         family = loc["properties"]["cpuArchitecture"][0]["cpuFamily"]
     else:
