@@ -206,10 +206,15 @@ def test_gpu_server_gets_the_cards_of_its_template(client):
     tpl = next((t for t in raw_get(client, "/templates")["items"] if t["properties"].get("gpus")), None)
     if tpl is None:
         pytest.skip("the template catalogue has no GPU template yet")
-    dc = new_dc(client, "gpu")
     servers = ionoscloud.ServersApi(client)
-    s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"])))
+    gpu_server = ionoscloud.Server(properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"]))
+    # only a location with a GPU architecture offers GPU servers
+    plain = new_dc(client, "no-gpu")
+    with pytest.raises(ApiException) as e:
+        servers.datacenters_servers_post(plain.id, gpu_server)
+    assert e.value.status == 422
+    dc = new_dc(client, "gpu", location="de/fra/2")
+    s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, gpu_server)
     wait(client, h)
     wanted = sorted((g["vendor"], g["model"]) for g in tpl["properties"]["gpus"] for _ in range(g.get("count", 1)))
     listed = gpus(client, dc.id, s.id)["items"]
