@@ -6,6 +6,9 @@ parameters, schemas and their validation keywords).  All prose (descriptions,
 summaries, examples, titles, tags, external docs, vendor extensions) is dropped.
 
 Usage: python tools/compile_specs.py [--specs DIR]
+
+The Cloud API and Auth API specs compile to cloud.json and auth.json, the product specs (PRODUCT_SOURCES)
+to their own files; known defects of the upstream documents are corrected on the way (CORRECTIONS).
 """
 
 from __future__ import annotations
@@ -27,6 +30,19 @@ SOURCES = {
     "cloud": "cloud-v6.yaml",
     "auth": "auth-v1.yaml",
 }
+# Product APIs with a spec file of their own.  Their output also records the spec's "servers"
+# (cloud.json and auth.json predate that and are left as they are).  The products described only by
+# an official Python SDK are compiled by tools/compile_sdk_specs.py.
+PRODUCT_SOURCES = {
+    "dns": "dns-v1.yaml",
+    "postgresql-v1": "dbaas-postgres-v1.yaml",
+    "mongodb": "dbaas-mongo-v1.yaml",
+    "certmanager-v1": "cert-manager-v1.yaml",
+    "containerregistry-v1": "container-registry-v1.yaml",
+    "cdn": "cdn-v1.yaml",
+    "autoscaling-v1": "vm-autoscaling-v1.yaml",
+}
+# not compiled: object-storage-s3-v2.yaml (an XML API; needs its own treatment)
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -179,7 +195,8 @@ class Compiler:
                     names.append(n)
         return names
 
-    def compile(self) -> dict:
+    def compile(self, with_servers: bool = False) -> dict:
+        apply_corrections(self.doc, self.name)
         info = self.doc.get("info") or {}
         servers = self.doc.get("servers") or [{"url": "/"}]
         base_path = urlparse(servers[0]["url"]).path.rstrip("/")
@@ -216,17 +233,11 @@ class Compiler:
         schemas = {
             name: self.schema(s) for name, s in (self.components.get("schemas") or {}).items()
         }
-        for (schema, field), why in CORRECTIONS.get(self.name, {}).items():
-            req = schemas[schema].get("required", [])
-            if field in req:  # noqa: the correction is documented in CORRECTIONS
-                req.remove(field)
-                if not req:
-                    del schemas[schema]["required"]
         security_schemes = {
             name: {k: v for k, v in scheme.items() if k in ("type", "scheme", "in", "name", "bearerFormat")}
             for name, scheme in (self.components.get("securitySchemes") or {}).items()
         }
-        return {
+        out = {
             "api": self.name,
             "basePath": base_path,
             "version": str(info.get("version", "")),
@@ -234,15 +245,112 @@ class Compiler:
             "schemas": schemas,
             "securitySchemes": security_schemes,
         }
+        if with_servers:
+            out["servers"] = [{"url": srv["url"]} for srv in servers]
+        return out
 
 
-# Known defects of the official specs, corrected at compile time: (schema, required field) -> why.
+# -- corrections ---------------------------------------------------------------------------------
+# Known defects of the official specs, corrected at compile time on the parsed document (before it is
+# compiled).  Each correction names what it expects to find, so a spec that was fixed upstream (or
+# changed) is reported instead of being silently rewritten.
+
+
+class Unrequire:
+    """Drop `field` from the `required` list of components.schemas[schema]."""
+
+    def __init__(self, schema: str, field: str, why: str):
+        self.schema, self.field, self.why = schema, field, why
+
+    def apply(self, doc: dict) -> bool:
+        target = ((doc.get("components") or {}).get("schemas") or {}).get(self.schema) or {}
+        req = target.get("required") or []
+        if self.field not in req:
+            return False
+        req.remove(self.field)
+        if not req:
+            del target["required"]
+        return True
+
+
+class RenameRequired:
+    """Replace `old` by `new` in the `required` list of components.schemas[schema]."""
+
+    def __init__(self, schema: str, old: str, new: str, why: str):
+        self.schema, self.old, self.new, self.why = schema, old, new, why
+
+    def apply(self, doc: dict) -> bool:
+        target = ((doc.get("components") or {}).get("schemas") or {}).get(self.schema) or {}
+        req = target.get("required") or []
+        if self.old not in req:
+            return False
+        req[req.index(self.old)] = self.new
+        return True
+
+
+class Replace:
+    """Set the value at `path` (keys and list indices from the document root) to `new`; it must
+    currently be `old`."""
+
+    def __init__(self, path: tuple, old, new, why: str):
+        self.path, self.old, self.new, self.why = path, old, new, why
+
+    def apply(self, doc: dict) -> bool:
+        node = doc
+        for key in self.path:
+            parent = node
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+                node = node[key]
+            else:
+                return False
+        if node != self.old:
+            return False
+        parent[self.path[-1]] = self.new
+        return True
+
+
+def _schema_path(*keys: str) -> tuple:
+    return ("components", "schemas") + keys
+
+
 CORRECTIONS = {
-    "cloud": {
+    "cloud": [
         # its own field text says it must be null for SOURCE_IP conditions, which Terraform sends without it
-        ("ApplicationLoadBalancerHttpRuleCondition", "condition"): "null for SOURCE_IP",
-    },
+        Unrequire("ApplicationLoadBalancerHttpRuleCondition", "condition", "null for SOURCE_IP"),
+    ],
+    "mongodb": [
+        # the required list spells the attribute differently from its own properties (and from every client)
+        RenameRequired("CreateClusterProperties", "mongodbVersion", "mongoDBVersion", "misspelt required name"),
+    ],
+    "autoscaling-v1": [
+        # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)
+        RenameRequired("GroupImmutableProperties", "data center", "datacenter", "misspelt required name"),
+        # `type: int` is not an OpenAPI/JSON-Schema type (validators reject the whole spec); both fields are
+        # integers (their examples are 400 and 122, the sibling error schemas say `type: integer`)
+        Replace(_schema_path("ParseError_allOf", "properties", "httpStatus", "type"), "int", "integer",
+                "type: int is not a type"),
+        Replace(_schema_path("ErrorMessageParse_allOf", "properties", "errorCode", "type"), "int", "integer",
+                "type: int is not a type"),
+        # the group's data center is allOf [Resource (id readOnly), {id readOnly: false}]: an override that
+        # allOf cannot express (both branches apply, so every client's datacenter.id would be "read-only");
+        # keep what Resource contributes apart from the read-only id: an object that requires an id
+        Replace(_schema_path("GroupUpdatableProperties", "properties", "datacenter", "allOf", 0),
+                {"$ref": SCHEMA_REF_PREFIX + "Resource"}, {"type": "object", "required": ["id"]},
+                "readOnly overridden in an allOf sibling"),
+        # a Swagger-2 style reference left in the generated document; the schema lives in components
+        Replace(_schema_path("Group_allOf", "properties", "entities", "$ref"), "#/definitions/GroupEntities",
+                SCHEMA_REF_PREFIX + "GroupEntities", "dangling #/definitions/ reference"),
+    ],
 }
+
+
+def apply_corrections(doc: dict, name: str) -> None:
+    for fix in CORRECTIONS.get(name, ()):
+        if not fix.apply(doc):
+            print(f"warning: {name}: correction no longer applies ({type(fix).__name__}: {fix.why})",
+                  file=sys.stderr)
 
 
 def dumps(obj) -> bytes:
@@ -263,11 +371,13 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     parts = []
-    for name, fname in SOURCES.items():
+    sources = [(name, fname, False) for name, fname in SOURCES.items()]
+    sources += [(name, fname, True) for name, fname in PRODUCT_SOURCES.items()]
+    for name, fname, with_servers in sources:
         with open(args.specs / fname, encoding="utf-8") as fh:
             doc = yaml.load(fh, Loader=SpecLoader)
         comp = Compiler(doc, name)
-        data = comp.compile()
+        data = comp.compile(with_servers=with_servers)
         blob = dumps(data)
         (args.out / f"{name}.json").write_bytes(blob)
         if comp.dropped:

@@ -64,7 +64,7 @@ class Emulator:
         timing = self.lifecycle.timing
         self.store.reset()
         self.lifecycle.timing = timing
-        self.identity._basic_cache.clear()
+        self.identity._cache.clear()
         self.identity._key = None
         self.identity.ensure_default()
         self.violations.clear()

@@ -111,7 +111,10 @@ class Identity:
         self.contract_number = contract_number
         self.owner_email = owner_email
         self.owner_password = owner_password
-        self._basic_cache: dict[str, tuple[str, Principal]] = {}  # header -> (stored hash, principal)
+        # Authorization header -> (identity generation, principal, expiry or None). The generation is a value
+        # in the store that every change to users, groups, passwords or tokens replaces, so one read per
+        # request tells whether a remembered principal is still right, in every process sharing the store.
+        self._cache: dict[str, tuple[str, Principal, float | None]] = {}
         self._key: tuple[str, str] | None = None
 
     # -- seeding ---------------------------------------------------------------------------------
@@ -154,25 +157,45 @@ class Identity:
         self.store.insert(row)
         self.store.kv_set(f"login:{email.lower()}", {"tenant": tenant, "user": uid,
                                                      "hash": hash_password(password)})
+        self.changed()
         return row
 
     def set_password(self, email: str, password: str) -> None:
         login = self.store.kv_get(f"login:{email.lower()}")
         login["hash"] = hash_password(password)
         self.store.kv_set(f"login:{email.lower()}", login)
+        self.changed()
 
     def owner(self, tenant: int) -> Principal:
         login = self.store.kv_get(f"login:{self.owner_email.lower()}")
         return self._principal(login["tenant"], login["user"])
 
     # -- authentication --------------------------------------------------------------------------
+    def generation(self) -> str:
+        return self.store.kv_get("identity:generation") or ""
+
+    def changed(self) -> None:
+        """Users, groups, memberships, passwords or tokens changed: remembered principals are stale."""
+        self.store.kv_set("identity:generation", uuid.uuid4().hex)
+
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             raise unauthorized()
+        gen = self.generation()
+        cached = self._cache.get(authorization)
+        if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > clock.now()):
+            return cached[1]
+        principal, expires = self._authenticate(authorization)
+        if len(self._cache) > 10_000:  # bounded: many distinct tokens must not grow memory without end
+            self._cache.clear()
+        self._cache[authorization] = (gen, principal, expires)
+        return principal
+
+    def _authenticate(self, authorization: str) -> tuple[Principal, float | None]:
         scheme, _, cred = authorization.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            return self._basic(authorization, cred.strip())
+            return self._basic(cred.strip()), None
         if scheme == "bearer":
             return self._bearer(cred.strip())
         raise unauthorized()
@@ -192,22 +215,15 @@ class Identity:
         return Principal(tenant=tenant, user_id=user_id, email=user.props["email"], admin=admin, owner=owner,
                          token_id=token_id, flags=frozenset(flags), groups=tuple(groups))
 
-    def _basic(self, header: str, cred: str) -> Principal:
+    def _basic(self, cred: str) -> Principal:
         try:
             email, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
         except Exception:
             raise unauthorized() from None
         login = self.store.kv_get(f"login:{email.lower()}")
-        if login is None:
+        if login is None or not check_password(password, login["hash"]):  # slow on purpose; cached above
             raise unauthorized()
-        cached = self._basic_cache.get(header)
-        # The hash check is deliberately slow; remember a success for as long as the hash is unchanged.
-        if cached is None or cached[0] != login["hash"]:
-            if not check_password(password, login["hash"]):
-                raise unauthorized()
-        principal = self._principal(login["tenant"], login["user"])
-        self._basic_cache[header] = (login["hash"], principal)
-        return principal
+        return self._principal(login["tenant"], login["user"])
 
     # -- tokens ----------------------------------------------------------------------------------
     def _signing_key(self) -> tuple[str, str]:
@@ -276,7 +292,7 @@ class Identity:
         ident = claims.get("identity") or {}
         if ident.get("uuid") != rec["user"]:
             raise unauthorized()
-        return self._principal(rec["tenant"], rec["user"], token_id=kid)
+        return self._principal(rec["tenant"], rec["user"], token_id=kid), float(rec["expires"])
 
     def tokens_of(self, p: Principal) -> list[dict]:
         return self.tokens_of_user(p.user_id)
@@ -290,3 +306,4 @@ class Identity:
 
     def delete_token(self, kid: str) -> None:
         self.store.kv_delete(f"token:{kid}")
+        self.changed()

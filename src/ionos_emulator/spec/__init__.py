@@ -35,7 +35,8 @@ import orjson
 __all__ = ["Operation", "Spec", "load", "APIS"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-APIS = ("cloud", "auth")
+# every compiled spec in spec/data (tools/compile_specs.py and tools/compile_sdk_specs.py write them)
+APIS = tuple(sorted(p.stem for p in (Path(__file__).parent / "data").glob("*.json")))
 MAX_ERRORS = 5
 
 _REF_PREFIX = "#/schemas/"
@@ -540,5 +541,5 @@ class Spec:
 @functools.cache
 def load(api: str) -> Spec:
     if api not in APIS:
-        raise ValueError(f"unknown api {api!r}; expected one of {APIS}")
+        raise ValueError(f"unknown api {api!r}; compiled specs: {', '.join(APIS)}")
     return Spec(orjson.loads((DATA_DIR / f"{api}.json").read_bytes()))

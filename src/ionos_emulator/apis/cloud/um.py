@@ -186,7 +186,7 @@ def update_user(ctx: Ctx) -> Reply:
         if p.get("password"):
             ident.set_password(new_email, _check_password(p["password"]))
         ch.updated(USER, row)
-    ident._basic_cache.clear()  # credentials or rights may have changed
+    ident.changed()  # credentials or rights may have changed
     return ch.accepted(user_view(ctx, row, ctx.depth))
 
 
@@ -204,7 +204,7 @@ def delete_user(ctx: Ctx) -> Reply:
             g.x["members"] = [m for m in g.x["members"] if m != row.id]
             ctx.store.update(g)
         ch.deleting(USER, row)
-    ctx.emu.identity._basic_cache.clear()
+    ctx.emu.identity.changed()
     return ch.accepted(None)
 
 
@@ -269,7 +269,7 @@ def update_group(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         row.doc["properties"] = _group_props((ctx.body or {}).get("properties") or {}, row.props)
         ch.updated(GROUP, row)
-    ctx.emu.identity._basic_cache.clear()
+    ctx.emu.identity.changed()
     return ch.accepted(group_view(ctx, row, ctx.depth))
 
 
@@ -279,7 +279,7 @@ def delete_group(ctx: Ctx) -> Reply:
     row = _group(ctx)
     with Change(ctx, "group") as ch:
         ch.deleting(GROUP, row)
-    ctx.emu.identity._basic_cache.clear()
+    ctx.emu.identity.changed()
     return ch.accepted(None)
 
 
@@ -304,7 +304,7 @@ def add_group_user(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         g.x.setdefault("members", []).append(uid)
         ch.updated(GROUP, g)
-    ctx.emu.identity._basic_cache.clear()
+    ctx.emu.identity.changed()
     return ch.accepted(user_view(ctx, u, ctx.depth))
 
 
@@ -318,7 +318,7 @@ def remove_group_user(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         g.x["members"] = [m for m in g.x["members"] if m != uid]
         ch.updated(GROUP, g)
-    ctx.emu.identity._basic_cache.clear()
+    ctx.emu.identity.changed()
     return ch.accepted(None)
 
 
