@@ -58,6 +58,8 @@ class Emulator:
                "--data-dir", str(self.data_dir), "--strict", *self.args]
         if self.database:
             cmd += ["--database", self.database]
+        if "--dns-port" not in self.args:  # many emulators run at once: only a test that asks gets a DNS server
+            cmd += ["--dns-port", "0"]
         started = time.perf_counter()
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT, env=env)

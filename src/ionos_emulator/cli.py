@@ -30,6 +30,14 @@ def main() -> None:
 @click.option("--user", default=None, help="E-mail of the contract owner (default admin@ionos-emulator.local).")
 @click.option("--password", default=None, help="Password of the contract owner (default emulator).")
 @click.option("--contract-number", type=int, default=None, help="Number of the default contract (default 31000001).")
+@click.option("--dns-port", type=int, default=None,
+              help="Port of the authoritative DNS server for Cloud DNS zones, UDP and TCP (default 8053; 0: off).")
+@click.option("--postgres-url", default=None,
+              help="PostgreSQL server on which DBaaS PostgreSQL clusters become real databases and roles.")
+@click.option("--mariadb-url", default=None,
+              help="MariaDB server on which DBaaS MariaDB clusters become real databases and users (mysql://...).")
+@click.option("--redis-url", default=None,
+              help="Redis server on which In-Memory DB replica sets become real ACL users and key prefixes.")
 @click.option("--strict/--no-strict", default=None,
               help="Check every response against the compiled spec; a mismatch becomes a 500.")
 @click.option("--log-level", default=None, help="uvicorn log level (default warning).")

@@ -19,6 +19,10 @@ class Settings:
     password: str = "emulator"
     contract_number: int = 31_000_001
     strict: bool = False              # validate every response against the compiled spec
+    dns_port: int = 8053              # the authoritative DNS server (UDP and TCP) on `host`; 0: off
+    postgres_url: str = ""            # real data plane of DBaaS PostgreSQL (postgresql://...); empty: bookkeeping
+    mariadb_url: str = ""             # real data plane of DBaaS MariaDB (mysql://...)
+    redis_url: str = ""               # real data plane of In-Memory DB (redis://...)
     log_level: str = "warning"
 
     @classmethod
