@@ -90,9 +90,6 @@ class Lifecycle:
 
     def _save_failures(self, rules: list[FailureRule]) -> None:
         self.store.kv_set("lifecycle:failures", [vars(r) for r in rules if r.count > 0])
-        # effect name -> function(store, effect dict, now); APIs may register their own
-        self.effects = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
-                        "link": _effect_link, "bump": _effect_bump}
 
     # -- creating --------------------------------------------------------------------------------
     def begin(self, *, tenant: int, scope: str, kind: str, method: str, url: str, path: str, body: str,

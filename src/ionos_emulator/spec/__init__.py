@@ -125,6 +125,8 @@ class _Transformer:
                     continue
                 if view == "response" and self._flag(ps, "writeOnly"):
                     props[pname] = {_WRITE_ONLY_KW: True}
+                    if pname in required:  # a response never carries it, so it cannot be required there
+                        required.remove(pname)
                     continue
                 props[pname] = self.tx(ps, view, inside or pname == "properties")
             s["properties"] = props
