@@ -288,11 +288,10 @@ def password_hash(password: str) -> str:
 
 
 def user_view(doc: dict) -> dict:
-    """A rendered user as this API shows it: no id, no state, and never the password (null: the compiled spec
-    still lists the write-only password as required in responses)."""
+    """A rendered user as this API shows it: no id, no state, and never the (write-only) password."""
     meta = doc["metadata"]
     return {"type": "user", "metadata": {k: meta.get(k) for k in ("createdDate", "createdBy", "createdByUserId")},
-            "properties": {"username": doc["properties"]["username"], "password": None,
+            "properties": {"username": doc["properties"]["username"],
                            "roles": doc["properties"].get("roles", [])}}
 
 
