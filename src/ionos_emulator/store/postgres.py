@@ -114,6 +114,10 @@ class PostgresStore(Store):
             args.append(offset)
         return [_row(r) for r in self._x(sql, args)]
 
+    def list_refs(self, tenant, kind, parent):
+        return self._x("SELECT id, path FROM resources WHERE tenant=%s AND kind=%s AND parent=%s ORDER BY seq",
+                       (tenant, kind, parent)).fetchall()
+
     def count(self, tenant, kind, parent=None, *, scope=None):
         where, args = self._where(tenant, kind, parent, scope, None)
         return self._x(f"SELECT count(*) FROM resources WHERE {where}", args).fetchone()[0]

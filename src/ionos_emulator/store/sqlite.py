@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS resources (
   UNIQUE (tenant, kind, parent, id)
 );
 CREATE INDEX IF NOT EXISTS resources_by_id ON resources (tenant, kind, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (tenant, kind, parent, seq);
 CREATE INDEX IF NOT EXISTS resources_by_scope ON resources (tenant, kind, scope);
 CREATE INDEX IF NOT EXISTS resources_by_path ON resources (tenant, path);
 CREATE TABLE IF NOT EXISTS requests (
@@ -110,6 +111,11 @@ class SqliteStore(Store):
             sql += " LIMIT ? OFFSET ?"
             args += [-1 if limit is None else limit, offset]
         return [_row(r) for r in self.db.execute(sql, args)]
+
+    def list_refs(self, tenant, kind, parent):
+        """(id, path) of the children, in creation order, without their documents."""
+        return self.db.execute("SELECT id, path FROM resources WHERE tenant=? AND kind=? AND parent=? ORDER BY seq",
+                               (tenant, kind, parent)).fetchall()
 
     def count(self, tenant, kind, parent=None, *, scope=None):
         where, args = self._where(tenant, kind, parent, scope, None)

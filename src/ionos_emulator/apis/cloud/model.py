@@ -73,6 +73,12 @@ def entity(ctx: Ctx, kind: Kind, row: Row, name: str, level: int) -> dict:
     coll = {"id": f"{row.id}/{name}", "type": "collection", "href": ctx.href(f"{row.path}/{name}")}
     if level <= 0:
         return coll
+    child = CHILD.get((kind.name, name))
+    if level == 1 and child is not None and name not in kind.entity_rows:
+        # references only: ids and paths from the index, no documents to decode (depth=1 is the hot path)
+        coll["items"] = [{"id": rid, "type": child.type, "href": ctx.href(path)}
+                         for rid, path in ctx.store.list_refs(ctx.tenant, child.name, row.id)]
+        return coll
     child_kind, rows = entity_children(ctx, kind, row, name)
     coll["items"] = [item(ctx, child_kind, r, level - 1) for r in rows] if child_kind else []
     return coll
