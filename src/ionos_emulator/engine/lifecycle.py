@@ -131,15 +131,15 @@ class Lifecycle:
             due = self.store.due_requests(now)
             if not due:
                 return done
-            for req in due:
-                failed = "fail" in req
-                with self.store.tx():
+            with self.store.tx():  # one transaction for the batch: a commit per request costs more than the work
+                for req in due:
+                    failed = "fail" in req
                     if not self.store.finish_request(req["id"], "FAILED" if failed else "DONE",
                                                      req.get("fail") if failed else None):
                         continue  # another process or caller applied it
                     for eff in req["on_fail" if failed else "effects"]:
                         self.effects[eff["op"]](self.store, eff, req["done_at"])
-                done += 1
+                    done += 1
             if len(due) < 200:
                 return done
 

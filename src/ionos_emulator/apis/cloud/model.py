@@ -248,9 +248,10 @@ def op_list(kind: Kind, steps):
         if kind.paginated and everything_visible and not listing.needs_scan(ctx.query):
             # the common case pages in the store: latency stays flat however many rows there are
             offset, limit = listing.page_params(ctx.query, kind.default_limit)
-            rows = ctx.store.list(ctx.tenant, kind.name, parent_id, offset=offset, limit=limit)
-            total = ctx.store.count(ctx.tenant, kind.name, parent_id)
-            return Reply(200, page_body(ctx, kind, rows, path, coll_id, offset, limit, total))
+            # one row more than the page tells whether a next page exists, without counting them all
+            rows = ctx.store.list(ctx.tenant, kind.name, parent_id, offset=offset, limit=limit + 1)
+            total = offset + len(rows)
+            return Reply(200, page_body(ctx, kind, rows[:limit], path, coll_id, offset, limit, total))
         rows = ctx.store.list(ctx.tenant, kind.name, parent_id)
         if not everything_visible:
             rows = [r for r in rows if visible(ctx, r)]
