@@ -34,6 +34,7 @@ class Emulator:
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
         self.violations: list[dict] = []
+        self.dns_server = None
         # operationId -> labels of the tests that called it (label set through /_emulator/coverage)
         self.coverage: dict[str, set[str]] = {}
         self.coverage_label = ""
@@ -95,13 +96,26 @@ class Emulator:
                 for _, spec, _ in self.apis:
                     loop.run_in_executor(None, spec.warm)
                 ticker = asyncio.get_running_loop().create_task(self._tick())
+                await self._start_dataplanes()
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 if ticker:
                     ticker.cancel()
+                if self.dns_server:
+                    self.dns_server.close()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _start_dataplanes(self) -> None:
+        """The authoritative DNS server for Cloud DNS zones; the APIs work without it if its port is taken."""
+        if self.settings.dns_port:
+            from .dataplanes.dns import start_dns_server
+            try:
+                self.dns_server = await start_dns_server(self, self.settings.host, self.settings.dns_port,
+                                                         reuse_port=self.settings.workers > 1)
+            except OSError as e:
+                log.error("DNS server not started on %s port %d: %s", self.settings.host, self.settings.dns_port, e)
 
     async def _tick(self):
         """Completes due requests even when nobody polls (realistic timing, restarts)."""
@@ -157,7 +171,12 @@ class Emulator:
         errors = spec.query_errors(op, dict(query))
         if errors:
             raise ApiError(422, errors[0][1])
-        if op.body is not None and method in ("POST", "PUT", "PATCH"):
+        if op.body is not None and method in ("POST", "PUT", "PATCH") and not _json_body(op):
+            # a text body (a DNS zone file): handed over as text
+            ctx.body = raw.decode("utf-8", "replace") if raw.strip() else None
+            if ctx.body is None and op.body.get("required"):
+                raise ApiError(400, "The request body is missing or empty")
+        elif op.body is not None and method in ("POST", "PUT", "PATCH"):
             ctx.body = _parse_json(raw, headers)
             if ctx.body is None and op.body.get("required"):
                 raise ApiError(400, "The request body is missing or empty")
@@ -200,6 +219,11 @@ class Emulator:
         self._calls[key] = (minute, n)
         return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Burst": str(RATE_BURST),
                 "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n))}
+
+
+def _json_body(op) -> bool:
+    types = op.body.get("mediaTypes") or ["application/json"]
+    return any("json" in t or t == "*/*" for t in types)
 
 
 def _parse_json(raw: bytes, headers: Headers):

@@ -1,0 +1,100 @@
+"""Cloud DNS: where it is served, its resource kinds, and the facts the API and the DNS server share."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from ...engine.errors import ApiError
+from ...gateway.context import Ctx
+from ...store import Row
+from ..product import PKind, Product, load, rows_of
+from . import rdata
+
+DNS = Product(name="dns", spec_name="dns", config_name="dns", locations=("de/fra",), host="dns.{region}.ionos.com",
+              privilege="accessAndManageDns")
+
+# The name servers the zones are delegated to (the spec names them for primary and secondary zones).
+PRIMARY_NAMESERVERS = ["ns-ic.ui-dns.com", "ns-ic.ui-dns.de", "ns-ic.ui-dns.org", "ns-ic.ui-dns.biz"]
+SECONDARY_NAMESERVERS = ["nscs.ui-dns.com", "nscs.ui-dns.de", "nscs.ui-dns.org", "nscs.ui-dns.biz"]
+
+# Quota of a contract unless its resourceLimits say otherwise (keys dnsZones, dnsSecondaryZones, dnsRecords,
+# dnsReverseRecords); the numbers are those of the spec's example.
+QUOTA_DEFAULTS = {"zones": 50000, "secondaryZones": 100000, "records": 100000, "reverseRecords": 100000}
+QUOTA_KEYS = {"zones": "dnsZones", "secondaryZones": "dnsSecondaryZones", "records": "dnsRecords",
+              "reverseRecords": "dnsReverseRecords"}
+
+# Port the primaries of secondary zones are asked for zone transfers on (53 in the real cloud; tests point
+# it at a local server).
+TRANSFER_PORT_ENV = "IONOS_EMULATOR_DNS_TRANSFER_PORT"
+
+
+def transfer_port() -> int:
+    return int(os.environ.get(TRANSFER_PORT_ENV) or 53)
+
+
+def _zone_meta(ctx: Ctx, row: Row) -> dict:
+    return {"nameservers": list(PRIMARY_NAMESERVERS)}
+
+
+def _secondary_meta(ctx: Ctx, row: Row) -> dict:
+    return {"nameservers": list(SECONDARY_NAMESERVERS)}
+
+
+ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta)
+SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta)
+RECORD = PKind(DNS, "record", "record", "records", parent=ZONE)
+REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords")
+# DNSSEC keys of a zone: one row below the zone (so deleting the zone takes it), never rendered as a resource.
+KEYS = PKind(DNS, "dnsseckeys", "dnsseckeys", "keys", parent=ZONE)
+
+
+# -- the SOA serial ---------------------------------------------------------------------------------------
+# A zone counts its changed rows in x["changes"] when a change is requested; the serial the DNS server shows
+# is (zone creation second + changes - rows still pending), so it rises exactly when a change completes and
+# never falls (a failed change also completes).
+
+def count_change(ctx: Ctx, zone: Row, n: int = 1) -> None:
+    zone.x["changes"] = int(zone.x.get("changes", 0)) + n
+    ctx.store.update(zone)
+
+
+def serial(zone: Row, pending: int) -> int:
+    created = datetime.strptime(zone.meta["createdDate"][:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return (int(created.timestamp()) + int(zone.x.get("changes", 0)) - pending) % 2**32
+
+
+# -- shared rules -----------------------------------------------------------------------------------------
+
+def zone_rows(ctx: Ctx) -> list[Row]:
+    """Primary and secondary zones of the contract here: their names are unique together."""
+    return rows_of(ctx, ZONE) + rows_of(ctx, SECONDARY)
+
+
+def check_unique_zone_name(ctx: Ctx, name: str, self_id: str | None = None) -> None:
+    for row in zone_rows(ctx):
+        if row.id != self_id and rdata.same_name(row.props.get("zoneName", ""), name):
+            raise ApiError(409, f"a zone named '{name}' already exists in this contract ({row.id})")
+
+
+def quota_limits(ctx: Ctx) -> dict:
+    limits = (ctx.emu.identity.contract(ctx.tenant) or {}).get("resourceLimits") or {}
+    return {k: int(limits.get(QUOTA_KEYS[k], v)) for k, v in QUOTA_DEFAULTS.items()}
+
+
+def quota_usage(ctx: Ctx) -> dict:
+    return {"zones": len(rows_of(ctx, ZONE)), "secondaryZones": len(rows_of(ctx, SECONDARY)),
+            "records": len(rows_of(ctx, RECORD)), "reverseRecords": len(rows_of(ctx, REVERSE))}
+
+
+def check_quota(ctx: Ctx, what: str, adding: int = 1) -> None:
+    used, limit = quota_usage(ctx)[what], quota_limits(ctx)[what]
+    if used + adding > limit:
+        raise ApiError(422, f"the quota of {limit} {what} of this contract would be exceeded "
+                            f"({used} in use, {adding} more requested)")
+
+
+def load_zone(ctx: Ctx, zone_id: str) -> Row:
+    zone = load(ctx, ZONE, zone_id)
+    if zone.meta.get("state") == "DESTROYING":
+        raise ApiError(404, f"zone '{zone_id}' is being deleted", "404")
+    return zone

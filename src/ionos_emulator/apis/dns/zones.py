@@ -1,0 +1,275 @@
+"""Primary zones, secondary zones with their zone transfers, and the quota."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import uuid
+
+import dns.name
+import dns.query
+import dns.rdatatype
+import dns.zone
+
+from ...engine import clock, listing
+from ...engine.errors import ApiError
+from ...gateway.context import Ctx, Reply
+from ...store import Row
+from ..product import (create, delete_handler, get_handler, list_handler, load, properties, render, replace,
+                       success)
+from . import rdata
+from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
+                    quota_usage, transfer_port)
+
+log = logging.getLogger("ionos_emulator.dns")
+
+TRANSFER_TIMEOUT = 2.0      # seconds per primary and message
+TRANSFER_LIFETIME = 6.0     # seconds per primary in all
+TRANSFER_OK, TRANSFER_FAILED, TRANSFER_RUNNING = "OK", "FAILED", "IN_PROGRESS"
+
+
+# -- primary zones ------------------------------------------------------------------------------------
+
+def _zone_props(ctx: Ctx, props: dict, self_id: str | None) -> dict:
+    name = rdata.clean_zone_name(props.get("zoneName"))
+    check_unique_zone_name(ctx, name, self_id)
+    out = {"zoneName": name, "enabled": True if props.get("enabled") is None else props["enabled"]}
+    if props.get("description") is not None:
+        out["description"] = props["description"]
+    return out
+
+
+def _zone_create(ctx: Ctx, parent, props: dict) -> dict:
+    out = _zone_props(ctx, props, None)
+    check_quota(ctx, "zones")
+    return out
+
+
+def _zone_update(ctx: Ctx, row: Row, props: dict) -> dict:
+    out = _zone_props(ctx, props, row.id)
+    if not rdata.same_name(out["zoneName"], row.props["zoneName"]):
+        raise ApiError(422, f"attribute 'properties.zoneName' cannot be changed (the zone is "
+                            f"'{row.props['zoneName']}'); create a new zone instead")
+    out["zoneName"] = row.props["zoneName"]
+    count_change(ctx, row)
+    return out
+
+
+ZONE.create, ZONE.update = _zone_create, _zone_update
+
+DNS.handler("zonesGet")(list_handler(ZONE))
+DNS.handler("zonesFindById")(get_handler(ZONE, "zoneId"))
+DNS.handler("zonesDelete")(delete_handler(ZONE, "zoneId", body={}))
+
+
+@DNS.handler("zonesPost")
+def zone_post(ctx: Ctx) -> Reply:
+    row = create(ctx, ZONE, None, properties(ctx))
+    return Reply(success(ctx, 202), render(ctx, ZONE, row))
+
+
+@DNS.handler("zonesPut")
+def zone_put(ctx: Ctx) -> Reply:
+    return _ensure(ctx, ZONE, "zoneId")
+
+
+def _ensure(ctx: Ctx, kind, id_param: str) -> Reply:
+    """PUT creates the zone under the client's id or replaces it; a transfer follows for secondary zones."""
+    rid = ctx.params[id_param]
+    row = ctx.store.get(ctx.tenant, kind.stored, "", rid)
+    if row is not None and row.scope != ctx.api.location:
+        raise ApiError(409, f"{kind.type} '{rid}' exists in another location", "409")
+    if row is None:
+        _check_uuid(rid, kind.type)
+        row = create(ctx, kind, None, properties(ctx), rid)
+    else:
+        row = replace(ctx, kind, row, properties(ctx))
+    if kind is SECONDARY:
+        start_transfer(ctx.emu, ctx.tenant, row)
+    return Reply(success(ctx, 202), render(ctx, kind, row))
+
+
+def _check_uuid(rid: str, what: str) -> None:
+    try:
+        uuid.UUID(rid)
+    except ValueError:
+        raise ApiError(422, f"the id '{rid}' of a new {what} must be a UUID") from None
+
+
+# -- secondary zones ----------------------------------------------------------------------------------
+
+def _secondary_props(ctx: Ctx, props: dict, self_id: str | None) -> dict:
+    name = rdata.clean_zone_name(props.get("zoneName"))
+    check_unique_zone_name(ctx, name, self_id)
+    ips = props.get("primaryIps")
+    if not isinstance(ips, list) or not ips:
+        raise rdata.bad("properties.primaryIps", "must list at least one IP address")
+    for i, ip in enumerate(ips):
+        try:
+            ipaddress.ip_address(ip)
+        except (ValueError, TypeError):
+            raise rdata.bad(f"properties.primaryIps[{i}]", f"must be an IPv4 or IPv6 address, got {ip!r}") from None
+    out = {"zoneName": name, "primaryIps": list(ips)}
+    if props.get("description") is not None:
+        out["description"] = props["description"]
+    return out
+
+
+def _secondary_create(ctx: Ctx, parent, props: dict) -> dict:
+    out = _secondary_props(ctx, props, None)
+    check_quota(ctx, "secondaryZones")
+    return out
+
+
+def _secondary_update(ctx: Ctx, row: Row, props: dict) -> dict:
+    out = _secondary_props(ctx, props, row.id)
+    if not rdata.same_name(out["zoneName"], row.props["zoneName"]):
+        raise ApiError(422, f"attribute 'properties.zoneName' cannot be changed (the secondary zone is "
+                            f"'{row.props['zoneName']}'); create a new one instead")
+    out["zoneName"] = row.props["zoneName"]
+    count_change(ctx, row)
+    return out
+
+
+SECONDARY.create, SECONDARY.update = _secondary_create, _secondary_update
+
+DNS.handler("secondaryzonesGet")(list_handler(SECONDARY))
+DNS.handler("secondaryzonesFindById")(get_handler(SECONDARY, "secondaryZoneId"))
+DNS.handler("secondaryzonesDelete")(delete_handler(SECONDARY, "secondaryZoneId", body={}))
+
+
+@DNS.handler("secondaryzonesPut")
+def secondary_put(ctx: Ctx) -> Reply:
+    return _ensure(ctx, SECONDARY, "secondaryZoneId")
+
+
+@DNS.handler("secondaryzonesPost")
+def secondary_post(ctx: Ctx) -> Reply:
+    row = create(ctx, SECONDARY, None, properties(ctx))
+    start_transfer(ctx.emu, ctx.tenant, row)
+    return Reply(success(ctx, 202), render(ctx, SECONDARY, row))
+
+
+@DNS.handler("secondaryzonesAxfrGet")
+def axfr_status(ctx: Ctx) -> Reply:
+    row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
+    status = (row.x.get("transfer") or {}).get("status") or [
+        {"primaryIp": ip, "status": TRANSFER_RUNNING} for ip in row.props.get("primaryIps") or []]
+    return Reply(success(ctx, 202), {"type": "collection", "items": status})
+
+
+@DNS.handler("secondaryzonesAxfrPut")
+def axfr_start(ctx: Ctx) -> Reply:
+    row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
+    if row.meta.get("state") == "DESTROYING":
+        raise ApiError(409, "the secondary zone is being deleted")
+    start_transfer(ctx.emu, ctx.tenant, row)
+    return Reply(success(ctx, 202), {})
+
+
+@DNS.handler("secondaryzonesRecordsGet")
+def secondary_records(ctx: Ctx) -> Reply:
+    row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
+    zone_name = row.props["zoneName"]
+    items = []
+    for rec in (row.x.get("transfer") or {}).get("records") or []:
+        view = transferred_view(rec, zone_name)
+        if view is not None:
+            items.append({"type": "record", "metadata": {"fqdn": rdata.fqdn(view["name"], zone_name),
+                                                         "zoneId": row.id, "rootName": zone_name},
+                          "properties": view})
+    page, offset, limit, total = listing.select(items, lambda v: v, ctx.query, paginated=True, default_limit=100)
+    href = f"/{row.path}/records"
+    return Reply(200, {"id": row.id, "type": "collection", "href": href,
+                       "metadata": {"primaryIps": list(row.props.get("primaryIps") or [])},
+                       "items": page, "offset": offset, "limit": limit,
+                       "_links": listing.links(href, offset, limit, total)})
+
+
+def transferred_view(rec: dict, zone_name: str) -> dict | None:
+    """A transferred record as the API shows it; types outside the API's enum (SOA, PTR, ...) are served by
+    the DNS server but not listed, since the clients reject unknown types."""
+    if rec["type"] not in rdata.RECORD_TYPES:
+        return None
+    rd = rdata.parse(rec["type"], rec["rdata"], zone_name)
+    content, priority = rdata.from_rdata(rec["type"], rd)
+    out = {"name": rec["name"], "type": rec["type"], "content": content,
+           "ttl": min(604800, max(60, int(rec["ttl"]))), "enabled": True}
+    if priority is not None:
+        out["priority"] = priority
+    return out
+
+
+# -- zone transfers -------------------------------------------------------------------------------------
+# A transfer asks each primary for the zone by AXFR (dnspython). It runs off the request: on the event loop's
+# executor when there is a loop (the primary may be this emulator's own DNS server on that loop), inline
+# otherwise; the result is written on the loop thread, in its own transaction.
+
+def start_transfer(emu, tenant: int, row: Row) -> None:
+    """Marks the transfer as running (inside the caller's transaction) and starts it."""
+    ips = list(row.props.get("primaryIps") or [])
+    state = dict(row.x.get("transfer") or {})
+    state["status"] = [{"primaryIp": ip, "status": TRANSFER_RUNNING} for ip in ips]
+    # only the latest attempt may write its result (an older one may finish after a newer one started)
+    state["attempt"] = attempt = str(uuid.uuid4())
+    row.x["transfer"] = state
+    emu.store.update(row)
+    zone_id, name = row.id, row.props["zoneName"]
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        apply_transfer(emu.store, tenant, zone_id, attempt, fetch_all(name, ips, transfer_port()))
+        return
+
+    async def run():
+        try:
+            results = await loop.run_in_executor(None, fetch_all, name, ips, transfer_port())
+            apply_transfer(emu.store, tenant, zone_id, attempt, results)
+        except Exception:  # a transfer must never take the loop down
+            log.exception("zone transfer of %s failed", name)
+    loop.create_task(run())
+
+
+def fetch_all(zone_name: str, ips: list[str], port: int) -> list[dict]:
+    return [fetch(zone_name, ip, port) for ip in ips]
+
+
+def fetch(zone_name: str, ip: str, port: int) -> dict:
+    origin = dns.name.from_text(zone_name)
+    zone = dns.zone.Zone(origin, relativize=False)
+    try:
+        dns.query.inbound_xfr(ip, zone, port=port, timeout=TRANSFER_TIMEOUT, lifetime=TRANSFER_LIFETIME)
+        soa = zone.get_soa()
+    except Exception as e:  # whatever went wrong with this primary, the transfer from it failed
+        return {"primaryIp": ip, "status": TRANSFER_FAILED,
+                "errorMessage": f"zone transfer from {ip} port {port} failed: {type(e).__name__}: {e}".strip()}
+    records = []
+    for name, rds in zone.iterate_rdatasets():
+        rel = name.relativize(origin).to_text()
+        for rd in rds:
+            records.append({"name": "" if rel == "@" else rel, "type": dns.rdatatype.to_text(rds.rdtype),
+                            "ttl": rds.ttl, "rdata": rd.to_text()})
+    return {"primaryIp": ip, "status": TRANSFER_OK, "serial": soa.serial, "records": records}
+
+
+def apply_transfer(store, tenant: int, zone_id: str, attempt: str, results: list[dict]) -> None:
+    with store.tx():
+        row = store.get(tenant, SECONDARY.stored, "", zone_id)
+        state = dict(row.x.get("transfer") or {}) if row is not None else {}
+        if state.get("attempt") != attempt:
+            return
+        state["status"] = [{k: r[k] for k in ("primaryIp", "status", "errorMessage") if k in r} for r in results]
+        best = max((r for r in results if r["status"] == TRANSFER_OK), key=lambda r: r["serial"], default=None)
+        if best is not None:  # a failed transfer keeps what was transferred before, as a secondary does
+            state.update(records=best["records"], serial=best["serial"], transferredAt=clock.iso(clock.now()))
+        row.x["transfer"] = state
+        store.update(row)
+
+
+# -- quota ------------------------------------------------------------------------------------------------
+
+@DNS.handler("quotaGet")
+def quota(ctx: Ctx) -> Reply:
+    return Reply(200, {"quotaUsage": quota_usage(ctx), "quotaLimits": quota_limits(ctx)})

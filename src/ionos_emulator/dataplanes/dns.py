@@ -1,0 +1,500 @@
+"""An authoritative DNS server (UDP and TCP) for the zones of the Cloud DNS API, reading the emulator's store.
+
+It answers for enabled primary zones in state AVAILABLE with their AVAILABLE, enabled records (plus the apex
+SOA, whose serial rises with every completed change, the zone's NS set and DNSKEYs once DNSSEC keys exist),
+and for AVAILABLE secondary zones with the data of their last successful zone transfer. Zone names are unique
+per contract only: when contracts share a name, the oldest zone answers. Behaviour (RFC 1034 §4.3.2):
+NXDOMAIN for names the zone lacks, NODATA (NOERROR, SOA in authority) for names without the type, REFUSED
+outside every zone, CNAME chasing inside the zone, wildcards (RFC 4592), referrals at delegations below the
+apex, ALIAS answered with the target's A/AAAA when the target is served here, PTR answers for reverse
+records, AXFR/IXFR over TCP, NOTIFY from a secondary zone's primary starting a transfer, RRSIGs for DO
+queries of signed zones (no NSEC/NSEC3 denial proofs), and the TC bit when an answer does not fit in UDP.
+
+Wiring: `server = await start_dns_server(emu, host, port)` on the emulator's event loop; `server.close()`.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import dns.dnssec
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.reversename
+import dns.rrset
+from cryptography.hazmat.primitives import serialization
+
+from ..apis.dns import rdata as api_rdata
+from ..apis.dns import zones as zone_api
+from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, dnskey
+from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
+from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
+from ..engine.errors import ApiError
+from ..store import Row
+
+log = logging.getLogger("ionos_emulator.dns")
+
+IN = dns.rdataclass.IN
+MAX_CHAIN = 8              # CNAME links followed inside a zone
+EDNS_PAYLOAD = 1232        # the UDP size we advertise (the DNS flag day 2020 value)
+PTR_TTL = 3600
+DNSKEY_TTL = 3600
+AXFR_CHUNK = 100           # RRsets per zone transfer message (halved when one does not fit)
+TCP_IDLE_SECONDS = 30
+REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
+
+
+@lru_cache(maxsize=256)
+def _private_key(pem: str):
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+@dataclass
+class Zone:
+    """One zone as the server sees it at the time of a query."""
+
+    origin: dns.name.Name
+    row: Row
+    nodes: dict = field(default_factory=dict)     # name -> {rdtype: RRset}
+    aliases: dict = field(default_factory=dict)   # name -> (ttl, target name)
+    names: set = field(default_factory=set)       # every existing name, empty non-terminals included
+    signer: tuple | None = None                   # (KSK key, KSK DNSKEY, ZSK key, ZSK DNSKEY, validity days)
+
+    def add(self, name: dns.name.Name, ttl: int, rd: dns.rdata.Rdata) -> None:
+        node = self.nodes.setdefault(name, {})
+        rrset = node.get(rd.rdtype)
+        if rrset is None:
+            rrset = node[rd.rdtype] = dns.rrset.RRset(name, IN, rd.rdtype)
+        rrset.add(rd, ttl)  # an RRset has one TTL: the smallest of its records (RFC 2181 §5.2)
+
+    def index(self) -> "Zone":
+        for name in list(self.nodes) + list(self.aliases):
+            while name != self.origin and name not in self.names:
+                self.names.add(name)
+                name = name.parent()
+        self.names.add(self.origin)
+        return self
+
+    @property
+    def soa(self) -> dns.rrset.RRset:
+        return self.nodes[self.origin][dns.rdatatype.SOA]
+
+    def negative_soa(self) -> dns.rrset.RRset:
+        """The SOA for a negative answer, with the negative-caching TTL (RFC 2308 §3)."""
+        soa = self.soa
+        out = dns.rrset.RRset(soa.name, IN, dns.rdatatype.SOA)
+        out.add(soa[0], min(soa.ttl, soa[0].minimum))
+        return out
+
+
+def load_primary(store, row: Row) -> Zone:
+    name = row.props["zoneName"]
+    zone = Zone(dns.name.from_text(name), row)
+    records = store.list(row.tenant, RECORD.stored, row.id)
+    zone.add(zone.origin, SOA_TTL, dns.rdata.from_text(IN, dns.rdatatype.SOA,
+                                                         soa_text(name, serial(row, pending(records + [row])))))
+    for ns in PRIMARY_NAMESERVERS:
+        zone.add(zone.origin, NS_TTL, dns.rdata.from_text(IN, dns.rdatatype.NS, ns + "."))
+    for r in records:
+        p = r.props
+        if r.meta.get("state") != "AVAILABLE" or not p.get("enabled", True):
+            continue
+        try:
+            rd = api_rdata.record_rdata(p, name)
+        except ApiError:  # stored under an older, looser rule: not servable
+            continue
+        owner = dns.name.from_text(api_rdata.fqdn(p["name"], name) + ".")
+        if p["type"] == "ALIAS":
+            zone.aliases[owner] = (int(p.get("ttl", 3600)), rd.target)
+        else:
+            zone.add(owner, int(p.get("ttl", 3600)), rd)
+    keys = store.list(row.tenant, KEYS.stored, row.id)
+    if keys:
+        k = keys[0]
+        ksk, zsk = dnskey(KSK_FLAGS, k.x["ksk"][1]), dnskey(ZSK_FLAGS, k.x["zsk"][1])
+        zone.add(zone.origin, DNSKEY_TTL, ksk)
+        zone.add(zone.origin, DNSKEY_TTL, zsk)
+        zone.signer = (_private_key(k.x["ksk"][0]), ksk, _private_key(k.x["zsk"][0]), zsk,
+                       int(k.props.get("validity") or 90))
+    return zone.index()
+
+
+def load_secondary(row: Row) -> Zone | None:
+    """The data of the last successful transfer; None while there is none (the server then fails)."""
+    records = (row.x.get("transfer") or {}).get("records") or []
+    name = row.props["zoneName"]
+    zone = Zone(dns.name.from_text(name), row)
+    for rec in records:
+        owner = dns.name.from_text(rec["name"], zone.origin) if rec["name"] else zone.origin
+        zone.add(owner, int(rec["ttl"]), api_rdata.parse(rec["type"], rec["rdata"], name))
+    if dns.rdatatype.SOA not in zone.nodes.get(zone.origin, {}):
+        return None
+    return zone.index()
+
+
+class Authority:
+    """Answers DNS messages from the store (all contracts)."""
+
+    def __init__(self, emu):
+        self.emu = emu
+
+    @property
+    def store(self):
+        return self.emu.store
+
+    def _tenants(self) -> list[int]:
+        return [int(c["contractNumber"]) for c in self.emu.identity.contracts()]
+
+    def _zone_rows(self):
+        for tenant in self._tenants():
+            for kind in (ZONE, SECONDARY):
+                for row in self.store.list(tenant, kind.stored):
+                    yield kind, row
+
+    def find(self, qname: dns.name.Name, exact: bool = False) -> tuple[object, Row] | None:
+        """The zone that answers for qname: the closest enclosing servable zone, the oldest of equals."""
+        best = None
+        for kind, row in self._zone_rows():
+            if row.meta.get("state") != "AVAILABLE" or (kind is ZONE and not row.props.get("enabled", True)):
+                continue
+            origin = dns.name.from_text(row.props["zoneName"])
+            if (qname != origin) if exact else not qname.is_subdomain(origin):
+                continue
+            key = (-len(origin), row.meta.get("createdDate", ""), row.seq)
+            if best is None or key < best[0]:
+                best = (key, kind, row)
+        return None if best is None else (best[1], best[2])
+
+    def load(self, kind, row: Row) -> Zone | None:
+        return load_primary(self.store, row) if kind is ZONE else load_secondary(row)
+
+    def reverse(self, qname: dns.name.Name) -> str | None:
+        """The name a reverse record gives the address qname stands for (the oldest record wins)."""
+        try:
+            ip = ipaddress.ip_address(dns.reversename.to_address(qname))
+        except (dns.exception.DNSException, ValueError, TypeError):
+            return None
+        found = []
+        for tenant in self._tenants():
+            for row in self.store.list(tenant, REVERSE.stored):
+                try:
+                    if ipaddress.ip_address(row.props["ip"]) == ip:
+                        found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))
+                except ValueError:
+                    continue
+        return min(found)[2] if found else None
+
+    # -- messages ------------------------------------------------------------------------------------
+
+    def respond(self, wire: bytes, tcp: bool, source: str = "") -> list[bytes]:
+        """The wire responses to one wire message (several for a zone transfer, none for garbage)."""
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.message.ShortHeader:
+            return []
+        except Exception:  # unreadable beyond the header: FORMERR with the query's id
+            return [int.from_bytes(wire[:2], "big").to_bytes(2, "big") + b"\x80\x01" + b"\x00" * 8]
+        if query.flags & dns.flags.QR:
+            return []
+        try:
+            responses = self.handle(query, tcp, source)
+        except Exception:
+            log.exception("DNS query failed: %s", query.question)
+            responses = [self._reply(query, dns.rcode.SERVFAIL)]
+        size = 65535 if tcp else max(512, min(query.payload, 4096)) if query.edns >= 0 else 512
+        return [r.to_wire(max_size=size, prefer_truncation=True) for r in responses]
+
+    @staticmethod
+    def _reply(query: dns.message.Message, rcode: int = dns.rcode.NOERROR) -> dns.message.Message:
+        resp = dns.message.make_response(query, our_payload=EDNS_PAYLOAD)
+        resp.set_rcode(rcode)
+        return resp
+
+    def handle(self, query: dns.message.Message, tcp: bool, source: str) -> list[dns.message.Message]:
+        opcode = query.opcode()
+        if opcode == dns.opcode.NOTIFY:
+            return [self.notify(query, source)]
+        if opcode != dns.opcode.QUERY:
+            return [self._reply(query, dns.rcode.NOTIMP)]
+        if len(query.question) != 1:
+            return [self._reply(query, dns.rcode.FORMERR)]
+        q = query.question[0]
+        if q.rdclass not in (IN, dns.rdataclass.ANY):
+            return [self._reply(query, dns.rcode.REFUSED)]
+        if q.rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+            return self.transfer(query, q.name, q.rdtype, tcp)
+        resp = self._reply(query)
+        dnssec_ok = bool(query.ednsflags & dns.flags.DO)
+        if dnssec_ok:
+            resp.want_dnssec(True)
+        found = self.find(q.name)
+        if found is None:
+            self.answer_reverse(resp, q.name, q.rdtype)
+            return [resp]
+        zone = self.load(*found)
+        if zone is None:
+            resp.set_rcode(dns.rcode.SERVFAIL)  # a secondary zone that was never transferred
+            return [resp]
+        self.answer(zone, resp, q.name, q.rdtype)
+        if dnssec_ok and zone.signer:
+            sign(zone, resp)
+        return [resp]
+
+    def answer_reverse(self, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+        target = self.reverse(qname) if any(qname.is_subdomain(z) for z in REVERSE_ZONES) else None
+        if target is None:
+            resp.set_rcode(dns.rcode.REFUSED)
+            return
+        resp.flags |= dns.flags.AA
+        if qtype in (dns.rdatatype.PTR, dns.rdatatype.ANY):
+            resp.answer.append(dns.rrset.from_text(qname, PTR_TTL, IN, dns.rdatatype.PTR,
+                                                   target.rstrip(".") + "."))
+
+    def answer(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+        resp.flags |= dns.flags.AA
+        seen = set()
+        while True:
+            cut = self._delegation(zone, qname)
+            if cut is not None and not (qtype == dns.rdatatype.DS and cut == qname):
+                self._referral(zone, resp, cut)
+                return
+            node = zone.nodes.get(qname)
+            if node is None and qname not in zone.names:
+                node = self._wildcard(zone, qname)
+                if node is None:
+                    resp.set_rcode(dns.rcode.NXDOMAIN)
+                    resp.authority.append(zone.negative_soa())
+                    return
+            node = node or {}
+            if qtype == dns.rdatatype.ANY and node:
+                resp.answer.extend(node.values())
+                return
+            if qtype in node:
+                resp.answer.append(node[qtype])
+                return
+            if qtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and qname in zone.aliases:
+                if self._alias(zone, resp, qname, qtype):
+                    return
+            cname = node.get(dns.rdatatype.CNAME)
+            if cname is not None and qtype != dns.rdatatype.CNAME:
+                resp.answer.append(cname)
+                target = cname[0].target
+                seen.add(qname)
+                if target.is_subdomain(zone.origin) and target not in seen and len(seen) < MAX_CHAIN:
+                    qname = target
+                    continue
+                return
+            resp.authority.append(zone.negative_soa())  # NODATA
+            return
+
+    @staticmethod
+    def _delegation(zone: Zone, qname: dns.name.Name) -> dns.name.Name | None:
+        """The highest name between the apex (excluded) and qname (included) that has NS records."""
+        cut, name = None, qname
+        while name != zone.origin and name.is_subdomain(zone.origin):
+            if dns.rdatatype.NS in zone.nodes.get(name, {}):
+                cut = name
+            name = name.parent()
+        return cut
+
+    @staticmethod
+    def _referral(zone: Zone, resp: dns.message.Message, cut: dns.name.Name) -> None:
+        resp.flags &= ~dns.flags.AA
+        ns = zone.nodes[cut][dns.rdatatype.NS]
+        resp.authority.append(ns)
+        for rd in ns:  # glue
+            for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                glue = zone.nodes.get(rd.target, {}).get(rdtype)
+                if glue is not None:
+                    resp.additional.append(glue)
+
+    @staticmethod
+    def _wildcard(zone: Zone, qname: dns.name.Name) -> dict | None:
+        """Answers synthesised from the wildcard at the closest encloser, owned by qname (RFC 4592)."""
+        encloser = qname.parent()
+        while encloser not in zone.names and encloser != zone.origin:
+            encloser = encloser.parent()
+        source = dns.name.from_text("*", encloser)
+        node = zone.nodes.get(source)
+        if node is None:
+            return None
+        out = {}
+        for rdtype, rrset in node.items():
+            copy = dns.rrset.RRset(qname, IN, rdtype)
+            copy.update(rrset)
+            out[rdtype] = copy
+        return out
+
+    def _alias(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> bool:
+        """ALIAS: the target's addresses under the alias name, when the target is served here."""
+        ttl, target = zone.aliases[qname]
+        found = self.find(target)
+        other = zone if found is None or found[1].id == zone.row.id else self.load(*found)
+        if found is None or other is None:
+            return False
+        rrset = other.nodes.get(target, {}).get(qtype)
+        if rrset is None:
+            return False
+        out = dns.rrset.RRset(qname, IN, qtype)
+        for rd in rrset:
+            out.add(rd, min(ttl, rrset.ttl))
+        resp.answer.append(out)
+        return True
+
+    def transfer(self, query, qname: dns.name.Name, qtype: int, tcp: bool) -> list[dns.message.Message]:
+        """AXFR (and IXFR, answered with the whole zone) over TCP; over UDP an IXFR gets the SOA only."""
+        found = self.find(qname, exact=True)
+        zone = self.load(*found) if found else None
+        if zone is None:
+            return [self._reply(query, dns.rcode.REFUSED if found is None else dns.rcode.SERVFAIL)]
+        if not tcp:
+            if qtype == dns.rdatatype.AXFR:
+                return [self._reply(query, dns.rcode.NOTIMP)]
+            resp = self._reply(query)
+            resp.flags |= dns.flags.AA
+            resp.answer.append(zone.soa)
+            return [resp]
+        soa = zone.soa
+        rrsets = [soa] + [rrset for node in zone.nodes.values() for rdtype, rrset in node.items()
+                          if rdtype != dns.rdatatype.SOA] + [soa]
+        out, i, n = [], 0, AXFR_CHUNK
+        while i < len(rrsets):
+            resp = self._reply(query)
+            resp.flags |= dns.flags.AA
+            if out:
+                resp.question = []
+            resp.answer = rrsets[i:i + n]
+            try:
+                resp.to_wire(max_size=65535)
+            except dns.exception.TooBig:
+                if n == 1:
+                    raise
+                n = max(1, n // 2)
+                continue
+            out.append(resp)
+            i, n = i + n, AXFR_CHUNK
+        return out
+
+    def notify(self, query: dns.message.Message, source: str) -> dns.message.Message:
+        """A primary announces a change: its secondary zone here transfers again (RFC 1996)."""
+        if len(query.question) != 1:
+            return self._reply(query, dns.rcode.FORMERR)
+        qname = query.question[0].name
+        for kind, row in self._zone_rows():
+            if kind is SECONDARY and qname == dns.name.from_text(row.props["zoneName"]) and \
+                    _ip_in(source, row.props.get("primaryIps") or []):
+                with self.store.tx():
+                    zone_api.start_transfer(self.emu, row.tenant, row)
+                resp = self._reply(query)
+                resp.flags |= dns.flags.AA
+                return resp
+        return self._reply(query, dns.rcode.REFUSED)
+
+
+def _ip_in(source: str, ips: list[str]) -> bool:
+    try:
+        src = ipaddress.ip_address(source)
+        return any(ipaddress.ip_address(ip) == src for ip in ips)
+    except ValueError:
+        return False
+
+
+def sign(zone: Zone, resp: dns.message.Message) -> None:
+    """RRSIGs for the answer and authority RRsets of a signed zone: DNSKEY by the KSK, the rest by the ZSK."""
+    ksk_key, ksk, zsk_key, zsk, validity = zone.signer
+    now = int(time.time())
+    for section in (resp.answer, resp.authority):
+        sigs = []
+        for rrset in section:
+            if rrset.rdtype == dns.rdatatype.RRSIG or not rrset.name.is_subdomain(zone.origin):
+                continue
+            key, dk = (ksk_key, ksk) if rrset.rdtype == dns.rdatatype.DNSKEY else (zsk_key, zsk)
+            rd = dns.dnssec.sign(rrset, key, zone.origin, dk, inception=now - 3600, expiration=now + validity * 86400)
+            sigs.append(dns.rrset.from_rdata(rrset.name, rrset.ttl, rd))
+        section.extend(sigs)
+
+
+# -- the network side -----------------------------------------------------------------------------------
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, authority: Authority):
+        self.authority = authority
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr):
+        for wire in self.authority.respond(data, tcp=False, source=addr[0]):
+            self.transport.sendto(wire, addr)
+
+
+class DnsServer:
+    """The running server: `port` is the bound port (useful when started on port 0), `close()` stops it."""
+
+    def __init__(self, authority: Authority, host: str, reuse_port: bool = False):
+        self.authority, self.host, self.port, self.reuse_port = authority, host, 0, reuse_port
+        self._udp = None
+        self._tcp: asyncio.base_events.Server | None = None
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        source = (writer.get_extra_info("peername") or ("",))[0]
+        try:
+            while True:
+                size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_SECONDS), "big")
+                data = await asyncio.wait_for(reader.readexactly(size), TCP_IDLE_SECONDS)
+                for wire in self.authority.respond(data, tcp=True, source=source):
+                    writer.write(len(wire).to_bytes(2, "big") + wire)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self, port: int) -> "DnsServer":
+        loop = asyncio.get_running_loop()
+        reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
+        for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one
+            self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self.authority),
+                                                               local_addr=(self.host, port), reuse_port=reuse)
+            self.port = self._udp.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_port=reuse)
+                return self
+            except OSError:
+                self._udp.close()
+                if port:
+                    raise
+        raise OSError("no port free for both UDP and TCP")
+
+    def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        if self._tcp is not None:
+            self._tcp.close()
+
+    async def wait_closed(self) -> None:
+        if self._tcp is not None:
+            await self._tcp.wait_closed()
+
+
+async def start_dns_server(emu, host: str = "127.0.0.1", port: int = 8053, reuse_port: bool = False) -> DnsServer:
+    """Starts the DNS server on the running event loop; port 0 picks a free port (see `.port`).
+
+    reuse_port: several worker processes serve one port (the kernel spreads the queries; they all read the
+    same store). Only for workers of one emulator: unrelated emulators would silently share the port."""
+    server = await DnsServer(Authority(emu), host, reuse_port).start(port)
+    log.info("DNS server on %s port %d (UDP and TCP)", host, server.port)
+    return server
