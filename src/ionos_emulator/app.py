@@ -46,6 +46,9 @@ class Emulator:
         from .apis import enabled_apis
         for api in enabled_apis():
             self.mount(api)
+        from .engine.lifecycle import EFFECT_FACTORIES
+        for name, factory in EFFECT_FACTORIES.items():  # the APIs' own effects (data planes)
+            self.lifecycle.effects[name] = factory(self)
         self.admin = build_admin(self)
 
     def mount(self, api: ApiModule) -> None:
@@ -163,7 +166,10 @@ class Emulator:
                 raise ApiError(405, f"Method {method} is not allowed on this resource",
                                headers={"Allow": ", ".join(allowed)})
             raise ApiError(404, "Resource does not exist")
-        self.lifecycle.settle()
+        try:
+            self.lifecycle.settle()
+        except Exception:  # completing other requests must never fail this one
+            log.exception("settling requests failed")
         ctx = Ctx(emu=self, api=api, op=op, method=method, path=rel, params=params, query=query,
                   headers=headers, body=None, raw_body=raw, base_url=base_url, now=clock.now())
         if op.security != []:

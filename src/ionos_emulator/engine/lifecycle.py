@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..store import Row, Store
 from . import clock
@@ -21,6 +22,16 @@ REALISTIC_RUNNING = {
 }
 REALISTIC_DEFAULT = 3.0
 QUEUED_SECONDS = 0.5
+
+
+# Effects that APIs add (data-plane work when a change completes): name -> factory(emulator) -> effect.
+# Registered at import time and installed in every Emulator, so a change still pending when a process
+# stopped completes in the next process too.
+EFFECT_FACTORIES: dict[str, Callable] = {}
+
+
+def register_effect(name: str, factory: Callable) -> None:
+    EFFECT_FACTORIES[name] = factory
 
 
 @dataclass
@@ -134,10 +145,15 @@ class Lifecycle:
             with self.store.tx():  # one transaction for the batch: a commit per request costs more than the work
                 for req in due:
                     failed = "fail" in req
-                    if not self.store.finish_request(req["id"], "FAILED" if failed else "DONE",
-                                                     req.get("fail") if failed else None):
+                    message = req.get("fail") if failed else None
+                    effects = req["on_fail" if failed else "effects"]
+                    unknown = sorted({e["op"] for e in effects} - set(self.effects))
+                    if unknown:  # never block the queue: the request fails and says why
+                        failed, effects = True, []
+                        message = f"[VDC-5-0] this emulator cannot complete the change ({', '.join(unknown)})"
+                    if not self.store.finish_request(req["id"], "FAILED" if failed else "DONE", message):
                         continue  # another process or caller applied it
-                    for eff in req["on_fail" if failed else "effects"]:
+                    for eff in effects:
                         self.effects[eff["op"]](self.store, eff, req["done_at"])
                     done += 1
             if len(due) < 200:

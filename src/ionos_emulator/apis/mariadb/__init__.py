@@ -1,2 +1,98 @@
-"""(being written)"""
-PRODUCTS: list = []
+"""DBaaS MariaDB (API 2.0.0 at mariadb.<region>.ionos.com/v2, SDK ionoscloud-dbaas-mariadb 3.0.0): clusters with
+an initial user and database, their backups and restores from them, backup locations and versions. What it
+shares with In-Memory DB is in dbaas.py.
+
+The initial user's username and database are fixed at creation; a PUT may change the password. With a
+MariaDB server configured (--mariadb-url, IONOS_EMULATOR_MARIADB_URL; dataplanes/mariadb.py) an AVAILABLE
+cluster is a real database and a user holding every privilege on it, and credentials.username/database show
+the names they have there; without one the API keeps the books only.
+"""
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Network
+
+from ...dataplanes import mariadb as dataplane
+from ...gateway.context import Ctx
+from ...store import Row
+from ..product import Product
+from .dbaas import RETENTION_DAYS, ClusterService, invalid, spec_locations
+
+PRODUCT = Product(name="mariadb", spec_name="mariadb", config_name="mariadb", locations=spec_locations("mariadb"),
+                  host="mariadb.{region}.ionos.com", privilege="manageDBaaS")
+PRODUCTS = [PRODUCT]
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
+RESERVED_USERNAMES = {"mariadb", "admin", "standby", "root", "mysql"}
+SYSTEM_DATABASES = {"mysql", "information_schema", "performance_schema", "sys"}
+
+
+class MariaDB(ClusterService):
+    recovery = "backup"
+    restore_attr, source_attr = "restoreFromBackup", "sourceBackupId"
+    recovery_version_attr = "mariadbClusterVersion"
+    instance_keys = ("count", "cores", "ram", "storageSize")
+    versions = {
+        "10.6": {"status": "DEPRECATED", "comment": "community support ends in July 2026",
+                 "canUpgradeTo": ["10.11", "11.4"]},
+        "10.11": {"status": "SUPPORTED", "comment": "", "canUpgradeTo": ["11.4"]},
+        "11.4": {"status": "RECOMMENDED", "comment": "", "canUpgradeTo": []},
+    }
+    recovery_locations = ("de", "eu-central-2", "eu-central-3", "eu-south-2")
+    reserved_networks = tuple(IPv4Network(n) for n in
+                              ("10.208.0.0/12", "10.233.0.0/18", "10.233.64.0/18", "192.168.230.0/24"))
+    dns_label = "mariadb"
+    effect_name = "mariadb.dataplane"
+
+    def instances_of(self, value: dict | None, current: dict | None) -> dict:
+        out = super().instances_of(value, current)
+        if current and out["storageSize"] < current["storageSize"]:
+            raise invalid("properties.instances.storageSize", f"can only grow (from {current['storageSize']} GB, "
+                                                              f"got {out['storageSize']})")
+        return out
+
+    def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict]:
+        creds, secrets = p.get("credentials"), {}
+        if old is None:
+            if not isinstance(creds, dict):
+                raise invalid("properties.credentials", "is required")
+            for k in ("username", "password", "database"):
+                if not creds.get(k):
+                    raise invalid(f"properties.credentials.{k}", "is required")
+            username, database = creds["username"], creds["database"]
+            if not IDENTIFIER.match(username) or username.lower() in RESERVED_USERNAMES:
+                raise invalid("properties.credentials.username", "must hold only letters, digits and '_' and not be "
+                                                                 f"one kept for the platform, got '{username}'")
+            if not IDENTIFIER.match(database) or database.lower() in SYSTEM_DATABASES:
+                raise invalid("properties.credentials.database", "must hold only letters, digits and '_' and not "
+                                                                 f"be a system database, got '{database}'")
+            shown = {"username": username, "database": database}
+            secrets = {"passwordHash": dataplane.native_hash(creds["password"]), "requested": dict(shown)}
+        else:
+            shown = dict(old.props["credentials"])
+            if isinstance(creds, dict):
+                for k in ("username", "database"):  # either name the client asked for or the one in use
+                    if creds.get(k) not in (None, old.x["requested"][k], shown[k]):
+                        raise invalid(f"properties.credentials.{k}", f"cannot be changed (is '{shown[k]}')")
+                if creds.get("password"):
+                    secrets["passwordHash"] = dataplane.native_hash(creds["password"])
+        backup = p.get("backup") or {}
+        return {"credentials": shown, "backup": {
+            "location": self.recovery_location_of("properties.backup.location", backup.get("location")),
+            "retentionDays": backup.get("retentionDays") or RETENTION_DAYS}}, secrets
+
+    def recovery_props(self, cluster: Row) -> dict:
+        return {"mariadbClusterVersion": cluster.props["version"], "location": cluster.props["backup"]["location"]}
+
+    def plane_server(self, settings):
+        url = dataplane.server_url(settings)
+        return dataplane.Server(url) if url else None
+
+    def plane_ensure(self, server: dataplane.Server, row: Row, source_cluster: str | None) -> dict:
+        asked = row.x["requested"]
+        placed = server.ensure_cluster(row.id, asked["username"], row.x["passwordHash"], asked["database"],
+                                       copy_from=source_cluster)
+        return {"credentials": {"username": placed.username, "database": placed.database}}
+
+
+SERVICE = MariaDB(PRODUCT)
