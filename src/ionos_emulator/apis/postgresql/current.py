@@ -1,0 +1,352 @@
+"""DBaaS PostgreSQL, the current API (2.0; SDK ionoscloud-dbaas-postgres 3.x) on postgresql.<region>.ionos.com:
+clusters, each in the location of its host and connected to a private LAN of a Cloud API data center; their
+backups; the backup locations and PostgreSQL versions on offer.
+
+Conventions: POST answers 201 with the cluster PROVISIONING; PUT ensures (201 when it creates under the
+client's id, 200 when it replaces: UPDATING until the change completes); DELETE answers 202 without a body,
+the cluster DESTROYING, then 404. A cluster's initial user and database become real on the configured
+PostgreSQL server (plane.py); `metadata.dnsName` and `metadata.statusMessage` say where.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from ...engine import clock
+from ...engine.change import key
+from ...engine.errors import ApiError
+from ...gateway.context import Ctx, Reply
+from ...store import Row
+from ..product import REGIONS, PKind, Product, ProductChange, load, new_row, page, properties, render, rows_of
+from . import plane, timeline
+from .common import (BACKUP_LOCATIONS, VERSION_COMMENTS, VERSIONS, address_of, check_backup_location,
+                     check_recovery_time, check_username, check_version, invalid, maintenance_window, network,
+                     required, stable_id, upgrades_of)
+
+PRODUCT = Product(name="postgresql", spec_name="postgresql", config_name="psqlv2",
+                  locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
+                  host="postgresql.{region}.ionos.com", privilege="manageDBaaS")
+
+
+def bind(op_id: str):
+    return plane.bind(PRODUCT, op_id)
+
+
+def dns_name(row: Row) -> str:
+    where = plane.placement(row)
+    return where["host"] if where else f"pg-{row.id[:8]}.postgresql.{REGIONS.get(row.scope, 'de-txl')}.ionos.com"
+
+
+def cluster_meta(ctx: Ctx, row: Row) -> dict:
+    out = {"dnsName": dns_name(row)}
+    message = plane.note(row)
+    if message:
+        out["statusMessage"] = message
+    return out
+
+
+CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
+                meta=cluster_meta)
+BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE")
+BACKUP_LOCATION = PKind(PRODUCT, "backuplocation", "backupLocation", "backup-locations", absolute_href=True)
+VERSION = PKind(PRODUCT, "version", "postgresVersion", "versions", absolute_href=True)
+
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+USERNAME = re.compile(r"^[A-Za-z0-9_]{2,16}$")
+DATABASE = re.compile(r"^[A-Za-z0-9_]{2,63}$")
+PASSWORD_SPECIALS = "@$!%*?&"
+POOLERS = ("DISABLED", "TRANSACTION", "SESSION")
+RESERVED_RANGES = ("10.208.0.0/12",)
+
+
+# -- clusters: checks -----------------------------------------------------------------------------------
+
+def check_password(attr: str, password: str) -> str:
+    missing = [what for what, ok in (
+        ("8 to 63 characters", 8 <= len(password) <= 63), ("a lowercase letter", any(c.islower() for c in password)),
+        ("an uppercase letter", any(c.isupper() for c in password)), ("a digit", any(c.isdigit() for c in password)),
+        (f"one of {PASSWORD_SPECIALS}", any(c in PASSWORD_SPECIALS for c in password))) if not ok]
+    if missing:
+        raise invalid(attr, f"must have {', '.join(missing)}")
+    return password
+
+
+def credentials(p: dict, old: Row | None) -> tuple[dict, dict | None]:
+    """The initial user as shown ({username, database}) and its login to store when it is new or changes."""
+    attr, cred = "properties.credentials", p.get("credentials")
+    if old is None:
+        if cred is None:
+            raise invalid(attr, "is required")
+        required(cred, attr, ("username", "password", "database"))
+        check_username(f"{attr}.username", cred["username"], USERNAME, "2 to 16 letters, digits and underscores")
+        if not DATABASE.match(cred["database"]):
+            raise invalid(f"{attr}.database", f"must be 2 to 63 letters, digits and underscores, "
+                                              f"got '{cred['database']}'")
+        check_password(f"{attr}.password", cred["password"])
+        return ({"username": cred["username"], "database": cred["database"]},
+                plane.login(cred["username"], cred["password"], cred["database"]))
+    shown = dict(old.props["credentials"])
+    if cred is None:  # the initial user outlives a replace that does not mention it
+        return shown, None
+    for name in ("username", "database"):
+        if cred.get(name) is not None and cred[name] != shown[name]:
+            raise invalid(f"{attr}.{name}", f"cannot be changed (it is '{shown[name]}')")
+    if cred.get("password") is None:
+        return shown, None
+    check_password(f"{attr}.password", cred["password"])
+    return shown, plane.login(shown["username"], cred["password"], old.x["login"]["database"])
+
+
+def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict | None]:
+    """The checked properties of a cluster to create (old is None) or to replace, and its new login if any."""
+    required(p, "properties", ("name", "version", "instances", "connection"))
+    if not CLUSTER_NAME.match(p["name"]):
+        raise invalid("properties.name", "must begin and end with a letter or digit and hold only letters, digits, "
+                                         f"'-', '_' and '.', got '{p['name']}'")
+    props: dict = {"name": p["name"]}
+    if p.get("description") is not None:
+        props["description"] = p["description"]
+    props["version"] = check_version("properties.version", p["version"], old.props["version"] if old else None)
+    inst = p["instances"]
+    required(inst, "properties.instances", ("count", "cores", "ram", "storageSize"))
+    if old and inst["storageSize"] < old.props["instances"]["storageSize"]:
+        raise invalid("properties.instances.storageSize",
+                      f"can only grow (it is {old.props['instances']['storageSize']} GB)")
+    props["instances"] = {k: inst[k] for k in ("count", "cores", "ram", "storageSize")}
+    mode = p.get("replicationMode") or "ASYNCHRONOUS"
+    if mode == "STRICTLY_SYNCHRONOUS" and inst["count"] < 2:
+        raise invalid("properties.replicationMode", "STRICTLY_SYNCHRONOUS needs at least 2 instances "
+                                                    "(a standby confirms every commit)")
+    props["replicationMode"] = mode
+    conn = p["connection"]
+    required(conn, "properties.connection", ("datacenterId", "lanId"))
+    same_lan = lambda c: (c["datacenterId"], c["lanId"]) == (conn["datacenterId"], conn["lanId"])  # noqa: E731
+    taken = {address_of(r.props["connection"].get("primaryInstanceAddress")): r.id for r in rows_of(ctx, CLUSTER)
+             if (old is None or r.id != old.id) and same_lan(r.props["connection"])}
+    dc, lan = network(ctx, "properties.connection", conn["datacenterId"], conn["lanId"], ctx.api.location,
+                      conn.get("primaryInstanceAddress"), "primaryInstanceAddress", RESERVED_RANGES, taken)
+    props["connection"] = {"datacenterId": dc.id, "lanId": lan.id}
+    if conn.get("primaryInstanceAddress") is not None:
+        props["connection"]["primaryInstanceAddress"] = conn["primaryInstanceAddress"]
+    props["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow"),
+                                                    old.props["maintenanceWindow"] if old else None)
+    pooler = p.get("connectionPooler") or "DISABLED"
+    if pooler not in POOLERS:
+        raise invalid("properties.connectionPooler", f"must be one of {', '.join(POOLERS)}, got '{pooler}'")
+    props["connectionPooler"] = pooler
+    props["logsEnabled"] = bool(p.get("logsEnabled", False))
+    props["metricsEnabled"] = bool(p.get("metricsEnabled", False))
+    backup = p.get("backup") or {}
+    if old is None:
+        location = check_backup_location("properties.backup.location", backup.get("location"), ctx.api.location)
+    else:
+        location = old.props["backup"]["location"]
+        if backup.get("location") not in (None, location):
+            raise invalid("properties.backup.location", f"cannot be changed (it is '{location}')")
+    props["backup"] = {"location": location,
+                       "retentionDays": backup.get("retentionDays") or timeline.DEFAULT_RETENTION_DAYS}
+    props["credentials"], login = credentials(p, old)
+    return props, login
+
+
+# -- backups -------------------------------------------------------------------------------------------
+
+def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
+    return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["version"],
+                          location=cluster.props["backup"]["location"],
+                          retention_days=cluster.props["backup"]["retentionDays"],
+                          version_field="postgresClusterVersion")
+
+
+def backups(ctx: Ctx, cluster_id: str | None = None) -> list[Row]:
+    return timeline.visible(ctx, BACKUP, cluster_id)
+
+
+def restore_source(ctx: Ctx, value: dict | None, version: str) -> dict | None:
+    """restoreFromBackup of a new cluster: another (possibly deleted) cluster's backup, up to a point in time."""
+    if value is None:
+        return None
+    attr = "properties.restoreFromBackup"
+    if not value.get("sourceBackupId"):
+        raise invalid(f"{attr}.sourceBackupId", "is required to create a cluster from a backup (an in-place restore "
+                                                "is for an existing cluster)")
+    backup = next((b for b in backups(ctx) if b.id == value["sourceBackupId"]), None)
+    if backup is None:
+        raise invalid(f"{attr}.sourceBackupId", f"names no backup in {ctx.api.location} ('{value['sourceBackupId']}')")
+    if int(version) < int(backup.props["postgresClusterVersion"]):
+        raise invalid("properties.version", f"must be at least the backup's PostgreSQL "
+                                            f"{backup.props['postgresClusterVersion']}, got '{version}'")
+    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value.get("recoveryTargetDatetime"),
+                               *timeline.window(ctx, backup))
+    return {"backupId": backup.id, "recoveryTargetDatetime": when}
+
+
+def in_place_restore(ctx: Ctx, cluster: Row, value: dict | None) -> dict | None:
+    """restoreFromBackup of an existing cluster: its own backups, back to a point in time."""
+    if value is None:
+        return None
+    attr = "properties.restoreFromBackup"
+    if value.get("sourceBackupId"):
+        raise invalid(f"{attr}.sourceBackupId", "is only valid when a cluster is created; an in-place restore "
+                                                "takes the cluster's own backups")
+    if not value.get("recoveryTargetDatetime"):
+        raise invalid(f"{attr}.recoveryTargetDatetime", "is required for an in-place restore")
+    own = backups(ctx, cluster.id)
+    if not own:
+        raise invalid(attr, f"cluster '{cluster.id}' has no backup yet")
+    earliest = min(timeline.window(ctx, b)[0] for b in own)
+    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value["recoveryTargetDatetime"], earliest, ctx.now)
+    return {"recoveryTargetDatetime": when, "at": clock.iso_precise(ctx.now)}
+
+
+# -- clusters: operations -----------------------------------------------------------------------------
+
+def create_cluster(ctx: Ctx, p: dict, rid: str | None = None) -> Row:
+    props, login = cluster_props(ctx, p, None)
+    source = restore_source(ctx, p.get("restoreFromBackup"), props["version"])
+    row = new_row(ctx, CLUSTER, None, props, rid)
+    row.x["login"] = login
+    if source:
+        row.x["restoredFrom"] = source
+    with ProductChange(ctx, CLUSTER) as ch:
+        ch.created(CLUSTER, row)
+        backup = start_backup(ctx, row, ch.req["done_at"])
+        ch.effect("delete", key(backup), on_fail=True)
+        plane.provision(ctx, ch, row)
+        ctx.store.update(row)
+    return row
+
+
+def replace_cluster(ctx: Ctx, row: Row, p: dict) -> Row:
+    state = row.meta.get("state")
+    if state in (CLUSTER.creating, CLUSTER.updating, CLUSTER.destroying):
+        raise ApiError(409, f"cluster '{row.id}' is {state}; it can be changed once it is AVAILABLE", "409")
+    props, login = cluster_props(ctx, p, row)
+    restore = in_place_restore(ctx, row, p.get("restoreFromBackup"))
+    new_timeline = restore is not None or props["version"] != row.props["version"]
+    with ProductChange(ctx, CLUSTER) as ch:
+        row.doc["properties"] = props
+        if login:
+            row.x["login"] = login
+        if restore:
+            row.x["restoredTo"] = restore
+        ch.updated(CLUSTER, row)
+        if new_timeline:
+            timeline.end(ctx, BACKUP, row.id, ctx.now)
+            start_backup(ctx, row, ch.req["done_at"])
+        plane.provision(ctx, ch, row)
+        ctx.store.update(row)
+    return row
+
+
+@bind("clustersGet")
+def list_clusters(ctx: Ctx) -> Reply:
+    return Reply(200, page(ctx, CLUSTER, rows_of(ctx, CLUSTER), CLUSTER.segment))
+
+
+@bind("clustersPost")
+def post_cluster(ctx: Ctx) -> Reply:
+    return Reply(201, render(ctx, CLUSTER, create_cluster(ctx, properties(ctx))))
+
+
+@bind("clustersFindById")
+def get_cluster(ctx: Ctx) -> Reply:
+    return Reply(200, render(ctx, CLUSTER, load(ctx, CLUSTER, ctx.params["clusterId"])))
+
+
+@bind("clustersPut")
+def put_cluster(ctx: Ctx) -> Reply:
+    rid = ctx.params["clusterId"]
+    p = properties(ctx)
+    if ctx.body.get("id") not in (None, rid):
+        raise invalid("id", f"must be the id in the path ('{rid}'), got '{ctx.body['id']}'")
+    row = ctx.store.get(ctx.tenant, CLUSTER.stored, "", rid)
+    if row is not None and row.scope != ctx.api.location:
+        raise ApiError(409, f"cluster '{rid}' exists in {row.scope}", "409")
+    if row is not None:
+        return Reply(200, render(ctx, CLUSTER, replace_cluster(ctx, row, p)))
+    try:
+        uuid.UUID(rid)
+    except ValueError:
+        raise invalid("clusterId", f"of a new cluster must be a UUID, got '{rid}'") from None
+    return Reply(201, render(ctx, CLUSTER, create_cluster(ctx, p, rid)))
+
+
+@bind("clustersDelete")
+def delete_cluster(ctx: Ctx) -> Reply:
+    row = load(ctx, CLUSTER, ctx.params["clusterId"])
+    if row.meta.get("state") != CLUSTER.destroying:  # deleting twice is one deletion
+        with ProductChange(ctx, CLUSTER) as ch:
+            ch.deleting(CLUSTER, row)
+            timeline.end_with(ctx, ch, BACKUP, row.id)
+            plane.deprovision(ctx, ch, row)
+    return Reply(202, None)
+
+
+# -- backups and the catalogue ------------------------------------------------------------------------
+
+@bind("backupsGet")
+def list_backups(ctx: Ctx) -> Reply:
+    return Reply(200, page(ctx, BACKUP, backups(ctx), BACKUP.segment))
+
+
+@bind("backupsFindById")
+def get_backup(ctx: Ctx) -> Reply:
+    backup = next((b for b in backups(ctx) if b.id == ctx.params["backupId"]), None)
+    if backup is None:
+        raise ApiError(404, f"backup '{ctx.params['backupId']}' was not found", "404")
+    return Reply(200, render(ctx, BACKUP, backup))
+
+
+def catalogue(ctx: Ctx, kind: PKind, entries: dict[str, dict]) -> list[Row]:
+    return [Row(tenant=ctx.tenant, kind=kind.stored, id=rid, path=f"{kind.segment}/{rid}",
+                doc={"properties": props, "metadata": {}}) for rid, props in entries.items()]
+
+
+def catalogue_page(ctx: Ctx, kind: PKind, rows: list[Row]) -> dict:
+    body = page(ctx, kind, rows, kind.segment)
+    for item in body["items"]:
+        item["metadata"] = {}  # offered by the service: no state, no creator
+    return body
+
+
+def catalogue_item(ctx: Ctx, kind: PKind, rows: list[Row], wanted: str, name_field: str) -> dict:
+    """By id, or by the name it stands for (`15`, `de`)."""
+    row = next((r for r in rows if wanted in (r.id, r.props[name_field])), None)
+    if row is None:
+        raise ApiError(404, f"{kind.type} '{wanted}' was not found", "404")
+    out = render(ctx, kind, row)
+    out["metadata"] = {}
+    return out
+
+
+def backup_locations(ctx: Ctx) -> list[Row]:
+    return catalogue(ctx, BACKUP_LOCATION, {stable_id("backup-location", loc): {"location": loc}
+                                            for loc in BACKUP_LOCATIONS})
+
+
+def versions(ctx: Ctx) -> list[Row]:
+    return catalogue(ctx, VERSION, {stable_id("version", v): {
+        "version": v, "status": status, "comment": VERSION_COMMENTS[status], "canUpgradeTo": upgrades_of(v)}
+        for v, status in VERSIONS.items()})
+
+
+@bind("backuplocationsGet")
+def list_backup_locations(ctx: Ctx) -> Reply:
+    return Reply(200, catalogue_page(ctx, BACKUP_LOCATION, backup_locations(ctx)))
+
+
+@bind("backuplocationsFindById")
+def get_backup_location(ctx: Ctx) -> Reply:
+    return Reply(200, catalogue_item(ctx, BACKUP_LOCATION, backup_locations(ctx), ctx.params["backupLocationId"],
+                                     "location"))
+
+
+@bind("versionsGet")
+def list_versions(ctx: Ctx) -> Reply:
+    return Reply(200, catalogue_page(ctx, VERSION, versions(ctx)))
+
+
+@bind("versionsFindById")
+def get_version(ctx: Ctx) -> Reply:
+    return Reply(200, catalogue_item(ctx, VERSION, versions(ctx), ctx.params["versionId"], "version"))

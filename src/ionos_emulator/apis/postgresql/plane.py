@@ -1,0 +1,134 @@
+"""Where a DBaaS PostgreSQL cluster (of either API) meets the real server of dataplanes/postgres.py.
+
+A change that creates or changes a cluster carries a `postgresql.dataplane` effect: when the lifecycle
+completes the change (the cluster turns AVAILABLE), the effect makes the cluster's role and database
+exist with the current password; deleting a cluster drops them when the deletion completes. The effect
+runs inside the store's settle transaction but talks to the server on its own connection; it never
+raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
+
+Without a configured server (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
+cluster is bookkeeping only; `note()` says so wherever an API can show it.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+from ...dataplanes.postgres import Server, scram_verifier
+from ...engine.change import key
+from ...engine.lifecycle import register_effect
+from ...gateway.context import Ctx
+from ...store import Row
+
+log = logging.getLogger("ionos_emulator.postgresql")
+
+EFFECT = "postgresql.dataplane"
+BOOKKEEPING = ("bookkeeping only: the emulator has no PostgreSQL server configured (--postgres-url), "
+               "so no database exists for this cluster")
+
+_servers: dict[str, Server] = {}
+_warned = False
+
+
+def server_url(emu) -> str:
+    return getattr(emu.settings, "postgres_url", "") or os.environ.get("IONOS_EMULATOR_POSTGRES_URL", "")
+
+
+def _server(url: str) -> Server:
+    if url not in _servers:
+        _servers[url] = Server(url)
+    return _servers[url]
+
+
+# the data plane's work when a cluster change completes, installed in every emulator at start
+register_effect(EFFECT, lambda emu: functools.partial(_apply, server_url(emu)))
+
+
+def bind(product, op_id: str):
+    """Binds an operation of a product (kept as the one place these APIs register their handlers)."""
+    def deco(fn):
+        product.handler(op_id)(fn)
+        return fn
+    return deco
+
+
+def server(ctx: Ctx) -> Server | None:
+    """The configured server, if any."""
+    url = server_url(ctx.emu)
+    return _server(url) if url else None
+
+
+# -- what the APIs call --------------------------------------------------------------------------------
+
+def login(username: str, password: str, database: str) -> dict:
+    """The cluster's initial user as kept in the row's internal part: a verifier, never the password."""
+    return {"username": username, "database": database, "verifier": scram_verifier(password)}
+
+
+def provision(ctx: Ctx, change, row: Row) -> None:
+    """Inside a change that creates or changes `row`: its role and database follow when it completes."""
+    global _warned
+    if server(ctx) is not None:
+        change.effect(EFFECT, key(row), action="sync")
+        return
+    row.x["dataplane"] = {"note": BOOKKEEPING}
+    if not _warned:
+        _warned = True
+        log.warning("DBaaS PostgreSQL: %s", BOOKKEEPING.replace("this cluster", "any cluster"))
+    log.info("PostgreSQL cluster %s is bookkeeping only", row.id)
+
+
+def deprovision(ctx: Ctx, change, row: Row) -> None:
+    """Inside a change that deletes `row`: its databases and roles go when the deletion completes."""
+    if server(ctx) is not None:
+        change.effect(EFFECT, key(row), action="drop")
+    elif (row.x.get("dataplane") or {}).get("role"):
+        log.warning("PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
+                    row.id, row.x["dataplane"]["role"])
+
+
+def placement(row: Row) -> dict | None:
+    """{host, port, role, database} once the cluster exists on the server."""
+    plane = row.x.get("dataplane") or {}
+    return plane if plane.get("role") else None
+
+
+def note(row: Row) -> str | None:
+    """What a client should know about the cluster's data plane, in one sentence."""
+    plane = row.x.get("dataplane") or {}
+    if plane.get("role"):
+        return (f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
+                f"\"{plane['database']}\", login role \"{plane['role']}\"")
+    return plane.get("error") or plane.get("note")
+
+
+# -- the effect ----------------------------------------------------------------------------------------
+
+def _apply(url: str, store, eff: dict, ts: float) -> None:
+    if eff.get("action") == "drop":
+        if not url:
+            log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
+            return
+        try:
+            dbs, roles = _server(url).drop_cluster(eff["id"])
+            log.info("PostgreSQL cluster %s: dropped databases %s and roles %s", eff["id"], dbs, roles)
+        except Exception as e:  # the cluster is gone from the API either way
+            log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", eff["id"], e)
+        return
+    row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
+    if row is None or row.meta.get("state") == "DESTROYING":
+        return  # deleted before this change completed
+    if not url:
+        row.x["dataplane"] = {"note": BOOKKEEPING}
+    else:
+        cred, srv = row.x["login"], _server(url)
+        try:
+            where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
+            row.x["dataplane"] = {"host": srv.host, "port": srv.port, "role": where.role, "database": where.database}
+        except Exception as e:
+            log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
+            row.meta["state"] = "FAILED"
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            row.x["dataplane"] = {"error": f"the PostgreSQL server at {srv.address} refused: {reason}"}
+    store.update(row)
