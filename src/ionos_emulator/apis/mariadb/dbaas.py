@@ -36,8 +36,8 @@ from ...engine.errors import ApiError
 from ...engine.lifecycle import register_effect
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..cloud.model import visible
-from ..product import REGIONS, PKind, Product, ProductChange, load, new_row, page, properties, render, rows_of
+from ..product import (REGIONS, PKind, Product, ProductChange, invalid, load, new_row, page, private_lan, properties,
+                       render, rows_of)
 
 log = logging.getLogger("ionos_emulator")
 
@@ -48,8 +48,6 @@ RETENTION_DAYS = 7           # what the service keeps when the client does not s
 BUSY_STATES = ("PROVISIONING", "UPDATING", "DESTROYING")
 
 
-def invalid(attr: str, message: str) -> ApiError:
-    return ApiError(422, f"attribute '{attr}' {message}")
 
 
 def spec_locations(spec_name: str) -> tuple[str, ...]:
@@ -215,17 +213,7 @@ class ClusterService:
         for k in ("datacenterId", "lanId", "primaryInstanceAddress"):
             if not value.get(k):
                 raise invalid(f"{attr}.{k}", "is required")
-        dc = ctx.store.get(ctx.tenant, "datacenter", "", value["datacenterId"])
-        if dc is None or not visible(ctx, dc):
-            raise invalid(f"{attr}.datacenterId", f"names no data center ('{value['datacenterId']}')")
-        if dc.props.get("location") != ctx.api.location:
-            raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, but this "
-                                                  f"endpoint serves {ctx.api.location}")
-        lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(value["lanId"]))
-        if lan is None:
-            raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{value['lanId']}')")
-        if lan.props.get("public"):
-            raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lanId"], ctx.api.location)
         address = value["primaryInstanceAddress"]
         try:
             iface = ipaddress.IPv4Interface(address)

@@ -21,9 +21,8 @@ from ...engine import clock
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..cloud.model import visible
-from ..product import (PKind, Product, ProductChange, create, load, new_row, page, properties, render, replace,
-                       rows_of, success)
+from ..product import (PKind, Product, ProductChange, create, invalid, load, new_row, page, private_lan, properties,
+                       render, replace, rows_of, success)
 from . import logs
 from .catalogue import (API_VERSIONS, INSTANCE_COUNTS, LOCATIONS, MONGODB_VERSIONS, TEMPLATES, TEMPLATES_BY_ID,
                         is_downgrade)
@@ -33,8 +32,6 @@ PRODUCT = Product(name="mongodb", spec_name="mongodb", config_name="mongo", host
 PRODUCTS = [PRODUCT]
 
 
-def invalid(attr: str, message: str) -> ApiError:
-    return ApiError(422, f"attribute '{attr}' {message}")
 
 
 # -- clusters: validation -------------------------------------------------------------------------------
@@ -77,17 +74,7 @@ def connections_of(ctx: Ctx, value: list, location: str, instances: int, cluster
     """The one connection: an existing private LAN of a data center in the cluster's location, and one
     address per instance, all in one /24 network."""
     conn, attr = value[0], "properties.connections[0]"
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", conn["datacenterId"])
-    if dc is None or not visible(ctx, dc):
-        raise invalid(f"{attr}.datacenterId", f"names no data center ('{conn['datacenterId']}')")
-    if dc.props.get("location") != location:
-        raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, "
-                                              f"but the cluster is in {location}")
-    lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(conn["lanId"]))
-    if lan is None:
-        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{conn['lanId']}')")
-    if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+    dc, lan = private_lan(ctx, attr, conn["datacenterId"], conn["lanId"], location)
     cidrs = conn["cidrList"]
     if len(cidrs) != instances:
         raise invalid(f"{attr}.cidrList", f"must hold one address per instance ({instances}), got {len(cidrs)}")

@@ -9,10 +9,9 @@ import re
 import uuid
 
 from ...engine import clock
-from ...engine.errors import ApiError
 from ...gateway.context import Ctx
 from ...store import Row
-from ..cloud.model import visible
+from ..product import invalid, private_lan  # noqa: F401  (invalid is used across this package)
 
 # Major versions offered, oldest first, with their support status (a free-form string in both APIs).
 VERSIONS = {"12": "DEPRECATED", "13": "DEPRECATED", "14": "SUPPORTED", "15": "SUPPORTED", "16": "SUPPORTED",
@@ -32,8 +31,6 @@ WINDOW_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
-def invalid(attr: str, message: str) -> ApiError:
-    return ApiError(422, f"attribute '{attr}' {message}")
 
 
 def required(p: dict, attr: str, names: tuple[str, ...]) -> None:
@@ -93,17 +90,7 @@ def network(ctx: Ctx, attr: str, datacenter_id: str, lan_id: str, location: str,
     """The data center and LAN a cluster connects to: both must exist for this contract, the data center in
     the cluster's location, the LAN private; the address (IPv4 with its prefix) must be a host address
     outside the service's ranges and not used by another cluster in that LAN (`taken`: address -> cluster)."""
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
-    if dc is None or not visible(ctx, dc):
-        raise invalid(f"{attr}.datacenterId", f"names no data center ('{datacenter_id}')")
-    if dc.props.get("location") != location:
-        raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, but the cluster "
-                                              f"is in {location}")
-    lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
-    if lan is None:
-        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
-    if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location)
     if address is not None:
         where = f"{attr}.{address_attr}"
         try:
