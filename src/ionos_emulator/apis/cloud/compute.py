@@ -4,8 +4,8 @@ from __future__ import annotations
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from . import catalogue
-from .model import (CHILD, Change, Kind, apply_props, full, item, key, load, load_chain, new_row, props_of,
-                    register, single, collection)
+from .model import (Change, Kind, apply_props, collection, full, key, load, load_chain, new_row, props_of,
+                    register, single)
 from .rules import as_int, check_server_size, check_storage, fail, location_of
 
 API_HANDLERS: dict = {}
@@ -201,7 +201,7 @@ def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
         family = loc["properties"]["cpuArchitecture"][0]["cpuFamily"]
     else:
         if p.get("templateUuid") and not existing:
-            raise fail(f"attribute 'templateUuid' is only for Cube and GPU servers", vdc="VDC-5-1925")
+            raise fail("attribute 'templateUuid' is only for Cube and GPU servers", vdc="VDC-5-1925")
         cores = p.get("cores", existing.props.get("cores") if existing else None)
         ram = p.get("ram", existing.props.get("ram") if existing else None)
         if cores is None:

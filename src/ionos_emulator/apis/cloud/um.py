@@ -10,7 +10,7 @@ from ...gateway.context import Ctx, Reply
 from ...identity.service import GROUP_PRIVILEGES
 from ...store import Row
 from .compute import handler
-from .model import KINDS, Change, Kind, collection, full, item, key, new_row, single, stamp
+from .model import KINDS, Change, Kind, collection, item, key, new_row, stamp
 from .rules import fail
 
 USER = Kind("user", "user", "um/users", entities=("owns", "groups"))
