@@ -228,7 +228,7 @@ def test_tokens_survive_a_restart_then_delete_expired_and_all(make_emulator):
     before = httpx.get(emu.auth + "/tokens", headers=basic()).json()["tokens"]
     # age one token while the emulator is down: there is no clock to move, the record is the truth
     emu.stop()
-    store = open_store(str(emu.data_dir))
+    store = open_store(str(emu.data_dir), emu.database)  # SQLite, or the PostgreSQL pass's database
     try:
         with store.tx():
             rec = store.kv_get(f"token:{kid_of(old)}")
