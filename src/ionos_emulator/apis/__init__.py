@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb")
+PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb", "routed")
+# products whose every operation is implemented; the rest ("routed") answer 501 until they are
+COMPLETE = ("cloud", "auth", "dns", "postgresql", "postgresql-v1", "mariadb", "inmemorydb", "mongodb")
 
 
 @cache

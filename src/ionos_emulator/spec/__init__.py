@@ -435,6 +435,7 @@ class Spec:
         self.version: str = data.get("version", "")
         self.schemas: dict = data.get("schemas") or {}
         self.security_schemes: dict = data.get("securitySchemes") or {}
+        self.servers: list[dict] = data.get("servers") or []  # product specs: the hosts the official SDK knows
         self.operations: list[Operation] = [Operation(op) for op in data["operations"]]
         self._by_id = {op.id: op for op in self.operations}
         self._views: dict[str, dict] = {}
