@@ -166,3 +166,22 @@ def jwt_parts(token: str) -> tuple[dict, dict]:
     h, p, _ = token.split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
     return json.loads(base64.urlsafe_b64decode(pad(h))), json.loads(base64.urlsafe_b64decode(pad(p)))
+
+
+# -- product API helpers ------------------------------------------------------------------------------
+
+def bearer(emu: Emulator, cred: tuple[str, str] = OWNER) -> str:
+    """A token from the Auth API, as the product SDKs (Bearer only) need."""
+    return httpx.get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
+
+
+def datacenter_with_lan(emu: Emulator, location: str = "de/fra", public: bool = False,
+                        auth: tuple[str, str] = OWNER) -> tuple[str, str]:
+    """A data center and a LAN in it (Cloud API), for a managed cluster's connection to point at."""
+    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
+        r = h.post("/datacenters", json={"properties": {"name": "db-net", "location": location}})
+        assert r.status_code == 202, r.text
+        dc = r.json()["id"]
+        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
+        assert r.status_code == 202, r.text
+        return dc, r.json()["id"]

@@ -15,7 +15,7 @@ import ionoscloud_dbaas_inmemorydb as imdb
 import pytest
 from ionoscloud_dbaas_inmemorydb.exceptions import ApiException
 
-from support import OWNER
+from support import OWNER, bearer, datacenter_with_lan
 
 PREFIX = "/inmemorydb/de-fra/v2"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -28,7 +28,7 @@ def sha256(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def token(emulator):
-    return httpx.get(emulator.auth + "/tokens/generate", auth=OWNER).json()["token"]
+    return bearer(emulator)
 
 
 def client(emu, token, prefix=PREFIX):
@@ -42,14 +42,7 @@ def api(emulator, token):
 
 
 def network(emu, location="de/fra", public=False):
-    """A data center and a LAN in it (Cloud API) for the cluster's connection."""
-    with httpx.Client(base_url=emu.cloud, auth=OWNER) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "cache-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "cache", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    return datacenter_with_lan(emu, location, public)
 
 
 def properties(dc, lan, *, name="sessions", address="192.168.30.10/24", version="7.2", username="web",

@@ -14,7 +14,7 @@ import ionoscloud_dbaas_mariadb as mdb
 import pytest
 from ionoscloud_dbaas_mariadb.exceptions import ApiException
 
-from support import OWNER
+from support import OWNER, bearer, datacenter_with_lan
 
 PREFIX = "/mariadb/de-fra/v2"
 MARIADB_URL = "mysql://root@127.0.0.1:3306"
@@ -23,7 +23,7 @@ PASSWORD = "Sup3rSecret!"
 
 @pytest.fixture(scope="module")
 def token(emulator):
-    return httpx.get(emulator.auth + "/tokens/generate", auth=OWNER).json()["token"]
+    return bearer(emulator)
 
 
 def client(emu, token, prefix=PREFIX):
@@ -37,14 +37,7 @@ def api(emulator, token):
 
 
 def network(emu, location="de/fra", public=False, auth=OWNER):
-    """A data center and a LAN in it (Cloud API) for the cluster's connection."""
-    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "db-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    return datacenter_with_lan(emu, location, public, auth)
 
 
 def properties(dc, lan, *, name="shop", address="192.168.10.10/24", version="10.11", username="shop",

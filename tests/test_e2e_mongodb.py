@@ -13,14 +13,14 @@ import ionoscloud_dbaas_mongo as mongo
 import pytest
 from ionoscloud_dbaas_mongo.rest import ApiException
 
-from support import OWNER
+from support import OWNER, bearer, datacenter_with_lan
 
 PREFIX = "/databases/mongodb"
 
 
 @pytest.fixture(scope="module")
 def token(emulator):
-    return httpx.get(emulator.auth + "/tokens/generate", auth=OWNER).json()["token"]
+    return bearer(emulator)
 
 
 def mongo_client(emu, token=None, user=None, password=None):
@@ -34,14 +34,7 @@ def api(emulator, token):
 
 
 def network(emu, location="de/fra", public=False, auth=OWNER):
-    """A data center and a LAN in it (Cloud API); the cluster's connection points at them."""
-    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "db-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    return datacenter_with_lan(emu, location, public, auth)
 
 
 def template_id(c, edition="business", name=None):

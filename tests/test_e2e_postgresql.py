@@ -21,7 +21,7 @@ import ionoscloud_dbaas_postgres as pg
 import pytest
 from ionoscloud_dbaas_postgres.exceptions import ApiException
 
-from support import OWNER, free_port
+from support import OWNER, bearer, datacenter_with_lan, free_port
 
 REGION = "de-txl"
 PREFIX = f"/postgresql/{REGION}"
@@ -33,7 +33,7 @@ PASSWORD = "Secret123!"
 
 @pytest.fixture(scope="module")
 def token(emulator):
-    return httpx.get(emulator.auth + "/tokens/generate", auth=OWNER).json()["token"]
+    return bearer(emulator)
 
 
 def pg_client(emu, token, region=REGION):
@@ -47,14 +47,7 @@ def api(emulator, token):
 
 
 def network(emu, location="de/txl", public=False, auth=OWNER):
-    """A data center and a LAN in it (Cloud API); a cluster's connection points at them."""
-    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "pg-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    return datacenter_with_lan(emu, location, public, auth)
 
 
 def cluster_props(dc, lan, *, name="orders", version="15", count=1, address="192.168.7.10/24", username="appuser",
