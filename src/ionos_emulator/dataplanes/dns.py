@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -38,11 +37,13 @@ from cryptography.hazmat.primitives import serialization
 
 from ..apis.dns import rdata as api_rdata
 from ..apis.dns import zones as zone_api
-from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, dnskey
+from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, _dnssec, dnskey
 from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
 from ..engine.errors import ApiError
 from ..store import Row
+
+
 
 log = logging.getLogger("ionos_emulator.dns")
 
@@ -421,7 +422,7 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
             if rrset.rdtype == dns.rdatatype.RRSIG or not rrset.name.is_subdomain(zone.origin):
                 continue
             key, dk = (ksk_key, ksk) if rrset.rdtype == dns.rdatatype.DNSKEY else (zsk_key, zsk)
-            rd = dns.dnssec.sign(rrset, key, zone.origin, dk, inception=now - 3600, expiration=now + validity * 86400)
+            rd = _dnssec().sign(rrset, key, zone.origin, dk, inception=now - 3600, expiration=now + validity * 86400)
             sigs.append(dns.rrset.from_rdata(rrset.name, rrset.ttl, rd))
         section.extend(sigs)
 
