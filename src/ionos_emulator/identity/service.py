@@ -14,7 +14,6 @@ import os
 import uuid
 from dataclasses import dataclass
 
-import jwt
 
 from ..engine import clock
 from ..engine.errors import unauthorized
@@ -271,6 +270,7 @@ class Identity:
                    "exp": iat + ttl}
         # Built by hand because PyJWT orders header fields its own way; the real header is exactly
         # {"typ","kid","alg"} (ionosctl depends on its length). PyJWT still does the RS256 signing.
+        import jwt  # imported on first use (with cryptography it costs a tenth of the start-up)
         alg = jwt.get_algorithm_by_name("RS256")
         signing_input = f"{_b64(_compact({'typ': 'JWT', 'kid': kid, 'alg': 'RS256'}))}.{_b64(_compact(payload))}"
         sig = alg.sign(signing_input.encode(), alg.prepare_key(self._signing_key()[0]))
@@ -281,6 +281,7 @@ class Identity:
 
     def _bearer(self, token: str) -> Principal:
         _, pub = self._signing_key()
+        import jwt
         try:
             claims = jwt.decode(token, pub, algorithms=["RS256"], options={"require": ["exp", "iat"]})
             kid = jwt.get_unverified_header(token).get("kid")
