@@ -23,14 +23,20 @@ def main(src: str = "build/coverage.json", dst: str = "docs/coverage.md") -> int
              "IONOS error envelope. *Exercised by* names the tests whose calls reached the operation.", ""]
     summary = []
     body = []
+    seen = set()
     for api in enabled_apis():
+        if api.spec_name in seen:  # a regional product is one API served at several locations
+            continue
+        seen.add(api.spec_name)
+        where = api.prefix if not api.location else api.prefix.replace(
+            api.location.replace("/", "-"), "<region>", 1)
         spec = specs.load(api.spec_name)
         ops = spec.operations
         impl = [op for op in ops if op.id in api.handlers]
         hit = [op for op in ops if exercised.get(f"{api.name}:{op.id}")]
-        summary.append(f"| {api.name} (`{api.prefix}`) | {len(ops)} | {len(impl)} | {len(ops) - len(impl)} | "
+        summary.append(f"| {api.spec_name} (`{where}`) | {len(ops)} | {len(impl)} | {len(ops) - len(impl)} | "
                        f"{len(hit)} |")
-        body += [f"## {api.name}", "", "| operation | method and path | status | exercised by |", "|---|---|---|---|"]
+        body += [f"## {api.spec_name}", "", "| operation | method and path | status | exercised by |", "|---|---|---|---|"]
         for op in sorted(ops, key=lambda o: (o.path, o.method)):
             tests = exercised.get(f"{api.name}:{op.id}", [])
             shown = ", ".join(f"`{t.split('::')[-1]}`" for t in tests[:2]) + (f" (+{len(tests) - 2})" if len(tests) > 2 else "")
