@@ -51,9 +51,18 @@ def serve(**opts) -> None:
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"ionos-emulator listening on {base}")
-    for api, _, _ in emu.apis:
-        click.echo(f"  {api.name:<8} {base}{api.prefix}")
-    click.echo(f"  admin    {base}/_emulator/health")
+    from .apis import COMPLETE
+    from .endpoints import endpoints
+    table = endpoints([api for api, _, _ in emu.apis], base)
+    for product in ("cloud", "auth"):
+        click.echo(f"  {product:<9} {table[product]['global']}")
+    done = sorted({api.product for api, _, _ in emu.apis if api.spec_name in COMPLETE} - {"cloud", "auth"})
+    routed = sorted({api.product for api, _, _ in emu.apis if api.spec_name not in COMPLETE})
+    click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): "
+               f"{base}/_emulator/endpoints")
+    if settings.dns_port:
+        click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port}")
+    click.echo(f"  admin     {base}/_emulator/health")
     click.echo(f"credentials: {settings.user} / {settings.password}  (contract {settings.contract_number})")
     click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
                f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")

@@ -21,7 +21,8 @@ def build_admin(emu):
         return data
 
     def health(method, query, raw, base):
-        return Reply(200, {"status": "ok", "apis": {api.name: base + api.prefix for api, _, _ in emu.apis},
+        from ..endpoints import endpoints as table
+        return Reply(200, {"status": "ok", "apis": table([api for api, _, _ in emu.apis], base),
                            "timing": emu.lifecycle.timing.profile})
 
     def reset(method, query, raw, base):
