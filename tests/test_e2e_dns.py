@@ -513,11 +513,25 @@ def test_protocol_edges(env):
     assert edns.edns == 0 and texts(edns.answer) == ["192.0.2.1"]
 
 
+def udp_and_tcp_port() -> int:
+    """A port free for UDP and TCP alike, below the ephemeral range the suite's own connections take ports
+    from (a port picked with bind(0) for UDP can be in use by a TCP connection)."""
+    import random
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            try:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def test_emulator_process_serves_its_zones_on_the_dns_port(make_emulator):
     """The quick start: `ionos-emulator serve --dns-port P` answers for the zones created through the API."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = udp_and_tcp_port()
     emu = make_emulator("dnsport", args=("--dns-port", str(port)))
     with dns_client(emu, token(emu, OWNER)) as c:
         zones, records = sdk.ZonesApi(c), sdk.RecordsApi(c)
