@@ -29,6 +29,17 @@ VIOLATIONS: list[dict] = []
 
 
 def free_port() -> int:
+    """A free TCP port below the ephemeral range, so the suite's own client connections (which take
+    ephemeral ports) cannot grab it between this check and the emulator's bind."""
+    import random
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
