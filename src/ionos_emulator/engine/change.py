@@ -15,6 +15,15 @@ def key(row: Row) -> dict:
     return {"tenant": row.tenant, "kind": row.kind, "parent": row.parent, "id": row.id}
 
 
+def stamp(ctx, row: Row, state: str | None = None) -> None:
+    """Who changed the row and when, a new etag, and optionally its state (Cloud API metadata)."""
+    p = ctx.principal
+    row.meta.update(lastModifiedDate=clock.iso(ctx.now), lastModifiedBy=p.email, lastModifiedByUserId=p.user_id,
+                    etag=uuid.uuid4().hex)
+    if state:
+        row.meta["state"] = state
+
+
 class Change:
     busy_state = "BUSY"           # shown while an update runs
     destroying_state = "BUSY"     # shown while a delete runs
@@ -47,11 +56,7 @@ class Change:
         """Last effects before the request is stored (subclasses add their own)."""
 
     def stamp(self, row: Row, state: str | None = None) -> None:
-        p = self.ctx.principal
-        row.meta.update(lastModifiedDate=clock.iso(self.ctx.now), lastModifiedBy=p.email,
-                        lastModifiedByUserId=p.user_id, etag=uuid.uuid4().hex)
-        if state:
-            row.meta["state"] = state
+        stamp(self.ctx, row, state)
 
     def effect(self, op: str, key: dict, on_fail: bool = False, **kw) -> None:
         self.req["on_fail" if on_fail else "effects"].append({"op": op, **key, **kw})

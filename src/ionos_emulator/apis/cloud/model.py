@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ...engine import clock, listing
-from ...engine.change import Change as BaseChange, key  # noqa: F401  (key is used by the families)
+from ...engine.change import Change as BaseChange, key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -195,14 +195,6 @@ class Change(BaseChange):
 
 def _dc_key(ctx: Ctx, dc_id: str) -> dict:
     return {"tenant": ctx.tenant, "kind": "datacenter", "parent": "", "id": dc_id}
-
-
-def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:
-    p = ctx.principal
-    row.meta.update(lastModifiedDate=clock.iso(ctx.now), lastModifiedBy=p.email, lastModifiedByUserId=p.user_id,
-                    etag=uuid.uuid4().hex)
-    if state:
-        row.meta["state"] = state
 
 
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None, *,
