@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlsplit
 
 from .. import spec as specs
 from ..engine import clock, listing
@@ -22,6 +23,14 @@ from ..store import Row
 # Location ids and the host label the regional product hosts use for them.
 REGIONS = {"de/fra": "de-fra", "de/txl": "de-txl", "es/vit": "es-vit", "fr/par": "fr-par", "gb/lhr": "gb-lhr",
            "gb/bhx": "gb-bhx", "us/las": "us-las", "us/ewr": "us-ewr", "us/mci": "us-mci"}
+
+
+def spec_locations(spec_name: str) -> tuple[str, ...]:
+    """The locations whose regional hosts (https://<product>.<region>.ionos.com/...) the official SDK of
+    the compiled spec lists."""
+    hosts = [urlsplit(s["url"]).hostname or "" for s in specs.load(spec_name).servers]
+    regions = {h.split(".")[1] for h in hosts if h.count(".") >= 3}
+    return tuple(loc for loc, region in REGIONS.items() if region in regions)
 
 
 @dataclass

@@ -17,8 +17,8 @@ from ipaddress import IPv4Network
 from ...dataplanes import redis as dataplane
 from ...gateway.context import Ctx
 from ...store import Row
-from ..mariadb.dbaas import RETENTION_DAYS, ClusterService, invalid, spec_locations
-from ..product import Product
+from ..mariadb.dbaas import RETENTION_DAYS, ClusterService, invalid
+from ..product import Product, spec_locations
 
 PRODUCT = Product(name="inmemorydb", spec_name="inmemorydb", config_name="inmemorydb",
                   locations=spec_locations("inmemorydb"), host="in-memory-db.{region}.ionos.com",

@@ -15,8 +15,8 @@ from ipaddress import IPv4Network
 from ...dataplanes import mariadb as dataplane
 from ...gateway.context import Ctx
 from ...store import Row
-from ..product import Product
-from .dbaas import RETENTION_DAYS, ClusterService, invalid, spec_locations
+from ..product import Product, spec_locations
+from .dbaas import RETENTION_DAYS, ClusterService, invalid
 
 PRODUCT = Product(name="mariadb", spec_name="mariadb", config_name="mariadb", locations=spec_locations("mariadb"),
                   host="mariadb.{region}.ionos.com", privilege="manageDBaaS")

@@ -21,15 +21,12 @@ fails leaves the cluster FAILED with the server's message in metadata.statusMess
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import re
 import uuid
 from datetime import datetime, timezone
 from functools import partial
-from urllib.parse import urlsplit
 
-from ... import spec as specs
 from ...engine import clock
 from ...engine.change import key
 from ...engine.errors import ApiError
@@ -48,13 +45,6 @@ RETENTION_DAYS = 7           # what the service keeps when the client does not s
 BUSY_STATES = ("PROVISIONING", "UPDATING", "DESTROYING")
 
 
-
-
-def spec_locations(spec_name: str) -> tuple[str, ...]:
-    """The locations whose regional hosts (https://<product>.<region>.ionos.com/...) the compiled spec lists."""
-    servers = json.loads((specs.DATA_DIR / f"{spec_name}.json").read_bytes())["servers"]
-    regions = {urlsplit(s["url"]).hostname.split(".")[1] for s in servers}
-    return tuple(loc for loc, region in REGIONS.items() if region in regions)
 
 
 def parse_time(attr: str, value: str) -> float:
