@@ -1,5 +1,14 @@
-"""Errors in the IONOS envelope: {"httpStatus": n, "messages": [{"errorCode": "<string>", "message": ".."}]}."""
+"""The one error vocabulary of every API, answered in the IONOS envelope
+{"httpStatus": n, "messages": [{"errorCode": "<string>", "message": ".."}]}.
+
+Handlers raise what went wrong (`invalid`, `unprocessable`, `not_found`, `conflict`, `forbidden`,
+`limit_exceeded`, ...); the API's `ErrorStyle` decides how it is spelled: the Cloud API prefixes its
+messages with a "[VDC-x-y]" code and uses its own numeric errorCodes, the product APIs do neither.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 # errorCode strings as the real Cloud API uses them (api-behaviour.md §5.1).
 CODE_VALIDATION = "100"
@@ -8,31 +17,77 @@ CODE_NOT_FOUND = "309"
 CODE_UNAUTHORIZED = "315"
 CODE_FORBIDDEN = "451"
 
+_COMMON_CODES = {400: CODE_VALIDATION, 401: CODE_UNAUTHORIZED, 403: CODE_FORBIDDEN, 404: CODE_NOT_FOUND,
+                 405: "305", 415: "306", 422: CODE_VALIDATION, 429: "429", 501: "501"}
+
+
+@dataclass(frozen=True)
+class ErrorStyle:
+    """How one API spells an error: errorCode per status, and whether messages carry their [VDC-x-y] code."""
+
+    codes: Mapping[int, str] = field(default_factory=dict)
+    vdc_prefix: bool = False
+
+
+CLOUD = ErrorStyle(_COMMON_CODES, vdc_prefix=True)
+PRODUCT = ErrorStyle({**_COMMON_CODES, 404: "404", 409: "409"})
+
 
 class ApiError(Exception):
     """Raised anywhere in a handler; the gateway turns it into the error envelope. Nothing is committed."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, headers: dict | None = None):
+    def __init__(self, status: int, message: str, code: str | None = None,
+                 headers: Mapping[str, str] | None = None, *, vdc: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.code = code or {
-            400: CODE_VALIDATION, 401: CODE_UNAUTHORIZED, 403: CODE_FORBIDDEN, 404: CODE_NOT_FOUND,
-            405: "305", 415: "306", 422: CODE_VALIDATION, 429: "429", 501: "501",
-        }.get(status, str(status))
-        self.headers = headers or {}
+        self.explicit_code = code
+        self.vdc = vdc          # the Cloud API's "[VDC-x-y]" code, shown only where the API's style has one
+        self.headers: dict[str, str] = dict(headers or {})
 
-    def body(self) -> dict:
-        return {"httpStatus": self.status, "messages": [{"errorCode": self.code, "message": self.message}]}
+    @property
+    def code(self) -> str:
+        return self.code_in(CLOUD)
+
+    def code_in(self, style: ErrorStyle) -> str:
+        return self.explicit_code or style.codes.get(self.status) or str(self.status)
+
+    def text_in(self, style: ErrorStyle) -> str:
+        if style.vdc_prefix and self.vdc and not self.message.startswith("[VDC-"):
+            return f"[{self.vdc}] {self.message}"
+        return self.message
+
+    def body(self, style: ErrorStyle = CLOUD) -> dict[str, Any]:
+        return {"httpStatus": self.status,
+                "messages": [{"errorCode": self.code_in(style), "message": self.text_in(style)}]}
+
+
+def bad_request(message: str) -> ApiError:
+    """A request the API cannot read at all (no body, not JSON)."""
+    return ApiError(400, message)
+
+
+def invalid(attr: str, message: str, *, vdc: str = "VDC-1-1") -> ApiError:
+    """A 422 that names the attribute, as every API answers a bad value."""
+    return ApiError(422, f"attribute '{attr}' {message}", vdc=vdc)
+
+
+def unprocessable(message: str, code: str = CODE_VALIDATION, vdc: str = "VDC-5-1000") -> ApiError:
+    """A business rule the request breaks (a 422 that is not about one attribute's form)."""
+    return ApiError(422, message, code, vdc=vdc)
+
+
+def limit_exceeded(message: str, vdc: str = "VDC-5-1005") -> ApiError:
+    """A contract limit or product quota the request would exceed."""
+    return ApiError(422, message, vdc=vdc)
 
 
 def not_found(what: str = "Resource does not exist") -> ApiError:
-    return ApiError(404, what, CODE_NOT_FOUND)
+    return ApiError(404, what)
 
 
-def unprocessable(message: str, code: str = CODE_VALIDATION) -> ApiError:
-    """A business-rule or validation failure, prefixed the way the Cloud API prefixes them."""
-    return ApiError(422, message if message.startswith("[VDC-") else f"[VDC-5-1000] {message}", code)
+def conflict(message: str) -> ApiError:
+    return ApiError(409, message)
 
 
 def unauthorized() -> ApiError:
@@ -41,3 +96,7 @@ def unauthorized() -> ApiError:
 
 def forbidden(message: str = "Access Denied") -> ApiError:
     return ApiError(403, message, CODE_FORBIDDEN)
+
+
+def not_implemented(message: str) -> ApiError:
+    return ApiError(501, message)

@@ -6,9 +6,10 @@ from ...gateway.context import ApiModule
 # importing a family registers its kinds and handlers
 from . import compute, network, storage, readonly  # noqa: F401
 from . import netservices, security, labels, misc, k8s, um  # noqa: F401
-from .model import bind
+from ...engine.resources import bind
+from .model import REGISTRY
 
 API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud",
                 hosts={"api.ionos.com": "/cloudapi/v6"})
 API.handlers.update(compute.API_HANDLERS)
-bind(API, specs.load("cloud"))
+bind(API.handlers, specs.load("cloud").operations, REGISTRY)

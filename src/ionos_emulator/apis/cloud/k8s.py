@@ -197,7 +197,7 @@ def _cluster_view(ctx: Ctx, row) -> dict:
 
 
 CLUSTER = register(Kind("k8s", "k8s", "k8s", entities=("nodepools",), paginated=False, create=create_cluster,
-                        props_view=_cluster_view, create_privilege="createK8sCluster", shareable=True))
+                        view=_cluster_view, create_privilege="createK8sCluster", shareable=True))
 
 
 @handler("k8sPut")
@@ -501,7 +501,7 @@ def _pool_view(ctx: Ctx, row) -> dict:
 
 
 POOL = register(Kind("nodepool", "nodepool", "nodepools", parent="k8s", paginated=False, create=create_pool,
-                     props_view=_pool_view))
+                     view=_pool_view))
 
 
 @handler("k8sNodepoolsPut")

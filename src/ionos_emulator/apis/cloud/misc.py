@@ -55,7 +55,7 @@ def delete_pcc(ctx: Ctx, row, ch):
 
 
 PCC = register(Kind("pcc", "pcc", "pccs", paginated=False, create=create_pcc, update=update_pcc, delete=delete_pcc,
-                    props_view=_pcc_view, create_privilege="createPcc", shareable=True))
+                    view=_pcc_view, create_privilege="createPcc", shareable=True))
 
 
 def _check_lan_pcc(ctx: Ctx, dc_id: str, lan_id: str | None, public: bool, pcc_id) -> None:

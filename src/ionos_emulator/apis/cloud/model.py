@@ -1,5 +1,6 @@
-"""The Cloud API v6 resource model: kinds, depth rendering, and the generic create/read/update/delete
-that every family shares. Family modules (compute, network, ...) register kinds with their rules.
+"""The Cloud API v6 style of the resource engine: kinds, depth rendering, privileges, and changes that
+complete through /requests. Family modules (compute, network, ...) declare kinds with their rules; the
+engine (engine/resources.py) binds the operations.
 
 Depth (api-behaviour.md §3.1): a single resource is always rendered in full, its entity collections
 at the requested level; a collection consumes one level:
@@ -9,71 +10,120 @@ at the requested level; a collection consumes one level:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
-from ...engine import clock, listing
+from ...engine import clock, listing, resources
 from ...engine.change import Change as BaseChange, key, stamp  # noqa: F401  (used by the families)
-from ...engine.errors import ApiError, forbidden, not_found
+from ...engine.errors import ApiError, forbidden, not_found, not_implemented
+from ...engine.resources import Registry, load_chain  # noqa: F401  (used by the families)
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 
-Hook = Callable[..., object]
+
+class CloudStyle:
+    """Cloud API v6: absolute hrefs, depth, /requests with 202 + Location, privileges and shares."""
+
+    put_creates = False
+    put_replaces_all = False
+
+    def load(self, ctx: Ctx, kind: resources.Kind, parent: Row | None, id: str) -> Row:
+        return load(ctx, kind, parent, id)
+
+    def check_access(self, ctx: Ctx, row: Row, *, write: bool) -> None:
+        check_access(ctx, row, write=write)
+
+    def check_create(self, ctx: Ctx, kind: resources.Kind) -> None:
+        if kind.create is None:
+            raise not_implemented(f"creating {kind.type} is not implemented by the emulator")
+        if kind.create_privilege:
+            require(ctx, kind.create_privilege, f"creating a {kind.type}")
+
+    def new_row(self, ctx: Ctx, kind: resources.Kind, parent: Row | None, props: dict,
+                id: str | None = None) -> Row:
+        return new_row(ctx, kind, parent, props, id)
+
+    def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> "Change":
+        # a data center's own deletion is not queued behind the changes inside it
+        scope = "" if deleting and scope_row is not None and scope_row.kind == "datacenter" else _scope_of(scope_row)
+        return Change(ctx, kind.name, scope)
+
+    def list_reply(self, ctx: Ctx, kind: resources.Kind, parent: Row | None) -> Reply:
+        parent_id = parent.id if parent else ""
+        path = f"{parent.path}/{kind.segment}" if parent else kind.segment
+        coll_id = f"{parent.id}/{kind.segment}" if parent else None
+        everything_visible = parent is not None or ctx.principal.admin
+        if kind.paginated and everything_visible and not listing.needs_scan(ctx.query):
+            # the common case pages in the store: latency stays flat however many rows there are
+            offset, limit = listing.page_params(ctx.query, kind.default_limit)
+            # one row more than the page tells whether a next page exists, without counting them all
+            rows = ctx.store.list(ctx.tenant, kind.name, parent_id, offset=offset, limit=limit + 1)
+            total = offset + len(rows)
+            return Reply(200, page_body(ctx, kind, rows[:limit], path, coll_id, offset, limit, total))
+        rows = ctx.store.list(ctx.tenant, kind.name, parent_id)
+        if not everything_visible:
+            rows = [r for r in rows if visible(ctx, r)]
+        return Reply(200, collection(ctx, kind, rows, path, coll_id))
+
+    def one_reply(self, ctx: Ctx, kind: resources.Kind, row: Row, change: BaseChange | None, status: int) -> Reply:
+        if isinstance(change, Change):
+            return change.accepted(full(ctx, kind, row, ctx.depth))
+        return single(ctx, kind, row)
+
+    def deleted_reply(self, ctx: Ctx, kind: resources.Kind, change: BaseChange) -> Reply:
+        assert isinstance(change, Change)
+        return change.accepted(None)
+
+    def update_props(self, ctx: Ctx, kind: resources.Kind, row: Row, replace: bool) -> dict:
+        # PUT sends the whole resource {"properties": {...}}; PATCH sends the properties object itself
+        if replace:
+            return props_of(ctx.body)
+        if not isinstance(ctx.body, dict):
+            raise ApiError(422, "[VDC-1-2] the request body must be an object of properties")
+        return ctx.body
 
 
-@dataclass(eq=False)
-class Kind:
-    name: str                   # stored kind, e.g. "firewallrule"
-    type: str                   # rendered `type`, e.g. "firewall-rule"
-    segment: str                # URL collection segment, e.g. "firewallrules"
-    parent: str | None = None   # parent kind name; None at top level
-    entities: tuple[str, ...] = ()
-    paginated: bool = True
-    seq_ids: bool = False       # ids "1", "2", ... per parent (LANs)
-    default_limit: int = 1000
-    create: Hook | None = None  # (ctx, parent_row, body, change) -> Row, inserted through change.created
-    update: Hook | None = None  # (ctx, row, props, replace, change) -> None, validates and applies props
-    delete: Hook | None = None  # (ctx, row, change) -> None, extra rules and effects before the delete
-    entity_rows: dict[str, Callable[[Ctx, Row], tuple["Kind | None", list[Row]]]] = field(default_factory=dict)
-    props_view: Callable[[Ctx, Row], dict] | None = None  # properties derived at read time
-    # group privilege a non-administrator needs to create one (e.g. "createInternetAccess"); None: any user
-    create_privilege: str | None = None
-    shareable: bool = False     # a top-level resource that groups can be given access to (um shares)
+CLOUD = CloudStyle()
+REGISTRY = Registry()
 
 
-KINDS: dict[str, Kind] = {}
-CHILD: dict[tuple[str | None, str], Kind] = {}
+def Kind(name: str, type: str, segment: str, **kw: Any) -> resources.Kind:  # noqa: N802  (reads as the declaration)
+    """A Cloud API kind: rendered with depth and entities, changed through /requests."""
+    return resources.Kind(name, type, segment, style=CLOUD, **kw)
 
 
-def register(kind: Kind) -> Kind:
-    KINDS[kind.name] = kind
-    CHILD[(kind.parent, kind.segment)] = kind
-    return kind
+def register(kind: resources.Kind) -> resources.Kind:
+    return REGISTRY.add(kind)
+
+
+def _scope_of(row: Row | None) -> str:
+    if row is None:
+        return ""
+    return row.id if row.kind == "datacenter" else row.scope
 
 
 # -- rendering --------------------------------------------------------------------------------------
 
-def ref(ctx: Ctx, kind: Kind, row: Row) -> dict:
+def ref(ctx: Ctx, kind: resources.Kind, row: Row) -> dict:
     return {"id": row.id, "type": kind.type, "href": ctx.href(row.path)}
 
 
-def full(ctx: Ctx, kind: Kind, row: Row, level: int) -> dict:
+def full(ctx: Ctx, kind: resources.Kind, row: Row, level: int) -> dict:
     out = {"id": row.id, "type": kind.type, "href": ctx.href(row.path), "metadata": dict(row.meta),
-           "properties": kind.props_view(ctx, row) if kind.props_view else dict(row.props)}
+           "properties": kind.view(ctx, row) if kind.view else dict(row.props)}
     if kind.entities:
         out["entities"] = {name: entity(ctx, kind, row, name, level) for name in kind.entities}
     return out
 
 
-def item(ctx: Ctx, kind: Kind, row: Row, level: int) -> dict:
+def item(ctx: Ctx, kind: resources.Kind, row: Row, level: int) -> dict:
     return ref(ctx, kind, row) if level <= 0 else full(ctx, kind, row, level - 1)
 
 
-def entity(ctx: Ctx, kind: Kind, row: Row, name: str, level: int) -> dict:
+def entity(ctx: Ctx, kind: resources.Kind, row: Row, name: str, level: int) -> dict:
     coll = {"id": f"{row.id}/{name}", "type": "collection", "href": ctx.href(f"{row.path}/{name}")}
     if level <= 0:
         return coll
-    child = CHILD.get((kind.name, name))
+    child = REGISTRY.child(kind.name, name)
     if level == 1 and child is not None and name not in kind.entity_rows:
         # references only: ids and paths from the index, no documents to decode (depth=1 is the hot path)
         coll["items"] = [{"id": rid, "type": child.type, "href": ctx.href(path)}
@@ -84,17 +134,17 @@ def entity(ctx: Ctx, kind: Kind, row: Row, name: str, level: int) -> dict:
     return coll
 
 
-def entity_children(ctx: Ctx, kind: Kind, row: Row, name: str) -> tuple[Kind | None, list[Row]]:
+def entity_children(ctx: Ctx, kind: resources.Kind, row: Row, name: str) -> tuple[resources.Kind | None, list[Row]]:
     special = kind.entity_rows.get(name)
     if special is not None:
         return special(ctx, row)
-    child = CHILD.get((kind.name, name))
+    child = REGISTRY.child(kind.name, name)
     if child is None:  # a family not modelled yet: an honest empty collection
         return None, []
     return child, ctx.store.list(ctx.tenant, child.name, row.id)
 
 
-def collection(ctx: Ctx, kind: Kind, rows: list[Row], href_path: str, coll_id: str | None = None,
+def collection(ctx: Ctx, kind: resources.Kind, rows: list[Row], href_path: str, coll_id: str | None = None,
                view=None) -> dict:
     """A top-level or nested collection reply with filters, orderBy, maxResults and (if paginated) paging."""
     page, offset, limit, total = listing.select(rows, view or (lambda r: r.doc), ctx.query,
@@ -102,7 +152,7 @@ def collection(ctx: Ctx, kind: Kind, rows: list[Row], href_path: str, coll_id: s
     return page_body(ctx, kind, page, href_path, coll_id, offset, limit, total)
 
 
-def page_body(ctx: Ctx, kind: Kind, page: list[Row], href_path: str, coll_id: str | None,
+def page_body(ctx: Ctx, kind: resources.Kind, page: list[Row], href_path: str, coll_id: str | None,
               offset: int | None, limit: int | None, total: int) -> dict:
     href = ctx.href(href_path)
     out = {"id": coll_id or href_path, "type": "collection", "href": href,
@@ -112,7 +162,7 @@ def page_body(ctx: Ctx, kind: Kind, page: list[Row], href_path: str, coll_id: st
     return out
 
 
-def single(ctx: Ctx, kind: Kind, row: Row, status: int = 200, headers: dict | None = None) -> Reply:
+def single(ctx: Ctx, kind: resources.Kind, row: Row, status: int = 200, headers: dict | None = None) -> Reply:
     body = full(ctx, kind, row, ctx.depth)
     hdrs = dict(headers or {})
     if ctx.q("depth") is None and row.meta.get("etag"):
@@ -122,20 +172,11 @@ def single(ctx: Ctx, kind: Kind, row: Row, status: int = 200, headers: dict | No
 
 # -- loading ----------------------------------------------------------------------------------------
 
-def load(ctx: Ctx, kind: Kind, parent: Row | None, id: str) -> Row:
+def load(ctx: Ctx, kind: resources.Kind, parent: Row | None, id: str) -> Row:
     row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
     if row is None:
         raise not_found(f"Resource does not exist: {kind.type} {id}")
     return row
-
-
-def load_chain(ctx: Ctx, steps: list[tuple[Kind, str]]) -> list[Row]:
-    rows: list[Row] = []
-    for kind, param in steps:
-        rows.append(load(ctx, kind, rows[-1] if rows else None, ctx.params[param]))
-        if len(rows) == 1:  # everything inside a resource is reached through it: one check covers the chain
-            check_access(ctx, rows[0], write=ctx.method != "GET")
-    return rows
 
 
 # -- privileges: checked here, in one place -----------------------------------------------------------
@@ -197,7 +238,7 @@ def _dc_key(ctx: Ctx, dc_id: str) -> dict:
     return {"tenant": ctx.tenant, "kind": "datacenter", "parent": "", "id": dc_id}
 
 
-def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None, *,
+def new_row(ctx: Ctx, kind: resources.Kind, parent: Row | None, props: dict, id: str | None = None, *,
             state: str = "BUSY", scope: str | None = None) -> Row:
     rid = id or str(uuid.uuid4())
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
@@ -227,91 +268,6 @@ def props_of(body, where: str = "properties") -> dict:
     return body["properties"]
 
 
-# -- generic operations bound from the spec by path shape -------------------------------------------
-
-def op_list(kind: Kind, steps):
-    def handler(ctx: Ctx) -> Reply:
-        chain = load_chain(ctx, steps)
-        parent = chain[-1] if chain else None
-        parent_id = parent.id if parent else ""
-        path = f"{parent.path}/{kind.segment}" if parent else kind.segment
-        coll_id = f"{parent.id}/{kind.segment}" if parent else None
-        everything_visible = parent is not None or ctx.principal.admin
-        if kind.paginated and everything_visible and not listing.needs_scan(ctx.query):
-            # the common case pages in the store: latency stays flat however many rows there are
-            offset, limit = listing.page_params(ctx.query, kind.default_limit)
-            # one row more than the page tells whether a next page exists, without counting them all
-            rows = ctx.store.list(ctx.tenant, kind.name, parent_id, offset=offset, limit=limit + 1)
-            total = offset + len(rows)
-            return Reply(200, page_body(ctx, kind, rows[:limit], path, coll_id, offset, limit, total))
-        rows = ctx.store.list(ctx.tenant, kind.name, parent_id)
-        if not everything_visible:
-            rows = [r for r in rows if visible(ctx, r)]
-        return Reply(200, collection(ctx, kind, rows, path, coll_id))
-    return handler
-
-
-def op_get(kind: Kind, steps):
-    def handler(ctx: Ctx) -> Reply:
-        return single(ctx, kind, load_chain(ctx, steps)[-1])
-    return handler
-
-
-def op_create(kind: Kind, steps):
-    def handler(ctx: Ctx) -> Reply:
-        if kind.create is None:
-            raise ApiError(501, f"creating {kind.type} is not implemented by the emulator")
-        if kind.create_privilege:
-            require(ctx, kind.create_privilege, f"creating a {kind.type}")
-        chain = load_chain(ctx, steps)
-        parent = chain[-1] if chain else None
-        scope = _scope_of(parent)
-        with Change(ctx, kind.name, scope) as ch:
-            row = kind.create(ctx, parent, ctx.body, ch)
-        return ch.accepted(full(ctx, kind, row, ctx.depth))
-    return handler
-
-
-def op_update(kind: Kind, steps, replace: bool):
-    def handler(ctx: Ctx) -> Reply:
-        chain = load_chain(ctx, steps)
-        row = chain[-1]
-        # PUT sends the whole resource {"properties": {...}}; PATCH sends the properties object itself
-        props = props_of(ctx.body) if replace else _patch_props(ctx.body)
-        with Change(ctx, kind.name, _scope_of(row)) as ch:
-            if kind.update is not None:
-                kind.update(ctx, row, props, replace, ch)
-            else:
-                apply_props(row, props, replace)
-            ch.updated(kind, row)
-        return ch.accepted(full(ctx, kind, row, ctx.depth))
-    return handler
-
-
-def _patch_props(body) -> dict:
-    if not isinstance(body, dict):
-        raise ApiError(422, "[VDC-1-2] the request body must be an object of properties")
-    return body
-
-
-def op_delete(kind: Kind, steps):
-    def handler(ctx: Ctx) -> Reply:
-        chain = load_chain(ctx, steps)
-        row = chain[-1]
-        with Change(ctx, kind.name, _scope_of(row) if row.kind != "datacenter" else "") as ch:
-            if kind.delete is not None:
-                kind.delete(ctx, row, ch)
-            ch.deleting(kind, row)
-        return ch.accepted(None)
-    return handler
-
-
-def _scope_of(row: Row | None) -> str:
-    if row is None:
-        return ""
-    return row.id if row.kind == "datacenter" else row.scope
-
-
 def apply_props(row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...] | None = None,
                 immutable: tuple[str, ...] = ()) -> None:
     """PATCH merges the given properties; PUT replaces the mutable ones (absent ones fall back to defaults
@@ -325,45 +281,3 @@ def apply_props(row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...
         row.props[name] = value
 
 
-def bind(api, spec) -> None:
-    """Give every operation whose path is made of known kinds the generic handler of its shape."""
-    for op in spec.operations:
-        if op.id in api.handlers:
-            continue
-        steps, last_kind, item_param = _shape(op.path)
-        if last_kind is None:
-            continue
-        m = op.method
-        if item_param is None:
-            fn = {"GET": op_list, "POST": op_create}.get(m)
-            if fn:
-                api.handlers[op.id] = fn(last_kind, steps)
-        else:
-            full_steps = steps + [(last_kind, item_param)]
-            if m == "GET":
-                api.handlers[op.id] = op_get(last_kind, full_steps)
-            elif m in ("PUT", "PATCH"):
-                api.handlers[op.id] = op_update(last_kind, full_steps, replace=(m == "PUT"))
-            elif m == "DELETE":
-                api.handlers[op.id] = op_delete(last_kind, full_steps)
-
-
-def _shape(path: str):
-    """'/datacenters/{d}/servers/{s}' -> ([(datacenter,'d')], server, 's'); (.., None, ..) if not all known."""
-    segs = [s for s in path.strip("/").split("/") if s]
-    steps: list[tuple[Kind, str]] = []
-    parent: str | None = None
-    i = 0
-    while i < len(segs):
-        kind = CHILD.get((parent, segs[i]))
-        if kind is None:
-            return [], None, None
-        param = segs[i + 1][1:-1] if i + 1 < len(segs) and segs[i + 1].startswith("{") else None
-        if i + 2 >= len(segs):
-            return steps, kind, param
-        if param is None:
-            return [], None, None
-        steps.append((kind, param))
-        parent = kind.name
-        i += 2
-    return [], None, None

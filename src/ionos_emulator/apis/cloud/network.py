@@ -302,4 +302,4 @@ IPBLOCK = register(Kind("ipblock", "ipblock", "ipblocks", create=create_ipblock,
                         delete=delete_ipblock, default_limit=100,  # the spec's default for GET /ipblocks
                         create_privilege="reserveIp", shareable=True,  # IP_BLOCK_RESERVE; groups can share blocks
                         # ipConsumers is derived at read time from the NICs that use the block's addresses
-                        props_view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)}))
+                        view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)}))

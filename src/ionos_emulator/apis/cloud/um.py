@@ -10,7 +10,7 @@ from ...gateway.context import Ctx, Reply
 from ...identity.service import GROUP_PRIVILEGES
 from ...store import Row
 from .compute import handler
-from .model import KINDS, Change, Kind, collection, item, key, new_row, stamp
+from .model import REGISTRY, Change, Kind, collection, item, key, new_row, stamp
 from .rules import fail
 
 USER = Kind("user", "user", "um/users", entities=("owns", "groups"))
@@ -49,7 +49,7 @@ def _group(ctx: Ctx) -> Row:
 def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[Kind, Row]]:
     """Every resource of the contract that can be shared with groups (/um/resources)."""
     out = []
-    for kind in KINDS.values():
+    for kind in REGISTRY.by_name.values():
         if kind.shareable and kind.parent is None and type_name in (None, kind.type):
             out += [(kind, r) for r in ctx.store.list(ctx.tenant, kind.name, "")]
     return out
@@ -418,7 +418,7 @@ def resources(ctx: Ctx) -> Reply:
 
 def _resource_type(ctx: Ctx) -> str:
     t = ctx.params["resourceType"]
-    known = sorted({k.type for k in KINDS.values() if k.shareable and k.parent is None})
+    known = sorted({k.type for k in REGISTRY.by_name.values() if k.shareable and k.parent is None})
     if t not in known:
         raise ApiError(404, f"Resource does not exist: resource type '{t}' (one of {', '.join(known)})", "309")
     return t
