@@ -12,7 +12,7 @@ from starlette.datastructures import Headers, QueryParams
 
 from . import spec as specs
 from .engine import clock
-from .engine.errors import ApiError
+from .engine.errors import ApiError, forbidden
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Ctx, Reply
 from .gateway.router import Router
@@ -147,8 +147,11 @@ class Emulator:
                 return self.admin(method, path, query, raw, base_url), pretty
             for api, spec, router in self.apis:
                 if path == api.prefix or path.startswith(api.prefix + "/"):
-                    return self._api_call(api, spec, router, method, path[len(api.prefix):] or "/", query,
-                                          headers, raw, base_url), pretty
+                    try:
+                        return self._api_call(api, spec, router, method, path[len(api.prefix):] or "/", query,
+                                              headers, raw, base_url), pretty
+                    except ApiError as e:
+                        return Reply(e.status, e.body(api.errors), e.headers), pretty
             raise ApiError(404, f"No API is served at {path}")
         except ApiError as e:
             return Reply(e.status, e.body(), e.headers), pretty
@@ -179,6 +182,8 @@ class Emulator:
                   headers=headers, body=None, raw_body=raw, base_url=base_url, now=clock.now())
         if op.security != []:
             ctx.principal = self.identity.authenticate(headers.get("authorization"))
+            if api.privilege and not ctx.principal.can(api.privilege):
+                raise forbidden(f"Access Denied: this product needs the group privilege '{api.privilege}'")
         errors = spec.query_errors(op, dict(query))
         if errors:
             raise ApiError(422, errors[0][1])
@@ -194,7 +199,7 @@ class Emulator:
             if ctx.body is not None:
                 errors = spec.body_errors(op, ctx.body)
                 if errors:
-                    raise ApiError(422, "[VDC-1-1] " + "; ".join(msg for _, msg in errors[:5]))
+                    raise ApiError(422, "; ".join(msg for _, msg in errors[:5]), vdc="VDC-1-1")
         handler = api.handlers.get(op.id)
         if self.coverage_label:
             self.coverage.setdefault(f"{api.name}:{op.id}", set()).add(self.coverage_label)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from .. import spec as specs
+from ..engine.resources import Kind, Registry, States, bind
 from ..engine import clock, listing
 from ..engine.change import Change
-from ..engine.errors import ApiError, forbidden
+from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..store import Row
 
@@ -44,21 +45,19 @@ class Product:
     host: str = ""                     # real host, "{region}" filled in: "dns.{region}.ionos.com"
     privilege: str | None = None       # group flag a non-administrator needs (accessAndManageDns, ...)
     handlers: dict = field(default_factory=dict)
+    registry: Registry = field(default_factory=Registry)   # its kinds (PKind adds them)
 
     def handler(self, op_id: str):
-        """Registers a handler; every call checks the product privilege first."""
+        """Registers the handler of an operation the engine cannot serve by path shape."""
         def deco(fn: Callable[[Ctx], Reply]):
-            def guarded(ctx: Ctx) -> Reply:
-                if self.privilege and not ctx.principal.can(self.privilege):
-                    raise forbidden(f"Access Denied: this product needs the group privilege '{self.privilege}'")
-                return fn(ctx)
-            guarded.__name__ = fn.__name__
-            self.handlers[op_id] = guarded
+            self.handlers[op_id] = fn
             return fn
         return deco
 
     def modules(self) -> list[ApiModule]:
-        base = specs.load(self.spec_name).base_path
+        spec = specs.load(self.spec_name)
+        base = spec.base_path
+        bind(self.handlers, spec.operations, self.registry)
         out = []
         for loc in self.locations:
             region = REGIONS.get(loc, loc.replace("/", "-"))
@@ -68,44 +67,71 @@ class Product:
                 prefix = base if base and base != "/" else f"/{self.name}"
             hosts = {self.host.format(region=region): base} if self.host else {}
             out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=self.handlers,
-                                 location=loc, hosts=hosts, product=self.config_name))
+                                 location=loc, hosts=hosts, product=self.config_name,
+                                 privilege=self.privilege, errors=PRODUCT_ERRORS))
         return out
 
 
-@dataclass(eq=False)
-class PKind:
-    product: Product
-    name: str                       # e.g. "zone"; stored as "<product>.<name>"
-    type: str                       # the rendered `type`
-    segment: str                    # URL collection segment below the parent, e.g. "zones"
-    parent: "PKind | None" = None
-    absolute_href: bool = False     # DNS answers relative hrefs ("/zones/<id>"), others absolute URLs
-    state_field: str = "state"      # VPN, NFS, Monitoring use "status"
-    creating: str = "PROVISIONING"
-    updating: str = "PROVISIONING"
-    destroying: str = "DESTROYING"
-    ready: str = "AVAILABLE"
-    default_limit: int = 100
-    # hooks: create(ctx, parent, props) -> props; update(ctx, row, props) -> props; delete(ctx, row) -> None;
-    # meta(ctx, row) -> extra metadata; view(ctx, row) -> properties as rendered
-    create: Callable | None = None
-    update: Callable | None = None
-    delete: Callable | None = None
-    meta: Callable | None = None
-    view: Callable | None = None
+class ProductStyle:
+    """The product APIs: the state in metadata, polled on the resource itself (no /requests), absolute or
+    relative hrefs, offset/limit paging with _links, PUT as create-or-replace under the client's id, the
+    2xx status each operation's spec declares."""
 
-    @property
-    def stored(self) -> str:
-        return f"{self.product.name}.{self.name}"
+    put_creates = True
+    put_replaces_all = True
+
+    def load(self, ctx: Ctx, kind: Kind, parent: Row | None, id: str) -> Row:
+        return load(ctx, kind, id, parent)
+
+    def check_access(self, ctx: Ctx, row: Row, *, write: bool) -> None:
+        """The product privilege is checked for the whole API by the gateway; a contract's rows are all its own."""
+
+    def check_create(self, ctx: Ctx, kind: Kind) -> None:
+        pass
+
+    def new_row(self, ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
+        return new_row(ctx, kind, parent, props, id)
+
+    def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> "ProductChange":
+        return ProductChange(ctx, kind)
+
+    def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
+        path = f"{parent.path}/{kind.segment}" if parent else kind.segment
+        return Reply(200, page(ctx, kind, rows_of(ctx, kind, parent), path))
+
+    def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
+        return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
+
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change) -> Reply:
+        return Reply(success(ctx, 202), kind.delete_body)
+
+    def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
+        return properties(ctx)
+
+
+STYLE = ProductStyle()
+
+
+def PKind(product: Product, name: str, type: str, segment: str, *, parent: Kind | None = None,  # noqa: N802
+          creating: str = "PROVISIONING", updating: str = "PROVISIONING", destroying: str = "DESTROYING",
+          ready: str = "AVAILABLE", default_limit: int = 100, absolute_href: bool = False, **hooks: Any) -> Kind:
+    """A product kind, stored as "<product>.<name>" and registered with its product."""
+    kind = Kind(f"{product.name}.{name}", type, segment, style=STYLE, parent=parent.name if parent else None,
+                states=States(creating, updating, destroying, ready), default_limit=default_limit,
+                absolute_href=absolute_href, **hooks)
+    product.registry.add(kind)
+    return kind
 
 
 class ProductChange(Change):
     """A product change: no /requests resource, clients poll the resource's own state."""
 
-    def __init__(self, ctx: Ctx, kind: PKind):
-        super().__init__(ctx, kind.stored, scope=ctx.api.location)
+    def __init__(self, ctx: Ctx, kind: Kind):
+        super().__init__(ctx, kind.name, scope=ctx.api.location)
         self.pkind = kind
-        self.busy_state, self.destroying_state, self.ready_state = kind.updating, kind.destroying, kind.ready
+        self.busy_state = kind.states.updating
+        self.destroying_state = kind.states.destroying
+        self.ready_state = kind.states.ready
 
     def stamp(self, row: Row, state: str | None = None) -> None:
         p = self.ctx.principal
@@ -117,11 +143,11 @@ class ProductChange(Change):
 
 # -- rendering ----------------------------------------------------------------------------------------
 
-def href(ctx: Ctx, kind: PKind, row: Row) -> str:
+def href(ctx: Ctx, kind: Kind, row: Row) -> str:
     return ctx.href(row.path) if kind.absolute_href else "/" + row.path
 
 
-def render(ctx: Ctx, kind: PKind, row: Row) -> dict:
+def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
     meta = {k: v for k, v in row.meta.items() if k != "state"}
     meta[kind.state_field] = row.meta.get("state")
     if kind.meta:
@@ -130,7 +156,7 @@ def render(ctx: Ctx, kind: PKind, row: Row) -> dict:
     return {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
 
 
-def page(ctx: Ctx, kind: PKind, rows: list[Row], path: str, view=None) -> dict:
+def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str, view=None) -> dict:
     page_rows, offset, limit, total = listing.select(
         rows, view or (lambda r: render(ctx, kind, r)), ctx.query, paginated=True, default_limit=kind.default_limit)
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
@@ -140,33 +166,36 @@ def page(ctx: Ctx, kind: PKind, rows: list[Row], path: str, view=None) -> dict:
     return out
 
 
-def success(ctx: Ctx, default: int) -> int:
-    """The 2xx status the spec gives the operation (the products differ: 200, 201 or 202)."""
+def success(ctx: Ctx, wanted: int) -> int:
+    """The 2xx status the spec gives the operation (the products differ: 200, 201 or 202): the one wanted
+    (201 for a creation, 200 for a replacement) where the spec lists it, else the spec's first."""
     codes = sorted(int(c) for c in ctx.op.responses if c.isdigit() and c.startswith("2"))
-    return codes[0] if codes else default
+    if wanted in codes or not codes:
+        return wanted
+    return codes[0]
 
 
 # -- storage ------------------------------------------------------------------------------------------
 
-def new_row(ctx: Ctx, kind: PKind, parent: Row | None, props: dict, id: str | None = None) -> Row:
+def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
     rid = id or str(uuid.uuid4())
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     p, ts = ctx.principal, clock.iso_precise(ctx.now)
     loc = ctx.api.location or "global"
-    return Row(tenant=ctx.tenant, kind=kind.stored, id=rid, parent=parent.id if parent else "",
+    return Row(tenant=ctx.tenant, kind=kind.name, id=rid, parent=parent.id if parent else "",
                scope=ctx.api.location, path=path, doc={"properties": props, "metadata": {
                    "createdDate": ts, "createdBy": p.email, "createdByUserId": p.user_id, "lastModifiedDate": ts,
                    "lastModifiedBy": p.email, "lastModifiedByUserId": p.user_id,
-                   "resourceURN": f"ionos:{kind.product.name}:{loc}:{ctx.tenant}:{path}",
-                   "state": kind.creating}})
+                   "resourceURN": f"ionos:{ctx.api.name}:{loc}:{ctx.tenant}:{path}",
+                   "state": kind.states.creating}})
 
 
-def rows_of(ctx: Ctx, kind: PKind, parent: Row | None = None) -> list[Row]:
-    return ctx.store.list(ctx.tenant, kind.stored, parent.id if parent else None, scope=ctx.api.location)
+def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
+    return ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
 
 
-def load(ctx: Ctx, kind: PKind, id: str, parent: Row | None = None) -> Row:
-    row = ctx.store.get(ctx.tenant, kind.stored, parent.id if parent else "", id)
+def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
+    row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
     if row is None or row.scope != ctx.api.location:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
@@ -179,87 +208,21 @@ def properties(ctx: Ctx) -> dict:
     return body["properties"]
 
 
-# -- generic handlers -----------------------------------------------------------------------------------
-
-def list_handler(kind: PKind, parent_param: str | None = None):
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        path = f"{parent.path}/{kind.segment}" if parent else kind.segment
-        return Reply(200, page(ctx, kind, rows_of(ctx, kind, parent), path))
-    return handler
-
-
-def get_handler(kind: PKind, id_param: str, parent_param: str | None = None):
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        return Reply(200, render(ctx, kind, load(ctx, kind, ctx.params[id_param], parent)))
-    return handler
-
-
-def create(ctx: Ctx, kind: PKind, parent: Row | None, props: dict, id: str | None = None) -> Row:
-    if kind.create:
-        props = kind.create(ctx, parent, props)
+def create(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
+    if kind.prepare:
+        props = kind.prepare(ctx, parent, props, None)
     with ProductChange(ctx, kind) as ch:
         row = ch.created(kind, new_row(ctx, kind, parent, props, id))
     return row
 
 
-def replace(ctx: Ctx, kind: PKind, row: Row, props: dict) -> Row:
-    if kind.update:
-        props = kind.update(ctx, row, props)
+def replace(ctx: Ctx, kind: Kind, row: Row, props: dict) -> Row:
+    if kind.prepare:
+        props = kind.prepare(ctx, None, props, row)
     with ProductChange(ctx, kind) as ch:
         row.doc["properties"] = props
         ch.updated(kind, row)
     return row
-
-
-def create_handler(kind: PKind, parent_param: str | None = None):
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        row = create(ctx, kind, parent, properties(ctx))
-        return Reply(success(ctx, 202), render(ctx, kind, row))
-    return handler
-
-
-def ensure_handler(kind: PKind, id_param: str, parent_param: str | None = None):
-    """PUT: replaces the resource with the given id, or creates it under that id ("ensure")."""
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        rid = ctx.params[id_param]
-        row = ctx.store.get(ctx.tenant, kind.stored, parent.id if parent else "", rid)
-        if row is not None and row.scope != ctx.api.location:
-            raise ApiError(409, f"{kind.type} '{rid}' exists in another location", "409")
-        if row is None:
-            try:
-                uuid.UUID(rid)
-            except ValueError:
-                raise ApiError(422, f"the id '{rid}' of a new {kind.type} must be a UUID") from None
-            row = create(ctx, kind, parent, properties(ctx), rid)
-        else:
-            row = replace(ctx, kind, row, properties(ctx))
-        return Reply(success(ctx, 202), render(ctx, kind, row))
-    return handler
-
-
-def patch_handler(kind: PKind, id_param: str, parent_param: str | None = None):
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        row = load(ctx, kind, ctx.params[id_param], parent)
-        row = replace(ctx, kind, row, {**row.props, **properties(ctx)})
-        return Reply(success(ctx, 200), render(ctx, kind, row))
-    return handler
-
-
-def delete_handler(kind: PKind, id_param: str, parent_param: str | None = None, body=None):
-    def handler(ctx: Ctx) -> Reply:
-        parent = load(ctx, kind.parent, ctx.params[parent_param]) if parent_param else None
-        row = load(ctx, kind, ctx.params[id_param], parent)
-        if kind.delete:
-            kind.delete(ctx, row)
-        with ProductChange(ctx, kind) as ch:
-            ch.deleting(kind, row)
-        return Reply(success(ctx, 202), body)
-    return handler
 
 
 # -- shared rules of the DBaaS products -------------------------------------------------------------------

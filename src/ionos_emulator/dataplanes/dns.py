@@ -103,7 +103,7 @@ class Zone:
 def load_primary(store, row: Row) -> Zone:
     name = row.props["zoneName"]
     zone = Zone(dns.name.from_text(name), row)
-    records = store.list(row.tenant, RECORD.stored, row.id)
+    records = store.list(row.tenant, RECORD.name, row.id)
     zone.add(zone.origin, SOA_TTL, dns.rdata.from_text(IN, dns.rdatatype.SOA,
                                                          soa_text(name, serial(row, pending(records + [row])))))
     for ns in PRIMARY_NAMESERVERS:
@@ -121,7 +121,7 @@ def load_primary(store, row: Row) -> Zone:
             zone.aliases[owner] = (int(p.get("ttl", 3600)), rd.target)
         else:
             zone.add(owner, int(p.get("ttl", 3600)), rd)
-    keys = store.list(row.tenant, KEYS.stored, row.id)
+    keys = store.list(row.tenant, KEYS.name, row.id)
     if keys:
         k = keys[0]
         ksk, zsk = dnskey(KSK_FLAGS, k.x["ksk"][1]), dnskey(ZSK_FLAGS, k.x["zsk"][1])
@@ -161,7 +161,7 @@ class Authority:
     def _zone_rows(self):
         for tenant in self._tenants():
             for kind in (ZONE, SECONDARY):
-                for row in self.store.list(tenant, kind.stored):
+                for row in self.store.list(tenant, kind.name):
                     yield kind, row
 
     def find(self, qname: dns.name.Name, exact: bool = False) -> tuple[object, Row] | None:
@@ -189,7 +189,7 @@ class Authority:
             return None
         found = []
         for tenant in self._tenants():
-            for row in self.store.list(tenant, REVERSE.stored):
+            for row in self.store.list(tenant, REVERSE.name):
                 try:
                     if ipaddress.ip_address(row.props["ip"]) == ip:
                         found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..engine.errors import CLOUD as CLOUD_ERRORS, ErrorStyle
+
 if TYPE_CHECKING:
     from ..app import Emulator
     from ..identity import Principal
@@ -32,6 +34,8 @@ class ApiModule:
     hosts: dict[str, str] = field(default_factory=dict)
     basic_auth: bool = True           # products whose SDKs send Bearer only still accept Basic here
     product: str = ""                 # product name in the IONOS config file (dns, psql, mariadb, ...)
+    privilege: str | None = None      # group flag a non-administrator needs for every operation
+    errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
 
     def handler(self, op_id: str):
         def deco(fn):

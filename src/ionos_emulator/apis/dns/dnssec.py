@@ -31,7 +31,7 @@ ALGORITHMS = {"RSASHA256": dns.dnssectypes.Algorithm.RSASHA256}
 
 
 def keys_of(ctx: Ctx, zone: Row) -> Row | None:
-    rows = ctx.store.list(ctx.tenant, KEYS.stored, zone.id)
+    rows = ctx.store.list(ctx.tenant, KEYS.name, zone.id)
     return rows[0] if rows else None
 
 
@@ -85,7 +85,7 @@ def keys_post(ctx: Ctx) -> Reply:
     ksk_pem, ksk_pub = _new_key(int(kp["kskBits"]))
     zsk_pem, zsk_pub = _new_key(int(kp["zskBits"]))
     kid = str(uuid.uuid4())
-    row = Row(tenant=ctx.tenant, kind=KEYS.stored, id=kid, parent=zone.id, scope=ctx.api.location,
+    row = Row(tenant=ctx.tenant, kind=KEYS.name, id=kid, parent=zone.id, scope=ctx.api.location,
               path=f"{zone.path}/keys/{kid}", doc={"properties": params, "metadata": {"zoneId": zone.id},
                                                   "x": {"ksk": [ksk_pem, ksk_pub], "zsk": [zsk_pem, zsk_pub]}})
     # signing re-provisions the zone: it is PROVISIONING until the change completes

@@ -40,8 +40,8 @@ def _secondary_meta(ctx: Ctx, row: Row) -> dict:
     return {"nameservers": list(SECONDARY_NAMESERVERS)}
 
 
-ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta)
-SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta)
+ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={})
+SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={})
 RECORD = PKind(DNS, "record", "record", "records", parent=ZONE)
 REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords")
 # DNSSEC keys of a zone: one row below the zone (so deleting the zone takes it), never rendered as a resource.

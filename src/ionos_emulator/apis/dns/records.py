@@ -74,7 +74,7 @@ def _update(ctx: Ctx, row: Row, props: dict) -> dict:
     return props
 
 
-RECORD.update = _update
+RECORD.prepare = lambda ctx, parent, props, old: props if old is None else _update(ctx, old, props)
 
 
 @DNS.handler("zonesRecordsGet")
@@ -105,14 +105,14 @@ def record_put(ctx: Ctx) -> Reply:
     """Replaces the record with the given id, or creates it under that id."""
     zone = load_zone(ctx, ctx.params["zoneId"])
     rid = ctx.params["recordId"]
-    row = ctx.store.get(ctx.tenant, RECORD.stored, zone.id, rid)
+    row = ctx.store.get(ctx.tenant, RECORD.name, zone.id, rid)
     if row is not None:
         return Reply(success(ctx, 202), render(ctx, RECORD, replace(ctx, RECORD, row, properties(ctx))))
     try:
         uuid.UUID(rid)
     except ValueError:
         raise ApiError(422, f"the id '{rid}' of a new record must be a UUID") from None
-    if ctx.store.find(ctx.tenant, RECORD.stored, rid) is not None:
+    if ctx.store.find(ctx.tenant, RECORD.name, rid) is not None:
         raise ApiError(409, f"record '{rid}' belongs to another zone")
     props = checked(ctx, zone, properties(ctx))
     check_quota(ctx, "records")

@@ -95,7 +95,7 @@ def reverse_get(ctx: Ctx) -> Reply:
 @DNS.handler("reverserecordsPut")
 def reverse_put(ctx: Ctx) -> Reply:
     rid = ctx.params["reverserecordId"]
-    row = ctx.store.get(ctx.tenant, REVERSE.stored, "", rid)
+    row = ctx.store.get(ctx.tenant, REVERSE.name, "", rid)
     props = _checked(ctx, properties(ctx), rid)
     if row is None:
         try:

@@ -118,7 +118,7 @@ def import_(ctx: Ctx) -> Reply:
             raise ApiError(422, f"record {i + 1} of the zone file ({props['name'] or '@'} {props['type']}) has the "
                                 f"TTL {props['ttl']}; it must be between 60 and 604800")
         props = checked(ctx, zone, props, others=new)
-        new.append(Row(tenant=ctx.tenant, kind=RECORD.stored, id=f"zone file record {i + 1}",
+        new.append(Row(tenant=ctx.tenant, kind=RECORD.name, id=f"zone file record {i + 1}",
                        doc={"properties": props}))
     old = [r for r in rows_of(ctx, RECORD, zone) if r.meta.get("state") != "DESTROYING"]
     check_quota(ctx, "records", len(new) - len(old))

@@ -15,8 +15,7 @@ from ...engine import clock, listing
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..product import (create, delete_handler, get_handler, list_handler, load, properties, render, replace,
-                       success)
+from ..product import create, load, properties, render, replace, success
 from . import rdata
 from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
                     quota_usage, transfer_port)
@@ -55,11 +54,8 @@ def _zone_update(ctx: Ctx, row: Row, props: dict) -> dict:
     return out
 
 
-ZONE.create, ZONE.update = _zone_create, _zone_update
-
-DNS.handler("zonesGet")(list_handler(ZONE))
-DNS.handler("zonesFindById")(get_handler(ZONE, "zoneId"))
-DNS.handler("zonesDelete")(delete_handler(ZONE, "zoneId", body={}))
+ZONE.prepare = lambda ctx, parent, props, old: (_zone_create(ctx, parent, props) if old is None
+                                                else _zone_update(ctx, old, props))
 
 
 @DNS.handler("zonesPost")
@@ -76,7 +72,7 @@ def zone_put(ctx: Ctx) -> Reply:
 def _ensure(ctx: Ctx, kind, id_param: str) -> Reply:
     """PUT creates the zone under the client's id or replaces it; a transfer follows for secondary zones."""
     rid = ctx.params[id_param]
-    row = ctx.store.get(ctx.tenant, kind.stored, "", rid)
+    row = ctx.store.get(ctx.tenant, kind.name, "", rid)
     if row is not None and row.scope != ctx.api.location:
         raise ApiError(409, f"{kind.type} '{rid}' exists in another location", "409")
     if row is None:
@@ -131,11 +127,8 @@ def _secondary_update(ctx: Ctx, row: Row, props: dict) -> dict:
     return out
 
 
-SECONDARY.create, SECONDARY.update = _secondary_create, _secondary_update
-
-DNS.handler("secondaryzonesGet")(list_handler(SECONDARY))
-DNS.handler("secondaryzonesFindById")(get_handler(SECONDARY, "secondaryZoneId"))
-DNS.handler("secondaryzonesDelete")(delete_handler(SECONDARY, "secondaryZoneId", body={}))
+SECONDARY.prepare = lambda ctx, parent, props, old: (_secondary_create(ctx, parent, props) if old is None
+                                                     else _secondary_update(ctx, old, props))
 
 
 @DNS.handler("secondaryzonesPut")
@@ -256,7 +249,7 @@ def fetch(zone_name: str, ip: str, port: int) -> dict:
 
 def apply_transfer(store, tenant: int, zone_id: str, attempt: str, results: list[dict]) -> None:
     with store.tx():
-        row = store.get(tenant, SECONDARY.stored, "", zone_id)
+        row = store.get(tenant, SECONDARY.name, "", zone_id)
         state = dict(row.x.get("transfer") or {}) if row is not None else {}
         if state.get("attempt") != attempt:
             return

@@ -126,7 +126,7 @@ class ClusterService:
                 log.warning("%s: dropping cluster %s on the data plane failed: %s", self.product.name, eff["id"], e)
             return
         row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
-        if row is None or row.meta.get("state") == self.CLUSTER.destroying:
+        if row is None or row.meta.get("state") == self.CLUSTER.states.destroying:
             return
         try:
             row.props.update(self.plane_ensure(server, row, eff.get("source")))
@@ -218,7 +218,7 @@ class ClusterService:
             if iface.network.overlaps(net):
                 raise invalid(f"{attr}.primaryInstanceAddress", f"lies in {net}, a range the service keeps for "
                                                                 f"itself ('{address}')")
-        for other in ctx.store.list(ctx.tenant, self.CLUSTER.stored):
+        for other in ctx.store.list(ctx.tenant, self.CLUSTER.name):
             c = other.props.get("connection") or {}
             if (other.id != cluster_id and (c.get("datacenterId"), c.get("lanId")) == (dc.id, lan.id)
                     and ipaddress.IPv4Interface(c["primaryInstanceAddress"]).ip == iface.ip):
@@ -259,7 +259,7 @@ class ClusterService:
         if not sid:
             raise invalid(f"{attr}.{self.source_attr}", "is required to create a cluster from a "
                                                         f"{self.recovery}")
-        source = ctx.store.get(ctx.tenant, self.RECOVERY.stored, "", sid)
+        source = ctx.store.get(ctx.tenant, self.RECOVERY.name, "", sid)
         if source is None or source.scope != ctx.api.location or not self.recovery_ready(ctx, source):
             raise invalid(f"{attr}.{self.source_attr}", f"names no {self.recovery} in {ctx.api.location} ('{sid}')")
         if r.get("recoveryTargetDatetime"):
@@ -306,7 +306,7 @@ class ClusterService:
 
     def open_recovery(self, ctx: Ctx, ch: ProductChange, cluster: Row) -> None:
         """A recovery point that starts when the change completes and runs until it is closed."""
-        queued, running = ctx.emu.lifecycle.timing.durations(self.CLUSTER.stored)
+        queued, running = ctx.emu.lifecycle.timing.durations(self.CLUSTER.name)
         ready_at = ctx.now + queued + running
         props = {"clusterId": cluster.id, "clusterName": cluster.props["name"],
                  "earliestRecoveryTargetTime": clock.iso_precise(ready_at), "latestRecoveryTargetTime": None,
@@ -339,7 +339,7 @@ class ClusterService:
         p = properties(ctx)
         if ctx.body.get("id") not in (None, rid):
             raise invalid("id", f"must be the id in the path ('{rid}') or absent, got '{ctx.body['id']}'")
-        row = ctx.store.get(ctx.tenant, self.CLUSTER.stored, "", rid)
+        row = ctx.store.get(ctx.tenant, self.CLUSTER.name, "", rid)
         if row is None:
             try:
                 uuid.UUID(rid)
@@ -352,7 +352,7 @@ class ClusterService:
 
     def delete_cluster(self, ctx: Ctx) -> Reply:
         row = load(ctx, self.CLUSTER, ctx.params["clusterId"])
-        if row.meta.get("state") != self.CLUSTER.destroying:  # deleting twice is one deletion
+        if row.meta.get("state") != self.CLUSTER.states.destroying:  # deleting twice is one deletion
             with ProductChange(ctx, self.CLUSTER) as ch:
                 ch.deleting(self.CLUSTER, row)
                 self.close_recovery(ctx, ch, row)
@@ -409,7 +409,7 @@ class ClusterService:
         return Reply(200, stateless(render(ctx, self.RECOVERY, row)))
 
     def catalogue(self, ctx: Ctx, kind: PKind, entries: dict[str, dict]) -> list[Row]:
-        return [Row(tenant=ctx.tenant, kind=kind.stored, id=name, scope=ctx.api.location,
+        return [Row(tenant=ctx.tenant, kind=kind.name, id=name, scope=ctx.api.location,
                     path=f"{kind.segment}/{name}", doc={"properties": props, "metadata": {}})
                 for name, props in entries.items()]
 

@@ -144,7 +144,7 @@ def cluster_health(ctx: Ctx, row: Row) -> dict:
 
 # absolute_href: only the pagination links show it (they are URIs); the resources' hrefs are removed below
 CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, creating="BUSY", updating="BUSY",
-                destroying="DESTROYING", create=new_cluster, view=cluster_view, meta=cluster_health)
+                destroying="DESTROYING", prepare=lambda ctx, parent, p, old: new_cluster(ctx, parent, p) if old is None else p, view=cluster_view, meta=cluster_health)
 USER = PKind(PRODUCT, "user", "user", "users", parent=CLUSTER, absolute_href=True, creating="AVAILABLE")
 SNAPSHOT = PKind(PRODUCT, "snapshot", "snapshot", "snapshots", parent=CLUSTER, absolute_href=True)
 TEMPLATE = PKind(PRODUCT, "template", "template", "templates", absolute_href=True)
@@ -174,7 +174,7 @@ def bind(op_id: str):
 
 
 def require_available(row: Row, doing: str) -> None:
-    if row.meta.get("state") != CLUSTER.ready:
+    if row.meta.get("state") != CLUSTER.states.ready:
         raise ApiError(422, f"cluster '{row.id}' is {row.meta.get('state')}; it can be {doing} once it is AVAILABLE")
 
 
@@ -191,7 +191,7 @@ def list_clusters(ctx: Ctx) -> Reply:
 def create_cluster(ctx: Ctx) -> Reply:
     row = create(ctx, CLUSTER, None, properties(ctx))
     # the moment the lifecycle makes it AVAILABLE: its instances start, log and take snapshots from then on
-    queued, running = ctx.emu.lifecycle.timing.durations(CLUSTER.stored)
+    queued, running = ctx.emu.lifecycle.timing.durations(CLUSTER.name)
     row.x.update(createdAt=ctx.now, readyAt=ctx.now + queued + running)
     ctx.store.update(row)
     return Reply(success(ctx, 200), render(ctx, CLUSTER, row))
@@ -241,7 +241,7 @@ def patch_cluster(ctx: Ctx) -> Reply:
 @bind("clustersDelete")
 def delete_cluster(ctx: Ctx) -> Reply:
     row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if row.meta.get("state") != CLUSTER.destroying:  # deleting twice is one deletion
+    if row.meta.get("state") != CLUSTER.states.destroying:  # deleting twice is one deletion
         with ProductChange(ctx, CLUSTER) as ch:
             ch.deleting(CLUSTER, row)
     return Reply(success(ctx, 200), render(ctx, CLUSTER, row))
@@ -284,7 +284,7 @@ def user_view(doc: dict) -> dict:
 
 def live_cluster(ctx: Ctx) -> Row:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if cluster.meta.get("state") == CLUSTER.destroying:
+    if cluster.meta.get("state") == CLUSTER.states.destroying:
         raise ApiError(422, f"cluster '{cluster.id}' is being deleted")
     return cluster
 
@@ -309,7 +309,7 @@ def create_user(ctx: Ctx) -> Reply:
     if not USERNAME.match(name):
         raise invalid("properties.username", "must be 1 to 63 letters, digits and . _ @ -, starting with a letter "
                                              f"or digit, got '{name}'")
-    if ctx.store.get(ctx.tenant, USER.stored, cluster.id, name) is not None:
+    if ctx.store.get(ctx.tenant, USER.name, cluster.id, name) is not None:
         raise invalid("properties.username", f"names an existing user of cluster {cluster.id} ('{name}')")
     row = new_row(ctx, USER, cluster, {"username": name, "roles": roles_of(p.get("roles"), "properties.roles")},
                   id=name)
@@ -363,7 +363,7 @@ def snapshots_of(ctx: Ctx, cluster: Row) -> list[Row]:
         sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:{cluster.id}:snapshot:{k}"))
         props = {"version": cluster.props["mongoDBVersion"], "size": 12 + 3 * k,  # MB of data, growing
                  "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY)}
-        out.append(Row(tenant=ctx.tenant, kind=SNAPSHOT.stored, id=sid, parent=cluster.id,
+        out.append(Row(tenant=ctx.tenant, kind=SNAPSHOT.name, id=sid, parent=cluster.id,
                        path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}", doc={"properties": props, "metadata": {}}))
     return out
 
@@ -433,7 +433,7 @@ def cluster_logs(ctx: Ctx) -> Reply:
 
 @bind("templatesGet")
 def list_templates(ctx: Ctx) -> Reply:
-    rows = [Row(tenant=ctx.tenant, kind=TEMPLATE.stored, id=t["id"], path=f"{TEMPLATE.segment}/{t['id']}",
+    rows = [Row(tenant=ctx.tenant, kind=TEMPLATE.name, id=t["id"], path=f"{TEMPLATE.segment}/{t['id']}",
                 doc={"properties": dict(t["properties"]), "metadata": {}}) for t in TEMPLATES]
     body = page(ctx, TEMPLATE, rows, TEMPLATE.segment)
     body["items"] = [{"type": "template", "id": i["id"], "properties": i["properties"]} for i in body["items"]]

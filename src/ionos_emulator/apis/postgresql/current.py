@@ -219,7 +219,7 @@ def create_cluster(ctx: Ctx, p: dict, rid: str | None = None) -> Row:
 
 def replace_cluster(ctx: Ctx, row: Row, p: dict) -> Row:
     state = row.meta.get("state")
-    if state in (CLUSTER.creating, CLUSTER.updating, CLUSTER.destroying):
+    if state in (CLUSTER.states.creating, CLUSTER.states.updating, CLUSTER.states.destroying):
         raise ApiError(409, f"cluster '{row.id}' is {state}; it can be changed once it is AVAILABLE", "409")
     props, login = cluster_props(ctx, p, row)
     restore = in_place_restore(ctx, row, p.get("restoreFromBackup"))
@@ -260,7 +260,7 @@ def put_cluster(ctx: Ctx) -> Reply:
     p = properties(ctx)
     if ctx.body.get("id") not in (None, rid):
         raise invalid("id", f"must be the id in the path ('{rid}'), got '{ctx.body['id']}'")
-    row = ctx.store.get(ctx.tenant, CLUSTER.stored, "", rid)
+    row = ctx.store.get(ctx.tenant, CLUSTER.name, "", rid)
     if row is not None and row.scope != ctx.api.location:
         raise ApiError(409, f"cluster '{rid}' exists in {row.scope}", "409")
     if row is not None:
@@ -275,7 +275,7 @@ def put_cluster(ctx: Ctx) -> Reply:
 @bind("clustersDelete")
 def delete_cluster(ctx: Ctx) -> Reply:
     row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if row.meta.get("state") != CLUSTER.destroying:  # deleting twice is one deletion
+    if row.meta.get("state") != CLUSTER.states.destroying:  # deleting twice is one deletion
         with ProductChange(ctx, CLUSTER) as ch:
             ch.deleting(CLUSTER, row)
             timeline.end_with(ctx, ch, BACKUP, row.id)
@@ -299,7 +299,7 @@ def get_backup(ctx: Ctx) -> Reply:
 
 
 def catalogue(ctx: Ctx, kind: PKind, entries: dict[str, dict]) -> list[Row]:
-    return [Row(tenant=ctx.tenant, kind=kind.stored, id=rid, path=f"{kind.segment}/{rid}",
+    return [Row(tenant=ctx.tenant, kind=kind.name, id=rid, path=f"{kind.segment}/{rid}",
                 doc={"properties": props, "metadata": {}}) for rid, props in entries.items()]
 
 

@@ -67,7 +67,7 @@ def shaped(body, kind: PKind = CLUSTER):
 
 
 def require_ready(row: Row, doing: str) -> None:
-    if row.meta.get("state") not in (CLUSTER.ready, "FAILED"):
+    if row.meta.get("state") not in (CLUSTER.states.ready, "FAILED"):
         raise ApiError(422, f"cluster '{row.id}' is {row.meta.get('state')}; it can be {doing} once it is AVAILABLE")
 
 
@@ -194,7 +194,7 @@ def patch_cluster(ctx: Ctx) -> Reply:
 @bind("clustersDelete")
 def delete_cluster(ctx: Ctx) -> Reply:
     row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if row.meta.get("state") != CLUSTER.destroying:  # deleting twice is one deletion
+    if row.meta.get("state") != CLUSTER.states.destroying:  # deleting twice is one deletion
         with ProductChange(ctx, CLUSTER) as ch:
             ch.deleting(CLUSTER, row)
             timeline.end_with(ctx, ch, BACKUP, row.id)
