@@ -397,7 +397,7 @@ class Authority:
             if kind is SECONDARY and qname == dns.name.from_text(row.props["zoneName"]) and \
                     _ip_in(source, row.props.get("primaryIps") or []):
                 with self.store.tx():
-                    zone_api.start_transfer(self.emu, row.tenant, row)
+                    zone_api.start_transfer(self.store, row.tenant, row)
                 resp = self._reply(query)
                 resp.flags |= dns.flags.AA
                 return resp

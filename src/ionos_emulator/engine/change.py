@@ -39,18 +39,20 @@ class Change:
         self._stack.enter_context(ctx.store.tx())
         url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in ("content-type", "user-agent", "x-contract-number")}
-        self.req = ctx.emu.lifecycle.begin(
+        self.req = ctx.lifecycle.begin(
             tenant=ctx.tenant, scope=self.scope, kind=self.kind, method=ctx.method, url=url, path=ctx.path,
             body=ctx.raw_body.decode("utf-8", "replace"), headers=hdrs, user=ctx.principal.email)
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            if exc_type is None:
+        if exc_type is None:
+            try:
                 self.finish()
-                self.ctx.emu.lifecycle.commit(self.req)
-        finally:
-            return self._stack.__exit__(exc_type, exc, tb)
+                self.ctx.lifecycle.commit(self.req)
+            except BaseException as e:  # the request record could not be stored: roll the change back too
+                self._stack.__exit__(type(e), e, e.__traceback__)
+                raise
+        return self._stack.__exit__(exc_type, exc, tb)
 
     def finish(self) -> None:
         """Last effects before the request is stored (subclasses add their own)."""

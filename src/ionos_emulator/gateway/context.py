@@ -8,7 +8,10 @@ from ..engine.errors import CLOUD as CLOUD_ERRORS, ErrorStyle
 
 if TYPE_CHECKING:
     from ..app import Emulator
-    from ..identity import Principal
+    from ..engine.lifecycle import Lifecycle
+    from ..identity import Identity, Principal
+    from ..settings import Settings
+    from ..store import Store
     from ..spec import Operation
 
 
@@ -61,8 +64,20 @@ class Ctx:
     now: float = 0.0
 
     @property
-    def store(self):
+    def store(self) -> Store:
         return self.emu.store
+
+    @property
+    def identity(self) -> Identity:
+        return self.emu.identity
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.emu.lifecycle
+
+    @property
+    def settings(self) -> Settings:
+        return self.emu.settings
 
     @property
     def tenant(self) -> int:

@@ -27,18 +27,18 @@ def generate(ctx: Ctx) -> Reply:
         if not TTL_MIN <= ttl <= TTL_MAX:
             raise ApiError(422, f"query parameter 'ttl' must be between {TTL_MIN} and {TTL_MAX}")
     with ctx.store.tx():
-        token = ctx.emu.identity.issue_token(ctx.principal, ttl)
+        token = ctx.identity.issue_token(ctx.principal, ttl)
     return Reply(200, {"token": token})
 
 
 @API.handler("tokensGet")
 def list_tokens(ctx: Ctx) -> Reply:
-    return Reply(200, {"tokens": [_token_view(ctx, t) for t in ctx.emu.identity.tokens_of(ctx.principal)]})
+    return Reply(200, {"tokens": [_token_view(ctx, t) for t in ctx.identity.tokens_of(ctx.principal)]})
 
 
 @API.handler("tokensFindById")
 def get_token(ctx: Ctx) -> Reply:
-    rec = ctx.emu.identity.token(ctx.principal, ctx.params["tokenId"])
+    rec = ctx.identity.token(ctx.principal, ctx.params["tokenId"])
     if rec is None:
         raise not_found("Token does not exist")
     return Reply(200, _token_view(ctx, rec))
@@ -46,18 +46,18 @@ def get_token(ctx: Ctx) -> Reply:
 
 @API.handler("tokensDeleteById")
 def delete_token(ctx: Ctx) -> Reply:
-    rec = ctx.emu.identity.token(ctx.principal, ctx.params["tokenId"])
+    rec = ctx.identity.token(ctx.principal, ctx.params["tokenId"])
     if rec is None:
         raise not_found("Token does not exist")
     with ctx.store.tx():
-        ctx.emu.identity.delete_token(rec["id"])
+        ctx.identity.delete_token(rec["id"])
     return Reply(200, {"success": True})
 
 
 @API.handler("tokensDeleteByCriteria")
 def delete_by_criteria(ctx: Ctx) -> Reply:
     criteria = (ctx.q("criteria") or "").upper()
-    ident = ctx.emu.identity
+    ident = ctx.identity
     if criteria == "ALL":
         doomed = ident.tokens_of(ctx.principal)
     elif criteria == "EXPIRED":

@@ -79,7 +79,7 @@ def template(ctx: Ctx) -> Reply:
 
 @handler("contractsGet")
 def contracts(ctx: Ctx) -> Reply:
-    c = ctx.emu.identity.contract(ctx.tenant)
+    c = ctx.identity.contract(ctx.tenant)
     props = {k: v for k, v in c.items() if k != "resourceLimits"}
     props["resourceLimits"] = {**c["resourceLimits"], **usage(ctx)}
     return Reply(200, {"id": "contracts", "type": "collection", "href": ctx.href("contracts"),

@@ -46,7 +46,7 @@ def usage(ctx: Ctx) -> dict:
 
 
 def limits(ctx: Ctx) -> dict:
-    return ctx.emu.identity.contract(ctx.tenant)["resourceLimits"]
+    return ctx.identity.contract(ctx.tenant)["resourceLimits"]
 
 
 def check_server_size(ctx: Ctx, loc: dict, cpu_family: str | None, cores: int, ram: int,

@@ -148,7 +148,7 @@ def create_user(ctx: Ctx) -> Reply:
     if ctx.store.kv_get(f"login:{email.lower()}") is not None:
         raise fail(f"A user with the e-mail address {email} already exists", vdc="VDC-2-3")
     with Change(ctx, "user") as ch:
-        row = ctx.emu.identity.create_user(
+        row = ctx.identity.create_user(
             ctx.tenant, email=email, password=_check_password(p["password"]), firstname=p["firstname"],
             lastname=p["lastname"], administrator=bool(p.get("administrator", False)),
             force_sec_auth=bool(p.get("forceSecAuth", False)))
@@ -169,7 +169,7 @@ def update_user(ctx: Ctx) -> Reply:
     p = (ctx.body or {}).get("properties") or {}
     if row.x.get("owner") and (p.get("administrator") is False or p.get("active") is False):
         raise fail("The contract owner cannot be demoted or deactivated", vdc="VDC-2-4")
-    ident = ctx.emu.identity
+    ident = ctx.identity
     with Change(ctx, "user") as ch:
         old_email = row.props["email"]
         new_email = (p.get("email") or old_email).strip()
@@ -198,13 +198,13 @@ def delete_user(ctx: Ctx) -> Reply:
         raise fail("The contract owner cannot be deleted", vdc="VDC-2-5")
     with Change(ctx, "user") as ch:
         ctx.store.kv_delete(f"login:{row.props['email'].lower()}")
-        for t in ctx.emu.identity.tokens_of_user(row.id):
-            ctx.emu.identity.delete_token(t["id"])
+        for t in ctx.identity.tokens_of_user(row.id):
+            ctx.identity.delete_token(t["id"])
         for g in _groups_of(ctx, row):
             g.x["members"] = [m for m in g.x["members"] if m != row.id]
             ctx.store.update(g)
         ch.deleting(USER, row)
-    ctx.emu.identity.changed()
+    ctx.identity.changed()
     return ch.accepted(None)
 
 
@@ -269,7 +269,7 @@ def update_group(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         row.doc["properties"] = _group_props((ctx.body or {}).get("properties") or {}, row.props)
         ch.updated(GROUP, row)
-    ctx.emu.identity.changed()
+    ctx.identity.changed()
     return ch.accepted(group_view(ctx, row, ctx.depth))
 
 
@@ -279,7 +279,7 @@ def delete_group(ctx: Ctx) -> Reply:
     row = _group(ctx)
     with Change(ctx, "group") as ch:
         ch.deleting(GROUP, row)
-    ctx.emu.identity.changed()
+    ctx.identity.changed()
     return ch.accepted(None)
 
 
@@ -304,7 +304,7 @@ def add_group_user(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         g.x.setdefault("members", []).append(uid)
         ch.updated(GROUP, g)
-    ctx.emu.identity.changed()
+    ctx.identity.changed()
     return ch.accepted(user_view(ctx, u, ctx.depth))
 
 
@@ -318,7 +318,7 @@ def remove_group_user(ctx: Ctx) -> Reply:
     with Change(ctx, "group") as ch:
         g.x["members"] = [m for m in g.x["members"] if m != uid]
         ch.updated(GROUP, g)
-    ctx.emu.identity.changed()
+    ctx.identity.changed()
     return ch.accepted(None)
 
 

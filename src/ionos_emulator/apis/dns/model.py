@@ -77,7 +77,7 @@ def check_unique_zone_name(ctx: Ctx, name: str, self_id: str | None = None) -> N
 
 
 def quota_limits(ctx: Ctx) -> dict:
-    limits = (ctx.emu.identity.contract(ctx.tenant) or {}).get("resourceLimits") or {}
+    limits = (ctx.identity.contract(ctx.tenant) or {}).get("resourceLimits") or {}
     return {k: int(limits.get(QUOTA_KEYS[k], v)) for k, v in QUOTA_DEFAULTS.items()}
 
 

@@ -14,7 +14,7 @@ import dns.zone
 from ...engine import clock, listing
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
-from ...store import Row
+from ...store import Row, Store
 from ..product import create, load, properties, render, replace, success
 from . import rdata
 from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
@@ -81,7 +81,7 @@ def _ensure(ctx: Ctx, kind, id_param: str) -> Reply:
     else:
         row = replace(ctx, kind, row, properties(ctx))
     if kind is SECONDARY:
-        start_transfer(ctx.emu, ctx.tenant, row)
+        start_transfer(ctx.store, ctx.tenant, row)
     return Reply(success(ctx, 202), render(ctx, kind, row))
 
 
@@ -139,7 +139,7 @@ def secondary_put(ctx: Ctx) -> Reply:
 @DNS.handler("secondaryzonesPost")
 def secondary_post(ctx: Ctx) -> Reply:
     row = create(ctx, SECONDARY, None, properties(ctx))
-    start_transfer(ctx.emu, ctx.tenant, row)
+    start_transfer(ctx.store, ctx.tenant, row)
     return Reply(success(ctx, 202), render(ctx, SECONDARY, row))
 
 
@@ -156,7 +156,7 @@ def axfr_start(ctx: Ctx) -> Reply:
     row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
     if row.meta.get("state") == "DESTROYING":
         raise ApiError(409, "the secondary zone is being deleted")
-    start_transfer(ctx.emu, ctx.tenant, row)
+    start_transfer(ctx.store, ctx.tenant, row)
     return Reply(success(ctx, 202), {})
 
 
@@ -198,7 +198,7 @@ def transferred_view(rec: dict, zone_name: str) -> dict | None:
 # executor when there is a loop (the primary may be this emulator's own DNS server on that loop), inline
 # otherwise; the result is written on the loop thread, in its own transaction.
 
-def start_transfer(emu, tenant: int, row: Row) -> None:
+def start_transfer(store: Store, tenant: int, row: Row) -> None:
     """Marks the transfer as running (inside the caller's transaction) and starts it."""
     ips = list(row.props.get("primaryIps") or [])
     state = dict(row.x.get("transfer") or {})
@@ -206,20 +206,20 @@ def start_transfer(emu, tenant: int, row: Row) -> None:
     # only the latest attempt may write its result (an older one may finish after a newer one started)
     state["attempt"] = attempt = str(uuid.uuid4())
     row.x["transfer"] = state
-    emu.store.update(row)
+    store.update(row)
     zone_id, name = row.id, row.props["zoneName"]
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     if loop is None:
-        apply_transfer(emu.store, tenant, zone_id, attempt, fetch_all(name, ips, transfer_port()))
+        apply_transfer(store, tenant, zone_id, attempt, fetch_all(name, ips, transfer_port()))
         return
 
     async def run():
         try:
             results = await loop.run_in_executor(None, fetch_all, name, ips, transfer_port())
-            apply_transfer(emu.store, tenant, zone_id, attempt, results)
+            apply_transfer(store, tenant, zone_id, attempt, results)
         except Exception:  # a transfer must never take the loop down
             log.exception("zone transfer of %s failed", name)
     loop.create_task(run())

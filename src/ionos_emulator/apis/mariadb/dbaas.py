@@ -107,7 +107,7 @@ class ClusterService:
 
     def server(self, ctx: Ctx):
         """The configured real server (None: bookkeeping only)."""
-        return self.plane_server(ctx.emu.settings)
+        return self.plane_server(ctx.settings)
 
     def _plane(self, ctx: Ctx, ch: ProductChange, row: Row, action: str, source: str | None = None) -> None:
         if self.server(ctx) is not None:
@@ -306,7 +306,7 @@ class ClusterService:
 
     def open_recovery(self, ctx: Ctx, ch: ProductChange, cluster: Row) -> None:
         """A recovery point that starts when the change completes and runs until it is closed."""
-        queued, running = ctx.emu.lifecycle.timing.durations(self.CLUSTER.name)
+        queued, running = ctx.lifecycle.timing.durations(self.CLUSTER.name)
         ready_at = ctx.now + queued + running
         props = {"clusterId": cluster.id, "clusterName": cluster.props["name"],
                  "earliestRecoveryTargetTime": clock.iso_precise(ready_at), "latestRecoveryTargetTime": None,

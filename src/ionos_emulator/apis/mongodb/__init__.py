@@ -191,7 +191,7 @@ def list_clusters(ctx: Ctx) -> Reply:
 def create_cluster(ctx: Ctx) -> Reply:
     row = create(ctx, CLUSTER, None, properties(ctx))
     # the moment the lifecycle makes it AVAILABLE: its instances start, log and take snapshots from then on
-    queued, running = ctx.emu.lifecycle.timing.durations(CLUSTER.name)
+    queued, running = ctx.lifecycle.timing.durations(CLUSTER.name)
     row.x.update(createdAt=ctx.now, readyAt=ctx.now + queued + running)
     ctx.store.update(row)
     return Reply(success(ctx, 200), render(ctx, CLUSTER, row))

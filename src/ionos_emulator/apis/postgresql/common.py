@@ -122,7 +122,7 @@ def address_of(cidr: str | None) -> str | None:
 
 def ready_at(ctx: Ctx, kind_stored: str) -> float:
     """When a change started now completes (the lifecycle's timing for this kind)."""
-    queued, running = ctx.emu.lifecycle.timing.durations(kind_stored)
+    queued, running = ctx.lifecycle.timing.durations(kind_stored)
     return ctx.now + queued + running
 
 

@@ -31,8 +31,8 @@ _servers: dict[str, Server] = {}
 _warned = False
 
 
-def server_url(emu) -> str:
-    return getattr(emu.settings, "postgres_url", "") or os.environ.get("IONOS_EMULATOR_POSTGRES_URL", "")
+def server_url(settings) -> str:
+    return getattr(settings, "postgres_url", "") or os.environ.get("IONOS_EMULATOR_POSTGRES_URL", "")
 
 
 def _server(url: str) -> Server:
@@ -42,7 +42,7 @@ def _server(url: str) -> Server:
 
 
 # the data plane's work when a cluster change completes, installed in every emulator at start
-register_effect(EFFECT, lambda emu: functools.partial(_apply, server_url(emu)))
+register_effect(EFFECT, lambda emu: functools.partial(_apply, server_url(emu.settings)))
 
 
 def bind(product, op_id: str):
@@ -55,7 +55,7 @@ def bind(product, op_id: str):
 
 def server(ctx: Ctx) -> Server | None:
     """The configured server, if any."""
-    url = server_url(ctx.emu)
+    url = server_url(ctx.settings)
     return _server(url) if url else None
 
 
