@@ -1,8 +1,11 @@
 """The storage interface and the row every resource is stored as."""
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -19,6 +22,7 @@ class Row:
     path    href path below the API base, e.g. "datacenters/<dc>/servers/<id>"; deleting a row
             deletes every row whose path starts with it
     doc     {"properties": {...}, "metadata": {...}, "x": {...internal, never rendered...}}
+    seq     the store's insertion counter (set by Store.insert); every listing is ordered by it
     """
 
     tenant: int
@@ -32,45 +36,150 @@ class Row:
     seq: int = 0
 
     @property
-    def props(self) -> dict:
-        return self.doc.setdefault("properties", {})
+    def props(self) -> dict[str, Any]:
+        part: dict[str, Any] = self.doc.setdefault("properties", {})
+        return part
 
     @property
-    def meta(self) -> dict:
-        return self.doc.setdefault("metadata", {})
+    def meta(self) -> dict[str, Any]:
+        part: dict[str, Any] = self.doc.setdefault("metadata", {})
+        return part
 
     @property
-    def x(self) -> dict:
-        return self.doc.setdefault("x", {})
+    def x(self) -> dict[str, Any]:
+        part: dict[str, Any] = self.doc.setdefault("x", {})
+        return part
 
 
-class Store:
-    """What the engine needs from a database. All calls are scoped by tenant except identity look-ups."""
+class Store(Protocol):
+    """What the engine needs from a database.
 
-    # resources
-    def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None: ...
-    def find(self, tenant: int, kind: str, id: str) -> Row | None: ...
+    Tenancy: every resource and request call is scoped by `tenant` (a contract number); a row of
+    another tenant is never returned, counted, changed or deleted. Exceptions: `due_requests`,
+    `finish_request` and `has_pending` work across tenants (the settling loop serves every contract),
+    and the key/value calls are global (keys carry their own prefixes, e.g. "token:<kid>").
+
+    Ordering: every list of rows or requests is in insertion order (ascending `seq`), except
+    `due_requests` (by `done_at`, then `seq`) and `kv_prefix` (by key).
+
+    Transactions: `tx()` is a context manager around one write transaction.
+      * Writers are serialised: entering the outermost tx() waits until no other writer (another
+        process or host sharing the database) holds the write lock, and keeps it until the end, so a
+        read-modify-write inside one tx() cannot interleave with another's.
+      * Nesting: a tx() inside a tx() joins the outer one; only the outermost commits, once.
+      * Rollback: an exception leaving the outermost tx() rolls back everything written in it and is
+        re-raised. (An exception leaving an inner tx() that the code inside the outer one catches
+        does not roll anything back by itself.)
+      * The writing methods (insert, update, delete_tree, insert_request, finish_request, kv_set,
+        kv_delete) belong inside tx(); called outside one, each statement commits on its own and is
+        not serialised with other writers' read-modify-writes. `reset` opens its own tx().
+      * Reads work inside and outside tx(); outside they see the latest committed state.
+
+    Not thread-safe: one store serves one event loop (one connection).
+    """
+
+    # -- resources ----------------------------------------------------------------------------------
+    def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None:
+        """The row (tenant, kind, parent, id), or None."""
+        ...
+
+    def find(self, tenant: int, kind: str, id: str) -> Row | None:
+        """A row of that kind and id under any parent, or None (if several parents hold the id,
+        which one is unspecified)."""
+        ...
+
     def list(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None,
-             link: str | None = None, offset: int = 0, limit: int | None = None) -> list[Row]: ...
-    def list_refs(self, tenant: int, kind: str, parent: str) -> list[tuple[str, str]]: ...
-    def count(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None) -> int: ...
-    def insert(self, row: Row) -> None: ...
-    def update(self, row: Row) -> None: ...
-    def delete_tree(self, row: Row) -> int: ...
-    def tx(self) -> Any: ...
+             link: str | None = None, offset: int = 0, limit: int | None = None) -> builtins.list[Row]:
+        """The tenant's rows of `kind`, filtered by parent, scope and link where given (None: any),
+        in ascending seq; `offset` rows skipped, at most `limit` returned (None: all)."""
+        ...
 
-    # async requests (Cloud API /requests)
-    def insert_request(self, req: dict) -> None: ...
-    def get_request(self, tenant: int, id: str) -> dict | None: ...
-    def list_requests(self, tenant: int) -> list[dict]: ...
-    def due_requests(self, now: float, limit: int = 200) -> list[dict]: ...
-    def finish_request(self, id: str, status: str, message: str | None) -> bool: ...
-    def last_pending_done_at(self, tenant: int, scope: str) -> float | None: ...
+    def list_refs(self, tenant: int, kind: str, parent: str) -> builtins.list[tuple[str, str]]:
+        """(id, path) of the rows of `kind` under `parent`, in ascending seq, without their documents."""
+        ...
 
-    # identity and settings
-    def kv_get(self, key: str) -> Any: ...
-    def kv_set(self, key: str, value: Any) -> None: ...
-    def reset(self) -> None: ...
-    def close(self) -> None: ...
+    def count(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None) -> int:
+        """How many rows `list` would return with the same filters and no offset or limit."""
+        ...
 
-    def iter_all(self, tenant: int) -> Iterator[Row]: ...
+    def insert(self, row: Row) -> None:
+        """Store a new row and set `row.seq`. Raises if (tenant, kind, parent, id) exists. Inside tx()."""
+        ...
+
+    def update(self, row: Row) -> None:
+        """Overwrite the stored `link` and `doc` of the row (tenant, kind, parent, id); the other
+        columns never change. No effect if it does not exist. Inside tx()."""
+        ...
+
+    def delete_tree(self, row: Row) -> int:
+        """Delete the row and, if it has a path, every row of the tenant whose path lies below it
+        (starts with `row.path + "/"`, any kind). Returns how many rows were deleted. Inside tx()."""
+        ...
+
+    def iter_all(self, tenant: int) -> Iterator[Row]:
+        """Every row of the tenant, any kind, in ascending seq."""
+        ...
+
+    def tx(self) -> AbstractContextManager[None]:
+        """A write transaction: writers serialised, nesting joins, an exception rolls back (see above)."""
+        ...
+
+    # -- async requests (Cloud API /requests) -------------------------------------------------------
+    def insert_request(self, req: dict[str, Any]) -> None:
+        """Store a request record and set `req["seq"]`. It needs id (unique), tenant, scope, created,
+        run_at, done_at and state; message is optional; every other key is kept as its document.
+        Inside tx()."""
+        ...
+
+    def get_request(self, tenant: int, id: str) -> dict[str, Any] | None:
+        """The tenant's request with that id (its document plus seq, id, tenant, scope, created, run_at,
+        done_at, state, message), or None."""
+        ...
+
+    def list_requests(self, tenant: int) -> builtins.list[dict[str, Any]]:
+        """Every request of the tenant, in ascending seq."""
+        ...
+
+    def due_requests(self, now: float, limit: int = 200) -> builtins.list[dict[str, Any]]:
+        """Up to `limit` PENDING requests of any tenant with done_at <= now, by done_at then seq."""
+        ...
+
+    def has_pending(self) -> bool:
+        """Whether any request of any tenant is still PENDING."""
+        ...
+
+    def finish_request(self, id: str, status: str, message: str | None) -> bool:
+        """Move the request from PENDING to `status` with `message`. True only for the one caller that
+        made that move (exactly once across callers and processes): False if it was no longer PENDING
+        or does not exist. The caller applies the request's effects only on True. Inside tx()."""
+        ...
+
+    def last_pending_done_at(self, tenant: int, scope: str) -> float | None:
+        """The latest done_at of the tenant's PENDING requests in `scope`, or None if there are none."""
+        ...
+
+    # -- identity and settings: a global key/value map of JSON values -------------------------------
+    def kv_get(self, key: str) -> Any:
+        """The value stored under the key, or None."""
+        ...
+
+    def kv_set(self, key: str, value: Any) -> None:
+        """Store (insert or replace) a JSON-serialisable value under the key. Inside tx()."""
+        ...
+
+    def kv_delete(self, key: str) -> None:
+        """Remove the key if present. Inside tx()."""
+        ...
+
+    def kv_prefix(self, prefix: str) -> builtins.list[tuple[str, Any]]:
+        """(key, value) of every key k with prefix <= k < prefix + U+FFFF (so every key that starts with
+        `prefix` and continues below U+FFFF), by key in code-point order."""
+        ...
+
+    def reset(self) -> None:
+        """Delete every resource, request and key of every tenant, in one transaction of its own."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection; the store is unusable afterwards."""
+        ...

@@ -1,0 +1,243 @@
+"""The SQL store: every table and query once, over a small dialect per database (sqlite.py, postgres.py).
+
+Queries are written with `?` placeholders (a dialect rewrites them to its own style), so none may hold a
+literal `?` or `%`. What a dialect decides is listed in `Dialect`.
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+import orjson
+
+from .base import Row, Store
+
+# The tables, with the column types a dialect names: {serial} the seq primary key, {int} a 64-bit integer,
+# {real} a double, {blob} bytes, {ctext} text compared byte by byte (delete_tree's and kv_prefix's
+# range scans rely on that order). Existing databases must keep opening: change nothing here lightly.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+  seq {serial},
+  tenant {int} NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, parent TEXT NOT NULL,
+  scope TEXT NOT NULL, link TEXT NOT NULL, path {ctext} NOT NULL, doc {blob} NOT NULL,
+  UNIQUE (tenant, kind, parent, id)
+);
+CREATE INDEX IF NOT EXISTS resources_by_id ON resources (tenant, kind, id);
+CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (tenant, kind, parent, seq);
+CREATE INDEX IF NOT EXISTS resources_by_scope ON resources (tenant, kind, scope);
+CREATE INDEX IF NOT EXISTS resources_by_path ON resources (tenant, path);
+CREATE TABLE IF NOT EXISTS requests (
+  seq {serial},
+  id TEXT NOT NULL UNIQUE, tenant {int} NOT NULL, scope TEXT NOT NULL,
+  created {real} NOT NULL, run_at {real} NOT NULL, done_at {real} NOT NULL,
+  state TEXT NOT NULL, message TEXT, doc {blob} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_due ON requests (state, done_at);
+CREATE INDEX IF NOT EXISTS requests_by_tenant ON requests (tenant, seq);
+CREATE TABLE IF NOT EXISTS kv (key {ctext} PRIMARY KEY, value {blob} NOT NULL);
+"""
+TABLES = ("resources", "requests", "kv")
+
+_COLS = "seq, tenant, kind, id, parent, scope, link, path, doc"
+_REQ = "SELECT seq, id, tenant, scope, created, run_at, done_at, state, doc, message FROM requests"
+_REQ_CORE = ("id", "tenant", "scope", "created", "run_at", "done_at", "state", "message", "seq")
+
+
+class Dialect(Protocol):
+    """What differs between databases. It owns the one connection, opened and migrated in its constructor
+    (pragmas and SCHEMA rendered with its column types); the connection is in autocommit mode outside
+    `write_transaction`. `sql` arguments use `?` placeholders."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    def fetchone(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None:
+        """The first result row, or None."""
+        ...
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> Iterable[Sequence[Any]]:
+        """The result rows (a dialect may stream them)."""
+        ...
+
+    def insert(self, sql: str, args: Sequence[Any]) -> int:
+        """Run an INSERT into a table with a `seq` key; the new row's seq."""
+        ...
+
+    def limit_offset(self, limit: int | None, offset: int) -> tuple[str, builtins.list[Any]]:
+        """The clause appended to an ordered SELECT for LIMIT/OFFSET ('' for neither), and its arguments."""
+        ...
+
+    def write_transaction(self) -> AbstractContextManager[None]:
+        """BEGIN a transaction holding the database's write lock (waiting for other writers), COMMIT at
+        the end, ROLLBACK and re-raise on an exception."""
+        ...
+
+    def reset_statements(self) -> Sequence[str]:
+        """The statements that empty every table (run inside a write transaction)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _row(r: Sequence[Any]) -> Row:
+    return Row(tenant=r[1], kind=r[2], id=r[3], parent=r[4], scope=r[5], link=r[6], path=r[7],
+               doc=orjson.loads(r[8]), seq=r[0])
+
+
+def _req(r: Sequence[Any]) -> dict[str, Any]:
+    d: dict[str, Any] = orjson.loads(r[8])
+    d.update(seq=r[0], id=r[1], tenant=r[2], scope=r[3], created=r[4], run_at=r[5], done_at=r[6],
+             state=r[7], message=r[9])
+    return d
+
+
+def _where(tenant: int, kind: str, parent: str | None, scope: str | None,
+           link: str | None) -> tuple[str, builtins.list[Any]]:
+    sql, args = "tenant=? AND kind=?", [tenant, kind]
+    for col, val in (("parent", parent), ("scope", scope), ("link", link)):
+        if val is not None:
+            sql += f" AND {col}=?"
+            args.append(val)
+    return sql, args
+
+
+class SqlStore(Store):
+    """The Store over a Dialect: one connection, explicit transactions, nested tx() joins the outer one."""
+
+    def __init__(self, dialect: Dialect):
+        self.dialect = dialect
+        self._depth = 0
+
+    # -- transactions -------------------------------------------------------------------------------
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """Nested use joins the outer transaction; an exception rolls everything back."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self.dialect.write_transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    # -- resources ----------------------------------------------------------------------------------
+    def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None:
+        r = self.dialect.fetchone(f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
+                                  (tenant, kind, parent, id))
+        return _row(r) if r else None
+
+    def find(self, tenant: int, kind: str, id: str) -> Row | None:
+        r = self.dialect.fetchone(f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND id=?",
+                                  (tenant, kind, id))
+        return _row(r) if r else None
+
+    def list(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None,
+             link: str | None = None, offset: int = 0, limit: int | None = None) -> builtins.list[Row]:
+        where, args = _where(tenant, kind, parent, scope, link)
+        page, page_args = self.dialect.limit_offset(limit, offset)
+        return [_row(r) for r in self.dialect.rows(f"SELECT {_COLS} FROM resources WHERE {where} ORDER BY seq{page}",
+                                                   args + page_args)]
+
+    def list_refs(self, tenant: int, kind: str, parent: str) -> builtins.list[tuple[str, str]]:
+        """(id, path) of the children, in creation order, without their documents."""
+        return [(r[0], r[1]) for r in self.dialect.rows(
+            "SELECT id, path FROM resources WHERE tenant=? AND kind=? AND parent=? ORDER BY seq",
+            (tenant, kind, parent))]
+
+    def count(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None) -> int:
+        where, args = _where(tenant, kind, parent, scope, None)
+        r = self.dialect.fetchone(f"SELECT count(*) FROM resources WHERE {where}", args)
+        assert r is not None  # an aggregate always has a row
+        n: int = r[0]
+        return n
+
+    def insert(self, row: Row) -> None:
+        row.seq = self.dialect.insert(
+            "INSERT INTO resources (tenant, kind, id, parent, scope, link, path, doc) VALUES (?,?,?,?,?,?,?,?)",
+            (row.tenant, row.kind, row.id, row.parent, row.scope, row.link, row.path, orjson.dumps(row.doc)))
+
+    def update(self, row: Row) -> None:
+        self.dialect.execute("UPDATE resources SET link=?, doc=? WHERE tenant=? AND kind=? AND parent=? AND id=?",
+                             (row.link, orjson.dumps(row.doc), row.tenant, row.kind, row.parent, row.id))
+
+    def delete_tree(self, row: Row) -> int:
+        """Delete the row and everything whose path lies below it (a data center takes all it contains)."""
+        n = self.dialect.execute("DELETE FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
+                                 (row.tenant, row.kind, row.parent, row.id))
+        if row.path:
+            # the paths below "a/b" are the range ["a/b/", "a/b0"): "0" follows "/" in byte order
+            prefix = row.path + "/"
+            n += self.dialect.execute("DELETE FROM resources WHERE tenant=? AND path >= ? AND path < ?",
+                                      (row.tenant, prefix, prefix[:-1] + "0"))
+        return n
+
+    def iter_all(self, tenant: int) -> Iterator[Row]:
+        for r in self.dialect.rows(f"SELECT {_COLS} FROM resources WHERE tenant=? ORDER BY seq", (tenant,)):
+            yield _row(r)
+
+    # -- requests -----------------------------------------------------------------------------------
+    def insert_request(self, req: dict[str, Any]) -> None:
+        doc = {k: v for k, v in req.items() if k not in _REQ_CORE}
+        req["seq"] = self.dialect.insert(
+            "INSERT INTO requests (id, tenant, scope, created, run_at, done_at, state, message, doc) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (req["id"], req["tenant"], req["scope"], req["created"], req["run_at"], req["done_at"],
+             req["state"], req.get("message"), orjson.dumps(doc)))
+
+    def get_request(self, tenant: int, id: str) -> dict[str, Any] | None:
+        r = self.dialect.fetchone(f"{_REQ} WHERE id=? AND tenant=?", (id, tenant))
+        return _req(r) if r else None
+
+    def list_requests(self, tenant: int) -> builtins.list[dict[str, Any]]:
+        return [_req(r) for r in self.dialect.rows(f"{_REQ} WHERE tenant=? ORDER BY seq", (tenant,))]
+
+    def due_requests(self, now: float, limit: int = 200) -> builtins.list[dict[str, Any]]:
+        return [_req(r) for r in self.dialect.rows(
+            f"{_REQ} WHERE state='PENDING' AND done_at<=? ORDER BY done_at, seq LIMIT ?", (now, limit))]
+
+    def has_pending(self) -> bool:
+        return self.dialect.fetchone("SELECT 1 FROM requests WHERE state='PENDING' LIMIT 1") is not None
+
+    def finish_request(self, id: str, status: str, message: str | None) -> bool:
+        """Exactly-once: only the caller that flips PENDING to the final state applies the effects."""
+        return self.dialect.execute("UPDATE requests SET state=?, message=? WHERE id=? AND state='PENDING'",
+                                    (status, message, id)) == 1
+
+    def last_pending_done_at(self, tenant: int, scope: str) -> float | None:
+        r = self.dialect.fetchone("SELECT max(done_at) FROM requests WHERE tenant=? AND scope=? AND state='PENDING'",
+                                  (tenant, scope))
+        done_at: float | None = r[0] if r else None
+        return done_at
+
+    # -- key/value (identity, keys, contract) -------------------------------------------------------
+    def kv_get(self, key: str) -> Any:
+        r = self.dialect.fetchone("SELECT value FROM kv WHERE key=?", (key,))
+        return orjson.loads(r[0]) if r else None
+
+    def kv_set(self, key: str, value: Any) -> None:
+        self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                             (key, orjson.dumps(value)))
+
+    def kv_delete(self, key: str) -> None:
+        self.dialect.execute("DELETE FROM kv WHERE key=?", (key,))
+
+    def kv_prefix(self, prefix: str) -> builtins.list[tuple[str, Any]]:
+        return [(k, orjson.loads(v)) for k, v in self.dialect.rows(
+            "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, prefix + "\uffff"))]
+
+    def reset(self) -> None:
+        with self.tx():
+            for statement in self.dialect.reset_statements():
+                self.dialect.execute(statement)
+
+    def close(self) -> None:
+        self.dialect.close()

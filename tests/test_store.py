@@ -1,0 +1,390 @@
+"""The Store contract, run against SQLite (a temporary data dir) and PostgreSQL (a fresh database on
+postgresql://postgres@127.0.0.1:5432, or IONOS_EMULATOR_TEST_DATABASE's server; skipped if none answers)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from ionos_emulator.store import Row, Store, open_store
+
+PG_SERVER = (os.environ.get("IONOS_EMULATOR_TEST_DATABASE") or "postgresql://postgres@127.0.0.1:5432").rstrip("/")
+
+Opener = Callable[[], Store]
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A fresh database for this module, dropped at its end."""
+    try:
+        admin = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as e:
+        pytest.skip(f"no PostgreSQL server at {PG_SERVER}: {e}")
+    name = f"ionos_emu_storetest_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield f"{PG_SERVER}/{name}"
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_(request: pytest.FixtureRequest, tmp_path) -> Iterator[Opener]:
+    """Opens stores on one empty database (several may be open at once, like several processes)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_database")
+        args = (str(tmp_path), url)
+    else:
+        args = (str(tmp_path / "data"), "")
+    opened: list[Store] = []
+
+    def opener() -> Store:
+        store = open_store(*args)
+        opened.append(store)
+        return store
+
+    opener().reset()  # the PostgreSQL database is shared by the module's tests
+    yield opener
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_: Opener) -> Store:
+    return open_()
+
+
+def row(id: str, kind: str = "server", *, tenant: int = 1, parent: str = "dc1", scope: str = "dc1", link: str = "",
+        path: str | None = None, **props) -> Row:
+    if path is None:
+        path = f"datacenters/{parent}/{kind}s/{id}"
+    return Row(tenant=tenant, kind=kind, id=id, parent=parent, scope=scope, link=link, path=path,
+               doc={"properties": {"name": id, **props}, "metadata": {"state": "AVAILABLE"}, "x": {}})
+
+
+def put(store: Store, *rows: Row) -> list[Row]:
+    with store.tx():
+        for r in rows:
+            store.insert(r)
+    return list(rows)
+
+
+def ids(rows) -> list[str]:
+    return [r.id for r in rows]
+
+
+# -- resources ---------------------------------------------------------------------------------------
+
+def test_insert_get_find(store: Store):
+    a, = put(store, row("s1", cores=2, nested={"a": [1, 2.5, None, "ü"]}))
+    assert a.seq > 0
+    got = store.get(1, "server", "dc1", "s1")
+    assert got == a and got is not a
+    assert got.props["nested"] == {"a": [1, 2.5, None, "ü"]}
+    assert store.find(1, "server", "s1") == a
+    # scoped by tenant, kind, parent
+    assert store.get(2, "server", "dc1", "s1") is None
+    assert store.get(1, "volume", "dc1", "s1") is None
+    assert store.get(1, "server", "dc2", "s1") is None
+    assert store.find(2, "server", "s1") is None
+    assert store.find(1, "server", "nope") is None
+
+
+def test_insert_sets_increasing_seq_and_refuses_duplicates(store: Store):
+    a, b = put(store, row("s1"), row("s2"))
+    assert b.seq > a.seq
+    put(store, row("s1", parent="dc2"), row("s1", tenant=2))  # the same id elsewhere is another row
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+        put(store, row("s3"), row("s1"))
+    assert store.get(1, "server", "dc1", "s3") is None  # the failed transaction left nothing
+    assert store.count(1, "server", "dc1") == 2
+
+
+def test_list_order_filters_offset_limit(store: Store):
+    # inserted out of id order: lists follow insertion (seq), not id
+    put(store, row("c"), row("a", link="v1"), row("x", parent="dc2", scope="dc2"), row("b", link="v1"),
+        row("v1", kind="volume"), row("a", tenant=2))
+    assert ids(store.list(1, "server")) == ["c", "a", "x", "b"]
+    assert ids(store.list(1, "server", "dc1")) == ["c", "a", "b"]
+    assert ids(store.list(1, "server", scope="dc2")) == ["x"]
+    assert ids(store.list(1, "server", link="v1")) == ["a", "b"]
+    assert ids(store.list(1, "server", "dc1", link="v1")) == ["a", "b"]
+    assert ids(store.list(1, "server", "dc2", link="v1")) == []
+    assert ids(store.list(1, "server", offset=1)) == ["a", "x", "b"]
+    assert ids(store.list(1, "server", limit=2)) == ["c", "a"]
+    assert ids(store.list(1, "server", offset=1, limit=2)) == ["a", "x"]
+    assert ids(store.list(1, "server", offset=3, limit=5)) == ["b"]
+    assert ids(store.list(1, "server", offset=9)) == []
+    assert ids(store.list(1, "server", limit=0)) == []
+    assert ids(store.list(2, "server")) == ["a"]
+    assert ids(store.list(3, "server")) == []
+    assert [r.seq for r in store.list(1, "server")] == sorted(r.seq for r in store.list(1, "server"))
+
+
+def test_list_refs_and_count(store: Store):
+    put(store, row("b"), row("a"), row("x", parent="dc2", scope="dc2"), row("v", kind="volume"), row("z", tenant=2))
+    assert store.list_refs(1, "server", "dc1") == [("b", "datacenters/dc1/servers/b"),
+                                                   ("a", "datacenters/dc1/servers/a")]
+    assert store.list_refs(1, "server", "dc3") == []
+    assert store.count(1, "server") == 3
+    assert store.count(1, "server", "dc1") == 2
+    assert store.count(1, "server", scope="dc2") == 1
+    assert store.count(1, "server", "dc1", scope="dc2") == 0
+    assert store.count(1, "volume") == 1
+    assert store.count(2, "server") == 1
+    assert store.count(3, "server") == 0
+
+
+def test_update_changes_link_and_doc_only(store: Store):
+    a, = put(store, row("s1"))
+    changed = Row(tenant=1, kind="server", id="s1", parent="dc1", scope="other", link="vol", path="elsewhere",
+                  doc={"properties": {"name": "renamed"}})
+    with store.tx():
+        store.update(changed)
+        store.update(row("missing"))  # nothing to update: no effect, no error
+    got = store.get(1, "server", "dc1", "s1")
+    assert got is not None
+    assert (got.link, got.doc, got.scope, got.path, got.seq) == ("vol", {"properties": {"name": "renamed"}},
+                                                                  "dc1", a.path, a.seq)
+    assert store.get(1, "server", "dc1", "missing") is None
+
+
+def test_delete_tree_deletes_the_subtree_by_path(store: Store):
+    dc = row("d1", kind="datacenter", parent="", scope="", path="datacenters/d1")
+    put(store, dc,
+        row("s1", parent="d1", path="datacenters/d1/servers/s1"),
+        row("n1", kind="nic", parent="s1", path="datacenters/d1/servers/s1/nics/n1"),
+        row("l1", kind="lan", parent="d1", path="datacenters/d1/lans/l1"),
+        # neighbours whose paths share the prefix without lying below it
+        row("d10", kind="datacenter", parent="", scope="", path="datacenters/d10"),
+        row("s2", parent="d10", path="datacenters/d10/servers/s2"),
+        row("d1-x", kind="datacenter", parent="", scope="", path="datacenters/d1-x"),
+        row("d1.x", kind="datacenter", parent="", scope="", path="datacenters/d1.x"),
+        # another tenant's rows under the same path
+        row("d1", kind="datacenter", tenant=2, parent="", scope="", path="datacenters/d1"),
+        row("s1", tenant=2, parent="d1", path="datacenters/d1/servers/s1"))
+    with store.tx():
+        assert store.delete_tree(dc) == 4
+    assert [(r.kind, r.id) for r in store.iter_all(1)] == [
+        ("datacenter", "d10"), ("server", "s2"), ("datacenter", "d1-x"), ("datacenter", "d1.x")]
+    assert len(list(store.iter_all(2))) == 2
+    # a leaf, and a row without a path (only itself)
+    with store.tx():
+        assert store.delete_tree(row("s2", parent="d10", path="datacenters/d10/servers/s2")) == 1
+        assert store.delete_tree(Row(tenant=1, kind="datacenter", id="d10")) == 1
+        assert store.delete_tree(row("gone")) == 0
+    assert ids(store.iter_all(1)) == ["d1-x", "d1.x"]
+
+
+def test_iter_all_order_and_tenant(store: Store):
+    put(store, row("b", kind="volume"), row("a"), row("q", tenant=2), row("c", kind="nic"))
+    it = store.iter_all(1)
+    assert not isinstance(it, list)
+    assert [(r.kind, r.id) for r in it] == [("volume", "b"), ("server", "a"), ("nic", "c")]
+    assert ids(store.iter_all(2)) == ["q"]
+    assert list(store.iter_all(3)) == []
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING", **extra) -> dict:
+    return {"id": id, "tenant": tenant, "scope": scope, "created": 1.5, "run_at": done_at - 1, "done_at": done_at,
+            "state": state, "message": None, "method": "POST", "targets": [{"id": "s1"}], **extra}
+
+
+def test_requests_insert_get_list(store: Store):
+    a, b, c = req("r1", done_at=5.0), req("r2", tenant=2), req("r3", effects=[{"op": "create"}])
+    with store.tx():
+        for r in (a, b, c):
+            store.insert_request(r)
+    assert 0 < a["seq"] < b["seq"] < c["seq"]
+    got = store.get_request(1, "r1")
+    assert got == a
+    assert store.get_request(2, "r1") is None  # scoped by tenant
+    assert store.get_request(1, "nope") is None
+    assert [r["id"] for r in store.list_requests(1)] == ["r1", "r3"]
+    assert store.list_requests(1)[1]["effects"] == [{"op": "create"}]
+    assert [r["id"] for r in store.list_requests(2)] == ["r2"]
+    assert store.list_requests(3) == []
+
+
+def test_requests_due_finish_exactly_once(open_: Opener):
+    store = open_()
+    assert not store.has_pending()
+    assert store.last_pending_done_at(1, "dc1") is None
+    with store.tx():
+        for r in (req("late", done_at=30.0), req("b", done_at=20.0), req("a", done_at=20.0),
+                  req("first", done_at=10.0, tenant=2), req("done", done_at=1.0, state="DONE"),
+                  req("other", done_at=25.0, scope="dc2")):
+            store.insert_request(r)
+    assert store.has_pending()
+    # across tenants, by done_at then seq; only PENDING and done_at <= now
+    assert [r["id"] for r in store.due_requests(20.0)] == ["first", "b", "a"]
+    assert [r["id"] for r in store.due_requests(100.0, limit=2)] == ["first", "b"]
+    assert store.due_requests(5.0) == []
+    assert store.last_pending_done_at(1, "dc1") == 30.0
+    assert store.last_pending_done_at(1, "dc2") == 25.0
+    assert store.last_pending_done_at(2, "dc2") is None
+
+    other = open_()  # a second process settling the same queue
+    with store.tx():
+        assert store.finish_request("b", "DONE", None) is True
+        assert store.finish_request("b", "FAILED", "again") is False
+    with other.tx():
+        assert other.finish_request("b", "FAILED", "late") is False
+        assert other.finish_request("a", "FAILED", "broken") is True
+    with store.tx():
+        assert store.finish_request("a", "DONE", None) is False
+        assert store.finish_request("done", "FAILED", None) is False
+        assert store.finish_request("nope", "DONE", None) is False
+    assert (store.get_request(1, "b") or {})["state"] == "DONE"
+    a = store.get_request(1, "a") or {}
+    assert (a["state"], a["message"]) == ("FAILED", "broken")
+    assert [r["id"] for r in store.due_requests(20.0)] == ["first"]
+    with store.tx():
+        for id in ("first", "late", "other"):
+            assert store.finish_request(id, "DONE", None)
+    assert not store.has_pending()
+    assert store.last_pending_done_at(1, "dc1") is None
+
+
+# -- key/value ---------------------------------------------------------------------------------------
+
+def test_kv(store: Store):
+    assert store.kv_get("token:a") is None
+    with store.tx():
+        store.kv_set("token:b", {"n": 2})
+        store.kv_set("token:a", [1, "x"])
+        store.kv_set("token", "bare")
+        store.kv_set("token;", "next")
+        store.kv_set("tokens", "other")
+        store.kv_set("token:", 0)
+        store.kv_set("flag", True)
+    assert store.kv_get("token:a") == [1, "x"]
+    assert store.kv_get("flag") is True
+    with store.tx():
+        store.kv_set("token:b", {"n": 3})  # replaces
+    assert store.kv_get("token:b") == {"n": 3}
+    assert store.kv_prefix("token:") == [("token:", 0), ("token:a", [1, "x"]), ("token:b", {"n": 3})]
+    assert store.kv_prefix("nothing:") == []
+    with store.tx():
+        store.kv_delete("token:a")
+        store.kv_delete("never-there")
+    assert store.kv_get("token:a") is None
+    assert [k for k, _ in store.kv_prefix("token:")] == ["token:", "token:b"]
+
+
+def test_reset_empties_everything(store: Store):
+    put(store, row("s1"), row("s1", tenant=2))
+    with store.tx():
+        store.insert_request(req("r1"))
+        store.kv_set("k", 1)
+    store.reset()
+    assert list(store.iter_all(1)) == list(store.iter_all(2)) == []
+    assert store.list_requests(1) == [] and not store.has_pending()
+    assert store.kv_get("k") is None
+
+
+# -- transactions ------------------------------------------------------------------------------------
+
+class Boom(Exception):
+    pass
+
+
+def test_tx_rollback_leaves_nothing_behind(store: Store):
+    put(store, row("keep"))
+    with store.tx():
+        store.kv_set("k", "before")
+    with pytest.raises(Boom), store.tx():
+        store.insert(row("s1"))
+        store.update(Row(tenant=1, kind="server", id="keep", parent="dc1", doc={"changed": True}))
+        store.insert_request(req("r1"))
+        store.kv_set("k", "after")
+        store.kv_set("k2", 1)
+        with store.tx():  # an exception in a nested tx rolls back the outer one too
+            store.insert(row("s2"))
+            raise Boom
+    assert ids(store.iter_all(1)) == ["keep"]
+    assert (store.get(1, "server", "dc1", "keep") or row("x")).props == {"name": "keep"}
+    assert store.list_requests(1) == [] and not store.has_pending()
+    assert store.kv_get("k") == "before" and store.kv_get("k2") is None
+    # the store is usable afterwards
+    put(store, row("s1"))
+    assert ids(store.iter_all(1)) == ["keep", "s1"]
+
+
+def test_nested_tx_commits_once_at_the_outermost(open_: Opener):
+    store, reader = open_(), open_()
+    with store.tx():
+        store.insert(row("s1"))
+        with store.tx():
+            store.insert(row("s2"))
+            with store.tx():
+                store.kv_set("k", 1)
+        # the inner ones have ended, yet nothing is committed: another connection sees nothing
+        assert reader.list(1, "server") == [] and reader.kv_get("k") is None
+        store.insert(row("s3"))
+    assert ids(reader.list(1, "server")) == ["s1", "s2", "s3"]
+    assert reader.kv_get("k") == 1
+    # and a new outermost tx() starts a new transaction
+    with pytest.raises(Boom), store.tx():
+        store.insert(row("s4"))
+        raise Boom
+    assert ids(reader.list(1, "server")) == ["s1", "s2", "s3"]
+
+
+def test_writers_are_serialised(open_: Opener):
+    a, b = open_(), open_()
+    entered = threading.Event()
+
+    def second_writer() -> None:
+        with b.tx():
+            entered.set()
+            b.kv_set("n", b.kv_get("n") + 1)
+
+    with ThreadPoolExecutor(1) as pool:
+        with a.tx():
+            a.kv_set("n", 1)
+            done = pool.submit(second_writer)
+            assert not entered.wait(0.3), "a second writer got in while the first held its transaction"
+            a.kv_set("n", a.kv_get("n") + 1)
+        done.result(10)
+    assert a.kv_get("n") == 3  # the second writer read the first one's committed result
+
+
+def test_data_survives_reopening(open_: Opener):
+    store = open_()
+    put(store, row("s1"))
+    with store.tx():
+        store.insert_request(req("r1"))
+        store.kv_set("k", {"v": 1})
+    store.close()
+    again = open_()  # opening an existing database creates nothing and loses nothing
+    assert ids(again.iter_all(1)) == ["s1"]
+    assert [r["id"] for r in again.list_requests(1)] == ["r1"]
+    assert again.kv_get("k") == {"v": 1}
+    s2, = put(again, row("s2"))
+    assert s2.seq > (again.get(1, "server", "dc1", "s1") or row("x")).seq
+
+
+def test_open_store_refuses_unknown_urls(tmp_path):
+    with pytest.raises(ValueError):
+        open_store(str(tmp_path), "mysql://localhost/x")
+
+
+def test_reads_outside_tx_see_committed_state_quickly(open_: Opener):
+    store, reader = open_(), open_()
+    start = time.monotonic()
+    with store.tx():
+        store.insert(row("s1"))
+        assert reader.get(1, "server", "dc1", "s1") is None  # reads take no lock and do not wait
+    assert reader.get(1, "server", "dc1", "s1") is not None
+    assert time.monotonic() - start < 5
