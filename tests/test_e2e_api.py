@@ -391,15 +391,19 @@ def test_operation_not_implemented_is_501_envelope(emulator, client, http, share
 
 
 def test_gateway_answers_501_for_an_operation_without_handler(tmp_path):
-    """Once every operation has a handler the served emulator cannot show it: take one away in-process."""
+    """Once every operation has a handler the served emulator cannot show it: take one away in-process
+    (from this app's own mount: no other app sees the change)."""
     import asyncio
 
     from ionos_emulator.app import create_app
     from ionos_emulator.settings import Settings
 
     app = create_app(Settings(data_dir=str(tmp_path / "inproc"), strict=True))
-    cloud = next(api for api, _, _ in app.apis if api.name == "cloud")
-    saved = cloud.handlers.pop("datacentersLabelsGet", None)
+    cloud = next(api for api in app.apis if api.name == "cloud")
+    del cloud.handlers["datacentersLabelsGet"]
+    other = create_app(Settings(data_dir=str(tmp_path / "other"), strict=True))
+    assert "datacentersLabelsGet" in next(api for api in other.apis if api.name == "cloud").handlers
+    other.store.close()
 
     async def call():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu",
@@ -408,8 +412,6 @@ def test_gateway_answers_501_for_an_operation_without_handler(tmp_path):
     try:
         r = asyncio.run(call())
     finally:
-        if saved is not None:
-            cloud.handlers["datacentersLabelsGet"] = saved
         app.store.close()
     assert "datacentersLabelsGet" in envelope(r, 501)["message"]
 

@@ -38,3 +38,23 @@ def test_a_change_that_commits_is_stored_with_its_request(app):
         assert r.status_code == 202 and "/requests/" in r.headers["location"]
         listed = client.get("/cloudapi/v6/datacenters", params={"depth": 1}, auth=OWNER).json()
         assert [d["properties"]["name"] for d in listed["items"]] == ["kept"]
+
+
+def test_a_change_whose_response_breaks_the_spec_is_rolled_back(app):
+    """Strict mode checks the response inside the change's transaction: a broken answer commits nothing."""
+    cloud = next(api for api in app.apis if api.name == "cloud")
+    real = cloud.handlers["datacentersPost"]
+
+    def broken(ctx):
+        reply = real(ctx)
+        reply.body = {**reply.body, "id": 12345}   # the spec says a string
+        return reply
+    cloud.handlers["datacentersPost"] = broken
+    with TestClient(app) as client:
+        r = client.post("/cloudapi/v6/datacenters", auth=OWNER,
+                        json={"properties": {"name": "broken", "location": "de/fra"}})
+        assert r.status_code == 500 and "violates the spec" in r.json()["messages"][0]["message"]
+        tenant = int(app.identity.contracts()[0]["contractNumber"])
+        assert app.store.list(tenant, "datacenter") == []
+        assert app.store.list_requests(tenant) == []
+        assert app.violations and app.violations[0]["request"] == "POST /cloudapi/v6/datacenters"

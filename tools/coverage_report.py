@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from ionos_emulator import spec as specs  # noqa: E402
-from ionos_emulator.apis import enabled_apis  # noqa: E402
+from ionos_emulator.apis import build_apis  # noqa: E402
 
 
 def main(src: str = "build/coverage.json", dst: str = "docs/coverage.md") -> int:
@@ -24,7 +24,7 @@ def main(src: str = "build/coverage.json", dst: str = "docs/coverage.md") -> int
     summary = []
     body = []
     seen = set()
-    for api in enabled_apis():
+    for api in build_apis():
         if api.spec_name in seen:  # a regional product is one API served at several locations
             continue
         seen.add(api.spec_name)

@@ -51,13 +51,12 @@ def serve(**opts) -> None:
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"ionos-emulator listening on {base}")
-    from .apis import COMPLETE
     from .endpoints import endpoints
-    table = endpoints([api for api, _, _ in emu.apis], base)
+    table = endpoints(emu.apis, base)
     for product in ("cloud", "auth"):
         click.echo(f"  {product:<9} {table[product]['global']}")
-    done = sorted({api.product for api, _, _ in emu.apis if api.spec_name in COMPLETE} - {"cloud", "auth"})
-    routed = sorted({api.product for api, _, _ in emu.apis if api.spec_name not in COMPLETE})
+    done = sorted({m.api.product for m in emu.mounts.all if m.complete} - {"cloud", "auth"})
+    routed = sorted({m.api.product for m in emu.mounts.all if not m.complete})
     click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): "
                f"{base}/_emulator/endpoints")
     if settings.dns_port:
@@ -100,10 +99,10 @@ def reset(data_dir, database) -> None:
 @click.option("--token", default="", help="Put this token in the profile's credentials too.")
 def config_file(url, output, token) -> None:
     """Write an IONOS config file that points every product and location at the emulator."""
-    from .apis import enabled_apis
+    from .apis import build_apis
     from .endpoints import config_file as render
     settings = Settings.from_env()
-    text = render(enabled_apis(), url or f"http://{settings.host}:{settings.port}", user=settings.user,
+    text = render(build_apis(), url or f"http://{settings.host}:{settings.port}", user=settings.user,
                   password=settings.password, token=token)
     if output:
         with open(output, "w") as f:

@@ -22,7 +22,7 @@ def build_admin(emu):
 
     def health(method, query, raw, base):
         from ..endpoints import endpoints as table
-        return Reply(200, {"status": "ok", "apis": table([api for api, _, _ in emu.apis], base),
+        return Reply(200, {"status": "ok", "apis": table(emu.apis, base),
                            "timing": emu.lifecycle.timing.profile})
 
     def reset(method, query, raw, base):
@@ -72,11 +72,11 @@ def build_admin(emu):
     def coverage(method, query, raw, base):
         """Tests label the calls that follow; the coverage report says which test exercised which operation."""
         if method == "POST":
-            emu.coverage_label = str(body(raw).get("test", ""))
-        implemented = {f"{api.name}:{op.id}": op.id in api.handlers for api, spec, _ in emu.apis
-                       for op in spec.operations}
+            emu.observations.label = str(body(raw).get("test", ""))
+        implemented = {f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all
+                       for op in m.spec.operations}
         return Reply(200, {"implemented": implemented,
-                           "exercised": {k: sorted(v) for k, v in emu.coverage.items()}})
+                           "exercised": {k: sorted(v) for k, v in emu.observations.coverage.items()}})
 
     def contracts(method, query, raw, base):
         """More contracts (tenants), each with its owner: their resources never see each other."""
@@ -98,7 +98,7 @@ def build_admin(emu):
 
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
-        return Reply(200, table([api for api, _, _ in emu.apis], base))
+        return Reply(200, table(emu.apis, base))
 
     routes = {
         "/_emulator/endpoints": ({"GET"}, endpoints),

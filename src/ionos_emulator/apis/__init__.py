@@ -1,20 +1,19 @@
-"""The APIs the emulator serves; each is an ApiModule with handlers keyed by operationId. Product
-packages declare `PRODUCTS` (apis/product.py), mounted once per location they serve."""
+"""The APIs the emulator serves. `build_apis()` makes their mounts when an app is built: the Cloud and Auth
+APIs, then every product package's `PRODUCTS`, each mounted once per location it serves. Which APIs are
+complete is not declared anywhere: it is what their handlers cover (gateway/mounts.py, Mount.complete)."""
 from __future__ import annotations
 
 import importlib
-from functools import cache
+
+from ..gateway.context import ApiModule
 
 PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb", "routed")
-# products whose every operation is implemented; the rest ("routed") answer 501 until they are
-COMPLETE = ("cloud", "auth", "dns", "postgresql", "postgresql-v1", "mariadb", "inmemorydb", "mongodb")
 
 
-@cache
-def enabled_apis():
+def build_apis() -> list[ApiModule]:
     from .auth import API as auth
     from .cloud import API as cloud
-    apis = [cloud, auth]
+    apis = [cloud.copy(), auth.copy()]
     for name in PRODUCT_PACKAGES:
         for product in importlib.import_module(f"{__name__}.{name}").PRODUCTS:
             apis += product.modules()

@@ -66,7 +66,7 @@ class Product:
             else:
                 prefix = base if base and base != "/" else f"/{self.name}"
             hosts = {self.host.format(region=region): base} if self.host else {}
-            out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=self.handlers,
+            out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=dict(self.handlers),
                                  location=loc, hosts=hosts, product=self.config_name,
                                  privilege=self.privilege, errors=PRODUCT_ERRORS))
         return out

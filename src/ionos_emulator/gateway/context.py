@@ -1,13 +1,12 @@
-"""What a handler receives (Ctx) and returns (Reply)."""
+"""What a handler receives (Ctx, with the Services it may use) and returns (Reply); how an API is declared (ApiModule)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..engine.errors import CLOUD as CLOUD_ERRORS, ErrorStyle
+from ..engine.errors import CLOUD as CLOUD_ERRORS, ApiError, ErrorStyle
 
 if TYPE_CHECKING:
-    from ..app import Emulator
     from ..engine.lifecycle import Lifecycle
     from ..identity import Identity, Principal
     from ..settings import Settings
@@ -46,10 +45,24 @@ class ApiModule:
             return fn
         return deco
 
+    def copy(self) -> "ApiModule":
+        """A mount of its own for one app: its handlers can be replaced (in a test) without touching others."""
+        return replace(self, handlers=dict(self.handlers), hosts=dict(self.hosts))
+
+
+@dataclass
+class Services:
+    """What handlers may use besides the request: the store, who is who, the lifecycle, the settings."""
+
+    store: "Store"
+    identity: "Identity"
+    lifecycle: "Lifecycle"
+    settings: "Settings"
+
 
 @dataclass
 class Ctx:
-    emu: "Emulator"
+    services: Services
     api: ApiModule
     op: "Operation"
     method: str
@@ -60,24 +73,31 @@ class Ctx:
     body: Any
     raw_body: bytes
     base_url: str             # scheme://host[:port] as the client addressed us
-    principal: "Principal | None" = None
+    caller: "Principal | None" = None  # set by authentication; None only on public operations
     now: float = 0.0
 
     @property
+    def principal(self) -> "Principal":
+        """Who is calling; handlers of operations that need authentication can rely on it."""
+        if self.caller is None:
+            raise ApiError(401, "Unauthorized", "315")
+        return self.caller
+
+    @property
     def store(self) -> Store:
-        return self.emu.store
+        return self.services.store
 
     @property
     def identity(self) -> Identity:
-        return self.emu.identity
+        return self.services.identity
 
     @property
     def lifecycle(self) -> Lifecycle:
-        return self.emu.lifecycle
+        return self.services.lifecycle
 
     @property
     def settings(self) -> Settings:
-        return self.emu.settings
+        return self.services.settings
 
     @property
     def tenant(self) -> int:

@@ -1,0 +1,191 @@
+"""The request pipeline: every API request passes these stages, in this order (see `Pipeline.handle`).
+
+    rewrite real host  ->  find mount  ->  route  ->  settle due work  ->  authenticate  ->  validate
+    ->  dispatch (inside the change's transaction, with the strict response check)  ->  headers
+
+Settling comes before authentication so that a change that has come due (a user created a moment ago,
+a token revoked) is seen by the very request that follows it.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+from starlette.datastructures import Headers, QueryParams
+
+from ..engine import clock
+from ..engine.errors import ApiError, bad_request, forbidden, not_found, not_implemented
+from .context import Ctx, Reply, Services
+from .mounts import Mount, Mounts
+
+log = logging.getLogger("ionos_emulator")
+
+RATE_LIMIT = 600   # per minute, as X-RateLimit-Limit; informative, not enforced
+RATE_BURST = 50
+
+
+@dataclass
+class Request:
+    method: str
+    path: str                 # the raw (still percent-encoded) path
+    query: QueryParams
+    headers: Headers
+    body: bytes
+    base_url: str             # scheme://host[:port] as the client addressed us
+
+
+class SpecViolation(Exception):
+    """A response that breaks the compiled spec (strict mode): raised inside the transaction, so the change
+    it describes is rolled back instead of committed."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__(str(record["errors"]))
+        self.record = record
+
+
+@dataclass
+class Observations:
+    """What the tests read back through /_emulator: spec violations and which operations each test reached."""
+
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    coverage: dict[str, set[str]] = field(default_factory=dict)   # "api:operationId" -> test labels
+    label: str = ""
+
+
+class Pipeline:
+    def __init__(self, services: Services, mounts: Mounts, observations: Observations):
+        self.services = services
+        self.mounts = mounts
+        self.seen = observations
+        self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
+
+    def handle(self, req: Request) -> Reply:
+        """One API request, stage by stage; an ApiError at any stage is the answer, in the API's style."""
+        path = self.mounts.from_real_host(req.headers.get("host", ""), req.path)
+        found = self.mounts.find(path)
+        if found is None:
+            raise ApiError(404, f"No API is served at {path}")
+        mount, rel = found
+        try:
+            ctx = self.route(mount, req, rel)
+            self.settle()
+            self.authenticate(ctx)
+            self.validate(mount, ctx)
+            reply = self.dispatch(mount, ctx)
+            reply.headers.update(self.rate_headers(ctx))
+            return reply
+        except ApiError as e:
+            return Reply(e.status, e.body(mount.api.errors), e.headers)
+
+    # -- the stages ---------------------------------------------------------------------------------
+
+    def route(self, mount: Mount, req: Request, rel: str) -> Ctx:
+        op, params, allowed = mount.router.match(req.method, rel)
+        if op is None:
+            if allowed:
+                raise ApiError(405, f"Method {req.method} is not allowed on this resource",
+                               headers={"Allow": ", ".join(allowed)})
+            raise not_found()
+        return Ctx(services=self.services, api=mount.api, op=op, method=req.method, path=rel, params=params,
+                   query=req.query, headers=req.headers, body=None, raw_body=req.body, base_url=req.base_url,
+                   now=clock.now())
+
+    def settle(self) -> None:
+        try:
+            self.services.lifecycle.settle()
+        except Exception:  # completing other requests must never fail this one
+            log.exception("settling requests failed")
+
+    def authenticate(self, ctx: Ctx) -> None:
+        if ctx.op.security == []:  # the operation is public
+            return
+        ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"))
+        privilege = ctx.api.privilege
+        if privilege and not ctx.principal.can(privilege):
+            raise forbidden(f"Access Denied: this product needs the group privilege '{privilege}'")
+
+    def validate(self, mount: Mount, ctx: Ctx) -> None:
+        """Query parameters, then the body: JSON validated against the operation's schema, text (a DNS zone
+        file) handed over as text."""
+        errors = mount.spec.query_errors(ctx.op, dict(ctx.query))
+        if errors:
+            raise ApiError(422, errors[0][1])
+        op = ctx.op
+        if op.body is None or ctx.method not in ("POST", "PUT", "PATCH"):
+            return
+        if _takes_json(op.body):
+            ctx.body = _parse_json(ctx.raw_body)
+        else:
+            ctx.body = ctx.raw_body.decode("utf-8", "replace") if ctx.raw_body.strip() else None
+        if ctx.body is None:
+            if op.body.get("required"):
+                raise bad_request("The request body is missing or empty")
+            return
+        if _takes_json(op.body):
+            errors = mount.spec.body_errors(op, ctx.body)
+            if errors:
+                raise ApiError(422, "; ".join(msg for _, msg in errors[:5]), vdc="VDC-1-1")
+
+    def dispatch(self, mount: Mount, ctx: Ctx) -> Reply:
+        """The handler; a change runs inside one transaction with its request record and the response check,
+        so concurrent changes (other workers, other processes on the same database) cannot interleave."""
+        handler: Callable[[Ctx], Reply] | None = mount.api.handlers.get(ctx.op.id)
+        if self.seen.label:
+            self.seen.coverage.setdefault(f"{mount.api.name}:{ctx.op.id}", set()).add(self.seen.label)
+        if handler is None:
+            raise not_implemented(f"Operation {ctx.op.id} ({ctx.op.method} {ctx.op.path}) is not implemented "
+                                  "by the emulator")
+        if ctx.method == "GET":
+            reply = handler(ctx)
+            self.check_response(mount, ctx, reply)
+            return reply
+        try:
+            with self.services.store.tx():
+                reply = handler(ctx)
+                self.check_response(mount, ctx, reply)
+        except SpecViolation as v:
+            return Reply(500, ApiError(500, f"emulator response violates the spec: {v.record['errors']}",
+                                       "500").body(mount.api.errors))
+        return reply
+
+    def check_response(self, mount: Mount, ctx: Ctx, reply: Reply) -> None:
+        if not (self.services.settings.strict and reply.content_type.startswith("application/json")
+                and reply.body is not None and not isinstance(reply.body, (bytes, bytearray))):
+            return
+        errors = mount.spec.response_errors(ctx.op, reply.status, reply.body)
+        if not errors:
+            return
+        record = {"request": f"{ctx.method} {mount.api.prefix}{ctx.path}", "status": reply.status,
+                  "errors": [f"{p}: {m}" for p, m in errors[:10]]}
+        self.seen.violations.append(record)
+        log.error("response violates the spec: %s", record)
+        if ctx.method == "GET":
+            reply.status, reply.body = 500, ApiError(
+                500, f"emulator response violates the spec: {record['errors']}", "500").body(mount.api.errors)
+            return
+        raise SpecViolation(record)
+
+    def rate_headers(self, ctx: Ctx) -> dict[str, str]:
+        key = ctx.caller.user_id if ctx.caller else "-"
+        minute = int(ctx.now // 60)
+        m, n = self._calls.get(key, (minute, 0))
+        n = n + 1 if m == minute else 1
+        self._calls[key] = (minute, n)
+        return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Burst": str(RATE_BURST),
+                "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n))}
+
+
+def _takes_json(body_spec: dict[str, Any]) -> bool:
+    types = body_spec.get("mediaTypes") or ["application/json"]
+    return any("json" in t or t == "*/*" for t in types)
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise bad_request(f"The request body is not valid JSON: {e}") from None
