@@ -11,6 +11,28 @@ from support import OWNER, VIOLATIONS, Emulator, drop_test_databases, write_cove
 
 _RUNNING: list[Emulator] = []
 
+# tests that need a real PostgreSQL, MariaDB or Redis server: by module, the fixtures that connect to one
+DATAPLANE_FIXTURES = {"test_e2e_postgresql": {"server"}, "test_e2e_mariadb": {"mariadb"},
+                      "test_e2e_inmemorydb": {"redis_plane"}}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    """Markers by module and fixture, so test files need not carry them (declared in pyproject.toml):
+    e2e: every tests/test_e2e_*.py; fuzz: tests/test_fuzz.py; dataplane: needs a database server;
+    slow: starts emulator processes of its own (make_emulator: restarts, kills, workers, data planes)."""
+    for item in items:
+        module = item.path.stem
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module.startswith("test_e2e_"):
+            item.add_marker(pytest.mark.e2e)
+        if module == "test_fuzz":
+            item.add_marker(pytest.mark.fuzz)
+        if fixtures & DATAPLANE_FIXTURES.get(module, set()):
+            item.add_marker(pytest.mark.dataplane)
+        if "make_emulator" in fixtures:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
