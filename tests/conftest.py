@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import OWNER, VIOLATIONS, Emulator, drop_test_databases, write_coverage  # noqa: E402
+from support import (OWNER, VIOLATIONS, Emulator, close_http_client, drop_test_databases,  # noqa: E402
+                     write_coverage)
 
 _RUNNING: list[Emulator] = []
 
@@ -102,4 +103,5 @@ def pytest_sessionfinish(session, exitstatus):
     for emu in list(_RUNNING):
         emu.stop()
     write_coverage()
+    close_http_client()
     drop_test_databases()

@@ -27,6 +27,23 @@ COVERAGE: dict[str, set[str]] = {}
 IMPLEMENTED: dict[str, bool] = {}
 VIOLATIONS: list[dict] = []
 
+_HTTP: httpx.Client | None = None
+
+
+def http_client() -> httpx.Client:
+    """The one HTTP client of the support helpers (kept-alive connections instead of one per call)."""
+    global _HTTP
+    if _HTTP is None:
+        _HTTP = httpx.Client(timeout=10)
+    return _HTTP
+
+
+def close_http_client() -> None:
+    global _HTTP
+    if _HTTP is not None:
+        _HTTP.close()
+        _HTTP = None
+
 
 def free_port() -> int:
     """A free TCP port below the ephemeral range, so the suite's own client connections (which take
@@ -79,7 +96,7 @@ class Emulator:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/_emulator/health", timeout=0.5).status_code == 200:
+                if http_client().get(self.url + "/_emulator/health", timeout=0.5).status_code == 200:
                     self.startup_seconds = time.perf_counter() - started
                     return self
             except httpx.HTTPError:
@@ -88,7 +105,7 @@ class Emulator:
         raise RuntimeError("emulator did not become healthy")
 
     def admin(self, method: str, path: str, **kw) -> httpx.Response:
-        return httpx.request(method, self.url + "/_emulator/" + path, timeout=10, **kw)
+        return http_client().request(method, self.url + "/_emulator/" + path, **kw)
 
     def label(self, test_id: str) -> None:
         self.admin("POST", "coverage", json={"test": test_id})
@@ -183,16 +200,16 @@ def jwt_parts(token: str) -> tuple[dict, dict]:
 
 def bearer(emu: Emulator, cred: tuple[str, str] = OWNER) -> str:
     """A token from the Auth API, as the product SDKs (Bearer only) need."""
-    return httpx.get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
+    return http_client().get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
 
 
 def datacenter_with_lan(emu: Emulator, location: str = "de/fra", public: bool = False,
                         auth: tuple[str, str] = OWNER) -> tuple[str, str]:
     """A data center and a LAN in it (Cloud API), for a managed cluster's connection to point at."""
-    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "db-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    h = http_client()
+    r = h.post(emu.cloud + "/datacenters", auth=auth, json={"properties": {"name": "db-net", "location": location}})
+    assert r.status_code == 202, r.text
+    dc = r.json()["id"]
+    r = h.post(f"{emu.cloud}/datacenters/{dc}/lans", auth=auth, json={"properties": {"name": "db", "public": public}})
+    assert r.status_code == 202, r.text
+    return dc, r.json()["id"]
