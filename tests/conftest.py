@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import (OWNER, VIOLATIONS, Emulator, close_http_client, drop_test_databases,  # noqa: E402
-                     write_coverage)
+from support import (OWNER, VIOLATIONS, Emulator, InProcessEmulator, close_http_client,  # noqa: E402
+                     drop_test_databases, write_coverage)
 
 _RUNNING: list[Emulator] = []
 
@@ -37,7 +37,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
-    emu = Emulator(tmp_path_factory.mktemp("shared") / "data").start()
+    """The run's shared strict emulator, in this process (a uvicorn thread on a loopback port)."""
+    emu = InProcessEmulator(tmp_path_factory.mktemp("shared") / "data").start()
     _RUNNING.append(emu)
     yield emu
     emu.stop()
@@ -67,7 +68,7 @@ def make_emulator(tmp_path):
 def _label_and_check(request):
     """Labels every call with the test's id (coverage report) and fails a test whose responses broke the spec."""
     for emu in _RUNNING:
-        if emu.proc:
+        if emu.running:
             emu.label(request.node.nodeid)
     request.addfinalizer(lambda: _check_violations(request))
     yield
@@ -76,7 +77,7 @@ def _label_and_check(request):
 def _check_violations(request):
     found = []
     for emu in _RUNNING:
-        if emu.proc:
+        if emu.running:
             v = emu.admin("GET", "violations").json()
             if v:
                 found += v
