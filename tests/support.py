@@ -185,7 +185,11 @@ class InProcessEmulator(Emulator):
                          dns_port=0, database=self.database or None)  # as the subprocess gets --dns-port 0
         overrides.update(self.settings)
         settings = Settings.from_env(**overrides)
-        self.app = create_app(settings)
+        try:
+            self.app = create_app(settings)
+        except BaseException:
+            sock.close()
+            raise
         # the options of `serve` (cli.py), with uvicorn's logging left to pytest
         config = uvicorn.Config(self.app, host=settings.host, port=self.port, log_level=settings.log_level,
                                 http="httptools", loop="auto", lifespan="on", access_log=False,
@@ -228,7 +232,6 @@ class InProcessEmulator(Emulator):
                 self.cloud, self.auth = self.url + "/cloudapi/v6", self.url + "/auth/v1"
                 continue
             sock.listen(2048)
-            sock.set_inheritable(True)
             return sock
         raise AssertionError("unreachable")
 
