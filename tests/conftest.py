@@ -7,14 +7,38 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import OWNER, VIOLATIONS, Emulator, drop_test_databases, write_coverage  # noqa: E402
+from support import (OWNER, VIOLATIONS, Emulator, InProcessEmulator, close_http_client,  # noqa: E402
+                     drop_test_databases, write_coverage)
 
 _RUNNING: list[Emulator] = []
+
+# tests that need a real PostgreSQL, MariaDB or Redis server: by module, the fixtures that connect to one
+DATAPLANE_FIXTURES = {"test_e2e_postgresql": {"server"}, "test_e2e_mariadb": {"mariadb"},
+                      "test_e2e_inmemorydb": {"redis_plane"}}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    """Markers by module and fixture, so test files need not carry them (declared in pyproject.toml):
+    e2e: every tests/test_e2e_*.py; fuzz: tests/test_fuzz.py; dataplane: needs a database server;
+    slow: starts emulator processes of its own (make_emulator: restarts, kills, workers, data planes)."""
+    for item in items:
+        module = item.path.stem
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if module.startswith("test_e2e_"):
+            item.add_marker(pytest.mark.e2e)
+        if module == "test_fuzz":
+            item.add_marker(pytest.mark.fuzz)
+        if fixtures & DATAPLANE_FIXTURES.get(module, set()):
+            item.add_marker(pytest.mark.dataplane)
+        if "make_emulator" in fixtures:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
-    emu = Emulator(tmp_path_factory.mktemp("shared") / "data").start()
+    """The run's shared strict emulator, in this process (a uvicorn thread on a loopback port)."""
+    emu = InProcessEmulator(tmp_path_factory.mktemp("shared") / "data").start()
     _RUNNING.append(emu)
     yield emu
     emu.stop()
@@ -44,7 +68,7 @@ def make_emulator(tmp_path):
 def _label_and_check(request):
     """Labels every call with the test's id (coverage report) and fails a test whose responses broke the spec."""
     for emu in _RUNNING:
-        if emu.proc:
+        if emu.running:
             emu.label(request.node.nodeid)
     request.addfinalizer(lambda: _check_violations(request))
     yield
@@ -53,7 +77,7 @@ def _label_and_check(request):
 def _check_violations(request):
     found = []
     for emu in _RUNNING:
-        if emu.proc:
+        if emu.running:
             v = emu.admin("GET", "violations").json()
             if v:
                 found += v
@@ -80,4 +104,5 @@ def pytest_sessionfinish(session, exitstatus):
     for emu in list(_RUNNING):
         emu.stop()
     write_coverage()
+    close_http_client()
     drop_test_databases()

@@ -1,5 +1,9 @@
-"""Test support: a real emulator process on a free port, in strict mode (every response checked against
-the compiled spec), and the small helpers the end-to-end tests share."""
+"""Test support: emulators on a free loopback port, in strict mode (every response checked against the
+compiled spec), and the small helpers the end-to-end tests share.
+
+`Emulator` is one `ionos-emulator serve` process (tests that restart, kill or configure their own);
+`InProcessEmulator` is the same app under uvicorn in a thread of the test process, on a real socket (the
+shared emulator of the run: no process to start, same interface)."""
 from __future__ import annotations
 
 import base64
@@ -10,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +31,23 @@ TEST_DATABASE = os.environ.get("IONOS_EMULATOR_TEST_DATABASE", "").rstrip("/")
 COVERAGE: dict[str, set[str]] = {}
 IMPLEMENTED: dict[str, bool] = {}
 VIOLATIONS: list[dict] = []
+
+_HTTP: httpx.Client | None = None
+
+
+def http_client() -> httpx.Client:
+    """The one HTTP client of the support helpers (kept-alive connections instead of one per call)."""
+    global _HTTP
+    if _HTTP is None:
+        _HTTP = httpx.Client(timeout=10)
+    return _HTTP
+
+
+def close_http_client() -> None:
+    global _HTTP
+    if _HTTP is not None:
+        _HTTP.close()
+        _HTTP = None
 
 
 def free_port() -> int:
@@ -79,7 +101,7 @@ class Emulator:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/_emulator/health", timeout=0.5).status_code == 200:
+                if http_client().get(self.url + "/_emulator/health", timeout=0.5).status_code == 200:
                     self.startup_seconds = time.perf_counter() - started
                     return self
             except httpx.HTTPError:
@@ -87,8 +109,12 @@ class Emulator:
             time.sleep(0.02)
         raise RuntimeError("emulator did not become healthy")
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None
+
     def admin(self, method: str, path: str, **kw) -> httpx.Response:
-        return httpx.request(method, self.url + "/_emulator/" + path, timeout=10, **kw)
+        return http_client().request(method, self.url + "/_emulator/" + path, **kw)
 
     def label(self, test_id: str) -> None:
         self.admin("POST", "coverage", json={"test": test_id})
@@ -125,6 +151,109 @@ class Emulator:
 
     def http(self, user: str = OWNER[0], password: str = OWNER[1]) -> httpx.Client:
         return httpx.Client(base_url=self.url, auth=(user, password), timeout=30)
+
+
+class InProcessEmulator(Emulator):
+    """The emulator app (`create_app(Settings(...))`, as `serve` builds it) under uvicorn in a thread of the test
+    process, on a real loopback socket, so the SDKs talk HTTP to it as to the process. Its lifespan (warming,
+    the ticker, gc.freeze) runs in that thread's event loop; stop() shuts uvicorn down gracefully, which runs
+    the lifespan's shutdown (ticker cancelled, store closed). One process-wide environment: no `env`, no
+    `--workers`; settings come from the environment like `serve`'s, overridden by keyword arguments."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, **settings):
+        super().__init__(data_dir, port=port)
+        self.settings = settings
+        self.server = None
+        self.thread: threading.Thread | None = None
+        self.app = None
+        self.started_once = False
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def start(self) -> "InProcessEmulator":
+        import uvicorn
+
+        from ionos_emulator.app import create_app
+        from ionos_emulator.settings import Settings
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        sock = self._bind()
+        overrides = dict(host="127.0.0.1", port=self.port, data_dir=str(self.data_dir), strict=True,
+                         dns_port=0, database=self.database or None)  # as the subprocess gets --dns-port 0
+        overrides.update(self.settings)
+        settings = Settings.from_env(**overrides)
+        try:
+            self.app = create_app(settings)
+        except BaseException:
+            sock.close()
+            raise
+        # the options of `serve` (cli.py), with uvicorn's logging left to pytest
+        config = uvicorn.Config(self.app, host=settings.host, port=self.port, log_level=settings.log_level,
+                                http="httptools", loop="auto", lifespan="on", access_log=False,
+                                proxy_headers=False, log_config=None)
+        self.server = uvicorn.Server(config)
+        failed: list[BaseException] = []
+
+        def run():
+            try:
+                self.server.run(sockets=[sock])
+            except BaseException as e:  # uvicorn exits (SystemExit) when the lifespan startup fails
+                failed.append(e)
+
+        self.thread = threading.Thread(target=run, name=f"emulator:{self.port}", daemon=True)
+        self.thread.start()
+        deadline = time.time() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.time() > deadline:
+                self._join()
+                sock.close()
+                raise RuntimeError(f"in-process emulator did not start: {failed!r}")
+            time.sleep(0.005)
+        self.started_once = True
+        self.startup_seconds = time.perf_counter() - started
+        return self
+
+    def _bind(self) -> socket.socket:
+        """The listening socket, bound here so a port taken meanwhile is a retry with another, not a dead thread."""
+        for attempt in range(20):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port))
+            except OSError:
+                sock.close()
+                if self.started_once or attempt == 19:  # a restart keeps the URL its clients know
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                self.cloud, self.auth = self.url + "/cloudapi/v6", self.url + "/auth/v1"
+                continue
+            sock.listen(2048)
+            return sock
+        raise AssertionError("unreachable")
+
+    def _join(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(15)
+            if self.thread.is_alive():
+                self.server.force_exit = True
+                self.thread.join(5)
+        self.thread = None
+        self.server = None
+        self.app = None
+
+    def stop(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.collect()
+        self._join()
+
+    def kill(self) -> None:
+        raise NotImplementedError("an in-process emulator cannot be SIGKILLed: use make_emulator")
 
 
 def _fresh_database() -> str:
@@ -183,16 +312,16 @@ def jwt_parts(token: str) -> tuple[dict, dict]:
 
 def bearer(emu: Emulator, cred: tuple[str, str] = OWNER) -> str:
     """A token from the Auth API, as the product SDKs (Bearer only) need."""
-    return httpx.get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
+    return http_client().get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
 
 
 def datacenter_with_lan(emu: Emulator, location: str = "de/fra", public: bool = False,
                         auth: tuple[str, str] = OWNER) -> tuple[str, str]:
     """A data center and a LAN in it (Cloud API), for a managed cluster's connection to point at."""
-    with httpx.Client(base_url=emu.cloud, auth=auth) as h:
-        r = h.post("/datacenters", json={"properties": {"name": "db-net", "location": location}})
-        assert r.status_code == 202, r.text
-        dc = r.json()["id"]
-        r = h.post(f"/datacenters/{dc}/lans", json={"properties": {"name": "db", "public": public}})
-        assert r.status_code == 202, r.text
-        return dc, r.json()["id"]
+    h = http_client()
+    r = h.post(emu.cloud + "/datacenters", auth=auth, json={"properties": {"name": "db-net", "location": location}})
+    assert r.status_code == 202, r.text
+    dc = r.json()["id"]
+    r = h.post(f"{emu.cloud}/datacenters/{dc}/lans", auth=auth, json={"properties": {"name": "db", "public": public}})
+    assert r.status_code == 202, r.text
+    return dc, r.json()["id"]

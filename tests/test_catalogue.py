@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ionos_emulator import spec as specs
 from ionos_emulator.apis.cloud import catalogue
 
-SPEC_PATH = Path(__file__).parents[2] / "shared" / "specs" / "cloud-v6.yaml"
 LOCATION_ID = re.compile(r"^[a-z]{2}/[a-z]{3}(/[0-9]+)?$")
 HDD_OSES = ("ubuntu:22.04", "ubuntu:24.04", "debian:12", "rockylinux:9", "windows:2022")
 ISO_ALIASES = ("ubuntu:24.04_iso", "debian:12_iso", "windows:2022_iso")
@@ -193,23 +193,9 @@ def test_templates_positive_and_unique():
 
 @pytest.fixture(scope="module")
 def schemas():
-    if not SPEC_PATH.exists():
-        pytest.skip(f"spec not found at {SPEC_PATH}")
-    yaml = pytest.importorskip("yaml")
-
-    # The C-accelerated safe loader keeps this fast (the spec is ~1.5 MB); same semantics.
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class _Loader(base):
-        pass
-
-    # Keep date-looking strings as strings (as JSON would).
-    _Loader.yaml_implicit_resolvers = {
-        ch: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-        for ch, resolvers in base.yaml_implicit_resolvers.items()
-    }
-    with SPEC_PATH.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_Loader)["components"]["schemas"]
+    """The Cloud API's schemas as the package ships them (spec/data/cloud.json, compiled from the upstream
+    cloud-v6.yaml by tools/compile_specs.py): enums, required lists and properties as upstream has them."""
+    return specs.load("cloud").schemas
 
 
 def _resolve(schemas: dict, schema: dict) -> dict:
