@@ -260,21 +260,34 @@ def _fresh_database() -> str:
     import uuid
 
     import psycopg
-    name = f"emu_test_{uuid.uuid4().hex[:12]}"
+    name = f"emu_test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{TEST_DATABASE}/{name}"
 
 
 def drop_test_databases() -> None:
-    """The run's databases are dropped at its end (a crashed run's leftovers are dropped by the next)."""
+    """The run's databases are dropped at its end, and those of runs whose process is gone (a crashed run's
+    leftovers); a run still going on beside this one keeps its own (the name carries the runner's pid)."""
     if not TEST_DATABASE:
         return
     import psycopg
     with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'emu_test_%'")]
         for name in names:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            pid = name.split("_")[2]
+            if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_coverage() -> None:
