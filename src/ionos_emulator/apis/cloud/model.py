@@ -10,7 +10,7 @@ at the requested level; a collection consumes one level:
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
 from ...engine import clock, listing, resources
 from ...engine.change import Change as BaseChange, key, stamp  # noqa: F401  (used by the families)
@@ -86,9 +86,11 @@ CLOUD = CloudStyle()
 REGISTRY = Registry()
 
 
-def Kind(name: str, type: str, segment: str, **kw: Any) -> resources.Kind:  # noqa: N802  (reads as the declaration)
+@dataclass(eq=False)
+class Kind(resources.Kind):
     """A Cloud API kind: rendered with depth and entities, changed through /requests."""
-    return resources.Kind(name, type, segment, style=CLOUD, **kw)
+
+    style: resources.Style = CLOUD
 
 
 def register(kind: resources.Kind) -> resources.Kind:
