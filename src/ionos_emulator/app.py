@@ -6,6 +6,7 @@ import base64
 import gc
 import logging
 import traceback
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.datastructures import Headers, QueryParams
@@ -20,6 +21,9 @@ from .identity import Identity
 from .settings import Settings
 from .store import open_store
 
+if TYPE_CHECKING:
+    from .dataplanes.dns import DnsServer
+
 log = logging.getLogger("ionos_emulator")
 
 class Emulator:
@@ -32,7 +36,7 @@ class Emulator:
                                  owner_email=settings.user, owner_password=settings.password)
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
-        self.dns_server = None
+        self.dns_server: DnsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
@@ -123,8 +127,9 @@ class Emulator:
     def handle(self, scope, raw: bytes) -> tuple[Reply, bool]:
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
-        req = Request(method=scope["method"].upper(), path=scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-                      query=query, headers=headers, body=raw, base_url=_base_url(scope, headers))
+        path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+        req = Request(method=scope["method"].upper(), path=path, query=query, headers=headers, body=raw,
+                      base_url=_base_url(scope, headers))
         pretty = query.get("pretty", "true").lower() != "false"
         try:
             if req.path.startswith("/_emulator"):

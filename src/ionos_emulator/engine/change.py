@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import uuid
 from contextlib import ExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from ..store import Row
 from . import clock
 
+if TYPE_CHECKING:
+    from ..gateway.context import Ctx
+    from .resources import Kind
 
-def key(row: Row) -> dict:
+
+def key(row: Row) -> dict[str, Any]:
     """How an effect names its row; plain data, so a pending request survives a restart."""
     return {"tenant": row.tenant, "kind": row.kind, "parent": row.parent, "id": row.id}
 
 
-def stamp(ctx, row: Row, state: str | None = None) -> None:
+def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:
     """Who changed the row and when, a new etag, and optionally its state (Cloud API metadata)."""
     p = ctx.principal
     row.meta.update(lastModifiedDate=clock.iso(ctx.now), lastModifiedBy=p.email, lastModifiedByUserId=p.user_id,
@@ -29,22 +35,24 @@ class Change:
     destroying_state = "BUSY"     # shown while a delete runs
     ready_state = "AVAILABLE"
 
-    def __init__(self, ctx, kind: str, scope: str = ""):
+    def __init__(self, ctx: Ctx, kind: str, scope: str = "") -> None:
         self.ctx, self.kind, self.scope = ctx, kind, scope
         self._stack = ExitStack()
-        self.req: dict = {}
+        self.req: dict[str, Any] = {}
 
-    def __enter__(self):
+    def __enter__(self) -> Change:
         ctx = self.ctx
         self._stack.enter_context(ctx.store.tx())
         url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
-        hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in ("content-type", "user-agent", "x-contract-number")}
+        kept = ("content-type", "user-agent", "x-contract-number")
+        hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
         self.req = ctx.lifecycle.begin(
             tenant=ctx.tenant, scope=self.scope, kind=self.kind, method=ctx.method, url=url, path=ctx.path,
             body=ctx.raw_body.decode("utf-8", "replace"), headers=hdrs, user=ctx.principal.email)
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
         if exc_type is None:
             try:
                 self.finish()
@@ -52,7 +60,7 @@ class Change:
             except BaseException as e:  # the request record could not be stored: roll the change back too
                 self._stack.__exit__(type(e), e, e.__traceback__)
                 raise
-        return self._stack.__exit__(exc_type, exc, tb)
+        return bool(self._stack.__exit__(exc_type, exc, tb))
 
     def finish(self) -> None:
         """Last effects before the request is stored (subclasses add their own)."""
@@ -60,27 +68,27 @@ class Change:
     def stamp(self, row: Row, state: str | None = None) -> None:
         stamp(self.ctx, row, state)
 
-    def effect(self, op: str, key: dict, on_fail: bool = False, **kw) -> None:
+    def effect(self, op: str, key: dict[str, Any], on_fail: bool = False, **kw: Any) -> None:
         self.req["on_fail" if on_fail else "effects"].append({"op": op, **key, **kw})
 
-    def target(self, kind, row: Row) -> None:
+    def target(self, kind: Kind, row: Row) -> None:
         self.req["targets"].append({"id": row.id, "type": kind.type, "path": row.path})
 
-    def created(self, kind, row: Row, final_state: str | None = None) -> Row:
+    def created(self, kind: Kind, row: Row, final_state: str | None = None) -> Row:
         self.ctx.store.insert(row)
         self.target(kind, row)
         self.effect("state", key(row), state=final_state or self.ready_state)
         self.effect("delete", key(row), on_fail=True)
         return row
 
-    def updated(self, kind, row: Row, final_state: str | None = None) -> None:
+    def updated(self, kind: Kind, row: Row, final_state: str | None = None) -> None:
         self.stamp(row, self.busy_state)
         self.ctx.store.update(row)
         self.target(kind, row)
         self.effect("state", key(row), state=final_state or self.ready_state)
         self.effect("state", key(row), on_fail=True, state=final_state or self.ready_state)
 
-    def deleting(self, kind, row: Row) -> None:
+    def deleting(self, kind: Kind, row: Row) -> None:
         self.stamp(row, self.destroying_state)
         self.ctx.store.update(row)
         self.target(kind, row)

@@ -7,8 +7,9 @@ messages with a "[VDC-x-y]" code and uses its own numeric errorCodes, the produc
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 # errorCode strings as the real Cloud API uses them (api-behaviour.md §5.1).
 CODE_VALIDATION = "100"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 from ..store import Row, Store
 from . import clock
@@ -24,13 +25,16 @@ REALISTIC_DEFAULT = 3.0
 QUEUED_SECONDS = 0.5
 
 
+# An effect: (store, the effect's data, the time it completes) -> None.
+Effect = Callable[[Store, dict[str, Any], float], None]
+
 # Effects that APIs add (data-plane work when a change completes): name -> factory(emulator) -> effect.
 # Registered at import time and installed in every Emulator, so a change still pending when a process
 # stopped completes in the next process too.
-EFFECT_FACTORIES: dict[str, Callable] = {}
+EFFECT_FACTORIES: dict[str, Callable[[Any], Effect]] = {}
 
 
-def register_effect(name: str, factory: Callable) -> None:
+def register_effect(name: str, factory: Callable[[Any], Effect]) -> None:
     EFFECT_FACTORIES[name] = factory
 
 
@@ -49,7 +53,7 @@ class Timing:
             return QUEUED_SECONDS, REALISTIC_RUNNING.get(kind, REALISTIC_DEFAULT)
         return 0.0, 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "overrides": dict(self.overrides),
                 "realisticSeconds": {**REALISTIC_RUNNING, "default": REALISTIC_DEFAULT}}
 
@@ -71,7 +75,7 @@ class Lifecycle:
     def __init__(self, store: Store, timing: Timing | None = None):
         self.store = store
         # effect name -> function(store, effect dict, now); APIs may register their own
-        self.effects = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
+        self.effects: dict[str, Effect] = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
                         "link": _effect_link, "bump": _effect_bump}
         if timing is not None:  # the start-up profile; afterwards /_emulator/timing changes it for everyone
             self.timing = timing
@@ -104,7 +108,7 @@ class Lifecycle:
 
     # -- creating --------------------------------------------------------------------------------
     def begin(self, *, tenant: int, scope: str, kind: str, method: str, url: str, path: str, body: str,
-              headers: dict, user: str) -> dict:
+              headers: dict[str, Any], user: str) -> dict[str, Any]:
         """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it."""
         now = clock.now()
         queued, running = self.timing.durations(kind)
@@ -124,7 +128,7 @@ class Lifecycle:
             req["fail_rule"] = rules.index(rule)
         return req
 
-    def commit(self, req: dict) -> None:
+    def commit(self, req: dict[str, Any]) -> None:
         self.store.insert_request(req)
         if "fail" in req:  # used up only now: a change refused before this point did not take its turn
             rules = self.failures
@@ -160,16 +164,16 @@ class Lifecycle:
                 return done
 
     @staticmethod
-    def status(req: dict, now: float | None = None) -> str:
+    def status(req: dict[str, Any], now: float | None = None) -> str:
         if req["state"] != "PENDING":
-            return req["state"]
+            return str(req["state"])
         now = clock.now() if now is None else now
         return "QUEUED" if now < req["run_at"] else "RUNNING"
 
 
 # -- effects: small, data-described changes applied when a request completes ---------------------
 
-def _load(store: Store, eff: dict) -> Row | None:
+def _load(store: Store, eff: dict[str, Any]) -> Row | None:
     return store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
 
 
@@ -178,7 +182,7 @@ def touch(row: Row, ts: float) -> None:
     row.meta["etag"] = uuid.uuid4().hex
 
 
-def _effect_state(store: Store, eff: dict, ts: float) -> None:
+def _effect_state(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
         row.meta["state"] = eff["state"]
@@ -186,7 +190,7 @@ def _effect_state(store: Store, eff: dict, ts: float) -> None:
         store.update(row)
 
 
-def _effect_props(store: Store, eff: dict, ts: float) -> None:
+def _effect_props(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
         row.props.update(eff["set"])
@@ -194,20 +198,20 @@ def _effect_props(store: Store, eff: dict, ts: float) -> None:
         store.update(row)
 
 
-def _effect_link(store: Store, eff: dict, ts: float) -> None:
+def _effect_link(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
         row.link = eff["link"]
         store.update(row)
 
 
-def _effect_delete(store: Store, eff: dict, ts: float) -> None:
+def _effect_delete(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
         store.delete_tree(row)
 
 
-def _effect_bump(store: Store, eff: dict, ts: float) -> None:
+def _effect_bump(store: Store, eff: dict[str, Any], ts: float) -> None:
     """A data center's version rises with each completed change inside it."""
     row = _load(store, eff)
     if row is not None:

@@ -7,12 +7,17 @@ element matches.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from starlette.datastructures import QueryParams
 
 from .errors import ApiError
 
+T = TypeVar("T")
 
-def parse_filters(query) -> dict[str, list[str]]:
+
+def parse_filters(query: QueryParams) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in query.multi_items():
         if key.startswith("filter.") and len(key) > 7:
@@ -32,7 +37,7 @@ def _text(value: Any) -> list[str]:
     return [str(value).lower()]
 
 
-def field(view: dict, key: str) -> tuple[bool, Any]:
+def field(view: dict[str, Any], key: str) -> tuple[bool, Any]:
     """Finds `key` (lower-case) among properties, then metadata, then the top level."""
     for section in (view.get("properties") or {}, view.get("metadata") or {}, view):
         for k, v in section.items():
@@ -41,7 +46,7 @@ def field(view: dict, key: str) -> tuple[bool, Any]:
     return False, None
 
 
-def matches(view: dict, filters: dict[str, list[str]]) -> bool:
+def matches(view: dict[str, Any], filters: dict[str, list[str]]) -> bool:
     for key, wanted in filters.items():
         found, value = field(view, key)
         if not found:
@@ -52,7 +57,7 @@ def matches(view: dict, filters: dict[str, list[str]]) -> bool:
     return True
 
 
-def _sort_key(value: Any):
+def _sort_key(value: Any) -> tuple[int, str]:
     if value is None:
         return (0, "")
     if isinstance(value, bool):
@@ -62,8 +67,8 @@ def _sort_key(value: Any):
     return (1, str(value).lower())
 
 
-def select(items: list, view: Callable[[Any], dict], query, *, paginated: bool,
-           default_limit: int = 1000) -> tuple[list, int | None, int | None, int]:
+def select(items: list[T], view: Callable[[T], dict[str, Any]], query: QueryParams, *, paginated: bool,
+           default_limit: int = 1000) -> tuple[list[T], int | None, int | None, int]:
     """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated."""
     max_results = _int(query, "maxResults", None, minimum=0)
     if max_results is not None:
@@ -83,17 +88,19 @@ def select(items: list, view: Callable[[Any], dict], query, *, paginated: bool,
     return items[offset:offset + limit], offset, limit, total
 
 
-def needs_scan(query) -> bool:
+def needs_scan(query: QueryParams) -> bool:
     """Whether the listing must look at every item (filters, ordering, maxResults) or can page in the store."""
     return any(k.startswith("filter.") or k in ("orderBy", "order-by", "maxResults") for k in query.keys())
 
 
-def page_params(query, default_limit: int = 1000) -> tuple[int, int]:
+def page_params(query: QueryParams, default_limit: int = 1000) -> tuple[int, int]:
     return (_int(query, "offset", 0, minimum=0),
             _int(query, "limit", default_limit, minimum=1, maximum=10000))
 
 
-def links(href: str, offset: int, limit: int, total: int) -> dict:
+def links(href: str, offset: int | None, limit: int | None, total: int) -> dict[str, str]:
+    if offset is None or limit is None:  # an unpaginated collection: a link to itself
+        return {"self": href}
     out = {"self": f"{href}?offset={offset}&limit={limit}"}
     if offset > 0:
         out["prev"] = f"{href}?offset={max(0, offset - limit)}&limit={limit}"
@@ -102,7 +109,8 @@ def links(href: str, offset: int, limit: int, total: int) -> dict:
     return out
 
 
-def _int(query, name: str, default, *, minimum: int | None = None, maximum: int | None = None):
+def _int(query: QueryParams, name: str, default: Any, *, minimum: int | None = None,
+         maximum: int | None = None) -> Any:
     raw = query.get(name)
     if raw in (None, ""):
         return default
@@ -117,8 +125,8 @@ def _int(query, name: str, default, *, minimum: int | None = None, maximum: int 
     return value
 
 
-def chunks(it: Iterable, n: int):
-    buf = []
+def chunks(it: Iterable[T], n: int) -> Iterator[list[T]]:
+    buf: list[T] = []
     for x in it:
         buf.append(x)
         if len(buf) == n:

@@ -1,17 +1,20 @@
-"""What a handler receives (Ctx, with the Services it may use) and returns (Reply); how an API is declared (ApiModule)."""
+"""What a handler receives (Ctx, with the Services it may use) and returns (Reply); how an API is declared
+(ApiModule)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from ..engine.errors import CLOUD as CLOUD_ERRORS, ApiError, ErrorStyle
+from ..engine.errors import CLOUD as CLOUD_ERRORS
+from ..engine.errors import ApiError, ErrorStyle
 
 if TYPE_CHECKING:
     from ..engine.lifecycle import Lifecycle
     from ..identity import Identity, Principal
     from ..settings import Settings
-    from ..store import Store
     from ..spec import Operation
+    from ..store import Store
 
 
 @dataclass
@@ -22,6 +25,9 @@ class Reply:
     content_type: str = "application/json"
 
 
+Handler = Callable[["Ctx"], Reply]
+
+
 @dataclass
 class ApiModule:
     """One API: where it is served, its compiled spec, and the handlers its module provides by operationId."""
@@ -29,7 +35,7 @@ class ApiModule:
     name: str
     prefix: str                       # path prefix on the emulator, e.g. "/cloudapi/v6", "/dns/de-fra"
     spec_name: str
-    handlers: dict[str, Callable[["Ctx"], Reply]] = field(default_factory=dict)
+    handlers: dict[str, Callable[[Ctx], Reply]] = field(default_factory=dict)
     location: str = ""                # "de/fra" for regional product APIs, "" for global ones
     # real host name -> the path prefix requests carry on it; such a request is served here with that
     # prefix replaced by ours (e.g. {"dns.de-fra.ionos.com": ""}, {"api.ionos.com": "/databases/mongodb"})
@@ -39,13 +45,13 @@ class ApiModule:
     privilege: str | None = None      # group flag a non-administrator needs for every operation
     errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
 
-    def handler(self, op_id: str):
-        def deco(fn):
+    def handler(self, op_id: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
             self.handlers[op_id] = fn
             return fn
         return deco
 
-    def copy(self) -> "ApiModule":
+    def copy(self) -> ApiModule:
         """A mount of its own for one app: its handlers can be replaced (in a test) without touching others."""
         return replace(self, handlers=dict(self.handlers), hosts=dict(self.hosts))
 
@@ -54,17 +60,17 @@ class ApiModule:
 class Services:
     """What handlers may use besides the request: the store, who is who, the lifecycle, the settings."""
 
-    store: "Store"
-    identity: "Identity"
-    lifecycle: "Lifecycle"
-    settings: "Settings"
+    store: Store
+    identity: Identity
+    lifecycle: Lifecycle
+    settings: Settings
 
 
 @dataclass
 class Ctx:
     services: Services
     api: ApiModule
-    op: "Operation"
+    op: Operation
     method: str
     path: str                 # path below the API prefix, e.g. "/datacenters/x"
     params: dict[str, str]
@@ -73,11 +79,11 @@ class Ctx:
     body: Any
     raw_body: bytes
     base_url: str             # scheme://host[:port] as the client addressed us
-    caller: "Principal | None" = None  # set by authentication; None only on public operations
+    caller: Principal | None = None  # set by authentication; None only on public operations
     now: float = 0.0
 
     @property
-    def principal(self) -> "Principal":
+    def principal(self) -> Principal:
         """Who is calling; handlers of operations that need authentication can rely on it."""
         if self.caller is None:
             raise ApiError(401, "Unauthorized", "315")

@@ -9,8 +9,9 @@ a token revoked) is seen by the very request that follows it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 from starlette.datastructures import Headers, QueryParams

@@ -8,14 +8,14 @@ from urllib.parse import unquote
 class _Node:
     __slots__ = ("static", "param", "methods")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.static: dict[str, _Node] = {}
         self.param: _Node | None = None
         self.methods: dict[str, tuple[Any, list[str]]] = {}  # method -> (target, parameter names)
 
 
 class Router:
-    def __init__(self):
+    def __init__(self) -> None:
         self.root = _Node()
 
     def add(self, method: str, template: str, target: Any) -> None:
@@ -42,9 +42,9 @@ class Router:
             return None, {}, sorted(node.methods)
         target, names = entry
         # matched on the raw (still percent-encoded) path, so an id may hold an encoded '/', e.g. "fra%2F2"
-        return target, dict(zip(names, (unquote(v) for v in values))), sorted(node.methods)
+        return target, dict(zip(names, (unquote(v) for v in values), strict=True)), sorted(node.methods)
 
-    def _walk(self, node: _Node, segs: list[str], i: int, values: list[str]):
+    def _walk(self, node: _Node, segs: list[str], i: int, values: list[str]) -> tuple[_Node, list[str]] | None:
         if i == len(segs):
             return (node, values) if node.methods else None
         seg = segs[i]

@@ -224,8 +224,8 @@ class SqlStore(Store):
         return orjson.loads(r[0]) if r else None
 
     def kv_set(self, key: str, value: Any) -> None:
-        self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
-                             (key, orjson.dumps(value)))
+        self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, orjson.dumps(value)))
 
     def kv_delete(self, key: str) -> None:
         self.dialect.execute("DELETE FROM kv WHERE key=?", (key,))
