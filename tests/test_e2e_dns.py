@@ -594,15 +594,25 @@ def test_ensure_edges_and_synchronous_reverse_records(env):
             properties=ionoscloud.IpBlockProperties(location="de/fra", size=1)))
         wait(cloud, h)
         ip = ionoscloud.IPBlocksApi(cloud).ipblocks_find_by_id(block.id).properties.ips[0]
-    rid = str(uuid.uuid4())
-    r = httpx.put(f"{url}/reverserecords/{rid}", auth=OWNER, json={"properties": {"name": "h.example.com", "ip": ip}})
-    assert r.status_code == 200 and "state" not in r.json()["metadata"], r.text
-    listed = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"]
-    assert [x["id"] for x in listed] == [rid] and "state" not in listed[0]["metadata"]
-    r = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": "nope"})
-    assert r.status_code == 422 and "filter.recordIp" in r.json()["messages"][0]["message"]
-    r = httpx.delete(f"{url}/reverserecords/{rid}", auth=OWNER)
-    assert r.status_code == 202 and r.json() == {}
-    assert httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"] == []
-    req = httpx.get(f"{url}/reverserecords/{rid}", auth=OWNER)
-    assert req.status_code == 404
+    # slow changes: a zone being deleted takes no more records; reverse records do not wait for the lifecycle
+    assert env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {
+        "dns.zone": 60, "dns.reverserecord": 60}}).status_code == 200
+    try:
+        sdk.ZonesApi(env.api).zones_delete(other.id)
+        r = httpx.post(f"{url}/zones/{other.id}/records", auth=OWNER,
+                       json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+        assert r.status_code == 404 and "being deleted" in r.json()["messages"][0]["message"], r.text
+        rid = str(uuid.uuid4())
+        r = httpx.put(f"{url}/reverserecords/{rid}", auth=OWNER,
+                      json={"properties": {"name": "h.example.com", "ip": ip}})
+        assert r.status_code == 200 and "state" not in r.json()["metadata"], r.text
+        listed = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"]
+        assert [x["id"] for x in listed] == [rid] and "state" not in listed[0]["metadata"]
+        r = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": "nope"})
+        assert r.status_code == 422 and "filter.recordIp" in r.json()["messages"][0]["message"]
+        r = httpx.delete(f"{url}/reverserecords/{rid}", auth=OWNER)
+        assert r.status_code == 202 and r.json() == {}
+        assert httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"] == []
+        assert httpx.get(f"{url}/reverserecords/{rid}", auth=OWNER).status_code == 404
+    finally:
+        env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {}})
