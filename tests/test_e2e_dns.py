@@ -550,3 +550,69 @@ def test_emulator_process_serves_its_zones_on_the_dns_port(make_emulator):
     missing = dns.query.udp(dns.message.make_query("nope.quickstart.example.", dns.rdatatype.A), "127.0.0.1",
                             port=port, timeout=3)
     assert missing.rcode() == dns.rcode.NXDOMAIN
+
+
+def test_ensure_edges_and_synchronous_reverse_records(env):
+    """PUT under a client id: a UUID, not one of another zone's records; a rename moves the fqdn; each change
+    of a zone raises its SOA serial. Reverse records have no state and are written (and deleted) at once."""
+    url = env.emu.url + PREFIX
+    zone, other = new_zone(env), new_zone(env)
+    name = zone.properties.zone_name
+    api = sdk.RecordsApi(env.api)
+
+    def serial_of() -> int:
+        raw = httpx.get(f"{url}/zones/{zone.id}/zonefile", auth=OWNER).text
+        return int(next(line for line in raw.splitlines() if " SOA " in line).split()[6])
+    first = serial_of()
+    rec = add(env, zone.id, "a", "A", "192.0.2.1")
+    r = httpx.put(f"{url}/zones/{other.id}/records/{rec.id}", auth=OWNER,
+                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    assert r.status_code == 409, r.text
+    r = httpx.put(f"{url}/zones/{zone.id}/records/not-a-uuid", auth=OWNER,
+                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    assert r.status_code == 422 and "UUID" in r.json()["messages"][0]["message"]
+    r = httpx.put(f"{url}/zones/{zone.id}/records/{rec.id}", auth=OWNER,
+                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    assert r.status_code == 202 and r.json()["metadata"]["fqdn"] == f"b.{name}"
+    assert api.zones_records_find_by_id(zone.id, rec.id).metadata.fqdn == f"b.{name}"
+    assert serial_of() == first + 2
+    api.zones_records_delete(zone.id, rec.id)
+    assert serial_of() == first + 3
+    r = httpx.put(f"{url}/zones/{uuid.uuid4()}/records/{uuid.uuid4()}", auth=OWNER,
+                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    assert r.status_code == 404
+    # secondary zones: the name cannot change, the primaries must be addresses
+    sz = sdk.SecondaryZonesApi(env.api).secondaryzones_put(str(uuid.uuid4()), sdk.SecondaryZoneEnsure(
+        properties=sdk.SecondaryZone(zone_name=zone_name(), primary_ips=["127.0.0.2"])))
+    for props, attr in (({"zoneName": "x.example", "primaryIps": ["127.0.0.2"]}, "zoneName"),
+                        ({"zoneName": sz.properties.zone_name, "primaryIps": ["nope"]}, "primaryIps[0]")):
+        r = httpx.put(f"{url}/secondaryzones/{sz.id}", auth=OWNER, json={"properties": props})
+        assert r.status_code == 422 and attr in r.json()["messages"][0]["message"], r.text
+    # reverse records
+    with sdk_client(env.emu) as cloud:
+        block, _, h = ionoscloud.IPBlocksApi(cloud).ipblocks_post_with_http_info(ionoscloud.IpBlock(
+            properties=ionoscloud.IpBlockProperties(location="de/fra", size=1)))
+        wait(cloud, h)
+        ip = ionoscloud.IPBlocksApi(cloud).ipblocks_find_by_id(block.id).properties.ips[0]
+    # slow changes: a zone being deleted takes no more records; reverse records do not wait for the lifecycle
+    assert env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {
+        "dns.zone": 60, "dns.reverserecord": 60}}).status_code == 200
+    try:
+        sdk.ZonesApi(env.api).zones_delete(other.id)
+        r = httpx.post(f"{url}/zones/{other.id}/records", auth=OWNER,
+                       json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+        assert r.status_code == 404 and "being deleted" in r.json()["messages"][0]["message"], r.text
+        rid = str(uuid.uuid4())
+        r = httpx.put(f"{url}/reverserecords/{rid}", auth=OWNER,
+                      json={"properties": {"name": "h.example.com", "ip": ip}})
+        assert r.status_code == 200 and "state" not in r.json()["metadata"], r.text
+        listed = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"]
+        assert [x["id"] for x in listed] == [rid] and "state" not in listed[0]["metadata"]
+        r = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": "nope"})
+        assert r.status_code == 422 and "filter.recordIp" in r.json()["messages"][0]["message"]
+        r = httpx.delete(f"{url}/reverserecords/{rid}", auth=OWNER)
+        assert r.status_code == 202 and r.json() == {}
+        assert httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"] == []
+        assert httpx.get(f"{url}/reverserecords/{rid}", auth=OWNER).status_code == 404
+    finally:
+        env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {}})

@@ -8,10 +8,13 @@ operationIds to the generic handlers here or to its own.
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
+
+from starlette.datastructures import QueryParams
 
 from .. import spec as specs
 from ..engine.resources import Kind, Registry, States, bind
@@ -93,11 +96,12 @@ class ProductStyle:
         return new_row(ctx, kind, parent, props, id)
 
     def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> "ProductChange":
-        return ProductChange(ctx, kind)
+        return DirectChange(ctx, kind) if kind.stateless else ProductChange(ctx, kind)
 
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
         path = f"{parent.path}/{kind.segment}" if parent else kind.segment
-        return Reply(200, page(ctx, kind, rows_of(ctx, kind, parent), path))
+        ctx, rows = filtered(ctx, kind.filters, rows_of(ctx, kind, parent))
+        return Reply(200, page(ctx, kind, rows, path))
 
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
         return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
@@ -141,6 +145,28 @@ class ProductChange(Change):
             row.meta["state"] = state
 
 
+class DirectChange(ProductChange):
+    """A change of a stateless kind: written at once in the request's transaction, no request to complete."""
+
+    def __enter__(self):
+        self._stack.enter_context(self.ctx.store.tx())
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return self._stack.__exit__(exc_type, exc, tb)
+
+    def created(self, kind, row: Row, final_state: str | None = None) -> Row:
+        self.ctx.store.insert(row)
+        return row
+
+    def updated(self, kind, row: Row, final_state: str | None = None) -> None:
+        self.stamp(row)
+        self.ctx.store.update(row)
+
+    def deleting(self, kind, row: Row) -> None:
+        self.ctx.store.delete_tree(row)
+
+
 # -- rendering ----------------------------------------------------------------------------------------
 
 def href(ctx: Ctx, kind: Kind, row: Row) -> str:
@@ -149,7 +175,8 @@ def href(ctx: Ctx, kind: Kind, row: Row) -> str:
 
 def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
     meta = {k: v for k, v in row.meta.items() if k != "state"}
-    meta[kind.state_field] = row.meta.get("state")
+    if not kind.stateless:
+        meta[kind.state_field] = row.meta.get("state")
     if kind.meta:
         meta.update(kind.meta(ctx, row))
     props = kind.view(ctx, row) if kind.view else dict(row.props)
@@ -164,6 +191,18 @@ def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str, view=None) -> dict:
            "href": coll_href, "items": [render(ctx, kind, r) for r in page_rows],
            "offset": offset, "limit": limit, "_links": listing.links(coll_href, offset, limit, total)}
     return out
+
+
+def filtered(ctx: Ctx, filters: dict, rows: list[Row]) -> tuple[Ctx, list[Row]]:
+    """Applies the filters a kind matches itself (Kind.filters); the generic ones see the rest of the query."""
+    if not any(param in ctx.query for param in filters):
+        return ctx, rows
+    for param, keep in filters.items():
+        values = [v for raw in ctx.query.getlist(param) for v in raw.split(",") if v.strip()]
+        if values:
+            rows = keep(ctx, rows, values)
+    rest = QueryParams([(k, v) for k, v in ctx.query.multi_items() if k not in filters])
+    return dataclasses.replace(ctx, query=rest), rows
 
 
 def success(ctx: Ctx, wanted: int) -> int:
@@ -187,7 +226,7 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
                    "createdDate": ts, "createdBy": p.email, "createdByUserId": p.user_id, "lastModifiedDate": ts,
                    "lastModifiedBy": p.email, "lastModifiedByUserId": p.user_id,
                    "resourceURN": f"ionos:{ctx.api.name}:{loc}:{ctx.tenant}:{path}",
-                   "state": kind.states.creating}})
+                   **({} if kind.stateless else {"state": kind.states.creating})}})
 
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:

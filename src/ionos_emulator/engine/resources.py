@@ -93,6 +93,10 @@ class Kind:
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
     delete_body: Any = None     # what a DELETE answers (DNS: {})
+    stateless: bool = False     # products: no state, written at once without a lifecycle request (DNS reverse records)
+    # products: query filters a kind matches itself, param -> (ctx, rows, values) -> rows (the generic ones match
+    # substrings of rendered fields)
+    filters: dict[str, Callable[..., list[Row]]] = field(default_factory=dict)
 
 
 class Registry:

@@ -14,7 +14,7 @@ import dns.rdatatype
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ...engine.errors import ApiError
+from ...engine.errors import conflict, invalid, not_found
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from ..product import ProductChange, load, success
@@ -59,12 +59,12 @@ def describe(zone_name: str, flags: int, pub_b64: str) -> dict:
 def _check(params: dict) -> None:
     kp = params.get("keyParameters") or {}
     if kp.get("algorithm") not in ALGORITHMS:
-        raise ApiError(422, "attribute 'properties.keyParameters.algorithm' must be one of: " + ", ".join(ALGORITHMS))
+        raise invalid("properties.keyParameters.algorithm", "must be one of: " + ", ".join(ALGORITHMS))
     if kp.get("kskBits", 0) < kp.get("zskBits", 0):
-        raise ApiError(422, "attribute 'properties.keyParameters.kskBits' must be at least as large as zskBits")
+        raise invalid("properties.keyParameters.kskBits", "must be at least as large as zskBits")
     salt = (params.get("nsecParameters") or {}).get("nsec3SaltBits")
     if salt is not None and salt % 8:
-        raise ApiError(422, "attribute 'properties.nsecParameters.nsec3SaltBits' must be a multiple of 8")
+        raise invalid("properties.nsecParameters.nsec3SaltBits", "must be a multiple of 8")
 
 
 def _href(zone: Row) -> str:
@@ -77,10 +77,10 @@ def keys_post(ctx: Ctx) -> Reply:
     body = ctx.body if isinstance(ctx.body, dict) else {}
     params = body.get("properties")
     if not isinstance(params, dict):
-        raise ApiError(422, "attribute 'properties' is required")
+        raise invalid("properties", "is required")
     _check(params)
     if keys_of(ctx, zone) is not None:
-        raise ApiError(409, f"zone '{zone.id}' has DNSSEC keys already; delete them first")
+        raise conflict(f"zone '{zone.id}' has DNSSEC keys already; delete them first")
     kp = params["keyParameters"]
     ksk_pem, ksk_pub = _new_key(int(kp["kskBits"]))
     zsk_pem, zsk_pub = _new_key(int(kp["zskBits"]))
@@ -117,7 +117,7 @@ def keys_delete(ctx: Ctx) -> Reply:
     zone = load_zone(ctx, ctx.params["zoneId"])
     row = keys_of(ctx, zone)
     if row is None:
-        raise ApiError(404, f"zone '{zone.id}' has no DNSSEC keys", "404")
+        raise not_found(f"zone '{zone.id}' has no DNSSEC keys")
     with ProductChange(ctx, ZONE) as ch:
         ctx.store.delete_tree(row)
         count_change(ctx, zone)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
-from ...engine.errors import ApiError
+from ...engine.errors import conflict, limit_exceeded, not_found
 from ...gateway.context import Ctx
 from ...store import Row
 from ..product import PKind, Product, load, rows_of
@@ -40,10 +40,12 @@ def _secondary_meta(ctx: Ctx, row: Row) -> dict:
     return {"nameservers": list(SECONDARY_NAMESERVERS)}
 
 
+# Their rules are hooks set by the modules that hold them (zones, records, reverse).
 ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={})
 SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={})
-RECORD = PKind(DNS, "record", "record", "records", parent=ZONE)
-REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords")
+RECORD = PKind(DNS, "record", "record", "records", parent=ZONE, delete_body={})
+# Reverse records are synchronous: 201/200 with the record as written, no state.
+REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords", delete_body={}, stateless=True)
 # DNSSEC keys of a zone: one row below the zone (so deleting the zone takes it), never rendered as a resource.
 KEYS = PKind(DNS, "dnsseckeys", "dnsseckeys", "keys", parent=ZONE)
 
@@ -73,7 +75,7 @@ def zone_rows(ctx: Ctx) -> list[Row]:
 def check_unique_zone_name(ctx: Ctx, name: str, self_id: str | None = None) -> None:
     for row in zone_rows(ctx):
         if row.id != self_id and rdata.same_name(row.props.get("zoneName", ""), name):
-            raise ApiError(409, f"a zone named '{name}' already exists in this contract ({row.id})")
+            raise conflict(f"a zone named '{name}' already exists in this contract ({row.id})")
 
 
 def quota_limits(ctx: Ctx) -> dict:
@@ -89,12 +91,21 @@ def quota_usage(ctx: Ctx) -> dict:
 def check_quota(ctx: Ctx, what: str, adding: int = 1) -> None:
     used, limit = quota_usage(ctx)[what], quota_limits(ctx)[what]
     if used + adding > limit:
-        raise ApiError(422, f"the quota of {limit} {what} of this contract would be exceeded "
-                            f"({used} in use, {adding} more requested)")
+        raise limit_exceeded(f"the quota of {limit} {what} of this contract would be exceeded "
+                             f"({used} in use, {adding} more requested)")
+
+
+def live(zone: Row) -> Row:
+    """A zone that can still change: one being deleted is as good as gone."""
+    if zone.meta.get("state") == "DESTROYING":
+        raise not_found(f"zone '{zone.id}' is being deleted")
+    return zone
 
 
 def load_zone(ctx: Ctx, zone_id: str) -> Row:
-    zone = load(ctx, ZONE, zone_id)
-    if zone.meta.get("state") == "DESTROYING":
-        raise ApiError(404, f"zone '{zone_id}' is being deleted", "404")
-    return zone
+    return live(load(ctx, ZONE, zone_id))
+
+
+def zone_of(ctx: Ctx, row: Row) -> Row:
+    """The zone a record belongs to."""
+    return load(ctx, ZONE, row.parent)

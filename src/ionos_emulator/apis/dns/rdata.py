@@ -13,7 +13,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from ...engine.errors import ApiError
+from ...engine.errors import conflict, invalid
 
 # The RecordType enum of the API (strict in the Go SDK: never emit another type).
 RECORD_TYPES = ("A", "AAAA", "CNAME", "ALIAS", "MX", "NS", "SRV", "TXT", "CAA", "SSHFP", "TLSA", "SMIMEA", "DS",
@@ -27,10 +27,6 @@ _LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 TXT_CHUNK = 255
 
 
-def bad(attr: str, message: str) -> ApiError:
-    return ApiError(422, f"attribute '{attr}' {message}")
-
-
 # -- names -----------------------------------------------------------------------------------------
 
 def clean_zone_name(value, attr: str = "properties.zoneName") -> str:
@@ -38,7 +34,7 @@ def clean_zone_name(value, attr: str = "properties.zoneName") -> str:
     name = (value or "").strip().rstrip(".") if isinstance(value, str) else ""
     labels = name.split(".") if name else []
     if len(labels) < 2 or len(name) > 253 or not all(_LABEL.match(lb) for lb in labels):
-        raise bad(attr, f"must be a domain name with at least two labels, got {value!r}")
+        raise invalid(attr, f"must be a domain name with at least two labels, got {value!r}")
     return name
 
 
@@ -53,15 +49,15 @@ def is_apex(name: str) -> bool:
 def check_record_name(value, zone_name: str, attr: str = "properties.name") -> str:
     """A record name relative to the zone: "" or "@" is the apex, "*" may lead as a wildcard."""
     if not isinstance(value, str):
-        raise bad(attr, "must be a string")
+        raise invalid(attr, "must be a string")
     if is_apex(value):
         return value
     labels = value.rstrip(".").split(".")
     for i, lb in enumerate(labels):
         if not (_LABEL.match(lb) or (lb == "*" and i == 0)):
-            raise bad(attr, f"is not a valid record name: {value!r}")
+            raise invalid(attr, f"is not a valid record name: {value!r}")
     if len(fqdn(value, zone_name)) > 253:
-        raise bad(attr, "makes a fully qualified name longer than 253 characters")
+        raise invalid(attr, "makes a fully qualified name longer than 253 characters")
     return value
 
 
@@ -75,7 +71,7 @@ def check_host(value: str, attr: str) -> str:
     host = value.strip().rstrip(".")
     labels = host.split(".") if host else []
     if not labels or len(host) > 253 or not all(_LABEL.match(lb) for lb in labels):
-        raise bad(attr, f"must be a host name, got {value!r}")
+        raise invalid(attr, f"must be a host name, got {value!r}")
     return host
 
 
@@ -106,7 +102,7 @@ def rdata_text(rtype: str, content: str, priority: int | None) -> str:
         parts = content.split()
         if len(parts) == 3:   # "<weight> <port> <target>", the priority is its own attribute
             return f"{priority} {parts[0]} {parts[1]} {check_host(parts[2], 'properties.content')}."
-        raise bad("properties.content", "of an SRV record must be '<weight> <port> <target>'")
+        raise invalid("properties.content", "of an SRV record must be '<weight> <port> <target>'")
     if rtype == "URI":
         parts = content.split(None, 1)
         if len(parts) == 2 and not parts[1].lstrip().startswith('"'):
@@ -120,38 +116,38 @@ def rdata_text(rtype: str, content: str, priority: int | None) -> str:
 
 @lru_cache(maxsize=20000)
 def to_rdata(rtype: str, content: str, priority: int | None, origin: str) -> dns.rdata.Rdata:
-    """Parses an API record into DNS data; raises ApiError (422) naming the attribute when it is invalid."""
+    """Parses an API record into DNS data; raises `invalid` (422) naming the attribute when it is invalid."""
     if rtype in ("A", "AAAA"):
         try:
             addr = ipaddress.ip_address(content.strip())
         except ValueError:
             addr = None
         if addr is None or addr.version != (4 if rtype == "A" else 6):
-            raise bad("properties.content", f"of an {rtype} record must be an IPv{4 if rtype == 'A' else 6} "
-                                            f"address, got {content!r}")
+            raise invalid("properties.content", f"of an {rtype} record must be an IPv{4 if rtype == 'A' else 6} "
+                                                f"address, got {content!r}")
     text = rdata_text(rtype, content, priority)
     try:
         return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(WIRE_TYPE.get(rtype, rtype)), text,
                                    origin=dns.name.from_text(origin), relativize=False)
     except (dns.exception.DNSException, ValueError, UnicodeError) as e:
-        raise bad("properties.content", f"is not valid {rtype} data ({text!r}): {e}") from None
+        raise invalid("properties.content", f"is not valid {rtype} data ({text!r}): {e}") from None
 
 
 def check_record(props: dict, zone_name: str) -> dict:
     """Validates a record's properties and returns them with the defaults filled in."""
     rtype = props.get("type")
     if rtype not in RECORD_TYPES:
-        raise bad("properties.type", "must be one of: " + ", ".join(RECORD_TYPES))
+        raise invalid("properties.type", "must be one of: " + ", ".join(RECORD_TYPES))
     name = check_record_name(props.get("name"), zone_name)
     content = props.get("content")
     if not isinstance(content, str) or not content.strip():
-        raise bad("properties.content", "is required")
+        raise invalid("properties.content", "is required")
     priority = props.get("priority")
     if rtype in NEEDS_PRIORITY and priority is None:
-        raise bad("properties.priority", f"is required for {rtype} records")
+        raise invalid("properties.priority", f"is required for {rtype} records")
     if rtype == "CNAME" and is_apex(name):
-        raise ApiError(409, "a CNAME record cannot be created at the zone apex: it would coexist with its "
-                            "SOA and NS records")
+        raise conflict("a CNAME record cannot be created at the zone apex: it would coexist with its "
+                       "SOA and NS records")
     to_rdata(rtype, content, priority if rtype in NEEDS_PRIORITY else None, zone_name + ".")
     out = {"name": name, "type": rtype, "content": content,
            "ttl": 3600 if props.get("ttl") is None else props["ttl"],

@@ -9,7 +9,7 @@ import dns.name
 import dns.rdatatype
 import dns.zone
 
-from ...engine.errors import ApiError
+from ...engine.errors import bad_request, unprocessable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from ..product import ProductChange, load, page, rows_of
@@ -73,7 +73,7 @@ def parse(text: str, zone_name: str) -> list[dict]:
     try:
         zone = dns.zone.from_text(body, origin=origin, relativize=False, check_origin=False)
     except dns.exception.DNSException as e:
-        raise ApiError(400, f"the zone file cannot be read: {e}") from None
+        raise bad_request(f"the zone file cannot be read: {e}") from None
     default_ttl = 3600
     out = []
     for owner, rds in zone.iterate_rdatasets():
@@ -82,8 +82,8 @@ def parse(text: str, zone_name: str) -> list[dict]:
             continue
         rel = owner.relativize(origin).to_text()
         if rtype not in rdata.RECORD_TYPES:
-            raise ApiError(400, f"the zone file has a {rtype} record for '{owner}'; Cloud DNS supports "
-                                f"{', '.join(rdata.RECORD_TYPES)}")
+            raise bad_request(f"the zone file has a {rtype} record for '{owner}'; Cloud DNS supports "
+                              f"{', '.join(rdata.RECORD_TYPES)}")
         for rd in rds:
             content, priority = rdata.from_rdata(rtype, rd)
             out.append(_props("" if rel == "@" else rel, rtype, content, priority, rds.ttl))
@@ -109,13 +109,13 @@ def import_(ctx: Ctx) -> Reply:
     try:
         text = raw.decode() if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise ApiError(400, "the zone file must be UTF-8 text") from None
+        raise bad_request("the zone file must be UTF-8 text") from None
     if not text.strip():
-        raise ApiError(400, "the request body must be a zone file")
+        raise bad_request("the request body must be a zone file")
     new: list[Row] = []
     for i, props in enumerate(parse(text, zone.props["zoneName"])):
         if not 60 <= props["ttl"] <= 604800:
-            raise ApiError(422, f"record {i + 1} of the zone file ({props['name'] or '@'} {props['type']}) has the "
+            raise unprocessable(f"record {i + 1} of the zone file ({props['name'] or '@'} {props['type']}) has the "
                                 f"TTL {props['ttl']}; it must be between 60 and 604800")
         props = checked(ctx, zone, props, others=new)
         new.append(Row(tenant=ctx.tenant, kind=RECORD.name, id=f"zone file record {i + 1}",

@@ -12,10 +12,10 @@ import dns.rdatatype
 import dns.zone
 
 from ...engine import clock, listing
-from ...engine.errors import ApiError
+from ...engine.errors import conflict, invalid
 from ...gateway.context import Ctx, Reply
 from ...store import Row, Store
-from ..product import create, load, properties, render, replace, success
+from ..product import load, success
 from . import rdata
 from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
                     quota_usage, transfer_port)
@@ -27,120 +27,50 @@ TRANSFER_LIFETIME = 6.0     # seconds per primary in all
 TRANSFER_OK, TRANSFER_FAILED, TRANSFER_RUNNING = "OK", "FAILED", "IN_PROGRESS"
 
 
-# -- primary zones ------------------------------------------------------------------------------------
+# -- primary and secondary zones ------------------------------------------------------------------------
+# Both are plain resources of the engine (PUT creates under the client's id or replaces); their names are
+# unique together and fixed once created, and a replacement counts as a change of the zone (SOA serial).
 
-def _zone_props(ctx: Ctx, props: dict, self_id: str | None) -> dict:
-    name = rdata.clean_zone_name(props.get("zoneName"))
-    check_unique_zone_name(ctx, name, self_id)
-    out = {"zoneName": name, "enabled": True if props.get("enabled") is None else props["enabled"]}
-    if props.get("description") is not None:
-        out["description"] = props["description"]
-    return out
-
-
-def _zone_create(ctx: Ctx, parent, props: dict) -> dict:
-    out = _zone_props(ctx, props, None)
-    check_quota(ctx, "zones")
-    return out
-
-
-def _zone_update(ctx: Ctx, row: Row, props: dict) -> dict:
-    out = _zone_props(ctx, props, row.id)
-    if not rdata.same_name(out["zoneName"], row.props["zoneName"]):
-        raise ApiError(422, f"attribute 'properties.zoneName' cannot be changed (the zone is "
-                            f"'{row.props['zoneName']}'); create a new zone instead")
-    out["zoneName"] = row.props["zoneName"]
-    count_change(ctx, row)
-    return out
+def _zone_prepare(what: str, quota_key: str, fields):
+    """The prepare hook of a zone kind; `fields(props)` checks and returns what the kind adds to the name."""
+    def prepare(ctx: Ctx, parent, props: dict, old: Row | None) -> dict:
+        name = rdata.clean_zone_name(props.get("zoneName"))
+        check_unique_zone_name(ctx, name, old.id if old else None)
+        out = {"zoneName": name, **fields(props)}
+        if props.get("description") is not None:
+            out["description"] = props["description"]
+        if old is None:
+            check_quota(ctx, quota_key)
+            return out
+        if not rdata.same_name(name, old.props["zoneName"]):
+            raise invalid("properties.zoneName", f"cannot be changed (the {what} is '{old.props['zoneName']}'); "
+                                                 f"create a new one instead")
+        out["zoneName"] = old.props["zoneName"]
+        count_change(ctx, old)
+        return out
+    return prepare
 
 
-ZONE.prepare = lambda ctx, parent, props, old: (_zone_create(ctx, parent, props) if old is None
-                                                else _zone_update(ctx, old, props))
+def _primary_fields(props: dict) -> dict:
+    return {"enabled": True if props.get("enabled") is None else props["enabled"]}
 
 
-@DNS.handler("zonesPost")
-def zone_post(ctx: Ctx) -> Reply:
-    row = create(ctx, ZONE, None, properties(ctx))
-    return Reply(success(ctx, 202), render(ctx, ZONE, row))
-
-
-@DNS.handler("zonesPut")
-def zone_put(ctx: Ctx) -> Reply:
-    return _ensure(ctx, ZONE, "zoneId")
-
-
-def _ensure(ctx: Ctx, kind, id_param: str) -> Reply:
-    """PUT creates the zone under the client's id or replaces it; a transfer follows for secondary zones."""
-    rid = ctx.params[id_param]
-    row = ctx.store.get(ctx.tenant, kind.name, "", rid)
-    if row is not None and row.scope != ctx.api.location:
-        raise ApiError(409, f"{kind.type} '{rid}' exists in another location", "409")
-    if row is None:
-        _check_uuid(rid, kind.type)
-        row = create(ctx, kind, None, properties(ctx), rid)
-    else:
-        row = replace(ctx, kind, row, properties(ctx))
-    if kind is SECONDARY:
-        start_transfer(ctx.store, ctx.tenant, row)
-    return Reply(success(ctx, 202), render(ctx, kind, row))
-
-
-def _check_uuid(rid: str, what: str) -> None:
-    try:
-        uuid.UUID(rid)
-    except ValueError:
-        raise ApiError(422, f"the id '{rid}' of a new {what} must be a UUID") from None
-
-
-# -- secondary zones ----------------------------------------------------------------------------------
-
-def _secondary_props(ctx: Ctx, props: dict, self_id: str | None) -> dict:
-    name = rdata.clean_zone_name(props.get("zoneName"))
-    check_unique_zone_name(ctx, name, self_id)
+def _secondary_fields(props: dict) -> dict:
     ips = props.get("primaryIps")
     if not isinstance(ips, list) or not ips:
-        raise rdata.bad("properties.primaryIps", "must list at least one IP address")
+        raise invalid("properties.primaryIps", "must list at least one IP address")
     for i, ip in enumerate(ips):
         try:
             ipaddress.ip_address(ip)
         except (ValueError, TypeError):
-            raise rdata.bad(f"properties.primaryIps[{i}]", f"must be an IPv4 or IPv6 address, got {ip!r}") from None
-    out = {"zoneName": name, "primaryIps": list(ips)}
-    if props.get("description") is not None:
-        out["description"] = props["description"]
-    return out
+            raise invalid(f"properties.primaryIps[{i}]", f"must be an IPv4 or IPv6 address, got {ip!r}") from None
+    return {"primaryIps": list(ips)}
 
 
-def _secondary_create(ctx: Ctx, parent, props: dict) -> dict:
-    out = _secondary_props(ctx, props, None)
-    check_quota(ctx, "secondaryZones")
-    return out
-
-
-def _secondary_update(ctx: Ctx, row: Row, props: dict) -> dict:
-    out = _secondary_props(ctx, props, row.id)
-    if not rdata.same_name(out["zoneName"], row.props["zoneName"]):
-        raise ApiError(422, f"attribute 'properties.zoneName' cannot be changed (the secondary zone is "
-                            f"'{row.props['zoneName']}'); create a new one instead")
-    out["zoneName"] = row.props["zoneName"]
-    count_change(ctx, row)
-    return out
-
-
-SECONDARY.prepare = lambda ctx, parent, props, old: (_secondary_create(ctx, parent, props) if old is None
-                                                     else _secondary_update(ctx, old, props))
-
-
-@DNS.handler("secondaryzonesPut")
-def secondary_put(ctx: Ctx) -> Reply:
-    return _ensure(ctx, SECONDARY, "secondaryZoneId")
-
-
-@DNS.handler("secondaryzonesPost")
-def secondary_post(ctx: Ctx) -> Reply:
-    row = create(ctx, SECONDARY, None, properties(ctx))
-    start_transfer(ctx.store, ctx.tenant, row)
-    return Reply(success(ctx, 202), render(ctx, SECONDARY, row))
+ZONE.prepare = _zone_prepare("zone", "zones", _primary_fields)
+SECONDARY.prepare = _zone_prepare("secondary zone", "secondaryZones", _secondary_fields)
+# a secondary zone transfers its zone from the primaries once created or replaced
+SECONDARY.after = lambda ctx, row, change: start_transfer(ctx.store, ctx.tenant, row)
 
 
 @DNS.handler("secondaryzonesAxfrGet")
@@ -155,7 +85,7 @@ def axfr_status(ctx: Ctx) -> Reply:
 def axfr_start(ctx: Ctx) -> Reply:
     row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
     if row.meta.get("state") == "DESTROYING":
-        raise ApiError(409, "the secondary zone is being deleted")
+        raise conflict("the secondary zone is being deleted")
     start_transfer(ctx.store, ctx.tenant, row)
     return Reply(success(ctx, 202), {})
 
