@@ -1,20 +1,35 @@
 """The APIs the emulator serves. `build_apis()` makes their mounts when an app is built: the Cloud and Auth
-APIs, then every product package's `PRODUCTS`, each mounted once per location it serves. Which APIs are
-complete is not declared anywhere: it is what their handlers cover (gateway/mounts.py, Mount.complete)."""
+APIs, then the `PRODUCTS` of every product package in this folder (found, not listed), each mounted once per
+location it serves. A compiled product spec that no package serves yet is routed by `routed/` and answers 501.
+Which APIs are complete is not declared anywhere: it is what their handlers cover (gateway/mounts.py)."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from ..gateway.context import ApiModule
+from .product import Product
 
-PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb", "routed")
+# packages of this folder that are not product packages
+NOT_PRODUCTS = {"auth", "cloud", "routed"}
+
+
+def product_packages() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg and m.name not in NOT_PRODUCTS)
+
+
+def products() -> list[Product]:
+    """Every product with a package of its own, then the routed ones no package serves."""
+    from . import routed
+    served = [p for name in product_packages() for p in importlib.import_module(f"{__name__}.{name}").PRODUCTS]
+    taken = {p.spec_name for p in served}
+    return served + [p for p in routed.PRODUCTS if p.spec_name not in taken]
 
 
 def build_apis() -> list[ApiModule]:
     from .auth import API as auth
     from .cloud import API as cloud
     apis = [cloud.copy(), auth.copy()]
-    for name in PRODUCT_PACKAGES:
-        for product in importlib.import_module(f"{__name__}.{name}").PRODUCTS:
-            apis += product.modules()
+    for product in products():
+        apis += product.modules()
     return apis
