@@ -67,8 +67,9 @@ class Services:
 
 
 @dataclass
-class Ctx:
-    services: Services
+class Ctx(Services):
+    """One request as a handler sees it: the services it may use, the request, and who is calling."""
+
     api: ApiModule
     op: Operation
     method: str
@@ -88,22 +89,6 @@ class Ctx:
         if self.caller is None:
             raise ApiError(401, "Unauthorized", "315")
         return self.caller
-
-    @property
-    def store(self) -> Store:
-        return self.services.store
-
-    @property
-    def identity(self) -> Identity:
-        return self.services.identity
-
-    @property
-    def lifecycle(self) -> Lifecycle:
-        return self.services.lifecycle
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
 
     @property
     def tenant(self) -> int:

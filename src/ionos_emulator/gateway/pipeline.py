@@ -89,9 +89,10 @@ class Pipeline:
                 raise ApiError(405, f"Method {req.method} is not allowed on this resource",
                                headers={"Allow": ", ".join(allowed)})
             raise not_found()
-        return Ctx(services=self.services, api=mount.api, op=op, method=req.method, path=rel, params=params,
-                   query=req.query, headers=req.headers, body=None, raw_body=req.body, base_url=req.base_url,
-                   now=clock.now())
+        s = self.services
+        return Ctx(store=s.store, identity=s.identity, lifecycle=s.lifecycle, settings=s.settings,
+                   api=mount.api, op=op, method=req.method, path=rel, params=params, query=req.query,
+                   headers=req.headers, body=None, raw_body=req.body, base_url=req.base_url, now=clock.now())
 
     def settle(self) -> None:
         try:
