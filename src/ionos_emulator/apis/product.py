@@ -102,7 +102,7 @@ class ProductStyle:
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
         return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
 
-    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change) -> Reply:
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
@@ -149,7 +149,8 @@ def href(ctx: Ctx, kind: Kind, row: Row) -> str:
 
 def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
     meta = {k: v for k, v in row.meta.items() if k != "state"}
-    meta[kind.state_field] = row.meta.get("state")
+    if kind.state_field:
+        meta[kind.state_field] = row.meta.get("state")
     if kind.meta:
         meta.update(kind.meta(ctx, row))
     props = kind.view(ctx, row) if kind.view else dict(row.props)
@@ -191,11 +192,16 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
 
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
+    if kind.rows is not None:
+        return kind.rows(ctx, parent)
     return ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
 
 
 def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
-    row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
+    if kind.rows is not None:
+        row = next((r for r in kind.rows(ctx, parent) if r.id == id), None)
+    else:
+        row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
     if row is None or row.scope != ctx.api.location:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
