@@ -133,6 +133,27 @@ def test_put_ensures_a_cluster_under_the_clients_id(api, emulator):
     clusters.clusters_delete(cid)
 
 
+def test_delete_twice_is_one_deletion_and_an_id_of_another_location_is_taken(make_emulator):
+    emu = make_emulator("mariadb-edges")
+    token = bearer(emu)
+    dc, lan = network(emu)
+    txl_dc, txl_lan = network(emu, location="de/txl")
+    with client(emu, token) as c, client(emu, token, "/mariadb/de-txl/v2") as txl:
+        clusters = mdb.ClustersApi(c)
+        cluster = create(c, dc, lan).data
+        # a PUT cannot ensure a cluster under an id a cluster of another location has
+        there = mdb.ClusterEnsure(properties=properties(txl_dc, txl_lan, cls=mdb.Cluster))
+        status, msg = refused(mdb.ClustersApi(txl).clusters_put, cluster.id, there)
+        assert status == 409 and "de/fra" in msg
+        emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {"mariadb.cluster": 30.0}})
+        assert clusters.clusters_delete_with_http_info(cluster.id).status_code == 202
+        first = clusters.clusters_find_by_id(cluster.id).metadata
+        assert first.state == "DESTROYING"
+        assert clusters.clusters_delete_with_http_info(cluster.id).status_code == 202
+        again = clusters.clusters_find_by_id(cluster.id).metadata
+        assert (again.state, again.last_modified_date) == ("DESTROYING", first.last_modified_date)
+
+
 def test_validation_names_the_attribute_and_changes_nothing(api, emulator):
     clusters = mdb.ClustersApi(api)
     dc, lan = network(emulator)

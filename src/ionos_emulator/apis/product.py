@@ -106,7 +106,7 @@ class ProductStyle:
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
         return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
 
-    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change) -> Reply:
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
@@ -230,11 +230,16 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
 
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
+    if kind.rows is not None:
+        return kind.rows(ctx, parent)
     return ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
 
 
 def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
-    row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
+    if kind.rows is not None:
+        row = next((r for r in kind.rows(ctx, parent) if r.id == id), None)
+    else:
+        row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
     if row is None or row.scope != ctx.api.location:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
@@ -271,19 +276,9 @@ def invalid(attr: str, message: str) -> ApiError:
     return ApiError(422, f"attribute '{attr}' {message}")
 
 
-def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) -> tuple[Row, Row]:
-    """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
-    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs."""
-    from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
-    if dc is None or not visible(ctx, dc):
-        raise invalid(f"{attr}.datacenterId", f"names no data center ('{datacenter_id}')")
-    if dc.props.get("location") != location:
-        raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, but the "
-                                              f"cluster is in {location}")
-    lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
-    if lan is None:
-        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
-    if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
-    return dc, lan
+def __getattr__(name: str) -> Any:
+    """private_lan moved to apis/dbaas.py; re-exported here until PostgreSQL and MongoDB import it from there."""
+    if name == "private_lan":
+        from .dbaas import private_lan
+        return private_lan
+    raise AttributeError(name)

@@ -23,6 +23,7 @@ Hooks (all optional):
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
     meta(ctx, row) -> dict                      metadata added at read time
+    rows(ctx, parent) -> list[Row]              the rows of a kind not read straight from the store
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..store import Row
-from .errors import ApiError, invalid
+from .errors import ApiError, conflict, invalid
 
 if TYPE_CHECKING:
     from ..gateway.context import Ctx, Reply
@@ -53,7 +54,7 @@ class Style(Protocol):
     def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> Change: ...
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply: ...
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply: ...
-    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change) -> Reply: ...
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply: ...
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict: ...
 
 
@@ -86,6 +87,8 @@ class Kind:
     after: Hook | None = None
     view: Hook | None = None
     meta: Hook | None = None
+    # products: rows computed, not stored as they are listed (a catalogue; backups shown from their start)
+    rows: Hook | None = None
     entity_rows: dict[str, Callable[..., tuple[Kind | None, list[Row]]]] = field(default_factory=dict)
     # group privilege a non-administrator needs to create one (e.g. "createInternetAccess"); None: any user
     create_privilege: str | None = None
@@ -93,10 +96,12 @@ class Kind:
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
     delete_body: Any = None     # what a DELETE answers (DNS: {})
-    stateless: bool = False     # products: no state, written at once without a lifecycle request (DNS reverse records)
+    # products: no state, written at once without a lifecycle request (DNS reverse records, catalogues)
+    stateless: bool = False
     # products: query filters a kind matches itself, param -> (ctx, rows, values) -> rows (the generic ones match
     # substrings of rendered fields)
     filters: dict[str, Callable[..., list[Row]]] = field(default_factory=dict)
+    idempotent_delete: bool = False  # a DELETE of a resource being deleted answers as the first, changing nothing
 
 
 class Registry:
@@ -230,7 +235,14 @@ def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
             return _updated(ctx, kind, parent, row, replace=True)
         existing = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", rid)
         if existing is not None:
-            return _updated(ctx, kind, parent, kind.style.load(ctx, kind, parent, rid), replace=True)
+            try:
+                row = kind.style.load(ctx, kind, parent, rid)
+            except ApiError as e:  # the id is taken where this client cannot reach it (another location)
+                if e.status != 404:
+                    raise
+                raise conflict(f"{kind.type} '{rid}' exists in {existing.scope or 'another place'}; "
+                               "its id cannot be used here") from None
+            return _updated(ctx, kind, parent, row, replace=True)
         try:
             uuid.UUID(rid)
         except ValueError:
@@ -258,6 +270,8 @@ def _updated(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, *, replace: boo
 def op_delete(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     def handler(ctx: Ctx) -> Reply:
         row = load_chain(ctx, steps)[-1]
+        if kind.idempotent_delete and row.meta.get("state") == kind.states.destroying:
+            return kind.style.deleted_reply(ctx, kind, None)
         with kind.style.change(ctx, kind, row, deleting=True) as ch:
             delete_row(ctx, kind, row, ch)
         return kind.style.deleted_reply(ctx, kind, ch)

@@ -15,9 +15,10 @@ import re
 from ipaddress import IPv4Network
 
 from ...dataplanes import redis as dataplane
+from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
-from ..mariadb.dbaas import RETENTION_DAYS, ClusterService, invalid
+from ..mariadb.dbaas import RETENTION_DAYS, ClusterService
 from ..product import Product, spec_locations
 
 PRODUCT = Product(name="inmemorydb", spec_name="inmemorydb", config_name="inmemorydb",
@@ -64,8 +65,8 @@ class InMemoryDB(ClusterService):
             raise invalid(f"{attr}.algorithm", f"must be SHA-256, got '{value['algorithm']}'")
         return {"algorithm": algorithm, "hash": value["hash"]}
 
-    def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict]:
-        creds, secrets = p.get("credentials"), {}
+    def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> dict:
+        creds = p.get("credentials")
         if old is None:
             if not isinstance(creds, dict):
                 raise invalid("properties.credentials", "is required")
@@ -75,16 +76,15 @@ class InMemoryDB(ClusterService):
             if not USERNAME.match(username) or username.lower() in RESERVED_USERNAMES:
                 raise invalid("properties.credentials.username", "must hold only letters, digits and '_' and not be "
                                                                  f"one kept for the platform, got '{username}'")
-            password = self.password_of(creds.get("password"))
+            self.password_of(creds.get("password"))
             shown = {"username": username}
-            secrets = {"passwordHash": password["hash"], "requested": dict(shown)}
         else:
             shown = dict(old.props["credentials"])
             if isinstance(creds, dict):
                 if creds.get("username") not in (None, old.x["requested"]["username"], shown["username"]):
                     raise invalid("properties.credentials.username", f"cannot be changed (is '{shown['username']}')")
                 if creds.get("password") is not None:
-                    secrets["passwordHash"] = self.password_of(creds["password"])["hash"]
+                    self.password_of(creds["password"])
         snapshot = p.get("snapshot") or {}
         out = {"credentials": shown,
                "persistenceMode": p.get("persistenceMode") or DEFAULT_PERSISTENCE,
@@ -94,7 +94,10 @@ class InMemoryDB(ClusterService):
                             "retentionDays": snapshot.get("retentionDays") or RETENTION_DAYS}}
         if snapshot.get("snapshotHours"):
             out["snapshot"]["snapshotHours"] = sorted(set(snapshot["snapshotHours"]))
-        return out, secrets
+        return out
+
+    def password_hash(self, credentials: dict) -> str | None:
+        return self.password_of(credentials["password"])["hash"] if credentials.get("password") is not None else None
 
     def recovery_props(self, cluster: Row) -> dict:
         return {"datacenterId": cluster.props["connection"]["datacenterId"],

@@ -13,10 +13,12 @@ import re
 from ipaddress import IPv4Network
 
 from ...dataplanes import mariadb as dataplane
+from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
+from ..dbaas import required
 from ..product import Product, spec_locations
-from .dbaas import RETENTION_DAYS, ClusterService, invalid
+from .dbaas import RETENTION_DAYS, ClusterService
 
 PRODUCT = Product(name="mariadb", spec_name="mariadb", config_name="mariadb", locations=spec_locations("mariadb"),
                   host="mariadb.{region}.ionos.com", privilege="manageDBaaS")
@@ -51,14 +53,12 @@ class MariaDB(ClusterService):
                                                               f"got {out['storageSize']})")
         return out
 
-    def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict]:
-        creds, secrets = p.get("credentials"), {}
+    def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> dict:
+        creds = p.get("credentials")
         if old is None:
             if not isinstance(creds, dict):
                 raise invalid("properties.credentials", "is required")
-            for k in ("username", "password", "database"):
-                if not creds.get(k):
-                    raise invalid(f"properties.credentials.{k}", "is required")
+            required(creds, "properties.credentials", ("username", "password", "database"))
             username, database = creds["username"], creds["database"]
             if not IDENTIFIER.match(username) or username.lower() in RESERVED_USERNAMES:
                 raise invalid("properties.credentials.username", "must hold only letters, digits and '_' and not be "
@@ -67,19 +67,19 @@ class MariaDB(ClusterService):
                 raise invalid("properties.credentials.database", "must hold only letters, digits and '_' and not "
                                                                  f"be a system database, got '{database}'")
             shown = {"username": username, "database": database}
-            secrets = {"passwordHash": dataplane.native_hash(creds["password"]), "requested": dict(shown)}
         else:
             shown = dict(old.props["credentials"])
             if isinstance(creds, dict):
                 for k in ("username", "database"):  # either name the client asked for or the one in use
                     if creds.get(k) not in (None, old.x["requested"][k], shown[k]):
                         raise invalid(f"properties.credentials.{k}", f"cannot be changed (is '{shown[k]}')")
-                if creds.get("password"):
-                    secrets["passwordHash"] = dataplane.native_hash(creds["password"])
         backup = p.get("backup") or {}
         return {"credentials": shown, "backup": {
             "location": self.recovery_location_of("properties.backup.location", backup.get("location")),
-            "retentionDays": backup.get("retentionDays") or RETENTION_DAYS}}, secrets
+            "retentionDays": backup.get("retentionDays") or RETENTION_DAYS}}
+
+    def password_hash(self, credentials: dict) -> str | None:
+        return dataplane.native_hash(credentials["password"]) if credentials.get("password") else None
 
     def recovery_props(self, cluster: Row) -> dict:
         return {"mariadbClusterVersion": cluster.props["version"], "location": cluster.props["backup"]["location"]}

@@ -1,0 +1,205 @@
+"""The rules every DBaaS product shares (PostgreSQL, MariaDB, In-Memory DB, MongoDB): cluster names, maintenance
+windows, the connection of a cluster to a private LAN of a Cloud API data center and its addresses there,
+date-time values, the refusal to change a cluster mid-change, the service's catalogues (versions, backup
+locations), and the recovery points (backups, snapshots) the service keeps of a cluster's data.
+"""
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+from ..engine import clock
+from ..engine.change import Change, key
+from ..engine.errors import conflict, invalid, unprocessable
+from ..engine.resources import Kind
+from ..gateway.context import Ctx
+from ..store import Row
+from .product import new_row
+
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+WINDOW_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+
+
+def required(value: dict, attr: str, names: Iterable[str]) -> None:
+    for name in names:
+        if value.get(name) in (None, ""):
+            raise invalid(f"{attr}.{name}", "is required")
+
+
+def cluster_name(attr: str, value: str | None) -> str:
+    if not value:
+        raise invalid(attr, "is required")
+    if not CLUSTER_NAME.match(value):
+        raise invalid(attr, "must begin and end with a letter or digit and hold only letters, digits, '-', '_' and "
+                            f"'.', got '{value}'")
+    return value
+
+
+def maintenance_window(attr: str, value: dict | None, current: dict | None = None) -> dict:
+    """The window a client asked for; without one, the cluster's (a replacement) or one the service picks."""
+    if value is None:
+        return current or {"dayOfTheWeek": random.choice(DAYS), "time": f"{random.randrange(24):02d}:00:00"}
+    required(value, attr, ("dayOfTheWeek", "time"))
+    if not WINDOW_TIME.match(str(value["time"])):
+        raise invalid(f"{attr}.time", f"must be a time of day HH:MM:SS, got '{value['time']}'")
+    return {"dayOfTheWeek": value["dayOfTheWeek"], "time": value["time"]}
+
+
+def parse_time(name: str, value: str, *, query: bool = False) -> float:
+    """An RFC 3339 date-time (naive: UTC) of the attribute `name`, or of the query parameter `name`: there a '+'
+    of an offset that was not percent-encoded arrives as a space."""
+    try:
+        text = value.strip().replace(" ", "+") if query else value
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        if query:
+            raise unprocessable(f"query parameter '{name}' must be an RFC 3339 date-time, got '{value}'") from None
+        raise invalid(name, f"must be an RFC 3339 date-time, got '{value}'") from None
+
+
+def refuse_busy(kind: Kind, row: Row) -> None:
+    """A cluster in the middle of a change (being created, changed or deleted) takes no other (409)."""
+    state = row.meta.get("state")
+    if state in (kind.states.creating, kind.states.updating, kind.states.destroying):
+        raise conflict(f"{kind.type} '{row.id}' is {state}; it can be changed once it is {kind.states.ready}")
+
+
+# -- the connection to a data center's LAN -------------------------------------------------------------
+
+def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) -> tuple[Row, Row]:
+    """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
+    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs."""
+    from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
+    dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
+    if dc is None or not visible(ctx, dc):
+        raise invalid(f"{attr}.datacenterId", f"names no data center ('{datacenter_id}')")
+    if dc.props.get("location") != location:
+        raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, but the "
+                                              f"cluster is in {location}")
+    lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
+    if lan is None:
+        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
+    if lan.props.get("public"):
+        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+    return dc, lan
+
+
+def host_address(attr: str, cidr: str, *, reserved: Iterable[ipaddress.IPv4Network] = (),
+                 prefixes: tuple[int, int] = (8, 30), whole_network: bool = False) -> ipaddress.IPv4Interface:
+    """An instance's address in CIDR notation: a host address (not its network's first or last) with a prefix
+    in `prefixes`, outside the ranges the service keeps for itself (`whole_network`: its network may not even
+    overlap them)."""
+    try:
+        iface = ipaddress.IPv4Interface(cidr)
+    except ValueError:
+        iface = None
+    low, high = prefixes
+    if iface is None or "/" not in str(cidr) or not low <= iface.network.prefixlen <= high:
+        netmask = f"/{low}" if low == high else f"from /{low} to /{high}"
+        raise invalid(attr, f"must be an IPv4 address with a prefix {netmask} in CIDR notation (e.g. "
+                            f"192.168.1.100/24), got '{cidr}'")
+    if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
+        raise invalid(attr, f"must be a host address, not its network's first or last ('{cidr}')")
+    for net in reserved:
+        if iface.network.overlaps(net) if whole_network else iface.ip in net:
+            raise invalid(attr, f"lies in {net}, a range the service keeps for itself ('{cidr}')")
+    return iface
+
+
+Endpoints = Callable[[Row], Iterable[tuple[str, str, str | None]]]  # a cluster's (datacenterId, lanId, cidr)
+
+
+def lan_addresses(clusters: Iterable[Row], endpoints: Endpoints, dc_id: str, lan_id: str,
+                  except_id: str = "") -> dict[str, str]:
+    """The addresses other clusters use in one LAN: address -> cluster id."""
+    return {str(ipaddress.IPv4Interface(cidr).ip): row.id for row in clusters if row.id != except_id
+            for dc, lan, cidr in endpoints(row) if cidr and (dc, str(lan)) == (dc_id, str(lan_id))}
+
+
+def refuse_taken(attr: str, iface: ipaddress.IPv4Interface, taken: dict[str, str]) -> None:
+    other = taken.get(str(iface.ip))
+    if other:
+        raise invalid(attr, f"uses {iface.ip}, taken by cluster {other} in this LAN")
+
+
+# -- catalogues and recovery points ----------------------------------------------------------------------
+
+def catalogue(ctx: Ctx, kind: Kind, entries: dict[str, dict]) -> list[Row]:
+    """What the service offers (versions, locations), as rows of `kind` (id -> properties); never stored."""
+    return [Row(tenant=ctx.tenant, kind=kind.name, id=rid, scope=ctx.api.location, path=f"{kind.segment}/{rid}",
+                doc={"properties": props, "metadata": {}}) for rid, props in entries.items()]
+
+
+class RecoveryPoints:
+    """The recovery points (backups, snapshots) a service keeps of its clusters' data, as rows of `kind`: one
+    starts when the change that makes a cluster (or starts a new timeline of it) completes and is written
+    until a later change ends it (latestRecoveryTargetTime null until then). A client sees it from its start;
+    with `retention_days` given at its start, until so many days after its end."""
+
+    def __init__(self, kind: Kind, active_field: str | None = None):
+        self.kind = kind
+        self.active_field = active_field  # a property true while the point is written ("isActive")
+
+    def start(self, ctx: Ctx, change: Change, cluster: Row, props: dict, retention_days: int | None = None) -> Row:
+        """A point of `cluster` from when `change` completes; it goes if the change fails."""
+        starts = change.req["done_at"]
+        props = {"clusterId": cluster.id, **props, "earliestRecoveryTargetTime": clock.iso_precise(starts),
+                 "latestRecoveryTargetTime": None}
+        if self.active_field:
+            props[self.active_field] = True
+        point = new_row(ctx, self.kind, None, props)
+        point.meta.pop("state", None)
+        point.x.update(startsAt=starts, retentionDays=retention_days)
+        ctx.store.insert(point)
+        change.effect("delete", key(point), on_fail=True)
+        return point
+
+    def end(self, ctx: Ctx, change: Change, cluster_id: str) -> None:
+        """The cluster's current points end when `change` completes."""
+        ended = {"latestRecoveryTargetTime": clock.iso_precise(change.req["done_at"])}
+        if self.active_field:
+            ended[self.active_field] = False
+        for point in self.current(ctx, cluster_id):
+            change.effect("props", key(point), set=ended)
+
+    def of(self, ctx: Ctx, cluster_id: str | None = None) -> list[Row]:
+        """Every point kept (of one cluster, or all), begun or not."""
+        rows = ctx.store.list(ctx.tenant, self.kind.name, "", scope=ctx.api.location)
+        return [r for r in rows if cluster_id is None or r.props.get("clusterId") == cluster_id]
+
+    def current(self, ctx: Ctx, cluster_id: str) -> list[Row]:
+        """The points of the cluster still being written (or about to be)."""
+        return [r for r in self.of(ctx, cluster_id) if not r.props.get("latestRecoveryTargetTime")]
+
+    def visible(self, ctx: Ctx, cluster_id: str | None = None) -> list[Row]:
+        """The points a client sees: begun, and not past their retention."""
+        out = []
+        for row in self.of(ctx, cluster_id):
+            if row.x["startsAt"] > ctx.now:
+                continue
+            ended, days = row.props.get("latestRecoveryTargetTime"), row.x.get("retentionDays")
+            if ended and days and parse_time("latestRecoveryTargetTime", ended) + days * 86400 < ctx.now:
+                continue
+            out.append(row)
+        return out
+
+    def window(self, ctx: Ctx, point: Row) -> tuple[float, float]:
+        """The times a point can restore to."""
+        ended = point.props.get("latestRecoveryTargetTime")
+        return (parse_time("earliestRecoveryTargetTime", point.props["earliestRecoveryTargetTime"]),
+                parse_time("latestRecoveryTargetTime", ended) if ended else ctx.now)
+
+    def target(self, ctx: Ctx, attr: str, value: str, points: list[Row], skew: float = 0.0) -> float:
+        """The point in time `value` names, which must lie in the window of one of `points` (a client's clock
+        may run `skew` seconds ahead)."""
+        when = parse_time(attr, value)
+        for point in points:
+            start, end = self.window(ctx, point)
+            if start <= when <= end + skew:
+                return when
+        raise invalid(attr, f"lies outside every recovery window of the {self.kind.type}s ('{value}')")
