@@ -41,8 +41,12 @@ class Emulator:
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
         self.pipeline = Pipeline(self.services, self.mounts, self.observations)
+        for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
+            for name, factory in mount.api.effects.items():
+                if name not in self.lifecycle.effects:
+                    self.lifecycle.effects[name] = factory(settings)
         from .engine.lifecycle import EFFECT_FACTORIES
-        for name, factory in EFFECT_FACTORIES.items():  # the APIs' own effects (data planes)
+        for name, factory in EFFECT_FACTORIES.items():
             self.lifecycle.effects[name] = factory(self)
         from .admin import build_admin
         self.admin = build_admin(self)

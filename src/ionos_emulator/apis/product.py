@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 from starlette.datastructures import QueryParams
 
 from .. import spec as specs
+from ..engine.lifecycle import Effect
 from ..engine.resources import Kind, Registry, States, bind
 from ..engine import clock, listing
 from ..engine.change import Change
 from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError
 from ..gateway.context import ApiModule, Ctx, Reply
+from ..settings import Settings
 from ..store import Row
 
 # Location ids and the host label the regional product hosts use for them.
@@ -49,6 +51,9 @@ class Product:
     privilege: str | None = None       # group flag a non-administrator needs (accessAndManageDns, ...)
     handlers: dict = field(default_factory=dict)
     registry: Registry = field(default_factory=Registry)   # its kinds (PKind adds them)
+    # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
+    # installed in every app that mounts the product, so a change queued before a restart still completes
+    effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
 
     def handler(self, op_id: str):
         """Registers the handler of an operation the engine cannot serve by path shape."""
@@ -71,7 +76,7 @@ class Product:
             hosts = {self.host.format(region=region): base} if self.host else {}
             out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=dict(self.handlers),
                                  location=loc, hosts=hosts, product=self.config_name,
-                                 privilege=self.privilege, errors=PRODUCT_ERRORS))
+                                 privilege=self.privilege, errors=PRODUCT_ERRORS, effects=dict(self.effects)))
         return out
 
 

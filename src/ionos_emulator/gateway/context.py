@@ -10,7 +10,7 @@ from ..engine.errors import CLOUD as CLOUD_ERRORS
 from ..engine.errors import ApiError, ErrorStyle
 
 if TYPE_CHECKING:
-    from ..engine.lifecycle import Lifecycle
+    from ..engine.lifecycle import Effect, Lifecycle
     from ..identity import Identity, Principal
     from ..settings import Settings
     from ..spec import Operation
@@ -44,6 +44,8 @@ class ApiModule:
     product: str = ""                 # product name in the IONOS config file (dns, psql, mariadb, ...)
     privilege: str | None = None      # group flag a non-administrator needs for every operation
     errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
+    # its own lifecycle effects (data planes): name -> factory(settings) -> effect (engine/lifecycle.py)
+    effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
 
     def handler(self, op_id: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
@@ -53,7 +55,7 @@ class ApiModule:
 
     def copy(self) -> ApiModule:
         """A mount of its own for one app: its handlers can be replaced (in a test) without touching others."""
-        return replace(self, handlers=dict(self.handlers), hosts=dict(self.hosts))
+        return replace(self, handlers=dict(self.handlers), hosts=dict(self.hosts), effects=dict(self.effects))
 
 
 @dataclass

@@ -28,7 +28,6 @@ from ipaddress import IPv4Network
 from ...engine import clock
 from ...engine.change import Change, key
 from ...engine.errors import invalid
-from ...engine.lifecycle import register_effect
 from ...gateway.context import Ctx
 from ...store import Row
 from ..dbaas import (RecoveryPoints, catalogue, cluster_name, host_address, lan_addresses, maintenance_window,
@@ -75,7 +74,7 @@ class ClusterService:
                                  ctx, self.VERSION, {v: {"version": v, **info} for v, info in self.versions.items()}))
         # the data plane's work when a change completes, installed in every emulator (with or without a
         # server: a change queued while one was configured must still complete)
-        register_effect(self.effect_name, lambda emu: partial(self._apply, self.plane_server(emu.settings)))
+        product.effects[self.effect_name] = lambda settings: partial(self._apply, self.plane_server(settings))
 
     # -- the data plane ---------------------------------------------------------------------------------
 
