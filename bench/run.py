@@ -272,7 +272,7 @@ class Emulator:
 
     versions: list[tuple[str, str]] = []   # (phase, source version) of every start, across instances
 
-    def start(self, quiet: bool = True) -> "Emulator":
+    def start(self, quiet: bool = True) -> Emulator:
         Emulator.versions.append((self.name, source_version()))
         entry = ["-m", "ionos_emulator.cli"] if not self.prelude else [
             "-c", f"{self.prelude}\nfrom ionos_emulator.cli import main\nmain()"]
@@ -471,8 +471,9 @@ class Load:
 def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tuple[int, float]:
     """Adds servers to data center `dc_id` until it holds `total`, in one transaction, through the package's
     store and its `new_row` (the same row shape as a POST makes; state AVAILABLE). Returns (added, seconds)."""
-    from ionos_emulator.app import Emulator as App, basic_header
     from ionos_emulator.apis.cloud.model import KINDS, new_row
+    from ionos_emulator.app import Emulator as App
+    from ionos_emulator.app import basic_header
     from ionos_emulator.engine import clock
     from ionos_emulator.settings import Settings
 
@@ -859,7 +860,7 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             res["prism_rss_mb"] = rss_mb(proc.pid)
             stop(proc)
             procs.remove(proc)
-        except Exception as e:  # noqa: BLE001 - a baseline that cannot run is reported, not fatal
+        except Exception as e:  # a baseline that cannot run is reported, not fatal
             why = f"Prism could not be started or measured: {e}"
             prism = None
     if not prism:

@@ -31,11 +31,10 @@ import pytest
 from ionoscloud_dns.exceptions import ApiException
 
 from conftest import _RUNNING, sdk_client
-from support import OWNER, Emulator, wait
-
 from ionos_emulator.app import Emulator as InProcessEmulator
 from ionos_emulator.dataplanes.dns import start_dns_server
 from ionos_emulator.settings import Settings
+from support import OWNER, Emulator, wait
 
 PREFIX = "/dns/de-fra"
 TRANSFER_PORT = "IONOS_EMULATOR_DNS_TRANSFER_PORT"

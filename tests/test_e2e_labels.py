@@ -49,7 +49,7 @@ def resources(client):
 def test_label_crud_on_every_kind(client, resources):
     api = ionoscloud.LabelsApi(client)
     for rtype, (prefix, args, rid) in resources.items():
-        call = lambda verb, *more, **kw: getattr(api, f"{prefix}_{verb}")(*args, *more, **kw)  # noqa: E731
+        call = lambda verb, *more, **kw: getattr(api, f"{prefix}_{verb}")(*args, *more, **kw)
         created, status, headers = call("post_with_http_info", label("env", "prod"))
         assert status == 201 and "Location" not in headers, rtype
         assert created.type == "label" and created.id == "env"

@@ -14,7 +14,6 @@ from ionoscloud.rest import ApiException
 from conftest import sdk_client
 from support import OWNER, wait
 
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 def new_dc(client, name="ns"):

@@ -6,8 +6,16 @@ import ionoscloud
 import pytest
 from ionoscloud.rest import ApiException
 
-from test_e2e_netservices import (alb_rule, done, flow_log, nat_gateway, new_dc, new_lan, nlb,
-                                  reserve)  # noqa: F401  (reserve is a fixture)
+from test_e2e_netservices import (
+    alb_rule,
+    done,
+    flow_log,
+    nat_gateway,
+    new_dc,
+    new_lan,
+    nlb,
+    reserve,  # noqa: F401  (reserve is a fixture)
+)
 
 
 def test_put_nic_and_firewall_rule(client):

@@ -208,7 +208,7 @@ def test_um_resources_by_type(client):
 def test_s3_keys_at_most_five(client):
     um = ionoscloud.UserS3KeysApi(client)
     u, _, _ = make_user(client)
-    keys = []  # noqa
+    keys = []
     for _ in range(5):
         k, _, h = um.um_users_s3keys_post_with_http_info(u.id)
         wait(client, h)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import fields
 
 import click
-
-from dataclasses import fields
 
 from .settings import ENV_PREFIX, Settings
 

@@ -43,8 +43,6 @@ from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
 from ..engine.errors import ApiError
 from ..store import Row
 
-
-
 log = logging.getLogger("ionos_emulator.dns")
 
 IN = dns.rdataclass.IN
@@ -80,7 +78,7 @@ class Zone:
             rrset = node[rd.rdtype] = dns.rrset.RRset(name, IN, rd.rdtype)
         rrset.add(rd, ttl)  # an RRset has one TTL: the smallest of its records (RFC 2181 §5.2)
 
-    def index(self) -> "Zone":
+    def index(self) -> Zone:
         for name in list(self.nodes) + list(self.aliases):
             while name != self.origin and name not in self.names:
                 self.names.add(name)
@@ -464,7 +462,7 @@ class DnsServer:
         finally:
             writer.close()
 
-    async def start(self, port: int) -> "DnsServer":
+    async def start(self, port: int) -> DnsServer:
         loop = asyncio.get_running_loop()
         reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
         for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one

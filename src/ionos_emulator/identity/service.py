@@ -14,7 +14,6 @@ import os
 import uuid
 from dataclasses import dataclass
 
-
 from ..engine import clock
 from ..engine.errors import unauthorized
 from ..store import Row, Store

@@ -4,8 +4,20 @@ from __future__ import annotations
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from . import catalogue
-from .model import (Change, Kind, apply_props, collection, full, key, load, load_chain, new_row, props_of,
-                    register, single)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    collection,
+    full,
+    key,
+    load,
+    load_chain,
+    new_row,
+    props_of,
+    register,
+    single,
+)
 from .rules import as_int, check_server_size, check_storage, fail, location_of
 
 API_HANDLERS: dict = {}

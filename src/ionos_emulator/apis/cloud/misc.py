@@ -9,11 +9,21 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import DATACENTER, SERVER, handler
-from .model import (Change, Kind, apply_props, check_access, collection, load_chain, new_row, props_of, register,
-                    single, visible)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    check_access,
+    collection,
+    load_chain,
+    new_row,
+    props_of,
+    register,
+    single,
+    visible,
+)
 from .network import LAN
 from .rules import fail
-
 
 # -- PCCs: LANs of different data centers joined by setting the LAN's `pcc` ------------------------------
 

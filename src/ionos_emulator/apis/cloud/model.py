@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass
 
 from ...engine import clock, listing, resources
-from ...engine.change import Change as BaseChange, key, stamp  # noqa: F401  (used by the families)
+from ...engine.change import Change as BaseChange
+from ...engine.change import key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found, not_implemented
 from ...engine.resources import Registry, load_chain  # noqa: F401  (used by the families)
 from ...gateway.context import Ctx, Reply
@@ -42,7 +43,7 @@ class CloudStyle:
                 id: str | None = None) -> Row:
         return new_row(ctx, kind, parent, props, id)
 
-    def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> "Change":
+    def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> Change:
         # a data center's own deletion is not queued behind the changes inside it
         scope = "" if deleting and scope_row is not None and scope_row.kind == "datacenter" else _scope_of(scope_row)
         return Change(ctx, kind.name, scope)

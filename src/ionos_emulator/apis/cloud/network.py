@@ -6,10 +6,21 @@ import ipaddress
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from .compute import DATACENTER, MAX_DEVICES, free_device_and_slot, handler
-from .model import (Change, Kind, apply_props, collection, full, load_chain, new_row, next_seq_id, props_of,
-                    register, require, single)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    collection,
+    full,
+    load_chain,
+    new_row,
+    next_seq_id,
+    props_of,
+    register,
+    require,
+    single,
+)
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
-
 
 # -- LANs -------------------------------------------------------------------------------------------
 

@@ -6,8 +6,21 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import DATACENTER, VOLUME, handler
-from .model import (Change, Kind, apply_props, check_access, collection, full, key, load_chain, new_row, register,
-                    require, single, visible)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    check_access,
+    collection,
+    full,
+    key,
+    load_chain,
+    new_row,
+    register,
+    require,
+    single,
+    visible,
+)
 from .rules import fail
 
 SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", "cpuHotPlug", "cpuHotUnplug", "ramHotPlug",
