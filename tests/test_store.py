@@ -195,7 +195,8 @@ def test_iter_all_order_and_tenant(store: Store):
 
 # -- requests ----------------------------------------------------------------------------------------
 
-def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING", **extra) -> dict:
+def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING",
+        **extra) -> dict:
     return {"id": id, "tenant": tenant, "scope": scope, "created": 1.5, "run_at": done_at - 1, "done_at": done_at,
             "state": state, "message": None, "method": "POST", "targets": [{"id": "s1"}], **extra}
 

@@ -236,7 +236,8 @@ def _rule_props(p: dict, old: dict | None = None) -> dict:
         version = "IPv6"
     props = {"name": merged.get("name", ""), "protocol": proto, "sourceMac": merged.get("sourceMac"),
              "ipVersion": version or "IPv4", "sourceIp": merged.get("sourceIp"), "targetIp": merged.get("targetIp"),
-             "icmpCode": merged.get("icmpCode"), "icmpType": merged.get("icmpType"), "type": merged.get("type", "INGRESS")}
+             "icmpCode": merged.get("icmpCode"), "icmpType": merged.get("icmpType"),
+             "type": merged.get("type", "INGRESS")}
     if start is not None:  # the port range is not nullable in the model: absent rather than null
         props.update(portRangeStart=start, portRangeEnd=end)
     return props

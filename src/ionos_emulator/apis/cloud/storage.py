@@ -76,7 +76,8 @@ def restore_snapshot(ctx: Ctx) -> Reply:
 
 def _public_row(ctx: Ctx, img: dict) -> Row:
     return Row(tenant=ctx.tenant, kind="image", id=img["id"], path=f"images/{img['id']}",
-               doc={"properties": img["properties"], "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}})
+               doc={"properties": img["properties"],
+                    "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}})
 
 
 def update_image(ctx: Ctx, row, props, replace, ch):
