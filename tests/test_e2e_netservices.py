@@ -345,7 +345,7 @@ def test_contract_limits_for_nat_gateways_and_network_load_balancers(make_emulat
         e = refused(nat.datacenters_natgateways_post, dc.id, nat_gateway([ips[-1]]))
         assert "natGatewayLimitTotal" in e.body
         assert len(nat.datacenters_natgateways_get(dc.id).items) == limits.nat_gateway_limit_total
-        for i in range(limits.nlb_limit_total):
+        for _ in range(limits.nlb_limit_total):
             done(c, nlbs.datacenters_networkloadbalancers_post_with_http_info(dc.id, nlb(lan_a.id, lan_b.id)))
         e = refused(nlbs.datacenters_networkloadbalancers_post, dc.id, nlb(lan_a.id, lan_b.id))
         assert "nlbLimitTotal" in e.body

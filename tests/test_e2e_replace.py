@@ -6,16 +6,11 @@ import ionoscloud
 import pytest
 from ionoscloud.rest import ApiException
 
-from test_e2e_netservices import (
-    alb_rule,
-    done,
-    flow_log,
-    nat_gateway,
-    new_dc,
-    new_lan,
-    nlb,
-    reserve,  # noqa: F401  (reserve is a fixture)
-)
+import test_e2e_netservices
+from test_e2e_netservices import alb_rule, done, flow_log, nat_gateway, new_dc, new_lan, nlb
+
+# the IP block fixture of the network services tests, shared: pytest finds fixtures among a module's names
+reserve = test_e2e_netservices.reserve
 
 
 def test_put_nic_and_firewall_rule(client):

@@ -11,9 +11,9 @@ PRODUCT_PACKAGES = ("dns", "postgresql", "mariadb", "inmemorydb", "mongodb", "ro
 
 
 def build_apis() -> list[ApiModule]:
-    from .auth import API as auth
-    from .cloud import API as cloud
-    apis = [cloud.copy(), auth.copy()]
+    from .auth import API as AUTH_API
+    from .cloud import API as CLOUD_API
+    apis = [CLOUD_API.copy(), AUTH_API.copy()]
     for name in PRODUCT_PACKAGES:
         for product in importlib.import_module(f"{__name__}.{name}").PRODUCTS:
             apis += product.modules()
