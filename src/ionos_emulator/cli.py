@@ -5,6 +5,7 @@ import os
 import sys
 import time
 from dataclasses import fields
+from typing import Any
 
 import click
 
@@ -65,7 +66,7 @@ def serve(**opts) -> None:
     click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
                f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")
     sys.stdout.flush()
-    common = dict(host=settings.host, port=settings.port, log_level=settings.log_level, http="httptools",
+    common: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level, http="httptools",
                   loop="auto", lifespan="on", access_log=False,
                   proxy_headers=False)  # X-Forwarded-* is read by the gateway itself, for hrefs
     if settings.workers > 1:

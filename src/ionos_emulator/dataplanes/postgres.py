@@ -16,7 +16,11 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 MARK = "ionos-emulator cluster "
 CONNECT_TIMEOUT = 5            # seconds; a data-plane change runs inside the emulator's settle step
@@ -117,7 +121,7 @@ class Server:
     # -- creating and naming ------------------------------------------------------------------------
 
     @staticmethod
-    def _retrying(duplicate: type, make):
+    def _retrying(duplicate: type[Exception], make: Callable[[], _T]) -> _T:
         """Another client may take the name between the look-up and the create: look again, once."""
         try:
             return make()

@@ -208,7 +208,8 @@ class Identity:
             raise unauthorized()
         owner = bool(user.x.get("owner"))
         admin = owner or bool(user.props.get("administrator"))
-        flags, groups = set(), []
+        flags: set[str] = set()
+        groups: list[str] = []
         if not admin:  # privileges come from the groups the user is a member of
             for g in self.store.list(tenant, "group", ""):
                 if user_id in g.x.get("members", ()):
@@ -282,7 +283,7 @@ class Identity:
                                           "created": iat, "expires": iat + ttl})
         return token
 
-    def _bearer(self, token: str) -> Principal:
+    def _bearer(self, token: str) -> tuple[Principal, float]:
         _, pub = self._signing_key()
         import jwt
         try:
