@@ -20,6 +20,7 @@ from .model import (
     props_of,
     register,
     single,
+    stored,
     visible,
 )
 from .network import LAN
@@ -77,7 +78,7 @@ def _check_lan_pcc(ctx: Ctx, dc_id: str, lan_id: str | None, public: bool, pcc_i
     check_access(ctx, pcc, write=True)
     if public:
         raise fail("A public LAN cannot be connected to a Cross Connect", vdc="VDC-21-3")
-    dc = ctx.store.get(ctx.tenant, DATACENTER.name, "", dc_id)
+    dc = stored(ctx.store.get(ctx.tenant, DATACENTER.name, "", dc_id), f"data center {dc_id} of the LAN")
     for lan in _connected_lans(ctx, pcc_id):
         if lan.parent == dc_id and lan.id != lan_id:
             raise fail(f"LAN {lan.id} of this data center is already connected to the Cross Connect", vdc="VDC-21-4")

@@ -19,6 +19,7 @@ from .model import (
     register,
     require,
     single,
+    stored,
 )
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
 
@@ -141,7 +142,7 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
 
 
 def create_nic(ctx: Ctx, server, body, ch: Change):
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", server.parent)
+    dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", server.parent), f"data center of server {server.id}")
     devices = (len(ctx.store.list(ctx.tenant, "volume", dc.id, link=server.id))
                + ctx.store.count(ctx.tenant, "nic", server.id))
     if devices + 1 > MAX_DEVICES:
@@ -150,7 +151,7 @@ def create_nic(ctx: Ctx, server, body, ch: Change):
 
 
 def update_nic(ctx: Ctx, row, props, replace, ch):
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", row.scope)
+    dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", row.scope), f"data center of NIC {row.id}")
     lan_id = row.props["lan"]
     if "lan" in props:
         lan_id = as_int(props["lan"], "properties.lan")
