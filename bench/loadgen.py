@@ -58,7 +58,7 @@ class Conn:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def open(cls, host: str, port: int) -> "Conn":
+    async def open(cls, host: str, port: int) -> Conn:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 22)
         return cls(reader, writer)
 

@@ -22,9 +22,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import orjson  # noqa: E402
+import orjson
 
-import run as bench  # noqa: E402
+import run as bench
 
 
 def scope(method: str, path: str, query: str = "") -> dict:

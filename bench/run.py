@@ -272,7 +272,7 @@ class Emulator:
 
     versions: list[tuple[str, str]] = []   # (phase, source version) of every start, across instances
 
-    def start(self, quiet: bool = True) -> "Emulator":
+    def start(self, quiet: bool = True) -> Emulator:
         Emulator.versions.append((self.name, source_version()))
         entry = ["-m", "ionos_emulator.cli"] if not self.prelude else [
             "-c", f"{self.prelude}\nfrom ionos_emulator.cli import main\nmain()"]
@@ -471,8 +471,9 @@ class Load:
 def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tuple[int, float]:
     """Adds servers to data center `dc_id` until it holds `total`, in one transaction, through the package's
     store and its `new_row` (the same row shape as a POST makes; state AVAILABLE). Returns (added, seconds)."""
-    from ionos_emulator.app import Emulator as App, basic_header
     from ionos_emulator.apis.cloud.model import KINDS, new_row
+    from ionos_emulator.app import Emulator as App
+    from ionos_emulator.app import basic_header
     from ionos_emulator.engine import clock
     from ionos_emulator.settings import Settings
 
@@ -683,7 +684,7 @@ def _both(load: Load, store: dict, key: str, label: str, url: str, pid: int, **k
 
 
 def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
-    E = res["emulator"]
+    emu_res = res["emulator"]
 
     # start-up: fresh data dir each time
     log(f"start-up time, {args.starts} starts on a fresh data dir each")
@@ -734,7 +735,7 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     with open(body_file, "wb") as f:
         f.write(body)
     log(f"(a) GET one server at depth=1 ({len(body)} bytes)")
-    _both(load, E, "get_one", "emulator GET one server", one_url, emu.pid)
+    _both(load, emu_res, "get_one", "emulator GET one server", one_url, emu.pid)
     emu.stop()
     procs.remove(emu)
 
@@ -770,10 +771,10 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             if status != 200 or len(items) != min(100, n):
                 raise RuntimeError(f"GET {url} answered {status} with {len(items)} items")
         res.setdefault("page_bytes", {})[str(n)] = len(page)
-        _both(load, E, f"page_first@{n}", f"emulator page offset=0 of {n}", first, emu.pid)
-        _both(load, E, f"page_deep@{n}", f"emulator page offset={max(0, n - 100)} of {n}", deep, emu.pid)
+        _both(load, emu_res, f"page_first@{n}", f"emulator page offset=0 of {n}", first, emu.pid)
+        _both(load, emu_res, f"page_deep@{n}", f"emulator page offset={max(0, n - 100)} of {n}", deep, emu.pid)
         if n == args.sizes[-1]:
-            _both(load, E, f"get_one@{n}", f"emulator GET one server, {n} stored",
+            _both(load, emu_res, f"get_one@{n}", f"emulator GET one server, {n} stored",
                   one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), emu.pid)
         rss_at[str(n)] = emu.rss()
         log(f"  RSS after reading pages: {rss_at[str(n)]:.1f} MB")
@@ -786,10 +787,10 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             procs.append(emu)
             emu.start()
             log("diagnostic: the same with the cyclic garbage collector off (gc.disable())")
-            D = res.setdefault("diagnostic_nogc", {})
-            _both(load, D, "get_one", f"GC off: GET one server, {n} stored",
+            nogc_res = res.setdefault("diagnostic_nogc", {})
+            _both(load, nogc_res, "get_one", f"GC off: GET one server, {n} stored",
                   one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), emu.pid)
-            _both(load, D, f"page_first@{n}", f"GC off: page offset=0 of {n}",
+            _both(load, nogc_res, f"page_first@{n}", f"GC off: page offset=0 of {n}",
                   first.replace(urlsplit(first).netloc, urlsplit(emu.base).netloc), emu.pid)
             first = first.replace(urlsplit(first).netloc, urlsplit(emu.base).netloc)
             deep = deep.replace(urlsplit(deep).netloc, urlsplit(emu.base).netloc)
@@ -825,13 +826,13 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     procs.append(emu)
     emu.start()
     log("(c) POST a data center (202)")
-    _both(load, E, "post_dc", "emulator POST data center", f"{emu.base}{API}/datacenters", emu.pid, method="POST",
+    _both(load, emu_res, "post_dc", "emulator POST data center", f"{emu.base}{API}/datacenters", emu.pid, method="POST",
           body=DC_BODY, expect=202)
     log("(d) POST a data center and poll until DONE")
-    E["create_wait"] = {}
+    emu_res["create_wait"] = {}
     for c in (1, 8):
         m = load.create_and_wait(f"{emu.base}{API}/datacenters", c, DC_BODY, emu.pid)
-        E["create_wait"][str(c)] = m
+        emu_res["create_wait"][str(c)] = m
         _show(f"emulator create + wait DONE c={c}", m)
     res["rss_after_posts_mb"] = emu.rss()
     emu.stop()
@@ -849,17 +850,18 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             procs.append(proc)
             res["prism_startup_s"] = time.perf_counter() - t0
             log(f"baseline: Prism mock of {os.path.relpath(spec, ROOT)} (up in {res['prism_startup_s']:.1f} s)")
-            P = res["prism"]
-            _both(load, P, "get_one", "Prism GET one server", f"{base}/datacenters/{dc_id}/servers/{server_id}?depth=1",
+            prism_res = res["prism"]
+            _both(load, prism_res, "get_one", "Prism GET one server",
+                  f"{base}/datacenters/{dc_id}/servers/{server_id}?depth=1",
                   proc.pid)
-            _both(load, P, "page_first", "Prism GET page of servers",
+            _both(load, prism_res, "page_first", "Prism GET page of servers",
                   f"{base}/datacenters/{dc_id}/servers?depth=1&offset=0&limit=100", proc.pid)
-            _both(load, P, "post_dc", "Prism POST data center", f"{base}/datacenters", proc.pid, method="POST",
+            _both(load, prism_res, "post_dc", "Prism POST data center", f"{base}/datacenters", proc.pid, method="POST",
                   body=DC_BODY, expect=202)
             res["prism_rss_mb"] = rss_mb(proc.pid)
             stop(proc)
             procs.remove(proc)
-        except Exception as e:  # noqa: BLE001 - a baseline that cannot run is reported, not fatal
+        except Exception as e:  # a baseline that cannot run is reported, not fatal
             why = f"Prism could not be started or measured: {e}"
             prism = None
     if not prism:
@@ -915,43 +917,44 @@ def _le(value: float | None, limit: float, unit: str = "") -> tuple[str, str]:
 
 
 def report(res: dict) -> str:
-    E, B, P = res["emulator"], res["bare"], res["prism"]
+    emu_res, bare_res, prism_res = res["emulator"], res["bare"], res["prism"]
     m = res["machine"]
     sizes = res["sizes"]
     big, small = str(sizes[-1]), str(sizes[0])
-    L: list[str] = []
-    L += ["# Benchmark results", "",
-          f"Produced by `python bench/run.py{' --quick' if res['mode'] == 'quick' else ''}` "
-          f"({res['mode']} run: {res['duration_s']} s per measurement after a {res['warmup_s']} s warm-up).", "",
-          "| | |", "|---|---|",
-          f"| date | {m['date']} |",
-          f"| machine | {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['ram_gib']:.1f} GiB RAM, Linux {m['kernel']} |",
-          f"| Python | {m['python']} |",
-          f"| emulator | commit {m['commit'] or '?'}, `ionos-emulator serve --timing instant` (not strict), "
-          f"SQLite in a fresh temporary data dir, one uvicorn worker (httptools) |",
-          f"| load client | {m['client']} |",
-          "", "The load client runs on the same 2 cores as the server under test, and takes a share of them "
-              "(wrk with one thread: a few per cent of a core at these rates), so every figure is a little "
-              "below what the server would do alone. Concurrency = open keep-alive connections, each sending "
-              "its next request when the previous answer arrived (closed loop). Latency is per request, "
-              "as the client sees it. Figures vary by a few per cent between runs; the load averages "
-              f"(1, 5, 15 min) were {res.get('loadavg_start', '?')} before the run and {res.get('loadavg_end', '?')} "
-              "after it, and " + (f"{res['cpu_busy_start']:.0%}" if res.get('cpu_busy_start') is not None else "?")
-              + " of the CPUs were busy with other work in the second before it started. *other load* is "
-              "the share of the machine that other processes (not the server, the load client or the "
-              f"benchmark) used during each measurement; one above {res.get('max_other', 0.1):.0%} was run "
-              f"again, up to {res.get('attempts', 1)} times, keeping the least disturbed run.", ""]
+    lines: list[str] = []
+    lines += ["# Benchmark results", "",
+              f"Produced by `python bench/run.py{' --quick' if res['mode'] == 'quick' else ''}` "
+              f"({res['mode']} run: {res['duration_s']} s per measurement after a {res['warmup_s']} s warm-up).", "",
+              "| | |", "|---|---|",
+              f"| date | {m['date']} |",
+              f"| machine | {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['ram_gib']:.1f} GiB RAM, Linux {m['kernel']} |",
+              f"| Python | {m['python']} |",
+              f"| emulator | commit {m['commit'] or '?'}, `ionos-emulator serve --timing instant` (not strict), "
+              f"SQLite in a fresh temporary data dir, one uvicorn worker (httptools) |",
+              f"| load client | {m['client']} |",
+              "", "The load client runs on the same 2 cores as the server under test, and takes a share of them "
+                  "(wrk with one thread: a few per cent of a core at these rates), so every figure is a little "
+                  "below what the server would do alone. Concurrency = open keep-alive connections, each sending "
+                  "its next request when the previous answer arrived (closed loop). Latency is per request, "
+                  "as the client sees it. Figures vary by a few per cent between runs; the load averages "
+                  f"(1, 5, 15 min) were {res.get('loadavg_start', '?')} before the run and "
+                  f"{res.get('loadavg_end', '?')} "
+                  "after it, and " + (f"{res['cpu_busy_start']:.0%}" if res.get('cpu_busy_start') is not None else "?")
+                  + " of the CPUs were busy with other work in the second before it started. *other load* is "
+                  "the share of the machine that other processes (not the server, the load client or the "
+                  f"benchmark) used during each measurement; one above {res.get('max_other', 0.1):.0%} was run "
+                  f"again, up to {res.get('attempts', 1)} times, keeping the least disturbed run.", ""]
     if res.get("prism_unavailable"):
-        L += [f"**Prism baseline unavailable:** {res['prism_unavailable']}", ""]
+        lines += [f"**Prism baseline unavailable:** {res['prism_unavailable']}", ""]
 
     def row(label: str, key: str, prism_key: str | None) -> list[str]:
         out = []
         for c in ("1", "8"):
-            x = E.get(key, {}).get(c)
+            x = emu_res.get(key, {}).get(c)
             if not x:
                 continue
-            bare = B.get("get_one", {}).get(c)
-            pr = P.get(prism_key, {}).get(c) if prism_key else None
+            bare = bare_res.get("get_one", {}).get(c)
+            pr = prism_res.get(prism_key, {}).get(c) if prism_key else None
             err = f" ({x['errors']} errors)" if x.get("errors") else ""
             out.append(f"| {label} | {c} | {x['rps']:,.1f}{err} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
                        f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} | "
@@ -959,173 +962,180 @@ def report(res: dict) -> str:
                        f"{_fmt_ratio(_ratio(x['rps'], pr and pr['rps'])) if prism_key else 'n/a (Prism cannot)'} |")
         return out
 
-    L += ["## Emulator", "",
-          "Ratios are the emulator's throughput divided by the baseline's at the same concurrency: *vs bare* "
-          "against the bare uvicorn + starlette app (GET of a fixed body as large as (a)'s response: the "
-          "ceiling of this machine), *vs Prism* against Prism's answer to the same operation.", "",
-          "| operation | concurrency | req/s | p50 ms | p99 ms | requests | other load | vs bare | vs Prism |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    L += row(f"(a) GET one server, depth=1 ({res.get('get_one_bytes', 0):,} B)", "get_one", "get_one")
+    lines += ["## Emulator", "",
+              "Ratios are the emulator's throughput divided by the baseline's at the same concurrency: *vs bare* "
+              "against the bare uvicorn + starlette app (GET of a fixed body as large as (a)'s response: the "
+              "ceiling of this machine), *vs Prism* against Prism's answer to the same operation.", "",
+              "| operation | concurrency | req/s | p50 ms | p99 ms | requests | other load | vs bare | vs Prism |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += row(f"(a) GET one server, depth=1 ({res.get('get_one_bytes', 0):,} B)", "get_one", "get_one")
     for n in sizes:
         pb = res.get("page_bytes", {}).get(str(n))
-        L += row(f"(b) GET page offset=0 limit=100, {n:,} servers stored"
-                 + (f" ({pb:,} B)" if pb else ""), f"page_first@{n}", "page_first")
-        L += row(f"(b) GET page offset={max(0, n - 100):,} limit=100, {n:,} servers stored", f"page_deep@{n}",
-                 "page_first")
-    L += row(f"(a) GET one server, depth=1, {int(big):,} servers stored", f"get_one@{big}", "get_one")
-    L += row("(c) POST data center (202 accepted)", "post_dc", "post_dc")
-    L += row("(d) POST data center + poll until DONE (one cycle)", "create_wait", None)
-    cw = E.get("create_wait", {}).get("8")
+        lines += row(f"(b) GET page offset=0 limit=100, {n:,} servers stored"
+                     + (f" ({pb:,} B)" if pb else ""), f"page_first@{n}", "page_first")
+        lines += row(f"(b) GET page offset={max(0, n - 100):,} limit=100, {n:,} servers stored", f"page_deep@{n}",
+                     "page_first")
+    lines += row(f"(a) GET one server, depth=1, {int(big):,} servers stored", f"get_one@{big}", "get_one")
+    lines += row("(c) POST data center (202 accepted)", "post_dc", "post_dc")
+    lines += row("(d) POST data center + poll until DONE (one cycle)", "create_wait", None)
+    cw = emu_res.get("create_wait", {}).get("8")
     if cw and cw.get("requests"):
-        L += ["", f"(d) is measured with bench/loadgen.py whatever the client above (it pairs each POST with "
-                  f"the polls of its own Location): {cw['http_requests'] / cw['requests']:.2f} HTTP requests "
-                  f"per cycle at concurrency 8 (instant timing: the first poll answers DONE)."]
+        lines += ["", f"(d) is measured with bench/loadgen.py whatever the client above (it pairs each POST with "
+                      f"the polls of its own Location): {cw['http_requests'] / cw['requests']:.2f} HTTP requests "
+                      f"per cycle at concurrency 8 (instant timing: the first poll answers DONE)."]
 
-    a, b = E.get(f"page_first@{small}", {}).get("1"), E.get(f"page_deep@{small}", {}).get("1")
+    a, b = emu_res.get(f"page_first@{small}", {}).get("1"), emu_res.get(f"page_deep@{small}", {}).get("1")
     if int(small) <= 100 and a and b and a.get("p50_ms") and b.get("p50_ms"):
-        L += ["", f"With {int(small)} servers the first and the last page are the same request, measured twice: "
-                  f"p50 {a['p50_ms']:.2f} and {b['p50_ms']:.2f} ms, {a['rps']:,.0f} and {b['rps']:,.0f} req/s. "
-                  "Differences of that size between figures are run-to-run noise on this shared machine."]
-    L += ["", "## Baselines", "",
-          "| baseline | operation | concurrency | req/s | p50 ms | p99 ms | requests | other load |",
-          "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name, store, ops in (("bare uvicorn + starlette", B, (("get_one", "GET fixed body"),)),
-                             ("Prism (static examples)", P, (("get_one", "GET one server"),
+        lines += ["", f"With {int(small)} servers the first and the last page are the same request, measured twice: "
+                      f"p50 {a['p50_ms']:.2f} and {b['p50_ms']:.2f} ms, {a['rps']:,.0f} and {b['rps']:,.0f} req/s. "
+                      "Differences of that size between figures are run-to-run noise on this shared machine."]
+    lines += ["", "## Baselines", "",
+              "| baseline | operation | concurrency | req/s | p50 ms | p99 ms | requests | other load |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, store, ops in (("bare uvicorn + starlette", bare_res, (("get_one", "GET fixed body"),)),
+                             ("Prism (static examples)", prism_res, (("get_one", "GET one server"),
                                                              ("page_first", "GET page of servers"),
                                                              ("post_dc", "POST data center")))):
         for key, label in ops:
             for c in ("1", "8"):
                 x = store.get(key, {}).get(c)
                 if x:
-                    L.append(f"| {name} | {label} | {c} | {x['rps']:,.1f} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
-                             f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} |")
-    if not P:
-        L.append(f"| Prism | - | - | unavailable: {res.get('prism_unavailable', '')} | | | | |")
+                    lines.append(f"| {name} | {label} | {c} | {x['rps']:,.1f} | {_ms(x['p50_ms'])} | "
+                                 f"{_ms(x['p99_ms'])} | "
+                                 f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} |")
+    if not prism_res:
+        lines.append(f"| Prism | - | - | unavailable: {res.get('prism_unavailable', '')} | | | | |")
     if res.get("prism_startup_s"):
-        L += ["", f"Prism runs `prism mock -v silent` on the Cloud API spec (it was ready {res['prism_startup_s']:.1f} s "
-                  f"after start); it answers every call with the spec's example, whatever is stored."]
+        lines += ["", "Prism runs `prism mock -v silent` on the Cloud API spec "
+                      f"(it was ready {res['prism_startup_s']:.1f} s "
+                      f"after start); it answers every call with the spec's example, whatever is stored."]
 
-    L += ["", "## Start-up and memory", "", "| figure | value |", "|---|---:|",
-          f"| start-up to the first 200 of /_emulator/health, median of {len(res['startup_s']['all'])} "
-          f"(fresh data dir) | {res['startup_s']['median'] * 1000:.0f} ms |",
-          f"| start-up, each | {', '.join(f'{t * 1000:.0f}' for t in res['startup_s']['all'])} ms |",
-          f"| other load during each start-up | "
-          f"{', '.join(_pct(o) for o in res['startup_s'].get('other_load', []))} |"]
+    lines += ["", "## Start-up and memory", "", "| figure | value |", "|---|---:|",
+              f"| start-up to the first 200 of /_emulator/health, median of {len(res['startup_s']['all'])} "
+              f"(fresh data dir) | {res['startup_s']['median'] * 1000:.0f} ms |",
+              f"| start-up, each | {', '.join(f'{t * 1000:.0f}' for t in res['startup_s']['all'])} ms |",
+              f"| other load during each start-up | "
+              f"{', '.join(_pct(o) for o in res['startup_s'].get('other_load', []))} |"]
     for n, s in res.get("startup_with_rows_s", {}).items():
-        L.append(f"| start-up with {int(n):,} servers stored | {s * 1000:.0f} ms |")
-    L.append(f"| idle RSS (after start and one request) | {res['rss_idle_mb']:.1f} MB |")
+        lines.append(f"| start-up with {int(n):,} servers stored | {s * 1000:.0f} ms |")
+    lines.append(f"| idle RSS (after start and one request) | {res['rss_idle_mb']:.1f} MB |")
     for n, r in res.get("rss_mb", {}).items():
-        L.append(f"| RSS with {int(n):,} servers stored, after reading pages | {r:.1f} MB |")
+        lines.append(f"| RSS with {int(n):,} servers stored, after reading pages | {r:.1f} MB |")
     if res.get("rss_after_posts_mb"):
-        L.append(f"| RSS after the POST runs (c) and (d) | {res['rss_after_posts_mb']:.1f} MB |")
+        lines.append(f"| RSS after the POST runs (c) and (d) | {res['rss_after_posts_mb']:.1f} MB |")
     if res.get("bare_rss_mb"):
-        L.append(f"| bare baseline RSS | {res['bare_rss_mb']:.1f} MB |")
+        lines.append(f"| bare baseline RSS | {res['bare_rss_mb']:.1f} MB |")
     if res.get("prism_rss_mb"):
-        L.append(f"| Prism RSS | {res['prism_rss_mb']:.1f} MB |")
+        lines.append(f"| Prism RSS | {res['prism_rss_mb']:.1f} MB |")
     for n, s in res.get("seeding", {}).items():
-        L.append(f"| seeding up to {int(n):,} servers (in-process, one transaction) | {s['added']:,} rows in {s['seconds']:.1f} s |")
+        lines.append(f"| seeding up to {int(n):,} servers (in-process, one transaction) "
+                     f"| {s['added']:,} rows in {s['seconds']:.1f} s |")
 
     # targets
     def g(key, c, f="rps"):
-        x = E.get(key, {}).get(c)
+        x = emu_res.get(key, {}).get(c)
         return x[f] if x else None
 
     def gb(store, key, c, f="rps"):
         x = store.get(key, {}).get(c)
         return x[f] if x else None
 
-    T: list[tuple[str, str, str, str, str]] = []
+    targets: list[tuple[str, str, str, str, str]] = []
     for c in ("1", "8"):
-        v = _ratio(g("get_one", c), gb(B, "get_one", c))
-        T.append((f"GET one resource >= 50% of bare throughput (c={c})",
-                  f"{v:.0%} ({g('get_one', c):,.0f} vs {gb(B, 'get_one', c):,.0f} req/s)" if v else "n/a",
-                  ">= 50%", *_ge(v, T_GET_VS_BARE)))
+        v = _ratio(g("get_one", c), gb(bare_res, "get_one", c))
+        targets.append((f"GET one resource >= 50% of bare throughput (c={c})",
+                        f"{v:.0%} ({g('get_one', c):,.0f} vs {gb(bare_res, 'get_one', c):,.0f} req/s)" if v else "n/a",
+                        ">= 50%", *_ge(v, T_GET_VS_BARE)))
     for c in ("1", "8"):
-        v = _ratio(g("get_one", c), gb(P, "get_one", c))
-        T.append((f"GET one resource >= 3x Prism's throughput (c={c})",
-                  f"{v:.2f}x ({g('get_one', c):,.0f} vs {gb(P, 'get_one', c):,.0f} req/s)" if v else "n/a (Prism unavailable)",
-                  ">= 3x", *_ge(v, T_GET_VS_PRISM)))
+        v = _ratio(g("get_one", c), gb(prism_res, "get_one", c))
+        targets.append((f"GET one resource >= 3x Prism's throughput (c={c})",
+                        f"{v:.2f}x ({g('get_one', c):,.0f} vs {gb(prism_res, 'get_one', c):,.0f} req/s)"
+                        if v else "n/a (Prism unavailable)",
+                        ">= 3x", *_ge(v, T_GET_VS_PRISM)))
     p99_rows = [("GET one server", "get_one"), (f"GET first page, {int(big):,} stored", f"page_first@{big}"),
                 (f"GET deep page, {int(big):,} stored", f"page_deep@{big}"), ("POST data center", "post_dc"),
                 ("create + wait DONE", "create_wait")]
     for label, key in p99_rows:
         v = g(key, "8", "p99_ms")
-        T.append((f"p99 <= 10 ms at c=8: {label}", f"{v:.2f} ms" if v is not None else "n/a", "<= 10 ms",
-                  *_le(v, T_P99_MS, " ms")))
+        targets.append((f"p99 <= 10 ms at c=8: {label}", f"{v:.2f} ms" if v is not None else "n/a", "<= 10 ms",
+                        *_le(v, T_P99_MS, " ms")))
     for which, label in (("first", "offset=0"), ("deep", "last page")):
         for c in ("1", "8"):
             a, b = g(f"page_{which}@{big}", c, "p50_ms"), g(f"page_{which}@{small}", c, "p50_ms")
             v = _ratio(a, b)
-            T.append((f"page latency ({label}) at {int(big):,} <= 1.5x at {int(small):,} (p50, c={c})",
-                      f"{v:.2f}x ({a:.2f} vs {b:.2f} ms)" if v else "n/a (no request completed)", "<= 1.5x",
-                      *_le(v, T_PAGE_GROWTH, "x")))
+            targets.append((f"page latency ({label}) at {int(big):,} <= 1.5x at {int(small):,} (p50, c={c})",
+                            f"{v:.2f}x ({a:.2f} vs {b:.2f} ms)" if v else "n/a (no request completed)", "<= 1.5x",
+                            *_le(v, T_PAGE_GROWTH, "x")))
     for c in ("1", "8"):
         v = g("post_dc", c)
-        T.append((f"POST >= 1,000/s (c={c})", f"{v:,.0f}/s" if v else "n/a", ">= 1,000/s", *_ge(v, T_POST_RPS, "/s")))
+        targets.append((f"POST >= 1,000/s (c={c})", f"{v:,.0f}/s" if v else "n/a", ">= 1,000/s",
+                        *_ge(v, T_POST_RPS, "/s")))
     v = res["startup_s"]["median"]
-    T.append(("start-up <= 0.5 s (median)", f"{v:.3f} s", "<= 0.5 s", *_le(v, T_STARTUP_S, " s")))
+    targets.append(("start-up <= 0.5 s (median)", f"{v:.3f} s", "<= 0.5 s", *_le(v, T_STARTUP_S, " s")))
     v = res["rss_idle_mb"]
-    T.append(("idle RSS <= 80 MB", f"{v:.1f} MB", "<= 80 MB", *_le(v, T_IDLE_RSS_MB, " MB")))
+    targets.append(("idle RSS <= 80 MB", f"{v:.1f} MB", "<= 80 MB", *_le(v, T_IDLE_RSS_MB, " MB")))
     r_small, r_big = res.get("rss_mb", {}).get(small), res.get("rss_mb", {}).get(big)
     if r_small and r_big:
         v = r_big - r_small
-        T.append((f"memory does not grow with stored resources (RSS at {int(big):,} minus RSS at {int(small):,}, "
-                  f"same pages read; bounded caches allowed up to {T_RSS_GROWTH_MB:.0f} MB)",
-                  f"{v:+.1f} MB ({r_small:.1f} -> {r_big:.1f} MB)", f"<= {T_RSS_GROWTH_MB:.0f} MB",
-                  *_le(v, T_RSS_GROWTH_MB, " MB")))
-    L += ["", "## Targets", "",
-          "Targets of the issue \"Speed, scale-out on PostgreSQL, and durability\".", "",
-          "| target | measured | target | verdict | by how much |", "|---|---|---|---|---|"]
-    L += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in T]
-    met = sum(1 for t in T if t[3] == "**met**")
-    missed = sum(1 for t in T if t[3] == "**missed**")
-    L += ["", f"{met} met, {missed} missed."]
+        targets.append((f"memory does not grow with stored resources (RSS at {int(big):,} minus RSS at {int(small):,}, "
+                        f"same pages read; bounded caches allowed up to {T_RSS_GROWTH_MB:.0f} MB)",
+                        f"{v:+.1f} MB ({r_small:.1f} -> {r_big:.1f} MB)", f"<= {T_RSS_GROWTH_MB:.0f} MB",
+                        *_le(v, T_RSS_GROWTH_MB, " MB")))
+    lines += ["", "## Targets", "",
+              "Targets of the issue \"Speed, scale-out on PostgreSQL, and durability\".", "",
+              "| target | measured | target | verdict | by how much |", "|---|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in targets]
+    met = sum(1 for t in targets if t[3] == "**met**")
+    missed = sum(1 for t in targets if t[3] == "**missed**")
+    lines += ["", f"{met} met, {missed} missed."]
 
-    D = res.get("diagnostic_nogc") or {}
-    if D:
-        L += ["", "## Diagnostic: the cyclic garbage collector", "",
-              f"The same data dir ({int(big):,} servers) served by an emulator started with `gc.disable()` "
-              "before the CLI (the emulator's code unchanged). The difference is what Python's cyclic garbage "
-              "collector costs: a full collection walks every long-lived object (compiled specs, modules), and "
-              "a request that triggers one waits for it.", "",
-              "| operation | concurrency | GC on req/s | GC off req/s | GC on p50 / p99 ms | GC off p50 / p99 ms |",
-              "|---|---:|---:|---:|---:|---:|"]
+    nogc_res = res.get("diagnostic_nogc") or {}
+    if nogc_res:
+        lines += ["", "## Diagnostic: the cyclic garbage collector", "",
+                  f"The same data dir ({int(big):,} servers) served by an emulator started with `gc.disable()` "
+                  "before the CLI (the emulator's code unchanged). The difference is what Python's cyclic garbage "
+                  "collector costs: a full collection walks every long-lived object (compiled specs, modules), and "
+                  "a request that triggers one waits for it.", "",
+                  "| operation | concurrency | GC on req/s | GC off req/s | GC on p50 / p99 ms | GC off p50 / p99 ms |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for key, label in (("get_one", "(a) GET one server, depth=1"),
                            (f"page_first@{big}", "(b) GET page offset=0 limit=100")):
             on_key = f"get_one@{big}" if key == "get_one" else key
             for c in ("1", "8"):
-                on, off = E.get(on_key, {}).get(c), D.get(key, {}).get(c)
+                on, off = emu_res.get(on_key, {}).get(c), nogc_res.get(key, {}).get(c)
                 if on and off:
-                    L.append(f"| {label} | {c} | {on['rps']:,.0f} | {off['rps']:,.0f} "
-                             f"({_fmt_ratio(_ratio(off['rps'], on['rps']))}) | {_ms(on['p50_ms'])} / "
-                             f"{_ms(on['p99_ms'])} | {_ms(off['p50_ms'])} / {_ms(off['p99_ms'])} |")
+                    lines.append(f"| {label} | {c} | {on['rps']:,.0f} | {off['rps']:,.0f} "
+                                 f"({_fmt_ratio(_ratio(off['rps'], on['rps']))}) | {_ms(on['p50_ms'])} / "
+                                 f"{_ms(on['p99_ms'])} | {_ms(off['p50_ms'])} / {_ms(off['p99_ms'])} |")
 
     prof = res.get("profile") or {}
     if prof:
-        L += ["", "## Where the time goes", "",
-              f"py-spy (200 Hz) on the emulator process while the load client ran with "
-              f"{int(big):,} servers stored, in a separate pass (the figures above are without the profiler). "
-              "*self* = samples with this line on top of the Python stack (time in C code it calls, e.g. sqlite3 or "
-              "orjson, counts for the calling line); *incl.* = samples with the emulator's function anywhere on "
-              "the stack. Idle time in the event loop is not sampled.", ""]
+        lines += ["", "## Where the time goes", "",
+                  f"py-spy (200 Hz) on the emulator process while the load client ran with "
+                  f"{int(big):,} servers stored, in a separate pass (the figures above are without the profiler). "
+                  "*self* = samples with this line on top of the Python stack "
+                  "(time in C code it calls, e.g. sqlite3 or "
+                  "orjson, counts for the calling line); *incl.* = samples with the emulator's function anywhere on "
+                  "the stack. Idle time in the event loop is not sampled.", ""]
         for key, label in (("get_one", "(a) GET one server, depth=1"), ("page_first", "(b) GET first page of 100"),
                            ("page_deep", "(b) GET last page of 100")):
             p = prof.get(key)
             if not p:
                 continue
-            L += [f"### {label}, concurrency {p.get('concurrency', 8)} ({p['samples']:,} samples)", "", "| self | function | | incl. | function |",
-                  "|---:|---|---|---:|---|"]
+            lines += [f"### {label}, concurrency {p.get('concurrency', 8)} ({p['samples']:,} samples)", "",
+                      "| self | function | | incl. | function |",
+                      "|---:|---|---|---:|---|"]
             incl = [x for x in p["inclusive"] if "ionos_emulator/" in x[0] and not x[0].startswith(
                 ("<module>", "serve ("))][:12]
             for i in range(max(len(p["self"][:12]), len(incl))):
                 s = p["self"][i] if i < len(p["self"][:12]) else ("", 0)
                 n = incl[i] if i < len(incl) else ("", 0)
-                L.append(f"| {s[1]:.1%} | `{s[0]}` | | {n[1]:.1%} | `{n[0]}` |" if s[0] else
-                         f"| | | | {n[1]:.1%} | `{n[0]}` |")
-            L.append("")
+                lines.append(f"| {s[1]:.1%} | `{s[0]}` | | {n[1]:.1%} | `{n[0]}` |" if s[0] else
+                             f"| | | | {n[1]:.1%} | `{n[0]}` |")
+            lines.append("")
     for n in res.get("notes", []):
-        L += ["", f"Note: {n}"]
-    return "\n".join(L).rstrip() + "\n"
+        lines += ["", f"Note: {n}"]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def main() -> None:

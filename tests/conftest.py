@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from support import (OWNER, VIOLATIONS, Emulator, InProcessEmulator, close_http_client,  # noqa: E402
-                     drop_test_databases, write_coverage)
+from support import (
+    OWNER,
+    VIOLATIONS,
+    Emulator,
+    InProcessEmulator,
+    close_http_client,
+    drop_test_databases,
+    write_coverage,
+)
 
 _RUNNING: list[Emulator] = []
 

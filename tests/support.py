@@ -84,7 +84,7 @@ class Emulator:
         self.log = self.data_dir.with_suffix(".log")
         self.database = _fresh_database() if TEST_DATABASE else ""
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
         cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(self.port),
@@ -172,7 +172,7 @@ class InProcessEmulator(Emulator):
     def running(self) -> bool:
         return self.thread is not None
 
-    def start(self) -> "InProcessEmulator":
+    def start(self) -> InProcessEmulator:
         import uvicorn
 
         from ionos_emulator.app import create_app
@@ -317,7 +317,7 @@ def wait(client, headers, timeout: float = 30) -> None:
 
 def jwt_parts(token: str) -> tuple[dict, dict]:
     h, p, _ = token.split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    pad = lambda s: s + "=" * (-len(s) % 4)
     return json.loads(base64.urlsafe_b64decode(pad(h))), json.loads(base64.urlsafe_b64decode(pad(p)))
 
 

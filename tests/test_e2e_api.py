@@ -545,7 +545,7 @@ def test_requests_list_shows_method_url_body_and_status(emulator, client):
         assert created >= datetime.strptime(since + "+0000", "%Y-%m-%d %H:%M:%S%z")
 
         # the same request through the other filters
-        ids = lambda **kw: {i.id for i in reqs.requests_get(depth=1, **kw).items}  # noqa: E731
+        ids = lambda **kw: {i.id for i in reqs.requests_get(depth=1, **kw).items}
         assert rid not in ids(filter_method="DELETE", filter_created_after=since)
         future = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
         assert ids(filter_created_after=future) == set()

@@ -82,7 +82,8 @@ def test_generate_default_ttl_is_one_year_and_jwt_is_shaped_like_ionos(emulator,
         raw = base64.b64decode(h, validate=True)
         header = json.loads(raw)
         assert str(uuid.UUID(header["kid"])) == header["kid"]
-        assert raw == ('{"typ":"JWT","kid":"%s","alg":"RS256"}' % header["kid"]).encode()
+        kid = header["kid"]
+        assert raw == f'{{"typ":"JWT","kid":"{kid}","alg":"RS256"}}'.encode()
         assert list(header) == ["typ", "kid", "alg"]
         _, payload = jwt_parts(token)
         assert payload["exp"] - payload["iat"] == ONE_YEAR

@@ -11,7 +11,8 @@ from support import wait
 
 def new_dc(client, name="dc", location="de/fra"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
-        datacenter=ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
     wait(client, h)
     return dc
 
@@ -22,7 +23,8 @@ def composite_server(name="web", cores=2, ram=2048, lan=1, image_alias="ubuntu:l
         entities=ionoscloud.ServerEntities(
             volumes=ionoscloud.AttachedVolumes(items=[ionoscloud.Volume(properties=ionoscloud.VolumeProperties(
                 name=f"{name}-boot", size=20, type="SSD", image_alias=image_alias, image_password="Secret123"))]),
-            nics=ionoscloud.Nics(items=[ionoscloud.Nic(properties=ionoscloud.NicProperties(name=f"{name}-nic", lan=lan))])))
+            nics=ionoscloud.Nics(items=[ionoscloud.Nic(
+                properties=ionoscloud.NicProperties(name=f"{name}-nic", lan=lan))])))
 
 
 def test_server_with_volume_and_nic_flow(client):
@@ -338,7 +340,8 @@ def test_datacenter_update_and_cascade_delete(client):
     assert e.value.status == 422
     _, _, h = dcs.datacenters_delete_with_http_info(dc.id)
     wait(client, h)
-    for call in (lambda: dcs.datacenters_find_by_id(dc.id), lambda: servers.datacenters_servers_find_by_id(dc.id, s.id)):
+    for call in (lambda: dcs.datacenters_find_by_id(dc.id),
+                 lambda: servers.datacenters_servers_find_by_id(dc.id, s.id)):
         with pytest.raises(ApiException) as e:
             call()
         assert e.value.status == 404

@@ -31,11 +31,10 @@ import pytest
 from ionoscloud_dns.exceptions import ApiException
 
 from conftest import _RUNNING, sdk_client
-from support import OWNER, Emulator, wait
-
 from ionos_emulator.app import Emulator as InProcessEmulator
 from ionos_emulator.dataplanes.dns import start_dns_server
 from ionos_emulator.settings import Settings
+from support import OWNER, Emulator, wait
 
 PREFIX = "/dns/de-fra"
 TRANSFER_PORT = "IONOS_EMULATOR_DNS_TRANSFER_PORT"
@@ -79,7 +78,8 @@ def env(tmp_path_factory):
     os.environ[TRANSFER_PORT] = str(server.port)
     emu.start()
     _RUNNING.append(emu)  # labels and spec violations like the shared emulator
-    httpx.post(emu.url + "/_emulator/contracts", json=dict(zip(("contractNumber", "user", "password"), OTHER)))
+    httpx.post(emu.url + "/_emulator/contracts",
+               json=dict(zip(("contractNumber", "user", "password"), OTHER, strict=True)))
     e = Env(emu, server.port)
     yield e
     _RUNNING.remove(emu)
@@ -464,7 +464,7 @@ def test_every_record_type_the_api_accepts_is_served(env):
              ("LOC", "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m", None)]
     for rtype, content, priority in cases:
         add(env, zone.id, f"t-{rtype.lower()}", rtype, content, priority=priority)
-    for rtype, content, _ in cases:
+    for rtype, _, _ in cases:
         ans = env.query(f"t-{rtype.lower()}.{name}", rtype)
         served = ans.authority if rtype == "NS" else ans.answer  # NS below the apex delegates: a referral
         assert [r.rdtype for r in served] == [dns.rdatatype.from_text(rtype)], rtype

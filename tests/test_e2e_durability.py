@@ -133,5 +133,6 @@ def test_sigkill_during_sustained_mutations_loses_nothing(make_emulator):
             assert len(ids) == len(set(ids))
         # and no request anywhere is left behind
         reqs = http.get("/cloudapi/v6/requests", params={"depth": 1, "limit": 10000}).json()["items"]
-        stuck = [r["id"] for r in reqs if r["metadata"]["requestStatus"]["metadata"]["status"] not in ("DONE", "FAILED")]
+        stuck = [r["id"] for r in reqs
+                 if r["metadata"]["requestStatus"]["metadata"]["status"] not in ("DONE", "FAILED")]
         assert not stuck

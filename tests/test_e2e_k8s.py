@@ -99,7 +99,8 @@ def until_gone(get, timeout=10.0):
 def slow(emulator, **seconds):
     """Let changes of these kinds take a moment, so the in-between states can be seen."""
     before = emulator.admin("GET", "timing").json()
-    emulator.admin("PUT", "timing", json={"profile": before["profile"], "overrides": {**before["overrides"], **seconds}})
+    emulator.admin("PUT", "timing",
+                   json={"profile": before["profile"], "overrides": {**before["overrides"], **seconds}})
     try:
         yield
     finally:
@@ -159,7 +160,8 @@ def test_cluster_deploys_then_becomes_active(client, emulator):
 
 def test_cluster_with_all_properties_and_private_cluster(client, new_ipblock):
     c = new_cluster(client, "full", k8s_version="1.30.12", location="de/txl",
-                    maintenance_window=ionoscloud.KubernetesMaintenanceWindow(day_of_the_week="Sunday", time="03:30:00"),
+                    maintenance_window=ionoscloud.KubernetesMaintenanceWindow(day_of_the_week="Sunday",
+                                                                              time="03:30:00"),
                     api_subnet_allow_list=["1.2.3.4", "10.0.0.0/8", "2002::1234:abcd:ffff:c0a8:101/64"],
                     s3_buckets=[ionoscloud.S3Bucket(name="audit-logs")])
     p = c.properties

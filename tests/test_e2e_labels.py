@@ -49,7 +49,8 @@ def resources(client):
 def test_label_crud_on_every_kind(client, resources):
     api = ionoscloud.LabelsApi(client)
     for rtype, (prefix, args, rid) in resources.items():
-        call = lambda verb, *more, **kw: getattr(api, f"{prefix}_{verb}")(*args, *more, **kw)  # noqa: E731
+        def call(verb, *more, prefix=prefix, args=args, **kw):
+            return getattr(api, f"{prefix}_{verb}")(*args, *more, **kw)
         created, status, headers = call("post_with_http_info", label("env", "prod"))
         assert status == 201 and "Location" not in headers, rtype
         assert created.type == "label" and created.id == "env"
@@ -87,7 +88,7 @@ def test_key_and_value_are_required(client, resources):
 
 def test_global_view_by_urn(client, resources):
     api = ionoscloud.LabelsApi(client)
-    for rtype, (prefix, args, rid) in resources.items():
+    for rtype, (prefix, args, _) in resources.items():
         getattr(api, f"{prefix}_post")(*args, label("owner", f"{rtype}-team"))
     everything = api.labels_get(depth=1)
     assert everything.id == "labels" and everything.type == "collection"
@@ -110,7 +111,7 @@ def test_global_view_by_urn(client, resources):
 
 def test_labels_go_with_their_resource(client, resources):
     api = ionoscloud.LabelsApi(client)
-    for rtype, (prefix, args, rid) in resources.items():
+    for prefix, args, _ in resources.values():
         getattr(api, f"{prefix}_post")(*args, label("keep", "me"))
     dc_id, server_id = resources["server"][1]
     _, _, h = ionoscloud.ServersApi(client).datacenters_servers_delete_with_http_info(dc_id, server_id)

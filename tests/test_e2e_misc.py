@@ -207,7 +207,8 @@ def test_gpu_server_gets_the_cards_of_its_template(client):
     if tpl is None:
         pytest.skip("the template catalogue has no GPU template yet")
     servers = ionoscloud.ServersApi(client)
-    gpu_server = ionoscloud.Server(properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"]))
+    gpu_server = ionoscloud.Server(
+        properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"]))
     # only a location with a GPU architecture offers GPU servers
     plain = new_dc(client, "no-gpu")
     with pytest.raises(ApiException) as e:

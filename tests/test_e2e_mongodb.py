@@ -146,7 +146,7 @@ def test_create_is_validated_and_changes_nothing(api, emulator):
 def test_patch_rules(api, emulator):
     clusters = mongo.ClustersApi(api)
     c, dc, lan = new_cluster(api, emulator, instances=3)
-    patch = lambda **kw: clusters.clusters_patch(  # noqa: E731
+    patch = lambda **kw: clusters.clusters_patch(
         c.id, mongo.PatchClusterRequest(properties=mongo.PatchClusterProperties(**kw)))
     status, msg = refused(lambda: patch(instances=1))
     assert status == 422 and "'properties.instances'" in msg

@@ -14,12 +14,12 @@ from ionoscloud.rest import ApiException
 from conftest import sdk_client
 from support import OWNER, wait
 
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 def new_dc(client, name="ns"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
-        datacenter=ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")))
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")))
     wait(client, h)
     return dc
 
@@ -154,8 +154,9 @@ def test_nat_gateway_rules_and_flow_log_lifecycle(client, reserve):
     assert got.properties.name == "renamed" and got.properties.public_ips == [ip0, ip1]
     assert got.properties.lans[0].gateway_ips == entry.gateway_ips  # kept across the change
 
-    done(client, nat.datacenters_natgateways_rules_put_with_http_info(dc.id, gw.id, rule.id, ionoscloud.NatGatewayRulePut(
-        properties=ionoscloud.NatGatewayRuleProperties(name="all", public_ip=ip1, source_subnet="10.0.2.0/24"))))
+    done(client, nat.datacenters_natgateways_rules_put_with_http_info(
+        dc.id, gw.id, rule.id, ionoscloud.NatGatewayRulePut(
+            properties=ionoscloud.NatGatewayRuleProperties(name="all", public_ip=ip1, source_subnet="10.0.2.0/24"))))
     put = nat.datacenters_natgateways_rules_find_by_nat_gateway_rule_id(dc.id, gw.id, rule.id)
     assert (put.properties.name, put.properties.protocol, put.properties.public_ip) == ("all", "ALL", ip1)
     assert put.properties.target_port_range is None  # PUT replaced the whole rule
@@ -233,9 +234,11 @@ def nlb(listener, target, ips=None, private_ips=None, name="nlb"):
 
 
 def nlb_rule(ip, port=80, targets=(("10.9.9.10", 8080, 1),), algorithm="ROUND_ROBIN", name="fr"):
-    return ionoscloud.NetworkLoadBalancerForwardingRule(properties=ionoscloud.NetworkLoadBalancerForwardingRuleProperties(
-        name=name, algorithm=algorithm, protocol="TCP", listener_ip=ip, listener_port=port,
-        targets=[ionoscloud.NetworkLoadBalancerForwardingRuleTarget(ip=t, port=p, weight=w) for t, p, w in targets]))
+    return ionoscloud.NetworkLoadBalancerForwardingRule(
+        properties=ionoscloud.NetworkLoadBalancerForwardingRuleProperties(
+            name=name, algorithm=algorithm, protocol="TCP", listener_ip=ip, listener_port=port,
+            targets=[ionoscloud.NetworkLoadBalancerForwardingRuleTarget(ip=t, port=p, weight=w)
+                     for t, p, w in targets]))
 
 
 def test_network_load_balancer_forwarding_rules_and_flow_log(client, reserve):
@@ -258,7 +261,8 @@ def test_network_load_balancer_forwarding_rules_and_flow_log(client, reserve):
     rule = api.datacenters_networkloadbalancers_forwardingrules_find_by_forwarding_rule_id(dc.id, lb.id, rule.id)
     assert rule.metadata.state == "AVAILABLE" and rule.properties.health_check.retries == 3
     (t,) = rule.properties.targets
-    assert (t.ip, t.port, t.weight, t.proxy_protocol, t.health_check.check_interval) == ("10.9.9.10", 8080, 1, "none", 2000)
+    assert ((t.ip, t.port, t.weight, t.proxy_protocol, t.health_check.check_interval)
+            == ("10.9.9.10", 8080, 1, "none", 2000))
     for bad in (nlb_rule(ip0),                                  # the same listener IP and port again
                 nlb_rule(ip1, port=81),                         # not an IP of the balancer
                 nlb_rule(ip0, port=0),                          # port out of range
@@ -287,7 +291,8 @@ def test_network_load_balancer_forwarding_rules_and_flow_log(client, reserve):
         dc.id, lb.id, rule.id, ionoscloud.NetworkLoadBalancerForwardingRulePut(properties=nlb_rule(
             ip1, port=443, targets=(("10.9.9.11", 8443, 5),), algorithm="SOURCE_IP", name="tls").properties)))
     put = api.datacenters_networkloadbalancers_forwardingrules_find_by_forwarding_rule_id(dc.id, lb.id, rule.id)
-    assert (put.properties.listener_ip, put.properties.listener_port, put.properties.algorithm) == (ip1, 443, "SOURCE_IP")
+    assert ((put.properties.listener_ip, put.properties.listener_port, put.properties.algorithm)
+            == (ip1, 443, "SOURCE_IP"))
     done(client, api.datacenters_networkloadbalancers_forwardingrules_patch_with_http_info(
         dc.id, lb.id, rule.id, ionoscloud.NetworkLoadBalancerForwardingRuleProperties(
             health_check=ionoscloud.NetworkLoadBalancerForwardingRuleHealthCheck(retries=5))))
@@ -340,7 +345,7 @@ def test_contract_limits_for_nat_gateways_and_network_load_balancers(make_emulat
         e = refused(nat.datacenters_natgateways_post, dc.id, nat_gateway([ips[-1]]))
         assert "natGatewayLimitTotal" in e.body
         assert len(nat.datacenters_natgateways_get(dc.id).items) == limits.nat_gateway_limit_total
-        for i in range(limits.nlb_limit_total):
+        for _ in range(limits.nlb_limit_total):
             done(c, nlbs.datacenters_networkloadbalancers_post_with_http_info(dc.id, nlb(lan_a.id, lan_b.id)))
         e = refused(nlbs.datacenters_networkloadbalancers_post, dc.id, nlb(lan_a.id, lan_b.id))
         assert "nlbLimitTotal" in e.body
@@ -522,7 +527,8 @@ def test_nic_flow_logs(client, emulator):
     assert got.metadata.state == "AVAILABLE" and got.properties.action == "ALL"
     refused(api.datacenters_servers_nics_flowlogs_post, dc.id, server.id, nic.id, flow_log(name="two"))
     assert [f.id for f in api.datacenters_servers_nics_flowlogs_get(dc.id, server.id, nic.id).items] == [fl.id]
-    deep = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_find_by_id(dc.id, server.id, nic.id, depth=2)
+    deep = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_find_by_id(dc.id, server.id, nic.id,
+                                                                                       depth=2)
     assert [f.properties.bucket for f in deep.entities.flowlogs.items] == ["logs-bucket/nat"]
 
     # PATCH bodies are the bare properties object; a missing property of a PUT is a 422
@@ -533,8 +539,8 @@ def test_nic_flow_logs(client, emulator):
     r = httpx.put(f"{emulator.cloud}/datacenters/{dc.id}/servers/{server.id}/nics/{nic.id}/flowlogs/{fl.id}",
                   json={"properties": {"name": "x", "action": "ALL", "direction": "INGRESS"}}, auth=OWNER)
     assert r.status_code == 422 and "bucket" in r.text
-    done(client, api.datacenters_servers_nics_flowlogs_put_with_http_info(dc.id, server.id, nic.id, fl.id,
-                                                                          flow_log("put", "ACCEPTED", "INGRESS", "b2b")))
+    done(client, api.datacenters_servers_nics_flowlogs_put_with_http_info(
+        dc.id, server.id, nic.id, fl.id, flow_log("put", "ACCEPTED", "INGRESS", "b2b")))
     got = api.datacenters_servers_nics_flowlogs_find_by_id(dc.id, server.id, nic.id, fl.id)
     assert (got.properties.name, got.properties.action, got.properties.bucket) == ("put", "ACCEPTED", "b2b")
     done(client, api.datacenters_servers_nics_flowlogs_delete_with_http_info(dc.id, server.id, nic.id, fl.id))

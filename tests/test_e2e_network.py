@@ -18,7 +18,8 @@ MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 def new_dc(client, name="net", location="de/fra"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
-        datacenter=ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
     wait(client, h)
     return dc
 
@@ -359,7 +360,8 @@ def test_nic_moves_between_lans(client, emulator):
     nic, _ = new_nic(client, dc.id, s.id, int(priv.id))
     nics, lans = ionoscloud.NetworkInterfacesApi(client), ionoscloud.LANsApi(client)
     # into the public LAN: a public address replaces the private one
-    _, _, h = nics.datacenters_servers_nics_patch_with_http_info(dc.id, s.id, nic.id, ionoscloud.NicProperties(lan=int(pub.id)))
+    _, _, h = nics.datacenters_servers_nics_patch_with_http_info(dc.id, s.id, nic.id,
+                                                                 ionoscloud.NicProperties(lan=int(pub.id)))
     wait(client, h)
     p = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
     assert p.lan == int(pub.id) and len(p.ips) == 1 and ipaddress.IPv4Address(p.ips[0]).is_global
@@ -583,7 +585,8 @@ def test_ipblock_consumers_and_delete_in_use(client, emulator):
     lan, _ = new_lan(client, dc.id, "inet", public=True)
     ip = block.properties.ips[0]
     nic, _ = new_nic(client, dc.id, s.id, int(lan.id), ips=[ip])
-    nic_props = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
+    nics = ionoscloud.NetworkInterfacesApi(client)
+    nic_props = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
     assert nic_props.ips == [ip]
     ipb = ionoscloud.IPBlocksApi(client)
     consumers = ipb.ipblocks_find_by_id(block.id).properties.ip_consumers
@@ -598,7 +601,7 @@ def test_ipblock_consumers_and_delete_in_use(client, emulator):
         assert_error(r, 422)
     assert ipb.ipblocks_find_by_id(block.id).metadata.state == "AVAILABLE"
     # once the NIC lets go of the address, the block can be deleted
-    _, _, h = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_delete_with_http_info(dc.id, s.id, nic.id)
+    _, _, h = nics.datacenters_servers_nics_delete_with_http_info(dc.id, s.id, nic.id)
     wait(client, h)
     assert ipb.ipblocks_find_by_id(block.id).properties.ip_consumers == []
     _, _, h = ipb.ipblocks_delete_with_http_info(block.id)
@@ -653,7 +656,8 @@ def test_ipblock_patch_name_only(client, emulator):
     assert got.properties.name == "after" and got.properties.ips == block.properties.ips
     with emulator.http() as http:
         assert_error(http.patch(f"/cloudapi/v6/ipblocks/{block.id}", json={"size": 5}), 422)
-        assert_error(http.post("/cloudapi/v6/ipblocks", json={"properties": {"location": "xx/nowhere", "size": 1}}), 422)
+        assert_error(http.post("/cloudapi/v6/ipblocks",
+                               json={"properties": {"location": "xx/nowhere", "size": 1}}), 422)
     assert ipb.ipblocks_find_by_id(block.id).properties.size == 1
     _, _, h = ipb.ipblocks_delete_with_http_info(block.id)
     wait(client, h)

@@ -236,7 +236,7 @@ def test_replace_rules_upgrades_and_in_place_restore(api, emulator):
                      (dict(username="other"), "properties.credentials.username"),
                      (dict(database="otherdb"), "properties.credentials.database"),
                      (dict(backup=pg.ClusterBackup(location="eu-south-2")), "properties.backup.location")]:
-        status, msg = refused(lambda: replace(version=kw.pop("version", "14"), **kw))
+        status, msg = refused(lambda kw=kw: replace(version=kw.pop("version", "14"), **kw))
         assert status == 422 and attr in msg, msg
     status, msg = refused(lambda: clusters.clusters_put(made.id, pg.ClusterEnsure(properties=pg.Cluster(
         name="x1", version="14", instances=pg.InstanceConfiguration(count=1, cores=1, ram=4, storage_size=10),

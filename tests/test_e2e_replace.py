@@ -6,8 +6,11 @@ import ionoscloud
 import pytest
 from ionoscloud.rest import ApiException
 
-from test_e2e_netservices import (alb_rule, done, flow_log, nat_gateway, new_dc, new_lan, nlb,
-                                  reserve)  # noqa: F401  (reserve is a fixture)
+import test_e2e_netservices
+from test_e2e_netservices import alb_rule, done, flow_log, nat_gateway, new_dc, new_lan, nlb
+
+# the IP block fixture of the network services tests, shared: pytest finds fixtures among a module's names
+reserve = test_e2e_netservices.reserve
 
 
 def test_put_nic_and_firewall_rule(client):
@@ -61,8 +64,10 @@ def test_put_network_and_application_load_balancers(client, reserve):
     nlbs = ionoscloud.NetworkLoadBalancersApi(client)
     lb = done(client, nlbs.datacenters_networkloadbalancers_post_with_http_info(dc.id, nlb(listener.id, target.id)))
     done(client, nlbs.datacenters_networkloadbalancers_put_with_http_info(
-        dc.id, lb.id, ionoscloud.NetworkLoadBalancerPut(properties=nlb(listener.id, target.id, name="nlb2").properties)))
-    assert nlbs.datacenters_networkloadbalancers_find_by_network_load_balancer_id(dc.id, lb.id).properties.name == "nlb2"
+        dc.id, lb.id,
+        ionoscloud.NetworkLoadBalancerPut(properties=nlb(listener.id, target.id, name="nlb2").properties)))
+    got = nlbs.datacenters_networkloadbalancers_find_by_network_load_balancer_id(dc.id, lb.id)
+    assert got.properties.name == "nlb2"
     albs = ionoscloud.ApplicationLoadBalancersApi(client)
     lan_a, lan_b = new_lan(client, dc.id), new_lan(client, dc.id)
     alb = done(client, albs.datacenters_applicationloadbalancers_post_with_http_info(
@@ -87,7 +92,8 @@ def test_put_network_and_application_load_balancers(client, reserve):
 
 def test_put_snapshot_and_public_images_stay_read_only(client):
     dc = new_dc(client)
-    volumes, snaps, images = ionoscloud.VolumesApi(client), ionoscloud.SnapshotsApi(client), ionoscloud.ImagesApi(client)
+    volumes, snaps = ionoscloud.VolumesApi(client), ionoscloud.SnapshotsApi(client)
+    images = ionoscloud.ImagesApi(client)
     v = done(client, volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
         properties=ionoscloud.VolumeProperties(name="v", size=10, type="HDD", licence_type="LINUX"))))
     snap = done(client, volumes.datacenters_volumes_create_snapshot_post_with_http_info(

@@ -38,7 +38,8 @@ def add_member(client, group_id, user_id):
 
 def new_dc(client, name="dc"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
-        datacenter=ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")))
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")))
     wait(client, h)
     return dc
 
@@ -142,7 +143,8 @@ def test_non_admin_sees_only_own_and_shared(client, emulator):
             dcs.datacenters_patch(shared_dc.id, ionoscloud.DatacenterPropertiesPut(name="x"))
         assert e.value.status == 403
         with pytest.raises(ApiException) as e:
-            ionoscloud.LANsApi(c).datacenters_lans_post(shared_dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties()))
+            ionoscloud.LANsApi(c).datacenters_lans_post(shared_dc.id,
+                                                        ionoscloud.Lan(properties=ionoscloud.LanProperties()))
         assert e.value.status == 403
     # with the edit privilege the change goes through
     _, _, h = um.um_groups_shares_put_with_http_info(g.id, shared_dc.id, ionoscloud.GroupShare(
@@ -208,7 +210,7 @@ def test_um_resources_by_type(client):
 def test_s3_keys_at_most_five(client):
     um = ionoscloud.UserS3KeysApi(client)
     u, _, _ = make_user(client)
-    keys = []  # noqa
+    keys = []
     for _ in range(5):
         k, _, h = um.um_users_s3keys_post_with_http_info(u.id)
         wait(client, h)
@@ -273,7 +275,8 @@ def test_another_contracts_resources_do_not_exist(client, emulator):
         theirs = new_dc(c, "theirs")
         contract = ionoscloud.ContractResourcesApi(c).contracts_get().items[0]
         assert contract.properties.contract_number == number
-        assert email not in [u.properties.email for u in ionoscloud.UserManagementApi(client).um_users_get(depth=1).items]
+        users = ionoscloud.UserManagementApi(client).um_users_get(depth=1).items
+        assert email not in [u.properties.email for u in users]
     assert ours.id in [d.id for d in ionoscloud.DataCentersApi(client).datacenters_get().items]
     assert theirs.id not in [d.id for d in ionoscloud.DataCentersApi(client).datacenters_get().items]
     token = httpx.get(emulator.auth + "/tokens/generate", auth=(email, "Other1!")).json()["token"]

@@ -195,7 +195,8 @@ def test_iter_all_order_and_tenant(store: Store):
 
 # -- requests ----------------------------------------------------------------------------------------
 
-def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING", **extra) -> dict:
+def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING",
+        **extra) -> dict:
     return {"id": id, "tenant": tenant, "scope": scope, "created": 1.5, "run_at": done_at - 1, "done_at": done_at,
             "state": state, "message": None, "method": "POST", "targets": [{"id": "s1"}], **extra}
 
@@ -295,7 +296,7 @@ def test_reset_empties_everything(store: Store):
 
 # -- transactions ------------------------------------------------------------------------------------
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
@@ -303,7 +304,7 @@ def test_tx_rollback_leaves_nothing_behind(store: Store):
     put(store, row("keep"))
     with store.tx():
         store.kv_set("k", "before")
-    with pytest.raises(Boom), store.tx():
+    with pytest.raises(BoomError), store.tx():
         store.insert(row("s1"))
         store.update(Row(tenant=1, kind="server", id="keep", parent="dc1", doc={"changed": True}))
         store.insert_request(req("r1"))
@@ -311,7 +312,7 @@ def test_tx_rollback_leaves_nothing_behind(store: Store):
         store.kv_set("k2", 1)
         with store.tx():  # an exception in a nested tx rolls back the outer one too
             store.insert(row("s2"))
-            raise Boom
+            raise BoomError
     assert ids(store.iter_all(1)) == ["keep"]
     assert (store.get(1, "server", "dc1", "keep") or row("x")).props == {"name": "keep"}
     assert store.list_requests(1) == [] and not store.has_pending()
@@ -335,9 +336,9 @@ def test_nested_tx_commits_once_at_the_outermost(open_: Opener):
     assert ids(reader.list(1, "server")) == ["s1", "s2", "s3"]
     assert reader.kv_get("k") == 1
     # and a new outermost tx() starts a new transaction
-    with pytest.raises(Boom), store.tx():
+    with pytest.raises(BoomError), store.tx():
         store.insert(row("s4"))
-        raise Boom
+        raise BoomError
     assert ids(reader.list(1, "server")) == ["s1", "s2", "s3"]
 
 

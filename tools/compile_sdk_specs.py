@@ -341,7 +341,7 @@ class SerializeInfo:
             elif target.id == "_auth_settings":
                 self.auth = _str_list(value)
             elif target.id == "_collection_formats" and isinstance(value, ast.Dict):
-                self.collection_formats = {_const(k): _const(v) for k, v in zip(value.keys, value.values)}
+                self.collection_formats = {_const(k): _const(v) for k, v in zip(value.keys, value.values, strict=True)}
 
     def _call(self, node: ast.Call, args):
         attr = node.func.attr
@@ -391,7 +391,7 @@ def _response_map(fn: ast.FunctionDef) -> dict:
     for node in ast.walk(fn):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and node.target.id == "_response_types_map" and isinstance(node.value, ast.Dict)):
-            return {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values)}
+            return {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values, strict=True)}
     raise CompileError(f"{fn.name}: no _response_types_map")
 
 
@@ -430,7 +430,7 @@ def compile_operations(pkg: str, schemas: dict, cleaner: SchemaCleaner) -> tuple
                 n_defaults = len(pub_node.args.defaults)
                 has_default = set(sig_args[len(sig_args) - n_defaults:]) if n_defaults else set()
 
-                def param_schema(arg):
+                def param_schema(arg, hints=hints):
                     js = TypeAdapter(hints[arg]).json_schema(ref_template=REF + "{model}")
                     js.pop("$defs", None)
                     return cleaner.clean(js)
@@ -515,7 +515,7 @@ def security_schemes(pkg: str) -> dict:
                     and isinstance(node.value, ast.Dict)):
                 continue
             name = _const(node.targets[0].slice)
-            d = {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values)}
+            d = {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values, strict=True)}
             kind = d.get("type")
             if kind == "basic":
                 out[name] = {"type": "http", "scheme": "basic"}

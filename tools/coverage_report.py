@@ -50,10 +50,12 @@ def main(src: str = "build/coverage.json", dst: str = "docs/coverage.md") -> int
         fuzz_only = [op for op in ops if by_fuzz[op.id] and not by_test[op.id]]
         summary.append(f"| {api.spec_name} (`{where}`) | {len(ops)} | {len(impl)} | {len(ops) - len(impl)} | "
                        f"{len(tested)} | {len(fuzz_only)} |")
-        body += [f"## {api.spec_name}", "", "| operation | method and path | status | exercised by |", "|---|---|---|---|"]
+        body += [f"## {api.spec_name}", "",
+                 "| operation | method and path | status | exercised by |", "|---|---|---|---|"]
         for op in sorted(ops, key=lambda o: (o.path, o.method)):
             tests = by_test[op.id]
-            shown = ", ".join(f"`{t.split('::')[-1]}`" for t in tests[:2]) + (f" (+{len(tests) - 2})" if len(tests) > 2 else "")
+            shown = (", ".join(f"`{t.split('::')[-1]}`" for t in tests[:2])
+                     + (f" (+{len(tests) - 2})" if len(tests) > 2 else ""))
             if not tests and by_fuzz[op.id]:
                 shown = "*fuzzing only*"
             status = "implemented" if op.id in api.handlers else "**501**"

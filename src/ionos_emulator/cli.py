@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import fields
+from typing import Any
 
 import click
-
-from dataclasses import fields
 
 from .settings import ENV_PREFIX, Settings
 
@@ -66,9 +66,9 @@ def serve(**opts) -> None:
     click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
                f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")
     sys.stdout.flush()
-    common = dict(host=settings.host, port=settings.port, log_level=settings.log_level, http="httptools",
-                  loop="auto", lifespan="on", access_log=False,
-                  proxy_headers=False)  # X-Forwarded-* is read by the gateway itself, for hrefs
+    common: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
+                                  http="httptools", loop="auto", lifespan="on", access_log=False,
+                                  proxy_headers=False)  # X-Forwarded-* is read by the gateway itself, for hrefs
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
         emu.store.close()

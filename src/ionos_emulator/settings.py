@@ -26,7 +26,7 @@ class Settings:
     log_level: str = "warning"
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         """Environment first, then explicit overrides that are not None."""
         values = {}
         for f in fields(cls):

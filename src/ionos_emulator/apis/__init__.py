@@ -27,9 +27,9 @@ def products() -> list[Product]:
 
 
 def build_apis() -> list[ApiModule]:
-    from .auth import API as auth
-    from .cloud import API as cloud
-    apis = [cloud.copy(), auth.copy()]
+    from .auth import API as AUTH_API
+    from .cloud import API as CLOUD_API
+    apis = [CLOUD_API.copy(), AUTH_API.copy()]
     for product in products():
         apis += product.modules()
     return apis

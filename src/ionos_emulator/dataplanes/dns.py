@@ -21,6 +21,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 import dns.exception
 import dns.flags
@@ -31,6 +32,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
 import dns.reversename
 import dns.rrset
 from cryptography.hazmat.primitives import serialization
@@ -42,8 +44,6 @@ from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDA
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
 from ..engine.errors import ApiError
 from ..store import Row
-
-
 
 log = logging.getLogger("ionos_emulator.dns")
 
@@ -80,7 +80,7 @@ class Zone:
             rrset = node[rd.rdtype] = dns.rrset.RRset(name, IN, rd.rdtype)
         rrset.add(rd, ttl)  # an RRset has one TTL: the smallest of its records (RFC 2181 §5.2)
 
-    def index(self) -> "Zone":
+    def index(self) -> Zone:
         for name in list(self.nodes) + list(self.aliases):
             while name != self.origin and name not in self.names:
                 self.names.add(name)
@@ -118,6 +118,8 @@ def load_primary(store, row: Row) -> Zone:
             continue
         owner = dns.name.from_text(api_rdata.fqdn(p["name"], name) + ".")
         if p["type"] == "ALIAS":
+            # an ALIAS is stored and parsed as CNAME data (apis/dns/rdata.py: WIRE_TYPE)
+            assert isinstance(rd, dns.rdtypes.ANY.CNAME.CNAME), rd
             zone.aliases[owner] = (int(p.get("ttl", 3600)), rd.target)
         else:
             zone.add(owner, int(p.get("ttl", 3600)), rd)
@@ -218,7 +220,7 @@ class Authority:
         return [r.to_wire(max_size=size, prefer_truncation=True) for r in responses]
 
     @staticmethod
-    def _reply(query: dns.message.Message, rcode: int = dns.rcode.NOERROR) -> dns.message.Message:
+    def _reply(query: dns.message.Message, rcode: dns.rcode.Rcode = dns.rcode.NOERROR) -> dns.message.Message:
         resp = dns.message.make_response(query, our_payload=EDNS_PAYLOAD)
         resp.set_rcode(rcode)
         return resp
@@ -253,7 +255,7 @@ class Authority:
             sign(zone, resp)
         return [resp]
 
-    def answer_reverse(self, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+    def answer_reverse(self, resp: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> None:
         target = self.reverse(qname) if any(qname.is_subdomain(z) for z in REVERSE_ZONES) else None
         if target is None:
             resp.set_rcode(dns.rcode.REFUSED)
@@ -263,7 +265,8 @@ class Authority:
             resp.answer.append(dns.rrset.from_text(qname, PTR_TTL, IN, dns.rdatatype.PTR,
                                                    target.rstrip(".") + "."))
 
-    def answer(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> None:
+    def answer(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name,
+               qtype: dns.rdatatype.RdataType) -> None:
         resp.flags |= dns.flags.AA
         seen = set()
         while True:
@@ -338,7 +341,8 @@ class Authority:
             out[rdtype] = copy
         return out
 
-    def _alias(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: int) -> bool:
+    def _alias(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name,
+               qtype: dns.rdatatype.RdataType) -> bool:
         """ALIAS: the target's addresses under the alias name, when the target is served here."""
         ttl, target = zone.aliases[qname]
         found = self.find(target)
@@ -354,7 +358,8 @@ class Authority:
         resp.answer.append(out)
         return True
 
-    def transfer(self, query, qname: dns.name.Name, qtype: int, tcp: bool) -> list[dns.message.Message]:
+    def transfer(self, query: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType,
+                 tcp: bool) -> list[dns.message.Message]:
         """AXFR (and IXFR, answered with the whole zone) over TCP; over UDP an IXFR gets the SOA only."""
         found = self.find(qname, exact=True)
         zone = self.load(*found) if found else None
@@ -370,7 +375,8 @@ class Authority:
         soa = zone.soa
         rrsets = [soa] + [rrset for node in zone.nodes.values() for rdtype, rrset in node.items()
                           if rdtype != dns.rdatatype.SOA] + [soa]
-        out, i, n = [], 0, AXFR_CHUNK
+        out: list[dns.message.Message] = []
+        i, n = 0, AXFR_CHUNK
         while i < len(rrsets):
             resp = self._reply(query)
             resp.flags |= dns.flags.AA
@@ -414,6 +420,7 @@ def _ip_in(source: str, ips: list[str]) -> bool:
 
 def sign(zone: Zone, resp: dns.message.Message) -> None:
     """RRSIGs for the answer and authority RRsets of a signed zone: DNSKEY by the KSK, the rest by the ZSK."""
+    assert zone.signer is not None, "sign() is only called for a signed zone"
     ksk_key, ksk, zsk_key, zsk, validity = zone.signer
     now = int(time.time())
     for section in (resp.answer, resp.authority):
@@ -432,12 +439,15 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, authority: Authority):
         self.authority = authority
-        self.transport = None
+        self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport):
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # a datagram endpoint's protocol is given a datagram transport (asyncio's or uvloop's: not always a
+        # subclass of asyncio.DatagramTransport, so no isinstance check)
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr):
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None, "connection_made comes before any datagram"
         for wire in self.authority.respond(data, tcp=False, source=addr[0]):
             self.transport.sendto(wire, addr)
 
@@ -447,7 +457,7 @@ class DnsServer:
 
     def __init__(self, authority: Authority, host: str, reuse_port: bool = False):
         self.authority, self.host, self.port, self.reuse_port = authority, host, 0, reuse_port
-        self._udp = None
+        self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -464,7 +474,7 @@ class DnsServer:
         finally:
             writer.close()
 
-    async def start(self, port: int) -> "DnsServer":
+    async def start(self, port: int) -> DnsServer:
         loop = asyncio.get_running_loop()
         reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
         for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one

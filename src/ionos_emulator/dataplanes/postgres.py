@@ -16,7 +16,11 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 MARK = "ionos-emulator cluster "
 CONNECT_TIMEOUT = 5            # seconds; a data-plane change runs inside the emulator's settle step
@@ -31,7 +35,7 @@ def scram_verifier(password: str, salt: bytes | None = None, iterations: int = S
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
     server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    b64 = lambda b: base64.b64encode(b).decode()
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(hashlib.sha256(client_key).digest())}:{b64(server_key)}"
 
 
@@ -117,7 +121,7 @@ class Server:
     # -- creating and naming ------------------------------------------------------------------------
 
     @staticmethod
-    def _retrying(duplicate: type, make):
+    def _retrying(duplicate: type[Exception], make: Callable[[], _T]) -> _T:
         """Another client may take the name between the look-up and the create: look again, once."""
         try:
             return make()

@@ -14,7 +14,6 @@ import os
 import uuid
 from dataclasses import dataclass
 
-
 from ..engine import clock
 from ..engine.errors import unauthorized
 from ..store import Row, Store
@@ -37,7 +36,8 @@ GROUP_PRIVILEGES = {
     "s3Privilege": "ACCESS_S3_OBJECT_STORAGE", "createBackupUnit": "BACKUP_UNIT_CREATE",
     "createInternetAccess": "CREATE_INTERNET_ACCESS", "createK8sCluster": "K8S_CLUSTER_CREATE",
     "createFlowLog": "FLOW_LOG_CREATE", "accessAndManageMonitoring": "ACCESS_AND_MANAGE_MONITORING",
-    "accessAndManageCertificates": "ACCESS_AND_MANAGE_CERTIFICATES", "accessAndManageLogging": "ACCESS_AND_MANAGE_LOGGING",
+    "accessAndManageCertificates": "ACCESS_AND_MANAGE_CERTIFICATES",
+    "accessAndManageLogging": "ACCESS_AND_MANAGE_LOGGING",
     "manageDBaaS": "MANAGE_DBAAS", "accessAndManageDns": "ACCESS_AND_MANAGE_DNS", "manageRegistry": "MANAGE_REGISTRY",
     "accessAndManageCdn": "ACCESS_AND_MANAGE_CDN", "accessAndManageVpn": "ACCESS_AND_MANAGE_VPN",
     "accessAndManageApiGateway": "ACCESS_AND_MANAGE_API_GATEWAY", "accessAndManageKaas": "ACCESS_AND_MANAGE_KAAS",
@@ -208,7 +208,8 @@ class Identity:
             raise unauthorized()
         owner = bool(user.x.get("owner"))
         admin = owner or bool(user.props.get("administrator"))
-        flags, groups = set(), []
+        flags: set[str] = set()
+        groups: list[str] = []
         if not admin:  # privileges come from the groups the user is a member of
             for g in self.store.list(tenant, "group", ""):
                 if user_id in g.x.get("members", ()):
@@ -282,7 +283,7 @@ class Identity:
                                           "created": iat, "expires": iat + ttl})
         return token
 
-    def _bearer(self, token: str) -> Principal:
+    def _bearer(self, token: str) -> tuple[Principal, float]:
         _, pub = self._signing_key()
         import jwt
         try:

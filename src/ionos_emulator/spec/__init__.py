@@ -27,8 +27,9 @@ import functools
 import math
 import re
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -488,6 +489,8 @@ class Spec:
         key = ("req", op.id)
         v = self._validators.get(key)
         if v is None:
+            # only body_errors asks, and only for an operation whose body has a schema
+            assert op.body is not None, f"{op.id} has no request body"
             schema = op.body["schema"]
             ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
             inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX):]

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ... import spec as specs
-from ...gateway.context import ApiModule
-# importing a family registers its kinds and handlers
-from . import compute, network, storage, readonly  # noqa: F401
-from . import netservices, security, labels, misc, k8s, um  # noqa: F401
 from ...engine.resources import bind
+from ...gateway.context import ApiModule
+
+# importing a family registers its kinds and handlers
+from . import compute, k8s, labels, misc, netservices, network, readonly, security, storage, um  # noqa: F401
 from .model import REGISTRY
 
 API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud",

@@ -271,7 +271,7 @@ def template(template_id: str) -> dict | None:
     return None
 
 
-def location(id: str) -> dict | None:  # noqa: A002 - name fixed by the module contract
+def location(id: str) -> dict | None:  # the name `id` is fixed by the module contract
     found = _LOCATIONS_BY_ID.get(id)
     return copy.deepcopy(found) if found is not None else None
 

@@ -4,8 +4,21 @@ from __future__ import annotations
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from . import catalogue
-from .model import (Change, Kind, apply_props, collection, full, key, load, load_chain, new_row, props_of,
-                    register, single)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    collection,
+    full,
+    key,
+    load,
+    load_chain,
+    new_row,
+    props_of,
+    register,
+    single,
+    stored,
+)
 from .rules import as_int, check_server_size, check_storage, fail, location_of
 
 API_HANDLERS: dict = {}
@@ -202,13 +215,13 @@ def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
     else:
         if p.get("templateUuid") and not existing:
             raise fail("attribute 'templateUuid' is only for Cube and GPU servers", vdc="VDC-5-1925")
-        cores = p.get("cores", existing.props.get("cores") if existing else None)
-        ram = p.get("ram", existing.props.get("ram") if existing else None)
-        if cores is None:
+        given_cores = p.get("cores", existing.props.get("cores") if existing else None)
+        given_ram = p.get("ram", existing.props.get("ram") if existing else None)
+        if given_cores is None:
             raise fail("attribute 'properties.cores' is required", vdc="VDC-1-2")
-        if ram is None:
+        if given_ram is None:
             raise fail("attribute 'properties.ram' is required", vdc="VDC-1-2")
-        cores, ram = as_int(cores, "properties.cores"), as_int(ram, "properties.ram")
+        cores, ram = as_int(given_cores, "properties.cores"), as_int(given_ram, "properties.ram")
         if cores < 1:
             raise fail("attribute 'properties.cores' must be at least 1", vdc="VDC-5-1001")
         if ram < 256 or ram % 256:
@@ -486,7 +499,7 @@ def create_cdrom(ctx: Ctx, server, body, ch: Change):
         raise ApiError(404, f"Resource does not exist: image {image_id}", "309")
     if img["properties"].get("imageType") != "CDROM":
         raise fail("Only ISO (CDROM) images can be attached as CD-ROMs", vdc="VDC-9-12")
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", server.parent)
+    dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", server.parent), f"data center of server {server.id}")
     if img["properties"].get("location") != dc.props["location"]:
         raise fail(f"The image is not available in location {dc.props['location']}", vdc="VDC-9-7")
     if ctx.store.count(ctx.tenant, "cdrom", server.id) >= MAX_CDROMS:

@@ -48,7 +48,7 @@ def _parts(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.split("."))
 
 
-def _minor(version: str) -> tuple[int, int]:
+def _minor(version: str) -> tuple[int, ...]:
     return _parts(version)[:2]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ...engine.errors import ApiError, not_found
+from ...engine.resources import Steps
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
@@ -22,7 +23,7 @@ LABEL = Kind("label", "label", "labels")                            # on a resou
 GLOBAL_LABEL = Kind("globallabel", "label", "labels", paginated=False)  # the contract-wide /labels view
 
 # resource type -> (operationId prefix, how its path parameters lead to it)
-LABELLED = {
+LABELLED: dict[str, tuple[str, Steps | None]] = {
     "datacenter": ("datacentersLabels", [(DATACENTER, "datacenterId")]),
     "server": ("datacentersServersLabels", [(DATACENTER, "datacenterId"), (SERVER, "serverId")]),
     "volume": ("datacentersVolumesLabels", [(DATACENTER, "datacenterId"), (VOLUME, "volumeId")]),

@@ -9,11 +9,22 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import DATACENTER, SERVER, handler
-from .model import (Change, Kind, apply_props, check_access, collection, load_chain, new_row, props_of, register,
-                    single, visible)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    check_access,
+    collection,
+    load_chain,
+    new_row,
+    props_of,
+    register,
+    single,
+    stored,
+    visible,
+)
 from .network import LAN
 from .rules import fail
-
 
 # -- PCCs: LANs of different data centers joined by setting the LAN's `pcc` ------------------------------
 
@@ -67,7 +78,7 @@ def _check_lan_pcc(ctx: Ctx, dc_id: str, lan_id: str | None, public: bool, pcc_i
     check_access(ctx, pcc, write=True)
     if public:
         raise fail("A public LAN cannot be connected to a Cross Connect", vdc="VDC-21-3")
-    dc = ctx.store.get(ctx.tenant, DATACENTER.name, "", dc_id)
+    dc = stored(ctx.store.get(ctx.tenant, DATACENTER.name, "", dc_id), f"data center {dc_id} of the LAN")
     for lan in _connected_lans(ctx, pcc_id):
         if lan.parent == dc_id and lan.id != lan_id:
             raise fail(f"LAN {lan.id} of this data center is already connected to the Cross Connect", vdc="VDC-21-4")

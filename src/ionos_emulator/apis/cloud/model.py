@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ...engine import clock, listing, resources
-from ...engine.change import Change as BaseChange, key, stamp  # noqa: F401  (used by the families)
+from ...engine.change import Change as BaseChange
+from ...engine.change import key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found, not_implemented
 from ...engine.resources import Registry, load_chain  # noqa: F401  (used by the families)
 from ...gateway.context import Ctx, Reply
@@ -42,7 +44,7 @@ class CloudStyle:
                 id: str | None = None) -> Row:
         return new_row(ctx, kind, parent, props, id)
 
-    def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> "Change":
+    def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> Change:
         # a data center's own deletion is not queued behind the changes inside it
         scope = "" if deleting and scope_row is not None and scope_row.kind == "datacenter" else _scope_of(scope_row)
         return Change(ctx, kind.name, scope)
@@ -93,8 +95,21 @@ class Kind(resources.Kind):
     style: resources.Style = CLOUD
 
 
-def register(kind: resources.Kind) -> resources.Kind:
-    return REGISTRY.add(kind)
+_K = TypeVar("_K", bound=resources.Kind)
+
+
+def register(kind: _K) -> _K:
+    """Adds `kind` to the Cloud API registry; returns it as given (a family keeps its own Kind's type)."""
+    REGISTRY.add(kind)
+    return kind
+
+
+def stored(row: Row | None, what: str) -> Row:
+    """A row the store must hold because another row refers to it (a parent, the data center of a scope):
+    a miss is a broken store, not a client error."""
+    if row is None:
+        raise LookupError(f"{what} is not in the store")
+    return row
 
 
 def _scope_of(row: Row | None) -> str:
@@ -122,7 +137,7 @@ def item(ctx: Ctx, kind: resources.Kind, row: Row, level: int) -> dict:
 
 
 def entity(ctx: Ctx, kind: resources.Kind, row: Row, name: str, level: int) -> dict:
-    coll = {"id": f"{row.id}/{name}", "type": "collection", "href": ctx.href(f"{row.path}/{name}")}
+    coll: dict[str, Any] = {"id": f"{row.id}/{name}", "type": "collection", "href": ctx.href(f"{row.path}/{name}")}
     if level <= 0:
         return coll
     child = REGISTRY.child(kind.name, name)
@@ -157,9 +172,10 @@ def collection(ctx: Ctx, kind: resources.Kind, rows: list[Row], href_path: str, 
 def page_body(ctx: Ctx, kind: resources.Kind, page: list[Row], href_path: str, coll_id: str | None,
               offset: int | None, limit: int | None, total: int) -> dict:
     href = ctx.href(href_path)
-    out = {"id": coll_id or href_path, "type": "collection", "href": href,
-           "items": [item(ctx, kind, r, ctx.depth) for r in page]}
+    out: dict[str, Any] = {"id": coll_id or href_path, "type": "collection", "href": href,
+                           "items": [item(ctx, kind, r, ctx.depth) for r in page]}
     if kind.paginated:
+        assert offset is not None and limit is not None, "a paginated kind's listing is paged"
         out.update(offset=offset, limit=limit, _links=listing.links(href, offset, limit, total))
     return out
 

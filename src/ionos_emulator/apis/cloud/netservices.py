@@ -10,12 +10,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Set as AbstractSet
 
 from ...engine.errors import ApiError
+from ...engine.resources import Steps
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from .compute import DATACENTER, handler
-from .model import Change, Kind, apply_props, collection, full, load_chain, new_row, props_of, register, single
+from .model import Change, Kind, apply_props, collection, full, load_chain, new_row, props_of, register, single, stored
 from .network import NIC
 from .rules import allocate_public_ips, as_int, fail, limits
 
@@ -52,7 +54,7 @@ def _interface(value, attr: str, *, need_mask: bool) -> str:
     return value
 
 
-def _in_range(value, low: int, high: int, attr: str) -> int:
+def _in_range(value: int | None, low: int, high: int, attr: str) -> int | None:
     if value is None:
         return value
     if not low <= value <= high:
@@ -85,7 +87,7 @@ def _private_lan(ctx: Ctx, dc: Row, lan_id, attr: str) -> Row:
 
 
 def _dc_of(ctx: Ctx, row: Row) -> Row:
-    return ctx.store.get(ctx.tenant, "datacenter", "", row.scope)
+    return stored(ctx.store.get(ctx.tenant, "datacenter", "", row.scope), f"data center of {row.kind} {row.id}")
 
 
 def _host(ip: str) -> str:
@@ -108,7 +110,8 @@ def _addresses_in_lan(ctx: Ctx, dc: Row, lan_id: str) -> set[str]:
     return used
 
 
-def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool, taken: set[str] = frozenset()) -> str:
+def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool,
+                  taken: AbstractSet[str] = frozenset()) -> str:
     """A free address of the LAN's subnet, from the top down (NICs are numbered from the bottom up)."""
     net = ipaddress.IPv4Network(lan.props["ipv4CidrBlock"])
     used = _addresses_in_lan(ctx, dc, lan.id) | set(taken)
@@ -118,7 +121,7 @@ def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool, taken: set[st
     raise fail(f"LAN {lan.id} has no free address left", vdc="VDC-16-8")
 
 
-def _reserved_ips(ctx: Ctx, location: str) -> set[str]:
+def _reserved_ips(ctx: Ctx, location: str | None) -> set[str]:
     return {ip for b in ctx.store.list(ctx.tenant, "ipblock") if b.props.get("location") == location
             for ip in b.props.get("ips") or []}
 
@@ -173,7 +176,8 @@ def _nat_props(ctx: Ctx, dc: Row, p: dict, own_id: str = "", old: dict | None = 
         raise fail(f"A NAT gateway connects at most {MAX_NAT_LANS} LANs", vdc="VDC-16-12")
     _unique([entry.get("id") for entry in lans], "properties.lans[].id")
     previous = {e["id"]: e.get("gatewayIps") for e in (old or {}).get("lans") or []}
-    out_lans, taken = [], set()
+    out_lans: list[dict] = []
+    taken: set[str] = set()
     for entry in lans:
         lan = _private_lan(ctx, dc, entry.get("id"), "properties.lans[].id")
         gw_ips = entry.get("gatewayIps") or previous.get(int(lan.id))
@@ -238,7 +242,8 @@ def create_nat_rule(ctx: Ctx, gateway: Row, body, ch: Change) -> Row:
 
 
 def update_nat_rule(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-    gateway = ctx.store.get(ctx.tenant, NAT_GATEWAY.name, row.scope, row.parent)
+    gateway = stored(ctx.store.get(ctx.tenant, NAT_GATEWAY.name, row.scope, row.parent),
+                     f"NAT gateway of rule {row.id}")
     row.doc["properties"] = _nat_rule_props(gateway, _normalised(props, replace, row))
 
 
@@ -314,11 +319,12 @@ ALB.update = _balancer_update("albforwardingrule")
 
 # -- forwarding rules -------------------------------------------------------------------------------
 
-def _listener(ctx: Ctx, kind: Kind, lb: Row, p: dict, own_id: str) -> tuple[str, int]:
+def _listener(ctx: Ctx, kind: Kind, lb: Row, p: dict, own_id: str) -> tuple[str, int | None]:
     ip, port = p.get("listenerIp"), p.get("listenerPort")
     if ip not in lb.props.get("ips", []):
         raise fail(f"attribute 'properties.listenerIp': {ip} is not one of the load balancer's IPs "
                    f"{lb.props.get('ips', [])}", vdc="VDC-17-5")
+    assert isinstance(ip, str), ip  # one of the balancer's own addresses
     _in_range(port, 1, 65535, "properties.listenerPort")
     for other in ctx.store.list(ctx.tenant, kind.name, lb.id):
         if other.id != own_id and (other.props["listenerIp"], other.props["listenerPort"]) == (ip, port):
@@ -534,7 +540,7 @@ def balanced_nics(ctx: Ctx, lb: Row) -> list[Row]:
 LOADBALANCER = register(Kind("loadbalancer", "loadbalancer", "loadbalancers", parent="datacenter",
                              entities=("balancednics",), create=create_loadbalancer, update=update_loadbalancer,
                              entity_rows={"balancednics": lambda ctx, lb: (NIC, balanced_nics(ctx, lb))}))
-LB_STEPS = [(DATACENTER, "datacenterId"), (LOADBALANCER, "loadbalancerId")]
+LB_STEPS: Steps = [(DATACENTER, "datacenterId"), (LOADBALANCER, "loadbalancerId")]
 
 
 def _balanced(ctx: Ctx, lb: Row) -> Row:

@@ -6,10 +6,22 @@ import ipaddress
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from .compute import DATACENTER, MAX_DEVICES, free_device_and_slot, handler
-from .model import (Change, Kind, apply_props, collection, full, load_chain, new_row, next_seq_id, props_of,
-                    register, require, single)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    collection,
+    full,
+    load_chain,
+    new_row,
+    next_seq_id,
+    props_of,
+    register,
+    require,
+    single,
+    stored,
+)
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
-
 
 # -- LANs -------------------------------------------------------------------------------------------
 
@@ -130,7 +142,7 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
 
 
 def create_nic(ctx: Ctx, server, body, ch: Change):
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", server.parent)
+    dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", server.parent), f"data center of server {server.id}")
     devices = (len(ctx.store.list(ctx.tenant, "volume", dc.id, link=server.id))
                + ctx.store.count(ctx.tenant, "nic", server.id))
     if devices + 1 > MAX_DEVICES:
@@ -139,7 +151,7 @@ def create_nic(ctx: Ctx, server, body, ch: Change):
 
 
 def update_nic(ctx: Ctx, row, props, replace, ch):
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", row.scope)
+    dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", row.scope), f"data center of NIC {row.id}")
     lan_id = row.props["lan"]
     if "lan" in props:
         lan_id = as_int(props["lan"], "properties.lan")
@@ -225,7 +237,8 @@ def _rule_props(p: dict, old: dict | None = None) -> dict:
         version = "IPv6"
     props = {"name": merged.get("name", ""), "protocol": proto, "sourceMac": merged.get("sourceMac"),
              "ipVersion": version or "IPv4", "sourceIp": merged.get("sourceIp"), "targetIp": merged.get("targetIp"),
-             "icmpCode": merged.get("icmpCode"), "icmpType": merged.get("icmpType"), "type": merged.get("type", "INGRESS")}
+             "icmpCode": merged.get("icmpCode"), "icmpType": merged.get("icmpType"),
+             "type": merged.get("type", "INGRESS")}
     if start is not None:  # the port range is not nullable in the model: absent rather than null
         props.update(portRangeStart=start, portRangeEnd=end)
     return props

@@ -150,6 +150,7 @@ def requests(ctx: Ctx) -> Reply:
                 "metadata": {"status": status, "requestStatus": status, "createdDate": clock.iso(r["created"]),
                              "createdBy": r.get("user", ""), "etag": r["id"].replace("-", "")}}
     page, offset, limit, total = listing.select(reqs, view, rest, paginated=True)
+    assert offset is not None and limit is not None, "a paginated listing is paged"
     href = ctx.href("requests")
     return Reply(200, {"id": "requests", "type": "collection", "href": href,
                        "items": [request_view(ctx, r, ctx.depth) for r in page],

@@ -6,8 +6,21 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import DATACENTER, VOLUME, handler
-from .model import (Change, Kind, apply_props, check_access, collection, full, key, load_chain, new_row, register,
-                    require, single, visible)
+from .model import (
+    Change,
+    Kind,
+    apply_props,
+    check_access,
+    collection,
+    full,
+    key,
+    load_chain,
+    new_row,
+    register,
+    require,
+    single,
+    visible,
+)
 from .rules import fail
 
 SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", "cpuHotPlug", "cpuHotUnplug", "ramHotPlug",
@@ -63,7 +76,8 @@ def restore_snapshot(ctx: Ctx) -> Reply:
 
 def _public_row(ctx: Ctx, img: dict) -> Row:
     return Row(tenant=ctx.tenant, kind="image", id=img["id"], path=f"images/{img['id']}",
-               doc={"properties": img["properties"], "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}})
+               doc={"properties": img["properties"],
+                    "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}})
 
 
 def update_image(ctx: Ctx, row, props, replace, ch):

@@ -6,6 +6,7 @@ import secrets
 import string
 
 from ...engine.errors import ApiError, forbidden
+from ...engine.resources import Kind as BaseKind  # any kind of the registry
 from ...gateway.context import Ctx, Reply
 from ...identity.service import GROUP_PRIVILEGES
 from ...store import Row
@@ -46,7 +47,7 @@ def _group(ctx: Ctx) -> Row:
 
 # -- what a user owns and where they belong ---------------------------------------------------------
 
-def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[Kind, Row]]:
+def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[BaseKind, Row]]:
     """Every resource of the contract that can be shared with groups (/um/resources)."""
     out = []
     for kind in REGISTRY.by_name.values():
@@ -55,7 +56,7 @@ def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[Kind, R
     return out
 
 
-def _resource_item(ctx: Ctx, kind: Kind, row: Row, level: int) -> dict:
+def _resource_item(ctx: Ctx, kind: BaseKind, row: Row, level: int) -> dict:
     ref = {"id": row.id, "type": kind.type, "href": ctx.href(row.path)}
     if level <= 0:
         return ref
@@ -68,7 +69,7 @@ def _resource_item(ctx: Ctx, kind: Kind, row: Row, level: int) -> dict:
                                     "items": [item(ctx, GROUP, g, 0) for g in groups]}}}
 
 
-def _owned(ctx: Ctx, user: Row) -> list[tuple[Kind, Row]]:
+def _owned(ctx: Ctx, user: Row) -> list[tuple[BaseKind, Row]]:
     return [(k, r) for k, r in shareable_rows(ctx) if r.meta.get("createdByUserId") == user.id]
 
 
@@ -230,7 +231,7 @@ def user_owns(ctx: Ctx) -> Reply:
 def _group_props(p: dict, old: dict | None = None) -> dict:
     if not p.get("name") and not (old or {}).get("name"):
         raise fail("attribute 'properties.name' is required", vdc="VDC-1-2")
-    props = {"name": p.get("name") or old["name"]}
+    props = {"name": p.get("name") or (old or {}).get("name")}  # one of them has a name: checked above
     for flag in GROUP_PRIVILEGES:  # PUT replaces: a flag not given is false
         props[flag] = bool(p.get(flag, False))
     return props
