@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from contextlib import ExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..store import Row
 from . import clock
+
+C = TypeVar("C", bound="Change")
 
 if TYPE_CHECKING:
     from ..gateway.context import Ctx
@@ -40,7 +42,7 @@ class Change:
         self._stack = ExitStack()
         self.req: dict[str, Any] = {}
 
-    def __enter__(self) -> Change:
+    def __enter__(self: C) -> C:
         ctx = self.ctx
         self._stack.enter_context(ctx.store.tx())
         url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")

@@ -449,9 +449,10 @@ def attach_volume(ctx: Ctx) -> Reply:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
     with Change(ctx, "volume", dc.id) as ch:
         if body.get("id") and not body.get("properties"):
-            vol = ctx.store.get(ctx.tenant, "volume", dc.id, body["id"])
-            if vol is None:
+            found = ctx.store.get(ctx.tenant, "volume", dc.id, body["id"])
+            if found is None:
                 raise ApiError(404, f"Resource does not exist: volume {body['id']}", "309")
+            vol = found
             if vol.link and vol.link != server.id:
                 raise fail("The volume is already attached to another server", vdc="VDC-9-11")
             if vol.props.get("type") == "DAS":
