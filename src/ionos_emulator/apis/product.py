@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from .. import spec as specs
 from ..engine.resources import Kind, Registry, States, bind
-from ..engine import clock, listing
+from ..engine import clock, errors, listing
 from ..engine.change import Change
-from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError
+from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError, conflict
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..store import Row
 
@@ -84,7 +84,10 @@ class ProductStyle:
         return load(ctx, kind, id, parent)
 
     def check_access(self, ctx: Ctx, row: Row, *, write: bool) -> None:
-        """The product privilege is checked for the whole API by the gateway; a contract's rows are all its own."""
+        """The product privilege is checked for the whole API by the gateway; a contract's rows are all its own,
+        but a regional product's id lives in one location: writing it in another is a conflict."""
+        if write and row.scope != ctx.api.location:
+            raise conflict(f"the id '{row.id}' is taken in {row.scope}, not in {ctx.api.location}")
 
     def check_create(self, ctx: Ctx, kind: Kind) -> None:
         pass
@@ -93,20 +96,28 @@ class ProductStyle:
         return new_row(ctx, kind, parent, props, id)
 
     def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> "ProductChange":
-        return ProductChange(ctx, kind)
+        return SyncChange(ctx, kind) if kind.synchronous else ProductChange(ctx, kind)
 
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
         path = f"{parent.path}/{kind.segment}" if parent else kind.segment
-        return Reply(200, page(ctx, kind, rows_of(ctx, kind, parent), path))
+        rows = kind.rows(ctx, parent) if kind.rows else rows_of(ctx, kind, parent)
+        return Reply(200, page(ctx, kind, rows, path))
 
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
         return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
 
-    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change) -> Reply:
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
-        return properties(ctx)
+        props = properties(ctx)
+        if replace:
+            return props
+        props = {k: v for k, v in props.items() if v is not None}  # a PATCH leaves what it sends as null
+        refused = [name for name in props if kind.patchable is not None and name not in kind.patchable]
+        if refused:
+            raise errors.invalid(f"properties.{refused[0]}", "cannot be changed")
+        return props
 
 
 STYLE = ProductStyle()
@@ -141,6 +152,28 @@ class ProductChange(Change):
             row.meta["state"] = state
 
 
+class SyncChange(ProductChange):
+    """A change of a synchronous kind: written at once, in one transaction, without a request or a state."""
+
+    def __enter__(self):
+        self._stack.enter_context(self.ctx.store.tx())
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return self._stack.__exit__(exc_type, exc, tb)
+
+    def created(self, kind, row: Row, final_state: str | None = None) -> Row:
+        self.ctx.store.insert(row)
+        return row
+
+    def updated(self, kind, row: Row, final_state: str | None = None) -> None:
+        self.stamp(row)
+        self.ctx.store.update(row)
+
+    def deleting(self, kind, row: Row) -> None:
+        self.ctx.store.delete_tree(row)
+
+
 # -- rendering ----------------------------------------------------------------------------------------
 
 def href(ctx: Ctx, kind: Kind, row: Row) -> str:
@@ -152,17 +185,31 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
     meta[kind.state_field] = row.meta.get("state")
     if kind.meta:
         meta.update(kind.meta(ctx, row))
+    if kind.metadata_fields is not None:
+        meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
     props = kind.view(ctx, row) if kind.view else dict(row.props)
-    return {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
+    out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
+    return {k: v for k, v in out.items() if k in kind.envelope}
 
 
-def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str, view=None) -> dict:
+def filtered(ctx: Ctx, kind: Kind, row: Row) -> dict:
+    """What a list's filters look at: the resource as rendered, plus the kind's filter names."""
+    out = render(ctx, kind, row)
+    props = out.setdefault("properties", {})
+    for name, prop in kind.filter_names.items():
+        props[name] = props.get(prop)
+    return out
+
+
+def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     page_rows, offset, limit, total = listing.select(
-        rows, view or (lambda r: render(ctx, kind, r)), ctx.query, paginated=True, default_limit=kind.default_limit)
+        rows, lambda r: filtered(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit)
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
-    out = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection",
-           "href": coll_href, "items": [render(ctx, kind, r) for r in page_rows],
-           "offset": offset, "limit": limit, "_links": listing.links(coll_href, offset, limit, total)}
+    out: dict = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection"}
+    if "href" in kind.envelope:  # a collection has an href where its resources have one
+        out["href"] = coll_href
+    out.update(items=[render(ctx, kind, r) for r in page_rows], offset=offset, limit=limit)
+    out[kind.links_field] = listing.links(coll_href, offset, limit, total)
     return out
 
 
@@ -178,7 +225,7 @@ def success(ctx: Ctx, wanted: int) -> int:
 # -- storage ------------------------------------------------------------------------------------------
 
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
-    rid = id or str(uuid.uuid4())
+    rid = id or (props[kind.id_property] if kind.id_property else str(uuid.uuid4()))
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     p, ts = ctx.principal, clock.iso_precise(ctx.now)
     loc = ctx.api.location or "global"
@@ -195,8 +242,13 @@ def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
 
 
 def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
-    row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
-    if row is None or row.scope != ctx.api.location:
+    if kind.rows:  # computed: found among its items, by id or by what it stands for
+        row = next((r for r in kind.rows(ctx, parent) if id in (r.id, *(r.props.get(a) for a in kind.aliases))), None)
+    else:
+        row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
+        if row is not None and row.scope != ctx.api.location:  # another location's
+            row = None
+    if row is None:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
 

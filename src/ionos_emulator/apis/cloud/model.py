@@ -69,7 +69,7 @@ class CloudStyle:
             return change.accepted(full(ctx, kind, row, ctx.depth))
         return single(ctx, kind, row)
 
-    def deleted_reply(self, ctx: Ctx, kind: resources.Kind, change: BaseChange) -> Reply:
+    def deleted_reply(self, ctx: Ctx, kind: resources.Kind, change: BaseChange | None) -> Reply:
         assert isinstance(change, Change)
         return change.accepted(None)
 
