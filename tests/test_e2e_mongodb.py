@@ -308,3 +308,23 @@ def test_auth_routing_and_privileges(emulator):
     with mongo_client(emulator, user=email, password=pw) as c:
         status, msg = refused(mongo.ClustersApi(c).clusters_post, cluster_request(c, owners_dc, owners_lan))
         assert status == 422 and "datacenterId" in msg
+
+
+def test_a_partial_patch_and_a_repeated_delete_change_nothing_else(make_emulator):
+    emu = make_emulator("mongo-repeat")
+    assert emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {"mongodb.cluster": 0.6}}).status_code == 200
+    dc, lan = network(emu)
+    with mongo_client(emu, user=OWNER[0], password=OWNER[1]) as c:
+        made = mongo.ClustersApi(c).clusters_post(cluster_request(c, dc, lan))
+    with httpx.Client(base_url=emu.url + PREFIX, auth=OWNER) as h:
+        time.sleep(0.7)
+        users = f"/clusters/{made.id}/users"
+        assert h.post(users, json={"properties": {"username": "app", "password": "s3cret-passw0rd",
+                                                  "roles": [{"role": "read", "database": "x"}]}}).status_code == 200
+        r = h.patch(f"{users}/app", json={"properties": {"password": "n3w-passw0rd!"}})
+        assert r.status_code == 200 and r.json()["properties"]["roles"] == [{"role": "read", "database": "x"}]
+        first, again = h.delete(f"/clusters/{made.id}"), h.delete(f"/clusters/{made.id}")
+        assert first.status_code == again.status_code == 200
+        assert again.json()["metadata"]["state"] == "DESTROYING"
+        time.sleep(0.7)
+        assert h.get(f"/clusters/{made.id}").status_code == 404

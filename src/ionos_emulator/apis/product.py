@@ -19,9 +19,9 @@ from starlette.datastructures import QueryParams
 from .. import spec as specs
 from ..engine.lifecycle import Effect
 from ..engine.resources import Kind, Registry, States, bind
-from ..engine import clock, listing
+from ..engine import clock, errors, listing
 from ..engine.change import Change
-from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError
+from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError, conflict
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..settings import Settings
 from ..store import Row
@@ -92,7 +92,10 @@ class ProductStyle:
         return load(ctx, kind, id, parent)
 
     def check_access(self, ctx: Ctx, row: Row, *, write: bool) -> None:
-        """The product privilege is checked for the whole API by the gateway; a contract's rows are all its own."""
+        """The product privilege is checked for the whole API by the gateway; a contract's rows are all its own,
+        but a regional product's id lives in one location: writing it in another is a conflict."""
+        if write and row.scope != ctx.api.location:
+            raise conflict(f"the id '{row.id}' is taken in {row.scope}, not in {ctx.api.location}")
 
     def check_create(self, ctx: Ctx, kind: Kind) -> None:
         pass
@@ -105,7 +108,7 @@ class ProductStyle:
 
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
         path = f"{parent.path}/{kind.segment}" if parent else kind.segment
-        ctx, rows = filtered(ctx, kind.filters, rows_of(ctx, kind, parent))
+        ctx, rows = filtered(ctx, kind.filters, kind.rows(ctx, parent) if kind.rows else rows_of(ctx, kind, parent))
         return Reply(200, page(ctx, kind, rows, path))
 
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
@@ -115,7 +118,14 @@ class ProductStyle:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
-        return properties(ctx)
+        props = properties(ctx)
+        if replace:
+            return props
+        props = {k: v for k, v in props.items() if v is not None}  # a PATCH leaves what it sends as null
+        refused = [name for name in props if kind.patchable is not None and name not in kind.patchable]
+        if refused:
+            raise errors.invalid(f"properties.{refused[0]}", "cannot be changed")
+        return props
 
 
 STYLE = ProductStyle()
@@ -184,17 +194,31 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
         meta[kind.state_field] = row.meta.get("state")
     if kind.meta:
         meta.update(kind.meta(ctx, row))
+    if kind.metadata_fields is not None:
+        meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
     props = kind.view(ctx, row) if kind.view else dict(row.props)
-    return {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
+    out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
+    return {k: v for k, v in out.items() if k in kind.envelope}
 
 
-def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str, view=None) -> dict:
+def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
+    """What a list's generic filters look at: the resource as rendered, plus the kind's filter names."""
+    out = render(ctx, kind, row)
+    props = out.setdefault("properties", {})
+    for name, prop in kind.filter_names.items():
+        props[name] = props.get(prop)
+    return out
+
+
+def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     page_rows, offset, limit, total = listing.select(
-        rows, view or (lambda r: render(ctx, kind, r)), ctx.query, paginated=True, default_limit=kind.default_limit)
+        rows, lambda r: filter_view(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit)
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
-    out = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection",
-           "href": coll_href, "items": [render(ctx, kind, r) for r in page_rows],
-           "offset": offset, "limit": limit, "_links": listing.links(coll_href, offset, limit, total)}
+    out: dict = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection"}
+    if "href" in kind.envelope:  # a collection has an href where its resources have one
+        out["href"] = coll_href
+    out.update(items=[render(ctx, kind, r) for r in page_rows], offset=offset, limit=limit)
+    out[kind.links_field] = listing.links(coll_href, offset, limit, total)
     return out
 
 
@@ -222,7 +246,7 @@ def success(ctx: Ctx, wanted: int) -> int:
 # -- storage ------------------------------------------------------------------------------------------
 
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
-    rid = id or str(uuid.uuid4())
+    rid = id or (props[kind.id_property] if kind.id_property else str(uuid.uuid4()))
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     p, ts = ctx.principal, clock.iso_precise(ctx.now)
     loc = ctx.api.location or "global"
@@ -235,17 +259,18 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
 
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
-    if kind.rows is not None:
-        return kind.rows(ctx, parent)
+    """The stored rows of a kind in this location (a kind with a `rows` hook shows what that computes)."""
     return ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
 
 
 def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
-    if kind.rows is not None:
-        row = next((r for r in kind.rows(ctx, parent) if r.id == id), None)
+    if kind.rows:  # computed: found among its items, by id or by what it stands for
+        row = next((r for r in kind.rows(ctx, parent) if id in (r.id, *(r.props.get(a) for a in kind.aliases))), None)
     else:
         row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
-    if row is None or row.scope != ctx.api.location:
+        if row is not None and row.scope != ctx.api.location:  # another location's
+            row = None
+    if row is None:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
 

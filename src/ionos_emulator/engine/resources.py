@@ -23,7 +23,12 @@ Hooks (all optional):
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
     meta(ctx, row) -> dict                      metadata added at read time
-    rows(ctx, parent) -> list[Row]              the rows of a kind not read straight from the store
+    rows(ctx, parent) -> [Row]                  a computed collection's items (catalogues), instead of stored rows
+
+Declared options change one general rule each: `internal` properties go to the row's internal part,
+`changeable_states` refuses a PUT or PATCH in any other state, `idempotent_delete` and `delete_renders`
+shape DELETE; the rest (envelope, metadata fields, paging links, filters, ids, PATCH, stateless kinds)
+are read by the product style.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..store import Row
-from .errors import ApiError, conflict, invalid
+from .errors import ApiError, conflict, invalid, unprocessable
 
 if TYPE_CHECKING:
     from ..gateway.context import Ctx, Reply
@@ -54,7 +59,7 @@ class Style(Protocol):
     def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> Change: ...
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply: ...
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply: ...
-    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply: ...
+    def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply: ...  # None: a repeated delete
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict[str, Any]: ...
 
 
@@ -96,12 +101,25 @@ class Kind:
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
     delete_body: Any = None     # what a DELETE answers (DNS: {})
-    # products: no state, written at once without a lifecycle request (DNS reverse records, catalogues)
+    # products: no state, written at once in the request's transaction without a lifecycle request
+    # (DNS reverse records, MongoDB users, catalogues)
     stateless: bool = False
     # products: query filters a kind matches itself, param -> (ctx, rows, values) -> rows (the generic ones match
     # substrings of rendered fields)
     filters: dict[str, Callable[..., list[Row]]] = field(default_factory=dict)
-    idempotent_delete: bool = False  # a DELETE of a resource being deleted answers as the first, changing nothing
+    delete_renders: bool = False  # DELETE answers the resource as it now is (DESTROYING): the DBaaS v1 APIs
+    idempotent_delete: bool = False  # a DELETE of what is already being deleted is that deletion: nothing new queued
+    # states a PUT or PATCH may change it in (DBaaS clusters); in others: 409 where the spec has it, else 422
+    changeable_states: tuple[str, ...] = ()
+    internal: tuple[str, ...] = ()  # properties `prepare` derives that go to the row's internal part (logins)
+    # -- read by the product style (apis/product.py)
+    envelope: tuple[str, ...] = ("id", "type", "href", "metadata", "properties")  # what its schema has
+    metadata_fields: tuple[str, ...] | None = None  # the metadata its schema has; None: all of it
+    links_field: str = "_links"  # the paging links' name (MongoDB: "links")
+    filter_names: dict[str, str] = field(default_factory=dict)  # filter.<key> -> the property it matches
+    id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
+    aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")
+    patchable: tuple[str, ...] | None = None  # properties a PATCH may send (others: 422); None: any
 
 
 class Registry:
@@ -165,7 +183,7 @@ def create_row(ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str
         props = body_properties(ctx)
         if kind.prepare is not None:
             props = kind.prepare(ctx, parent, props, None)
-        row = change.created(kind, kind.style.new_row(ctx, kind, parent, props, id))
+        row = change.created(kind, keep_internal(kind, kind.style.new_row(ctx, kind, parent, props, id)))
     if kind.after is not None:
         kind.after(ctx, row, change)
     return row
@@ -174,6 +192,7 @@ def create_row(ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str
 def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Change, replace: bool) -> None:
     """New properties for an existing resource: PUT replaces them, PATCH merges them."""
     props = kind.style.update_props(ctx, kind, row, replace)
+    check_changeable(ctx, kind, row)
     if kind.update is not None:
         kind.update(ctx, row, props, replace, change)
     else:
@@ -185,9 +204,26 @@ def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Chang
             row.doc["properties"] = props
         else:
             row.props.update(props)
+        keep_internal(kind, row)
     change.updated(kind, row)
     if kind.after is not None:
         kind.after(ctx, row, change)
+
+
+def keep_internal(kind: Kind, row: Row) -> Row:
+    """Moves the kind's internal properties out of what is rendered, into the row's internal part."""
+    for name in kind.internal:
+        if name in row.props:
+            row.x[name] = row.props.pop(name)
+    return row
+
+
+def check_changeable(ctx: Ctx, kind: Kind, row: Row, doing: str = "changed") -> None:
+    """A kind with `changeable_states` is changed (or restored, ...) only in one of them."""
+    state = row.meta.get("state")
+    if kind.changeable_states and state not in kind.changeable_states:
+        message = f"{kind.type} '{row.id}' is {state}; it can be {doing} once it is {kind.states.ready}"
+        raise conflict(message) if "409" in ctx.op.responses else unprocessable(message)
 
 
 def delete_row(ctx: Ctx, kind: Kind, row: Row, change: Change) -> None:
@@ -233,16 +269,13 @@ def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
             if parent is None:
                 kind.style.check_access(ctx, row, write=True)
             return _updated(ctx, kind, parent, row, replace=True)
+        if isinstance(ctx.body, dict) and ctx.body.get("id") not in (None, rid):  # an ensure names one resource
+            raise invalid("id", f"must be the id in the path ('{rid}'), got '{ctx.body['id']}'")
         existing = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", rid)
         if existing is not None:
-            try:
-                row = kind.style.load(ctx, kind, parent, rid)
-            except ApiError as e:  # the id is taken where this client cannot reach it (another location)
-                if e.status != 404:
-                    raise
-                raise conflict(f"{kind.type} '{rid}' exists in {existing.scope or 'another place'}; "
-                               "its id cannot be used here") from None
-            return _updated(ctx, kind, parent, row, replace=True)
+            if parent is None:  # the style may refuse an id taken elsewhere (a product: another location, 409)
+                kind.style.check_access(ctx, existing, write=True)
+            return _updated(ctx, kind, parent, kind.style.load(ctx, kind, parent, rid), replace=True)
         try:
             uuid.UUID(rid)
         except ValueError:
@@ -270,10 +303,12 @@ def _updated(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, *, replace: boo
 def op_delete(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     def handler(ctx: Ctx) -> Reply:
         row = load_chain(ctx, steps)[-1]
-        if kind.idempotent_delete and row.meta.get("state") == kind.states.destroying:
-            return kind.style.deleted_reply(ctx, kind, None)
-        with kind.style.change(ctx, kind, row, deleting=True) as ch:
-            delete_row(ctx, kind, row, ch)
+        ch: Change | None = None
+        if not (kind.idempotent_delete and row.meta.get("state") == kind.states.destroying):
+            with kind.style.change(ctx, kind, row, deleting=True) as ch:
+                delete_row(ctx, kind, row, ch)
+        if kind.delete_renders:
+            return kind.style.one_reply(ctx, kind, row, ch, 202)
         return kind.style.deleted_reply(ctx, kind, ch)
     return handler
 

@@ -10,26 +10,20 @@ PostgreSQL server (plane.py); `metadata.dnsName` and `metadata.statusMessage` sa
 from __future__ import annotations
 
 import re
-import uuid
 
 from ...engine import clock
-from ...engine.change import key
-from ...engine.errors import ApiError
-from ...gateway.context import Ctx, Reply
+from ...engine.errors import invalid
+from ...gateway.context import Ctx
 from ...store import Row
-from ..product import REGIONS, PKind, Product, ProductChange, load, new_row, page, properties, render, rows_of
+from ..product import REGIONS, PKind, Product, rows_of
 from . import plane, timeline
 from .common import (BACKUP_LOCATIONS, VERSION_COMMENTS, VERSIONS, address_of, check_backup_location,
-                     check_recovery_time, check_username, check_version, invalid, maintenance_window, network,
-                     required, stable_id, upgrades_of)
+                     check_recovery_time, check_username, check_version, maintenance_window, network, required,
+                     stable_id, upgrades_of)
 
 PRODUCT = Product(name="postgresql", spec_name="postgresql", config_name="psqlv2",
                   locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
                   host="postgresql.{region}.ionos.com", privilege="manageDBaaS")
-
-
-def bind(op_id: str):
-    return plane.bind(PRODUCT, op_id)
 
 
 def dns_name(row: Row) -> str:
@@ -44,12 +38,6 @@ def cluster_meta(ctx: Ctx, row: Row) -> dict:
         out["statusMessage"] = message
     return out
 
-
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
-                meta=cluster_meta)
-BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE")
-BACKUP_LOCATION = PKind(PRODUCT, "backuplocation", "backupLocation", "backup-locations", absolute_href=True)
-VERSION = PKind(PRODUCT, "version", "postgresVersion", "versions", absolute_href=True)
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{2,16}$")
@@ -97,8 +85,8 @@ def credentials(p: dict, old: Row | None) -> tuple[dict, dict | None]:
     return shown, plane.login(shown["username"], cred["password"], old.x["login"]["database"])
 
 
-def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict | None]:
-    """The checked properties of a cluster to create (old is None) or to replace, and its new login if any."""
+def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
+    """The checked properties of a cluster to create (old is None) or to replace, with its new login if any."""
     required(p, "properties", ("name", "version", "instances", "connection"))
     if not CLUSTER_NAME.match(p["name"]):
         raise invalid("properties.name", "must begin and end with a letter or digit and hold only letters, digits, "
@@ -120,7 +108,7 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict | None
     props["replicationMode"] = mode
     conn = p["connection"]
     required(conn, "properties.connection", ("datacenterId", "lanId"))
-    same_lan = lambda c: (c["datacenterId"], c["lanId"]) == (conn["datacenterId"], conn["lanId"])  # noqa: E731
+    same_lan = lambda c: (c["datacenterId"], c["lanId"]) == (conn["datacenterId"], conn["lanId"])
     taken = {address_of(r.props["connection"].get("primaryInstanceAddress")): r.id for r in rows_of(ctx, CLUSTER)
              if (old is None or r.id != old.id) and same_lan(r.props["connection"])}
     dc, lan = network(ctx, "properties.connection", conn["datacenterId"], conn["lanId"], ctx.api.location,
@@ -146,10 +134,16 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> tuple[dict, dict | None
     props["backup"] = {"location": location,
                        "retentionDays": backup.get("retentionDays") or timeline.DEFAULT_RETENTION_DAYS}
     props["credentials"], login = credentials(p, old)
-    return props, login
+    if login:
+        props["login"] = login
+    return props
 
 
-# -- backups -------------------------------------------------------------------------------------------
+# -- backups: one per timeline (timeline.py), listed while they are restorable --------------------------
+
+BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE",
+               rows=lambda ctx, parent: backups(ctx))
+
 
 def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
     return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["version"],
@@ -199,154 +193,35 @@ def in_place_restore(ctx: Ctx, cluster: Row, value: dict | None) -> dict | None:
     return {"recoveryTargetDatetime": when, "at": clock.iso_precise(ctx.now)}
 
 
-# -- clusters: operations -----------------------------------------------------------------------------
+# -- clusters -----------------------------------------------------------------------------------------
 
-def create_cluster(ctx: Ctx, p: dict, rid: str | None = None) -> Row:
-    props, login = cluster_props(ctx, p, None)
-    source = restore_source(ctx, p.get("restoreFromBackup"), props["version"])
-    row = new_row(ctx, CLUSTER, None, props, rid)
-    row.x["login"] = login
-    if source:
-        row.x["restoredFrom"] = source
-    with ProductChange(ctx, CLUSTER) as ch:
-        ch.created(CLUSTER, row)
-        backup = start_backup(ctx, row, ch.req["done_at"])
-        ch.effect("delete", key(backup), on_fail=True)
-        plane.provision(ctx, ch, row)
-        ctx.store.update(row)
-    return row
+def prepare_cluster(ctx: Ctx, parent, p: dict, old: Row | None) -> dict:
+    props = cluster_props(ctx, p, old)
+    value = p.get("restoreFromBackup")
+    restore = restore_source(ctx, value, props["version"]) if old is None else in_place_restore(ctx, old, value)
+    if restore:
+        props["restoredFrom" if old is None else "restoredTo"] = restore
+    return props
 
 
-def replace_cluster(ctx: Ctx, row: Row, p: dict) -> Row:
-    state = row.meta.get("state")
-    if state in (CLUSTER.states.creating, CLUSTER.states.updating, CLUSTER.states.destroying):
-        raise ApiError(409, f"cluster '{row.id}' is {state}; it can be changed once it is AVAILABLE", "409")
-    props, login = cluster_props(ctx, p, row)
-    restore = in_place_restore(ctx, row, p.get("restoreFromBackup"))
-    new_timeline = restore is not None or props["version"] != row.props["version"]
-    with ProductChange(ctx, CLUSTER) as ch:
-        row.doc["properties"] = props
-        if login:
-            row.x["login"] = login
-        if restore:
-            row.x["restoredTo"] = restore
-        ch.updated(CLUSTER, row)
-        if new_timeline:
-            timeline.end(ctx, BACKUP, row.id, ctx.now)
-            start_backup(ctx, row, ch.req["done_at"])
-        plane.provision(ctx, ch, row)
-        ctx.store.update(row)
-    return row
+CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
+                meta=cluster_meta, prepare=prepare_cluster, **plane.cluster_hooks(BACKUP, "version", start_backup),
+                internal=("login", "restoredFrom", "restoredTo"), changeable_states=("AVAILABLE", "FAILED"),
+                idempotent_delete=True)
 
 
-@bind("clustersGet")
-def list_clusters(ctx: Ctx) -> Reply:
-    return Reply(200, page(ctx, CLUSTER, rows_of(ctx, CLUSTER), CLUSTER.segment))
+# -- the catalogue (offered by the service: no state, no creator; found by id or by name) --------------
+
+def catalogue_kind(name: str, type: str, segment: str, name_field: str, entries: dict[str, dict]) -> PKind:
+    """A kind whose items are the same for every contract, by stable id."""
+    return PKind(PRODUCT, name, type, segment, absolute_href=True, metadata_fields=(), aliases=(name_field,),
+                 rows=lambda ctx, parent: [
+                     Row(tenant=ctx.tenant, kind=f"{PRODUCT.name}.{name}", id=rid, path=f"{segment}/{rid}",
+                         doc={"properties": props, "metadata": {}}) for rid, props in entries.items()])
 
 
-@bind("clustersPost")
-def post_cluster(ctx: Ctx) -> Reply:
-    return Reply(201, render(ctx, CLUSTER, create_cluster(ctx, properties(ctx))))
-
-
-@bind("clustersFindById")
-def get_cluster(ctx: Ctx) -> Reply:
-    return Reply(200, render(ctx, CLUSTER, load(ctx, CLUSTER, ctx.params["clusterId"])))
-
-
-@bind("clustersPut")
-def put_cluster(ctx: Ctx) -> Reply:
-    rid = ctx.params["clusterId"]
-    p = properties(ctx)
-    if ctx.body.get("id") not in (None, rid):
-        raise invalid("id", f"must be the id in the path ('{rid}'), got '{ctx.body['id']}'")
-    row = ctx.store.get(ctx.tenant, CLUSTER.name, "", rid)
-    if row is not None and row.scope != ctx.api.location:
-        raise ApiError(409, f"cluster '{rid}' exists in {row.scope}", "409")
-    if row is not None:
-        return Reply(200, render(ctx, CLUSTER, replace_cluster(ctx, row, p)))
-    try:
-        uuid.UUID(rid)
-    except ValueError:
-        raise invalid("clusterId", f"of a new cluster must be a UUID, got '{rid}'") from None
-    return Reply(201, render(ctx, CLUSTER, create_cluster(ctx, p, rid)))
-
-
-@bind("clustersDelete")
-def delete_cluster(ctx: Ctx) -> Reply:
-    row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if row.meta.get("state") != CLUSTER.states.destroying:  # deleting twice is one deletion
-        with ProductChange(ctx, CLUSTER) as ch:
-            ch.deleting(CLUSTER, row)
-            timeline.end_with(ctx, ch, BACKUP, row.id)
-            plane.deprovision(ctx, ch, row)
-    return Reply(202, None)
-
-
-# -- backups and the catalogue ------------------------------------------------------------------------
-
-@bind("backupsGet")
-def list_backups(ctx: Ctx) -> Reply:
-    return Reply(200, page(ctx, BACKUP, backups(ctx), BACKUP.segment))
-
-
-@bind("backupsFindById")
-def get_backup(ctx: Ctx) -> Reply:
-    backup = next((b for b in backups(ctx) if b.id == ctx.params["backupId"]), None)
-    if backup is None:
-        raise ApiError(404, f"backup '{ctx.params['backupId']}' was not found", "404")
-    return Reply(200, render(ctx, BACKUP, backup))
-
-
-def catalogue(ctx: Ctx, kind: PKind, entries: dict[str, dict]) -> list[Row]:
-    return [Row(tenant=ctx.tenant, kind=kind.name, id=rid, path=f"{kind.segment}/{rid}",
-                doc={"properties": props, "metadata": {}}) for rid, props in entries.items()]
-
-
-def catalogue_page(ctx: Ctx, kind: PKind, rows: list[Row]) -> dict:
-    body = page(ctx, kind, rows, kind.segment)
-    for item in body["items"]:
-        item["metadata"] = {}  # offered by the service: no state, no creator
-    return body
-
-
-def catalogue_item(ctx: Ctx, kind: PKind, rows: list[Row], wanted: str, name_field: str) -> dict:
-    """By id, or by the name it stands for (`15`, `de`)."""
-    row = next((r for r in rows if wanted in (r.id, r.props[name_field])), None)
-    if row is None:
-        raise ApiError(404, f"{kind.type} '{wanted}' was not found", "404")
-    out = render(ctx, kind, row)
-    out["metadata"] = {}
-    return out
-
-
-def backup_locations(ctx: Ctx) -> list[Row]:
-    return catalogue(ctx, BACKUP_LOCATION, {stable_id("backup-location", loc): {"location": loc}
-                                            for loc in BACKUP_LOCATIONS})
-
-
-def versions(ctx: Ctx) -> list[Row]:
-    return catalogue(ctx, VERSION, {stable_id("version", v): {
-        "version": v, "status": status, "comment": VERSION_COMMENTS[status], "canUpgradeTo": upgrades_of(v)}
-        for v, status in VERSIONS.items()})
-
-
-@bind("backuplocationsGet")
-def list_backup_locations(ctx: Ctx) -> Reply:
-    return Reply(200, catalogue_page(ctx, BACKUP_LOCATION, backup_locations(ctx)))
-
-
-@bind("backuplocationsFindById")
-def get_backup_location(ctx: Ctx) -> Reply:
-    return Reply(200, catalogue_item(ctx, BACKUP_LOCATION, backup_locations(ctx), ctx.params["backupLocationId"],
-                                     "location"))
-
-
-@bind("versionsGet")
-def list_versions(ctx: Ctx) -> Reply:
-    return Reply(200, catalogue_page(ctx, VERSION, versions(ctx)))
-
-
-@bind("versionsFindById")
-def get_version(ctx: Ctx) -> Reply:
-    return Reply(200, catalogue_item(ctx, VERSION, versions(ctx), ctx.params["versionId"], "version"))
+BACKUP_LOCATION = catalogue_kind("backuplocation", "backupLocation", "backup-locations", "location", {
+    stable_id("backup-location", loc): {"location": loc} for loc in BACKUP_LOCATIONS})
+VERSION = catalogue_kind("version", "postgresVersion", "versions", "version", {stable_id("version", v): {
+    "version": v, "status": status, "comment": VERSION_COMMENTS[status], "canUpgradeTo": upgrades_of(v)}
+    for v, status in VERSIONS.items()})

@@ -14,12 +14,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 
 from ...dataplanes.postgres import Server, scram_verifier
 from ...engine.change import key
 from ...engine.lifecycle import register_effect
+from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
+from . import timeline
 
 log = logging.getLogger("ionos_emulator.postgresql")
 
@@ -43,14 +46,6 @@ def _server(url: str) -> Server:
 
 # the data plane's work when a cluster change completes, installed in every emulator at start
 register_effect(EFFECT, lambda emu: functools.partial(_apply, server_url(emu.settings)))
-
-
-def bind(product, op_id: str):
-    """Binds an operation of a product (kept as the one place these APIs register their handlers)."""
-    def deco(fn):
-        product.handler(op_id)(fn)
-        return fn
-    return deco
 
 
 def server(ctx: Ctx) -> Server | None:
@@ -86,6 +81,21 @@ def deprovision(ctx: Ctx, change, row: Row) -> None:
     elif (row.x.get("dataplane") or {}).get("role"):
         log.warning("PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
                     row.id, row.x["dataplane"]["role"])
+
+
+def cluster_hooks(backups: Kind, version: str, begin: Callable[..., Row]) -> dict:
+    """The `after` and `delete` hooks of either API's cluster kind: its instances start once its creation
+    completes; its backups (`begin` starts one) and its role and database here follow its changes and its end."""
+    def after(ctx: Ctx, row: Row, change) -> None:
+        row.x.setdefault("readyAt", change.req["done_at"])
+        timeline.follow(ctx, change, backups, row, row.props[version], begin)
+        provision(ctx, change, row)
+        ctx.store.update(row)
+
+    def delete(ctx: Ctx, row: Row, change) -> None:
+        timeline.end_with(ctx, change, backups, row.id)
+        deprovision(ctx, change, row)
+    return {"after": after, "delete": delete}
 
 
 def placement(row: Row) -> dict | None:

@@ -12,27 +12,25 @@ from __future__ import annotations
 import re
 
 from ...engine import clock
-from ...engine.change import key
-from ...engine.errors import ApiError
+from ...engine.errors import invalid, not_found
+from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..product import REGIONS, PKind, Product, ProductChange, load, new_row, page, properties, render, rows_of
+from ..product import REGIONS, PKind, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane, timeline
-from .common import (VERSIONS, address_of, check_backup_location, check_recovery_time, check_username,
-                     check_version, invalid, maintenance_window, network, parse_time, upgrades_of)
+from .common import (VERSIONS, address_of, api_versions, check_backup_location, check_recovery_time, check_username,
+                     check_version, display_name, logs_reply, maintenance_window, network, upgrades_of)
 
 PRODUCT = Product(name="postgresql-v1", spec_name="postgresql-v1", config_name="psql", host="api.ionos.com",
                   privilege="manageDBaaS")
 
-
-def bind(op_id: str):
-    return plane.bind(PRODUCT, op_id)
-
 API_VERSIONS = [{"name": "v1", "swaggerUrl": "dbaas-postgres-v1.yaml"}]
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 RESERVED_RANGES = ("10.233.64.0/18", "10.233.0.0/18", "10.233.114.0/24")
-CHANGEABLE = ("displayName", "postgresVersion", "instances", "cores", "ram", "storageSize", "maintenanceWindow",
-              "connections")
+# this API's resources carry no href (its paging links are URIs), and the metadata its schema has
+ENVELOPE = ("id", "type", "metadata", "properties")
+CLUSTER_METADATA = ("createdDate", "createdBy", "createdByUserId", "lastModifiedDate", "lastModifiedBy",
+                    "lastModifiedByUserId", "state")
 
 
 def cluster_view(ctx: Ctx, row: Row) -> dict:
@@ -48,27 +46,8 @@ def backup_view(ctx: Ctx, row: Row) -> dict:
     return {"id": row.id, **props, "size": 16 + int(min(hours, 24 * 365))}
 
 
-# absolute: the pagination links are URIs (the resources' own hrefs are dropped, see shaped())
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, creating="BUSY", updating="BUSY",
-                destroying="DESTROYING", view=cluster_view)
-BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE", view=backup_view)
-
-
-def shaped(body, kind: PKind = CLUSTER):
-    """This API's resources carry no href, and the metadata its schema has."""
-    keep = ("createdDate", "state") if kind is BACKUP else (
-        "createdDate", "createdBy", "createdByUserId", "lastModifiedDate", "lastModifiedBy", "lastModifiedByUserId",
-        "state")
-    for item in ([body] if "items" not in body else body["items"]):
-        item.pop("href", None)
-        item["metadata"] = {k: v for k, v in item["metadata"].items() if k in keep}
-    body.pop("href", None)
-    return body
-
-
-def require_ready(row: Row, doing: str) -> None:
-    if row.meta.get("state") not in (CLUSTER.states.ready, "FAILED"):
-        raise ApiError(422, f"cluster '{row.id}' is {row.meta.get('state')}; it can be {doing} once it is AVAILABLE")
+BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE", view=backup_view,
+               envelope=ENVELOPE, metadata_fields=("createdDate", "state"))
 
 
 def sync_mode(mode: str, instances: int) -> str:
@@ -88,12 +67,6 @@ def connection(ctx: Ctx, value: dict, location: str, cluster_id: str = "") -> di
     return {"datacenterId": dc.id, "lanId": lan.id, "cidr": value["cidr"]}
 
 
-def display_name(value: str) -> str:
-    if not value.strip():
-        raise invalid("properties.displayName", "must not be empty")
-    return value
-
-
 def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
     return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["postgresVersion"],
                           location=cluster.props["backupLocation"], retention_days=None, version_field="version")
@@ -105,22 +78,14 @@ def find_backup(ctx: Ctx, backup_id: str) -> Row | None:
 
 # -- clusters -------------------------------------------------------------------------------------------
 
-@bind("clustersGet")
-def list_clusters(ctx: Ctx) -> Reply:
-    by_name = lambda r: {"properties": {"name": r.props.get("displayName")}}  # noqa: E731  (filter.name)
-    return Reply(200, shaped(page(ctx, CLUSTER, rows_of(ctx, CLUSTER), CLUSTER.segment, view=by_name)))
-
-
-@bind("clustersPost")
-def create_cluster(ctx: Ctx) -> Reply:
-    p = properties(ctx)
+def new_cluster(ctx: Ctx, p: dict) -> dict:
     location = p["location"]
     if location not in REGIONS:
         raise invalid("properties.location", f"must be one of {', '.join(REGIONS)}, got '{location}'")
     cred = p["credentials"]
     check_username("properties.credentials.username", cred["username"], USERNAME,
                    "1 to 63 letters, digits, '_' and '-', starting with a letter or digit")
-    props = {"displayName": display_name(p["displayName"]),
+    props = {"displayName": display_name("properties.displayName", p["displayName"]),
              "postgresVersion": check_version("properties.postgresVersion", p["postgresVersion"]),
              "location": location,
              "backupLocation": check_backup_location("properties.backupLocation", p.get("backupLocation"), location),
@@ -128,169 +93,109 @@ def create_cluster(ctx: Ctx) -> Reply:
              "storageType": p["storageType"],
              "connections": [connection(ctx, p["connections"][0], location)],
              "maintenanceWindow": maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow")),
-             "synchronizationMode": sync_mode(p["synchronizationMode"], p["instances"])}
-    source = None
+             "synchronizationMode": sync_mode(p["synchronizationMode"], p["instances"]),
+             # the database is named like the user: what libpq connects to when a client names no database
+             "login": plane.login(cred["username"], cred["password"], cred["username"])}
     if p.get("fromBackup"):
         backup = find_backup(ctx, p["fromBackup"]["backupId"])
         if backup is None:
             raise invalid("properties.fromBackup.backupId", f"names no backup ('{p['fromBackup']['backupId']}')")
         when = check_recovery_time("properties.fromBackup.recoveryTargetTime",
                                    p["fromBackup"].get("recoveryTargetTime"), *timeline.window(ctx, backup))
-        source = {"backupId": backup.id, "recoveryTargetTime": when}
-    row = new_row(ctx, CLUSTER, None, props)
-    # the database is named like the user: what libpq connects to when a client names no database
-    row.x["login"] = plane.login(cred["username"], cred["password"], cred["username"])
-    if source:
-        row.x["restoredFrom"] = source
-    with ProductChange(ctx, CLUSTER) as ch:
-        row.x["readyAt"] = ch.req["done_at"]  # its instances start (and log) from then on
-        ch.created(CLUSTER, row)
-        backup = start_backup(ctx, row, ch.req["done_at"])
-        ch.effect("delete", key(backup), on_fail=True)
-        plane.provision(ctx, ch, row)
-        ctx.store.update(row)
-    return Reply(200, shaped(render(ctx, CLUSTER, row)))
+        props["restoredFrom"] = {"backupId": backup.id, "recoveryTargetTime": when}
+    return props
 
 
-@bind("clustersFindById")
-def get_cluster(ctx: Ctx) -> Reply:
-    return Reply(200, shaped(render(ctx, CLUSTER, load(ctx, CLUSTER, ctx.params["clusterId"]))))
+def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
+    """A PATCH: the sent properties over the cluster's (the engine refused what cannot be changed)."""
+    if p["displayName"] != old.props["displayName"]:
+        display_name("properties.displayName", p["displayName"])
+    check_version("properties.postgresVersion", p["postgresVersion"], old.props["postgresVersion"])
+    if p["storageSize"] < old.props["storageSize"]:
+        raise invalid("properties.storageSize", f"can only grow (it is {old.props['storageSize']} MB)")
+    sync_mode(p["synchronizationMode"], p["instances"])
+    p["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", p["maintenanceWindow"])
+    if not p["connections"]:  # an empty list leaves the connection as it is
+        p["connections"] = old.props["connections"]
+    elif p["connections"] != old.props["connections"]:
+        p["connections"] = [connection(ctx, p["connections"][0], p["location"], old.id)]
+    return p
 
 
-@bind("clustersPatch")
-def patch_cluster(ctx: Ctx) -> Reply:
-    row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    sent = {k: v for k, v in properties(ctx).items() if v is not None}
-    for name in sent:
-        if name not in CHANGEABLE:
-            raise invalid(f"properties.{name}", "cannot be changed")
-    require_ready(row, "changed")
-    props = dict(row.props)
-    if "displayName" in sent:
-        props["displayName"] = display_name(sent["displayName"])
-    if "postgresVersion" in sent:
-        props["postgresVersion"] = check_version("properties.postgresVersion", sent["postgresVersion"],
-                                                 row.props["postgresVersion"])
-    if sent.get("storageSize", props["storageSize"]) < props["storageSize"]:
-        raise invalid("properties.storageSize", f"can only grow (it is {props['storageSize']} MB)")
-    props.update({k: sent[k] for k in ("instances", "cores", "ram", "storageSize") if k in sent})
-    sync_mode(props["synchronizationMode"], props["instances"])
-    if "maintenanceWindow" in sent:
-        props["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", sent["maintenanceWindow"])
-    if sent.get("connections"):  # an empty list leaves the connection as it is
-        props["connections"] = [connection(ctx, sent["connections"][0], props["location"], row.id)]
-    upgraded = props["postgresVersion"] != row.props["postgresVersion"]
-    with ProductChange(ctx, CLUSTER) as ch:
-        row.doc["properties"] = props
-        ch.updated(CLUSTER, row)
-        if upgraded:  # a major upgrade starts a new timeline
-            timeline.end(ctx, BACKUP, row.id, ctx.now)
-            start_backup(ctx, row, ch.req["done_at"])
-        plane.provision(ctx, ch, row)
-        ctx.store.update(row)
-    return Reply(200, shaped(render(ctx, CLUSTER, row)))
-
-
-@bind("clustersDelete")
-def delete_cluster(ctx: Ctx) -> Reply:
-    row = load(ctx, CLUSTER, ctx.params["clusterId"])
-    if row.meta.get("state") != CLUSTER.states.destroying:  # deleting twice is one deletion
-        with ProductChange(ctx, CLUSTER) as ch:
-            ch.deleting(CLUSTER, row)
-            timeline.end_with(ctx, ch, BACKUP, row.id)
-            plane.deprovision(ctx, ch, row)
-    return Reply(200, shaped(render(ctx, CLUSTER, row)))
+CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, creating="BUSY", updating="BUSY",
+                destroying="DESTROYING", view=cluster_view, envelope=ENVELOPE, metadata_fields=CLUSTER_METADATA,
+                prepare=lambda ctx, parent, p, old: new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old),
+                **plane.cluster_hooks(BACKUP, "postgresVersion", start_backup), internal=("login", "restoredFrom"),
+                filter_names={"name": "displayName"}, changeable_states=("AVAILABLE", "FAILED"),
+                patchable=("displayName", "postgresVersion", "instances", "cores", "ram", "storageSize",
+                           "maintenanceWindow", "connections"),
+                idempotent_delete=True, delete_renders=True)
 
 
 # -- backups and restores -----------------------------------------------------------------------------
 
-def backup_page(ctx: Ctx, rows: list[Row], path: str) -> dict:
-    return shaped(page(ctx, BACKUP, rows, path), BACKUP)
-
-
-@bind("clustersBackupsGet")
+@PRODUCT.handler("clustersBackupsGet")
 def list_all_backups(ctx: Ctx) -> Reply:
-    return Reply(200, backup_page(ctx, timeline.visible(ctx, BACKUP), "clusters/backups"))
+    return Reply(200, page(ctx, BACKUP, timeline.visible(ctx, BACKUP), "clusters/backups"))
 
 
-@bind("clustersBackupsFindById")
+@PRODUCT.handler("clustersBackupsFindById")
 def get_backup(ctx: Ctx) -> Reply:
-    backup = find_backup(ctx, ctx.params["backupId"])
-    if backup is None:
-        raise ApiError(404, f"backup '{ctx.params['backupId']}' was not found", "404")
-    return Reply(200, shaped(render(ctx, BACKUP, backup), BACKUP))
+    return Reply(200, render(ctx, BACKUP, backup_named(ctx, ctx.params["backupId"])))
 
 
-@bind("clusterBackupsGet")
+@PRODUCT.handler("clusterBackupsGet")
 def list_cluster_backups(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    return Reply(200, backup_page(ctx, timeline.visible(ctx, BACKUP, cluster.id), f"{cluster.path}/backups"))
+    return Reply(200, page(ctx, BACKUP, timeline.visible(ctx, BACKUP, cluster.id), f"{cluster.path}/backups"))
 
 
-@bind("clusterRestorePost")
+def backup_named(ctx: Ctx, backup_id: str) -> Row:
+    backup = find_backup(ctx, backup_id)
+    if backup is None:
+        raise not_found(f"backup '{backup_id}' was not found")
+    return backup
+
+
+@PRODUCT.handler("clusterRestorePost")
 def restore(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    backup = find_backup(ctx, ctx.body["backupId"])
-    if backup is None:
-        raise ApiError(404, f"backup '{ctx.body['backupId']}' was not found", "404")
+    backup = backup_named(ctx, ctx.body["backupId"])
     if int(backup.props["version"]) > int(cluster.props["postgresVersion"]):
         raise invalid("backupId", f"holds PostgreSQL {backup.props['version']} data, newer than the cluster's "
                                   f"{cluster.props['postgresVersion']}")
     when = check_recovery_time("recoveryTargetTime", ctx.body.get("recoveryTargetTime"), *timeline.window(ctx, backup))
-    require_ready(cluster, "restored")
-    with ProductChange(ctx, CLUSTER) as ch:  # BUSY while the data is put back, then AVAILABLE
+    check_changeable(ctx, CLUSTER, cluster, "restored")
+    with ProductChange(ctx, CLUSTER) as ch:  # BUSY while the data is put back, then AVAILABLE, on a new timeline
         cluster.x["restoredTo"] = {"backupId": backup.id, "recoveryTargetTime": when, "at": clock.iso_precise(ctx.now)}
         ch.updated(CLUSTER, cluster)
-        timeline.end(ctx, BACKUP, cluster.id, ctx.now)
-        start_backup(ctx, cluster, ch.req["done_at"])
+        timeline.follow(ctx, ch, BACKUP, cluster, cluster.props["postgresVersion"], start_backup)
     return Reply(202, None)
 
 
 # -- logs ---------------------------------------------------------------------------------------------
 
-LOG_WINDOW = 30 * 24 * 3600.0
-
-
-@bind("clusterLogsGet")
+@PRODUCT.handler("clusterLogsGet")
 def cluster_logs(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    now = ctx.now
-    end = parse_time("end", ctx.q("end")) if ctx.q("end") else now
-    start = parse_time("start", ctx.q("start")) if ctx.q("start") else now - LOG_WINDOW
-    if end > now + 60:
-        raise ApiError(422, "query parameter 'end' must not be later than now")
-    if start < now - LOG_WINDOW - 60:
-        raise ApiError(422, "query parameter 'start' must not be more than 30 days ago")
-    if start >= end:
-        raise ApiError(422, "query parameter 'start' must be before 'end'")
     ready = cluster.x.get("readyAt")
-    running = ready is not None and ready <= now  # a cluster still being created has written nothing yet
-    return Reply(200, {"instances": [
-        {"name": logs.instance_name(cluster.id, i),
-         "messages": logs.instance_lines(cluster.id, i, cluster.props["postgresVersion"], ready, plane.note(cluster),
-                                         start, min(end, now), (ctx.q("direction") or "BACKWARD") == "FORWARD",
-                                         ctx.q_int("limit", 100)) if running else []}
-        for i in range(cluster.props["instances"])]})
+    return logs_reply(ctx, cluster.props["instances"], ready is not None and ready <= ctx.now,
+                      lambda i: logs.instance_name(cluster.id, i),
+                      lambda i, *window: logs.instance_lines(cluster.id, i, cluster.props["postgresVersion"], ready,
+                                                             plane.note(cluster), *window))
 
 
 # -- catalogue ----------------------------------------------------------------------------------------
 
-@bind("postgresVersionsGet")
+@PRODUCT.handler("postgresVersionsGet")
 def list_versions(ctx: Ctx) -> Reply:
     return Reply(200, {"data": [{"name": v} for v in VERSIONS]})
 
 
-@bind("clusterPostgresVersionsGet")
+@PRODUCT.handler("clusterPostgresVersionsGet")
 def cluster_versions(ctx: Ctx) -> Reply:
     current = load(ctx, CLUSTER, ctx.params["clusterId"]).props["postgresVersion"]
     return Reply(200, {"data": [{"name": v} for v in [current, *upgrades_of(current)]]})
 
 
-@bind("infosVersionGet")
-def api_version(ctx: Ctx) -> Reply:
-    return Reply(200, dict(API_VERSIONS[-1]))
-
-
-@bind("infosVersionsGet")
-def api_versions(ctx: Ctx) -> Reply:
-    return Reply(200, [dict(v) for v in API_VERSIONS])
+api_versions(PRODUCT, API_VERSIONS)
