@@ -45,9 +45,6 @@ class Emulator:
             for name, factory in mount.api.effects.items():
                 if name not in self.lifecycle.effects:
                     self.lifecycle.effects[name] = factory(settings)
-        from .engine.lifecycle import EFFECT_FACTORIES
-        for name, factory in EFFECT_FACTORIES.items():
-            self.lifecycle.effects[name] = factory(self)
         from .admin import build_admin
         self.admin = build_admin(self)
 

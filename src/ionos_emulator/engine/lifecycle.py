@@ -28,16 +28,6 @@ QUEUED_SECONDS = 0.5
 # An effect: (store, the effect's data, the time it completes) -> None.
 Effect = Callable[[Store, dict[str, Any], float], None]
 
-# Effects that APIs add (data-plane work when a change completes): name -> factory(emulator) -> effect.
-# Registered at import time and installed in every Emulator, so a change still pending when a process
-# stopped completes in the next process too.
-EFFECT_FACTORIES: dict[str, Callable[[Any], Effect]] = {}
-
-
-def register_effect(name: str, factory: Callable[[Any], Effect]) -> None:
-    EFFECT_FACTORIES[name] = factory
-
-
 @dataclass
 class Timing:
     """`instant`: done by the first poll. `realistic`: seconds, per kind. `overrides`: kind -> seconds."""

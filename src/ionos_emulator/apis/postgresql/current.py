@@ -23,7 +23,7 @@ from .common import (BACKUP_LOCATIONS, VERSION_COMMENTS, VERSIONS, address_of, c
 
 PRODUCT = Product(name="postgresql", spec_name="postgresql", config_name="psqlv2",
                   locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
-                  host="postgresql.{region}.ionos.com", privilege="manageDBaaS")
+                  host="postgresql.{region}.ionos.com", privilege="manageDBaaS", effects=plane.EFFECTS)
 
 
 def dns_name(row: Row) -> str:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from ...dataplanes.postgres import Server, scram_verifier
 from ...engine.change import key
-from ...engine.lifecycle import register_effect
 from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
@@ -44,8 +43,9 @@ def _server(url: str) -> Server:
     return _servers[url]
 
 
-# the data plane's work when a cluster change completes, installed in every emulator at start
-register_effect(EFFECT, lambda emu: functools.partial(_apply, server_url(emu.settings)))
+# the data plane's work when a cluster change completes, declared by both PostgreSQL APIs (every app that
+# mounts them installs it, with or without a server: a change queued while one was configured still completes)
+EFFECTS = {EFFECT: lambda settings: functools.partial(_apply, server_url(settings))}
 
 
 def server(ctx: Ctx) -> Server | None:

@@ -22,7 +22,7 @@ from .common import (VERSIONS, address_of, api_versions, check_backup_location, 
                      check_version, display_name, logs_reply, maintenance_window, network, upgrades_of)
 
 PRODUCT = Product(name="postgresql-v1", spec_name="postgresql-v1", config_name="psql", host="api.ionos.com",
-                  privilege="manageDBaaS")
+                  privilege="manageDBaaS", effects=plane.EFFECTS)
 
 API_VERSIONS = [{"name": "v1", "swaggerUrl": "dbaas-postgres-v1.yaml"}]
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
