@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import QueryParams
 
 from .. import spec as specs
-from ..engine.lifecycle import Effect
-from ..engine.resources import Kind, Registry, States, bind
 from ..engine import clock, errors, listing
 from ..engine.change import Change
-from ..engine.errors import PRODUCT as PRODUCT_ERRORS, ApiError, conflict
+from ..engine.errors import PRODUCT as PRODUCT_ERRORS
+from ..engine.errors import ApiError, conflict
+from ..engine.lifecycle import Effect
+from ..engine.resources import Kind, Registry, States, bind
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..settings import Settings
 from ..store import Row
@@ -103,7 +105,7 @@ class ProductStyle:
     def new_row(self, ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
         return new_row(ctx, kind, parent, props, id)
 
-    def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> "ProductChange":
+    def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> ProductChange:
         return DirectChange(ctx, kind) if kind.stateless else ProductChange(ctx, kind)
 
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
