@@ -130,7 +130,7 @@ class Emulator:
         query = QueryParams(scope.get("query_string", b""))
         path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
         req = Request(method=scope["method"].upper(), path=path, query=query, headers=headers, body=raw,
-                      base_url=_base_url(scope, headers))
+                      base_url=_base_url(scope, headers, self.settings.trust_proxy_headers))
         pretty = query.get("pretty", "true").lower() != "false"
         try:
             if req.path.startswith("/_emulator"):
@@ -143,10 +143,16 @@ class Emulator:
             return Reply(500, ApiError(500, "[VDC-5-0] An unexpected error occurred", "500").body()), pretty
 
 
-def _base_url(scope, headers: Headers) -> str:
-    """Absolute hrefs and Location must route back to us as the client addressed us (ionosctl follows them)."""
-    proto = headers.get("x-forwarded-proto") or scope.get("scheme", "http")
-    host = headers.get("x-forwarded-host") or headers.get("host")
+def _base_url(scope, headers: Headers, trust_proxy_headers: bool = False) -> str:
+    """Absolute hrefs and Location must route back to us as the client addressed us (ionosctl follows them):
+    the scheme of the connection (https on the TLS port) and the Host header. X-Forwarded-Proto/-Host only
+    count with --trust-proxy-headers: any client can send them, and they would redirect its pollers."""
+    proto = host = None
+    if trust_proxy_headers:
+        proto = (headers.get("x-forwarded-proto") or "").split(",")[0].strip() or None
+        host = (headers.get("x-forwarded-host") or "").split(",")[0].strip() or None
+    proto = proto or scope.get("scheme", "http")
+    host = host or headers.get("host")
     if not host:
         server = scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"

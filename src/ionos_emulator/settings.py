@@ -24,6 +24,9 @@ class Settings:
     mariadb_url: str = ""             # real data plane of DBaaS MariaDB (mysql://...)
     redis_url: str = ""               # real data plane of In-Memory DB (redis://...)
     log_level: str = "warning"
+    tls: bool = False                 # serve HTTPS too, with a certificate from the local CA in data_dir
+    https_port: int = 8443            # the HTTPS port (with tls), on `host`
+    trust_proxy_headers: bool = False  # build hrefs from X-Forwarded-Host/-Proto (only behind a proxy you run)
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

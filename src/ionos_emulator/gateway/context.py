@@ -84,6 +84,8 @@ class Ctx(Services):
     base_url: str             # scheme://host[:port] as the client addressed us
     caller: Principal | None = None  # set by authentication; None only on public operations
     now: float = 0.0
+    client_prefix: str | None = None  # the API's prefix as the client addressed it on a real host ("" on
+    #                                   dns.de-fra.ionos.com); None: our own prefix (api.prefix)
 
     @property
     def principal(self) -> Principal:
@@ -98,7 +100,7 @@ class Ctx(Services):
 
     @property
     def api_base(self) -> str:
-        return self.base_url + self.api.prefix
+        return self.base_url + (self.api.prefix if self.client_prefix is None else self.client_prefix)
 
     def href(self, path: str) -> str:
         return f"{self.api_base}/{path}" if path else f"{self.api_base}/"

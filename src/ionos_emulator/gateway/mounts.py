@@ -49,13 +49,19 @@ class Mounts:
     def apis(self) -> list[ApiModule]:
         return [m.api for m in self.all]
 
-    def from_real_host(self, host: str, path: str) -> str:
+    def from_real_host(self, host: str, path: str) -> tuple[str, tuple[str, str] | None]:
         """A request addressed to a real IONOS host name (dns.de-fra.ionos.com, api.ionos.com/...) is served
-        by the API mounted for it, as if it had come to our own path prefix."""
+        by the API mounted for it, as if it had come to our own path prefix. Returns the path to serve and,
+        for a real host, (the prefix the client used, our prefix), so hrefs can be built the client's way."""
         for host_prefix, prefix in self._hosts.get(host.split(":")[0].lower(), ()):
             if path == host_prefix or path.startswith(host_prefix + "/") or not host_prefix:
-                return prefix + path[len(host_prefix):]
-        return path
+                return prefix + path[len(host_prefix):], (host_prefix, prefix)
+        return path, None
+
+    @property
+    def real_hosts(self) -> list[str]:
+        """Every real host name a mounted API answers on (api.ionos.com, dns.de-fra.ionos.com, ...)."""
+        return sorted(self._hosts, key=lambda h: (h != "api.ionos.com", h))
 
     def find(self, path: str) -> tuple[Mount, str] | None:
         """The mount serving `path`, and the path below its prefix."""

@@ -64,13 +64,15 @@ class Pipeline:
 
     def handle(self, req: Request) -> Reply:
         """One API request, stage by stage; an ApiError at any stage is the answer, in the API's style."""
-        path = self.mounts.from_real_host(req.headers.get("host", ""), req.path)
+        path, real = self.mounts.from_real_host(req.headers.get("host", ""), req.path)
         found = self.mounts.find(path)
         if found is None:
             raise ApiError(404, f"No API is served at {path}")
         mount, rel = found
         try:
             ctx = self.route(mount, req, rel)
+            if real is not None and real[1] == mount.api.prefix:
+                ctx.client_prefix = real[0]  # hrefs on the real host: https://dns.de-fra.ionos.com/zones/...
             self.settle()
             self.authenticate(ctx)
             self.validate(mount, ctx)
