@@ -23,6 +23,7 @@ from .store import open_store
 
 if TYPE_CHECKING:
     from .dataplanes.dns import DnsServer
+    from .https import HttpsServer
 
 log = logging.getLogger("ionos_emulator")
 
@@ -37,6 +38,7 @@ class Emulator:
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
         self.dns_server: DnsServer | None = None
+        self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
@@ -91,6 +93,13 @@ class Emulator:
                 for spec in {id(m.spec): m.spec for m in self.mounts.all}.values():
                     loop.run_in_executor(None, spec.warm)
                 ticker = asyncio.get_running_loop().create_task(self._tick())
+                try:
+                    await self._start_https()
+                except Exception as e:  # --tls was asked for: no HTTPS is a failed start, not a warning
+                    log.error("HTTPS not started on %s port %d: %s", self.settings.host, self.settings.https_port, e)
+                    ticker.cancel()
+                    await send({"type": "lifespan.startup.failed", "message": f"HTTPS not started: {e}"})
+                    return
                 await self._start_dataplanes()
                 # the compiled specs and the modules are tens of thousands of long-lived objects: kept out of
                 # the collector's full passes, which otherwise stall a request for tens of milliseconds
@@ -100,11 +109,22 @@ class Emulator:
             elif msg["type"] == "lifespan.shutdown":
                 if ticker:
                     ticker.cancel()
+                if self.https_server:  # drained before the store closes
+                    await self.https_server.stop()
                 if self.dns_server:
                     self.dns_server.close()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _start_https(self) -> None:
+        """With --tls: HTTPS beside HTTP, a second uvicorn server on this event loop serving this same app (one
+        lifespan: this one). With workers, each worker listens on the port with SO_REUSEPORT."""
+        if not self.settings.tls:
+            return
+        from .https import start_https
+
+        self.https_server = await start_https(self, self.settings)
 
     async def _start_dataplanes(self) -> None:
         """The authoritative DNS server for Cloud DNS zones; the APIs work without it if its port is taken."""

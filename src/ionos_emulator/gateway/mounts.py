@@ -58,11 +58,6 @@ class Mounts:
                 return prefix + path[len(host_prefix):], (host_prefix, prefix)
         return path, None
 
-    @property
-    def real_hosts(self) -> list[str]:
-        """Every real host name a mounted API answers on (api.ionos.com, dns.de-fra.ionos.com, ...)."""
-        return sorted(self._hosts, key=lambda h: (h != "api.ionos.com", h))
-
     def find(self, path: str) -> tuple[Mount, str] | None:
         """The mount serving `path`, and the path below its prefix."""
         for mount in self._by_segment.get(_first_segment(path), ()):
