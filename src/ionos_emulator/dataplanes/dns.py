@@ -9,6 +9,8 @@ outside every zone, CNAME chasing inside the zone, wildcards (RFC 4592), referra
 apex, ALIAS answered with the target's A/AAAA when the target is served here, PTR answers for reverse
 records, AXFR/IXFR over TCP, NOTIFY from a secondary zone's primary starting a transfer, RRSIGs for DO
 queries of signed zones (no NSEC/NSEC3 denial proofs), and the TC bit when an answer does not fit in UDP.
+Every real IONOS API host name the emulator serves (api.ionos.com, dns.de-fra.ionos.com, ...) answers A (or
+AAAA, when the emulator listens on IPv6) with the emulator's address, ahead of the zones.
 
 Wiring: `server = await start_dns_server(emu, host, port)` on the emulator's event loop; `server.close()`.
 """
@@ -42,6 +44,7 @@ from ..apis.dns import zones as zone_api
 from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, _dnssec, dnskey
 from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
+from ..endpoints import address, real_hosts
 from ..engine.errors import ApiError
 from ..store import Row
 
@@ -54,6 +57,7 @@ PTR_TTL = 3600
 DNSKEY_TTL = 3600
 AXFR_CHUNK = 100           # RRsets per zone transfer message (halved when one does not fit)
 TCP_IDLE_SECONDS = 30
+REAL_HOST_TTL = 60         # short: a resolver pointed here forgets the emulator's answers soon after it stops
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
 
 
@@ -148,10 +152,13 @@ def load_secondary(row: Row) -> Zone | None:
 
 
 class Authority:
-    """Answers DNS messages from the store (all contracts)."""
+    """Answers DNS messages from the store (all contracts), and the real IONOS API host names with the
+    emulator's own address, so that clients that know only those names reach the emulator."""
 
     def __init__(self, emu):
         self.emu = emu
+        self.real_hosts = {dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host)
+                           for h in real_hosts(emu.apis)}
 
     @property
     def store(self):
@@ -242,6 +249,11 @@ class Authority:
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
             resp.want_dnssec(True)
+        real = self.real_hosts.get(q.name)
+        if real is not None:  # the emulator's own names come before any Cloud DNS zone
+            resp.flags |= dns.flags.AA
+            resp.answer.extend(rrset for rrset in real if q.rdtype in (rrset.rdtype, dns.rdatatype.ANY))
+            return [resp]  # NODATA for the other types (and AAAA when the emulator has no IPv6 address)
         found = self.find(q.name)
         if found is None:
             self.answer_reverse(resp, q.name, q.rdtype)
@@ -408,6 +420,21 @@ class Authority:
                 resp.flags |= dns.flags.AA
                 return resp
         return self._reply(query, dns.rcode.REFUSED)
+
+
+def real_host_rrsets(host: str, listen: str) -> list[dns.rrset.RRset]:
+    """A and/or AAAA for one real host name: the address the emulator is reached at."""
+    ip = ipaddress.ip_address(address(listen)) if _is_ip(address(listen)) else ipaddress.ip_address("127.0.0.1")
+    rdtype = dns.rdatatype.AAAA if ip.version == 6 else dns.rdatatype.A
+    return [dns.rrset.from_text(host + ".", REAL_HOST_TTL, IN, rdtype, str(ip))]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _ip_in(source: str, ips: list[str]) -> bool:
