@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from dataclasses import fields
@@ -40,15 +41,28 @@ def main() -> None:
               help="Redis server on which In-Memory DB replica sets become real ACL users and key prefixes.")
 @click.option("--strict/--no-strict", default=None,
               help="Check every response against the compiled spec; a mismatch becomes a 500.")
+@click.option("--tls/--no-tls", default=None,
+              help="Serve HTTPS too, on --https-port, with a certificate for every real IONOS host name from a "
+                   "local CA kept in the data dir (see `ionos-emulator ca`).")
+@click.option("--https-port", type=int, default=None, help="Port of HTTPS with --tls (default 8443).")
+@click.option("--trust-proxy-headers/--no-trust-proxy-headers", default=None,
+              help="Build hrefs and Location from X-Forwarded-Host/-Proto (only behind a reverse proxy you run).")
 @click.option("--log-level", default=None, help="uvicorn log level (default warning).")
 def serve(**opts) -> None:
     """Start the emulator in the foreground."""
     started = time.perf_counter()
     settings = Settings.from_env(**opts)
+    if settings.tls and settings.workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise click.UsageError("--tls with --workers needs SO_REUSEPORT, which this system lacks: use one worker")
     import uvicorn
 
     from .app import Emulator
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
+    tls_files = None
+    if settings.tls:  # made (or checked) once here, before any worker starts; only when asked for
+        from . import tls
+        from .endpoints import certificate_names
+        tls_files = tls.ensure_server_cert(settings.data_dir, certificate_names(emu.apis, settings.host))
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"ionos-emulator listening on {base}")
     from .endpoints import endpoints
@@ -59,8 +73,11 @@ def serve(**opts) -> None:
     routed = sorted({m.api.product for m in emu.mounts.all if not m.complete})
     click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): "
                f"{base}/_emulator/endpoints")
+    if tls_files is not None:
+        click.echo(f"  https     https://{settings.host}:{settings.https_port} and every real host name "
+                   f"(`ionos-emulator hosts`), CA {tls_files.ca_cert}")
     if settings.dns_port:
-        click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port}")
+        click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port} (zones, and the real API host names)")
     click.echo(f"  admin     {base}/_emulator/health")
     click.echo(f"credentials: {settings.user} / {settings.password}  (contract {settings.contract_number})")
     click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
@@ -68,7 +85,7 @@ def serve(**opts) -> None:
     sys.stdout.flush()
     common: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
                                   http="httptools", loop="auto", lifespan="on", access_log=False,
-                                  proxy_headers=False)  # X-Forwarded-* is read by the gateway itself, for hrefs
+                                  proxy_headers=False)  # X-Forwarded-* is the gateway's (--trust-proxy-headers)
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
         emu.store.close()
@@ -110,6 +127,131 @@ def config_file(url, output, token) -> None:
         click.echo(f"wrote {output}; use it with: export IONOS_CONFIG_FILE={os.path.abspath(output)}")
     else:
         click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--data-dir", default=None, help="The data dir whose CA it is (default ./.ionos-emulator).")
+@click.option("--pem", is_flag=True, help="Print the CA certificate (PEM) and nothing else.")
+def ca(data_dir, pem) -> None:
+    """The emulator's local certificate authority (made on first use, then kept): trust it to use --tls."""
+    from cryptography.hazmat.primitives import hashes
+
+    from . import tls
+    settings = Settings.from_env(data_dir=data_dir)
+    files = tls.ensure_ca(settings.data_dir)
+    if pem:
+        click.echo(files.ca_cert.read_text(), nl=False)
+        return
+    cert = tls.load_ca(settings.data_dir)
+    click.echo(f"CA certificate: {files.ca_cert}")
+    click.echo(f"  subject  {cert.subject.rfc4514_string()}")
+    click.echo(f"  sha256   {cert.fingerprint(hashes.SHA256()).hex(':').upper()}")
+    click.echo(f"  valid    {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}")
+    click.echo(f"system roots + this CA: {files.bundle}")
+    click.echo('trust it in a shell: eval "$(ionos-emulator env --tls)"')
+
+
+@main.command()
+@click.option("--apply", "action", flag_value="apply",
+              help="Add the lines to the hosts file (replacing an earlier block).")
+@click.option("--remove", "action", flag_value="remove", help="Remove the lines added by --apply.")
+@click.option("--file", "path", default=None, envvar="IONOS_EMULATOR_HOSTS_FILE", type=click.Path(dir_okay=False),
+              help="The hosts file (default /etc/hosts; IONOS_EMULATOR_HOSTS_FILE).")
+@click.option("--host", default=None, help="The emulator's address (default: --host of serve, 127.0.0.1).")
+def hosts(action, path, host) -> None:
+    """The hosts-file lines that send every real IONOS API host name to the emulator."""
+    from . import hostsfile
+    from .apis import build_apis
+    from .endpoints import address, real_hosts
+    settings = Settings.from_env(host=host)
+    path = path or hostsfile.default_path()
+    names = real_hosts(build_apis())
+    try:
+        if action == "apply":
+            changed = hostsfile.apply(path, address(settings.host), names)
+            click.echo(f"{path}: {'added' if changed else 'already has'} {len(names)} host names -> "
+                       f"{address(settings.host)} (undo: ionos-emulator hosts --remove)")
+        elif action == "remove":
+            changed = hostsfile.remove(path)
+            click.echo(f"{path}: {'removed the ionos-emulator lines' if changed else 'no ionos-emulator lines'}")
+        else:
+            click.echo(hostsfile.block(address(settings.host), names), nl=False)
+    except PermissionError as e:
+        raise click.ClickException(f"{e}: run it as root (sudo), or pass --file") from None
+
+
+SHELLS = ("bash", "fish", "powershell")
+
+
+def _assign(shell: str, name: str, value: str) -> str:
+    if shell == "fish":
+        return f"set -gx {name} '" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if shell == "powershell":
+        return f"$env:{name} = '" + value.replace("'", "''") + "'"
+    return f"export {name}='" + value.replace("'", "'\\''") + "'"
+
+
+@main.command()
+@click.option("--shell", type=click.Choice(SHELLS), default="bash", help="Syntax of the output (default bash).")
+@click.option("--tls", is_flag=True, help="Use HTTPS (serve --tls) and trust the emulator's CA.")
+@click.option("--token", is_flag=True, help="IONOS_TOKEN from the running emulator instead of user and password.")
+@click.option("--host", default=None, help="The emulator's address (default: the settings, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Its HTTP port (default 8765).")
+@click.option("--https-port", type=int, default=None, help="Its HTTPS port (default 8443).")
+@click.option("--data-dir", default=None, help="Its data dir: the CA and the config file (default ./.ionos-emulator).")
+def env(shell, tls, token, host, port, https_port, data_dir) -> None:
+    """Environment variables for the SDKs, ionosctl, Terraform, Ansible, curl and Node:
+    eval "$(ionos-emulator env --tls)"."""
+    import urllib.error
+    import urllib.request
+
+    from .apis import build_apis
+    from .endpoints import address
+    from .endpoints import config_file as render
+    settings = Settings.from_env(host=host, port=port, https_port=https_port, data_dir=data_dir)
+    addr = address(settings.host)
+    addr = f"[{addr}]" if ":" in addr else addr
+    http_url = f"http://{addr}:{settings.port}"
+    url = f"https://{addr}:{settings.https_port}" if tls else http_url
+    out: list[tuple[str, str]] = [("IONOS_API_URL", url)]
+    bearer = ""
+    try:
+        with urllib.request.urlopen(http_url + "/_emulator/health", timeout=2) as r:
+            running = r.status == 200
+    except (OSError, urllib.error.URLError):
+        running = False
+    if not running:
+        click.echo(f"warning: no emulator answers at {http_url}; start it with `ionos-emulator serve"
+                   f"{' --tls' if tls else ''}`", err=True)
+    if token:
+        if not running:
+            raise click.ClickException("--token needs the running emulator")
+        from .app import basic_header
+        req = urllib.request.Request(http_url + "/auth/v1/tokens/generate")
+        req.add_header("Authorization", basic_header(settings.user, settings.password))
+        with urllib.request.urlopen(req, timeout=5) as r:
+            import json
+            bearer = json.load(r)["token"]
+    os.makedirs(settings.data_dir, exist_ok=True)
+    path = os.path.abspath(os.path.join(settings.data_dir, "ionos-config-tls.yaml" if tls else "ionos-config.yaml"))
+    with open(path, "w") as f:
+        f.write(render(build_apis(), url, user=settings.user, password=settings.password, token=bearer))
+    out.append(("IONOS_CONFIG_FILE", path))
+    if bearer:
+        out.append(("IONOS_TOKEN", bearer))
+    else:
+        out += [("IONOS_USERNAME", settings.user), ("IONOS_PASSWORD", settings.password)]
+    if tls:
+        from . import tls as ca
+        files = ca.ensure_ca(settings.data_dir)
+        bundle = str(files.bundle)  # the system's roots and the CA: these variables replace the trust store
+        out += [("SSL_CERT_FILE", bundle), ("REQUESTS_CA_BUNDLE", bundle), ("CURL_CA_BUNDLE", bundle),
+                ("AWS_CA_BUNDLE", bundle), ("NODE_EXTRA_CA_CERTS", str(files.ca_cert))]  # Node adds to its own
+    click.echo(f"# ionos-emulator at {url}: {shell} variables for its clients")
+    for name, value in out:
+        click.echo(_assign(shell, name, value))
+    click.echo("# S3 (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): not set, the emulator does "
+               "not serve Object Storage yet")
 
 
 if __name__ == "__main__":
