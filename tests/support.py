@@ -67,6 +67,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def udp_and_tcp_port() -> int:
+    """A port free for UDP and TCP alike, below the ephemeral range the suite's own connections take ports
+    from (a port picked with bind(0) for UDP can be in use by a TCP connection)."""
+    import random
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            try:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 class Emulator:
     """One `ionos-emulator serve` process."""
 

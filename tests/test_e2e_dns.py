@@ -34,7 +34,7 @@ from conftest import _RUNNING, sdk_client
 from ionos_emulator.app import Emulator as InProcessEmulator
 from ionos_emulator.dataplanes.dns import start_dns_server
 from ionos_emulator.settings import Settings
-from support import OWNER, Emulator, wait
+from support import OWNER, Emulator, udp_and_tcp_port, wait
 
 PREFIX = "/dns/de-fra"
 TRANSFER_PORT = "IONOS_EMULATOR_DNS_TRANSFER_PORT"
@@ -511,22 +511,6 @@ def test_protocol_edges(env):
     # EDNS: the response carries it, and the answer is the same
     edns = env.query(f"www.{name}", "A", use_edns=0)
     assert edns.edns == 0 and texts(edns.answer) == ["192.0.2.1"]
-
-
-def udp_and_tcp_port() -> int:
-    """A port free for UDP and TCP alike, below the ephemeral range the suite's own connections take ports
-    from (a port picked with bind(0) for UDP can be in use by a TCP connection)."""
-    import random
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
-            try:
-                u.bind(("127.0.0.1", port))
-                t.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no port free for both UDP and TCP")
 
 
 def test_emulator_process_serves_its_zones_on_the_dns_port(make_emulator):
