@@ -252,6 +252,14 @@ class Change(BaseChange):
         return Reply(202, body, {"Location": self.ctx.href(f"requests/{self.req['id']}/status")})
 
 
+def deletion(ctx: Ctx, kind: resources.Kind, row: Row) -> Reply:
+    """Deletes `row` (outside any data center) through a request: 202 with its Location; the lifecycle
+    removes the row when the request is done."""
+    with Change(ctx, kind.name) as ch:
+        ch.deleting(kind, row)
+    return ch.accepted(None)
+
+
 def _dc_key(ctx: Ctx, dc_id: str) -> dict:
     return {"tenant": ctx.tenant, "kind": "datacenter", "parent": "", "id": dc_id}
 
