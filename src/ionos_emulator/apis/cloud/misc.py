@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
@@ -14,12 +13,11 @@ from .model import (
     Kind,
     apply_props,
     check_access,
-    collection,
+    computed_collection,
     load_chain,
     new_row,
     props_of,
     register,
-    single,
     stored,
     visible,
 )
@@ -178,19 +176,10 @@ def gpu_rows(ctx: Ctx, server: Row) -> list[Row]:
     return rows
 
 
-@handler("datacentersServersGPUsGet")
-def server_gpus(ctx: Ctx) -> Reply:
-    _, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    return Reply(200, collection(ctx, GPU, gpu_rows(ctx, server), f"{server.path}/gpus", f"{server.id}/gpus"))
-
-
-@handler("datacentersServersGPUsFindById")
-def server_gpu(ctx: Ctx) -> Reply:
-    _, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    for row in gpu_rows(ctx, server):
-        if row.id == ctx.params["gpuId"]:
-            return single(ctx, GPU, row)
-    raise ApiError(404, f"Resource does not exist: gpu {ctx.params['gpuId']} of server {server.id}", "309")
+server_gpus, server_gpu = computed_collection(GPU, [(DATACENTER, "datacenterId"), (SERVER, "serverId")], gpu_rows,
+                                              "gpuId", "of server")
+handler("datacentersServersGPUsGet")(server_gpus)
+handler("datacentersServersGPUsFindById")(server_gpu)
 
 
 SERVER.entity_rows["gpus"] = lambda ctx, server: (GPU, gpu_rows(ctx, server))

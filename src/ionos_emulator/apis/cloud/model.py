@@ -10,6 +10,7 @@ at the requested level; a collection consumes one level:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,8 +18,8 @@ from ...engine import clock, listing, resources
 from ...engine.change import Change as BaseChange
 from ...engine.change import key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found, not_implemented
-from ...engine.resources import Registry, load_chain  # noqa: F401  (used by the families)
-from ...gateway.context import Ctx, Reply
+from ...engine.resources import Registry, Steps, load_chain
+from ...gateway.context import Ctx, Handler, Reply
 from ...store import Row
 
 
@@ -188,6 +189,28 @@ def single(ctx: Ctx, kind: resources.Kind, row: Row, status: int = 200, headers:
     return Reply(status, body, hdrs)
 
 
+def computed_collection(kind: resources.Kind, chain: Steps, rows: Callable[[Ctx, Row], list[Row]], id_param: str,
+                        where: str) -> tuple[Handler, Handler]:
+    """The list and get handlers of a collection under the last row of `chain` whose items `rows` computes
+    from that row instead of the store holding them there (the GPUs of a server, the NICs in a LAN); an id
+    not among them is a 404 saying `where` it was looked for ("of server", "in LAN")."""
+    def owner(ctx: Ctx) -> Row:
+        return load_chain(ctx, chain)[-1]
+
+    def list_handler(ctx: Ctx) -> Reply:
+        row = owner(ctx)
+        return Reply(200, collection(ctx, kind, rows(ctx, row), f"{row.path}/{kind.segment}",
+                                     f"{row.id}/{kind.segment}"))
+
+    def get_handler(ctx: Ctx) -> Reply:
+        row = owner(ctx)
+        for child in rows(ctx, row):
+            if child.id == ctx.params[id_param]:
+                return single(ctx, kind, child)
+        raise ApiError(404, f"Resource does not exist: {kind.type} {ctx.params[id_param]} {where} {row.id}", "309")
+    return list_handler, get_handler
+
+
 # -- loading ----------------------------------------------------------------------------------------
 
 def load(ctx: Ctx, kind: resources.Kind, parent: Row | None, id: str) -> Row:
@@ -250,6 +273,14 @@ class Change(BaseChange):
 
     def accepted(self, body=None) -> Reply:
         return Reply(202, body, {"Location": self.ctx.href(f"requests/{self.req['id']}/status")})
+
+
+def deletion(ctx: Ctx, kind: resources.Kind, row: Row) -> Reply:
+    """Deletes `row` (outside any data center) through a request: 202 with its Location; the lifecycle
+    removes the row when the request is done."""
+    with Change(ctx, kind.name) as ch:
+        ch.deleting(kind, row)
+    return ch.accepted(None)
 
 
 def _dc_key(ctx: Ctx, dc_id: str) -> dict:

@@ -10,7 +10,7 @@ from .model import (
     Change,
     Kind,
     apply_props,
-    collection,
+    computed_collection,
     full,
     load_chain,
     new_row,
@@ -18,7 +18,6 @@ from .model import (
     props_of,
     register,
     require,
-    single,
     stored,
 )
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
@@ -174,19 +173,10 @@ NIC = register(Kind("nic", "nic", "nics", parent="server", entities=("flowlogs",
                     create=create_nic, update=update_nic))
 
 
-@handler("datacentersLansNicsGet")
-def lan_nics(ctx: Ctx) -> Reply:
-    dc, lan = load_chain(ctx, [(DATACENTER, "datacenterId"), (LAN, "lanId")])
-    return Reply(200, collection(ctx, NIC, _lan_nic_rows(ctx, lan), f"{lan.path}/nics", f"{lan.id}/nics"))
-
-
-@handler("datacentersLansNicsFindById")
-def lan_nic(ctx: Ctx) -> Reply:
-    dc, lan = load_chain(ctx, [(DATACENTER, "datacenterId"), (LAN, "lanId")])
-    for n in _lan_nic_rows(ctx, lan):
-        if n.id == ctx.params["nicId"]:
-            return single(ctx, NIC, n)
-    raise ApiError(404, f"Resource does not exist: nic {ctx.params['nicId']} in LAN {lan.id}", "309")
+lan_nics, lan_nic = computed_collection(NIC, [(DATACENTER, "datacenterId"), (LAN, "lanId")], _lan_nic_rows, "nicId",
+                                        "in LAN")
+handler("datacentersLansNicsGet")(lan_nics)
+handler("datacentersLansNicsFindById")(lan_nic)
 
 
 @handler("datacentersLansNicsPost")

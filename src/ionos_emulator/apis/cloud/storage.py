@@ -12,6 +12,7 @@ from .model import (
     apply_props,
     check_access,
     collection,
+    deletion,
     full,
     key,
     load_chain,
@@ -121,27 +122,18 @@ def _private_only(ctx: Ctx) -> Row:
     return row
 
 
-@handler("imagesPatch")
-def patch_image(ctx: Ctx) -> Reply:
+def _change_private_image(ctx: Ctx, replace: bool) -> Reply:
+    """PATCH (replace=False) sends the properties themselves, PUT the whole image {"properties": {...}}."""
     row = _private_only(ctx)
     with Change(ctx, "image") as ch:
-        update_image(ctx, row, ctx.body or {}, False, ch)
+        props = ((ctx.body or {}).get("properties") or {}) if replace else (ctx.body or {})
+        update_image(ctx, row, props, replace, ch)
         ch.updated(IMAGE, row)
     return ch.accepted(full(ctx, IMAGE, row, ctx.depth))
 
 
-@handler("imagesPut")
-def put_image(ctx: Ctx) -> Reply:
-    row = _private_only(ctx)
-    with Change(ctx, "image") as ch:
-        update_image(ctx, row, (ctx.body or {}).get("properties") or {}, True, ch)
-        ch.updated(IMAGE, row)
-    return ch.accepted(full(ctx, IMAGE, row, ctx.depth))
+handler("imagesPatch")(lambda ctx: _change_private_image(ctx, replace=False))
+handler("imagesPut")(lambda ctx: _change_private_image(ctx, replace=True))
 
 
-@handler("imagesDelete")
-def delete_image(ctx: Ctx) -> Reply:
-    row = _private_only(ctx)
-    with Change(ctx, "image") as ch:
-        ch.deleting(IMAGE, row)
-    return ch.accepted(None)
+handler("imagesDelete")(lambda ctx: deletion(ctx, IMAGE, _private_only(ctx)))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from ...engine.errors import ApiError, forbidden
 from ...engine.resources import Kind as BaseKind  # any kind of the registry
@@ -11,7 +14,7 @@ from ...gateway.context import Ctx, Reply
 from ...identity.service import GROUP_PRIVILEGES
 from ...store import Row
 from .compute import handler
-from .model import REGISTRY, Change, Kind, collection, item, key, new_row, stamp
+from .model import REGISTRY, Change, Kind, collection, deletion, item, key, new_row, stamp
 from .rules import fail
 
 USER = Kind("user", "user", "um/users", entities=("owns", "groups"))
@@ -38,11 +41,36 @@ def _user(ctx: Ctx, user_id: str | None = None) -> Row:
     return row
 
 
+def _path_user(ctx: Ctx) -> Row:
+    """The user the path names: an administrator may reach any, a user only themselves."""
+    _self_or_admin(ctx, ctx.params["userId"])
+    return _user(ctx)
+
+
 def _group(ctx: Ctx) -> Row:
     row = ctx.store.get(ctx.tenant, "group", "", ctx.params["groupId"])
     if row is None:
         raise ApiError(404, f"Resource does not exist: group {ctx.params['groupId']}", "309")
     return row
+
+
+def _admin_group(ctx: Ctx) -> Row:
+    """The group the path names; every group operation needs an administrator."""
+    _admin(ctx)
+    return _group(ctx)
+
+
+@contextmanager
+def _rights_change(ctx: Ctx, kind: Kind, row: Row, *, deleting: bool = False) -> Iterator[Change]:
+    """A change to a user or a group, which decide who may do what: `row` is written as updated (or as
+    deleting) and, once committed, the identity forgets the principals it remembers."""
+    with Change(ctx, kind.name) as ch:
+        yield ch
+        if deleting:
+            ch.deleting(kind, row)
+        else:
+            ch.updated(kind, row)
+    ctx.identity.changed()
 
 
 # -- what a user owns and where they belong ---------------------------------------------------------
@@ -54,6 +82,14 @@ def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[BaseKin
         if kind.shareable and kind.parent is None and type_name in (None, kind.type):
             out += [(kind, r) for r in ctx.store.list(ctx.tenant, kind.name, "")]
     return out
+
+
+def _coll(ctx: Ctx, owner: Row, name: str, items: list | None = None) -> dict:
+    """The collection <owner>/<name> (not paged), with its items unless it is only referred to."""
+    coll: dict[str, Any] = {"id": f"{owner.id}/{name}", "type": "collection", "href": ctx.href(f"{owner.path}/{name}")}
+    if items is not None:
+        coll["items"] = items
+    return coll
 
 
 def _resource_item(ctx: Ctx, kind: BaseKind, row: Row, level: int) -> dict:
@@ -78,13 +114,10 @@ def _groups_of(ctx: Ctx, user: Row) -> list[Row]:
 
 
 def _user_entities(ctx: Ctx, user: Row, level: int) -> dict:
-    def coll(name, items):
-        c = {"id": f"{user.id}/{name}", "type": "collection", "href": ctx.href(f"{user.path}/{name}")}
-        if level > 0:
-            c["items"] = items
-        return c
-    return {"owns": coll("owns", [_resource_item(ctx, k, r, level - 1) for k, r in _owned(ctx, user)]),
-            "groups": coll("groups", [item(ctx, GROUP, g, level - 1) for g in _groups_of(ctx, user)])}
+    if level <= 0:
+        return {"owns": _coll(ctx, user, "owns"), "groups": _coll(ctx, user, "groups")}
+    return {"owns": _coll(ctx, user, "owns", [_resource_item(ctx, k, r, level - 1) for k, r in _owned(ctx, user)]),
+            "groups": _coll(ctx, user, "groups", [item(ctx, GROUP, g, level - 1) for g in _groups_of(ctx, user)])}
 
 
 def user_view(ctx: Ctx, user: Row, level: int) -> dict:
@@ -97,17 +130,12 @@ def user_view(ctx: Ctx, user: Row, level: int) -> dict:
 def group_view(ctx: Ctx, group: Row, level: int) -> dict:
     members = [_user(ctx, uid) for uid in group.x.get("members", [])]
     shared = [(k, r) for k, r in shareable_rows(ctx) if r.id in group.x.get("shares", {})]
-
-    def coll(name, items):
-        c = {"id": f"{group.id}/{name}", "type": "collection", "href": ctx.href(f"{group.path}/{name}")}
-        if level > 0:
-            c["items"] = items
-        return c
+    users = [user_view(ctx, u, 0) if level > 1 else {"id": u.id, "type": "user", "href": ctx.href(u.path)}
+             for u in members]
+    resources = [_resource_item(ctx, k, r, level - 1) for k, r in shared]
     return {"id": group.id, "type": "group", "href": ctx.href(group.path), "properties": dict(group.props),
-            "entities": {"users": coll("users", [user_view(ctx, u, 0) if level > 1 else
-                                                 {"id": u.id, "type": "user", "href": ctx.href(u.path)}
-                                                 for u in members]),
-                         "resources": coll("resources", [_resource_item(ctx, k, r, level - 1) for k, r in shared])}}
+            "entities": {"users": _coll(ctx, group, "users", users if level > 0 else None),
+                         "resources": _coll(ctx, group, "resources", resources if level > 0 else None)}}
 
 
 # -- users ------------------------------------------------------------------------------------------
@@ -130,10 +158,7 @@ def users(ctx: Ctx) -> Reply:
     return Reply(200, body)
 
 
-@handler("umUsersFindById")
-def user(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    return Reply(200, user_view(ctx, _user(ctx), ctx.depth))
+handler("umUsersFindById")(lambda ctx: Reply(200, user_view(ctx, _path_user(ctx), ctx.depth)))
 
 
 @handler("umUsersPost")
@@ -170,8 +195,7 @@ def update_user(ctx: Ctx) -> Reply:
     p = (ctx.body or {}).get("properties") or {}
     if row.x.get("owner") and (p.get("administrator") is False or p.get("active") is False):
         raise fail("The contract owner cannot be demoted or deactivated", vdc="VDC-2-4")
-    ident = ctx.identity
-    with Change(ctx, "user") as ch:
+    with _rights_change(ctx, USER, row) as ch:
         old_email = row.props["email"]
         new_email = (p.get("email") or old_email).strip()
         if new_email.lower() != old_email.lower():
@@ -184,10 +208,8 @@ def update_user(ctx: Ctx) -> Reply:
             if attr in p:
                 row.props[attr] = p[attr]
         row.props["email"] = new_email
-        if p.get("password"):
-            ident.set_password(new_email, _check_password(p["password"]))
-        ch.updated(USER, row)
-    ident.changed()  # credentials or rights may have changed
+        if p.get("password"):  # credentials change with the rights
+            ctx.identity.set_password(new_email, _check_password(p["password"]))
     return ch.accepted(user_view(ctx, row, ctx.depth))
 
 
@@ -197,33 +219,27 @@ def delete_user(ctx: Ctx) -> Reply:
     row = _user(ctx)
     if row.x.get("owner"):
         raise fail("The contract owner cannot be deleted", vdc="VDC-2-5")
-    with Change(ctx, "user") as ch:
+    with _rights_change(ctx, USER, row, deleting=True) as ch:
         ctx.store.kv_delete(f"login:{row.props['email'].lower()}")
         for t in ctx.identity.tokens_of_user(row.id):
             ctx.identity.delete_token(t["id"])
         for g in _groups_of(ctx, row):
             g.x["members"] = [m for m in g.x["members"] if m != row.id]
             ctx.store.update(g)
-        ch.deleting(USER, row)
-    ctx.identity.changed()
     return ch.accepted(None)
 
 
 @handler("umUsersGroupsGet")
 def user_groups(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    return Reply(200, {"id": f"{u.id}/groups", "type": "collection", "href": ctx.href(f"{u.path}/groups"),
-                       "items": [item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1)
-                                 for g in _groups_of(ctx, u)]})
+    u = _path_user(ctx)
+    return Reply(200, _coll(ctx, u, "groups", [item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else
+                                               group_view(ctx, g, ctx.depth - 1) for g in _groups_of(ctx, u)]))
 
 
 @handler("umUsersOwnsGet")
 def user_owns(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    return Reply(200, {"id": f"{u.id}/owns", "type": "collection", "href": ctx.href(f"{u.path}/owns"),
-                       "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in _owned(ctx, u)]})
+    u = _path_user(ctx)
+    return Reply(200, _coll(ctx, u, "owns", [_resource_item(ctx, k, r, ctx.depth) for k, r in _owned(ctx, u)]))
 
 
 # -- groups -----------------------------------------------------------------------------------------
@@ -246,10 +262,7 @@ def groups(ctx: Ctx) -> Reply:
                                  for g in rows]})
 
 
-@handler("umGroupsFindById")
-def group(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    return Reply(200, group_view(ctx, _group(ctx), ctx.depth))
+handler("umGroupsFindById")(lambda ctx: Reply(200, group_view(ctx, _admin_group(ctx), ctx.depth)))
 
 
 @handler("umGroupsPost")
@@ -265,71 +278,55 @@ def create_group(ctx: Ctx) -> Reply:
 
 @handler("umGroupsPut")
 def update_group(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    row = _group(ctx)
-    with Change(ctx, "group") as ch:
+    row = _admin_group(ctx)
+    with _rights_change(ctx, GROUP, row) as ch:
         row.doc["properties"] = _group_props((ctx.body or {}).get("properties") or {}, row.props)
-        ch.updated(GROUP, row)
-    ctx.identity.changed()
     return ch.accepted(group_view(ctx, row, ctx.depth))
 
 
 @handler("umGroupsDelete")
 def delete_group(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    row = _group(ctx)
-    with Change(ctx, "group") as ch:
-        ch.deleting(GROUP, row)
-    ctx.identity.changed()
-    return ch.accepted(None)
+    reply = deletion(ctx, GROUP, _admin_group(ctx))
+    ctx.identity.changed()  # its members lose what it granted
+    return reply
 
 
 @handler("umGroupsUsersGet")
 def group_users(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
-    return Reply(200, {"id": f"{g.id}/users", "type": "collection", "href": ctx.href(f"{g.path}/users"),
-                       "items": [user_view(ctx, _user(ctx, uid), ctx.depth - 1) if ctx.depth else
-                                 {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
-                                 for uid in g.x.get("members", [])]})
+    g = _admin_group(ctx)
+    return Reply(200, _coll(ctx, g, "users", [user_view(ctx, _user(ctx, uid), ctx.depth - 1) if ctx.depth else
+                                              {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
+                                              for uid in g.x.get("members", [])]))
 
 
 @handler("umGroupsUsersPost")
 def add_group_user(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     uid = (ctx.body or {}).get("id")
     u = _user(ctx, uid or "-")
     if uid in g.x.get("members", []):
         raise fail(f"User {uid} is already a member of group {g.id}", vdc="VDC-2-6")
-    with Change(ctx, "group") as ch:
+    with _rights_change(ctx, GROUP, g) as ch:
         g.x.setdefault("members", []).append(uid)
-        ch.updated(GROUP, g)
-    ctx.identity.changed()
     return ch.accepted(user_view(ctx, u, ctx.depth))
 
 
 @handler("umGroupsUsersDelete")
 def remove_group_user(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     uid = ctx.params["userId"]
     if uid not in g.x.get("members", []):
         raise ApiError(404, f"Resource does not exist: user {uid} in group {g.id}", "309")
-    with Change(ctx, "group") as ch:
+    with _rights_change(ctx, GROUP, g) as ch:
         g.x["members"] = [m for m in g.x["members"] if m != uid]
-        ch.updated(GROUP, g)
-    ctx.identity.changed()
     return ch.accepted(None)
 
 
 @handler("umGroupsResourcesGet")
 def group_resources(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     shared = [(k, r) for k, r in shareable_rows(ctx) if r.id in g.x.get("shares", {})]
-    return Reply(200, {"id": f"{g.id}/resources", "type": "collection", "href": ctx.href(f"{g.path}/resources"),
-                       "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shared]})
+    return Reply(200, _coll(ctx, g, "resources", [_resource_item(ctx, k, r, ctx.depth) for k, r in shared]))
 
 
 # -- shares -----------------------------------------------------------------------------------------
@@ -350,19 +347,16 @@ def _shareable(ctx: Ctx, rid: str) -> Row:
 
 @handler("umGroupsSharesGet")
 def shares(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     items = [_share_view(ctx, g, rid, s) if ctx.depth else
              {"id": rid, "type": "resource", "href": ctx.href(f"{g.path}/shares/{rid}")}
              for rid, s in g.x.get("shares", {}).items()]
-    return Reply(200, {"id": f"{g.id}/shares", "type": "collection", "href": ctx.href(f"{g.path}/shares"),
-                       "items": items})
+    return Reply(200, _coll(ctx, g, "shares", items))
 
 
 @handler("umGroupsSharesFindByResourceId")
 def share(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     s = g.x.get("shares", {}).get(ctx.params["resourceId"])
     if s is None:
         raise ApiError(404, f"Resource does not exist: share of {ctx.params['resourceId']}", "309")
@@ -370,8 +364,7 @@ def share(ctx: Ctx) -> Reply:
 
 
 def _put_share(ctx: Ctx, create: bool) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     rid = ctx.params["resourceId"]
     _shareable(ctx, rid)
     existing = g.x.get("shares", {}).get(rid)
@@ -397,8 +390,7 @@ handler("umGroupsSharesPut")(lambda ctx: _put_share(ctx, False))
 
 @handler("umGroupsSharesDelete")
 def delete_share(ctx: Ctx) -> Reply:
-    _admin(ctx)
-    g = _group(ctx)
+    g = _admin_group(ctx)
     rid = ctx.params["resourceId"]
     if rid not in g.x.get("shares", {}):
         raise ApiError(404, f"Resource does not exist: share of {rid}", "309")
@@ -458,30 +450,25 @@ def _s3key_view(ctx: Ctx, row: Row, level: int = 1) -> dict:
 
 @handler("umUsersS3keysGet")
 def s3keys(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    return Reply(200, {"id": f"{u.id}/s3keys", "type": "collection", "href": ctx.href(f"{u.path}/s3keys"),
-                       "items": [_s3key_view(ctx, k, ctx.depth) for k in ctx.store.list(ctx.tenant, "s3key", u.id)]})
+    u = _path_user(ctx)
+    return Reply(200, _coll(ctx, u, "s3keys", [_s3key_view(ctx, k, ctx.depth)
+                                               for k in ctx.store.list(ctx.tenant, "s3key", u.id)]))
 
 
-def _s3key(ctx: Ctx, u: Row) -> Row:
-    row = ctx.store.get(ctx.tenant, "s3key", u.id, ctx.params["keyId"])
+def _s3key(ctx: Ctx) -> Row:
+    """The S3 key the path names, of the user it names."""
+    row = ctx.store.get(ctx.tenant, "s3key", _path_user(ctx).id, ctx.params["keyId"])
     if row is None:
         raise ApiError(404, f"Resource does not exist: S3 key {ctx.params['keyId']}", "309")
     return row
 
 
-@handler("umUsersS3keysFindByKeyId")
-def s3key(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    return Reply(200, _s3key_view(ctx, _s3key(ctx, u)))
+handler("umUsersS3keysFindByKeyId")(lambda ctx: Reply(200, _s3key_view(ctx, _s3key(ctx))))
 
 
 @handler("umUsersS3keysPost")
 def create_s3key(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
+    u = _path_user(ctx)
     if ctx.store.count(ctx.tenant, "s3key", u.id) >= MAX_S3_KEYS:
         raise fail(f"A user can have at most {MAX_S3_KEYS} S3 keys", vdc="VDC-2-8")
     secret = "".join(secrets.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
@@ -493,9 +480,7 @@ def create_s3key(ctx: Ctx) -> Reply:
 
 @handler("umUsersS3keysPut")
 def update_s3key(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    row = _s3key(ctx, u)
+    row = _s3key(ctx)
     p = (ctx.body or {}).get("properties") or {}
     with Change(ctx, "s3key") as ch:
         if "active" in p:
@@ -506,16 +491,10 @@ def update_s3key(ctx: Ctx) -> Reply:
 
 @handler("umUsersS3keysDelete")
 def delete_s3key(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
-    row = _s3key(ctx, u)
-    with Change(ctx, "s3key") as ch:
-        ch.deleting(S3KEY, row)
-    return ch.accepted(None)
+    return deletion(ctx, S3KEY, _s3key(ctx))
 
 
 @handler("umUsersS3ssourlGet")
 def s3_sso(ctx: Ctx) -> Reply:
-    _self_or_admin(ctx, ctx.params["userId"])
-    u = _user(ctx)
+    u = _path_user(ctx)
     return Reply(200, {"ssoUrl": f"{ctx.base_url}/_emulator/s3-sso/{u.id}"})

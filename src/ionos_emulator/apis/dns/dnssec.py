@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import dns.dnssectypes
 import dns.name
@@ -100,8 +101,9 @@ def keys_post(ctx: Ctx) -> Reply:
 def keys_get(ctx: Ctx) -> Reply:
     zone = load(ctx, ZONE, ctx.params["zoneId"])
     row = keys_of(ctx, zone)
-    out = {"id": row.id if row else str(uuid.uuid5(uuid.NAMESPACE_URL, _href(zone))), "type": "dnsseckeys",
-           "href": _href(zone), "metadata": {"zoneId": zone.id, "items": []}}
+    kid = row.id if row else str(uuid.uuid5(uuid.NAMESPACE_URL, _href(zone)))
+    out: dict[str, Any] = {"id": kid, "type": "dnsseckeys", "href": _href(zone),
+                           "metadata": {"zoneId": zone.id, "items": []}}
     if row is not None:
         name = zone.props["zoneName"]
         out["metadata"]["items"] = [describe(name, KSK_FLAGS, row.x["ksk"][1]),

@@ -12,6 +12,13 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.URI
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.rdtypes.IN.SRV
+import dns.rdtypes.mxbase
+import dns.rdtypes.nsbase
+import dns.rdtypes.txtbase
 
 from ...engine.errors import conflict, invalid
 
@@ -171,18 +178,19 @@ def parse(rtype: str, text: str, zone_name: str) -> dns.rdata.Rdata:
 
 
 def from_rdata(rtype: str, rd: dns.rdata.Rdata) -> tuple[str, int | None]:
-    """(content, priority) of DNS data as the API shows it; names in `rd` must be absolute."""
-    if rtype in ("A", "AAAA"):
+    """(content, priority) of DNS data as the API shows it; names in `rd` must be absolute. `rd` is data of
+    `rtype` (parsed as it), so the class checks only tell the type checker which fields it has."""
+    if rtype in ("A", "AAAA") and isinstance(rd, (dns.rdtypes.IN.A.A, dns.rdtypes.IN.AAAA.AAAA)):
         return rd.address, None
-    if rtype in ("CNAME", "NS", "ALIAS"):
+    if rtype in ("CNAME", "NS", "ALIAS") and isinstance(rd, dns.rdtypes.nsbase.NSBase):
         return rd.target.to_text(omit_final_dot=True), None
-    if rtype == "MX":
+    if rtype == "MX" and isinstance(rd, dns.rdtypes.mxbase.MXBase):
         return rd.exchange.to_text(omit_final_dot=True), rd.preference
-    if rtype == "SRV":
+    if rtype == "SRV" and isinstance(rd, dns.rdtypes.IN.SRV.SRV):
         return f"{rd.weight} {rd.port} {rd.target.to_text(omit_final_dot=True)}", rd.priority
-    if rtype == "URI":
+    if rtype == "URI" and isinstance(rd, dns.rdtypes.ANY.URI.URI):
         return rd.to_text().split(None, 1)[1], rd.priority
-    if rtype == "TXT":
+    if rtype == "TXT" and isinstance(rd, dns.rdtypes.txtbase.TXTBase):
         raw = b"".join(rd.strings)
         try:
             text = raw.decode()

@@ -87,8 +87,8 @@ def parse(text: str, zone_name: str) -> list[dict]:
         for rd in rds:
             content, priority = rdata.from_rdata(rtype, rd)
             out.append(_props("" if rel == "@" else rel, rtype, content, priority, rds.ttl))
-    for owner, ttl, target in aliases:
-        name = dns.name.from_text(owner, origin).relativize(origin).to_text() if owner != "@" else ""
+    for alias_owner, ttl, target in aliases:
+        name = dns.name.from_text(alias_owner, origin).relativize(origin).to_text() if alias_owner != "@" else ""
         out.append(_props("" if name == "@" else name, "ALIAS", target.rstrip("."), None,
                           ttl if ttl is not None else default_ttl))
     return out

@@ -17,8 +17,17 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row, Store
 from ..product import load, success
 from . import rdata
-from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
-                    quota_usage, transfer_port)
+from .model import (
+    DNS,
+    SECONDARY,
+    ZONE,
+    check_quota,
+    check_unique_zone_name,
+    count_change,
+    quota_limits,
+    quota_usage,
+    transfer_port,
+)
 
 log = logging.getLogger("ionos_emulator.dns")
 

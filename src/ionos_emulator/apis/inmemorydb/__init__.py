@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
+from typing import Any
 
 from ...dataplanes import redis as dataplane
 from ...engine.errors import invalid
@@ -86,15 +87,13 @@ class InMemoryDB(ClusterService):
                 if creds.get("password") is not None:
                     self.password_of(creds["password"])
         snapshot = p.get("snapshot") or {}
-        out = {"credentials": shown,
-               "persistenceMode": p.get("persistenceMode") or DEFAULT_PERSISTENCE,
-               "evictionPolicy": p.get("evictionPolicy") or DEFAULT_EVICTION,
-               "snapshot": {"location": self.recovery_location_of("properties.snapshot.location",
-                                                                  snapshot.get("location")),
-                            "retentionDays": snapshot.get("retentionDays") or RETENTION_DAYS}}
+        schedule: dict[str, Any] = {
+            "location": self.recovery_location_of("properties.snapshot.location", snapshot.get("location")),
+            "retentionDays": snapshot.get("retentionDays") or RETENTION_DAYS}
         if snapshot.get("snapshotHours"):
-            out["snapshot"]["snapshotHours"] = sorted(set(snapshot["snapshotHours"]))
-        return out
+            schedule["snapshotHours"] = sorted(set(snapshot["snapshotHours"]))
+        return {"credentials": shown, "persistenceMode": p.get("persistenceMode") or DEFAULT_PERSISTENCE,
+                "evictionPolicy": p.get("evictionPolicy") or DEFAULT_EVICTION, "snapshot": schedule}
 
     def password_hash(self, credentials: dict) -> str | None:
         return self.password_of(credentials["password"])["hash"] if credentials.get("password") is not None else None

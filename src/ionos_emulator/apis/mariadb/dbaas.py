@@ -24,14 +24,26 @@ from __future__ import annotations
 import logging
 from functools import partial
 from ipaddress import IPv4Network
+from typing import Any
 
 from ...engine import clock
 from ...engine.change import Change, key
 from ...engine.errors import invalid
+from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
-from ..dbaas import (RecoveryPoints, catalogue, cluster_name, host_address, lan_addresses, maintenance_window,
-                     private_lan, refuse_busy, refuse_taken, required)
+from ..dbaas import (
+    RecoveryPoints,
+    catalogue,
+    cluster_name,
+    host_address,
+    lan_addresses,
+    maintenance_window,
+    private_lan,
+    refuse_busy,
+    refuse_taken,
+    required,
+)
 from ..product import REGIONS, PKind, Product, load, rows_of
 
 log = logging.getLogger("ionos_emulator")
@@ -55,6 +67,12 @@ class ClusterService:
     reserved_networks: tuple[IPv4Network, ...] = ()
     dns_label = ""                           # <clusterId>.<dns_label>.<region>.ionos.com
     effect_name = ""                         # the lifecycle effect of the data plane
+    # its kinds, made by __init__ (the catalogues' rows hooks refer to them)
+    CLUSTER: Kind
+    RECOVERY: Kind
+    points: RecoveryPoints
+    LOCATION: Kind
+    VERSION: Kind
 
     def __init__(self, product: Product):
         self.product = product
@@ -123,7 +141,7 @@ class ClusterService:
             raise invalid("id", f"must be the id in the path ('{rid}') or absent, got '{ctx.body['id']}'")
         if old is not None:
             refuse_busy(self.CLUSTER, old)
-        out = {"name": cluster_name("properties.name", p.get("name"))}
+        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"))}
         if p.get("description") is not None:
             out["description"] = p["description"]
         out["version"] = self.version_of(p.get("version"), old.props["version"] if old else None)
@@ -271,5 +289,7 @@ class ClusterService:
 
 
 def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
-    c = row.props.get("connection") or {}
-    return [(c.get("datacenterId"), c.get("lanId"), c.get("primaryInstanceAddress"))]
+    c = row.props.get("connection")
+    if not c:  # none stored: it uses no address
+        return []
+    return [(c["datacenterId"], c["lanId"], c.get("primaryInstanceAddress"))]
