@@ -134,7 +134,7 @@ def test_create_is_validated_and_changes_nothing(api, emulator):
     # an address another cluster uses in the same LAN is taken
     clusters.clusters_post(cluster_request(api, dc, lan, ips=["192.168.7.50/24"]))
     status, msg = refused(clusters.clusters_post, cluster_request(api, dc, lan, ips=["192.168.7.50/24"]))
-    assert status == 422 and "192.168.7.50" in msg
+    assert status == 422 and "192.168.7.50" in msg and "'properties.connections[0].cidrList'" in msg
     # the schema's required attributes and types, in the IONOS envelope
     with httpx.Client(base_url=emulator.url + PREFIX, auth=OWNER) as h:
         r = h.post("/clusters", json={"properties": {"displayName": "x", "instances": "three"}})

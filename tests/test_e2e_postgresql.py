@@ -328,6 +328,34 @@ def test_a_failed_creation_leaves_nothing(api, emulator):
     assert pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items == []
 
 
+
+def test_backup_timelines_meet_and_a_whole_second_names_their_start(api, emulator):
+    """A major upgrade ends the current backup as the next one begins; a recovery time cut to the whole second
+    of a backup's start (clients often drop the fraction they were shown) still lies in that backup."""
+    clusters = pg.ClustersApi(api)
+    made, dc, lan = new_cluster(api, emulator, version="14")
+    available(api, made.id)
+    clusters.clusters_put(made.id, pg.ClusterEnsure(properties=cluster_props(dc, lan, model=pg.Cluster, version="16")))
+    available(api, made.id)
+    old, new = sorted(pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items,
+                      key=lambda b: b.properties.postgres_cluster_version)
+    assert (old.properties.is_active, new.properties.is_active) == (False, True)
+    assert old.properties.latest_recovery_target_time == new.properties.earliest_recovery_target_time
+    start = new.properties.earliest_recovery_target_time.replace(microsecond=0)
+    seeded = clusters.clusters_post(pg.ClusterCreate(properties=cluster_props(
+        dc, lan, name="seeded", version="16", address="192.168.7.11/24",
+        restore_from_backup=pg.ClusterRestoreFromBackup(
+            pg.PostgresRestoreClusterFromBackup(source_backup_id=new.id, recovery_target_datetime=start)))))
+    assert available(api, seeded.id).properties.name == "seeded"
+    too_early = start - timedelta(seconds=1)
+    status, msg = refused(clusters.clusters_post, pg.ClusterCreate(properties=cluster_props(
+        dc, lan, name="early", version="16", address="192.168.7.12/24",
+        restore_from_backup=pg.ClusterRestoreFromBackup(
+            pg.PostgresRestoreClusterFromBackup(source_backup_id=new.id, recovery_target_datetime=too_early)))))
+    assert status == 422 and "recoveryTargetDatetime" in msg
+    for cid in (made.id, seeded.id):
+        clusters.clusters_delete(cid)
+
 # -- the v1 API ----------------------------------------------------------------------------------------------
 
 def v1_body(dc, lan, *, name="ledger", cidr="192.168.9.10/24", location="de/txl", instances=1, username="ledger",

@@ -10,16 +10,28 @@ PostgreSQL server (plane.py); `metadata.dnsName` and `metadata.statusMessage` sa
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network
 
 from ...engine import clock
 from ...engine.errors import invalid
+from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
+from .. import dbaas
+from ..dbaas import cluster_name, maintenance_window, required
 from ..product import REGIONS, PKind, Product, rows_of
-from . import plane, timeline
-from .common import (BACKUP_LOCATIONS, VERSION_COMMENTS, VERSIONS, address_of, check_backup_location,
-                     check_recovery_time, check_username, check_version, maintenance_window, network, required,
-                     stable_id, upgrades_of)
+from . import plane
+from .common import (
+    BACKUP_LOCATIONS,
+    VERSION_COMMENTS,
+    VERSIONS,
+    check_backup_location,
+    check_username,
+    check_version,
+    stable_id,
+    upgrades_of,
+)
+from .timeline import DEFAULT_RETENTION_DAYS, Backups
 
 PRODUCT = Product(name="postgresql", spec_name="postgresql", config_name="psqlv2",
                   locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
@@ -39,12 +51,11 @@ def cluster_meta(ctx: Ctx, row: Row) -> dict:
     return out
 
 
-CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{2,16}$")
 DATABASE = re.compile(r"^[A-Za-z0-9_]{2,63}$")
 PASSWORD_SPECIALS = "@$!%*?&"
 POOLERS = ("DISABLED", "TRANSACTION", "SESSION")
-RESERVED_RANGES = ("10.208.0.0/12",)
+RESERVED_NETWORKS = (IPv4Network("10.208.0.0/12"),)
 
 
 # -- clusters: checks -----------------------------------------------------------------------------------
@@ -88,10 +99,7 @@ def credentials(p: dict, old: Row | None) -> tuple[dict, dict | None]:
 def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
     """The checked properties of a cluster to create (old is None) or to replace, with its new login if any."""
     required(p, "properties", ("name", "version", "instances", "connection"))
-    if not CLUSTER_NAME.match(p["name"]):
-        raise invalid("properties.name", "must begin and end with a letter or digit and hold only letters, digits, "
-                                         f"'-', '_' and '.', got '{p['name']}'")
-    props: dict = {"name": p["name"]}
+    props: dict = {"name": cluster_name("properties.name", p["name"])}
     if p.get("description") is not None:
         props["description"] = p["description"]
     props["version"] = check_version("properties.version", p["version"], old.props["version"] if old else None)
@@ -106,16 +114,16 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
         raise invalid("properties.replicationMode", "STRICTLY_SYNCHRONOUS needs at least 2 instances "
                                                     "(a standby confirms every commit)")
     props["replicationMode"] = mode
-    conn = p["connection"]
-    required(conn, "properties.connection", ("datacenterId", "lanId"))
-    same_lan = lambda c: (c["datacenterId"], c["lanId"]) == (conn["datacenterId"], conn["lanId"])
-    taken = {address_of(r.props["connection"].get("primaryInstanceAddress")): r.id for r in rows_of(ctx, CLUSTER)
-             if (old is None or r.id != old.id) and same_lan(r.props["connection"])}
-    dc, lan = network(ctx, "properties.connection", conn["datacenterId"], conn["lanId"], ctx.api.location,
-                      conn.get("primaryInstanceAddress"), "primaryInstanceAddress", RESERVED_RANGES, taken)
+    conn, attr = p["connection"], "properties.connection"
+    required(conn, attr, ("datacenterId", "lanId"))
+    address = conn.get("primaryInstanceAddress")
+    dc, lan, _ = dbaas.connect(ctx, attr, conn["datacenterId"], conn["lanId"], ctx.api.location,
+                               {} if address is None else {f"{attr}.primaryInstanceAddress": address},
+                               clusters=rows_of(ctx, CLUSTER), endpoints=dbaas.connection_endpoints,
+                               except_id=old.id if old else "", reserved=RESERVED_NETWORKS)
     props["connection"] = {"datacenterId": dc.id, "lanId": lan.id}
-    if conn.get("primaryInstanceAddress") is not None:
-        props["connection"]["primaryInstanceAddress"] = conn["primaryInstanceAddress"]
+    if address is not None:
+        props["connection"]["primaryInstanceAddress"] = address
     props["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow"),
                                                     old.props["maintenanceWindow"] if old else None)
     pooler = p.get("connectionPooler") or "DISABLED"
@@ -132,7 +140,7 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
         if backup.get("location") not in (None, location):
             raise invalid("properties.backup.location", f"cannot be changed (it is '{location}')")
     props["backup"] = {"location": location,
-                       "retentionDays": backup.get("retentionDays") or timeline.DEFAULT_RETENTION_DAYS}
+                       "retentionDays": backup.get("retentionDays") or DEFAULT_RETENTION_DAYS}
     props["credentials"], login = credentials(p, old)
     if login:
         props["login"] = login
@@ -141,19 +149,17 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
 
 # -- backups: one per timeline (timeline.py), listed while they are restorable --------------------------
 
+# the open end of the current backup is not shown (the schema's latestRecoveryTargetTime is not nullable)
 BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE",
-               rows=lambda ctx, parent: backups(ctx))
-
-
-def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
-    return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["version"],
-                          location=cluster.props["backup"]["location"],
-                          retention_days=cluster.props["backup"]["retentionDays"],
-                          version_field="postgresClusterVersion")
+               rows=lambda ctx, parent: backups(ctx),
+               view=lambda ctx, row: {k: v for k, v in row.props.items() if v is not None})
+BACKUPS = Backups(BACKUP, "version", lambda cluster: {"postgresClusterVersion": cluster.props["version"],
+                                                      "location": cluster.props["backup"]["location"]},
+                  retention=lambda cluster: cluster.props["backup"]["retentionDays"])
 
 
 def backups(ctx: Ctx, cluster_id: str | None = None) -> list[Row]:
-    return timeline.visible(ctx, BACKUP, cluster_id)
+    return BACKUPS.visible(ctx, cluster_id)
 
 
 def restore_source(ctx: Ctx, value: dict | None, version: str) -> dict | None:
@@ -170,8 +176,7 @@ def restore_source(ctx: Ctx, value: dict | None, version: str) -> dict | None:
     if int(version) < int(backup.props["postgresClusterVersion"]):
         raise invalid("properties.version", f"must be at least the backup's PostgreSQL "
                                             f"{backup.props['postgresClusterVersion']}, got '{version}'")
-    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value.get("recoveryTargetDatetime"),
-                               *timeline.window(ctx, backup))
+    when = BACKUPS.recovery_time(ctx, f"{attr}.recoveryTargetDatetime", value.get("recoveryTargetDatetime"), [backup])
     return {"backupId": backup.id, "recoveryTargetDatetime": when}
 
 
@@ -188,8 +193,7 @@ def in_place_restore(ctx: Ctx, cluster: Row, value: dict | None) -> dict | None:
     own = backups(ctx, cluster.id)
     if not own:
         raise invalid(attr, f"cluster '{cluster.id}' has no backup yet")
-    earliest = min(timeline.window(ctx, b)[0] for b in own)
-    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value["recoveryTargetDatetime"], earliest, ctx.now)
+    when = BACKUPS.recovery_time(ctx, f"{attr}.recoveryTargetDatetime", value["recoveryTargetDatetime"], own)
     return {"recoveryTargetDatetime": when, "at": clock.iso_precise(ctx.now)}
 
 
@@ -205,19 +209,18 @@ def prepare_cluster(ctx: Ctx, parent, p: dict, old: Row | None) -> dict:
 
 
 CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
-                meta=cluster_meta, prepare=prepare_cluster, **plane.cluster_hooks(BACKUP, "version", start_backup),
+                meta=cluster_meta, prepare=prepare_cluster, **plane.cluster_hooks(BACKUPS),
                 internal=("login", "restoredFrom", "restoredTo"), changeable_states=("AVAILABLE", "FAILED"),
                 idempotent_delete=True)
 
 
 # -- the catalogue (offered by the service: no state, no creator; found by id or by name) --------------
 
-def catalogue_kind(name: str, type: str, segment: str, name_field: str, entries: dict[str, dict]) -> PKind:
+def catalogue_kind(name: str, type: str, segment: str, name_field: str, entries: dict[str, dict]) -> Kind:
     """A kind whose items are the same for every contract, by stable id."""
-    return PKind(PRODUCT, name, type, segment, absolute_href=True, metadata_fields=(), aliases=(name_field,),
-                 rows=lambda ctx, parent: [
-                     Row(tenant=ctx.tenant, kind=f"{PRODUCT.name}.{name}", id=rid, path=f"{segment}/{rid}",
-                         doc={"properties": props, "metadata": {}}) for rid, props in entries.items()])
+    kind: Kind = PKind(PRODUCT, name, type, segment, absolute_href=True, metadata_fields=(),
+                       aliases=(name_field,), rows=lambda ctx, parent: dbaas.catalogue(ctx, kind, entries))
+    return kind
 
 
 BACKUP_LOCATION = catalogue_kind("backuplocation", "backupLocation", "backup-locations", "location", {
