@@ -306,11 +306,3 @@ def replace(ctx: Ctx, kind: Kind, row: Row, props: dict) -> Row:
 def invalid(attr: str, message: str) -> ApiError:
     """A 422 that names the attribute, as every product answers a bad value."""
     return ApiError(422, f"attribute '{attr}' {message}")
-
-
-def __getattr__(name: str) -> Any:
-    """private_lan moved to apis/dbaas.py; re-exported here until PostgreSQL and MongoDB import it from there."""
-    if name == "private_lan":
-        from .dbaas import private_lan
-        return private_lan
-    raise AttributeError(name)

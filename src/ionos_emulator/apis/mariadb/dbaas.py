@@ -36,12 +36,10 @@ from ..dbaas import (
     RecoveryPoints,
     catalogue,
     cluster_name,
-    host_address,
-    lan_addresses,
+    connect,
+    connection_endpoints,
     maintenance_window,
-    private_lan,
     refuse_busy,
-    refuse_taken,
     required,
 )
 from ..product import REGIONS, PKind, Product, load, rows_of
@@ -211,11 +209,11 @@ class ClusterService:
         if not isinstance(value, dict):
             raise invalid(attr, "is required")
         required(value, attr, ("datacenterId", "lanId", "primaryInstanceAddress"))
-        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lanId"], ctx.api.location)
-        where, address = f"{attr}.primaryInstanceAddress", value["primaryInstanceAddress"]
-        iface = host_address(where, address, reserved=self.reserved_networks, whole_network=True)
-        taken = lan_addresses(rows_of(ctx, self.CLUSTER), connection_endpoints, dc.id, lan.id, cluster_id)
-        refuse_taken(where, iface, taken)
+        address = value["primaryInstanceAddress"]
+        dc, lan, _ = connect(ctx, attr, value["datacenterId"], value["lanId"], ctx.api.location,
+                             {f"{attr}.primaryInstanceAddress": address}, clusters=rows_of(ctx, self.CLUSTER),
+                             endpoints=connection_endpoints, except_id=cluster_id,
+                             reserved=self.reserved_networks, whole_network=True)
         return {"datacenterId": dc.id, "lanId": lan.id, "primaryInstanceAddress": address}
 
     def recovery_location_of(self, attr: str, value: str | None) -> str:
@@ -286,10 +284,3 @@ class ClusterService:
     def plane_ensure(self, server, row: Row, source_cluster: str | None) -> dict:
         """Makes the cluster real on the server; returns the properties that changed (names in use)."""
         return {}
-
-
-def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
-    c = row.props.get("connection")
-    if not c:  # none stored: it uses no address
-        return []
-    return [(c["datacenterId"], c["lanId"], c.get("primaryInstanceAddress"))]
