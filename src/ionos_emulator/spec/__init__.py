@@ -52,8 +52,17 @@ _WRITE_ONLY_KW = "x-writeOnly"
 
 class Operation:
     __slots__ = (
-        "id", "method", "path", "params", "body", "responses", "security",
-        "deprecated", "query_params", "header_params", "path_params",
+        "id",
+        "method",
+        "path",
+        "params",
+        "body",
+        "responses",
+        "security",
+        "deprecated",
+        "query_params",
+        "header_params",
+        "path_params",
     )
 
     def __init__(self, raw: Mapping[str, Any]):
@@ -81,7 +90,7 @@ class Operation:
 def _ref_name(ref: str) -> str:
     if not ref.startswith(_REF_PREFIX):
         raise ValueError(f"unsupported $ref {ref!r}")
-    return ref[len(_REF_PREFIX):]
+    return ref[len(_REF_PREFIX) :]
 
 
 def _variant(name: str, view: str, inside: bool) -> str:
@@ -227,8 +236,15 @@ def _validator_classes():
     return request_cls, response_cls
 
 
-_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-               (list, "array"), (dict, "object"), (type(None), "null"))
+_JSON_TYPES = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+    (type(None), "null"),
+)
 
 
 def _json_type(value: Any) -> str:
@@ -469,7 +485,7 @@ class Spec:
         defs = self._view(view)
         root = _Transformer(self.schemas).tx(schema, view, inside)
         if partial and isinstance(root, dict) and set(root) == {"$ref"}:
-            root = dict(defs[root["$ref"][len(_REF_PREFIX):]])
+            root = dict(defs[root["$ref"][len(_REF_PREFIX) :]])
         if partial and isinstance(root, dict):
             root.pop("required", None)
         if not isinstance(root, dict):
@@ -488,7 +504,7 @@ class Spec:
             assert op.body is not None, f"{op.id} has no request body"
             schema = op.body["schema"]
             ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
-            inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX):]
+            inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX) :]
             v = self._make_validator(schema, "request", inside, partial=op.method == "PATCH")
             self._validators[key] = v
         return v

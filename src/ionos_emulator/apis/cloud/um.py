@@ -1,5 +1,6 @@
 """User management (/um): users, groups with their privilege flags, members, shares, resources, S3 keys
 (api-behaviour.md §6.9). Users are the identity's own rows, so a user created here logs in at once."""
+
 from __future__ import annotations
 
 import secrets
@@ -75,6 +76,7 @@ def _rights_change(ctx: Ctx, kind: Kind, row: Row, *, deleting: bool = False) ->
 
 # -- what a user owns and where they belong ---------------------------------------------------------
 
+
 def shareable_rows(ctx: Ctx, type_name: str | None = None) -> list[tuple[BaseKind, Row]]:
     """Every resource of the contract that can be shared with groups (/um/resources)."""
     out = []
@@ -97,12 +99,22 @@ def _resource_item(ctx: Ctx, kind: BaseKind, row: Row, level: int) -> dict:
     if level <= 0:
         return ref
     groups = [g for g in ctx.store.list(ctx.tenant, "group", "") if row.id in g.x.get("shares", {})]
-    return {**ref, "metadata": dict(row.meta),
-            "properties": {"name": row.props.get("name", ""),
-                           "secAuthProtection": bool(row.props.get("secAuthProtection", False))},
-            "entities": {"groups": {"id": f"{row.id}/groups", "type": "collection",
-                                    "href": ctx.href(f"um/resources/{kind.type}/{row.id}/groups"),
-                                    "items": [item(ctx, GROUP, g, 0) for g in groups]}}}
+    return {
+        **ref,
+        "metadata": dict(row.meta),
+        "properties": {
+            "name": row.props.get("name", ""),
+            "secAuthProtection": bool(row.props.get("secAuthProtection", False)),
+        },
+        "entities": {
+            "groups": {
+                "id": f"{row.id}/groups",
+                "type": "collection",
+                "href": ctx.href(f"um/resources/{kind.type}/{row.id}/groups"),
+                "items": [item(ctx, GROUP, g, 0) for g in groups],
+            }
+        },
+    }
 
 
 def _owned(ctx: Ctx, user: Row) -> list[tuple[BaseKind, Row]]:
@@ -116,29 +128,46 @@ def _groups_of(ctx: Ctx, user: Row) -> list[Row]:
 def _user_entities(ctx: Ctx, user: Row, level: int) -> dict:
     if level <= 0:
         return {"owns": _coll(ctx, user, "owns"), "groups": _coll(ctx, user, "groups")}
-    return {"owns": _coll(ctx, user, "owns", [_resource_item(ctx, k, r, level - 1) for k, r in _owned(ctx, user)]),
-            "groups": _coll(ctx, user, "groups", [item(ctx, GROUP, g, level - 1) for g in _groups_of(ctx, user)])}
+    return {
+        "owns": _coll(ctx, user, "owns", [_resource_item(ctx, k, r, level - 1) for k, r in _owned(ctx, user)]),
+        "groups": _coll(ctx, user, "groups", [item(ctx, GROUP, g, level - 1) for g in _groups_of(ctx, user)]),
+    }
 
 
 def user_view(ctx: Ctx, user: Row, level: int) -> dict:
     meta = {k: v for k, v in user.meta.items() if v is not None}
     meta.setdefault("createdDate", meta.get("lastModifiedDate"))
-    return {"id": user.id, "type": "user", "href": ctx.href(user.path), "metadata": meta,
-            "properties": dict(user.props), "entities": _user_entities(ctx, user, level)}
+    return {
+        "id": user.id,
+        "type": "user",
+        "href": ctx.href(user.path),
+        "metadata": meta,
+        "properties": dict(user.props),
+        "entities": _user_entities(ctx, user, level),
+    }
 
 
 def group_view(ctx: Ctx, group: Row, level: int) -> dict:
     members = [_user(ctx, uid) for uid in group.x.get("members", [])]
     shared = [(k, r) for k, r in shareable_rows(ctx) if r.id in group.x.get("shares", {})]
-    users = [user_view(ctx, u, 0) if level > 1 else {"id": u.id, "type": "user", "href": ctx.href(u.path)}
-             for u in members]
+    users = [
+        user_view(ctx, u, 0) if level > 1 else {"id": u.id, "type": "user", "href": ctx.href(u.path)} for u in members
+    ]
     resources = [_resource_item(ctx, k, r, level - 1) for k, r in shared]
-    return {"id": group.id, "type": "group", "href": ctx.href(group.path), "properties": dict(group.props),
-            "entities": {"users": _coll(ctx, group, "users", users if level > 0 else None),
-                         "resources": _coll(ctx, group, "resources", resources if level > 0 else None)}}
+    return {
+        "id": group.id,
+        "type": "group",
+        "href": ctx.href(group.path),
+        "properties": dict(group.props),
+        "entities": {
+            "users": _coll(ctx, group, "users", users if level > 0 else None),
+            "resources": _coll(ctx, group, "resources", resources if level > 0 else None),
+        },
+    }
 
 
 # -- users ------------------------------------------------------------------------------------------
+
 
 def _check_password(pw) -> str:
     if not isinstance(pw, str) or len(pw) < 5:
@@ -175,13 +204,22 @@ def create_user(ctx: Ctx) -> Reply:
         raise fail(f"A user with the e-mail address {email} already exists", vdc="VDC-2-3")
     with Change(ctx, "user") as ch:
         row = ctx.identity.create_user(
-            ctx.tenant, email=email, password=_check_password(p["password"]), firstname=p["firstname"],
-            lastname=p["lastname"], administrator=bool(p.get("administrator", False)),
-            force_sec_auth=bool(p.get("forceSecAuth", False)))
+            ctx.tenant,
+            email=email,
+            password=_check_password(p["password"]),
+            firstname=p["firstname"],
+            lastname=p["lastname"],
+            administrator=bool(p.get("administrator", False)),
+            force_sec_auth=bool(p.get("forceSecAuth", False)),
+        )
         row.props["active"] = bool(p.get("active", True))
         stamp(ctx, row)
-        row.meta.update(createdDate=row.meta["lastModifiedDate"], createdBy=ctx.principal.email,
-                        createdByUserId=ctx.principal.user_id, state="BUSY")
+        row.meta.update(
+            createdDate=row.meta["lastModifiedDate"],
+            createdBy=ctx.principal.email,
+            createdByUserId=ctx.principal.user_id,
+            state="BUSY",
+        )
         ctx.store.update(row)
         ch.target(USER, row)
         ch.effect("state", key(row), state="AVAILABLE")
@@ -232,8 +270,18 @@ def delete_user(ctx: Ctx) -> Reply:
 @handler("umUsersGroupsGet")
 def user_groups(ctx: Ctx) -> Reply:
     u = _path_user(ctx)
-    return Reply(200, _coll(ctx, u, "groups", [item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else
-                                               group_view(ctx, g, ctx.depth - 1) for g in _groups_of(ctx, u)]))
+    return Reply(
+        200,
+        _coll(
+            ctx,
+            u,
+            "groups",
+            [
+                item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1)
+                for g in _groups_of(ctx, u)
+            ],
+        ),
+    )
 
 
 @handler("umUsersOwnsGet")
@@ -243,6 +291,7 @@ def user_owns(ctx: Ctx) -> Reply:
 
 
 # -- groups -----------------------------------------------------------------------------------------
+
 
 def _group_props(p: dict, old: dict | None = None) -> dict:
     if not p.get("name") and not (old or {}).get("name"):
@@ -257,9 +306,15 @@ def _group_props(p: dict, old: dict | None = None) -> dict:
 def groups(ctx: Ctx) -> Reply:
     _admin(ctx)
     rows = ctx.store.list(ctx.tenant, "group", "")
-    return Reply(200, {"id": "groups", "type": "collection", "href": ctx.href("um/groups"),
-                       "items": [item(ctx, GROUP, g, 0) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1)
-                                 for g in rows]})
+    return Reply(
+        200,
+        {
+            "id": "groups",
+            "type": "collection",
+            "href": ctx.href("um/groups"),
+            "items": [item(ctx, GROUP, g, 0) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1) for g in rows],
+        },
+    )
 
 
 handler("umGroupsFindById")(lambda ctx: Reply(200, group_view(ctx, _admin_group(ctx), ctx.depth)))
@@ -294,9 +349,20 @@ def delete_group(ctx: Ctx) -> Reply:
 @handler("umGroupsUsersGet")
 def group_users(ctx: Ctx) -> Reply:
     g = _admin_group(ctx)
-    return Reply(200, _coll(ctx, g, "users", [user_view(ctx, _user(ctx, uid), ctx.depth - 1) if ctx.depth else
-                                              {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
-                                              for uid in g.x.get("members", [])]))
+    return Reply(
+        200,
+        _coll(
+            ctx,
+            g,
+            "users",
+            [
+                user_view(ctx, _user(ctx, uid), ctx.depth - 1)
+                if ctx.depth
+                else {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
+                for uid in g.x.get("members", [])
+            ],
+        ),
+    )
 
 
 @handler("umGroupsUsersPost")
@@ -331,26 +397,40 @@ def group_resources(ctx: Ctx) -> Reply:
 
 # -- shares -----------------------------------------------------------------------------------------
 
+
 def _share_view(ctx: Ctx, g: Row, rid: str, share: dict) -> dict:
-    return {"id": rid, "type": "resource", "href": ctx.href(f"{g.path}/shares/{rid}"),
-            "properties": {"editPrivilege": bool(share.get("editPrivilege")),
-                           "sharePrivilege": bool(share.get("sharePrivilege"))}}
+    return {
+        "id": rid,
+        "type": "resource",
+        "href": ctx.href(f"{g.path}/shares/{rid}"),
+        "properties": {
+            "editPrivilege": bool(share.get("editPrivilege")),
+            "sharePrivilege": bool(share.get("sharePrivilege")),
+        },
+    }
 
 
 def _shareable(ctx: Ctx, rid: str) -> Row:
     for _, row in shareable_rows(ctx):
         if row.id == rid:
             return row
-    raise ApiError(404, f"Resource does not exist: {rid} (only data centers, images, snapshots, IP blocks, "
-                        "backup units, Kubernetes clusters and cross-connects can be shared)", "309")
+    raise ApiError(
+        404,
+        f"Resource does not exist: {rid} (only data centers, images, snapshots, IP blocks, "
+        "backup units, Kubernetes clusters and cross-connects can be shared)",
+        "309",
+    )
 
 
 @handler("umGroupsSharesGet")
 def shares(ctx: Ctx) -> Reply:
     g = _admin_group(ctx)
-    items = [_share_view(ctx, g, rid, s) if ctx.depth else
-             {"id": rid, "type": "resource", "href": ctx.href(f"{g.path}/shares/{rid}")}
-             for rid, s in g.x.get("shares", {}).items()]
+    items = [
+        _share_view(ctx, g, rid, s)
+        if ctx.depth
+        else {"id": rid, "type": "resource", "href": ctx.href(f"{g.path}/shares/{rid}")}
+        for rid, s in g.x.get("shares", {}).items()
+    ]
     return Reply(200, _coll(ctx, g, "shares", items))
 
 
@@ -376,8 +456,10 @@ def _put_share(ctx: Ctx, create: bool) -> Reply:
     if not create and not p:
         # an empty PUT changes nothing and answers the current share with 200 (api-behaviour.md §2.1)
         return Reply(200, _share_view(ctx, g, rid, existing))
-    share = {"editPrivilege": bool((p or {}).get("editPrivilege", False)),
-             "sharePrivilege": bool((p or {}).get("sharePrivilege", False))}
+    share = {
+        "editPrivilege": bool((p or {}).get("editPrivilege", False)),
+        "sharePrivilege": bool((p or {}).get("sharePrivilege", False)),
+    }
     with Change(ctx, "group") as ch:
         g.x.setdefault("shares", {})[rid] = share
         ch.updated(GROUP, g)
@@ -402,11 +484,19 @@ def delete_share(ctx: Ctx) -> Reply:
 
 # -- /um/resources ----------------------------------------------------------------------------------
 
+
 @handler("umResourcesGet")
 def resources(ctx: Ctx) -> Reply:
     _admin(ctx)
-    return Reply(200, {"id": "resources", "type": "collection", "href": ctx.href("um/resources"),
-                       "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx)]})
+    return Reply(
+        200,
+        {
+            "id": "resources",
+            "type": "collection",
+            "href": ctx.href("um/resources"),
+            "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx)],
+        },
+    )
 
 
 def _resource_type(ctx: Ctx) -> str:
@@ -421,8 +511,15 @@ def _resource_type(ctx: Ctx) -> str:
 def resources_of_type(ctx: Ctx) -> Reply:
     _admin(ctx)
     t = _resource_type(ctx)
-    return Reply(200, {"id": t, "type": "collection", "href": ctx.href(f"um/resources/{t}"),
-                       "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx, t)]})
+    return Reply(
+        200,
+        {
+            "id": t,
+            "type": "collection",
+            "href": ctx.href(f"um/resources/{t}"),
+            "items": [_resource_item(ctx, k, r, ctx.depth) for k, r in shareable_rows(ctx, t)],
+        },
+    )
 
 
 @handler("umResourcesFindByTypeAndId")
@@ -435,6 +532,7 @@ def resource(ctx: Ctx) -> Reply:
 
 
 # -- S3 keys ----------------------------------------------------------------------------------------
+
 
 def _new_key_id() -> str:
     return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(20))
@@ -451,8 +549,10 @@ def _s3key_view(ctx: Ctx, row: Row, level: int = 1) -> dict:
 @handler("umUsersS3keysGet")
 def s3keys(ctx: Ctx) -> Reply:
     u = _path_user(ctx)
-    return Reply(200, _coll(ctx, u, "s3keys", [_s3key_view(ctx, k, ctx.depth)
-                                               for k in ctx.store.list(ctx.tenant, "s3key", u.id)]))
+    return Reply(
+        200,
+        _coll(ctx, u, "s3keys", [_s3key_view(ctx, k, ctx.depth) for k in ctx.store.list(ctx.tenant, "s3key", u.id)]),
+    )
 
 
 def _s3key(ctx: Ctx) -> Row:

@@ -7,6 +7,7 @@ AVAILABLE through the lifecycle engine; PATCH changes, DELETE answers 200 with t
 404. Its resources carry no href (clients build URLs from ids) and its pagination links are `links`.
 Users are synchronous and have no state; their password is write-only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,13 +37,17 @@ from .catalogue import (
     is_downgrade,
 )
 
-PRODUCT = Product(name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com",
-                  privilege="manageDBaaS")
+PRODUCT = Product(
+    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege="manageDBaaS"
+)
 PRODUCTS = [PRODUCT]
 
 # This API's resources carry no href (its paging links, named `links`, are URIs).
-NO_HREF: dict[str, Any] = {"absolute_href": True, "envelope": ("id", "type", "metadata", "properties"),
-                           "links_field": "links"}
+NO_HREF: dict[str, Any] = {
+    "absolute_href": True,
+    "envelope": ("id", "type", "metadata", "properties"),
+    "links_field": "links",
+}
 
 
 # -- clusters: validation -------------------------------------------------------------------------------
@@ -73,10 +78,20 @@ def connections_of(ctx: Ctx, value: list, location: str, instances: int, cluster
     cidrs = conn["cidrList"]
     if len(cidrs) != instances:
         raise invalid(f"{attr}.cidrList", f"must hold one address per instance ({instances}), got {len(cidrs)}")
-    dc, lan, ips = connect(ctx, attr, conn["datacenterId"], conn["lanId"], location,
-                           {f"{attr}.cidrList[{i}]": cidr for i, cidr in enumerate(cidrs)},
-                           clusters=rows_of(ctx, CLUSTER), endpoints=endpoints, except_id=cluster_id,
-                           reserved=RESERVED_NETWORKS, prefixes=(24, 24), taken_attr=f"{attr}.cidrList")
+    dc, lan, ips = connect(
+        ctx,
+        attr,
+        conn["datacenterId"],
+        conn["lanId"],
+        location,
+        {f"{attr}.cidrList[{i}]": cidr for i, cidr in enumerate(cidrs)},
+        clusters=rows_of(ctx, CLUSTER),
+        endpoints=endpoints,
+        except_id=cluster_id,
+        reserved=RESERVED_NETWORKS,
+        prefixes=(24, 24),
+        taken_attr=f"{attr}.cidrList",
+    )
     if len({ip.network for ip in ips}) > 1:
         raise invalid(f"{attr}.cidrList", "must lie in one /24 network")
     if len({ip.ip for ip in ips}) != len(ips):
@@ -91,16 +106,21 @@ def endpoints(row: Row) -> list[tuple[str, str, str | None]]:
 def new_cluster(ctx: Ctx, p: dict) -> dict:
     template = template_of(p["templateID"])
     if p["mongoDBVersion"] not in MONGODB_VERSIONS:
-        raise invalid("properties.mongoDBVersion", f"must be one of {', '.join(MONGODB_VERSIONS)}, "
-                                                   f"got '{p['mongoDBVersion']}'")
+        raise invalid(
+            "properties.mongoDBVersion", f"must be one of {', '.join(MONGODB_VERSIONS)}, got '{p['mongoDBVersion']}'"
+        )
     check_instances(p["instances"], template)
     if p["location"] not in LOCATIONS:
         raise invalid("properties.location", f"must be one of {', '.join(LOCATIONS)}, got '{p['location']}'")
-    return {"displayName": cluster_name("properties.displayName", p["displayName"], free_form=True),
-            "mongoDBVersion": p["mongoDBVersion"], "location": p["location"], "instances": p["instances"],
-            "connections": connections_of(ctx, p["connections"], p["location"], p["instances"]),
-            "maintenanceWindow": maintenance_window(WINDOW_ATTR, p.get("maintenanceWindow")),
-            "templateID": template["id"]}
+    return {
+        "displayName": cluster_name("properties.displayName", p["displayName"], free_form=True),
+        "mongoDBVersion": p["mongoDBVersion"],
+        "location": p["location"],
+        "instances": p["instances"],
+        "connections": connections_of(ctx, p["connections"], p["location"], p["instances"]),
+        "maintenanceWindow": maintenance_window(WINDOW_ATTR, p.get("maintenanceWindow")),
+        "templateID": template["id"],
+    }
 
 
 def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
@@ -110,8 +130,11 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     p["maintenanceWindow"] = maintenance_window(WINDOW_ATTR, p["maintenanceWindow"])
     template, new = template_of(old.props["templateID"]), template_of(p["templateID"])
     if is_downgrade(template, new):
-        raise invalid("properties.templateID", f"would go down from '{template['properties']['name']}' to "
-                                               f"'{new['properties']['name']}'; templates only grow")
+        raise invalid(
+            "properties.templateID",
+            f"would go down from '{template['properties']['name']}' to "
+            f"'{new['properties']['name']}'; templates only grow",
+        )
     if p["instances"] < old.props["instances"]:
         raise invalid("properties.instances", f"cannot go down from {old.props['instances']} to {p['instances']}")
     check_instances(p["instances"], new)
@@ -132,6 +155,7 @@ def cluster_created(ctx: Ctx, row: Row, change: Change) -> None:
 
 
 # -- clusters: rendering ------------------------------------------------------------------------------
+
 
 def ready(row: Row, now: float) -> bool:
     """Whether the cluster has finished its creation (it then has instances, logs and snapshots)."""
@@ -156,11 +180,25 @@ def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> d
     return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
 
 
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", creating="BUSY", updating="BUSY", destroying="DESTROYING",
-                prepare=prepare_cluster,
-                after=cluster_created, view=cluster_view, meta=cluster_health, filter_names={"name": "displayName"},
-                patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
-                changeable_states=("AVAILABLE",), idempotent_delete=True, delete_renders=True, **NO_HREF)
+CLUSTER = PKind(
+    PRODUCT,
+    "cluster",
+    "cluster",
+    "clusters",
+    creating="BUSY",
+    updating="BUSY",
+    destroying="DESTROYING",
+    prepare=prepare_cluster,
+    after=cluster_created,
+    view=cluster_view,
+    meta=cluster_health,
+    filter_names={"name": "displayName"},
+    patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
+    changeable_states=("AVAILABLE",),
+    idempotent_delete=True,
+    delete_renders=True,
+    **NO_HREF,
+)
 
 
 # -- users (synchronous, keyed by username within their cluster) ---------------------------------------
@@ -202,12 +240,16 @@ def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
     if old is None:
         name = p["username"]
         if not USERNAME.match(name):
-            raise invalid("properties.username", "must be 1 to 63 letters, digits and . _ @ -, starting with a "
-                                                 f"letter or digit, got '{name}'")
+            raise invalid(
+                "properties.username",
+                f"must be 1 to 63 letters, digits and . _ @ -, starting with a letter or digit, got '{name}'",
+            )
         if ctx.store.get(ctx.tenant, USER.name, cluster.id, name) is not None:
             raise invalid("properties.username", f"names an existing user of cluster {cluster.id} ('{name}')")
-    props = {"username": old.props["username"] if old else p["username"],
-             "roles": roles_of(p.get("roles"), "properties.roles")}
+    props = {
+        "username": old.props["username"] if old else p["username"],
+        "roles": roles_of(p.get("roles"), "properties.roles"),
+    }
     if "password" in p:
         props["password"] = password_hash(p["password"])
     return props
@@ -218,16 +260,41 @@ def user_deleted(ctx: Ctx, row: Row, change: Change) -> None:
 
 
 # no id (the username is its key), no state; the password is write-only
-USER = PKind(PRODUCT, "user", "user", "users", parent=CLUSTER, creating="AVAILABLE", stateless=True,
-             id_property="username", internal=("password",), prepare=prepare_user, delete=user_deleted,
-             view=lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
-             **{**NO_HREF, "envelope": ("type", "metadata", "properties")},
-             metadata_fields=("createdDate", "createdBy", "createdByUserId"), delete_renders=True)
+USER = PKind(
+    PRODUCT,
+    "user",
+    "user",
+    "users",
+    parent=CLUSTER,
+    creating="AVAILABLE",
+    stateless=True,
+    id_property="username",
+    internal=("password",),
+    prepare=prepare_user,
+    delete=user_deleted,
+    view=lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
+    **{**NO_HREF, "envelope": ("type", "metadata", "properties")},
+    metadata_fields=("createdDate", "createdBy", "createdByUserId"),
+    delete_renders=True,
+)
 COMPUTED = {**NO_HREF, "envelope": ("type", "id", "properties")}  # derived, not stored: no metadata
-SNAPSHOT = PKind(PRODUCT, "snapshot", "snapshot", "snapshots", parent=CLUSTER, **COMPUTED,
-                 rows=lambda ctx, cluster: snapshots_of(ctx, cluster))
-TEMPLATE: Kind = PKind(PRODUCT, "template", "template", "templates", **COMPUTED, rows=lambda ctx, parent:
-                       dbaas.catalogue(ctx, TEMPLATE, {t["id"]: dict(t["properties"]) for t in TEMPLATES}))
+SNAPSHOT = PKind(
+    PRODUCT,
+    "snapshot",
+    "snapshot",
+    "snapshots",
+    parent=CLUSTER,
+    **COMPUTED,
+    rows=lambda ctx, cluster: snapshots_of(ctx, cluster),
+)
+TEMPLATE: Kind = PKind(
+    PRODUCT,
+    "template",
+    "template",
+    "templates",
+    **COMPUTED,
+    rows=lambda ctx, parent: dbaas.catalogue(ctx, TEMPLATE, {t["id"]: dict(t["properties"]) for t in TEMPLATES}),
+)
 
 
 # -- snapshots and restores ---------------------------------------------------------------------------
@@ -244,10 +311,21 @@ def snapshots_of(ctx: Ctx, cluster: Row) -> list[Row]:
     out = []
     for k in range(max(0, newest - SNAPSHOTS_KEPT + 1), newest + 1):
         sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:{cluster.id}:snapshot:{k}"))
-        props = {"version": cluster.props["mongoDBVersion"], "size": 12 + 3 * k,  # MB of data, growing
-                 "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY)}
-        out.append(Row(tenant=ctx.tenant, kind=SNAPSHOT.name, id=sid, parent=cluster.id,
-                       path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}", doc={"properties": props, "metadata": {}}))
+        props = {
+            "version": cluster.props["mongoDBVersion"],
+            "size": 12 + 3 * k,  # MB of data, growing
+            "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY),
+        }
+        out.append(
+            Row(
+                tenant=ctx.tenant,
+                kind=SNAPSHOT.name,
+                id=sid,
+                parent=cluster.id,
+                path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}",
+                doc={"properties": props, "metadata": {}},
+            )
+        )
     return out
 
 
@@ -266,13 +344,19 @@ def restore(ctx: Ctx) -> Reply:
 
 # -- logs ---------------------------------------------------------------------------------------------
 
+
 @PRODUCT.handler("clustersLogsGet")
 def cluster_logs(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    return logs_reply(ctx, cluster.props["instances"], ready(cluster, ctx.now),
-                      lambda i: logs.instance_name(cluster.id, i),
-                      lambda i, *window: logs.instance_lines(cluster.id, i, cluster.props["mongoDBVersion"],
-                                                             cluster.x["createdAt"], cluster.x["readyAt"], *window))
+    return logs_reply(
+        ctx,
+        cluster.props["instances"],
+        ready(cluster, ctx.now),
+        lambda i: logs.instance_name(cluster.id, i),
+        lambda i, *window: logs.instance_lines(
+            cluster.id, i, cluster.props["mongoDBVersion"], cluster.x["createdAt"], cluster.x["readyAt"], *window
+        ),
+    )
 
 
 # -- catalogue ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What both DBaaS PostgreSQL APIs share: the service's catalogue (PostgreSQL versions, backup locations)
 and the checks of a cluster's request (its version, backup location, initial user). The rules of every DBaaS
 product (names, maintenance windows, LANs, date-times, recovery points) are in apis/dbaas.py."""
+
 from __future__ import annotations
 
 import re
@@ -9,10 +10,18 @@ import uuid
 from ...engine.errors import invalid
 
 # Major versions offered, oldest first, with their support status (a free-form string in both APIs).
-VERSIONS = {"12": "DEPRECATED", "13": "DEPRECATED", "14": "SUPPORTED", "15": "SUPPORTED", "16": "SUPPORTED",
-            "17": "SUPPORTED"}
-VERSION_COMMENTS = {"DEPRECATED": "no longer supported by the PostgreSQL community; upgrade the cluster",
-                    "SUPPORTED": "supported"}
+VERSIONS = {
+    "12": "DEPRECATED",
+    "13": "DEPRECATED",
+    "14": "SUPPORTED",
+    "15": "SUPPORTED",
+    "16": "SUPPORTED",
+    "17": "SUPPORTED",
+}
+VERSION_COMMENTS = {
+    "DEPRECATED": "no longer supported by the PostgreSQL community; upgrade the cluster",
+    "SUPPORTED": "supported",
+}
 
 # Object storage locations backups are written to; a cluster's default is the one nearest to it.
 BACKUP_LOCATIONS = ("de", "eu-central-2", "eu-south-2")
@@ -23,6 +32,7 @@ RESTRICTED_USERNAMES = {"postgres", "admin", "standby"}
 
 
 # -- catalogue ----------------------------------------------------------------------------------------
+
 
 def check_version(attr: str, version: str, current: str | None = None) -> str:
     if version not in VERSIONS:
@@ -50,6 +60,7 @@ def check_backup_location(attr: str, value: str | None, cluster_location: str) -
 
 
 # -- request checks -------------------------------------------------------------------------------------
+
 
 def check_username(attr: str, name: str, pattern: re.Pattern, rule: str) -> str:
     if not pattern.match(name):

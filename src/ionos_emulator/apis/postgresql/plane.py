@@ -9,6 +9,7 @@ raises (a refusal turns the cluster FAILED with the reason), so one bad server c
 Without a configured server (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
 cluster is bookkeeping only; `note()` says so wherever an API can show it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,8 +29,10 @@ from .timeline import Backups
 log = logging.getLogger("ionos_emulator.postgresql")
 
 EFFECT = "postgresql.dataplane"
-BOOKKEEPING = ("bookkeeping only: the emulator has no PostgreSQL server configured (--postgres-url), "
-               "so no database exists for this cluster")
+BOOKKEEPING = (
+    "bookkeeping only: the emulator has no PostgreSQL server configured (--postgres-url), "
+    "so no database exists for this cluster"
+)
 
 _servers: dict[str, Server] = {}
 _warned = False
@@ -48,7 +51,8 @@ def _server(url: str) -> Server:
 # the data plane's work when a cluster change completes, declared by both PostgreSQL APIs (every app that
 # mounts them installs it, with or without a server: a change queued while one was configured still completes)
 EFFECTS: dict[str, Callable[[Settings], Effect]] = {
-    EFFECT: lambda settings: functools.partial(_apply, server_url(settings))}
+    EFFECT: lambda settings: functools.partial(_apply, server_url(settings))
+}
 
 
 def server(ctx: Ctx) -> Server | None:
@@ -58,6 +62,7 @@ def server(ctx: Ctx) -> Server | None:
 
 
 # -- what the APIs call --------------------------------------------------------------------------------
+
 
 def login(username: str, password: str, database: str) -> dict:
     """The cluster's initial user as kept in the row's internal part: a verifier, never the password."""
@@ -82,8 +87,11 @@ def deprovision(ctx: Ctx, change: Change, row: Row) -> None:
     if server(ctx) is not None:
         change.effect(EFFECT, key(row), action="drop")
     elif (row.x.get("dataplane") or {}).get("role"):
-        log.warning("PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
-                    row.id, row.x["dataplane"]["role"])
+        log.warning(
+            "PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
+            row.id,
+            row.x["dataplane"]["role"],
+        )
 
 
 class ClusterHooks(TypedDict):
@@ -94,6 +102,7 @@ class ClusterHooks(TypedDict):
 def cluster_hooks(backups: Backups) -> ClusterHooks:
     """The `after` and `delete` hooks of either API's cluster kind: its instances start once its creation
     completes; its backups and its role and database here follow its changes and its end."""
+
     def after(ctx: Ctx, row: Row, change: Change) -> None:
         row.x.setdefault("readyAt", change.req["done_at"])
         backups.follow(ctx, change, row)
@@ -103,6 +112,7 @@ def cluster_hooks(backups: Backups) -> ClusterHooks:
     def delete(ctx: Ctx, row: Row, change: Change) -> None:
         backups.end(ctx, change, row.id)
         deprovision(ctx, change, row)
+
     return ClusterHooks(after=after, delete=delete)
 
 
@@ -116,12 +126,15 @@ def note(row: Row) -> str | None:
     """What a client should know about the cluster's data plane, in one sentence."""
     plane = row.x.get("dataplane") or {}
     if plane.get("role"):
-        return (f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
-                f"\"{plane['database']}\", login role \"{plane['role']}\"")
+        return (
+            f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
+            f'"{plane["database"]}", login role "{plane["role"]}"'
+        )
     return plane.get("error") or plane.get("note")
 
 
 # -- the effect ----------------------------------------------------------------------------------------
+
 
 def _apply(url: str, store: Store, eff: dict, ts: float) -> None:
     if eff.get("action") == "drop":

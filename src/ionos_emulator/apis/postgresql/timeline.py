@@ -2,6 +2,7 @@
 the cluster becomes available and continuously written until a new timeline starts (a major upgrade, an
 in-place restore) or the cluster is deleted; then it stays restorable for the cluster's retention period.
 Backups are bookkeeping only: no data is copied, a restore changes no database on the server."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,8 +22,13 @@ class Backups(RecoveryPoints):
     gives the API's own properties of a new backup of it (its version and location), `retention(cluster)` the
     days a backup is kept once it ended."""
 
-    def __init__(self, kind: Kind, version_field: str, props: Callable[[Row], dict],
-                 retention: Callable[[Row], int] = lambda cluster: DEFAULT_RETENTION_DAYS):
+    def __init__(
+        self,
+        kind: Kind,
+        version_field: str,
+        props: Callable[[Row], dict],
+        retention: Callable[[Row], int] = lambda cluster: DEFAULT_RETENTION_DAYS,
+    ):
         super().__init__(kind, active_field="isActive")
         self.version_field, self.props, self.retention = version_field, props, retention
 
