@@ -5,6 +5,7 @@ log), so its throughput is the practical ceiling of this machine for a Python AS
 
     python bench/bare_app.py --port 8799 --body-file body.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ def build(body: bytes) -> Starlette:
     async def health(request):
         return Response(b'{"status": "ok"}', media_type="application/json")
 
-    return Starlette(routes=[Route("/_emulator/health", health),
-                             Route("/{path:path}", fixed, methods=["GET", "POST"])])
+    return Starlette(routes=[Route("/_emulator/health", health), Route("/{path:path}", fixed, methods=["GET", "POST"])])
 
 
 def main() -> None:
@@ -34,8 +34,16 @@ def main() -> None:
     a = ap.parse_args()
     with open(a.body_file, "rb") as f:
         body = f.read()
-    uvicorn.run(build(body), host=a.host, port=a.port, log_level="warning", http="httptools", loop="auto",
-                lifespan="on", access_log=False)
+    uvicorn.run(
+        build(body),
+        host=a.host,
+        port=a.port,
+        log_level="warning",
+        http="httptools",
+        loop="auto",
+        lifespan="on",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

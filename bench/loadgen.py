@@ -8,6 +8,7 @@ every loop is bounded by a deadline and by a maximum number of requests.
 Run as a module for a one-off measurement:
     python bench/loadgen.py --url http://127.0.0.1:8765/_emulator/health -c 8 -d 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,15 +25,15 @@ try:
 except ImportError:  # pragma: no cover - the emulator depends on orjson
     _loads = json.loads
 
-MAX_REQUESTS = 2_000_000      # hard bound on requests per measurement, whatever the duration
-MAX_POLLS = 200               # hard bound on status polls for one created resource
+MAX_REQUESTS = 2_000_000  # hard bound on requests per measurement, whatever the duration
+MAX_POLLS = 200  # hard bound on status polls for one created resource
 
 
 @dataclass
 class Result:
-    requests: int = 0          # completed operations (a request, or a create-and-wait cycle)
-    http_requests: int = 0     # HTTP exchanges, including polls
-    errors: int = 0            # unexpected status, broken connection or timeout
+    requests: int = 0  # completed operations (a request, or a create-and-wait cycle)
+    http_requests: int = 0  # HTTP exchanges, including polls
+    errors: int = 0  # unexpected status, broken connection or timeout
     duration: float = 0.0
     latencies_ns: list[int] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
@@ -45,10 +46,17 @@ class Result:
                 return None
             return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))] / 1e6
 
-        return {"requests": self.requests, "http_requests": self.http_requests, "errors": self.errors,
-                "duration": self.duration, "rps": self.requests / self.duration if self.duration else 0.0,
-                "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
-                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+        return {
+            "requests": self.requests,
+            "http_requests": self.http_requests,
+            "errors": self.errors,
+            "duration": self.duration,
+            "rps": self.requests / self.duration if self.duration else 0.0,
+            "p50_ms": pct(50),
+            "p90_ms": pct(90),
+            "p99_ms": pct(99),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
 
 
 class Conn:
@@ -80,8 +88,9 @@ class Conn:
         self.writer.close()
 
 
-def build_request(method: str, host: str, port: int, path: str, headers: dict[str, str] | None = None,
-                  body: bytes = b"") -> bytes:
+def build_request(
+    method: str, host: str, port: int, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: keep-alive"]
     for k, v in (headers or {}).items():
         lines.append(f"{k}: {v}")
@@ -90,8 +99,9 @@ def build_request(method: str, host: str, port: int, path: str, headers: dict[st
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def _fixed(host, port, raw: bytes, concurrency: int, duration: float, warmup: float,
-                 expect: tuple[int, ...]) -> Result:
+async def _fixed(
+    host, port, raw: bytes, concurrency: int, duration: float, warmup: float, expect: tuple[int, ...]
+) -> Result:
     """The same request again and again on every connection."""
     res = Result()
     conns = [await Conn.open(host, port) for _ in range(concurrency)]
@@ -128,8 +138,9 @@ async def _fixed(host, port, raw: bytes, concurrency: int, duration: float, warm
     return res
 
 
-async def _create_and_wait(host, port, raw_post: bytes, auth_header: dict[str, str], concurrency: int,
-                           duration: float, warmup: float) -> Result:
+async def _create_and_wait(
+    host, port, raw_post: bytes, auth_header: dict[str, str], concurrency: int, duration: float, warmup: float
+) -> Result:
     """POST, then GET the Location until metadata.status is DONE; one operation is the whole cycle."""
     res = Result()
     conns = [await Conn.open(host, port) for _ in range(concurrency)]
@@ -186,22 +197,32 @@ async def _create_and_wait(host, port, raw_post: bytes, auth_header: dict[str, s
 def _run(coro):
     try:
         import uvloop
+
         return uvloop.run(coro) if hasattr(uvloop, "run") else asyncio.run(coro)
     except ImportError:
         return asyncio.run(coro)
 
 
-def fixed(url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b"",
-          concurrency: int = 1, duration: float = 5.0, warmup: float = 1.0,
-          expect: tuple[int, ...] = (200,)) -> dict:
+def fixed(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    concurrency: int = 1,
+    duration: float = 5.0,
+    warmup: float = 1.0,
+    expect: tuple[int, ...] = (200,),
+) -> dict:
     u = urlsplit(url)
     path = u.path + (("?" + u.query) if u.query else "")
     raw = build_request(method, u.hostname, u.port, path, headers, body)
     return _run(_fixed(u.hostname, u.port, raw, concurrency, duration, warmup, expect)).summary()
 
 
-def create_and_wait(url: str, *, headers: dict[str, str], body: bytes, concurrency: int = 1,
-                    duration: float = 5.0, warmup: float = 1.0) -> dict:
+def create_and_wait(
+    url: str, *, headers: dict[str, str], body: bytes, concurrency: int = 1, duration: float = 5.0, warmup: float = 1.0
+) -> dict:
     u = urlsplit(url)
     raw = build_request("POST", u.hostname, u.port, u.path, headers, body)
     auth = {k: v for k, v in headers.items() if k.lower() == "authorization"}
@@ -218,17 +239,34 @@ def main() -> None:
     ap.add_argument("-d", "--duration", type=float, default=5.0)
     ap.add_argument("-w", "--warmup", type=float, default=1.0)
     ap.add_argument("--expect", default="200", help="comma-separated acceptable statuses")
-    ap.add_argument("--create-and-wait", action="store_true",
-                    help="POST --body to --url, then poll its Location until DONE; one cycle is one operation")
+    ap.add_argument(
+        "--create-and-wait",
+        action="store_true",
+        help="POST --body to --url, then poll its Location until DONE; one cycle is one operation",
+    )
     a = ap.parse_args()
     headers = dict(h.split(":", 1) for h in a.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
     if a.create_and_wait:
-        out = create_and_wait(a.url, headers=headers, body=a.body.encode(), concurrency=a.concurrency,
-                              duration=a.duration, warmup=a.warmup)
+        out = create_and_wait(
+            a.url,
+            headers=headers,
+            body=a.body.encode(),
+            concurrency=a.concurrency,
+            duration=a.duration,
+            warmup=a.warmup,
+        )
     else:
-        out = fixed(a.url, method=a.method, headers=headers, body=a.body.encode(), concurrency=a.concurrency,
-                    duration=a.duration, warmup=a.warmup, expect=tuple(int(s) for s in a.expect.split(",")))
+        out = fixed(
+            a.url,
+            method=a.method,
+            headers=headers,
+            body=a.body.encode(),
+            concurrency=a.concurrency,
+            duration=a.duration,
+            warmup=a.warmup,
+            expect=tuple(int(s) for s in a.expect.split(",")),
+        )
     print(json.dumps(out))
 
 

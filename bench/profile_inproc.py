@@ -7,6 +7,7 @@ It builds a fresh emulator in a temporary data dir, creates a data center and a 
 handlers, seeds more servers through the store (as bench/run.py does), then profiles each operation.
 Comparing its per-request time with bench/run.py's latency gives the share of uvicorn and the socket.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,20 @@ import run as bench
 
 
 def scope(method: str, path: str, query: str = "") -> dict:
-    return {"type": "http", "method": method, "path": path, "raw_path": path.encode(),
-            "query_string": query.encode(), "scheme": "http", "server": ("127.0.0.1", 8765),
-            "headers": [(b"host", b"127.0.0.1:8765"), (b"authorization", bench.AUTH.encode()),
-                        (b"content-type", b"application/json")]}
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "scheme": "http",
+        "server": ("127.0.0.1", 8765),
+        "headers": [
+            (b"host", b"127.0.0.1:8765"),
+            (b"authorization", bench.AUTH.encode()),
+            (b"content-type", b"application/json"),
+        ],
+    }
 
 
 def main() -> None:
@@ -49,24 +60,33 @@ def main() -> None:
 
         def call(method, path, query="", body=b""):
             reply, pretty = emu.handle(scope(method, path, query), body)
-            payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0) \
-                if reply.body is not None else b""
+            payload = (
+                orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0) if reply.body is not None else b""
+            )
             return reply, payload
 
         r, _ = call("POST", "/cloudapi/v6/datacenters", body=bench.DC_BODY.encode())
         dc = r.body["id"]
-        r, _ = call("POST", f"/cloudapi/v6/datacenters/{dc}/servers",
-                    body=json.dumps({"properties": bench.SERVER_PROPS}).encode())
+        r, _ = call(
+            "POST",
+            f"/cloudapi/v6/datacenters/{dc}/servers",
+            body=json.dumps({"properties": bench.SERVER_PROPS}).encode(),
+        )
         server = r.body["id"]
         call("GET", "/cloudapi/v6/requests")  # settles both requests
         emu.store.close()
         added, secs = bench.seed_servers(data, dc, server, a.servers)
         print(f"seeded {added} servers in {secs:.1f} s")
         emu = Emulator(Settings(data_dir=data, timing="instant", strict=False))
-        ops = [("(a) GET one server, depth=1", f"/cloudapi/v6/datacenters/{dc}/servers/{server}", "depth=1"),
-               ("(b) GET first page of 100", f"/cloudapi/v6/datacenters/{dc}/servers", "depth=1&offset=0&limit=100"),
-               ("(b) GET last page of 100", f"/cloudapi/v6/datacenters/{dc}/servers",
-                f"depth=1&offset={max(0, a.servers - 100)}&limit=100")]
+        ops = [
+            ("(a) GET one server, depth=1", f"/cloudapi/v6/datacenters/{dc}/servers/{server}", "depth=1"),
+            ("(b) GET first page of 100", f"/cloudapi/v6/datacenters/{dc}/servers", "depth=1&offset=0&limit=100"),
+            (
+                "(b) GET last page of 100",
+                f"/cloudapi/v6/datacenters/{dc}/servers",
+                f"depth=1&offset={max(0, a.servers - 100)}&limit=100",
+            ),
+        ]
         for label, path, query in ops:
             r, payload = call("GET", path, query)
             assert r.status == 200, (r.status, r.body)
@@ -82,10 +102,12 @@ def main() -> None:
             prof.disable()
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(a.top)
-            print(f"\n=== {label}, {a.servers} servers stored: {per * 1000:.3f} ms per request in-process "
-                  f"(no HTTP), {len(payload)} bytes; cProfile by own time, {n} requests ===")
+            print(
+                f"\n=== {label}, {a.servers} servers stored: {per * 1000:.3f} ms per request in-process "
+                f"(no HTTP), {len(payload)} bytes; cProfile by own time, {n} requests ==="
+            )
             text = out.getvalue()
-            print(text[text.find("   ncalls"):].rstrip())
+            print(text[text.find("   ncalls") :].rstrip())
         emu.store.close()
     finally:
         shutil.rmtree(data, ignore_errors=True)

@@ -33,6 +33,7 @@ Tools, all optional (the run says what it used or why a part is missing):
     npm install --prefix bench/.prism @stoplight/prism-cli   # the Prism baseline (done on first run)
     pip install py-spy                                       # the profile
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,24 +76,28 @@ T_PAGE_GROWTH = 1.5
 T_POST_RPS = 1000.0
 T_STARTUP_S = 0.5
 T_IDLE_RSS_MB = 80.0
-T_RSS_GROWTH_MB = 16.0   # our reading of "does not grow with stored resources beyond bounded caches"
+T_RSS_GROWTH_MB = 16.0  # our reading of "does not grow with stored resources beyond bounded caches"
 
 
 def _ensure_interpreter() -> None:
     """The emulator package must be importable; fall back to the repository's own .venv if it is not."""
     try:
         import ionos_emulator  # noqa: F401
+
         return
     except ImportError:
         pass
     for cand in (os.path.join(ROOT, ".venv", "bin", "python"),):
         if os.path.exists(cand) and os.path.realpath(cand) != os.path.realpath(sys.executable):
             os.execv(cand, [cand] + sys.argv)
-    sys.exit("bench: the ionos_emulator package is not importable; run with the project's virtualenv "
-             "(e.g. .venv/bin/python bench/run.py after ./ionos-emulator serve created it)")
+    sys.exit(
+        "bench: the ionos_emulator package is not importable; run with the project's virtualenv "
+        "(e.g. .venv/bin/python bench/run.py after ./ionos-emulator serve created it)"
+    )
 
 
 # -- small helpers -----------------------------------------------------------------------------------
+
 
 def log(msg: str) -> None:
     print(msg, flush=True)
@@ -104,8 +109,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(method: str, url: str, body: str | bytes | None = None, *, auth: bool = True,
-         timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+def call(
+    method: str, url: str, body: str | bytes | None = None, *, auth: bool = True, timeout: float = 30.0
+) -> tuple[int, dict[str, str], bytes]:
     u = urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
@@ -119,8 +125,9 @@ def call(method: str, url: str, body: str | bytes | None = None, *, auth: bool =
         conn.close()
 
 
-def wait_http(url: str, *, deadline_s: float, auth: bool = False, proc: subprocess.Popen | None = None,
-              interval: float = 0.002) -> float:
+def wait_http(
+    url: str, *, deadline_s: float, auth: bool = False, proc: subprocess.Popen | None = None, interval: float = 0.002
+) -> float:
     """Seconds until `url` answers 200; bounded by deadline_s (and by the process dying)."""
     t0 = time.perf_counter()
     end = t0 + deadline_s
@@ -172,10 +179,12 @@ def wait_quiet(pid: int, *, interval: float = 0.2, max_s: float = 15.0) -> None:
 
 def cpu_busy(seconds: float = 1.0) -> float | None:
     """Share of all CPUs busy over `seconds` (other work on the machine competes with the benchmark)."""
+
     def sample():
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:]]
         return sum(v), v[3] + (v[4] if len(v) > 4 else 0)
+
     try:
         t0, i0 = sample()
         time.sleep(seconds)
@@ -261,6 +270,7 @@ def clean_env() -> dict[str, str]:
 
 # -- processes under test ----------------------------------------------------------------------------
 
+
 class Emulator:
     def __init__(self, data_dir: str, logdir: str, name: str, prelude: str = ""):
         # prelude: Python run before the CLI in the same process (diagnostics only, e.g. "import gc; gc.disable()")
@@ -270,14 +280,29 @@ class Emulator:
         self.proc: subprocess.Popen | None = None
         self.startup_s = 0.0
 
-    versions: list[tuple[str, str]] = []   # (phase, source version) of every start, across instances
+    versions: list[tuple[str, str]] = []  # (phase, source version) of every start, across instances
 
     def start(self, quiet: bool = True) -> Emulator:
         Emulator.versions.append((self.name, source_version()))
-        entry = ["-m", "ionos_emulator.cli"] if not self.prelude else [
-            "-c", f"{self.prelude}\nfrom ionos_emulator.cli import main\nmain()"]
-        cmd = [sys.executable, *entry, "serve", "--host", "127.0.0.1", "--port",
-               str(self.port), "--data-dir", self.data_dir, "--timing", "instant", "--no-strict"]
+        entry = (
+            ["-m", "ionos_emulator.cli"]
+            if not self.prelude
+            else ["-c", f"{self.prelude}\nfrom ionos_emulator.cli import main\nmain()"]
+        )
+        cmd = [
+            sys.executable,
+            *entry,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            self.data_dir,
+            "--timing",
+            "instant",
+            "--no-strict",
+        ]
         out = open(os.path.join(self.logdir, f"{self.name}.log"), "ab")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=clean_env(), cwd=ROOT)
@@ -303,8 +328,12 @@ class Emulator:
 def start_bare(body_file: str, logdir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     out = open(os.path.join(logdir, "bare.log"), "ab")
-    proc = subprocess.Popen([sys.executable, os.path.join(BENCH, "bare_app.py"), "--port", str(port),
-                             "--body-file", body_file], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(BENCH, "bare_app.py"), "--port", str(port), "--body-file", body_file],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     out.close()
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/_emulator/health", deadline_s=60, proc=proc)
@@ -323,8 +352,9 @@ def ensure_prism(install: bool) -> tuple[str | None, str]:
         return None, "npm is not installed, so Prism (@stoplight/prism-cli) could not be installed"
     log("installing Prism: npm install --prefix bench/.prism @stoplight/prism-cli")
     try:
-        r = subprocess.run([npm, "install", "--prefix", PRISM_DIR, "@stoplight/prism-cli"], capture_output=True,
-                           text=True, timeout=600)
+        r = subprocess.run(
+            [npm, "install", "--prefix", PRISM_DIR, "@stoplight/prism-cli"], capture_output=True, text=True, timeout=600
+        )
     except subprocess.TimeoutExpired:
         return None, "npm install of @stoplight/prism-cli did not finish within 10 minutes"
     if r.returncode != 0 or not os.path.exists(PRISM_BIN):
@@ -337,8 +367,12 @@ def start_prism(prism: str, spec: str, logdir: str) -> tuple[subprocess.Popen, s
     out = open(os.path.join(logdir, "prism.log"), "ab")
     # -v silent: Prism logs every response-schema violation it finds in the spec's examples; not logging
     # them is its fastest configuration, so the baseline is not handicapped by its own logging
-    proc = subprocess.Popen([prism, "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "silent", spec],
-                            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [prism, "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "silent", spec],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     out.close()
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/datacenters/x/servers/y?depth=1", deadline_s=180, auth=True, proc=proc, interval=0.05)
@@ -348,9 +382,18 @@ def start_prism(prism: str, spec: str, logdir: str) -> tuple[subprocess.Popen, s
 
 # -- the load client ---------------------------------------------------------------------------------
 
+
 class Load:
-    def __init__(self, duration: int, warmup: int, logdir: str, max_duration: int = 60, client: str = "auto",
-                 attempts: int = 1, max_other: float = 0.10):
+    def __init__(
+        self,
+        duration: int,
+        warmup: int,
+        logdir: str,
+        max_duration: int = 60,
+        client: str = "auto",
+        attempts: int = 1,
+        max_other: float = 0.10,
+    ):
         self.duration, self.warmup, self.logdir, self.max_duration = duration, warmup, logdir, max_duration
         # a run during which other processes used more than max_other of the machine is repeated (up to
         # `attempts` runs), and the least disturbed one is kept
@@ -371,8 +414,19 @@ class Load:
 
     def _wrk(self, url: str, c: int, seconds: int, method: str, body: str) -> dict:
         env = dict(os.environ, BENCH_METHOD=method, BENCH_BODY=body)
-        cmd = [self.wrk, "-t1", f"-c{c}", f"-d{seconds}s", "--timeout", "30s", "-s", self.lua,
-               "-H", f"Authorization: {AUTH}", url]
+        cmd = [
+            self.wrk,
+            "-t1",
+            f"-c{c}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            self.lua,
+            "-H",
+            f"Authorization: {AUTH}",
+            url,
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 120)
         m = re.search(r"^BENCH_JSON (.*)$", r.stdout, re.M)
         if not m:
@@ -380,12 +434,21 @@ class Load:
         d = json.loads(m.group(1))
         dur = d["duration_us"] / 1e6
         errors = sum(d[k] for k in d if k.startswith("errors_"))
-        return {"requests": d["requests"], "duration": dur, "rps": d["requests"] / dur if dur else 0.0,
-                "p50_ms": d["p50_us"] / 1000, "p90_ms": d["p90_us"] / 1000, "p99_ms": d["p99_us"] / 1000,
-                "max_ms": d["max_us"] / 1000, "errors": errors, "client": "wrk"}
+        return {
+            "requests": d["requests"],
+            "duration": dur,
+            "rps": d["requests"] / dur if dur else 0.0,
+            "p50_ms": d["p50_us"] / 1000,
+            "p90_ms": d["p90_us"] / 1000,
+            "p99_ms": d["p99_us"] / 1000,
+            "max_ms": d["max_us"] / 1000,
+            "errors": errors,
+            "client": "wrk",
+        }
 
-    def run(self, url: str, c: int, *, pid: int | None = None, method: str = "GET", body: str = "",
-            expect: int = 200) -> dict:
+    def run(
+        self, url: str, c: int, *, pid: int | None = None, method: str = "GET", body: str = "", expect: int = 200
+    ) -> dict:
         # the server must be idle first: a run that ended with slow requests in flight leaves the server
         # working on them after the client has gone
         if pid is not None:
@@ -414,9 +477,24 @@ class Load:
                 win = CpuWindow(pid)
                 out = self._wrk(url, c, duration, method, body)
             else:
-                cmd = [sys.executable, self.loadgen, "--url", url, "--method", method, "-H",
-                       f"Authorization: {AUTH}", "-c", str(c), "-d", str(duration),
-                       "-w", str(self.warmup if attempt == 0 else 0), "--expect", str(expect)]
+                cmd = [
+                    sys.executable,
+                    self.loadgen,
+                    "--url",
+                    url,
+                    "--method",
+                    method,
+                    "-H",
+                    f"Authorization: {AUTH}",
+                    "-c",
+                    str(c),
+                    "-d",
+                    str(duration),
+                    "-w",
+                    str(self.warmup if attempt == 0 else 0),
+                    "--expect",
+                    str(expect),
+                ]
                 if body:
                     cmd += ["-H", "Content-Type: application/json", "--body", body]
                 win = CpuWindow(pid)
@@ -441,9 +519,25 @@ class Load:
         return best
 
     def create_and_wait(self, url: str, c: int, body: str, pid: int | None = None) -> dict:
-        cmd = [sys.executable, self.loadgen, "--url", url, "--create-and-wait", "-H", f"Authorization: {AUTH}",
-               "-H", "Content-Type: application/json", "--body", body, "-c", str(c), "-d", str(self.duration),
-               "-w", str(self.warmup)]
+        cmd = [
+            sys.executable,
+            self.loadgen,
+            "--url",
+            url,
+            "--create-and-wait",
+            "-H",
+            f"Authorization: {AUTH}",
+            "-H",
+            "Content-Type: application/json",
+            "--body",
+            body,
+            "-c",
+            str(c),
+            "-d",
+            str(self.duration),
+            "-w",
+            str(self.warmup),
+        ]
         attempts = []
         for attempt in range(self.attempts):
             if pid is not None:
@@ -467,6 +561,7 @@ class Load:
 
 
 # -- seeding through the emulator's own store --------------------------------------------------------
+
 
 def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tuple[int, float]:
     """Adds servers to data center `dc_id` until it holds `total`, in one transaction, through the package's
@@ -504,6 +599,7 @@ def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tup
 
 
 # -- profiling ---------------------------------------------------------------------------------------
+
 
 def _frame_name(frame: str, keep_line: bool = False) -> str:
     """'handle (/x/src/ionos_emulator/app.py:110)' -> 'handle (ionos_emulator/app.py)' (or ...:110)."""
@@ -546,13 +642,16 @@ def summarise_profile(raw_file: str, top: int = 15) -> dict:
             self_c[leaf] += count
             for name in set(frames):
                 incl_c[name] += count
-    return {"samples": total,
-            "self": [(k, v / total) for k, v in self_c.most_common(top)] if total else [],
-            "inclusive": [(k, v / total) for k, v in incl_c.most_common(top + 40)] if total else []}
+    return {
+        "samples": total,
+        "self": [(k, v / total) for k, v in self_c.most_common(top)] if total else [],
+        "inclusive": [(k, v / total) for k, v in incl_c.most_common(top + 40)] if total else [],
+    }
 
 
-def profile_under_load(emu: Emulator, load: Load, url: str, name: str, workdir: str, seconds: int,
-                       c: int) -> dict | None:
+def profile_under_load(
+    emu: Emulator, load: Load, url: str, name: str, workdir: str, seconds: int, c: int
+) -> dict | None:
     here = os.path.join(os.path.dirname(sys.executable), "py-spy")
     spy = shutil.which("py-spy") or (here if os.path.exists(here) else None)
     if spy is None:
@@ -560,8 +659,11 @@ def profile_under_load(emu: Emulator, load: Load, url: str, name: str, workdir: 
     out = os.path.join(workdir, f"profile-{name}.txt")
     wait_quiet(emu.pid, max_s=90)
     # no -d: py-spy records until SIGINT, so the profile spans exactly the load run (idle is not sampled)
-    p = subprocess.Popen([spy, "record", "-p", str(emu.pid), "-r", "200", "-f", "raw", "-o", out],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [spy, "record", "-p", str(emu.pid), "-r", "200", "-f", "raw", "-o", out],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)
     saved = load.duration, load.warmup, load.max_duration
     load.duration, load.warmup, load.max_duration = seconds, 1, seconds
@@ -582,13 +684,19 @@ def profile_under_load(emu: Emulator, load: Load, url: str, name: str, workdir: 
 
 # -- the run -----------------------------------------------------------------------------------------
 
+
 def source_version() -> str:
     """The commit, and whether the emulator's sources differ from it (read-only git commands)."""
     try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "src"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return head + (" with uncommitted changes in src/" if dirty else "")
@@ -607,28 +715,45 @@ def machine_info(load: Load) -> dict:
             if line.startswith("MemTotal:"):
                 mem_kb = int(line.split()[1])
     commit = source_version()
-    return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "nproc": len(os.sched_getaffinity(0)), "cpu": model or platform.processor(),
-            "ram_gib": mem_kb / 1024 / 1024, "python": platform.python_version(),
-            "kernel": platform.release(), "client": load.describe(), "commit": commit}
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": model or platform.processor(),
+        "ram_gib": mem_kb / 1024 / 1024,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "client": load.describe(),
+        "commit": commit,
+    }
 
 
 def run(args) -> dict:
     workdir = tempfile.mkdtemp(prefix="ionos-bench-")
     logdir = os.path.join(workdir, "logs")
     os.makedirs(logdir)
-    load = Load(args.duration, args.warmup, logdir, args.max_duration, args.client, args.attempts,
-                args.max_other / 100)
-    res: dict = {"mode": "quick" if args.quick else "full", "duration_s": args.duration, "warmup_s": args.warmup,
-                 "attempts": args.attempts, "max_other": args.max_other / 100,
-                 "machine": machine_info(load), "emulator": {}, "bare": {}, "prism": {}, "notes": [],
-                 "sizes": args.sizes, "workdir": workdir}
+    load = Load(args.duration, args.warmup, logdir, args.max_duration, args.client, args.attempts, args.max_other / 100)
+    res: dict = {
+        "mode": "quick" if args.quick else "full",
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "attempts": args.attempts,
+        "max_other": args.max_other / 100,
+        "machine": machine_info(load),
+        "emulator": {},
+        "bare": {},
+        "prism": {},
+        "notes": [],
+        "sizes": args.sizes,
+        "workdir": workdir,
+    }
     if args.wait_idle:
         res["waited_for_idle_s"], idle = wait_machine_idle(args.wait_idle, args.max_other / 100)
         if not idle:
-            res["notes"].append(f"the machine did not become idle within {args.wait_idle} s (other processes used "
-                                f"more than {args.max_other:.0f}% of it); the figures are disturbed where the "
-                                "*other load* column says so")
+            res["notes"].append(
+                f"the machine did not become idle within {args.wait_idle} s (other processes used "
+                f"more than {args.max_other:.0f}% of it); the figures are disturbed where the "
+                "*other load* column says so"
+            )
     res["loadavg_start"] = loadavg()
     res["cpu_busy_start"] = cpu_busy()
     log(f"bench: work dir {workdir}; load client: {res['machine']['client']}; load average {res['loadavg_start']}")
@@ -650,10 +775,12 @@ def run(args) -> dict:
             names.append(phase)
     res["versions"] = seen
     if len(seen) > 1 or res["commit_end"] != res["machine"]["commit"]:
-        res["notes"].append("the emulator's sources changed during the run (other work landed meanwhile); the "
-                            "emulator instances ran: " + "; ".join(f"{v or '?'}: {', '.join(p)}"
-                                                                    for v, p in seen.items())
-                            + f"; at the end: {res['commit_end']}")
+        res["notes"].append(
+            "the emulator's sources changed during the run (other work landed meanwhile); the "
+            "emulator instances ran: "
+            + "; ".join(f"{v or '?'}: {', '.join(p)}" for v, p in seen.items())
+            + f"; at the end: {res['commit_end']}"
+        )
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return res
@@ -671,8 +798,10 @@ def _show(label: str, m: dict) -> None:
     err = f"  errors {m['errors']}" if m.get("errors") else ""
     other = m.get("other_load")
     tries = f" (best of {m['attempts']})" if m.get("attempts", 1) > 1 else ""
-    log(f"  {label:<44} {m['rps']:>9.1f} req/s  p50 {_ms(m['p50_ms']):>8} ms  p99 {_ms(m['p99_ms']):>8} ms  "
-        f"n={m['requests']} in {m['duration']:.0f} s  other load {_pct(other)}{tries}{err}")
+    log(
+        f"  {label:<44} {m['rps']:>9.1f} req/s  p50 {_ms(m['p50_ms']):>8} ms  p99 {_ms(m['p99_ms']):>8} ms  "
+        f"n={m['requests']} in {m['duration']:.0f} s  other load {_pct(other)}{tries}{err}"
+    )
 
 
 def _both(load: Load, store: dict, key: str, label: str, url: str, pid: int, **kw) -> None:
@@ -708,8 +837,10 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         times.append(t)
         others.append(other)
     res["startup_s"] = {"median": statistics.median(times), "all": times, "other_load": others}
-    log(f"  median {statistics.median(times) * 1000:.0f} ms  ({', '.join(f'{t * 1000:.0f}' for t in times)} ms; "
-        f"other load {', '.join(_pct(o) for o in others)})")
+    log(
+        f"  median {statistics.median(times) * 1000:.0f} ms  ({', '.join(f'{t * 1000:.0f}' for t in times)} ms; "
+        f"other load {', '.join(_pct(o) for o in others)})"
+    )
 
     # the main instance: idle RSS, a data center and one real server, then (a)
     data = os.path.join(workdir, "data")
@@ -724,8 +855,9 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     log(f"idle RSS {res['rss_idle_mb']:.1f} MB")
 
     dc_id = create_and_wait_once(emu.base, API + "/datacenters", DC_BODY)
-    server_id = create_and_wait_once(emu.base, f"{API}/datacenters/{dc_id}/servers",
-                                     json.dumps({"properties": SERVER_PROPS}))
+    server_id = create_and_wait_once(
+        emu.base, f"{API}/datacenters/{dc_id}/servers", json.dumps({"properties": SERVER_PROPS})
+    )
     one_url = f"{emu.base}{API}/datacenters/{dc_id}/servers/{server_id}?depth=1"
     status, _, body = call("GET", one_url)
     if status != 200:
@@ -744,8 +876,14 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     log(f"baseline: bare uvicorn + starlette, fixed {res['get_one_bytes']}-byte body")
     proc, base = start_bare(body_file, logdir)
     procs.append(proc)
-    _both(load, res["bare"], "get_one", "bare GET fixed body", base + "/cloudapi/v6/datacenters/x/servers/y?depth=1",
-          proc.pid)
+    _both(
+        load,
+        res["bare"],
+        "get_one",
+        "bare GET fixed body",
+        base + "/cloudapi/v6/datacenters/x/servers/y?depth=1",
+        proc.pid,
+    )
     res["bare_rss_mb"] = rss_mb(proc.pid)
     stop(proc)
     procs.remove(proc)
@@ -774,8 +912,14 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         _both(load, emu_res, f"page_first@{n}", f"emulator page offset=0 of {n}", first, emu.pid)
         _both(load, emu_res, f"page_deep@{n}", f"emulator page offset={max(0, n - 100)} of {n}", deep, emu.pid)
         if n == args.sizes[-1]:
-            _both(load, emu_res, f"get_one@{n}", f"emulator GET one server, {n} stored",
-                  one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), emu.pid)
+            _both(
+                load,
+                emu_res,
+                f"get_one@{n}",
+                f"emulator GET one server, {n} stored",
+                one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc),
+                emu.pid,
+            )
         rss_at[str(n)] = emu.rss()
         log(f"  RSS after reading pages: {rss_at[str(n)]:.1f} MB")
         if n == args.sizes[-1] and args.gc_diagnostic:
@@ -788,10 +932,22 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             emu.start()
             log("diagnostic: the same with the cyclic garbage collector off (gc.disable())")
             nogc_res = res.setdefault("diagnostic_nogc", {})
-            _both(load, nogc_res, "get_one", f"GC off: GET one server, {n} stored",
-                  one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), emu.pid)
-            _both(load, nogc_res, f"page_first@{n}", f"GC off: page offset=0 of {n}",
-                  first.replace(urlsplit(first).netloc, urlsplit(emu.base).netloc), emu.pid)
+            _both(
+                load,
+                nogc_res,
+                "get_one",
+                f"GC off: GET one server, {n} stored",
+                one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc),
+                emu.pid,
+            )
+            _both(
+                load,
+                nogc_res,
+                f"page_first@{n}",
+                f"GC off: page offset=0 of {n}",
+                first.replace(urlsplit(first).netloc, urlsplit(emu.base).netloc),
+                emu.pid,
+            )
             first = first.replace(urlsplit(first).netloc, urlsplit(emu.base).netloc)
             deep = deep.replace(urlsplit(deep).netloc, urlsplit(emu.base).netloc)
             emu.stop()
@@ -805,8 +961,11 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             log("profiling (py-spy, 200 Hz) under load")
             prof = {}
             # the last page takes seconds at this size: one connection is enough to see where they go
-            for key, url, c in (("get_one", one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), 8),
-                                ("page_first", first, 8), ("page_deep", deep, 1)):
+            for key, url, c in (
+                ("get_one", one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc), 8),
+                ("page_first", first, 8),
+                ("page_deep", deep, 1),
+            ):
                 p = profile_under_load(emu, load, url, key, workdir, args.profile_seconds, c)
                 if p is not None:
                     p["concurrency"] = c
@@ -814,8 +973,9 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
                     res["notes"].append("py-spy is not installed or could not attach; no profile")
                     break
                 prof[key] = p
-                log(f"  {key}: {p['samples']} samples; top self: "
-                    + "; ".join(f"{k} {v:.0%}" for k, v in p["self"][:3]))
+                log(
+                    f"  {key}: {p['samples']} samples; top self: " + "; ".join(f"{k} {v:.0%}" for k, v in p["self"][:3])
+                )
             res["profile"] = prof
         emu.stop()
         procs.remove(emu)
@@ -826,8 +986,17 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     procs.append(emu)
     emu.start()
     log("(c) POST a data center (202)")
-    _both(load, emu_res, "post_dc", "emulator POST data center", f"{emu.base}{API}/datacenters", emu.pid, method="POST",
-          body=DC_BODY, expect=202)
+    _both(
+        load,
+        emu_res,
+        "post_dc",
+        "emulator POST data center",
+        f"{emu.base}{API}/datacenters",
+        emu.pid,
+        method="POST",
+        body=DC_BODY,
+        expect=202,
+    )
     log("(d) POST a data center and poll until DONE")
     emu_res["create_wait"] = {}
     for c in (1, 8):
@@ -851,13 +1020,33 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
             res["prism_startup_s"] = time.perf_counter() - t0
             log(f"baseline: Prism mock of {os.path.relpath(spec, ROOT)} (up in {res['prism_startup_s']:.1f} s)")
             prism_res = res["prism"]
-            _both(load, prism_res, "get_one", "Prism GET one server",
-                  f"{base}/datacenters/{dc_id}/servers/{server_id}?depth=1",
-                  proc.pid)
-            _both(load, prism_res, "page_first", "Prism GET page of servers",
-                  f"{base}/datacenters/{dc_id}/servers?depth=1&offset=0&limit=100", proc.pid)
-            _both(load, prism_res, "post_dc", "Prism POST data center", f"{base}/datacenters", proc.pid, method="POST",
-                  body=DC_BODY, expect=202)
+            _both(
+                load,
+                prism_res,
+                "get_one",
+                "Prism GET one server",
+                f"{base}/datacenters/{dc_id}/servers/{server_id}?depth=1",
+                proc.pid,
+            )
+            _both(
+                load,
+                prism_res,
+                "page_first",
+                "Prism GET page of servers",
+                f"{base}/datacenters/{dc_id}/servers?depth=1&offset=0&limit=100",
+                proc.pid,
+            )
+            _both(
+                load,
+                prism_res,
+                "post_dc",
+                "Prism POST data center",
+                f"{base}/datacenters",
+                proc.pid,
+                method="POST",
+                body=DC_BODY,
+                expect=202,
+            )
             res["prism_rss_mb"] = rss_mb(proc.pid)
             stop(proc)
             procs.remove(proc)
@@ -888,6 +1077,7 @@ def create_and_wait_once(base: str, path: str, body: str) -> str:
 
 
 # -- the report --------------------------------------------------------------------------------------
+
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
@@ -922,28 +1112,36 @@ def report(res: dict) -> str:
     sizes = res["sizes"]
     big, small = str(sizes[-1]), str(sizes[0])
     lines: list[str] = []
-    lines += ["# Benchmark results", "",
-              f"Produced by `python bench/run.py{' --quick' if res['mode'] == 'quick' else ''}` "
-              f"({res['mode']} run: {res['duration_s']} s per measurement after a {res['warmup_s']} s warm-up).", "",
-              "| | |", "|---|---|",
-              f"| date | {m['date']} |",
-              f"| machine | {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['ram_gib']:.1f} GiB RAM, Linux {m['kernel']} |",
-              f"| Python | {m['python']} |",
-              f"| emulator | commit {m['commit'] or '?'}, `ionos-emulator serve --timing instant` (not strict), "
-              f"SQLite in a fresh temporary data dir, one uvicorn worker (httptools) |",
-              f"| load client | {m['client']} |",
-              "", "The load client runs on the same 2 cores as the server under test, and takes a share of them "
-                  "(wrk with one thread: a few per cent of a core at these rates), so every figure is a little "
-                  "below what the server would do alone. Concurrency = open keep-alive connections, each sending "
-                  "its next request when the previous answer arrived (closed loop). Latency is per request, "
-                  "as the client sees it. Figures vary by a few per cent between runs; the load averages "
-                  f"(1, 5, 15 min) were {res.get('loadavg_start', '?')} before the run and "
-                  f"{res.get('loadavg_end', '?')} "
-                  "after it, and " + (f"{res['cpu_busy_start']:.0%}" if res.get('cpu_busy_start') is not None else "?")
-                  + " of the CPUs were busy with other work in the second before it started. *other load* is "
-                  "the share of the machine that other processes (not the server, the load client or the "
-                  f"benchmark) used during each measurement; one above {res.get('max_other', 0.1):.0%} was run "
-                  f"again, up to {res.get('attempts', 1)} times, keeping the least disturbed run.", ""]
+    lines += [
+        "# Benchmark results",
+        "",
+        f"Produced by `python bench/run.py{' --quick' if res['mode'] == 'quick' else ''}` "
+        f"({res['mode']} run: {res['duration_s']} s per measurement after a {res['warmup_s']} s warm-up).",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| date | {m['date']} |",
+        f"| machine | {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['ram_gib']:.1f} GiB RAM, Linux {m['kernel']} |",
+        f"| Python | {m['python']} |",
+        f"| emulator | commit {m['commit'] or '?'}, `ionos-emulator serve --timing instant` (not strict), "
+        f"SQLite in a fresh temporary data dir, one uvicorn worker (httptools) |",
+        f"| load client | {m['client']} |",
+        "",
+        "The load client runs on the same 2 cores as the server under test, and takes a share of them "
+        "(wrk with one thread: a few per cent of a core at these rates), so every figure is a little "
+        "below what the server would do alone. Concurrency = open keep-alive connections, each sending "
+        "its next request when the previous answer arrived (closed loop). Latency is per request, "
+        "as the client sees it. Figures vary by a few per cent between runs; the load averages "
+        f"(1, 5, 15 min) were {res.get('loadavg_start', '?')} before the run and "
+        f"{res.get('loadavg_end', '?')} "
+        "after it, and "
+        + (f"{res['cpu_busy_start']:.0%}" if res.get("cpu_busy_start") is not None else "?")
+        + " of the CPUs were busy with other work in the second before it started. *other load* is "
+        "the share of the machine that other processes (not the server, the load client or the "
+        f"benchmark) used during each measurement; one above {res.get('max_other', 0.1):.0%} was run "
+        f"again, up to {res.get('attempts', 1)} times, keeping the least disturbed run.",
+        "",
+    ]
     if res.get("prism_unavailable"):
         lines += [f"**Prism baseline unavailable:** {res['prism_unavailable']}", ""]
 
@@ -956,66 +1154,100 @@ def report(res: dict) -> str:
             bare = bare_res.get("get_one", {}).get(c)
             pr = prism_res.get(prism_key, {}).get(c) if prism_key else None
             err = f" ({x['errors']} errors)" if x.get("errors") else ""
-            out.append(f"| {label} | {c} | {x['rps']:,.1f}{err} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
-                       f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} | "
-                       f"{_fmt_ratio(_ratio(x['rps'], bare and bare['rps']))} | "
-                       f"{_fmt_ratio(_ratio(x['rps'], pr and pr['rps'])) if prism_key else 'n/a (Prism cannot)'} |")
+            out.append(
+                f"| {label} | {c} | {x['rps']:,.1f}{err} | {_ms(x['p50_ms'])} | {_ms(x['p99_ms'])} | "
+                f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} | "
+                f"{_fmt_ratio(_ratio(x['rps'], bare and bare['rps']))} | "
+                f"{_fmt_ratio(_ratio(x['rps'], pr and pr['rps'])) if prism_key else 'n/a (Prism cannot)'} |"
+            )
         return out
 
-    lines += ["## Emulator", "",
-              "Ratios are the emulator's throughput divided by the baseline's at the same concurrency: *vs bare* "
-              "against the bare uvicorn + starlette app (GET of a fixed body as large as (a)'s response: the "
-              "ceiling of this machine), *vs Prism* against Prism's answer to the same operation.", "",
-              "| operation | concurrency | req/s | p50 ms | p99 ms | requests | other load | vs bare | vs Prism |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## Emulator",
+        "",
+        "Ratios are the emulator's throughput divided by the baseline's at the same concurrency: *vs bare* "
+        "against the bare uvicorn + starlette app (GET of a fixed body as large as (a)'s response: the "
+        "ceiling of this machine), *vs Prism* against Prism's answer to the same operation.",
+        "",
+        "| operation | concurrency | req/s | p50 ms | p99 ms | requests | other load | vs bare | vs Prism |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     lines += row(f"(a) GET one server, depth=1 ({res.get('get_one_bytes', 0):,} B)", "get_one", "get_one")
     for n in sizes:
         pb = res.get("page_bytes", {}).get(str(n))
-        lines += row(f"(b) GET page offset=0 limit=100, {n:,} servers stored"
-                     + (f" ({pb:,} B)" if pb else ""), f"page_first@{n}", "page_first")
-        lines += row(f"(b) GET page offset={max(0, n - 100):,} limit=100, {n:,} servers stored", f"page_deep@{n}",
-                     "page_first")
+        lines += row(
+            f"(b) GET page offset=0 limit=100, {n:,} servers stored" + (f" ({pb:,} B)" if pb else ""),
+            f"page_first@{n}",
+            "page_first",
+        )
+        lines += row(
+            f"(b) GET page offset={max(0, n - 100):,} limit=100, {n:,} servers stored", f"page_deep@{n}", "page_first"
+        )
     lines += row(f"(a) GET one server, depth=1, {int(big):,} servers stored", f"get_one@{big}", "get_one")
     lines += row("(c) POST data center (202 accepted)", "post_dc", "post_dc")
     lines += row("(d) POST data center + poll until DONE (one cycle)", "create_wait", None)
     cw = emu_res.get("create_wait", {}).get("8")
     if cw and cw.get("requests"):
-        lines += ["", f"(d) is measured with bench/loadgen.py whatever the client above (it pairs each POST with "
-                      f"the polls of its own Location): {cw['http_requests'] / cw['requests']:.2f} HTTP requests "
-                      f"per cycle at concurrency 8 (instant timing: the first poll answers DONE)."]
+        lines += [
+            "",
+            f"(d) is measured with bench/loadgen.py whatever the client above (it pairs each POST with "
+            f"the polls of its own Location): {cw['http_requests'] / cw['requests']:.2f} HTTP requests "
+            f"per cycle at concurrency 8 (instant timing: the first poll answers DONE).",
+        ]
 
     a, b = emu_res.get(f"page_first@{small}", {}).get("1"), emu_res.get(f"page_deep@{small}", {}).get("1")
     if int(small) <= 100 and a and b and a.get("p50_ms") and b.get("p50_ms"):
-        lines += ["", f"With {int(small)} servers the first and the last page are the same request, measured twice: "
-                      f"p50 {a['p50_ms']:.2f} and {b['p50_ms']:.2f} ms, {a['rps']:,.0f} and {b['rps']:,.0f} req/s. "
-                      "Differences of that size between figures are run-to-run noise on this shared machine."]
-    lines += ["", "## Baselines", "",
-              "| baseline | operation | concurrency | req/s | p50 ms | p99 ms | requests | other load |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name, store, ops in (("bare uvicorn + starlette", bare_res, (("get_one", "GET fixed body"),)),
-                             ("Prism (static examples)", prism_res, (("get_one", "GET one server"),
-                                                             ("page_first", "GET page of servers"),
-                                                             ("post_dc", "POST data center")))):
+        lines += [
+            "",
+            f"With {int(small)} servers the first and the last page are the same request, measured twice: "
+            f"p50 {a['p50_ms']:.2f} and {b['p50_ms']:.2f} ms, {a['rps']:,.0f} and {b['rps']:,.0f} req/s. "
+            "Differences of that size between figures are run-to-run noise on this shared machine.",
+        ]
+    lines += [
+        "",
+        "## Baselines",
+        "",
+        "| baseline | operation | concurrency | req/s | p50 ms | p99 ms | requests | other load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, store, ops in (
+        ("bare uvicorn + starlette", bare_res, (("get_one", "GET fixed body"),)),
+        (
+            "Prism (static examples)",
+            prism_res,
+            (("get_one", "GET one server"), ("page_first", "GET page of servers"), ("post_dc", "POST data center")),
+        ),
+    ):
         for key, label in ops:
             for c in ("1", "8"):
                 x = store.get(key, {}).get(c)
                 if x:
-                    lines.append(f"| {name} | {label} | {c} | {x['rps']:,.1f} | {_ms(x['p50_ms'])} | "
-                                 f"{_ms(x['p99_ms'])} | "
-                                 f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} |")
+                    lines.append(
+                        f"| {name} | {label} | {c} | {x['rps']:,.1f} | {_ms(x['p50_ms'])} | "
+                        f"{_ms(x['p99_ms'])} | "
+                        f"{x['requests']:,} in {x['duration']:.0f} s | {_pct(x.get('other_load'))} |"
+                    )
     if not prism_res:
         lines.append(f"| Prism | - | - | unavailable: {res.get('prism_unavailable', '')} | | | | |")
     if res.get("prism_startup_s"):
-        lines += ["", "Prism runs `prism mock -v silent` on the Cloud API spec "
-                      f"(it was ready {res['prism_startup_s']:.1f} s "
-                      f"after start); it answers every call with the spec's example, whatever is stored."]
+        lines += [
+            "",
+            "Prism runs `prism mock -v silent` on the Cloud API spec "
+            f"(it was ready {res['prism_startup_s']:.1f} s "
+            f"after start); it answers every call with the spec's example, whatever is stored.",
+        ]
 
-    lines += ["", "## Start-up and memory", "", "| figure | value |", "|---|---:|",
-              f"| start-up to the first 200 of /_emulator/health, median of {len(res['startup_s']['all'])} "
-              f"(fresh data dir) | {res['startup_s']['median'] * 1000:.0f} ms |",
-              f"| start-up, each | {', '.join(f'{t * 1000:.0f}' for t in res['startup_s']['all'])} ms |",
-              f"| other load during each start-up | "
-              f"{', '.join(_pct(o) for o in res['startup_s'].get('other_load', []))} |"]
+    lines += [
+        "",
+        "## Start-up and memory",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| start-up to the first 200 of /_emulator/health, median of {len(res['startup_s']['all'])} "
+        f"(fresh data dir) | {res['startup_s']['median'] * 1000:.0f} ms |",
+        f"| start-up, each | {', '.join(f'{t * 1000:.0f}' for t in res['startup_s']['all'])} ms |",
+        f"| other load during each start-up | {', '.join(_pct(o) for o in res['startup_s'].get('other_load', []))} |",
+    ]
     for n, s in res.get("startup_with_rows_s", {}).items():
         lines.append(f"| start-up with {int(n):,} servers stored | {s * 1000:.0f} ms |")
     lines.append(f"| idle RSS (after start and one request) | {res['rss_idle_mb']:.1f} MB |")
@@ -1028,8 +1260,10 @@ def report(res: dict) -> str:
     if res.get("prism_rss_mb"):
         lines.append(f"| Prism RSS | {res['prism_rss_mb']:.1f} MB |")
     for n, s in res.get("seeding", {}).items():
-        lines.append(f"| seeding up to {int(n):,} servers (in-process, one transaction) "
-                     f"| {s['added']:,} rows in {s['seconds']:.1f} s |")
+        lines.append(
+            f"| seeding up to {int(n):,} servers (in-process, one transaction) "
+            f"| {s['added']:,} rows in {s['seconds']:.1f} s |"
+        )
 
     # targets
     def g(key, c, f="rps"):
@@ -1043,33 +1277,60 @@ def report(res: dict) -> str:
     targets: list[tuple[str, str, str, str, str]] = []
     for c in ("1", "8"):
         v = _ratio(g("get_one", c), gb(bare_res, "get_one", c))
-        targets.append((f"GET one resource >= 50% of bare throughput (c={c})",
-                        f"{v:.0%} ({g('get_one', c):,.0f} vs {gb(bare_res, 'get_one', c):,.0f} req/s)" if v else "n/a",
-                        ">= 50%", *_ge(v, T_GET_VS_BARE)))
+        targets.append(
+            (
+                f"GET one resource >= 50% of bare throughput (c={c})",
+                f"{v:.0%} ({g('get_one', c):,.0f} vs {gb(bare_res, 'get_one', c):,.0f} req/s)" if v else "n/a",
+                ">= 50%",
+                *_ge(v, T_GET_VS_BARE),
+            )
+        )
     for c in ("1", "8"):
         v = _ratio(g("get_one", c), gb(prism_res, "get_one", c))
-        targets.append((f"GET one resource >= 3x Prism's throughput (c={c})",
-                        f"{v:.2f}x ({g('get_one', c):,.0f} vs {gb(prism_res, 'get_one', c):,.0f} req/s)"
-                        if v else "n/a (Prism unavailable)",
-                        ">= 3x", *_ge(v, T_GET_VS_PRISM)))
-    p99_rows = [("GET one server", "get_one"), (f"GET first page, {int(big):,} stored", f"page_first@{big}"),
-                (f"GET deep page, {int(big):,} stored", f"page_deep@{big}"), ("POST data center", "post_dc"),
-                ("create + wait DONE", "create_wait")]
+        targets.append(
+            (
+                f"GET one resource >= 3x Prism's throughput (c={c})",
+                f"{v:.2f}x ({g('get_one', c):,.0f} vs {gb(prism_res, 'get_one', c):,.0f} req/s)"
+                if v
+                else "n/a (Prism unavailable)",
+                ">= 3x",
+                *_ge(v, T_GET_VS_PRISM),
+            )
+        )
+    p99_rows = [
+        ("GET one server", "get_one"),
+        (f"GET first page, {int(big):,} stored", f"page_first@{big}"),
+        (f"GET deep page, {int(big):,} stored", f"page_deep@{big}"),
+        ("POST data center", "post_dc"),
+        ("create + wait DONE", "create_wait"),
+    ]
     for label, key in p99_rows:
         v = g(key, "8", "p99_ms")
-        targets.append((f"p99 <= 10 ms at c=8: {label}", f"{v:.2f} ms" if v is not None else "n/a", "<= 10 ms",
-                        *_le(v, T_P99_MS, " ms")))
+        targets.append(
+            (
+                f"p99 <= 10 ms at c=8: {label}",
+                f"{v:.2f} ms" if v is not None else "n/a",
+                "<= 10 ms",
+                *_le(v, T_P99_MS, " ms"),
+            )
+        )
     for which, label in (("first", "offset=0"), ("deep", "last page")):
         for c in ("1", "8"):
             a, b = g(f"page_{which}@{big}", c, "p50_ms"), g(f"page_{which}@{small}", c, "p50_ms")
             v = _ratio(a, b)
-            targets.append((f"page latency ({label}) at {int(big):,} <= 1.5x at {int(small):,} (p50, c={c})",
-                            f"{v:.2f}x ({a:.2f} vs {b:.2f} ms)" if v else "n/a (no request completed)", "<= 1.5x",
-                            *_le(v, T_PAGE_GROWTH, "x")))
+            targets.append(
+                (
+                    f"page latency ({label}) at {int(big):,} <= 1.5x at {int(small):,} (p50, c={c})",
+                    f"{v:.2f}x ({a:.2f} vs {b:.2f} ms)" if v else "n/a (no request completed)",
+                    "<= 1.5x",
+                    *_le(v, T_PAGE_GROWTH, "x"),
+                )
+            )
     for c in ("1", "8"):
         v = g("post_dc", c)
-        targets.append((f"POST >= 1,000/s (c={c})", f"{v:,.0f}/s" if v else "n/a", ">= 1,000/s",
-                        *_ge(v, T_POST_RPS, "/s")))
+        targets.append(
+            (f"POST >= 1,000/s (c={c})", f"{v:,.0f}/s" if v else "n/a", ">= 1,000/s", *_ge(v, T_POST_RPS, "/s"))
+        )
     v = res["startup_s"]["median"]
     targets.append(("start-up <= 0.5 s (median)", f"{v:.3f} s", "<= 0.5 s", *_le(v, T_STARTUP_S, " s")))
     v = res["rss_idle_mb"]
@@ -1077,13 +1338,24 @@ def report(res: dict) -> str:
     r_small, r_big = res.get("rss_mb", {}).get(small), res.get("rss_mb", {}).get(big)
     if r_small and r_big:
         v = r_big - r_small
-        targets.append((f"memory does not grow with stored resources (RSS at {int(big):,} minus RSS at {int(small):,}, "
-                        f"same pages read; bounded caches allowed up to {T_RSS_GROWTH_MB:.0f} MB)",
-                        f"{v:+.1f} MB ({r_small:.1f} -> {r_big:.1f} MB)", f"<= {T_RSS_GROWTH_MB:.0f} MB",
-                        *_le(v, T_RSS_GROWTH_MB, " MB")))
-    lines += ["", "## Targets", "",
-              "Targets of the issue \"Speed, scale-out on PostgreSQL, and durability\".", "",
-              "| target | measured | target | verdict | by how much |", "|---|---|---|---|---|"]
+        targets.append(
+            (
+                f"memory does not grow with stored resources (RSS at {int(big):,} minus RSS at {int(small):,}, "
+                f"same pages read; bounded caches allowed up to {T_RSS_GROWTH_MB:.0f} MB)",
+                f"{v:+.1f} MB ({r_small:.1f} -> {r_big:.1f} MB)",
+                f"<= {T_RSS_GROWTH_MB:.0f} MB",
+                *_le(v, T_RSS_GROWTH_MB, " MB"),
+            )
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        'Targets of the issue "Speed, scale-out on PostgreSQL, and durability".',
+        "",
+        "| target | measured | target | verdict | by how much |",
+        "|---|---|---|---|---|",
+    ]
     lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in targets]
     met = sum(1 for t in targets if t[3] == "**met**")
     missed = sum(1 for t in targets if t[3] == "**missed**")
@@ -1091,47 +1363,71 @@ def report(res: dict) -> str:
 
     nogc_res = res.get("diagnostic_nogc") or {}
     if nogc_res:
-        lines += ["", "## Diagnostic: the cyclic garbage collector", "",
-                  f"The same data dir ({int(big):,} servers) served by an emulator started with `gc.disable()` "
-                  "before the CLI (the emulator's code unchanged). The difference is what Python's cyclic garbage "
-                  "collector costs: a full collection walks every long-lived object (compiled specs, modules), and "
-                  "a request that triggers one waits for it.", "",
-                  "| operation | concurrency | GC on req/s | GC off req/s | GC on p50 / p99 ms | GC off p50 / p99 ms |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        for key, label in (("get_one", "(a) GET one server, depth=1"),
-                           (f"page_first@{big}", "(b) GET page offset=0 limit=100")):
+        lines += [
+            "",
+            "## Diagnostic: the cyclic garbage collector",
+            "",
+            f"The same data dir ({int(big):,} servers) served by an emulator started with `gc.disable()` "
+            "before the CLI (the emulator's code unchanged). The difference is what Python's cyclic garbage "
+            "collector costs: a full collection walks every long-lived object (compiled specs, modules), and "
+            "a request that triggers one waits for it.",
+            "",
+            "| operation | concurrency | GC on req/s | GC off req/s | GC on p50 / p99 ms | GC off p50 / p99 ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, label in (
+            ("get_one", "(a) GET one server, depth=1"),
+            (f"page_first@{big}", "(b) GET page offset=0 limit=100"),
+        ):
             on_key = f"get_one@{big}" if key == "get_one" else key
             for c in ("1", "8"):
                 on, off = emu_res.get(on_key, {}).get(c), nogc_res.get(key, {}).get(c)
                 if on and off:
-                    lines.append(f"| {label} | {c} | {on['rps']:,.0f} | {off['rps']:,.0f} "
-                                 f"({_fmt_ratio(_ratio(off['rps'], on['rps']))}) | {_ms(on['p50_ms'])} / "
-                                 f"{_ms(on['p99_ms'])} | {_ms(off['p50_ms'])} / {_ms(off['p99_ms'])} |")
+                    lines.append(
+                        f"| {label} | {c} | {on['rps']:,.0f} | {off['rps']:,.0f} "
+                        f"({_fmt_ratio(_ratio(off['rps'], on['rps']))}) | {_ms(on['p50_ms'])} / "
+                        f"{_ms(on['p99_ms'])} | {_ms(off['p50_ms'])} / {_ms(off['p99_ms'])} |"
+                    )
 
     prof = res.get("profile") or {}
     if prof:
-        lines += ["", "## Where the time goes", "",
-                  f"py-spy (200 Hz) on the emulator process while the load client ran with "
-                  f"{int(big):,} servers stored, in a separate pass (the figures above are without the profiler). "
-                  "*self* = samples with this line on top of the Python stack "
-                  "(time in C code it calls, e.g. sqlite3 or "
-                  "orjson, counts for the calling line); *incl.* = samples with the emulator's function anywhere on "
-                  "the stack. Idle time in the event loop is not sampled.", ""]
-        for key, label in (("get_one", "(a) GET one server, depth=1"), ("page_first", "(b) GET first page of 100"),
-                           ("page_deep", "(b) GET last page of 100")):
+        lines += [
+            "",
+            "## Where the time goes",
+            "",
+            f"py-spy (200 Hz) on the emulator process while the load client ran with "
+            f"{int(big):,} servers stored, in a separate pass (the figures above are without the profiler). "
+            "*self* = samples with this line on top of the Python stack "
+            "(time in C code it calls, e.g. sqlite3 or "
+            "orjson, counts for the calling line); *incl.* = samples with the emulator's function anywhere on "
+            "the stack. Idle time in the event loop is not sampled.",
+            "",
+        ]
+        for key, label in (
+            ("get_one", "(a) GET one server, depth=1"),
+            ("page_first", "(b) GET first page of 100"),
+            ("page_deep", "(b) GET last page of 100"),
+        ):
             p = prof.get(key)
             if not p:
                 continue
-            lines += [f"### {label}, concurrency {p.get('concurrency', 8)} ({p['samples']:,} samples)", "",
-                      "| self | function | | incl. | function |",
-                      "|---:|---|---|---:|---|"]
-            incl = [x for x in p["inclusive"] if "ionos_emulator/" in x[0] and not x[0].startswith(
-                ("<module>", "serve ("))][:12]
+            lines += [
+                f"### {label}, concurrency {p.get('concurrency', 8)} ({p['samples']:,} samples)",
+                "",
+                "| self | function | | incl. | function |",
+                "|---:|---|---|---:|---|",
+            ]
+            incl = [
+                x for x in p["inclusive"] if "ionos_emulator/" in x[0] and not x[0].startswith(("<module>", "serve ("))
+            ][:12]
             for i in range(max(len(p["self"][:12]), len(incl))):
                 s = p["self"][i] if i < len(p["self"][:12]) else ("", 0)
                 n = incl[i] if i < len(incl) else ("", 0)
-                lines.append(f"| {s[1]:.1%} | `{s[0]}` | | {n[1]:.1%} | `{n[0]}` |" if s[0] else
-                             f"| | | | {n[1]:.1%} | `{n[0]}` |")
+                lines.append(
+                    f"| {s[1]:.1%} | `{s[0]}` | | {n[1]:.1%} | `{n[0]}` |"
+                    if s[0]
+                    else f"| | | | {n[1]:.1%} | `{n[0]}` |"
+                )
             lines.append("")
     for n in res.get("notes", []):
         lines += ["", f"Note: {n}"]
@@ -1143,32 +1439,67 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 s measurements, 3 start-ups, no profile")
     ap.add_argument("--duration", type=int, default=None, help="seconds per measurement (full 8, quick 2)")
     ap.add_argument("--warmup", type=int, default=None, help="seconds of warm-up before each (full 2, quick 1)")
-    ap.add_argument("--max-duration", type=int, default=None,
-                    help="longest a measurement of a slow operation may run (full 60, quick 4 s)")
-    ap.add_argument("--sizes", default=None,
-                    help="servers stored for the page runs (full 100,10000,100000; quick 100,1000,10000)")
+    ap.add_argument(
+        "--max-duration",
+        type=int,
+        default=None,
+        help="longest a measurement of a slow operation may run (full 60, quick 4 s)",
+    )
+    ap.add_argument(
+        "--sizes", default=None, help="servers stored for the page runs (full 100,10000,100000; quick 100,1000,10000)"
+    )
     ap.add_argument("--starts", type=int, default=None, help="start-ups to take the median of (full 5, quick 3)")
-    ap.add_argument("--spec", default=os.path.join(ROOT, "..", "shared", "specs", "cloud-v6.yaml"),
-                    help="the Cloud API spec Prism mocks (default ../shared/specs/cloud-v6.yaml)")
+    ap.add_argument(
+        "--spec",
+        default=os.path.join(ROOT, "..", "shared", "specs", "cloud-v6.yaml"),
+        help="the Cloud API spec Prism mocks (default ../shared/specs/cloud-v6.yaml)",
+    )
     ap.add_argument("--no-prism", action="store_true", help="skip the Prism baseline")
     ap.add_argument("--no-prism-install", action="store_true", help="do not npm-install Prism when missing")
-    ap.add_argument("--profile", dest="profile", action="store_true", default=None,
-                    help="sample the emulator with py-spy under (a) and (b) load (default: on in a full run)")
+    ap.add_argument(
+        "--profile",
+        dest="profile",
+        action="store_true",
+        default=None,
+        help="sample the emulator with py-spy under (a) and (b) load (default: on in a full run)",
+    )
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--profile-seconds", type=int, default=None)
-    ap.add_argument("--gc-diagnostic", dest="gc_diagnostic", action="store_true", default=None,
-                    help="also measure (a) and the first page with Python's cyclic GC off (default: on in a full run)")
+    ap.add_argument(
+        "--gc-diagnostic",
+        dest="gc_diagnostic",
+        action="store_true",
+        default=None,
+        help="also measure (a) and the first page with Python's cyclic GC off (default: on in a full run)",
+    )
     ap.add_argument("--no-gc-diagnostic", dest="gc_diagnostic", action="store_false")
-    ap.add_argument("--attempts", type=int, default=None,
-                    help="runs of a measurement at most, when other processes disturb it (full 3, quick 1)")
-    ap.add_argument("--max-other", type=float, default=10.0,
-                    help="per cent of the machine other processes may use before a run is repeated (10)")
-    ap.add_argument("--wait-idle", type=int, default=None,
-                    help="seconds to wait at most for the machine to be idle before starting (full 600, quick 0)")
-    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
-                    help="load client: wrk when installed (auto), or bench/loadgen.py")
-    ap.add_argument("--output", default=None,
-                    help="where to write the Markdown (bench/results.md; --quick: bench/results-quick.md)")
+    ap.add_argument(
+        "--attempts",
+        type=int,
+        default=None,
+        help="runs of a measurement at most, when other processes disturb it (full 3, quick 1)",
+    )
+    ap.add_argument(
+        "--max-other",
+        type=float,
+        default=10.0,
+        help="per cent of the machine other processes may use before a run is repeated (10)",
+    )
+    ap.add_argument(
+        "--wait-idle",
+        type=int,
+        default=None,
+        help="seconds to wait at most for the machine to be idle before starting (full 600, quick 0)",
+    )
+    ap.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load client: wrk when installed (auto), or bench/loadgen.py",
+    )
+    ap.add_argument(
+        "--output", default=None, help="where to write the Markdown (bench/results.md; --quick: bench/results-quick.md)"
+    )
     ap.add_argument("--json", default=None, help="where to write the raw figures (beside the Markdown, .json)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work dir (logs, data, profiles)")
     args = ap.parse_args()
@@ -1179,8 +1510,9 @@ def main() -> None:
     args.attempts = args.attempts or (1 if args.quick else 3)
     if args.wait_idle is None:
         args.wait_idle = 0 if args.quick else 600
-    args.sizes = sorted(int(s) for s in (args.sizes or ("100,1000,10000" if args.quick else "100,10000,100000"))
-                        .split(",") if s.strip())
+    args.sizes = sorted(
+        int(s) for s in (args.sizes or ("100,1000,10000" if args.quick else "100,10000,100000")).split(",") if s.strip()
+    )
     if args.profile is None:
         args.profile = not args.quick
     if args.gc_diagnostic is None:

@@ -1,4 +1,5 @@
 """Fixtures: one shared strict emulator for the run, fresh ones where a test needs its own state."""
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,11 @@ from support import (
 _RUNNING: list[Emulator] = []
 
 # tests that need a real PostgreSQL, MariaDB or Redis server: by module, the fixtures that connect to one
-DATAPLANE_FIXTURES = {"test_e2e_postgresql": {"server"}, "test_e2e_mariadb": {"mariadb"},
-                      "test_e2e_inmemorydb": {"redis_plane"}}
+DATAPLANE_FIXTURES = {
+    "test_e2e_postgresql": {"server"},
+    "test_e2e_mariadb": {"mariadb"},
+    "test_e2e_inmemorydb": {"redis_plane"},
+}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
@@ -96,8 +100,10 @@ def _check_violations(request):
 
 def sdk_client(emu: Emulator, *, user: str = OWNER[0], password: str = OWNER[1], token: str | None = None):
     import ionoscloud
-    cfg = ionoscloud.Configuration(host=emu.cloud, username=None if token else user,
-                                   password=None if token else password, token=token)
+
+    cfg = ionoscloud.Configuration(
+        host=emu.cloud, username=None if token else user, password=None if token else password, token=token
+    )
     return ionoscloud.ApiClient(cfg)
 
 

@@ -4,6 +4,7 @@ compiled spec), and the small helpers the end-to-end tests share.
 `Emulator` is one `ionos-emulator serve` process (tests that restart, kill or configure their own);
 `InProcessEmulator` is the same app under uvicorn in a thread of the test process, on a real socket (the
 shared emulator of the run: no process to start, same interface)."""
+
 from __future__ import annotations
 
 import base64
@@ -54,6 +55,7 @@ def free_port() -> int:
     """A free TCP port below the ephemeral range, so the suite's own client connections (which take
     ephemeral ports) cannot grab it between this check and the emulator's bind."""
     import random
+
     for _ in range(200):
         port = random.randrange(20000, 32000)
         with socket.socket() as s:
@@ -71,6 +73,7 @@ def udp_and_tcp_port() -> int:
     """A port free for UDP and TCP alike, below the ephemeral range the suite's own connections take ports
     from (a port picked with bind(0) for UDP can be in use by a TCP connection)."""
     import random
+
     for _ in range(200):
         port = random.randrange(20000, 32000)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
@@ -86,8 +89,7 @@ def udp_and_tcp_port() -> int:
 class Emulator:
     """One `ionos-emulator serve` process."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, args: tuple[str, ...] = (),
-                 env: dict | None = None):
+    def __init__(self, data_dir: Path, *, port: int | None = None, args: tuple[str, ...] = (), env: dict | None = None):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.args = args
@@ -103,8 +105,18 @@ class Emulator:
     def start(self) -> Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
-        cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir), "--strict", *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ionos_emulator.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--strict",
+            *self.args,
+        ]
         if self.database:
             cmd += ["--database", self.database]
         if "--dns-port" not in self.args:  # many emulators run at once: only a test that asks gets a DNS server
@@ -197,8 +209,14 @@ class InProcessEmulator(Emulator):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         sock = self._bind()
-        overrides = dict(host="127.0.0.1", port=self.port, data_dir=str(self.data_dir), strict=True,
-                         dns_port=0, database=self.database or None)  # as the subprocess gets --dns-port 0
+        overrides = dict(
+            host="127.0.0.1",
+            port=self.port,
+            data_dir=str(self.data_dir),
+            strict=True,
+            dns_port=0,
+            database=self.database or None,
+        )  # as the subprocess gets --dns-port 0
         overrides.update(self.settings)
         settings = Settings.from_env(**overrides)
         try:
@@ -207,9 +225,18 @@ class InProcessEmulator(Emulator):
             sock.close()
             raise
         # the options of `serve` (cli.py), with uvicorn's logging left to pytest
-        config = uvicorn.Config(self.app, host=settings.host, port=self.port, log_level=settings.log_level,
-                                http="httptools", loop="auto", lifespan="on", access_log=False,
-                                proxy_headers=False, log_config=None)
+        config = uvicorn.Config(
+            self.app,
+            host=settings.host,
+            port=self.port,
+            log_level=settings.log_level,
+            http="httptools",
+            loop="auto",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,
+            log_config=None,
+        )
         self.server = uvicorn.Server(config)
         failed: list[BaseException] = []
 
@@ -276,6 +303,7 @@ def _fresh_database() -> str:
     import uuid
 
     import psycopg
+
     name = f"emu_test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -288,6 +316,7 @@ def drop_test_databases() -> None:
     if not TEST_DATABASE:
         return
     import psycopg
+
     with psycopg.connect(f"{TEST_DATABASE}/postgres", autocommit=True) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'emu_test_%'")]
         for name in names:
@@ -308,9 +337,11 @@ def _alive(pid: int) -> bool:
 
 def write_coverage() -> None:
     COVERAGE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    COVERAGE_FILE.write_text(json.dumps({"implemented": IMPLEMENTED,
-                                         "exercised": {k: sorted(v) for k, v in sorted(COVERAGE.items())}},
-                                        indent=1))
+    COVERAGE_FILE.write_text(
+        json.dumps(
+            {"implemented": IMPLEMENTED, "exercised": {k: sorted(v) for k, v in sorted(COVERAGE.items())}}, indent=1
+        )
+    )
 
 
 # -- SDK helpers --------------------------------------------------------------------------------------
@@ -339,13 +370,15 @@ def jwt_parts(token: str) -> tuple[dict, dict]:
 
 # -- product API helpers ------------------------------------------------------------------------------
 
+
 def bearer(emu: Emulator, cred: tuple[str, str] = OWNER) -> str:
     """A token from the Auth API, as the product SDKs (Bearer only) need."""
     return http_client().get(emu.auth + "/tokens/generate", auth=cred).json()["token"]
 
 
-def datacenter_with_lan(emu: Emulator, location: str = "de/fra", public: bool = False,
-                        auth: tuple[str, str] = OWNER) -> tuple[str, str]:
+def datacenter_with_lan(
+    emu: Emulator, location: str = "de/fra", public: bool = False, auth: tuple[str, str] = OWNER
+) -> tuple[str, str]:
     """A data center and a LAN in it (Cloud API), for a managed cluster's connection to point at."""
     h = http_client()
     r = h.post(emu.cloud + "/datacenters", auth=auth, json={"properties": {"name": "db-net", "location": location}})

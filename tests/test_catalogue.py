@@ -28,11 +28,22 @@ def _is_uuid(value: str) -> bool:
 
 # ----------------------------------------------------------------------- locations
 
+
 def test_location_ids_unique_and_well_formed():
     ids = [loc["id"] for loc in catalogue.LOCATIONS]
     assert len(ids) == len(set(ids))
-    assert {"de/fra", "de/fra/2", "de/txl", "es/vit", "fr/par", "gb/lhr", "gb/bhx",
-            "us/las", "us/ewr", "us/mci"} <= set(ids)
+    assert {
+        "de/fra",
+        "de/fra/2",
+        "de/txl",
+        "es/vit",
+        "fr/par",
+        "gb/lhr",
+        "gb/bhx",
+        "us/las",
+        "us/ewr",
+        "us/mci",
+    } <= set(ids)
     for loc_id in ids:
         assert LOCATION_ID.match(loc_id), loc_id
 
@@ -65,6 +76,7 @@ def test_location_lookup_returns_copy_and_none_for_unknown():
 
 
 # -------------------------------------------------------------------------- images
+
 
 def test_image_ids_valid_and_unique():
     ids = [img["id"] for img in catalogue.images()]
@@ -126,8 +138,13 @@ def test_ids_stable_across_processes():
         "print(','.join(sorted(i['id'] for i in c.images() + c.templates())))"
     )
     src = str(Path(catalogue.__file__).parents[3])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": src, "PYTHONHASHSEED": "123"}).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": src, "PYTHONHASHSEED": "123"},
+    ).stdout.strip()
     local = ",".join(sorted(i["id"] for i in catalogue.images() + catalogue.templates()))
     assert out == local
 
@@ -143,6 +160,7 @@ def test_images_returns_independent_copies():
 
 # ------------------------------------------------------------------------- aliases
 
+
 def test_every_listed_alias_resolves_in_its_location():
     for loc in catalogue.LOCATIONS:
         aliases = loc["properties"]["imageAliases"]
@@ -156,8 +174,12 @@ def test_every_listed_alias_resolves_in_its_location():
 
 def test_location_lists_exactly_the_resolvable_aliases():
     for loc in catalogue.LOCATIONS:
-        carried = {a for img in catalogue.images() if img["properties"]["location"] == loc["id"]
-                   for a in img["properties"]["imageAliases"]}
+        carried = {
+            a
+            for img in catalogue.images()
+            if img["properties"]["location"] == loc["id"]
+            for a in img["properties"]["imageAliases"]
+        }
         assert set(loc["properties"]["imageAliases"]) == carried, loc["id"]
 
 
@@ -172,6 +194,7 @@ def test_alias_resolution_specifics_and_misses():
 
 
 # ----------------------------------------------------------------------- templates
+
 
 def test_templates_positive_and_unique():
     tpls = catalogue.templates()
@@ -190,6 +213,7 @@ def test_templates_positive_and_unique():
 
 
 # ------------------------------------------------------------------ spec agreement
+
 
 @pytest.fixture(scope="module")
 def schemas():
@@ -242,8 +266,11 @@ def test_template_properties_match_spec(schemas):
 
 def test_resource_envelopes_match_spec(schemas):
     type_enum = schemas["Type"]["enum"]
-    for schema_name, items in (("Image", catalogue.images()), ("Location", catalogue.LOCATIONS),
-                               ("Template", catalogue.templates())):
+    for schema_name, items in (
+        ("Image", catalogue.images()),
+        ("Location", catalogue.LOCATIONS),
+        ("Template", catalogue.templates()),
+    ):
         allowed_keys = set(schemas[schema_name]["properties"])
         for item in items:
             assert set(item) <= allowed_keys, (schema_name, set(item) - allowed_keys)

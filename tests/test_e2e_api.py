@@ -1,6 +1,7 @@
 """End-to-end: Cloud API v6 conventions through the unmodified `ionoscloud` SDK (plain httpx where the SDK
 cannot express the call): API info, depth, paging, filters, errors, headers, the async request model,
 contracts and durability (api-behaviour.md §2-§5)."""
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,7 @@ from ionoscloud.rest import ApiException
 from conftest import sdk_client
 from support import OWNER, request_id, wait
 
-DC_ENTITIES = {"servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways",
-               "securitygroups"}
+DC_ENTITIES = {"servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"}
 REF_KEYS = {"id", "type", "href"}
 
 
@@ -30,8 +30,10 @@ def tag() -> str:
 
 def create_dc(client, name: str, location: str = "de/fra", *, done: bool = True):
     dc, _, headers = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
-        datacenter=ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(
-            name=name, location=location)))
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)
+        )
+    )
     if done:
         wait(client, headers)
     return dc, headers
@@ -44,7 +46,8 @@ def delete_dc(client, dc_id: str) -> None:
 
 def create_lan(client, dc_id: str, name: str = "lan"):
     lan, _, headers = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(
-        dc_id, lan=ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=False)))
+        dc_id, lan=ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=False))
+    )
     wait(client, headers)
     return lan
 
@@ -89,6 +92,7 @@ def http(emulator):
 
 # -- API info -----------------------------------------------------------------------------------------
 
+
 def test_api_info(emulator, client):
     api = importlib.import_module("ionoscloud.api.__api").Api(client)
     info = api.api_info_get(depth=0)
@@ -109,6 +113,7 @@ def test_api_info_needs_no_credentials_as_the_spec_says(emulator):
 
 
 # -- depth --------------------------------------------------------------------------------------------
+
 
 def test_depth_of_a_single_resource(emulator, client):
     dc, _ = create_dc(client, tag())
@@ -182,6 +187,7 @@ def test_depth_out_of_range_is_422(http, depth):
 
 # -- pagination, filters, ordering --------------------------------------------------------------------
 
+
 def _page(client, offset: int, limit: int):
     return ionoscloud.DataCentersApi(client).datacenters_get(offset=offset, limit=limit, depth=1)
 
@@ -233,8 +239,10 @@ def _names(client, **query) -> list[str]:
 
 def test_filters_contains_case_insensitive_or_and_unknown_keys(client):
     t = tag()
-    made = [create_dc(client, f"{t}-{n}", loc, done=False)[0].id
-            for n, loc in (("Alpha", "de/fra"), ("beta", "de/txl"), ("GAMMA", "de/fra"))]
+    made = [
+        create_dc(client, f"{t}-{n}", loc, done=False)[0].id
+        for n, loc in (("Alpha", "de/fra"), ("beta", "de/txl"), ("GAMMA", "de/fra"))
+    ]
     try:
         assert sorted(_names(client, **{"filter.name": t})) == [f"{t}-Alpha", f"{t}-GAMMA", f"{t}-beta"]
         assert _names(client, **{"filter.name": f"{t}-ALPHA"}) == [f"{t}-Alpha"]
@@ -268,6 +276,7 @@ def test_order_by_and_hyphenated_order_by(client):
 
 # -- representation and query parameters --------------------------------------------------------------
 
+
 def test_pretty(http, shared_dc):
     for q in ({"pretty": "false"}, {"pretty": "False"}):
         r = http.get("/cloudapi/v6/datacenters", params=q)
@@ -283,10 +292,8 @@ def test_pretty(http, shared_dc):
 def test_unknown_query_parameters_are_ignored(http, shared_dc):
     name = tag()
     # ionosctl adds its list parameters to every request, POST included
-    junk = {"limit": "1", "offset": "7", "order-by": "name", "filter.x": "y", "maxResults": "1",
-            "whatever": "1"}
-    r = http.post("/cloudapi/v6/datacenters", params=junk,
-                  json={"properties": {"name": name, "location": "de/fra"}})
+    junk = {"limit": "1", "offset": "7", "order-by": "name", "filter.x": "y", "maxResults": "1", "whatever": "1"}
+    r = http.post("/cloudapi/v6/datacenters", params=junk, json={"properties": {"name": name, "location": "de/fra"}})
     assert r.status_code == 202, r.text
     dc_id = r.json()["id"]
     assert r.json()["properties"]["name"] == name
@@ -299,6 +306,7 @@ def test_unknown_query_parameters_are_ignored(http, shared_dc):
 
 
 # -- errors -------------------------------------------------------------------------------------------
+
 
 def test_not_found(client, http, shared_dc):
     dcs = ionoscloud.DataCentersApi(client)
@@ -339,13 +347,17 @@ def test_body_that_is_not_json_is_400(http, client):
     assert _count_dcs(client) == before
 
 
-@pytest.mark.parametrize("body, attribute", [
-    ({"properties": {"name": "no-location"}}, "location"),
-    ({"properties": {"name": 5, "location": "de/fra"}}, "name"),
-    ({"properties": {"name": "x", "location": "de/fra", "version": 3}}, "version"),
-    ({"properties": {"name": "x", "location": "de/fra", "secAuthProtection": "yes"}}, "secAuthProtection"),
-    ({"properties": {"name": "x", "location": "xx/nowhere"}}, "location"),
-], ids=["missing-location", "wrong-type", "read-only-version", "wrong-type-bool", "unknown-location"])
+@pytest.mark.parametrize(
+    "body, attribute",
+    [
+        ({"properties": {"name": "no-location"}}, "location"),
+        ({"properties": {"name": 5, "location": "de/fra"}}, "name"),
+        ({"properties": {"name": "x", "location": "de/fra", "version": 3}}, "version"),
+        ({"properties": {"name": "x", "location": "de/fra", "secAuthProtection": "yes"}}, "secAuthProtection"),
+        ({"properties": {"name": "x", "location": "xx/nowhere"}}, "location"),
+    ],
+    ids=["missing-location", "wrong-type", "read-only-version", "wrong-type-bool", "unknown-location"],
+)
 def test_invalid_datacenter_is_422_naming_the_attribute(http, client, body, attribute):
     before = _count_dcs(client)
     msg = envelope(http.post("/cloudapi/v6/datacenters", json=body), 422)
@@ -353,12 +365,16 @@ def test_invalid_datacenter_is_422_naming_the_attribute(http, client, body, attr
     assert _count_dcs(client) == before
 
 
-@pytest.mark.parametrize("props, attribute", [
-    ({"name": "s", "cores": 1, "ram": 1024, "availabilityZone": "ZONE_9"}, "availabilityZone"),
-    pytest.param({"name": "s", "cores": 1, "ram": 1024, "type": "MAINFRAME"}, "type", id="bad-enum-type"),
-    ({"name": "s", "cores": "two", "ram": 1024}, "cores"),
-    ({"name": "s", "cores": 1, "ram": 1024, "vmState": "RUNNING"}, "vmState"),
-], ids=["bad-enum-zone", "bad-enum-type", "wrong-type", "read-only-vmState"])
+@pytest.mark.parametrize(
+    "props, attribute",
+    [
+        ({"name": "s", "cores": 1, "ram": 1024, "availabilityZone": "ZONE_9"}, "availabilityZone"),
+        pytest.param({"name": "s", "cores": 1, "ram": 1024, "type": "MAINFRAME"}, "type", id="bad-enum-type"),
+        ({"name": "s", "cores": "two", "ram": 1024}, "cores"),
+        ({"name": "s", "cores": 1, "ram": 1024, "vmState": "RUNNING"}, "vmState"),
+    ],
+    ids=["bad-enum-zone", "bad-enum-type", "wrong-type", "read-only-vmState"],
+)
 def test_invalid_server_is_422_naming_the_attribute(http, client, shared_dc, props, attribute):
     servers = ionoscloud.ServersApi(client)
     before = len(servers.datacenters_servers_get(shared_dc).items)
@@ -379,13 +395,16 @@ def test_operation_not_implemented_is_501_envelope(emulator, client, http, share
         assert "datacentersLabelsGet" in api_error(e, 501)["message"]
         return
     # labels are done: any other GET or DELETE the emulator does not implement yet must answer the same way
-    ops = [op for op in specs.load("cloud").operations
-           if op.method in ("GET", "DELETE") and implemented.get(f"cloud:{op.id}") is False]
+    ops = [
+        op
+        for op in specs.load("cloud").operations
+        if op.method in ("GET", "DELETE") and implemented.get(f"cloud:{op.id}") is False
+    ]
     if not ops:
         pytest.skip("every Cloud API GET and DELETE is implemented (see the in-process test below)")
     path = ops[0].path.replace("{datacenterId}", shared_dc)
     while "{" in path:
-        path = path[:path.index("{")] + "x" + path[path.index("}") + 1:]
+        path = path[: path.index("{")] + "x" + path[path.index("}") + 1 :]
     r = http.request(ops[0].method, "/cloudapi/v6" + path)
     assert ops[0].id in envelope(r, 501)["message"]
 
@@ -406,9 +425,9 @@ def test_gateway_answers_501_for_an_operation_without_handler(tmp_path):
     other.store.close()
 
     async def call():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu",
-                                     auth=OWNER) as c:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu", auth=OWNER) as c:
             return await c.get(f"/cloudapi/v6/datacenters/{uuid.uuid4()}/labels")
+
     try:
         r = asyncio.run(call())
     finally:
@@ -417,6 +436,7 @@ def test_gateway_answers_501_for_an_operation_without_handler(tmp_path):
 
 
 # -- headers ------------------------------------------------------------------------------------------
+
 
 def test_etag_header_matches_metadata_and_changes_after_patch(client, shared_dc):
     dcs = ionoscloud.DataCentersApi(client)
@@ -428,7 +448,8 @@ def test_etag_header_matches_metadata_and_changes_after_patch(client, shared_dc)
 
     new_name = tag()
     patched, status, ph = dcs.datacenters_patch_with_http_info(
-        shared_dc, ionoscloud.DatacenterPropertiesPut(name=new_name))
+        shared_dc, ionoscloud.DatacenterPropertiesPut(name=new_name)
+    )
     assert status == 202 and patched.properties.name == new_name
     wait(client, ph)
     dc2, _, h2 = dcs.datacenters_find_by_id_with_http_info(shared_dc)
@@ -440,8 +461,7 @@ def test_etag_header_matches_metadata_and_changes_after_patch(client, shared_dc)
 def test_rate_limit_headers(client, emulator):
     dcs = ionoscloud.DataCentersApi(client)
     _, _, h = dcs.datacenters_get_with_http_info()
-    limit, remaining, burst = (int(h[k]) for k in ("X-RateLimit-Limit", "X-RateLimit-Remaining",
-                                                    "X-RateLimit-Burst"))
+    limit, remaining, burst = (int(h[k]) for k in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Burst"))
     assert limit > 0 and burst > 0 and 0 <= remaining < limit
     dc, headers = create_dc(client, tag(), done=False)
     assert int(headers["X-RateLimit-Limit"]) == limit
@@ -453,6 +473,7 @@ def test_rate_limit_headers(client, emulator):
 
 
 # -- the asynchronous model ---------------------------------------------------------------------------
+
 
 def test_location_is_absolute_and_request_goes_done(emulator, client):
     dc, headers = create_dc(client, tag(), done=False)
@@ -570,8 +591,9 @@ def test_requests_date_filter_rejects_other_formats(http):
 
 def test_forced_failure_fails_the_request_and_removes_the_resource(emulator, client):
     message = f"[VDC-5-0] forced by the e2e test {tag()}"
-    r = emulator.admin("POST", "failures", json={"method": "POST", "path": "^/datacenters$",
-                                                 "message": message, "count": 1})
+    r = emulator.admin(
+        "POST", "failures", json={"method": "POST", "path": "^/datacenters$", "message": message, "count": 1}
+    )
     assert r.status_code == 200
     try:
         dc, headers = create_dc(client, tag(), done=False)
@@ -607,6 +629,7 @@ def test_forced_failure_with_a_bad_pattern_is_refused(emulator, client):
 
 # -- contracts ----------------------------------------------------------------------------------------
 
+
 def _limits(client):
     (contract,) = ionoscloud.ContractResourcesApi(client).contracts_get().items
     return contract.properties, contract.properties.resource_limits
@@ -621,16 +644,21 @@ def test_contract_counters_are_live_and_cores_per_server_is_enforced(emulator, c
     dc, _ = create_dc(client, tag())
     servers = ionoscloud.ServersApi(client)
     try:
-        s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-            properties=ionoscloud.ServerProperties(name="counted", cores=2, ram=1024)))
+        s, _, h = servers.datacenters_servers_post_with_http_info(
+            dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name="counted", cores=2, ram=1024))
+        )
         wait(client, h)
         _, lim1 = _limits(client)
         assert lim1.cores_provisioned == lim0.cores_provisioned + 2
         assert lim1.ram_provisioned == lim0.ram_provisioned + 1024
 
         with pytest.raises(ApiException) as e:
-            servers.datacenters_servers_post(dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(
-                name="too-big", cores=lim0.cores_per_server + 1, ram=1024)))
+            servers.datacenters_servers_post(
+                dc.id,
+                ionoscloud.Server(
+                    properties=ionoscloud.ServerProperties(name="too-big", cores=lim0.cores_per_server + 1, ram=1024)
+                ),
+            )
         assert "cores" in api_error(e, 422)["message"]
         assert [x.id for x in servers.datacenters_servers_get(dc.id).items] == [s.id]
         assert _limits(client)[1].cores_provisioned == lim1.cores_provisioned
@@ -641,6 +669,7 @@ def test_contract_counters_are_live_and_cores_per_server_is_enforced(emulator, c
 
 
 # -- durability ---------------------------------------------------------------------------------------
+
 
 def test_restart_keeps_datacenters_and_requests(make_emulator):
     emu = make_emulator("restart")

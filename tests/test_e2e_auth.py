@@ -1,5 +1,6 @@
 """End-to-end: the Auth API v1 over HTTP (there is no Python SDK for it), and its tokens used as Bearer
 credentials by the official `ionoscloud` SDK (api-behaviour.md §1)."""
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,9 @@ def bearer(token: str) -> dict:
 
 def generate(emu, ttl: int | None = None, headers: dict | None = None) -> httpx.Response:
     params = {} if ttl is None else {"ttl": ttl}
-    return httpx.get(emu.auth + "/tokens/generate", params=params,
-                     headers=basic() if headers is None else headers, timeout=10)
+    return httpx.get(
+        emu.auth + "/tokens/generate", params=params, headers=basic() if headers is None else headers, timeout=10
+    )
 
 
 def kid_of(token: str) -> str:
@@ -70,6 +72,7 @@ def cloud_status(emu, token: str) -> int:
 
 
 # -- generate -----------------------------------------------------------------------------------------
+
 
 def test_generate_default_ttl_is_one_year_and_jwt_is_shaped_like_ionos(emulator, tokens):
     # several tokens: the kid is random, and the header must stay std-base64 decodable for every one of them
@@ -127,13 +130,17 @@ def test_generate_with_bearer_token(emulator, tokens):
 
 # -- the token on the Cloud API -----------------------------------------------------------------------
 
+
 def test_token_is_a_bearer_credential_for_the_sdk_and_names_the_owner(emulator, tokens):
     token = tokens(600)
     _, payload = jwt_parts(token)
     with sdk_client(emulator, token=token) as c:
         dcs = ionoscloud.DataCentersApi(c)
-        dc, _, headers = dcs.datacenters_post_with_http_info(datacenter=ionoscloud.DatacenterPost(
-            properties=ionoscloud.DatacenterPropertiesPost(name="made-with-bearer", location="de/fra")))
+        dc, _, headers = dcs.datacenters_post_with_http_info(
+            datacenter=ionoscloud.DatacenterPost(
+                properties=ionoscloud.DatacenterPropertiesPost(name="made-with-bearer", location="de/fra")
+            )
+        )
         wait(c, headers)
         try:
             got = dcs.datacenters_find_by_id(dc.id)
@@ -158,6 +165,7 @@ def test_token_uuid_is_a_um_users_id(emulator, tokens, client):
 
 
 # -- list, get, delete --------------------------------------------------------------------------------
+
 
 def test_list_get_and_delete_token_by_id(emulator, tokens):
     token = tokens(3600)
@@ -263,6 +271,7 @@ def test_tokens_survive_a_restart_then_delete_expired_and_all(make_emulator):
 
 # -- bad credentials ----------------------------------------------------------------------------------
 
+
 def _tampered(token: str) -> str:
     h, p, s = token.split(".")
     payload = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
@@ -271,8 +280,9 @@ def _tampered(token: str) -> str:
     return f"{h}.{p2}.{s}"
 
 
-@pytest.mark.parametrize("case", ["wrong-password", "unknown-user", "garbage-bearer", "tampered-bearer",
-                                  "missing", "unknown-scheme"])
+@pytest.mark.parametrize(
+    "case", ["wrong-password", "unknown-user", "garbage-bearer", "tampered-bearer", "missing", "unknown-scheme"]
+)
 def test_bad_credentials_answer_401_envelope(emulator, tokens, case):
     headers = {
         "wrong-password": basic(OWNER[0], "not-the-password"),

@@ -1,5 +1,6 @@
 """End-to-end: data centers, servers, volumes, CD-ROMs, snapshots, images, templates and locations
 through the unmodified `ionoscloud` SDK, against a strict emulator process."""
+
 from __future__ import annotations
 
 import ionoscloud
@@ -12,7 +13,9 @@ from support import wait
 def new_dc(client, name="dc", location="de/fra"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
         datacenter=ionoscloud.DatacenterPost(
-            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)
+        )
+    )
     wait(client, h)
     return dc
 
@@ -21,10 +24,24 @@ def composite_server(name="web", cores=2, ram=2048, lan=1, image_alias="ubuntu:l
     return ionoscloud.Server(
         properties=ionoscloud.ServerProperties(name=name, cores=cores, ram=ram),
         entities=ionoscloud.ServerEntities(
-            volumes=ionoscloud.AttachedVolumes(items=[ionoscloud.Volume(properties=ionoscloud.VolumeProperties(
-                name=f"{name}-boot", size=20, type="SSD", image_alias=image_alias, image_password="Secret123"))]),
-            nics=ionoscloud.Nics(items=[ionoscloud.Nic(
-                properties=ionoscloud.NicProperties(name=f"{name}-nic", lan=lan))])))
+            volumes=ionoscloud.AttachedVolumes(
+                items=[
+                    ionoscloud.Volume(
+                        properties=ionoscloud.VolumeProperties(
+                            name=f"{name}-boot",
+                            size=20,
+                            type="SSD",
+                            image_alias=image_alias,
+                            image_password="Secret123",
+                        )
+                    )
+                ]
+            ),
+            nics=ionoscloud.Nics(
+                items=[ionoscloud.Nic(properties=ionoscloud.NicProperties(name=f"{name}-nic", lan=lan))]
+            ),
+        ),
+    )
 
 
 def test_server_with_volume_and_nic_flow(client):
@@ -59,11 +76,16 @@ def test_server_with_volume_and_nic_flow(client):
 def test_server_alone_then_attach_volume_and_detach(client):
     dc = new_dc(client)
     servers, volumes = ionoscloud.ServersApi(client), ionoscloud.VolumesApi(client)
-    s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="bare", cores=1, ram=1024)))
+    s, _, h = servers.datacenters_servers_post_with_http_info(
+        dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name="bare", cores=1, ram=1024))
+    )
     wait(client, h)
-    v, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-        properties=ionoscloud.VolumeProperties(name="data", size=10, type="HDD", licence_type="LINUX")))
+    v, _, h = volumes.datacenters_volumes_post_with_http_info(
+        dc.id,
+        ionoscloud.Volume(
+            properties=ionoscloud.VolumeProperties(name="data", size=10, type="HDD", licence_type="LINUX")
+        ),
+    )
     wait(client, h)
     assert v.properties.device_number is None  # not mounted
     attached, _, h = servers.datacenters_servers_volumes_post_with_http_info(dc.id, s.id, ionoscloud.Volume(id=v.id))
@@ -105,8 +127,10 @@ def test_stopped_server_frees_cores_in_contract(client):
 
     def cores():
         return contracts.contracts_get().items[0].properties.resource_limits.cores_provisioned
-    s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="c", cores=3, ram=1024)))
+
+    s, _, h = servers.datacenters_servers_post_with_http_info(
+        dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name="c", cores=3, ram=1024))
+    )
     wait(client, h)
     before = cores()
     _, _, h = servers.datacenters_servers_stop_post_with_http_info(dc.id, s.id)
@@ -117,13 +141,23 @@ def test_stopped_server_frees_cores_in_contract(client):
 def test_cube_server_rules(client):
     dc = new_dc(client)
     servers = ionoscloud.ServersApi(client)
-    tpl = next(t for t in ionoscloud.TemplatesApi(client).templates_get(depth=1).items
-               if t.properties.name == "Basic Cube S")
+    tpl = next(
+        t for t in ionoscloud.TemplatesApi(client).templates_get(depth=1).items if t.properties.name == "Basic Cube S"
+    )
     cube = ionoscloud.Server(
         properties=ionoscloud.ServerProperties(type="CUBE", template_uuid=tpl.id, name="cube"),
-        entities=ionoscloud.ServerEntities(volumes=ionoscloud.AttachedVolumes(items=[ionoscloud.Volume(
-            properties=ionoscloud.VolumeProperties(name="das", type="DAS", image_alias="ubuntu:latest",
-                                                   image_password="Secret123"))])))
+        entities=ionoscloud.ServerEntities(
+            volumes=ionoscloud.AttachedVolumes(
+                items=[
+                    ionoscloud.Volume(
+                        properties=ionoscloud.VolumeProperties(
+                            name="das", type="DAS", image_alias="ubuntu:latest", image_password="Secret123"
+                        )
+                    )
+                ]
+            )
+        ),
+    )
     s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, cube)
     wait(client, h)
     got = servers.datacenters_servers_find_by_id(dc.id, s.id, depth=2)
@@ -143,8 +177,9 @@ def test_cube_server_rules(client):
             servers.datacenters_servers_post(dc.id, body)
         assert e.value.status == 422
     with pytest.raises(ApiException) as e:
-        ionoscloud.VolumesApi(client).datacenters_volumes_post(dc.id, ionoscloud.Volume(
-            properties=ionoscloud.VolumeProperties(type="DAS", size=10, licence_type="LINUX")))
+        ionoscloud.VolumesApi(client).datacenters_volumes_post(
+            dc.id, ionoscloud.Volume(properties=ionoscloud.VolumeProperties(type="DAS", size=10, licence_type="LINUX"))
+        )
     assert e.value.status == 422
     assert len(servers.datacenters_servers_get(dc.id).items) == 1
 
@@ -152,9 +187,13 @@ def test_cube_server_rules(client):
 def test_server_validation_changes_nothing(client, emulator):
     dc = new_dc(client)
     servers = ionoscloud.ServersApi(client)
-    for props, word in ((dict(cores=2, ram=1000), "ram"), (dict(cores=2), "ram"), (dict(ram=1024), "cores"),
-                        (dict(cores=2, ram=1024, cpu_family="Z80"), "Z80"),
-                        (dict(cores=2, ram=1024, hostname="-bad"), "hostname")):
+    for props, word in (
+        (dict(cores=2, ram=1000), "ram"),
+        (dict(cores=2), "ram"),
+        (dict(ram=1024), "cores"),
+        (dict(cores=2, ram=1024, cpu_family="Z80"), "Z80"),
+        (dict(cores=2, ram=1024, hostname="-bad"), "hostname"),
+    ):
         with pytest.raises(ApiException) as e:
             servers.datacenters_servers_post(dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(**props)))
         assert e.value.status == 422, props
@@ -185,8 +224,12 @@ def test_delete_server_keeps_or_deletes_volumes(client):
 def test_volume_rules(client):
     dc = new_dc(client)
     volumes = ionoscloud.VolumesApi(client)
-    v, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-        properties=ionoscloud.VolumeProperties(name="v", size=10, type="SSD Standard", licence_type="LINUX")))
+    v, _, h = volumes.datacenters_volumes_post_with_http_info(
+        dc.id,
+        ionoscloud.Volume(
+            properties=ionoscloud.VolumeProperties(name="v", size=10, type="SSD Standard", licence_type="LINUX")
+        ),
+    )
     wait(client, h)
     # size grows, never shrinks
     _, _, h = volumes.datacenters_volumes_patch_with_http_info(dc.id, v.id, ionoscloud.VolumeProperties(size=20))
@@ -195,22 +238,33 @@ def test_volume_rules(client):
     with pytest.raises(ApiException) as e:
         volumes.datacenters_volumes_patch(dc.id, v.id, ionoscloud.VolumeProperties(size=5))
     assert e.value.status == 422
-    bad = [dict(size=10, type="HDD"),  # no image and no licenceType
-           dict(size=10, type="HDD", image_alias="nosuch:os"),
-           dict(size=1, type="HDD", image_alias="ubuntu:latest"),  # smaller than the image
-           dict(size=10, type="HDD", licence_type="LINUX", image_password="Secret123"),  # password needs image
-           dict(size=10, type="FLOPPY", licence_type="LINUX")]
+    bad = [
+        dict(size=10, type="HDD"),  # no image and no licenceType
+        dict(size=10, type="HDD", image_alias="nosuch:os"),
+        dict(size=1, type="HDD", image_alias="ubuntu:latest"),  # smaller than the image
+        dict(size=10, type="HDD", licence_type="LINUX", image_password="Secret123"),  # password needs image
+        dict(size=10, type="FLOPPY", licence_type="LINUX"),
+    ]
     for props in bad:
         with pytest.raises(ApiException) as e:
             volumes.datacenters_volumes_post(dc.id, ionoscloud.Volume(properties=ionoscloud.VolumeProperties(**props)))
         assert e.value.status == 422, props
     assert len(volumes.datacenters_volumes_get(dc.id).items) == 1
     # the image of another location is refused
-    par_img = next(i for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
-                   if i.properties.location == "fr/par" and i.properties.image_type == "HDD")
+    par_img = next(
+        i
+        for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
+        if i.properties.location == "fr/par" and i.properties.image_type == "HDD"
+    )
     with pytest.raises(ApiException) as e:
-        volumes.datacenters_volumes_post(dc.id, ionoscloud.Volume(properties=ionoscloud.VolumeProperties(
-            size=50, type="HDD", image=par_img.id, image_password="Secret123")))
+        volumes.datacenters_volumes_post(
+            dc.id,
+            ionoscloud.Volume(
+                properties=ionoscloud.VolumeProperties(
+                    size=50, type="HDD", image=par_img.id, image_password="Secret123"
+                )
+            ),
+        )
     assert e.value.status == 422
 
 
@@ -219,8 +273,10 @@ def test_storage_over_contract_limit_is_refused(client):
     limits = ionoscloud.ContractResourcesApi(client).contracts_get().items[0].properties.resource_limits
     too_big = limits.hdd_limit_per_volume / 1024 + 1
     with pytest.raises(ApiException) as e:
-        ionoscloud.VolumesApi(client).datacenters_volumes_post(dc.id, ionoscloud.Volume(
-            properties=ionoscloud.VolumeProperties(size=too_big, type="HDD", licence_type="LINUX")))
+        ionoscloud.VolumesApi(client).datacenters_volumes_post(
+            dc.id,
+            ionoscloud.Volume(properties=ionoscloud.VolumeProperties(size=too_big, type="HDD", licence_type="LINUX")),
+        )
     assert e.value.status == 422 and "limit" in e.value.body
 
 
@@ -229,8 +285,11 @@ def test_cdroms_attach_and_detach(client):
     servers = ionoscloud.ServersApi(client)
     s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, composite_server("cd"))
     wait(client, h)
-    isos = [i for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
-            if i.properties.location == "de/fra" and i.properties.image_type == "CDROM"]
+    isos = [
+        i
+        for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
+        if i.properties.location == "de/fra" and i.properties.image_type == "CDROM"
+    ]
     assert len(isos) >= 3
     for iso in isos[:2]:
         _, status, h = servers.datacenters_servers_cdroms_post_with_http_info(dc.id, s.id, ionoscloud.Image(id=iso.id))
@@ -242,8 +301,11 @@ def test_cdroms_attach_and_detach(client):
     with pytest.raises(ApiException) as e:  # at most two
         servers.datacenters_servers_cdroms_post(dc.id, s.id, ionoscloud.Image(id=isos[2].id))
     assert e.value.status == 422
-    hdd = next(i for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
-               if i.properties.location == "de/fra" and i.properties.image_type == "HDD")
+    hdd = next(
+        i
+        for i in ionoscloud.ImagesApi(client).images_get(depth=1).items
+        if i.properties.location == "de/fra" and i.properties.image_type == "HDD"
+    )
     _, _, h = servers.datacenters_servers_cdroms_delete_with_http_info(dc.id, s.id, isos[0].id)
     wait(client, h)
     with pytest.raises(ApiException) as e:  # only ISO images become CD-ROMs
@@ -257,24 +319,36 @@ def test_cdroms_attach_and_detach(client):
 def test_snapshot_create_restore_update_delete(client):
     dc = new_dc(client)
     volumes, snaps = ionoscloud.VolumesApi(client), ionoscloud.SnapshotsApi(client)
-    v, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-        properties=ionoscloud.VolumeProperties(name="src", size=15, type="HDD", image_alias="debian:latest",
-                                               image_password="Secret123")))
+    v, _, h = volumes.datacenters_volumes_post_with_http_info(
+        dc.id,
+        ionoscloud.Volume(
+            properties=ionoscloud.VolumeProperties(
+                name="src", size=15, type="HDD", image_alias="debian:latest", image_password="Secret123"
+            )
+        ),
+    )
     wait(client, h)
     snap, status, h = volumes.datacenters_volumes_create_snapshot_post_with_http_info(
-        dc.id, v.id, snapshot=ionoscloud.CreateSnapshot(properties=ionoscloud.CreateSnapshotProperties(name="snap1")))
+        dc.id, v.id, snapshot=ionoscloud.CreateSnapshot(properties=ionoscloud.CreateSnapshotProperties(name="snap1"))
+    )
     assert status == 202 and snap.metadata.state == "BUSY"
     assert snap.properties.size == 15.0 and snap.properties.location == "de/fra"
     wait(client, h)
     assert snaps.snapshots_find_by_id(snap.id).metadata.state == "AVAILABLE"
     assert snap.id in [x.id for x in snaps.snapshots_get().items]
     _, _, h = volumes.datacenters_volumes_restore_snapshot_post_with_http_info(
-        dc.id, v.id, restore_snapshot=ionoscloud.RestoreSnapshot(
-            properties=ionoscloud.RestoreSnapshotProperties(snapshot_id=snap.id)))
+        dc.id,
+        v.id,
+        restore_snapshot=ionoscloud.RestoreSnapshot(
+            properties=ionoscloud.RestoreSnapshotProperties(snapshot_id=snap.id)
+        ),
+    )
     wait(client, h)
     # a new volume can be made from the snapshot
-    v2, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-        properties=ionoscloud.VolumeProperties(name="copy", size=15, type="HDD", image=snap.id)))
+    v2, _, h = volumes.datacenters_volumes_post_with_http_info(
+        dc.id,
+        ionoscloud.Volume(properties=ionoscloud.VolumeProperties(name="copy", size=15, type="HDD", image=snap.id)),
+    )
     wait(client, h)
     assert volumes.datacenters_volumes_find_by_id(dc.id, v2.id).properties.image == snap.id
     _, _, h = snaps.snapshots_patch_with_http_info(snap.id, ionoscloud.SnapshotProperties(name="renamed"))
@@ -315,8 +389,9 @@ def test_locations_and_templates(client):
     assert "ubuntu:latest" in fra.properties.image_aliases
     assert fra.properties.cpu_architecture[0].cpu_family and fra.properties.cpu_architecture[0].max_cores > 0
     de = locs.locations_find_by_region_id("de", depth=1)
-    assert {loc.id for loc in de.items} >= {"de/fra", "de/txl"} and all(i.startswith("de/") for i in
-                                                                       (loc.id for loc in de.items))
+    assert {loc.id for loc in de.items} >= {"de/fra", "de/txl"} and all(
+        i.startswith("de/") for i in (loc.id for loc in de.items)
+    )
     tpls = ionoscloud.TemplatesApi(client).templates_get(depth=1).items
     assert tpls and all(t.properties.cores > 0 and t.properties.ram > 0 for t in tpls)
     one = ionoscloud.TemplatesApi(client).templates_find_by_id(tpls[0].id)
@@ -335,13 +410,17 @@ def test_datacenter_update_and_cascade_delete(client):
     assert got.properties.name == "renamed" and got.properties.location == "de/fra"
     # the location is immutable
     with pytest.raises(ApiException) as e:
-        dcs.datacenters_put(dc.id, ionoscloud.DatacenterPut(
-            properties=ionoscloud.DatacenterPropertiesPut(name="moved", location="de/txl")))
+        dcs.datacenters_put(
+            dc.id,
+            ionoscloud.DatacenterPut(properties=ionoscloud.DatacenterPropertiesPut(name="moved", location="de/txl")),
+        )
     assert e.value.status == 422
     _, _, h = dcs.datacenters_delete_with_http_info(dc.id)
     wait(client, h)
-    for call in (lambda: dcs.datacenters_find_by_id(dc.id),
-                 lambda: servers.datacenters_servers_find_by_id(dc.id, s.id)):
+    for call in (
+        lambda: dcs.datacenters_find_by_id(dc.id),
+        lambda: servers.datacenters_servers_find_by_id(dc.id, s.id),
+    ):
         with pytest.raises(ApiException) as e:
             call()
         assert e.value.status == 404
@@ -352,6 +431,7 @@ def test_datacenter_update_and_cascade_delete(client):
 
 def test_unknown_location_is_refused(client):
     with pytest.raises(ApiException) as e:
-        ionoscloud.DataCentersApi(client).datacenters_post(ionoscloud.DatacenterPost(
-            properties=ionoscloud.DatacenterPropertiesPost(name="x", location="xx/nowhere")))
+        ionoscloud.DataCentersApi(client).datacenters_post(
+            ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name="x", location="xx/nowhere"))
+        )
     assert e.value.status == 422 and "xx/nowhere" in e.value.body

@@ -4,6 +4,7 @@ its data plane: the authoritative DNS server (ionos_emulator.dataplanes.dns) que
 The server runs in this test process on an asyncio loop of its own, reading the emulator process's data
 dir through a second Emulator object (until the emulator starts it itself). Zone transfers of secondary
 zones go from the emulator process to that server (IONOS_EMULATOR_DNS_TRANSFER_PORT)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,9 @@ class Env:
         self.token = token(emu, OWNER)
         self.api = dns_client(emu, self.token)
 
-    def query(self, name: str, rdtype: str, *, tcp: bool = False, want_dnssec: bool = False,
-              use_edns=None) -> dns.message.Message:
+    def query(
+        self, name: str, rdtype: str, *, tcp: bool = False, want_dnssec: bool = False, use_edns=None
+    ) -> dns.message.Message:
         q = dns.message.make_query(name, rdtype, want_dnssec=want_dnssec, use_edns=use_edns)
         send = dns.query.tcp if tcp else dns.query.udp
         return send(q, "127.0.0.1", port=self.dns_port, timeout=3)
@@ -78,8 +80,9 @@ def env(tmp_path_factory):
     os.environ[TRANSFER_PORT] = str(server.port)
     emu.start()
     _RUNNING.append(emu)  # labels and spec violations like the shared emulator
-    httpx.post(emu.url + "/_emulator/contracts",
-               json=dict(zip(("contractNumber", "user", "password"), OTHER, strict=True)))
+    httpx.post(
+        emu.url + "/_emulator/contracts", json=dict(zip(("contractNumber", "user", "password"), OTHER, strict=True))
+    )
     e = Env(emu, server.port)
     yield e
     _RUNNING.remove(emu)
@@ -105,8 +108,9 @@ def new_zone(env: Env, name: str | None = None, **kw) -> sdk.ZoneRead:
 
 def add(env_or_client, zone_id: str, name: str, rtype: str, content: str, **kw) -> sdk.RecordRead:
     api = sdk.RecordsApi(getattr(env_or_client, "api", env_or_client))
-    r = api.zones_records_post(zone_id, sdk.RecordCreate(properties=sdk.Record(name=name, type=rtype, content=content,
-                                                                               **kw)))
+    r = api.zones_records_post(
+        zone_id, sdk.RecordCreate(properties=sdk.Record(name=name, type=rtype, content=content, **kw))
+    )
     return api.zones_records_find_by_id(zone_id, r.id)
 
 
@@ -123,6 +127,7 @@ def texts(section) -> list[str]:
 
 # -- control plane -----------------------------------------------------------------------------------
 
+
 def test_zone_lifecycle(env):
     zones = sdk.ZonesApi(env.api)
     name = zone_name()
@@ -138,15 +143,19 @@ def test_zone_lifecycle(env):
     # the zone name is unique per contract, secondary zones included
     body = refused(zones.zones_post, sdk.ZoneCreate(properties=sdk.Zone(zone_name=name.upper())), status=409)
     assert created.id in body
-    refused(sdk.SecondaryZonesApi(env.api).secondaryzones_post, sdk.SecondaryZoneCreate(
-        properties=sdk.SecondaryZone(zone_name=name, primary_ips=["192.0.2.53"])), status=409)
+    refused(
+        sdk.SecondaryZonesApi(env.api).secondaryzones_post,
+        sdk.SecondaryZoneCreate(properties=sdk.SecondaryZone(zone_name=name, primary_ips=["192.0.2.53"])),
+        status=409,
+    )
     refused(zones.zones_post, sdk.ZoneCreate(properties=sdk.Zone(zone_name="not a name")), status=422)
     # PUT replaces: what is not sent falls back to the defaults
     put = zones.zones_put(created.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name=name, enabled=False)))
     assert put.metadata.state == "PROVISIONING" and put.properties.description is None
     assert zones.zones_find_by_id(created.id).properties.enabled is False
-    body = refused(zones.zones_put, created.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name="other.example")),
-                   status=422)
+    body = refused(
+        zones.zones_put, created.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name="other.example")), status=422
+    )
     assert "zoneName" in body
     # PUT with a new id creates the zone under that id
     new_id = str(uuid.uuid4())
@@ -166,35 +175,57 @@ def test_records_crud_conflicts_and_listing(env):
     add(env, zone.id, "www", "AAAA", "2001:db8::10")
     add(env, zone.id, "", "MX", "mail.example.net", priority=10)
     # content is checked per type, naming the attribute
-    for props, attr in ((sdk.Record(name="x", type="A", content="2001:db8::1"), "content"),
-                        (sdk.Record(name="x", type="AAAA", content="192.0.2.1"), "content"),
-                        (sdk.Record(name="x", type="MX", content="mail.example.net"), "priority"),
-                        (sdk.Record(name="x", type="CNAME", content="not a host"), "content"),
-                        (sdk.Record(name="x", type="SRV", content="5060 sip.example.net", priority=1), "content"),
-                        (sdk.Record(name="x", type="CAA", content="0 issue"), "content"),
-                        (sdk.Record(name="bad name", type="A", content="192.0.2.1"), "name")):
+    for props, attr in (
+        (sdk.Record(name="x", type="A", content="2001:db8::1"), "content"),
+        (sdk.Record(name="x", type="AAAA", content="192.0.2.1"), "content"),
+        (sdk.Record(name="x", type="MX", content="mail.example.net"), "priority"),
+        (sdk.Record(name="x", type="CNAME", content="not a host"), "content"),
+        (sdk.Record(name="x", type="SRV", content="5060 sip.example.net", priority=1), "content"),
+        (sdk.Record(name="x", type="CAA", content="0 issue"), "content"),
+        (sdk.Record(name="bad name", type="A", content="192.0.2.1"), "name"),
+    ):
         assert attr in refused(api.zones_records_post, zone.id, sdk.RecordCreate(properties=props), status=422)
-    r = httpx.post(f"{env.emu.url}{PREFIX}/zones/{zone.id}/records", auth=OWNER,
-                   json={"properties": {"name": "x", "type": "A", "content": "192.0.2.1", "ttl": 30}})
+    r = httpx.post(
+        f"{env.emu.url}{PREFIX}/zones/{zone.id}/records",
+        auth=OWNER,
+        json={"properties": {"name": "x", "type": "A", "content": "192.0.2.1", "ttl": 30}},
+    )
     assert r.status_code == 422 and "ttl" in r.json()["messages"][0]["message"]
     # conflicts: CNAME beside other records, the same record twice, two SPF records
     cname = sdk.RecordCreate(properties=sdk.Record(name="www", type="CNAME", content="web.example.net"))
     assert "CNAME" in refused(api.zones_records_post, zone.id, cname, status=409)
     add(env, zone.id, "alias", "CNAME", "web.example.net")
-    refused(api.zones_records_post, zone.id, sdk.RecordCreate(properties=sdk.Record(
-        name="alias", type="TXT", content="x")), status=409)
-    refused(api.zones_records_post, zone.id, sdk.RecordCreate(properties=sdk.Record(
-        name="www", type="A", content="192.0.2.10")), status=409)
+    refused(
+        api.zones_records_post,
+        zone.id,
+        sdk.RecordCreate(properties=sdk.Record(name="alias", type="TXT", content="x")),
+        status=409,
+    )
+    refused(
+        api.zones_records_post,
+        zone.id,
+        sdk.RecordCreate(properties=sdk.Record(name="www", type="A", content="192.0.2.10")),
+        status=409,
+    )
     add(env, zone.id, "", "TXT", "v=spf1 -all")
-    refused(api.zones_records_post, zone.id, sdk.RecordCreate(properties=sdk.Record(
-        name="@", type="TXT", content="v=spf1 mx -all")), status=409)
+    refused(
+        api.zones_records_post,
+        zone.id,
+        sdk.RecordCreate(properties=sdk.Record(name="@", type="TXT", content="v=spf1 mx -all")),
+        status=409,
+    )
     # PUT replaces a record (and may keep its own content), or creates one under a new id
-    put = api.zones_records_put(zone.id, a.id, sdk.RecordEnsure(properties=sdk.Record(
-        name="www", type="A", content="192.0.2.12", ttl=300)))
+    put = api.zones_records_put(
+        zone.id, a.id, sdk.RecordEnsure(properties=sdk.Record(name="www", type="A", content="192.0.2.12", ttl=300))
+    )
     assert put.metadata.state == "PROVISIONING" and put.properties.content == "192.0.2.12"
     rid = str(uuid.uuid4())
-    assert api.zones_records_put(zone.id, rid, sdk.RecordEnsure(properties=sdk.Record(
-        name="api", type="A", content="192.0.2.20"))).id == rid
+    assert (
+        api.zones_records_put(
+            zone.id, rid, sdk.RecordEnsure(properties=sdk.Record(name="api", type="A", content="192.0.2.20"))
+        ).id
+        == rid
+    )
     # the contract-wide listing filters exactly by type and zone
     listed = api.records_get(filter_zone_id=zone.id, filter_type="A")
     assert sorted(x.properties.content for x in listed.items) == ["192.0.2.11", "192.0.2.12", "192.0.2.20"]
@@ -242,32 +273,49 @@ txt  IN  TXT  "hello world"
     assert f"$ORIGIN {name}." in raw and "IN  SOA  ns-ic.ui-dns.com." in raw
     assert "www  300  IN  A  192.0.2.1" in raw and '"hello world"' in raw and "IN  NS  ns-ic.ui-dns.de." in raw
     assert "old" not in raw
-    r = httpx.put(f"{env.emu.url}{PREFIX}/zones/{zone.id}/zonefile", auth=OWNER, content="www IN BOGUS 1",
-                  headers={"Content-Type": "text/plain"})
+    r = httpx.put(
+        f"{env.emu.url}{PREFIX}/zones/{zone.id}/zonefile",
+        auth=OWNER,
+        content="www IN BOGUS 1",
+        headers={"Content-Type": "text/plain"},
+    )
     assert r.status_code == 400 and r.json()["messages"][0]["message"]
 
 
 def test_reverse_records_need_an_owned_ip(env):
     with sdk_client(env.emu) as cloud:
-        block, _, h = ionoscloud.IPBlocksApi(cloud).ipblocks_post_with_http_info(ionoscloud.IpBlock(
-            properties=ionoscloud.IpBlockProperties(location="de/fra", size=2)))
+        block, _, h = ionoscloud.IPBlocksApi(cloud).ipblocks_post_with_http_info(
+            ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=2))
+        )
         wait(cloud, h)
         ips = ionoscloud.IPBlocksApi(cloud).ipblocks_find_by_id(block.id).properties.ips
     api = sdk.ReverseRecordsApi(env.api)
-    resp = api.reverserecords_post_with_http_info(sdk.ReverseRecordCreate(
-        properties=sdk.ReverseRecord(name="mail.example.com", ip=ips[0])))
+    resp = api.reverserecords_post_with_http_info(
+        sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(name="mail.example.com", ip=ips[0]))
+    )
     rec = resp.data
     assert resp.status_code == 201 and rec.href == f"/reverserecords/{rec.id}" and rec.properties.ip == ips[0]
-    refused(api.reverserecords_post, sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(
-        name="again.example.com", ip=ips[0])), status=409)
-    assert "not available" in refused(api.reverserecords_post, sdk.ReverseRecordCreate(
-        properties=sdk.ReverseRecord(name="x.example.com", ip="198.51.100.200")), status=409)
-    refused(api.reverserecords_post, sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(
-        name="x.example.com", ip="999.1.1.1")), status=422)
+    refused(
+        api.reverserecords_post,
+        sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(name="again.example.com", ip=ips[0])),
+        status=409,
+    )
+    assert "not available" in refused(
+        api.reverserecords_post,
+        sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(name="x.example.com", ip="198.51.100.200")),
+        status=409,
+    )
+    refused(
+        api.reverserecords_post,
+        sdk.ReverseRecordCreate(properties=sdk.ReverseRecord(name="x.example.com", ip="999.1.1.1")),
+        status=422,
+    )
     assert [r.id for r in api.reverserecords_get(filter_record_ip=[ips[0]]).items] == [rec.id]
     assert api.reverserecords_get(filter_record_ip=[ips[1]]).items == []
-    put = api.reverserecords_put(rec.id, sdk.ReverseRecordEnsure(properties=sdk.ReverseRecord(
-        name="smtp.example.com", ip=ips[0], description="mail")))
+    put = api.reverserecords_put(
+        rec.id,
+        sdk.ReverseRecordEnsure(properties=sdk.ReverseRecord(name="smtp.example.com", ip=ips[0], description="mail")),
+    )
     assert put.properties.name == "smtp.example.com" and put.properties.description == "mail"
     # the DNS server answers the PTR query for the address
     ans = env.query(dns.reversename.from_address(ips[0]).to_text(), "PTR")
@@ -284,10 +332,21 @@ def test_dnssec_keys_are_served_and_sign_answers(env):
     api = sdk.DNSSECApi(env.api)
     params = sdk.DnssecKeyParameters(
         key_parameters=sdk.KeyParameters(algorithm="RSASHA256", ksk_bits=2048, zsk_bits=1024),
-        nsec_parameters=sdk.NsecParameters(nsec_mode="NSEC3", nsec3_iterations=0, nsec3_salt_bits=64), validity=90)
-    refused(api.zones_keys_post, zone.id, sdk.DnssecKeyCreate(properties=sdk.DnssecKeyParameters(
-        key_parameters=sdk.KeyParameters(algorithm="RSASHA256", ksk_bits=1024, zsk_bits=2048),
-        nsec_parameters=params.nsec_parameters, validity=90)), status=422)
+        nsec_parameters=sdk.NsecParameters(nsec_mode="NSEC3", nsec3_iterations=0, nsec3_salt_bits=64),
+        validity=90,
+    )
+    refused(
+        api.zones_keys_post,
+        zone.id,
+        sdk.DnssecKeyCreate(
+            properties=sdk.DnssecKeyParameters(
+                key_parameters=sdk.KeyParameters(algorithm="RSASHA256", ksk_bits=1024, zsk_bits=2048),
+                nsec_parameters=params.nsec_parameters,
+                validity=90,
+            )
+        ),
+        status=422,
+    )
     created = api.zones_keys_post(zone.id, sdk.DnssecKeyCreate(properties=params))
     assert created.type == "dnsseckeys" and created.properties.key_parameters.ksk_bits == 2048
     refused(api.zones_keys_post, zone.id, sdk.DnssecKeyCreate(properties=params), status=409)
@@ -325,8 +384,11 @@ def test_secondary_zone_transfers_from_its_primary(env):
     add(other, primary.id, "www", "A", "192.0.2.80")
     add(other, primary.id, "", "MX", f"mail.{name}", priority=5)
     api = sdk.SecondaryZonesApi(env.api)
-    sz = api.secondaryzones_post(sdk.SecondaryZoneCreate(properties=sdk.SecondaryZone(
-        zone_name=name, description="copy", primary_ips=["127.0.0.1", "127.0.0.2"])))
+    sz = api.secondaryzones_post(
+        sdk.SecondaryZoneCreate(
+            properties=sdk.SecondaryZone(zone_name=name, description="copy", primary_ips=["127.0.0.1", "127.0.0.2"])
+        )
+    )
     assert sz.metadata.nameservers[0] == "nscs.ui-dns.com" and sz.properties.primary_ips == ["127.0.0.1", "127.0.0.2"]
     assert api.secondaryzones_find_by_id(sz.id).metadata.state == "AVAILABLE"
     status = transferred(api, sz.id)
@@ -338,8 +400,9 @@ def test_secondary_zone_transfers_from_its_primary(env):
     assert ("www", "A", "192.0.2.80") in got and ("", "MX", f"mail.{name}") in got
     assert all(r.metadata.zone_id == sz.id and r.metadata.root_name == name for r in records.items)
     assert api.secondaryzones_axfr_put_with_http_info(sz.id).status_code == 202
-    put = api.secondaryzones_put(sz.id, sdk.SecondaryZoneEnsure(properties=sdk.SecondaryZone(
-        zone_name=name, primary_ips=["127.0.0.1"])))
+    put = api.secondaryzones_put(
+        sz.id, sdk.SecondaryZoneEnsure(properties=sdk.SecondaryZone(zone_name=name, primary_ips=["127.0.0.1"]))
+    )
     assert put.properties.description is None
     assert set(transferred(api, sz.id)) == {"127.0.0.1"}
     # a change at the primary and a NOTIFY from it: the secondary transfers again
@@ -351,7 +414,8 @@ def test_secondary_zone_transfers_from_its_primary(env):
     assert ack.rcode() == dns.rcode.NOERROR and ack.opcode() == dns.opcode.NOTIFY
     deadline = time.time() + 10
     while time.time() < deadline and "new" not in {
-            r.properties.name for r in sdk.RecordsApi(env.api).secondaryzones_records_get(sz.id).items}:
+        r.properties.name for r in sdk.RecordsApi(env.api).secondaryzones_records_get(sz.id).items
+    }:
         time.sleep(0.1)
     assert "new" in {r.properties.name for r in sdk.RecordsApi(env.api).secondaryzones_records_get(sz.id).items}
     notify.question[0].name = dns.name.from_text("not-secondary.example.")
@@ -374,13 +438,21 @@ def test_dns_needs_the_group_privilege(env):
     email, password = f"u-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with sdk_client(env.emu) as cloud:
         um = ionoscloud.UserManagementApi(cloud)
-        user, _, h = um.um_users_post_with_http_info(ionoscloud.UserPost(properties=ionoscloud.UserPropertiesPost(
-            firstname="Dns", lastname="User", email=email, password=password, administrator=False)))
+        user, _, h = um.um_users_post_with_http_info(
+            ionoscloud.UserPost(
+                properties=ionoscloud.UserPropertiesPost(
+                    firstname="Dns", lastname="User", email=email, password=password, administrator=False
+                )
+            )
+        )
         wait(cloud, h)
         r = httpx.get(f"{env.emu.url}{PREFIX}/zones", auth=(email, password))
         assert r.status_code == 403 and "accessAndManageDns" in r.json()["messages"][0]["message"]
-        group, _, h = um.um_groups_post_with_http_info(ionoscloud.Group(properties=ionoscloud.GroupProperties(
-            name=f"dns-{uuid.uuid4().hex[:6]}", access_and_manage_dns=True)))
+        group, _, h = um.um_groups_post_with_http_info(
+            ionoscloud.Group(
+                properties=ionoscloud.GroupProperties(name=f"dns-{uuid.uuid4().hex[:6]}", access_and_manage_dns=True)
+            )
+        )
         wait(cloud, h)
         wait(cloud, um.um_groups_users_post_with_http_info(group.id, ionoscloud.UserGroupPost(id=user.id))[2])
     with dns_client(env.emu, token(env.emu, (email, password))) as c:
@@ -392,8 +464,10 @@ def test_http_conventions(env):
     zone = new_zone(env)
     # Basic authentication works too; the real host name routes here by Host header
     assert httpx.get(f"{url}/zones/{zone.id}", auth=OWNER).json()["id"] == zone.id
-    r = httpx.get(f"{env.emu.url}/zones/{zone.id}", headers={"Host": "dns.de-fra.ionos.com",
-                                                            "Authorization": f"Bearer {env.token}"})
+    r = httpx.get(
+        f"{env.emu.url}/zones/{zone.id}",
+        headers={"Host": "dns.de-fra.ionos.com", "Authorization": f"Bearer {env.token}"},
+    )
     assert r.status_code == 200 and r.json()["properties"]["zoneName"] == zone.properties.zone_name
     r = httpx.get(f"{url}/zones")
     assert r.status_code == 401 and r.json()["httpStatus"] == 401
@@ -407,6 +481,7 @@ def test_http_conventions(env):
 
 
 # -- data plane ----------------------------------------------------------------------------------------
+
 
 def test_dns_server_answers_from_the_api(env):
     zone = new_zone(env)
@@ -452,16 +527,27 @@ def test_dns_server_answers_from_the_api(env):
 def test_every_record_type_the_api_accepts_is_served(env):
     zone = new_zone(env)
     name = zone.properties.zone_name
-    cases = [("A", "192.0.2.1", None), ("AAAA", "2001:db8::1", None), ("CNAME", "target.example.net", None),
-             ("MX", "mx.example.net", 10), ("NS", "ns.example.net", None), ("SRV", "5 5060 sip.example.net", 1),
-             ("TXT", "some text", None), ("CAA", '0 issue "letsencrypt.org"', None),
-             ("SSHFP", "4 2 " + "ab" * 32, None), ("TLSA", "3 1 1 " + "cd" * 32, None),
-             ("SMIMEA", "3 1 1 " + "ef" * 32, None), ("DS", "12345 8 2 " + "01" * 32, None),
-             ("HTTPS", "1 . alpn=h2", None), ("SVCB", "1 svc.example.net. port=8443", None),
-             ("OPENPGPKEY", base64.b64encode(b"key material").decode(), None),
-             ("CERT", "PKIX 0 0 " + base64.b64encode(b"cert").decode(), None),
-             ("URI", '1 "https://example.com/"', 10), ("RP", "admin.example.com. txt.example.com.", None),
-             ("LOC", "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m", None)]
+    cases = [
+        ("A", "192.0.2.1", None),
+        ("AAAA", "2001:db8::1", None),
+        ("CNAME", "target.example.net", None),
+        ("MX", "mx.example.net", 10),
+        ("NS", "ns.example.net", None),
+        ("SRV", "5 5060 sip.example.net", 1),
+        ("TXT", "some text", None),
+        ("CAA", '0 issue "letsencrypt.org"', None),
+        ("SSHFP", "4 2 " + "ab" * 32, None),
+        ("TLSA", "3 1 1 " + "cd" * 32, None),
+        ("SMIMEA", "3 1 1 " + "ef" * 32, None),
+        ("DS", "12345 8 2 " + "01" * 32, None),
+        ("HTTPS", "1 . alpn=h2", None),
+        ("SVCB", "1 svc.example.net. port=8443", None),
+        ("OPENPGPKEY", base64.b64encode(b"key material").decode(), None),
+        ("CERT", "PKIX 0 0 " + base64.b64encode(b"cert").decode(), None),
+        ("URI", '1 "https://example.com/"', 10),
+        ("RP", "admin.example.com. txt.example.com.", None),
+        ("LOC", "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m", None),
+    ]
     for rtype, content, priority in cases:
         add(env, zone.id, f"t-{rtype.lower()}", rtype, content, priority=priority)
     for rtype, _, _ in cases:
@@ -520,8 +606,9 @@ def test_emulator_process_serves_its_zones_on_the_dns_port(make_emulator):
     with dns_client(emu, token(emu, OWNER)) as c:
         zones, records = sdk.ZonesApi(c), sdk.RecordsApi(c)
         zone = zones.zones_post(sdk.ZoneCreate(properties=sdk.Zone(zone_name="quickstart.example")))
-        records.zones_records_post(zone.id, sdk.RecordCreate(properties=sdk.Record(
-            name="www", type="A", content="192.0.2.7", ttl=3600)))
+        records.zones_records_post(
+            zone.id, sdk.RecordCreate(properties=sdk.Record(name="www", type="A", content="192.0.2.7", ttl=3600))
+        )
         deadline = time.time() + 10
         while zones.zones_find_by_id(zone.id).metadata.state != "AVAILABLE" and time.time() < deadline:
             time.sleep(0.05)
@@ -531,8 +618,9 @@ def test_emulator_process_serves_its_zones_on_the_dns_port(make_emulator):
         answer = ask(q, "127.0.0.1", port=port, timeout=3)
         assert answer.rcode() == dns.rcode.NOERROR
         assert [r.to_text() for rrset in answer.answer for r in rrset] == ["192.0.2.7"]
-    missing = dns.query.udp(dns.message.make_query("nope.quickstart.example.", dns.rdatatype.A), "127.0.0.1",
-                            port=port, timeout=3)
+    missing = dns.query.udp(
+        dns.message.make_query("nope.quickstart.example.", dns.rdatatype.A), "127.0.0.1", port=port, timeout=3
+    )
     assert missing.rcode() == dns.rcode.NXDOMAIN
 
 
@@ -547,48 +635,74 @@ def test_ensure_edges_and_synchronous_reverse_records(env):
     def serial_of() -> int:
         raw = httpx.get(f"{url}/zones/{zone.id}/zonefile", auth=OWNER).text
         return int(next(line for line in raw.splitlines() if " SOA " in line).split()[6])
+
     first = serial_of()
     rec = add(env, zone.id, "a", "A", "192.0.2.1")
-    r = httpx.put(f"{url}/zones/{other.id}/records/{rec.id}", auth=OWNER,
-                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    r = httpx.put(
+        f"{url}/zones/{other.id}/records/{rec.id}",
+        auth=OWNER,
+        json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}},
+    )
     assert r.status_code == 409, r.text
-    r = httpx.put(f"{url}/zones/{zone.id}/records/not-a-uuid", auth=OWNER,
-                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    r = httpx.put(
+        f"{url}/zones/{zone.id}/records/not-a-uuid",
+        auth=OWNER,
+        json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}},
+    )
     assert r.status_code == 422 and "UUID" in r.json()["messages"][0]["message"]
-    r = httpx.put(f"{url}/zones/{zone.id}/records/{rec.id}", auth=OWNER,
-                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    r = httpx.put(
+        f"{url}/zones/{zone.id}/records/{rec.id}",
+        auth=OWNER,
+        json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}},
+    )
     assert r.status_code == 202 and r.json()["metadata"]["fqdn"] == f"b.{name}"
     assert api.zones_records_find_by_id(zone.id, rec.id).metadata.fqdn == f"b.{name}"
     assert serial_of() == first + 2
     api.zones_records_delete(zone.id, rec.id)
     assert serial_of() == first + 3
-    r = httpx.put(f"{url}/zones/{uuid.uuid4()}/records/{uuid.uuid4()}", auth=OWNER,
-                  json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+    r = httpx.put(
+        f"{url}/zones/{uuid.uuid4()}/records/{uuid.uuid4()}",
+        auth=OWNER,
+        json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}},
+    )
     assert r.status_code == 404
     # secondary zones: the name cannot change, the primaries must be addresses
-    sz = sdk.SecondaryZonesApi(env.api).secondaryzones_put(str(uuid.uuid4()), sdk.SecondaryZoneEnsure(
-        properties=sdk.SecondaryZone(zone_name=zone_name(), primary_ips=["127.0.0.2"])))
-    for props, attr in (({"zoneName": "x.example", "primaryIps": ["127.0.0.2"]}, "zoneName"),
-                        ({"zoneName": sz.properties.zone_name, "primaryIps": ["nope"]}, "primaryIps[0]")):
+    sz = sdk.SecondaryZonesApi(env.api).secondaryzones_put(
+        str(uuid.uuid4()),
+        sdk.SecondaryZoneEnsure(properties=sdk.SecondaryZone(zone_name=zone_name(), primary_ips=["127.0.0.2"])),
+    )
+    for props, attr in (
+        ({"zoneName": "x.example", "primaryIps": ["127.0.0.2"]}, "zoneName"),
+        ({"zoneName": sz.properties.zone_name, "primaryIps": ["nope"]}, "primaryIps[0]"),
+    ):
         r = httpx.put(f"{url}/secondaryzones/{sz.id}", auth=OWNER, json={"properties": props})
         assert r.status_code == 422 and attr in r.json()["messages"][0]["message"], r.text
     # reverse records
     with sdk_client(env.emu) as cloud:
-        block, _, h = ionoscloud.IPBlocksApi(cloud).ipblocks_post_with_http_info(ionoscloud.IpBlock(
-            properties=ionoscloud.IpBlockProperties(location="de/fra", size=1)))
+        block, _, h = ionoscloud.IPBlocksApi(cloud).ipblocks_post_with_http_info(
+            ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=1))
+        )
         wait(cloud, h)
         ip = ionoscloud.IPBlocksApi(cloud).ipblocks_find_by_id(block.id).properties.ips[0]
     # slow changes: a zone being deleted takes no more records; reverse records do not wait for the lifecycle
-    assert env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {
-        "dns.zone": 60, "dns.reverserecord": 60}}).status_code == 200
+    assert (
+        env.emu.admin(
+            "PUT", "timing", json={"profile": "instant", "overrides": {"dns.zone": 60, "dns.reverserecord": 60}}
+        ).status_code
+        == 200
+    )
     try:
         sdk.ZonesApi(env.api).zones_delete(other.id)
-        r = httpx.post(f"{url}/zones/{other.id}/records", auth=OWNER,
-                       json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}})
+        r = httpx.post(
+            f"{url}/zones/{other.id}/records",
+            auth=OWNER,
+            json={"properties": {"name": "b", "type": "A", "content": "192.0.2.2"}},
+        )
         assert r.status_code == 404 and "being deleted" in r.json()["messages"][0]["message"], r.text
         rid = str(uuid.uuid4())
-        r = httpx.put(f"{url}/reverserecords/{rid}", auth=OWNER,
-                      json={"properties": {"name": "h.example.com", "ip": ip}})
+        r = httpx.put(
+            f"{url}/reverserecords/{rid}", auth=OWNER, json={"properties": {"name": "h.example.com", "ip": ip}}
+        )
         assert r.status_code == 200 and "state" not in r.json()["metadata"], r.text
         listed = httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"]
         assert [x["id"] for x in listed] == [rid] and "state" not in listed[0]["metadata"]

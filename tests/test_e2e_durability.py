@@ -1,6 +1,7 @@
 """Durability and concurrency: nothing acknowledged is lost when the emulator is killed, requests never stay
 stuck, sequential ids stay distinct and parallel PATCHes lose nothing, with several worker processes
 (on SQLite and, in the PostgreSQL pass of ./run-tests, on PostgreSQL)."""
+
 from __future__ import annotations
 
 import threading
@@ -40,6 +41,7 @@ def test_fifty_parallel_lans_get_fifty_distinct_sequential_ids(make_emulator):
                 r = c.post(f"/cloudapi/v6/datacenters/{dc}/lans", json={"properties": {"name": "p"}})
                 assert r.status_code == 202, r.text
                 return r.json()["id"]
+
         with ThreadPoolExecutor(16) as pool:
             ids = list(pool.map(create, range(50)))
         assert sorted(ids, key=int) == [str(i) for i in range(1, 51)]
@@ -62,6 +64,7 @@ def test_parallel_patches_lose_no_update(make_emulator):
                 r = c.patch(f"/cloudapi/v6/datacenters/{dc}", json={"name": name})
                 assert r.status_code == 202, r.text
                 return r.json()["properties"]["name"]
+
         with ThreadPoolExecutor(16) as pool:
             echoed = list(pool.map(patch, names))
         assert sorted(echoed) == sorted(names)
@@ -133,6 +136,7 @@ def test_sigkill_during_sustained_mutations_loses_nothing(make_emulator):
             assert len(ids) == len(set(ids))
         # and no request anywhere is left behind
         reqs = http.get("/cloudapi/v6/requests", params={"depth": 1, "limit": 10000}).json()["items"]
-        stuck = [r["id"] for r in reqs
-                 if r["metadata"]["requestStatus"]["metadata"]["status"] not in ("DONE", "FAILED")]
+        stuck = [
+            r["id"] for r in reqs if r["metadata"]["requestStatus"]["metadata"]["status"] not in ("DONE", "FAILED")
+        ]
         assert not stuck

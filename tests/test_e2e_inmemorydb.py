@@ -3,6 +3,7 @@ strict emulator: clusters with a pre-hashed password connected to a Cloud API da
 ensure, snapshots and restores, snapshot locations and versions; httpx for Basic auth, real-host routing,
 privileges and error envelopes; and the real data plane on the machine's Redis (127.0.0.1:6379), reached with
 redis-py as the created ACL user."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,13 +46,29 @@ def network(emu, location="de/fra", public=False):
     return datacenter_with_lan(emu, location, public)
 
 
-def properties(dc, lan, *, name="sessions", address="192.168.30.10/24", version="7.2", username="web",
-               password=PASSWORD, ram=4, cls=imdb.ClusterCreateProperties, **extra):
-    return cls(name=name, version=version, instances=imdb.InstanceConfiguration(count=1, cores=1, ram=ram),
-               connection=imdb.ClusterConnection(datacenter_id=dc, lan_id=lan, primary_instance_address=address),
-               credentials=imdb.User(username=username, password=imdb.HashedPassword(algorithm="SHA-256",
-                                                                                      hash=sha256(password))),
-               **extra)
+def properties(
+    dc,
+    lan,
+    *,
+    name="sessions",
+    address="192.168.30.10/24",
+    version="7.2",
+    username="web",
+    password=PASSWORD,
+    ram=4,
+    cls=imdb.ClusterCreateProperties,
+    **extra,
+):
+    return cls(
+        name=name,
+        version=version,
+        instances=imdb.InstanceConfiguration(count=1, cores=1, ram=ram),
+        connection=imdb.ClusterConnection(datacenter_id=dc, lan_id=lan, primary_instance_address=address),
+        credentials=imdb.User(
+            username=username, password=imdb.HashedPassword(algorithm="SHA-256", hash=sha256(password))
+        ),
+        **extra,
+    )
 
 
 def create(c, dc, lan, **kw):
@@ -59,8 +76,11 @@ def create(c, dc, lan, **kw):
 
 
 def from_snapshot(snapshot_id=None, when=None):
-    inner = (imdb.RestoreClusterFromSnapshot(source_snapshot_id=snapshot_id, recovery_target_datetime=when)
-             if snapshot_id else imdb.InPlaceRestoreClusterFromSnapshot(recovery_target_datetime=when))
+    inner = (
+        imdb.RestoreClusterFromSnapshot(source_snapshot_id=snapshot_id, recovery_target_datetime=when)
+        if snapshot_id
+        else imdb.InPlaceRestoreClusterFromSnapshot(recovery_target_datetime=when)
+    )
     return imdb.ClusterRestoreFromSnapshot(inner)
 
 
@@ -75,8 +95,14 @@ def refused(call, *args, **kw) -> tuple[int, str]:
 def test_cluster_lifecycle_and_snapshots(api, emulator):
     clusters, snapshots = imdb.ClustersApi(api), imdb.SnapshotsApi(api)
     dc, lan = network(emulator)
-    made = create(api, dc, lan, persistence_mode="AOF", eviction_policy="allkeys-lru",
-                  snapshot=imdb.SnapshotConfiguration(location="eu-central-3", retention_days=3, snapshot_hours=[6, 0]))
+    made = create(
+        api,
+        dc,
+        lan,
+        persistence_mode="AOF",
+        eviction_policy="allkeys-lru",
+        snapshot=imdb.SnapshotConfiguration(location="eu-central-3", retention_days=3, snapshot_hours=[6, 0]),
+    )
     assert made.status_code == 201
     c = made.data
     assert c.metadata.state == "PROVISIONING" and c.href == f"{emulator.url}{PREFIX}/clusters/{c.id}"
@@ -98,30 +124,59 @@ def test_cluster_lifecycle_and_snapshots(api, emulator):
     assert clusters.clusters_find_by_id(c.id).properties.instances.ram == 8
     assert len(snapshots.snapshots_get(filter_cluster_id=c.id).items) == 2
     for kw, attr in ((dict(ram=4, version="9.0"), "instances.ram"), (dict(ram=8, version="7.2"), "version")):
-        status, msg = refused(clusters.clusters_put, c.id, imdb.ClusterEnsure(properties=properties(
-            dc, lan, cls=imdb.Cluster, **kw)))
+        status, msg = refused(
+            clusters.clusters_put, c.id, imdb.ClusterEnsure(properties=properties(dc, lan, cls=imdb.Cluster, **kw))
+        )
         assert status == 422 and attr in msg
     # restore from the first series into a new cluster in the same data center; in place with a time only
     now = datetime.now(timezone.utc)
     first = snapshots.snapshots_find_by_id(snap[0].id).properties  # closed by the upgrade
     assert first.earliest_recovery_target_time <= first.latest_recovery_target_time <= now
     with pytest.raises(ApiException):  # after its window
-        create(api, dc, lan, name="copy", address="192.168.30.11/24", version="9.0",
-               restore_from_snapshot=from_snapshot(snap[0].id, now + timedelta(seconds=1)))
-    restored = create(api, dc, lan, name="copy", address="192.168.30.11/24", version="9.0",
-                      restore_from_snapshot=from_snapshot(snap[0].id, first.latest_recovery_target_time)).data
+        create(
+            api,
+            dc,
+            lan,
+            name="copy",
+            address="192.168.30.11/24",
+            version="9.0",
+            restore_from_snapshot=from_snapshot(snap[0].id, now + timedelta(seconds=1)),
+        )
+    restored = create(
+        api,
+        dc,
+        lan,
+        name="copy",
+        address="192.168.30.11/24",
+        version="9.0",
+        restore_from_snapshot=from_snapshot(snap[0].id, first.latest_recovery_target_time),
+    ).data
     assert clusters.clusters_find_by_id(restored.id).metadata.state == "AVAILABLE"
     other_dc, other_lan = network(emulator)
     elsewhere = from_snapshot(snap[0].id)  # snapshots stay in their data center
     assert "datacenterId" in refused(create, api, other_dc, other_lan, restore_from_snapshot=elsewhere)[1]
     latest = next(s for s in snapshots.snapshots_get(filter_cluster_id=c.id).items if s.id != snap[0].id)
-    assert "ram" in refused(create, api, dc, lan, address="192.168.30.12/24", version="9.0", ram=4,
-                            restore_from_snapshot=from_snapshot(latest.id))[1]  # it needs 8 GB
+    assert (
+        "ram"
+        in refused(
+            create,
+            api,
+            dc,
+            lan,
+            address="192.168.30.12/24",
+            version="9.0",
+            ram=4,
+            restore_from_snapshot=from_snapshot(latest.id),
+        )[1]
+    )  # it needs 8 GB
     early = from_snapshot(snap[0].id, now - timedelta(days=2))
-    assert "recoveryTargetDatetime" in refused(create, api, dc, lan, address="192.168.30.12/24",
-                                               restore_from_snapshot=early)[1]
-    in_place = properties(dc, lan, ram=8, version="9.0", cls=imdb.Cluster,
-                          restore_from_snapshot=from_snapshot(when=now))
+    assert (
+        "recoveryTargetDatetime"
+        in refused(create, api, dc, lan, address="192.168.30.12/24", restore_from_snapshot=early)[1]
+    )
+    in_place = properties(
+        dc, lan, ram=8, version="9.0", cls=imdb.Cluster, restore_from_snapshot=from_snapshot(when=now)
+    )
     assert clusters.clusters_put_with_http_info(c.id, imdb.ClusterEnsure(properties=in_place)).status_code == 200
     # delete: 202, then 404; the snapshots stay, closed
     assert clusters.clusters_delete_with_http_info(c.id).status_code == 202
@@ -141,7 +196,7 @@ def test_put_ensure_and_validation(api, emulator):
         (dict(username="default"), "credentials.username"),
         (dict(username="has-dash"), "credentials.username"),
         (dict(address="10.212.3.4/24"), "primaryInstanceAddress"),
-        (dict(address="192.168.31.5/24"), cid),                       # taken in this LAN
+        (dict(address="192.168.31.5/24"), cid),  # taken in this LAN
         (dict(version="6.0"), "properties.version"),
     ]
     for kw, attr in cases:
@@ -155,8 +210,11 @@ def test_put_ensure_and_validation(api, emulator):
     props["credentials"] = {"username": "web", "password": {"algorithm": "MD5", "hash": sha256("x")}}
     r = httpx.post(emulator.url + PREFIX + "/clusters", auth=OWNER, json={"properties": props})
     assert r.status_code == 422 and "algorithm" in r.json()["messages"][0]["message"]
-    r = httpx.post(emulator.url + PREFIX + "/clusters", auth=OWNER, json={"properties": {"name": "n1",
-                   "evictionPolicy": "sometimes"}})
+    r = httpx.post(
+        emulator.url + PREFIX + "/clusters",
+        auth=OWNER,
+        json={"properties": {"name": "n1", "evictionPolicy": "sometimes"}},
+    )
     assert r.status_code == 422 and "evictionPolicy" in r.json()["messages"][0]["message"]
     assert len(clusters.clusters_get().items) == before
     # the username is fixed; the password may change
@@ -179,13 +237,24 @@ def test_catalogue_routing_and_privileges(api, emulator):
     assert r.status_code == 200 and "/inmemorydb/us-las/v2/versions" in r.json()["href"]
     email, pw = f"im-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        h.post("/um/users", json={"properties": {"firstname": "I", "lastname": "M", "email": email,
-                                                 "password": pw, "administrator": False}})
+        h.post(
+            "/um/users",
+            json={
+                "properties": {
+                    "firstname": "I",
+                    "lastname": "M",
+                    "email": email,
+                    "password": pw,
+                    "administrator": False,
+                }
+            },
+        )
     r = httpx.get(url + "/snapshots", auth=(email, pw))
     assert r.status_code == 403 and "manageDBaaS" in r.json()["messages"][0]["message"]
 
 
 # -- the real data plane ------------------------------------------------------------------------------
+
 
 def redis_admin():
     redis = pytest.importorskip("redis")
@@ -201,8 +270,15 @@ def redis_as(user, password):
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
-    return redis.Redis(host="127.0.0.1", port=6379, username=user, password=password, socket_connect_timeout=2,
-                       retry=Retry(NoBackoff(), 0))  # a refused password is final
+
+    return redis.Redis(
+        host="127.0.0.1",
+        port=6379,
+        username=user,
+        password=password,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 0),
+    )  # a refused password is final
 
 
 @pytest.fixture
@@ -225,6 +301,7 @@ def redis_plane(make_emulator):
 
 def test_real_redis_acl_user_and_prefix(redis_plane):
     import redis
+
     emu, c, admin, made = redis_plane
     clusters = imdb.ClustersApi(c)
     user = f"u_{uuid.uuid4().hex[:8]}"
@@ -239,15 +316,20 @@ def test_real_redis_acl_user_and_prefix(redis_plane):
         r = redis_as(user, PASSWORD)
         assert r.set(f"{user}:cart", "3 books") and r.get(f"{user}:cart") == b"3 books"
         r.hset(f"{user}:profile", mapping={"name": "Ada"})
-        for call in (lambda: r.get(f"outside_{user}"), lambda: r.set("elsewhere", 1), lambda: r.flushall(),
-                     lambda: r.config_get("*")):
+        for call in (
+            lambda: r.get(f"outside_{user}"),
+            lambda: r.set("elsewhere", 1),
+            lambda: r.flushall(),
+            lambda: r.config_get("*"),
+        ):
             with pytest.raises(redis.exceptions.NoPermissionError):
                 call()
         assert f"{user}:cart".encode() in r.keys(f"{user}:*")  # KEYS stays allowed
         r.close()
         # a new password hash (PUT) replaces the old password
-        body = properties(dc, lan, username=user, password="An0ther-Secret", address="192.168.40.10/24",
-                          cls=imdb.Cluster)
+        body = properties(
+            dc, lan, username=user, password="An0ther-Secret", address="192.168.40.10/24", cls=imdb.Cluster
+        )
         clusters.clusters_put(cluster.id, imdb.ClusterEnsure(properties=body))
         assert clusters.clusters_find_by_id(cluster.id).metadata.state == "AVAILABLE"
         with pytest.raises(redis.AuthenticationError):
@@ -256,8 +338,9 @@ def test_real_redis_acl_user_and_prefix(redis_plane):
         # a restore copies the source cluster's keys under the new user's prefix
         snap = imdb.SnapshotsApi(c).snapshots_get(filter_cluster_id=cluster.id).items[0]
         copy_user = f"c_{uuid.uuid4().hex[:8]}"
-        copy = create(c, dc, lan, username=copy_user, address="192.168.40.11/24",
-                      restore_from_snapshot=from_snapshot(snap.id)).data
+        copy = create(
+            c, dc, lan, username=copy_user, address="192.168.40.11/24", restore_from_snapshot=from_snapshot(snap.id)
+        ).data
         made.append(copy.id)
         assert clusters.clusters_find_by_id(copy.id).metadata.state == "AVAILABLE"
         assert redis_as(copy_user, PASSWORD).hget(f"{copy_user}:profile", "name") == b"Ada"

@@ -1,6 +1,7 @@
 """End-to-end: managed Kubernetes (clusters, node pools, nodes, kubeconfig, versions) through the unmodified
 `ionoscloud` SDK, against a strict emulator process. Clusters and pools are followed through their own
 metadata.state, as Terraform and ionosctl do."""
+
 from __future__ import annotations
 
 import ast
@@ -24,13 +25,15 @@ DEFAULT = "1.31.8"
 
 # -- helpers ----------------------------------------------------------------------------------------
 
+
 def k8s(client) -> ionoscloud.KubernetesApi:
     return ionoscloud.KubernetesApi(client)
 
 
 def new_dc(client, location="de/fra"):
-    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(ionoscloud.DatacenterPost(
-        properties=ionoscloud.DatacenterPropertiesPost(name="k8s-dc", location=location)))
+    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
+        ionoscloud.DatacenterPost(properties=ionoscloud.DatacenterPropertiesPost(name="k8s-dc", location=location))
+    )
     wait(client, h)
     return dc
 
@@ -41,11 +44,13 @@ def new_ipblock():
     made = []
 
     def make(client, size, location="de/fra"):
-        block, _, h = ionoscloud.IPBlocksApi(client).ipblocks_post_with_http_info(ionoscloud.IpBlock(
-            properties=ionoscloud.IpBlockProperties(location=location, size=size)))
+        block, _, h = ionoscloud.IPBlocksApi(client).ipblocks_post_with_http_info(
+            ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location=location, size=size))
+        )
         wait(client, h)
         made.append((client, block.id))
         return block
+
     yield make
     for client, block_id in made:
         ionoscloud.IPBlocksApi(client).ipblocks_delete(block_id)
@@ -53,18 +58,30 @@ def new_ipblock():
 
 def new_cluster(client, name="k8s-test", **props):
     """A cluster, waited for like Terraform does: poll the cluster until ACTIVE."""
-    c, status, h = k8s(client).k8s_post_with_http_info(ionoscloud.KubernetesClusterForPost(
-        properties=ionoscloud.KubernetesClusterPropertiesForPost(name=name, **props)))
+    c, status, h = k8s(client).k8s_post_with_http_info(
+        ionoscloud.KubernetesClusterForPost(
+            properties=ionoscloud.KubernetesClusterPropertiesForPost(name=name, **props)
+        )
+    )
     assert status == 202 and c.metadata.state == "DEPLOYING"
     request_id(h)  # an absolute Location to the request, as everywhere in the Cloud API
     return until_state(lambda: k8s(client).k8s_find_by_cluster_id(c.id), "ACTIVE")
 
 
 def pool_body(dc_id, name="pool", node_count=2, **props):
-    base = dict(name=name, datacenter_id=dc_id, node_count=node_count, cores_count=2, ram_size=4096,
-                availability_zone="AUTO", storage_type="SSD", storage_size=40)
-    return ionoscloud.KubernetesNodePoolForPost(properties=ionoscloud.KubernetesNodePoolPropertiesForPost(
-        **{**base, **props}))
+    base = dict(
+        name=name,
+        datacenter_id=dc_id,
+        node_count=node_count,
+        cores_count=2,
+        ram_size=4096,
+        availability_zone="AUTO",
+        storage_type="SSD",
+        storage_size=40,
+    )
+    return ionoscloud.KubernetesNodePoolForPost(
+        properties=ionoscloud.KubernetesNodePoolPropertiesForPost(**{**base, **props})
+    )
 
 
 def new_pool(client, cluster_id, dc_id, **props):
@@ -99,8 +116,9 @@ def until_gone(get, timeout=10.0):
 def slow(emulator, **seconds):
     """Let changes of these kinds take a moment, so the in-between states can be seen."""
     before = emulator.admin("GET", "timing").json()
-    emulator.admin("PUT", "timing",
-                   json={"profile": before["profile"], "overrides": {**before["overrides"], **seconds}})
+    emulator.admin(
+        "PUT", "timing", json={"profile": before["profile"], "overrides": {**before["overrides"], **seconds}}
+    )
     try:
         yield
     finally:
@@ -115,11 +133,23 @@ def assert_422(resp, code="100"):
 
 
 def raw_pool(dc_id, **props):
-    return {"properties": {"name": "raw", "datacenterId": dc_id, "nodeCount": 1, "coresCount": 2, "ramSize": 2048,
-                           "availabilityZone": "AUTO", "storageType": "HDD", "storageSize": 20, **props}}
+    return {
+        "properties": {
+            "name": "raw",
+            "datacenterId": dc_id,
+            "nodeCount": 1,
+            "coresCount": 2,
+            "ramSize": 2048,
+            "availabilityZone": "AUTO",
+            "storageType": "HDD",
+            "storageSize": 20,
+            **props,
+        }
+    }
 
 
 # -- versions ---------------------------------------------------------------------------------------
+
 
 def test_versions_and_default(client, emulator):
     assert k8s(client).k8s_versions_get() == VERSIONS
@@ -131,11 +161,15 @@ def test_versions_and_default(client, emulator):
 
 # -- clusters ---------------------------------------------------------------------------------------
 
+
 def test_cluster_deploys_then_becomes_active(client, emulator):
     api = k8s(client)
     with slow(emulator, k8s=0.4):
-        c, status, h = api.k8s_post_with_http_info(ionoscloud.KubernetesClusterForPost(
-            properties=ionoscloud.KubernetesClusterPropertiesForPost(name="web.cluster_1")))
+        c, status, h = api.k8s_post_with_http_info(
+            ionoscloud.KubernetesClusterForPost(
+                properties=ionoscloud.KubernetesClusterPropertiesForPost(name="web.cluster_1")
+            )
+        )
         assert status == 202 and c.type == "k8s" and c.metadata.state == "DEPLOYING"
         assert c.href.endswith(f"/cloudapi/v6/k8s/{c.id}")
         # the cluster is followed through its own state; it is still deploying right after the POST
@@ -146,8 +180,15 @@ def test_cluster_deploys_then_becomes_active(client, emulator):
     assert p.available_upgrade_versions == ["1.32.4"]
     assert p.viable_node_pool_versions == ["1.29.15", "1.30.12", "1.31.8"]
     # a maintenance window is assigned when none is asked for
-    assert p.maintenance_window.day_of_the_week in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                                     "Saturday", "Sunday")
+    assert p.maintenance_window.day_of_the_week in (
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    )
     assert p.maintenance_window.time.endswith("Z") and len(p.maintenance_window.time) == 9
     assert p.api_subnet_allow_list == [] and p.s3_buckets == []
     # the request names the cluster as its target
@@ -159,11 +200,15 @@ def test_cluster_deploys_then_becomes_active(client, emulator):
 
 
 def test_cluster_with_all_properties_and_private_cluster(client, new_ipblock):
-    c = new_cluster(client, "full", k8s_version="1.30.12", location="de/txl",
-                    maintenance_window=ionoscloud.KubernetesMaintenanceWindow(day_of_the_week="Sunday",
-                                                                              time="03:30:00"),
-                    api_subnet_allow_list=["1.2.3.4", "10.0.0.0/8", "2002::1234:abcd:ffff:c0a8:101/64"],
-                    s3_buckets=[ionoscloud.S3Bucket(name="audit-logs")])
+    c = new_cluster(
+        client,
+        "full",
+        k8s_version="1.30.12",
+        location="de/txl",
+        maintenance_window=ionoscloud.KubernetesMaintenanceWindow(day_of_the_week="Sunday", time="03:30:00"),
+        api_subnet_allow_list=["1.2.3.4", "10.0.0.0/8", "2002::1234:abcd:ffff:c0a8:101/64"],
+        s3_buckets=[ionoscloud.S3Bucket(name="audit-logs")],
+    )
     p = c.properties
     assert p.k8s_version == "1.30.12" and p.location == "de/txl"
     assert (p.maintenance_window.day_of_the_week, p.maintenance_window.time) == ("Sunday", "03:30:00Z")
@@ -172,8 +217,9 @@ def test_cluster_with_all_properties_and_private_cluster(client, new_ipblock):
     assert p.viable_node_pool_versions == ["1.29.15", "1.30.12"]
     # a private cluster needs a location and a NAT gateway IP reserved there
     ip = new_ipblock(client, 1, "de/fra").properties.ips[0]
-    private = new_cluster(client, "private", public=False, location="de/fra", nat_gateway_ip=ip,
-                          node_subnet="192.168.0.0/16")
+    private = new_cluster(
+        client, "private", public=False, location="de/fra", nat_gateway_ip=ip, node_subnet="192.168.0.0/16"
+    )
     assert private.properties.public is False and private.properties.nat_gateway_ip == ip
     assert private.properties.node_subnet == "192.168.0.0/16"
 
@@ -199,8 +245,10 @@ def test_cluster_rules_refuse_and_create_nothing(client, emulator, new_ipblock):
     ip = new_ipblock(client, 1, "de/txl").properties.ips[0]
     cases = CLUSTER_RULES + [
         ({"name": "ok", "public": False, "location": "de/fra", "natGatewayIp": ip}, "de/txl"),
-        ({"name": "ok", "public": False, "location": "de/txl", "natGatewayIp": ip, "nodeSubnet": "10.1.0.0/24"},
-         "nodeSubnet"),
+        (
+            {"name": "ok", "public": False, "location": "de/txl", "natGatewayIp": ip, "nodeSubnet": "10.1.0.0/24"},
+            "nodeSubnet",
+        ),
     ]
     with emulator.http() as http:
         for props, needle in cases:
@@ -215,9 +263,14 @@ def test_cluster_update_upgrade_and_rules(client, emulator):
     c = new_cluster(client, "upgrade-me", k8s_version="1.30.12")
     window = c.properties.maintenance_window
     with slow(emulator, k8s=0.4):
-        up, status, _ = api.k8s_put_with_http_info(c.id, ionoscloud.KubernetesClusterForPut(
-            properties=ionoscloud.KubernetesClusterPropertiesForPut(name="upgraded", k8s_version="1.31.8",
-                                                                    api_subnet_allow_list=["192.0.2.0/24"])))
+        up, status, _ = api.k8s_put_with_http_info(
+            c.id,
+            ionoscloud.KubernetesClusterForPut(
+                properties=ionoscloud.KubernetesClusterPropertiesForPut(
+                    name="upgraded", k8s_version="1.31.8", api_subnet_allow_list=["192.0.2.0/24"]
+                )
+            ),
+        )
         assert status == 202 and up.metadata.state == "UPDATING"
         got = until_state(lambda: api.k8s_find_by_cluster_id(c.id), "ACTIVE")
     assert got.properties.name == "upgraded" and got.properties.k8s_version == "1.31.8"
@@ -226,16 +279,22 @@ def test_cluster_update_upgrade_and_rules(client, emulator):
     assert got.properties.maintenance_window.time == window.time
     assert got.properties.available_upgrade_versions == ["1.32.4"]
     with emulator.http() as http:
-        for props in ({"name": "x", "k8sVersion": "1.30.12"},     # no downgrades
-                      {"name": "x", "k8sVersion": "9.9.9"},
-                      {"name": "x", "public": False},             # immutable
-                      {"name": "-x"}):
+        for props in (
+            {"name": "x", "k8sVersion": "1.30.12"},  # no downgrades
+            {"name": "x", "k8sVersion": "9.9.9"},
+            {"name": "x", "public": False},  # immutable
+            {"name": "-x"},
+        ):
             assert_422(http.put(f"/cloudapi/v6/k8s/{c.id}", json={"properties": props}))
     # two minors at once is not an upgrade path
     c2 = new_cluster(client, "old", k8s_version="1.29.15")
     with pytest.raises(ApiException) as e:
-        api.k8s_put(c2.id, ionoscloud.KubernetesClusterForPut(
-            properties=ionoscloud.KubernetesClusterPropertiesForPut(name="old", k8s_version="1.31.8")))
+        api.k8s_put(
+            c2.id,
+            ionoscloud.KubernetesClusterForPut(
+                properties=ionoscloud.KubernetesClusterPropertiesForPut(name="old", k8s_version="1.31.8")
+            ),
+        )
     assert e.value.status == 422
     got = api.k8s_find_by_cluster_id(c.id)
     assert got.properties.name == "upgraded" and got.properties.k8s_version == "1.31.8"
@@ -271,7 +330,8 @@ def test_cluster_limit_of_the_contract(make_emulator):
     emu = make_emulator("limit")
     with emu.http() as http:
         limit = http.get("/cloudapi/v6/contracts").json()["items"][0]["properties"]["resourceLimits"][
-            "k8sClusterLimitTotal"]
+            "k8sClusterLimitTotal"
+        ]
         for i in range(limit):
             assert http.post("/cloudapi/v6/k8s", json={"properties": {"name": f"c{i}"}}).status_code == 202
         msg = assert_422(http.post("/cloudapi/v6/k8s", json={"properties": {"name": "one-too-many"}}))
@@ -282,16 +342,24 @@ def test_cluster_limit_of_the_contract(make_emulator):
 def test_creating_a_cluster_needs_the_group_privilege(client, emulator):
     um = ionoscloud.UserManagementApi(client)
     email, pw = f"k8s-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
-    u, _, h = um.um_users_post_with_http_info(ionoscloud.UserPost(properties=ionoscloud.UserPropertiesPost(
-        firstname="K", lastname="User", email=email, password=pw, administrator=False)))
+    u, _, h = um.um_users_post_with_http_info(
+        ionoscloud.UserPost(
+            properties=ionoscloud.UserPropertiesPost(
+                firstname="K", lastname="User", email=email, password=pw, administrator=False
+            )
+        )
+    )
     wait(client, h)
     body = ionoscloud.KubernetesClusterForPost(properties=ionoscloud.KubernetesClusterPropertiesForPost(name="mine"))
     with sdk_client(emulator, user=email, password=pw) as c:
         with pytest.raises(ApiException) as e:
             k8s(c).k8s_post(body)
         assert e.value.status == 403 and "createK8sCluster" in e.value.body
-    g, _, h = um.um_groups_post_with_http_info(ionoscloud.Group(properties=ionoscloud.GroupProperties(
-        name=f"k8s-{uuid.uuid4().hex[:6]}", create_k8s_cluster=True)))
+    g, _, h = um.um_groups_post_with_http_info(
+        ionoscloud.Group(
+            properties=ionoscloud.GroupProperties(name=f"k8s-{uuid.uuid4().hex[:6]}", create_k8s_cluster=True)
+        )
+    )
     wait(client, h)
     _, _, h = um.um_groups_users_post_with_http_info(g.id, ionoscloud.UserGroupPost(id=u.id))
     wait(client, h)
@@ -303,6 +371,7 @@ def test_creating_a_cluster_needs_the_group_privilege(client, emulator):
 
 
 # -- kubeconfig -------------------------------------------------------------------------------------
+
 
 def test_kubeconfig_yaml_by_default_json_on_request(client, emulator):
     c = new_cluster(client, "kc")
@@ -332,13 +401,15 @@ def test_kubeconfig_yaml_by_default_json_on_request(client, emulator):
 
 # -- node pools and nodes ---------------------------------------------------------------------------
 
+
 def test_node_pool_lifecycle_with_nodes(client, emulator):
     api = k8s(client)
     dc = new_dc(client)
     c = new_cluster(client, "pools", location="de/fra")
     with slow(emulator, nodepool=0.4):
-        p, status, h = api.k8s_nodepools_post_with_http_info(c.id, pool_body(
-            dc.id, "workers", labels={"tier": "web"}, annotations={"example.com/owner": "team a"}))
+        p, status, h = api.k8s_nodepools_post_with_http_info(
+            c.id, pool_body(dc.id, "workers", labels={"tier": "web"}, annotations={"example.com/owner": "team a"})
+        )
         assert status == 202 and p.type == "nodepool" and p.metadata.state == "DEPLOYING"
         request_id(h)
         nodes = api.k8s_nodepools_nodes_get(c.id, p.id, depth=1).items
@@ -370,8 +441,9 @@ def test_node_pool_lifecycle_with_nodes(client, emulator):
     assert [x.id for x in api.k8s_nodepools_get(c.id, depth=1).items] == [p.id]
 
     # scale out with new labels: the pool is UPDATING and a third node is provisioned
-    put = ionoscloud.KubernetesNodePoolForPut(properties=ionoscloud.KubernetesNodePoolPropertiesForPut(
-        node_count=3, labels={"tier": "api"}))
+    put = ionoscloud.KubernetesNodePoolForPut(
+        properties=ionoscloud.KubernetesNodePoolPropertiesForPut(node_count=3, labels={"tier": "api"})
+    )
     with slow(emulator, nodepool=0.4):
         up, status, _ = api.k8s_nodepools_put_with_http_info(c.id, p.id, put)
         assert status == 202 and up.metadata.state == "UPDATING"
@@ -384,8 +456,11 @@ def test_node_pool_lifecycle_with_nodes(client, emulator):
 
     # scale in: the extra nodes terminate and go
     with slow(emulator, nodepool=0.4):
-        api.k8s_nodepools_put(c.id, p.id, ionoscloud.KubernetesNodePoolForPut(
-            properties=ionoscloud.KubernetesNodePoolPropertiesForPut(node_count=1)))
+        api.k8s_nodepools_put(
+            c.id,
+            p.id,
+            ionoscloud.KubernetesNodePoolForPut(properties=ionoscloud.KubernetesNodePoolPropertiesForPut(node_count=1)),
+        )
         states = sorted(n.metadata.state for n in api.k8s_nodepools_nodes_get(c.id, p.id, depth=1).items)
         assert states == ["READY", "TERMINATING", "TERMINATING"]
         until_state(lambda: api.k8s_nodepools_find_by_id(c.id, p.id), "ACTIVE")
@@ -411,15 +486,30 @@ def test_node_pool_lifecycle_with_nodes(client, emulator):
 def test_node_pool_with_public_ips_lans_autoscaling_and_upgrade(client, emulator, new_ipblock):
     api = k8s(client)
     dc = new_dc(client)
-    lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(dc.id, ionoscloud.Lan(
-        properties=ionoscloud.LanProperties(name="private", public=False)))
+    lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(
+        dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name="private", public=False))
+    )
     wait(client, h)
     ips = new_ipblock(client, 4).properties.ips
     c = new_cluster(client, "extras", k8s_version="1.30.12")
-    lans = [ionoscloud.KubernetesNodePoolLan(id=int(lan.id), dhcp=False, routes=[
-        ionoscloud.KubernetesNodePoolLanRoutes(network="10.9.0.0/16", gateway_ip="10.7.1.1")])]
-    p = new_pool(client, c.id, dc.id, node_count=2, k8s_version="1.29.15", server_type="VCPU", public_ips=ips[:3],
-                 lans=lans, auto_scaling=ionoscloud.KubernetesAutoScaling(min_node_count=1, max_node_count=2))
+    lans = [
+        ionoscloud.KubernetesNodePoolLan(
+            id=int(lan.id),
+            dhcp=False,
+            routes=[ionoscloud.KubernetesNodePoolLanRoutes(network="10.9.0.0/16", gateway_ip="10.7.1.1")],
+        )
+    ]
+    p = new_pool(
+        client,
+        c.id,
+        dc.id,
+        node_count=2,
+        k8s_version="1.29.15",
+        server_type="VCPU",
+        public_ips=ips[:3],
+        lans=lans,
+        auto_scaling=ionoscloud.KubernetesAutoScaling(min_node_count=1, max_node_count=2),
+    )
     pp = p.properties
     assert pp.public_ips == ips[:3] and pp.server_type == "VCPU" and pp.cpu_family is None
     assert pp.auto_scaling.min_node_count == 1 and pp.auto_scaling.max_node_count == 2
@@ -430,17 +520,34 @@ def test_node_pool_with_public_ips_lans_autoscaling_and_upgrade(client, emulator
     node_ips = {n.properties.public_ip for n in api.k8s_nodepools_nodes_get(c.id, p.id, depth=1).items}
     assert node_ips < set(ips[:3])
     # the cluster cannot move further than its pools allow (1.29 pools cannot follow a 1.31 cluster)
-    api.k8s_put(c.id, ionoscloud.KubernetesClusterForPut(
-        properties=ionoscloud.KubernetesClusterPropertiesForPut(name="extras", k8s_version="1.31.8")))
+    api.k8s_put(
+        c.id,
+        ionoscloud.KubernetesClusterForPut(
+            properties=ionoscloud.KubernetesClusterPropertiesForPut(name="extras", k8s_version="1.31.8")
+        ),
+    )
     with pytest.raises(ApiException) as e:
-        api.k8s_put(c.id, ionoscloud.KubernetesClusterForPut(
-            properties=ionoscloud.KubernetesClusterPropertiesForPut(name="extras", k8s_version="1.32.4")))
+        api.k8s_put(
+            c.id,
+            ionoscloud.KubernetesClusterForPut(
+                properties=ionoscloud.KubernetesClusterPropertiesForPut(name="extras", k8s_version="1.32.4")
+            ),
+        )
     assert e.value.status == 422 and "upgraded" in e.value.body
     # upgrading the pool moves its nodes to the new version
-    api.k8s_nodepools_put(c.id, p.id, ionoscloud.KubernetesNodePoolForPut(
-        properties=ionoscloud.KubernetesNodePoolPropertiesForPut(
-            node_count=2, k8s_version="1.31.8", public_ips=ips[:3], lans=lans,
-            auto_scaling=ionoscloud.KubernetesAutoScaling(min_node_count=1, max_node_count=2))))
+    api.k8s_nodepools_put(
+        c.id,
+        p.id,
+        ionoscloud.KubernetesNodePoolForPut(
+            properties=ionoscloud.KubernetesNodePoolPropertiesForPut(
+                node_count=2,
+                k8s_version="1.31.8",
+                public_ips=ips[:3],
+                lans=lans,
+                auto_scaling=ionoscloud.KubernetesAutoScaling(min_node_count=1, max_node_count=2),
+            )
+        ),
+    )
     got = until_state(lambda: api.k8s_nodepools_find_by_id(c.id, p.id), "ACTIVE")
     assert got.properties.k8s_version == "1.31.8" and got.properties.auto_scaling.max_node_count == 2
     assert {n.properties.k8s_version for n in api.k8s_nodepools_nodes_get(c.id, p.id, depth=1).items} == {"1.31.8"}
@@ -450,8 +557,9 @@ def test_node_pool_rules_refuse_and_create_nothing(client, emulator, new_ipblock
     api = k8s(client)
     dc = new_dc(client)
     other = new_dc(client, "de/txl")
-    public_lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(dc.id, ionoscloud.Lan(
-        properties=ionoscloud.LanProperties(public=True)))
+    public_lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(
+        dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(public=True))
+    )
     wait(client, h)
     ips = new_ipblock(client, 3).properties.ips
     txl_ips = new_ipblock(client, 2, "de/txl").properties.ips
@@ -490,21 +598,28 @@ def test_node_pool_rules_refuse_and_create_nothing(client, emulator, new_ipblock
             assert r.status_code == 422, (props, r.text)
             assert needle.lower() in r.json()["messages"][0]["message"].lower(), (props, r.text)
         # a taint-bearing pool from a newer client is kept as sent
-        r = http.post(f"/cloudapi/v6/k8s/{c.id}/nodepools", json=raw_pool(dc.id, taints=[
-            {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]))
+        r = http.post(
+            f"/cloudapi/v6/k8s/{c.id}/nodepools",
+            json=raw_pool(dc.id, taints=[{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]),
+        )
         assert r.status_code == 202 and r.json()["properties"]["taints"][0]["effect"] == "NoSchedule"
         pool_id = r.json()["id"]
         # immutable properties stay as they are
         put = {"properties": {"nodeCount": 1, "ramSize": 8192}}
         assert_422(http.put(f"/cloudapi/v6/k8s/{c.id}/nodepools/{pool_id}", json=put))
-        assert_422(http.put(f"/cloudapi/v6/k8s/{c.id}/nodepools/{pool_id}",
-                            json={"properties": {"nodeCount": 1, "k8sVersion": "1.29.15"}}))  # no downgrade
+        assert_422(
+            http.put(
+                f"/cloudapi/v6/k8s/{c.id}/nodepools/{pool_id}",
+                json={"properties": {"nodeCount": 1, "k8sVersion": "1.29.15"}},
+            )
+        )  # no downgrade
     assert [x.id for x in api.k8s_nodepools_get(c.id).items] == [pool_id]
     assert api.k8s_nodepools_find_by_id(c.id, pool_id).properties.ram_size == 2048
     # a pool needs an ACTIVE cluster
     with slow(emulator, k8s=0.4):
-        young = api.k8s_post(ionoscloud.KubernetesClusterForPost(
-            properties=ionoscloud.KubernetesClusterPropertiesForPost(name="young")))
+        young = api.k8s_post(
+            ionoscloud.KubernetesClusterForPost(properties=ionoscloud.KubernetesClusterPropertiesForPost(name="young"))
+        )
         with pytest.raises(ApiException) as e:
             api.k8s_nodepools_post(young.id, pool_body(dc.id))
         assert e.value.status == 422 and "ACTIVE" in e.value.body
@@ -535,9 +650,11 @@ def test_node_replace_and_delete(client, emulator):
     nodes = api.k8s_nodepools_nodes_get(c.id, p.id, depth=1).items
     assert len(nodes) == 2 and {n.metadata.state for n in nodes} == {"READY"}
     assert second.id not in [n.id for n in nodes]
-    for missing in (lambda: api.k8s_nodepools_nodes_replace_post(c.id, p.id, second.id),
-                    lambda: api.k8s_nodepools_nodes_find_by_id(c.id, p.id, str(uuid.uuid4())),
-                    lambda: api.k8s_nodepools_get(str(uuid.uuid4()))):
+    for missing in (
+        lambda: api.k8s_nodepools_nodes_replace_post(c.id, p.id, second.id),
+        lambda: api.k8s_nodepools_nodes_find_by_id(c.id, p.id, str(uuid.uuid4())),
+        lambda: api.k8s_nodepools_get(str(uuid.uuid4())),
+    ):
         with pytest.raises(ApiException) as e:
             missing()
         assert e.value.status == 404

@@ -1,6 +1,7 @@
 """End-to-end: labels on data centers, servers, volumes, IP blocks, snapshots and images, and the
 contract-wide /labels view, through the unmodified `ionoscloud` SDK against a strict emulator.
 Label calls are synchronous: no request, no Location."""
+
 from __future__ import annotations
 
 import ionoscloud
@@ -23,34 +24,48 @@ def status_of(call, *args, **kw) -> int:
 @pytest.fixture
 def resources(client):
     """One of each labelled kind: {type: (LabelsApi method prefix, leading path arguments, resource id)}."""
-    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(datacenter=ionoscloud.DatacenterPost(
-        properties=ionoscloud.DatacenterPropertiesPost(name="labels", location="de/fra")))
+    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name="labels", location="de/fra")
+        )
+    )
     wait(client, h)
-    server, _, h = ionoscloud.ServersApi(client).datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="vm", cores=1, ram=1024)))
+    server, _, h = ionoscloud.ServersApi(client).datacenters_servers_post_with_http_info(
+        dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name="vm", cores=1, ram=1024))
+    )
     wait(client, h)
     volumes = ionoscloud.VolumesApi(client)
-    vol, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-        properties=ionoscloud.VolumeProperties(name="data", size=5, type="HDD", licence_type="LINUX")))
+    vol, _, h = volumes.datacenters_volumes_post_with_http_info(
+        dc.id,
+        ionoscloud.Volume(
+            properties=ionoscloud.VolumeProperties(name="data", size=5, type="HDD", licence_type="LINUX")
+        ),
+    )
     wait(client, h)
     snap, _, h = volumes.datacenters_volumes_create_snapshot_post_with_http_info(
-        dc.id, vol.id, snapshot=ionoscloud.CreateSnapshot(properties=ionoscloud.CreateSnapshotProperties(name="s")))
+        dc.id, vol.id, snapshot=ionoscloud.CreateSnapshot(properties=ionoscloud.CreateSnapshotProperties(name="s"))
+    )
     wait(client, h)
     block, _, h = ionoscloud.IPBlocksApi(client).ipblocks_post_with_http_info(
-        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=1, name="ips")))
+        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=1, name="ips"))
+    )
     wait(client, h)
-    return {"datacenter": ("datacenters_labels", (dc.id,), dc.id),
-            "server": ("datacenters_servers_labels", (dc.id, server.id), server.id),
-            "volume": ("datacenters_volumes_labels", (dc.id, vol.id), vol.id),
-            "ipblock": ("ipblocks_labels", (block.id,), block.id),
-            "snapshot": ("snapshots_labels", (snap.id,), snap.id)}
+    return {
+        "datacenter": ("datacenters_labels", (dc.id,), dc.id),
+        "server": ("datacenters_servers_labels", (dc.id, server.id), server.id),
+        "volume": ("datacenters_volumes_labels", (dc.id, vol.id), vol.id),
+        "ipblock": ("ipblocks_labels", (block.id,), block.id),
+        "snapshot": ("snapshots_labels", (snap.id,), snap.id),
+    }
 
 
 def test_label_crud_on_every_kind(client, resources):
     api = ionoscloud.LabelsApi(client)
     for rtype, (prefix, args, rid) in resources.items():
+
         def call(verb, *more, prefix=prefix, args=args, **kw):
             return getattr(api, f"{prefix}_{verb}")(*args, *more, **kw)
+
         created, status, headers = call("post_with_http_info", label("env", "prod"))
         assert status == 201 and "Location" not in headers, rtype
         assert created.type == "label" and created.id == "env"
@@ -58,8 +73,10 @@ def test_label_crud_on_every_kind(client, resources):
         assert created.href.endswith(f"/{rid}/labels/env") and created.metadata.created_by
         call("post", label("team", "core"))
         listed = call("get", depth=1)
-        assert sorted((x.properties.key, x.properties.value) for x in listed.items) == [("env", "prod"),
-                                                                                       ("team", "core")]
+        assert sorted((x.properties.key, x.properties.value) for x in listed.items) == [
+            ("env", "prod"),
+            ("team", "core"),
+        ]
         assert listed.id == f"{rid}/labels" and listed.offset == 0  # LabelResources pages
         # a key is unique per resource: a second POST is refused and changes nothing
         assert status_of(call, "post", label("env", "dev")) == 422
@@ -92,8 +109,11 @@ def test_global_view_by_urn(client, resources):
         getattr(api, f"{prefix}_post")(*args, label("owner", f"{rtype}-team"))
     everything = api.labels_get(depth=1)
     assert everything.id == "labels" and everything.type == "collection"
-    mine = {x.properties.resource_id: x for x in everything.items if x.properties.resource_id in
-            {rid for _, _, rid in resources.values()}}
+    mine = {
+        x.properties.resource_id: x
+        for x in everything.items
+        if x.properties.resource_id in {rid for _, _, rid in resources.values()}
+    }
     assert len(mine) == len(resources)
     for rtype, (_, _, rid) in resources.items():
         item = mine[rid]
@@ -104,8 +124,12 @@ def test_global_view_by_urn(client, resources):
         got = api.labels_find_by_urn(item.id)
         assert (got.id, got.properties.key, got.properties.resource_id) == (item.id, "owner", rid)
     dc_id = resources["datacenter"][2]
-    for urn in (f"urn:label:datacenter:{dc_id}:missing", f"urn:label:volume:{dc_id}:owner", "not-a-urn",
-                f"urn:label:planet:{dc_id}:owner"):
+    for urn in (
+        f"urn:label:datacenter:{dc_id}:missing",
+        f"urn:label:volume:{dc_id}:owner",
+        "not-a-urn",
+        f"urn:label:planet:{dc_id}:owner",
+    ):
         assert status_of(api.labels_find_by_urn, urn) == 404
 
 

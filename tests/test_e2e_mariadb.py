@@ -2,6 +2,7 @@
 emulator: clusters connected to a Cloud API data center and LAN, PUT ensure, backups and restores, backup
 locations and versions; httpx for Basic auth, real-host routing, privileges and error envelopes; and the
 real data plane on the machine's MariaDB (127.0.0.1:3306, root), reached with PyMySQL as the created user."""
+
 from __future__ import annotations
 
 import json
@@ -40,13 +41,28 @@ def network(emu, location="de/fra", public=False, auth=OWNER):
     return datacenter_with_lan(emu, location, public, auth)
 
 
-def properties(dc, lan, *, name="shop", address="192.168.10.10/24", version="10.11", username="shop",
-               database="shopdb", storage=20, cls=mdb.ClusterCreateProperties, **extra):
-    return cls(name=name, version=version,
-               instances=mdb.InstanceConfiguration(count=1, cores=2, ram=4, storage_size=storage),
-               connection=mdb.MariadbClusterConnection(datacenter_id=dc, lan_id=lan, primary_instance_address=address),
-               credentials=mdb.MariadbUser(username=username, password=PASSWORD, database=database),
-               maintenance_window=mdb.MaintenanceWindow(day_of_the_week="Sunday", time="03:30:00"), **extra)
+def properties(
+    dc,
+    lan,
+    *,
+    name="shop",
+    address="192.168.10.10/24",
+    version="10.11",
+    username="shop",
+    database="shopdb",
+    storage=20,
+    cls=mdb.ClusterCreateProperties,
+    **extra,
+):
+    return cls(
+        name=name,
+        version=version,
+        instances=mdb.InstanceConfiguration(count=1, cores=2, ram=4, storage_size=storage),
+        connection=mdb.MariadbClusterConnection(datacenter_id=dc, lan_id=lan, primary_instance_address=address),
+        credentials=mdb.MariadbUser(username=username, password=PASSWORD, database=database),
+        maintenance_window=mdb.MaintenanceWindow(day_of_the_week="Sunday", time="03:30:00"),
+        **extra,
+    )
 
 
 def create(c, dc, lan, **kw):
@@ -107,14 +123,16 @@ def test_put_ensures_a_cluster_under_the_clients_id(api, emulator):
     clusters = mdb.ClustersApi(api)
     dc, lan = network(emulator)
     cid = str(uuid.uuid4())
-    body = mdb.ClusterEnsure(id=cid, properties=properties(dc, lan, name="ensured", address="192.168.11.5/24",
-                                                           cls=mdb.Cluster))
+    body = mdb.ClusterEnsure(
+        id=cid, properties=properties(dc, lan, name="ensured", address="192.168.11.5/24", cls=mdb.Cluster)
+    )
     made = clusters.clusters_put_with_http_info(cid, body)
     assert made.status_code == 201 and made.data.id == cid
     assert clusters.clusters_find_by_id(cid).metadata.state == "AVAILABLE"
     # a second identical PUT replaces (200); a PUT without credentials keeps them
-    again = mdb.ClusterEnsure(id=cid, properties=properties(dc, lan, name="ensured", address="192.168.11.5/24",
-                                                            cls=mdb.Cluster))
+    again = mdb.ClusterEnsure(
+        id=cid, properties=properties(dc, lan, name="ensured", address="192.168.11.5/24", cls=mdb.Cluster)
+    )
     again.properties.credentials = None
     assert clusters.clusters_put_with_http_info(cid, again).status_code == 200
     assert clusters.clusters_find_by_id(cid).properties.credentials.username == "shop"
@@ -161,9 +179,9 @@ def test_validation_names_the_attribute_and_changes_nothing(api, emulator):
     txl_dc, txl_lan = network(emulator, location="de/txl")
     before = len(clusters.clusters_get().items)
     cases = [
-        (dict(address="10.233.1.5/24"), "primaryInstanceAddress"),       # a range the service keeps
-        (dict(address="192.168.10.0/24"), "primaryInstanceAddress"),     # the network address
-        (dict(address="192.168.10.7"), "primaryInstanceAddress"),        # no netmask
+        (dict(address="10.233.1.5/24"), "primaryInstanceAddress"),  # a range the service keeps
+        (dict(address="192.168.10.0/24"), "primaryInstanceAddress"),  # the network address
+        (dict(address="192.168.10.7"), "primaryInstanceAddress"),  # no netmask
         (dict(version="9.9"), "properties.version"),
         (dict(username="admin"), "credentials.username"),
         (dict(database="mysql"), "credentials.database"),
@@ -177,8 +195,11 @@ def test_validation_names_the_attribute_and_changes_nothing(api, emulator):
     assert "de/txl" in refused(create, api, txl_dc, txl_lan)[1]  # a data center of another location
     assert "datacenterId" in refused(create, api, str(uuid.uuid4()), lan)[1]
     # the SDK sends what the schema allows; the server checks the rest (a missing attribute)
-    r = httpx.post(emulator.url + PREFIX + "/clusters", auth=OWNER,
-                   json={"properties": {"name": "x1", "instances": {"count": 1, "cores": 1, "ram": 4}}})
+    r = httpx.post(
+        emulator.url + PREFIX + "/clusters",
+        auth=OWNER,
+        json={"properties": {"name": "x1", "instances": {"count": 1, "cores": 1, "ram": 4}}},
+    )
     assert r.status_code == 422 and "storageSize" in r.json()["messages"][0]["message"]
     r = httpx.post(emulator.url + PREFIX + "/clusters", auth=OWNER, content=b"{nope")
     assert r.status_code == 400 and r.json()["httpStatus"] == 400
@@ -210,19 +231,30 @@ def test_restore_from_backup(api, emulator):
     # a backup that does not exist, a time outside its window, a downgrade from its version
     bad = mdb.MariadbRestoreClusterFromBackup(source_backup_id=str(uuid.uuid4()))
     assert "sourceBackupId" in refused(create, api, dc, lan, address="192.168.12.12/24", restore_from_backup=bad)[1]
-    early = mdb.MariadbRestoreClusterFromBackup(source_backup_id=backup.id,
-                                                recovery_target_datetime=now - timedelta(days=3))
-    assert "recoveryTargetDatetime" in refused(create, api, dc, lan, address="192.168.12.12/24",
-                                               restore_from_backup=early)[1]
+    early = mdb.MariadbRestoreClusterFromBackup(
+        source_backup_id=backup.id, recovery_target_datetime=now - timedelta(days=3)
+    )
+    assert (
+        "recoveryTargetDatetime"
+        in refused(create, api, dc, lan, address="192.168.12.12/24", restore_from_backup=early)[1]
+    )
     older = mdb.MariadbRestoreClusterFromBackup(source_backup_id=backup.id)
-    assert "version" in refused(create, api, dc, lan, address="192.168.12.12/24", version="10.6",
-                                restore_from_backup=older)[1]
+    assert (
+        "version"
+        in refused(create, api, dc, lan, address="192.168.12.12/24", version="10.6", restore_from_backup=older)[1]
+    )
     # in place: a PUT with only a point in time
-    in_place = properties(dc, lan, address="192.168.12.10/24", cls=mdb.Cluster,
-                          restore_from_backup=mdb.MariadbRestoreClusterFromBackup(recovery_target_datetime=now))
+    in_place = properties(
+        dc,
+        lan,
+        address="192.168.12.10/24",
+        cls=mdb.Cluster,
+        restore_from_backup=mdb.MariadbRestoreClusterFromBackup(recovery_target_datetime=now),
+    )
     assert clusters.clusters_put_with_http_info(src.id, mdb.ClusterEnsure(properties=in_place)).status_code == 200
-    in_place.restore_from_backup = mdb.MariadbRestoreClusterFromBackup(source_backup_id=backup.id,
-                                                                       recovery_target_datetime=now)
+    in_place.restore_from_backup = mdb.MariadbRestoreClusterFromBackup(
+        source_backup_id=backup.id, recovery_target_datetime=now
+    )
     assert "in-place" in refused(clusters.clusters_put, src.id, mdb.ClusterEnsure(properties=in_place))[1]
 
 
@@ -252,12 +284,23 @@ def test_auth_routing_and_privileges(emulator):
     assert r.status_code == 404 and r.json()["messages"][0]["errorCode"]
     email, pw = f"ma-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        user = h.post("/um/users", json={"properties": {"firstname": "M", "lastname": "D", "email": email,
-                                                          "password": pw, "administrator": False}}).json()["id"]
+        user = h.post(
+            "/um/users",
+            json={
+                "properties": {
+                    "firstname": "M",
+                    "lastname": "D",
+                    "email": email,
+                    "password": pw,
+                    "administrator": False,
+                }
+            },
+        ).json()["id"]
         r = httpx.get(url + "/clusters", auth=(email, pw))
         assert r.status_code == 403 and "manageDBaaS" in r.json()["messages"][0]["message"]
-        group = h.post("/um/groups", json={"properties": {"name": f"maria-{uuid.uuid4().hex[:6]}",
-                                                          "manageDBaaS": True}}).json()["id"]
+        group = h.post(
+            "/um/groups", json={"properties": {"name": f"maria-{uuid.uuid4().hex[:6]}", "manageDBaaS": True}}
+        ).json()["id"]
         assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
     assert httpx.get(url + "/clusters", auth=(email, pw)).status_code == 200
     # the owner's data center is not the user's to connect to
@@ -269,19 +312,23 @@ def test_auth_routing_and_privileges(emulator):
 
 # -- the real data plane ------------------------------------------------------------------------------
 
+
 def mariadb_root():
     pymysql = pytest.importorskip("pymysql")
     try:
-        return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True,
-                               connect_timeout=2)
+        return pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", autocommit=True, connect_timeout=2
+        )
     except pymysql.err.MySQLError as e:
         pytest.skip(f"no MariaDB on 127.0.0.1:3306 ({e})")
 
 
 def connect_as(user, password, database=None):
     import pymysql
-    return pymysql.connect(host="127.0.0.1", port=3306, user=user, password=password, database=database,
-                           autocommit=True, connect_timeout=2)
+
+    return pymysql.connect(
+        host="127.0.0.1", port=3306, user=user, password=password, database=database, autocommit=True, connect_timeout=2
+    )
 
 
 def server_names(root):
@@ -318,6 +365,7 @@ def mariadb(make_emulator):
 
 def test_real_mariadb_user_and_database(mariadb):
     import pymysql
+
     emu, c, root, made = mariadb
     clusters = mdb.ClustersApi(c)
     tag = uuid.uuid4().hex[:6]
@@ -361,8 +409,15 @@ def test_real_mariadb_user_and_database(mariadb):
     connect_as(user, "An0ther-Secret", db).close()
     # a cluster restored from the backup gets the source's tables and rows
     backup = mdb.BackupsApi(c).backups_get(filter_cluster_id=cluster.id).items[0]
-    copy = create(c, dc, lan, username=f"c_{tag}", database=f"copy_{tag}", address="192.168.20.11/24",
-                  restore_from_backup=mdb.MariadbRestoreClusterFromBackup(source_backup_id=backup.id)).data
+    copy = create(
+        c,
+        dc,
+        lan,
+        username=f"c_{tag}",
+        database=f"copy_{tag}",
+        address="192.168.20.11/24",
+        restore_from_backup=mdb.MariadbRestoreClusterFromBackup(source_backup_id=backup.id),
+    ).data
     made.append(copy.id)
     assert clusters.clusters_find_by_id(copy.id).metadata.state == "AVAILABLE"
     with connect_as(f"c_{tag}", PASSWORD, f"copy_{tag}") as conn, conn.cursor() as cur:

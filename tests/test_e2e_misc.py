@@ -1,5 +1,6 @@
 """End-to-end: Private Cross-Connects, backup units and server GPUs, through the unmodified `ionoscloud`
 SDK against a strict emulator. The SDK has no GPU operations; those go through its generic call_api."""
+
 from __future__ import annotations
 
 import uuid
@@ -19,34 +20,41 @@ def status_of(call, *args, **kw) -> int:
 
 
 def new_dc(client, name, location="de/fra"):
-    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(datacenter=ionoscloud.DatacenterPost(
-        properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
+    dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
+        datacenter=ionoscloud.DatacenterPost(
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)
+        )
+    )
     wait(client, h)
     return dc
 
 
 def new_lan(client, dc_id, public=False):
-    lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(dc_id, ionoscloud.Lan(
-        properties=ionoscloud.LanProperties(name="l", public=public)))
+    lan, _, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(
+        dc_id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name="l", public=public))
+    )
     wait(client, h)
     return lan
 
 
 def set_pcc(client, dc_id, lan_id, pcc_id):
     _, _, h = ionoscloud.LANsApi(client).datacenters_lans_patch_with_http_info(
-        dc_id, lan_id, ionoscloud.LanProperties(pcc=pcc_id))
+        dc_id, lan_id, ionoscloud.LanProperties(pcc=pcc_id)
+    )
     wait(client, h)
 
 
 def new_pcc(client, name="link"):
     pcc, status, h = ionoscloud.PrivateCrossConnectsApi(client).pccs_post_with_http_info(
-        ionoscloud.PrivateCrossConnect(properties=ionoscloud.PrivateCrossConnectProperties(name=name, description="d")))
+        ionoscloud.PrivateCrossConnect(properties=ionoscloud.PrivateCrossConnectProperties(name=name, description="d"))
+    )
     assert status == 202 and pcc.metadata.state == "BUSY" and pcc.type == "pcc"
     wait(client, h)
     return pcc
 
 
 # -- PCCs -----------------------------------------------------------------------------------------------
+
 
 def test_pcc_connects_lans_of_data_centers_in_one_location(client):
     api, lans = ionoscloud.PrivateCrossConnectsApi(client), ionoscloud.LANsApi(client)
@@ -62,8 +70,9 @@ def test_pcc_connects_lans_of_data_centers_in_one_location(client):
     set_pcc(client, fra1.id, l1.id, pcc.id)
     assert lans.datacenters_lans_find_by_id(fra1.id, l1.id).properties.pcc == pcc.id
     got = api.pccs_find_by_id(pcc.id, depth=1)
-    assert [(p.id, p.datacenter_id, p.datacenter_name, p.location) for p in got.properties.peers] == \
-        [(l1.id, fra1.id, "fra1", "de/fra")]
+    assert [(p.id, p.datacenter_id, p.datacenter_name, p.location) for p in got.properties.peers] == [
+        (l1.id, fra1.id, "fra1", "de/fra")
+    ]
     connectable = {d.id for d in got.properties.connectable_datacenters}
     assert {fra1.id, fra2.id} <= connectable and las.id not in connectable  # only de/fra now
     set_pcc(client, fra2.id, l2.id, pcc.id)
@@ -72,9 +81,12 @@ def test_pcc_connects_lans_of_data_centers_in_one_location(client):
     # refused: a LAN in another location, a second LAN of a connected data center, a public LAN, a missing PCC
     public = new_lan(client, fra2.id, public=True)
     second = new_lan(client, fra1.id)
-    for dc_id, lan_id, pcc_id in ((las.id, l3.id, pcc.id), (fra1.id, second.id, pcc.id),
-                                  (fra2.id, public.id, new_pcc(client, "other").id),
-                                  (fra1.id, second.id, str(uuid.uuid4()))):
+    for dc_id, lan_id, pcc_id in (
+        (las.id, l3.id, pcc.id),
+        (fra1.id, second.id, pcc.id),
+        (fra2.id, public.id, new_pcc(client, "other").id),
+        (fra1.id, second.id, str(uuid.uuid4())),
+    ):
         assert status_of(lans.datacenters_lans_patch, dc_id, lan_id, ionoscloud.LanProperties(pcc=pcc_id)) == 422
     assert lans.datacenters_lans_find_by_id(las.id, l3.id).properties.pcc is None
     assert len(api.pccs_find_by_id(pcc.id).properties.peers) == 2
@@ -101,9 +113,11 @@ def test_pcc_connects_lans_of_data_centers_in_one_location(client):
 
 # -- backup units ---------------------------------------------------------------------------------------
 
+
 def new_unit(client, name, email="ops@example.com", password="Secret-1"):
-    unit, status, h = ionoscloud.BackupUnitsApi(client).backupunits_post_with_http_info(ionoscloud.BackupUnit(
-        properties=ionoscloud.BackupUnitProperties(name=name, password=password, email=email)))
+    unit, status, h = ionoscloud.BackupUnitsApi(client).backupunits_post_with_http_info(
+        ionoscloud.BackupUnit(properties=ionoscloud.BackupUnitProperties(name=name, password=password, email=email))
+    )
     assert status == 202 and unit.metadata.state == "BUSY"
     wait(client, h)
     return unit
@@ -121,11 +135,17 @@ def test_backup_unit_lifecycle_and_rules(client):
 
     # names: letters and digits, unique in the contract (whatever the case); password and e-mail needed
     before = len(api.backupunits_get().items)
-    for props in (dict(name=name.upper(), password="p", email="a@b.cd"), dict(name="with-dash", password="p",
-                  email="a@b.cd"), dict(name="nopass" + name, email="a@b.cd"), dict(name="nomail" + name, password="p"),
-                  dict(name="badmail" + name, password="p", email="not-an-address")):
-        assert status_of(api.backupunits_post, ionoscloud.BackupUnit(
-            properties=ionoscloud.BackupUnitProperties(**props))) == 422, props
+    for props in (
+        dict(name=name.upper(), password="p", email="a@b.cd"),
+        dict(name="with-dash", password="p", email="a@b.cd"),
+        dict(name="nopass" + name, email="a@b.cd"),
+        dict(name="nomail" + name, password="p"),
+        dict(name="badmail" + name, password="p", email="not-an-address"),
+    ):
+        assert (
+            status_of(api.backupunits_post, ionoscloud.BackupUnit(properties=ionoscloud.BackupUnitProperties(**props)))
+            == 422
+        ), props
     assert len(api.backupunits_get().items) == before
 
     # PATCH and PUT change the e-mail; the name is fixed
@@ -133,8 +153,12 @@ def test_backup_unit_lifecycle_and_rules(client):
     wait(client, h)
     assert api.backupunits_find_by_id(unit.id).properties.email == "new@example.com"
     assert status_of(api.backupunits_patch, unit.id, ionoscloud.BackupUnitProperties(name="other")) == 422
-    _, _, h = api.backupunits_put_with_http_info(unit.id, ionoscloud.BackupUnit(
-        properties=ionoscloud.BackupUnitProperties(name=name, email="put@example.com", password="Changed-2")))
+    _, _, h = api.backupunits_put_with_http_info(
+        unit.id,
+        ionoscloud.BackupUnit(
+            properties=ionoscloud.BackupUnitProperties(name=name, email="put@example.com", password="Changed-2")
+        ),
+    )
     wait(client, h)
     got = api.backupunits_find_by_id(unit.id)
     assert got.properties.email == "put@example.com" and got.metadata.state == "AVAILABLE"
@@ -154,8 +178,13 @@ def test_backup_unit_lifecycle_and_rules(client):
 def test_pcc_and_backup_unit_need_their_privileges(emulator, client):
     um = ionoscloud.UserManagementApi(client)
     email = f"misc-{uuid.uuid4().hex[:8]}@example.com"
-    user, _, h = um.um_users_post_with_http_info(ionoscloud.UserPost(properties=ionoscloud.UserPropertiesPost(
-        firstname="M", lastname="U", email=email, password="secret123", administrator=False)))
+    user, _, h = um.um_users_post_with_http_info(
+        ionoscloud.UserPost(
+            properties=ionoscloud.UserPropertiesPost(
+                firstname="M", lastname="U", email=email, password="secret123", administrator=False
+            )
+        )
+    )
     wait(client, h)
     admin_pcc = new_pcc(client, "admins")
     with sdk_client(emulator, user=email, password="secret123") as as_user:
@@ -164,8 +193,11 @@ def test_pcc_and_backup_unit_need_their_privileges(emulator, client):
         # another user's PCC is not visible without a share
         assert admin_pcc.id not in [p.id for p in ionoscloud.PrivateCrossConnectsApi(as_user).pccs_get().items]
         assert status_of(ionoscloud.PrivateCrossConnectsApi(as_user).pccs_find_by_id, admin_pcc.id) == 404
-        group, _, h = um.um_groups_post_with_http_info(ionoscloud.Group(properties=ionoscloud.GroupProperties(
-            name=f"g-{email}", create_pcc=True, create_backup_unit=True)))
+        group, _, h = um.um_groups_post_with_http_info(
+            ionoscloud.Group(
+                properties=ionoscloud.GroupProperties(name=f"g-{email}", create_pcc=True, create_backup_unit=True)
+            )
+        )
         wait(client, h)
         _, _, h = um.um_groups_users_post_with_http_info(group.id, ionoscloud.User(id=user.id))
         wait(client, h)
@@ -176,11 +208,19 @@ def test_pcc_and_backup_unit_need_their_privileges(emulator, client):
 
 # -- GPUs -----------------------------------------------------------------------------------------------
 
+
 def raw_get(client, path, **params):
     """A GET through the SDK's generic call_api, answered as plain JSON (the SDK 6.1.13 models have no GPUs)."""
-    return client.call_api(path, "GET", path_params=params, query_params=[("depth", 1)],
-                           header_params={"Accept": "application/json"}, response_type="object",
-                           auth_settings=["BasicAuthentication"], _return_http_data_only=True)
+    return client.call_api(
+        path,
+        "GET",
+        path_params=params,
+        query_params=[("depth", 1)],
+        header_params={"Accept": "application/json"},
+        response_type="object",
+        auth_settings=["BasicAuthentication"],
+        _return_http_data_only=True,
+    )
 
 
 def gpus(client, dc_id, server_id, gpu_id=None):
@@ -191,8 +231,9 @@ def gpus(client, dc_id, server_id, gpu_id=None):
 def test_servers_without_gpus(client):
     dc = new_dc(client, "gpu")
     servers = ionoscloud.ServersApi(client)
-    s, _, h = servers.datacenters_servers_post_with_http_info(dc.id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="plain", cores=1, ram=1024)))
+    s, _, h = servers.datacenters_servers_post_with_http_info(
+        dc.id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name="plain", cores=1, ram=1024))
+    )
     wait(client, h)
     listed = gpus(client, dc.id, s.id)
     assert listed["items"] == [] and listed["id"] == f"{s.id}/gpus" and listed["offset"] == 0
@@ -208,7 +249,8 @@ def test_gpu_server_gets_the_cards_of_its_template(client):
         pytest.skip("the template catalogue has no GPU template yet")
     servers = ionoscloud.ServersApi(client)
     gpu_server = ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"]))
+        properties=ionoscloud.ServerProperties(name="g", type="GPU", template_uuid=tpl["id"])
+    )
     # only a location with a GPU architecture offers GPU servers
     plain = new_dc(client, "no-gpu")
     with pytest.raises(ApiException) as e:

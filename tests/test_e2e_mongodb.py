@@ -1,6 +1,7 @@
 """End-to-end: DBaaS MongoDB (control plane) through the unmodified `ionoscloud_dbaas_mongo` SDK against a
 strict emulator: clusters connected to a Cloud API data center and LAN, users, snapshots, restores, logs,
 templates and API versions; httpx for Basic auth, real-host routing, privileges and error envelopes."""
+
 from __future__ import annotations
 
 import json
@@ -42,14 +43,21 @@ def template_id(c, edition="business", name=None):
     return next(t.id for t in items if t.properties.edition == edition and (name is None or t.properties.name == name))
 
 
-def cluster_request(c, dc, lan, *, instances=1, ips=None, location="de/fra", name="orders", template=None,
-                    version="6.0"):
+def cluster_request(
+    c, dc, lan, *, instances=1, ips=None, location="de/fra", name="orders", template=None, version="6.0"
+):
     ips = ips or [f"192.168.7.{10 + i}/24" for i in range(instances)]
-    return mongo.CreateClusterRequest(properties=mongo.CreateClusterProperties(
-        display_name=name, mongo_db_version=version, location=location, instances=instances,
-        template_id=template or template_id(c),
-        connections=[mongo.Connection(datacenter_id=dc, lan_id=lan, cidr_list=ips)],
-        maintenance_window=mongo.MaintenanceWindow(day_of_the_week="Sunday", time="03:30:00")))
+    return mongo.CreateClusterRequest(
+        properties=mongo.CreateClusterProperties(
+            display_name=name,
+            mongo_db_version=version,
+            location=location,
+            instances=instances,
+            template_id=template or template_id(c),
+            connections=[mongo.Connection(datacenter_id=dc, lan_id=lan, cidr_list=ips)],
+            maintenance_window=mongo.MaintenanceWindow(day_of_the_week="Sunday", time="03:30:00"),
+        )
+    )
 
 
 def new_cluster(c, emu, **kw):
@@ -89,10 +97,23 @@ def test_cluster_create_read_scale_delete(api, emulator):
     assert created.id not in [x.id for x in clusters.clusters_get(filter_name="nothing-like-it").items]
     # scaling 1 -> 3 needs an address per instance; a bigger template of the same edition is allowed
     bigger = template_id(api, name="MongoDB Business S")
-    patched = clusters.clusters_patch(created.id, mongo.PatchClusterRequest(properties=mongo.PatchClusterProperties(
-        display_name="orders-3", instances=3, template_id=bigger,
-        connections=[mongo.Connection(datacenter_id=dc, lan_id=lan,
-                                      cidr_list=["192.168.7.10/24", "192.168.7.11/24", "192.168.7.12/24"])])))
+    patched = clusters.clusters_patch(
+        created.id,
+        mongo.PatchClusterRequest(
+            properties=mongo.PatchClusterProperties(
+                display_name="orders-3",
+                instances=3,
+                template_id=bigger,
+                connections=[
+                    mongo.Connection(
+                        datacenter_id=dc,
+                        lan_id=lan,
+                        cidr_list=["192.168.7.10/24", "192.168.7.11/24", "192.168.7.12/24"],
+                    )
+                ],
+            )
+        ),
+    )
     assert patched.metadata.state == "BUSY" and patched.properties.instances == 3
     got = clusters.clusters_find_by_id(created.id)
     assert got.metadata.state == "AVAILABLE" and got.properties.display_name == "orders-3"
@@ -134,7 +155,7 @@ def test_create_is_validated_and_changes_nothing(api, emulator):
     # an address another cluster uses in the same LAN is taken
     clusters.clusters_post(cluster_request(api, dc, lan, ips=["192.168.7.50/24"]))
     status, msg = refused(clusters.clusters_post, cluster_request(api, dc, lan, ips=["192.168.7.50/24"]))
-    assert status == 422 and "192.168.7.50" in msg
+    assert status == 422 and "192.168.7.50" in msg and "'properties.connections[0].cidrList'" in msg
     # the schema's required attributes and types, in the IONOS envelope
     with httpx.Client(base_url=emulator.url + PREFIX, auth=OWNER) as h:
         r = h.post("/clusters", json={"properties": {"displayName": "x", "instances": "three"}})
@@ -147,7 +168,8 @@ def test_patch_rules(api, emulator):
     clusters = mongo.ClustersApi(api)
     c, dc, lan = new_cluster(api, emulator, instances=3)
     patch = lambda **kw: clusters.clusters_patch(
-        c.id, mongo.PatchClusterRequest(properties=mongo.PatchClusterProperties(**kw)))
+        c.id, mongo.PatchClusterRequest(properties=mongo.PatchClusterProperties(**kw))
+    )
     status, msg = refused(lambda: patch(instances=1))
     assert status == 422 and "'properties.instances'" in msg
     status, msg = refused(lambda: patch(template_id=template_id(api, "playground")))
@@ -168,37 +190,67 @@ def test_patch_rules(api, emulator):
 def test_users(api, emulator):
     c, _, _ = new_cluster(api, emulator)
     users = mongo.UsersApi(api)
-    made = users.clusters_users_post(c.id, mongo.User(properties=mongo.UserProperties(
-        username="app", password="s3cret-passw0rd",
-        roles=[mongo.UserRoles(role="readWrite", database="orders"),
-               mongo.UserRoles(role="readAnyDatabase", database="admin")])))
+    made = users.clusters_users_post(
+        c.id,
+        mongo.User(
+            properties=mongo.UserProperties(
+                username="app",
+                password="s3cret-passw0rd",
+                roles=[
+                    mongo.UserRoles(role="readWrite", database="orders"),
+                    mongo.UserRoles(role="readAnyDatabase", database="admin"),
+                ],
+            )
+        ),
+    )
     assert made.type == "user" and made.properties.username == "app" and made.properties.password is None
-    assert [(r.role, r.database) for r in made.properties.roles] == [("readWrite", "orders"),
-                                                                     ("readAnyDatabase", "admin")]
+    assert [(r.role, r.database) for r in made.properties.roles] == [
+        ("readWrite", "orders"),
+        ("readAnyDatabase", "admin"),
+    ]
     assert made.metadata.created_by == OWNER[0]
     got = users.clusters_users_find_by_id(c.id, "app")
     assert got.properties.username == "app" and got.properties.password is None
     assert [u.properties.username for u in users.clusters_users_get(c.id).items] == ["app"]
     # duplicate names, short passwords and cluster-wide roles outside admin are refused
-    status, msg = refused(users.clusters_users_post, c.id, mongo.User(properties=mongo.UserProperties(
-        username="app", password="another-passw0rd")))
+    status, msg = refused(
+        users.clusters_users_post,
+        c.id,
+        mongo.User(properties=mongo.UserProperties(username="app", password="another-passw0rd")),
+    )
     assert status == 422 and "username" in msg
-    status, msg = refused(users.clusters_users_post, c.id, mongo.User(properties=mongo.UserProperties(
-        username="short", password="tiny")))
+    status, msg = refused(
+        users.clusters_users_post, c.id, mongo.User(properties=mongo.UserProperties(username="short", password="tiny"))
+    )
     assert status == 422 and "password" in msg
-    status, msg = refused(users.clusters_users_post, c.id, mongo.User(properties=mongo.UserProperties(
-        username="mon", password="s3cret-passw0rd", roles=[mongo.UserRoles(role="clusterMonitor", database="x")])))
+    status, msg = refused(
+        users.clusters_users_post,
+        c.id,
+        mongo.User(
+            properties=mongo.UserProperties(
+                username="mon", password="s3cret-passw0rd", roles=[mongo.UserRoles(role="clusterMonitor", database="x")]
+            )
+        ),
+    )
     assert status == 422 and "roles[0].database" in msg
-    patched = users.clusters_users_patch(c.id, "app", mongo.PatchUserRequest(properties=mongo.PatchUserProperties(
-        roles=[mongo.UserRoles(role="read", database="orders")], password="n3w-passw0rd!")))
+    patched = users.clusters_users_patch(
+        c.id,
+        "app",
+        mongo.PatchUserRequest(
+            properties=mongo.PatchUserProperties(
+                roles=[mongo.UserRoles(role="read", database="orders")], password="n3w-passw0rd!"
+            )
+        ),
+    )
     assert [(r.role, r.database) for r in patched.properties.roles] == [("read", "orders")]
     deleted = users.clusters_users_delete(c.id, "app")
     assert deleted.properties.username == "app"
     assert refused(users.clusters_users_find_by_id, c.id, "app")[0] == 404
     assert refused(users.clusters_users_get, str(uuid.uuid4()))[0] == 404
     # the users go with their cluster
-    users.clusters_users_post(c.id, mongo.User(properties=mongo.UserProperties(
-        username="temp", password="s3cret-passw0rd")))
+    users.clusters_users_post(
+        c.id, mongo.User(properties=mongo.UserProperties(username="temp", password="s3cret-passw0rd"))
+    )
     mongo.ClustersApi(api).clusters_delete(c.id)
     assert refused(users.clusters_users_find_by_id, c.id, "temp")[0] == 404
 
@@ -251,8 +303,11 @@ def test_realistic_timing_shows_busy_states(make_emulator):
         # nothing runs yet: no snapshots, no log lines, no changes
         assert mongo.SnapshotsApi(c).clusters_snapshots_get(made.id).items == []
         assert mongo.LogsApi(c).clusters_logs_get(made.id).instances[0].messages == []
-        status, msg = refused(clusters.clusters_patch, made.id, mongo.PatchClusterRequest(
-            properties=mongo.PatchClusterProperties(display_name="early")))
+        status, msg = refused(
+            clusters.clusters_patch,
+            made.id,
+            mongo.PatchClusterRequest(properties=mongo.PatchClusterProperties(display_name="early")),
+        )
         assert status == 422 and "BUSY" in msg
         time.sleep(0.7)
         assert clusters.clusters_find_by_id(made.id).metadata.state == "AVAILABLE"
@@ -272,8 +327,10 @@ def test_templates_and_api_versions(api):
     templates = mongo.TemplatesApi(api)
     every = templates.templates_get()
     assert {t.properties.edition for t in every.items} == {"playground", "business", "enterprise"}
-    assert all(t.type == "template" and t.properties.cores > 0 and t.properties.ram > 0
-               and t.properties.storage_size > 0 for t in every.items)
+    assert all(
+        t.type == "template" and t.properties.cores > 0 and t.properties.ram > 0 and t.properties.storage_size > 0
+        for t in every.items
+    )
     page = templates.templates_get(offset=1, limit=2)
     assert [t.id for t in page.items] == [t.id for t in every.items[1:3]]
     assert page.offset == 1 and page.limit == 2 and page.links.next and page.links.prev
@@ -296,12 +353,23 @@ def test_auth_routing_and_privileges(emulator):
     # a user needs the group privilege manageDBaaS, and sees only data centers they may see
     email, pw = f"m-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        user = h.post("/um/users", json={"properties": {"firstname": "D", "lastname": "B", "email": email,
-                                                          "password": pw, "administrator": False}}).json()["id"]
+        user = h.post(
+            "/um/users",
+            json={
+                "properties": {
+                    "firstname": "D",
+                    "lastname": "B",
+                    "email": email,
+                    "password": pw,
+                    "administrator": False,
+                }
+            },
+        ).json()["id"]
         r = httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw))
         assert r.status_code == 403 and "manageDBaaS" in r.json()["messages"][0]["message"]
-        group = h.post("/um/groups", json={"properties": {"name": f"dbaas-{uuid.uuid4().hex[:6]}",
-                                                          "manageDBaaS": True}}).json()["id"]
+        group = h.post(
+            "/um/groups", json={"properties": {"name": f"dbaas-{uuid.uuid4().hex[:6]}", "manageDBaaS": True}}
+        ).json()["id"]
         assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
     assert httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw)).status_code == 200
     owners_dc, owners_lan = network(emulator)
@@ -312,15 +380,29 @@ def test_auth_routing_and_privileges(emulator):
 
 def test_a_partial_patch_and_a_repeated_delete_change_nothing_else(make_emulator):
     emu = make_emulator("mongo-repeat")
-    assert emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {"mongodb.cluster": 0.6}}).status_code == 200
+    assert (
+        emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {"mongodb.cluster": 0.6}}).status_code
+        == 200
+    )
     dc, lan = network(emu)
     with mongo_client(emu, user=OWNER[0], password=OWNER[1]) as c:
         made = mongo.ClustersApi(c).clusters_post(cluster_request(c, dc, lan))
     with httpx.Client(base_url=emu.url + PREFIX, auth=OWNER) as h:
         time.sleep(0.7)
         users = f"/clusters/{made.id}/users"
-        assert h.post(users, json={"properties": {"username": "app", "password": "s3cret-passw0rd",
-                                                  "roles": [{"role": "read", "database": "x"}]}}).status_code == 200
+        assert (
+            h.post(
+                users,
+                json={
+                    "properties": {
+                        "username": "app",
+                        "password": "s3cret-passw0rd",
+                        "roles": [{"role": "read", "database": "x"}],
+                    }
+                },
+            ).status_code
+            == 200
+        )
         r = h.patch(f"{users}/app", json={"properties": {"password": "n3w-passw0rd!"}})
         assert r.status_code == 200 and r.json()["properties"]["roles"] == [{"role": "read", "database": "x"}]
         first, again = h.delete(f"/clusters/{made.id}"), h.delete(f"/clusters/{made.id}")

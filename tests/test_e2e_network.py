@@ -1,5 +1,6 @@
 """End-to-end: LANs, NICs, firewall rules and IP blocks (api-behaviour.md §6.5) through the unmodified
 `ionoscloud` SDK, plus raw httpx calls where the wire shape itself is the point, against a strict emulator."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -16,45 +17,53 @@ MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 # -- helpers ----------------------------------------------------------------------------------------
 
+
 def new_dc(client, name="net", location="de/fra"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
         datacenter=ionoscloud.DatacenterPost(
-            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)))
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location=location)
+        )
+    )
     wait(client, h)
     return dc
 
 
 def new_server(client, dc_id, name="srv"):
-    s, _, h = ionoscloud.ServersApi(client).datacenters_servers_post_with_http_info(dc_id, ionoscloud.Server(
-        properties=ionoscloud.ServerProperties(name=name, cores=1, ram=1024)))
+    s, _, h = ionoscloud.ServersApi(client).datacenters_servers_post_with_http_info(
+        dc_id, ionoscloud.Server(properties=ionoscloud.ServerProperties(name=name, cores=1, ram=1024))
+    )
     wait(client, h)
     return s
 
 
 def new_lan(client, dc_id, name="lan", public=False):
     lan, status, h = ionoscloud.LANsApi(client).datacenters_lans_post_with_http_info(
-        dc_id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=public)))
+        dc_id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=public))
+    )
     wait(client, h)
     return lan, status
 
 
 def new_nic(client, dc_id, server_id, lan, **props):
     nic, status, h = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_post_with_http_info(
-        dc_id, server_id, ionoscloud.Nic(properties=ionoscloud.NicProperties(lan=lan, **props)))
+        dc_id, server_id, ionoscloud.Nic(properties=ionoscloud.NicProperties(lan=lan, **props))
+    )
     wait(client, h)
     return nic, status
 
 
 def new_rule(client, dc_id, server_id, nic_id, **props):
     rule, status, h = ionoscloud.FirewallRulesApi(client).datacenters_servers_nics_firewallrules_post_with_http_info(
-        dc_id, server_id, nic_id, ionoscloud.FirewallRule(properties=ionoscloud.FirewallruleProperties(**props)))
+        dc_id, server_id, nic_id, ionoscloud.FirewallRule(properties=ionoscloud.FirewallruleProperties(**props))
+    )
     wait(client, h)
     return rule, status
 
 
 def new_ipblock(client, size, name="block", location="de/fra"):
     block, status, h = ionoscloud.IPBlocksApi(client).ipblocks_post_with_http_info(
-        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location=location, size=size, name=name)))
+        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location=location, size=size, name=name))
+    )
     wait(client, h)
     return block, status
 
@@ -83,13 +92,15 @@ def resource_limits(client):
 
 # -- LANs -------------------------------------------------------------------------------------------
 
+
 def test_lan_ids_are_sequential_per_datacenter_and_cidr_follows_public(client, emulator):
     dc = new_dc(client)
     lans = ionoscloud.LANsApi(client)
     created = []
     for name, public in (("a", False), ("b", True), ("c", False)):
         lan, status, h = lans.datacenters_lans_post_with_http_info(
-            dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=public)))
+            dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name=name, public=public))
+        )
         # the 202 body is the LAN itself, already with its server-assigned id, BUSY until the request is done
         assert status == 202 and lan.metadata.state == "BUSY" and lan.type == "lan"
         assert lan.properties.name == name and lan.properties.public is public
@@ -103,7 +114,8 @@ def test_lan_ids_are_sequential_per_datacenter_and_cidr_follows_public(client, e
         assert net.is_private and net.prefixlen <= 30
         assert lan.metadata.state == "AVAILABLE"
     assert not ipaddress.IPv4Network(private_a.properties.ipv4_cidr_block).overlaps(
-        ipaddress.IPv4Network(private_c.properties.ipv4_cidr_block))
+        ipaddress.IPv4Network(private_c.properties.ipv4_cidr_block)
+    )
     assert public_b.properties.ipv4_cidr_block is None
     # on the wire: the id is a JSON string, the public CIDR an explicit null or absent
     with emulator.http() as http:
@@ -122,7 +134,8 @@ def test_lan_patch_and_put_change_name_and_public(client):
     lans = ionoscloud.LANsApi(client)
     lan, _ = new_lan(client, dc.id, "priv", public=False)
     got, status, h = lans.datacenters_lans_patch_with_http_info(
-        dc.id, lan.id, ionoscloud.LanProperties(name="renamed", public=True))
+        dc.id, lan.id, ionoscloud.LanProperties(name="renamed", public=True)
+    )
     assert status == 202 and got.properties.name == "renamed"
     wait(client, h)
     got = lans.datacenters_lans_find_by_id(dc.id, lan.id)
@@ -137,7 +150,8 @@ def test_lan_patch_and_put_change_name_and_public(client):
     assert ipaddress.IPv4Network(got.properties.ipv4_cidr_block).is_private
     # PUT replaces
     _, status, h = lans.datacenters_lans_put_with_http_info(
-        dc.id, lan.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name="put", public=True)))
+        dc.id, lan.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(name="put", public=True))
+    )
     assert status == 202
     wait(client, h)
     got = lans.datacenters_lans_find_by_id(dc.id, lan.id)
@@ -194,7 +208,8 @@ def test_lan_delete_and_lan_in_use(client, emulator):
     assert e.value.status == 404
     # once its NIC is gone, the busy LAN can be deleted too
     _, _, h = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_delete_with_http_info(
-        dc.id, s.id, nic.id)
+        dc.id, s.id, nic.id
+    )
     wait(client, h)
     _, _, h = lans.datacenters_lans_delete_with_http_info(dc.id, busy.id)
     wait(client, h)
@@ -213,8 +228,9 @@ def test_lan_ip_failover_must_name_a_nic_of_the_lan_and_its_ip(client, emulator)
     n1, _ = new_nic(client, dc.id, s1.id, int(lan.id), ips=[shared])
     n2, _ = new_nic(client, dc.id, s2.id, int(lan.id), ips=[shared])  # failover: both NICs hold the address
     lans = ionoscloud.LANsApi(client)
-    _, _, h = lans.datacenters_lans_patch_with_http_info(dc.id, lan.id, ionoscloud.LanProperties(
-        ip_failover=[ionoscloud.IPFailover(ip=shared, nic_uuid=n1.id)]))
+    _, _, h = lans.datacenters_lans_patch_with_http_info(
+        dc.id, lan.id, ionoscloud.LanProperties(ip_failover=[ionoscloud.IPFailover(ip=shared, nic_uuid=n1.id)])
+    )
     wait(client, h)
     got = lans.datacenters_lans_find_by_id(dc.id, lan.id).properties.ip_failover
     assert [(f.ip, f.nic_uuid) for f in got] == [(shared, n1.id)]
@@ -224,8 +240,10 @@ def test_lan_ip_failover_must_name_a_nic_of_the_lan_and_its_ip(client, emulator)
         assert_error(http.patch(path, json={"ipFailover": [{"ip": shared, "nicUuid": "no-such-nic"}]}), 422)
     got = lans.datacenters_lans_find_by_id(dc.id, lan.id).properties.ip_failover
     assert [(f.ip, f.nic_uuid) for f in got] == [(shared, n1.id)]
-    assert {c.nic_id for c in ionoscloud.IPBlocksApi(client).ipblocks_find_by_id(block.id).properties.ip_consumers} \
-        == {n1.id, n2.id}
+    assert {c.nic_id for c in ionoscloud.IPBlocksApi(client).ipblocks_find_by_id(block.id).properties.ip_consumers} == {
+        n1.id,
+        n2.id,
+    }
     # clean up the contract's reservation (deleting the data center frees the addresses)
     _, _, h = ionoscloud.DataCentersApi(client).datacenters_delete_with_http_info(dc.id)
     wait(client, h)
@@ -234,6 +252,7 @@ def test_lan_ip_failover_must_name_a_nic_of_the_lan_and_its_ip(client, emulator)
 
 
 # -- NICs -------------------------------------------------------------------------------------------
+
 
 def test_nic_defaults_mac_and_private_ip(client, emulator):
     dc = new_dc(client)
@@ -251,7 +270,8 @@ def test_nic_defaults_mac_and_private_ip(client, emulator):
     assert first & 0x02 and not first & 0x01
     # an address from the LAN's private range, not the network or broadcast address
     cidr = ipaddress.IPv4Network(
-        ionoscloud.LANsApi(client).datacenters_lans_find_by_id(dc.id, lan.id).properties.ipv4_cidr_block)
+        ionoscloud.LANsApi(client).datacenters_lans_find_by_id(dc.id, lan.id).properties.ipv4_cidr_block
+    )
     assert len(p.ips) == 1
     ip = ipaddress.IPv4Address(p.ips[0])
     assert ip in cidr and ip not in (cidr.network_address, cidr.broadcast_address)
@@ -325,8 +345,9 @@ def test_nic_patch_name_and_ips(client, emulator):
     assert old_ips != [wanted]
     # a raw PATCH of name and ips leaves every other property alone
     with emulator.http() as http:
-        r = http.patch(f"/cloudapi/v6/datacenters/{dc.id}/servers/{s.id}/nics/{nic.id}",
-                       json={"name": "new", "ips": [wanted]})
+        r = http.patch(
+            f"/cloudapi/v6/datacenters/{dc.id}/servers/{s.id}/nics/{nic.id}", json={"name": "new", "ips": [wanted]}
+        )
         assert r.status_code == 202 and r.json()["properties"]["name"] == "new"
         wait_raw(client, r)
     got = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id)
@@ -335,7 +356,8 @@ def test_nic_patch_name_and_ips(client, emulator):
     assert got.properties.firewall_type == "BIDIRECTIONAL" and got.metadata.state == "AVAILABLE"
     # the same through the SDK: its NicProperties model defaults dhcp=True and sends it, so dhcp flips back
     body, status, h = nics.datacenters_servers_nics_patch_with_http_info(
-        dc.id, s.id, nic.id, ionoscloud.NicProperties(name="sdk"))
+        dc.id, s.id, nic.id, ionoscloud.NicProperties(name="sdk")
+    )
     assert status == 202 and body.properties.name == "sdk"
     wait(client, h)
     got = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id)
@@ -360,8 +382,9 @@ def test_nic_moves_between_lans(client, emulator):
     nic, _ = new_nic(client, dc.id, s.id, int(priv.id))
     nics, lans = ionoscloud.NetworkInterfacesApi(client), ionoscloud.LANsApi(client)
     # into the public LAN: a public address replaces the private one
-    _, _, h = nics.datacenters_servers_nics_patch_with_http_info(dc.id, s.id, nic.id,
-                                                                 ionoscloud.NicProperties(lan=int(pub.id)))
+    _, _, h = nics.datacenters_servers_nics_patch_with_http_info(
+        dc.id, s.id, nic.id, ionoscloud.NicProperties(lan=int(pub.id))
+    )
     wait(client, h)
     p = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
     assert p.lan == int(pub.id) and len(p.ips) == 1 and ipaddress.IPv4Address(p.ips[0]).is_global
@@ -405,8 +428,12 @@ def test_pci_slots_are_unique_across_volumes_and_nics(client):
     nic, _ = new_nic(client, dc.id, s.id, 1)
     servers, volumes = ionoscloud.ServersApi(client), ionoscloud.VolumesApi(client)
     for name in ("v1", "v2"):
-        v, _, h = volumes.datacenters_volumes_post_with_http_info(dc.id, ionoscloud.Volume(
-            properties=ionoscloud.VolumeProperties(name=name, size=1, type="HDD", licence_type="LINUX")))
+        v, _, h = volumes.datacenters_volumes_post_with_http_info(
+            dc.id,
+            ionoscloud.Volume(
+                properties=ionoscloud.VolumeProperties(name=name, size=1, type="HDD", licence_type="LINUX")
+            ),
+        )
         wait(client, h)
         _, _, h = servers.datacenters_servers_volumes_post_with_http_info(dc.id, s.id, ionoscloud.Volume(id=v.id))
         wait(client, h)
@@ -453,6 +480,7 @@ def test_lan_nics_collection_and_entities(client, emulator):
 
 # -- firewall rules ---------------------------------------------------------------------------------
 
+
 def nic_with_firewall(client):
     dc = new_dc(client)
     s = new_server(client, dc.id)
@@ -463,8 +491,17 @@ def nic_with_firewall(client):
 def test_firewall_rules_create_patch_delete(client):
     dc, s, nic = nic_with_firewall(client)
     fw = ionoscloud.FirewallRulesApi(client)
-    tcp, status = new_rule(client, dc.id, s.id, nic.id, name="web", protocol="TCP",
-                           port_range_start=80, port_range_end=443, source_ip="198.51.100.0/24")
+    tcp, status = new_rule(
+        client,
+        dc.id,
+        s.id,
+        nic.id,
+        name="web",
+        protocol="TCP",
+        port_range_start=80,
+        port_range_end=443,
+        source_ip="198.51.100.0/24",
+    )
     assert status == 202 and tcp.metadata.state == "BUSY" and tcp.type == "firewall-rule"
     icmp, _ = new_rule(client, dc.id, s.id, nic.id, name="ping", protocol="ICMP", icmp_type=8, icmp_code=0)
     got = fw.datacenters_servers_nics_firewallrules_find_by_id(dc.id, s.id, nic.id, tcp.id)
@@ -477,7 +514,8 @@ def test_firewall_rules_create_patch_delete(client):
     assert sorted(x.properties.name for x in listed.items) == ["ping", "web"]
     # PATCH narrows the port range and renames; the protocol stays
     _, status, h = fw.datacenters_servers_nics_firewallrules_patch_with_http_info(
-        dc.id, s.id, nic.id, tcp.id, ionoscloud.FirewallruleProperties(name="https", port_range_start=443))
+        dc.id, s.id, nic.id, tcp.id, ionoscloud.FirewallruleProperties(name="https", port_range_start=443)
+    )
     assert status == 202
     wait(client, h)
     p = fw.datacenters_servers_nics_firewallrules_find_by_id(dc.id, s.id, nic.id, tcp.id).properties
@@ -493,15 +531,18 @@ def test_firewall_rules_create_patch_delete(client):
     assert [x.id for x in fw.datacenters_servers_nics_firewallrules_get(dc.id, s.id, nic.id).items] == [tcp.id]
 
 
-@pytest.mark.parametrize("props", [
-    pytest.param({"protocol": "TCP", "portRangeStart": 443, "portRangeEnd": 80}, id="start-after-end"),
-    pytest.param({"protocol": "ICMP", "portRangeStart": 80, "portRangeEnd": 80}, id="ports-on-icmp"),
-    pytest.param({"name": "no-protocol", "portRangeStart": 22, "portRangeEnd": 22}, id="protocol-missing"),
-    pytest.param({"protocol": "HTTP"}, id="protocol-enum"),
-    pytest.param({"protocol": "TCP", "icmpType": 8}, id="icmp-type-on-tcp"),
-    pytest.param({"protocol": "TCP", "portRangeStart": 0, "portRangeEnd": 80}, id="port-zero"),
-    pytest.param({"protocol": "TCP", "sourceIp": "not-an-ip"}, id="bad-source-ip"),
-])
+@pytest.mark.parametrize(
+    "props",
+    [
+        pytest.param({"protocol": "TCP", "portRangeStart": 443, "portRangeEnd": 80}, id="start-after-end"),
+        pytest.param({"protocol": "ICMP", "portRangeStart": 80, "portRangeEnd": 80}, id="ports-on-icmp"),
+        pytest.param({"name": "no-protocol", "portRangeStart": 22, "portRangeEnd": 22}, id="protocol-missing"),
+        pytest.param({"protocol": "HTTP"}, id="protocol-enum"),
+        pytest.param({"protocol": "TCP", "icmpType": 8}, id="icmp-type-on-tcp"),
+        pytest.param({"protocol": "TCP", "portRangeStart": 0, "portRangeEnd": 80}, id="port-zero"),
+        pytest.param({"protocol": "TCP", "sourceIp": "not-an-ip"}, id="bad-source-ip"),
+    ],
+)
 def test_firewall_rule_validation_creates_nothing(client, emulator, props):
     dc, s, nic = nic_with_firewall(client)
     path = f"/cloudapi/v6/datacenters/{dc.id}/servers/{s.id}/nics/{nic.id}/firewallrules"
@@ -527,8 +568,9 @@ def test_firewall_rule_patch_validation(client, emulator):
 def test_server_depth_4_shows_firewall_rules(client, emulator):
     """What Terraform reads: entities.nics.items[].entities.firewallrules.items[] with full properties."""
     dc, s, nic = nic_with_firewall(client)
-    rule, _ = new_rule(client, dc.id, s.id, nic.id, name="ssh", protocol="TCP", port_range_start=22,
-                       port_range_end=22, type="INGRESS")
+    rule, _ = new_rule(
+        client, dc.id, s.id, nic.id, name="ssh", protocol="TCP", port_range_start=22, port_range_end=22, type="INGRESS"
+    )
     got = ionoscloud.ServersApi(client).datacenters_servers_find_by_id(dc.id, s.id, depth=4)
     nics = got.entities.nics.items
     assert [n.id for n in nics] == [nic.id]
@@ -552,10 +594,12 @@ def test_server_depth_4_shows_firewall_rules(client, emulator):
 
 # -- IP blocks --------------------------------------------------------------------------------------
 
+
 def test_ipblock_post_returns_ips_and_delete(client):
     ipb = ionoscloud.IPBlocksApi(client)
     block, status, h = ipb.ipblocks_post_with_http_info(
-        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=2, name="pair")))
+        ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=2, name="pair"))
+    )
     # the addresses are allocated already in the 202 body
     assert status == 202 and block.metadata.state == "BUSY" and block.type == "ipblock"
     assert block.properties.size == 2 and len(block.properties.ips) == 2
@@ -624,8 +668,11 @@ def test_ipblock_over_contract_limit(client, emulator):
     block, _ = new_ipblock(client, 2)
     assert resource_limits(client).reserved_ips_on_contract == reserved + 2
     with pytest.raises(ApiException) as e:
-        ipb.ipblocks_post(ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(
-            location="de/fra", size=reservable - reserved - 1)))
+        ipb.ipblocks_post(
+            ionoscloud.IpBlock(
+                properties=ionoscloud.IpBlockProperties(location="de/fra", size=reservable - reserved - 1)
+            )
+        )
     assert e.value.status == 422
     assert resource_limits(client).reserved_ips_on_contract == reserved + 2
     _, _, h = ipb.ipblocks_delete_with_http_info(block.id)
@@ -656,8 +703,9 @@ def test_ipblock_patch_name_only(client, emulator):
     assert got.properties.name == "after" and got.properties.ips == block.properties.ips
     with emulator.http() as http:
         assert_error(http.patch(f"/cloudapi/v6/ipblocks/{block.id}", json={"size": 5}), 422)
-        assert_error(http.post("/cloudapi/v6/ipblocks",
-                               json={"properties": {"location": "xx/nowhere", "size": 1}}), 422)
+        assert_error(
+            http.post("/cloudapi/v6/ipblocks", json={"properties": {"location": "xx/nowhere", "size": 1}}), 422
+        )
     assert ipb.ipblocks_find_by_id(block.id).properties.size == 1
     _, _, h = ipb.ipblocks_delete_with_http_info(block.id)
     wait(client, h)

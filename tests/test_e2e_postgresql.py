@@ -4,6 +4,7 @@ API through httpx (no v1 SDK is installed), and the data plane: with a PostgreSQ
 initial user and database are real (checked with psycopg in pg_roles/pg_database and by connecting), changed
 and dropped with the cluster. The data-plane tests need the server at IONOS_EMULATOR_TEST_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432, trust auth) and are skipped without it; they drop whatever they made."""
+
 from __future__ import annotations
 
 import base64
@@ -50,14 +51,29 @@ def network(emu, location="de/txl", public=False, auth=OWNER):
     return datacenter_with_lan(emu, location, public, auth)
 
 
-def cluster_props(dc, lan, *, name="orders", version="15", count=1, address="192.168.7.10/24", username="appuser",
-                  database="appdb", password=PASSWORD, model=pg.ClusterCreateProperties, **extra):
-    return model(name=name, version=version,
-                 instances=pg.InstanceConfiguration(count=count, cores=2, ram=4, storage_size=20),
-                 connection=pg.PostgresClusterConnection(datacenter_id=dc, lan_id=lan,
-                                                         primary_instance_address=address),
-                 credentials=pg.PostgresUser(username=username, password=password, database=database),
-                 maintenance_window=pg.MaintenanceWindow(time="03:30:00", day_of_the_week="Sunday"), **extra)
+def cluster_props(
+    dc,
+    lan,
+    *,
+    name="orders",
+    version="15",
+    count=1,
+    address="192.168.7.10/24",
+    username="appuser",
+    database="appdb",
+    password=PASSWORD,
+    model=pg.ClusterCreateProperties,
+    **extra,
+):
+    return model(
+        name=name,
+        version=version,
+        instances=pg.InstanceConfiguration(count=count, cores=2, ram=4, storage_size=20),
+        connection=pg.PostgresClusterConnection(datacenter_id=dc, lan_id=lan, primary_instance_address=address),
+        credentials=pg.PostgresUser(username=username, password=password, database=database),
+        maintenance_window=pg.MaintenanceWindow(time="03:30:00", day_of_the_week="Sunday"),
+        **extra,
+    )
 
 
 def new_cluster(c, emu, **kw):
@@ -66,9 +82,13 @@ def new_cluster(c, emu, **kw):
 
 
 def available(c, cluster_id):
-    return pg.ApiClient.wait_for(lambda r: r.metadata.state == "AVAILABLE",
-                                 lambda: pg.ClustersApi(c).clusters_find_by_id(cluster_id),
-                                 timeout=10, initial_wait=0.01, max_wait=0.2)
+    return pg.ApiClient.wait_for(
+        lambda r: r.metadata.state == "AVAILABLE",
+        lambda: pg.ClustersApi(c).clusters_find_by_id(cluster_id),
+        timeout=10,
+        initial_wait=0.01,
+        max_wait=0.2,
+    )
 
 
 def error_of(exc: ApiException) -> tuple[int, str]:
@@ -89,6 +109,7 @@ def bookkeeping_only() -> bool:
 
 
 # -- the current API ----------------------------------------------------------------------------------------
+
 
 def test_cluster_create_read_replace_delete(api, emulator):
     clusters = pg.ClustersApi(api)
@@ -119,15 +140,28 @@ def test_cluster_create_read_replace_delete(api, emulator):
     assert c.id in [x.id for x in clusters.clusters_get(filter_state="AVAILABLE").items]
     assert c.id not in [x.id for x in clusters.clusters_get(filter_state="FAILED").items]
     # PUT replaces the whole cluster: larger, renamed, strictly synchronous; the initial user stays
-    ensured = clusters.clusters_put_with_http_info(c.id, pg.ClusterEnsure(id=c.id, properties=pg.Cluster(
-        name="orders-2", version="15", replication_mode="STRICTLY_SYNCHRONOUS",
-        instances=pg.InstanceConfiguration(count=2, cores=4, ram=8, storage_size=40),
-        connection=pg.PostgresClusterConnection(datacenter_id=dc, lan_id=lan,
-                                                primary_instance_address="192.168.7.10/24"))))
+    ensured = clusters.clusters_put_with_http_info(
+        c.id,
+        pg.ClusterEnsure(
+            id=c.id,
+            properties=pg.Cluster(
+                name="orders-2",
+                version="15",
+                replication_mode="STRICTLY_SYNCHRONOUS",
+                instances=pg.InstanceConfiguration(count=2, cores=4, ram=8, storage_size=40),
+                connection=pg.PostgresClusterConnection(
+                    datacenter_id=dc, lan_id=lan, primary_instance_address="192.168.7.10/24"
+                ),
+            ),
+        ),
+    )
     assert ensured.status_code == 200 and ensured.data.metadata.state == "UPDATING"
     got = available(api, c.id)
     assert (got.properties.name, got.properties.instances.count, got.properties.instances.storage_size) == (
-        "orders-2", 2, 40)
+        "orders-2",
+        2,
+        40,
+    )
     assert got.properties.credentials.username == "appuser"
     assert got.properties.maintenance_window.day_of_the_week == "Sunday"  # kept: the service's choice is not redone
     # the cluster's backup began when it became available
@@ -143,9 +177,19 @@ def test_cluster_create_read_replace_delete(api, emulator):
     ended = pg.BackupsApi(api).backups_find_by_id(backups[0].id)
     assert ended.properties.is_active is False and ended.properties.latest_recovery_target_time is not None
     when = ended.properties.earliest_recovery_target_time + timedelta(microseconds=1)
-    seeded = clusters.clusters_post(pg.ClusterCreate(properties=cluster_props(
-        dc, lan, name="orders-restored", address="192.168.7.11/24", restore_from_backup=pg.ClusterRestoreFromBackup(
-            pg.PostgresRestoreClusterFromBackup(source_backup_id=ended.id, recovery_target_datetime=when)))))
+    seeded = clusters.clusters_post(
+        pg.ClusterCreate(
+            properties=cluster_props(
+                dc,
+                lan,
+                name="orders-restored",
+                address="192.168.7.11/24",
+                restore_from_backup=pg.ClusterRestoreFromBackup(
+                    pg.PostgresRestoreClusterFromBackup(source_backup_id=ended.id, recovery_target_datetime=when)
+                ),
+            )
+        )
+    )
     assert seeded.properties.restore_from_backup is None  # a creation option, not shown back
     assert available(api, seeded.id).properties.name == "orders-restored"
     clusters.clusters_delete(seeded.id)
@@ -155,11 +199,13 @@ def test_put_ensures_under_the_clients_id(api, emulator, token):
     clusters = pg.ClustersApi(api)
     dc, lan = network(emulator)
     cid = str(uuid.uuid4())
-    made = clusters.clusters_put_with_http_info(cid, pg.ClusterEnsure(id=cid, properties=cluster_props(
-        dc, lan, name="ensured", model=pg.Cluster)))
+    made = clusters.clusters_put_with_http_info(
+        cid, pg.ClusterEnsure(id=cid, properties=cluster_props(dc, lan, name="ensured", model=pg.Cluster))
+    )
     assert made.status_code == 201 and made.data.id == cid and made.data.metadata.state == "PROVISIONING"
-    again = clusters.clusters_put_with_http_info(cid, pg.ClusterEnsure(properties=cluster_props(
-        dc, lan, name="ensured-again", model=pg.Cluster)))
+    again = clusters.clusters_put_with_http_info(
+        cid, pg.ClusterEnsure(properties=cluster_props(dc, lan, name="ensured-again", model=pg.Cluster))
+    )
     assert again.status_code == 200 and available(api, cid).properties.name == "ensured-again"
     with httpx.Client(base_url=emulator.url, headers={"Authorization": f"Bearer {token}"}) as h:
         body = {"properties": cluster_props(dc, lan, model=pg.Cluster).to_dict()}
@@ -178,8 +224,9 @@ def test_create_is_validated_and_changes_nothing(api, emulator, token):
     dc, lan = network(emulator)
     fra_dc, fra_lan = network(emulator, location="de/fra")
     pub_dc, pub_lan = network(emulator, public=True)
-    taken = pg.ClustersApi(api).clusters_post(pg.ClusterCreate(properties=cluster_props(
-        dc, lan, address="10.1.1.5/16")))
+    taken = pg.ClustersApi(api).clusters_post(
+        pg.ClusterCreate(properties=cluster_props(dc, lan, address="10.1.1.5/16"))
+    )
     good = {"properties": cluster_props(dc, lan).to_dict()}
 
     def variant(change):
@@ -229,18 +276,31 @@ def test_replace_rules_upgrades_and_in_place_restore(api, emulator):
     available(api, made.id)
 
     def replace(**kw):
-        return clusters.clusters_put(made.id, pg.ClusterEnsure(properties=cluster_props(
-            dc, lan, model=pg.Cluster, **kw)))
+        return clusters.clusters_put(
+            made.id, pg.ClusterEnsure(properties=cluster_props(dc, lan, model=pg.Cluster, **kw))
+        )
 
-    for kw, attr in [(dict(version="13"), "properties.version"),
-                     (dict(username="other"), "properties.credentials.username"),
-                     (dict(database="otherdb"), "properties.credentials.database"),
-                     (dict(backup=pg.ClusterBackup(location="eu-south-2")), "properties.backup.location")]:
+    for kw, attr in [
+        (dict(version="13"), "properties.version"),
+        (dict(username="other"), "properties.credentials.username"),
+        (dict(database="otherdb"), "properties.credentials.database"),
+        (dict(backup=pg.ClusterBackup(location="eu-south-2")), "properties.backup.location"),
+    ]:
         status, msg = refused(lambda kw=kw: replace(version=kw.pop("version", "14"), **kw))
         assert status == 422 and attr in msg, msg
-    status, msg = refused(lambda: clusters.clusters_put(made.id, pg.ClusterEnsure(properties=pg.Cluster(
-        name="x1", version="14", instances=pg.InstanceConfiguration(count=1, cores=1, ram=4, storage_size=10),
-        connection=pg.PostgresClusterConnection(datacenter_id=dc, lan_id=lan)))))
+    status, msg = refused(
+        lambda: clusters.clusters_put(
+            made.id,
+            pg.ClusterEnsure(
+                properties=pg.Cluster(
+                    name="x1",
+                    version="14",
+                    instances=pg.InstanceConfiguration(count=1, cores=1, ram=4, storage_size=10),
+                    connection=pg.PostgresClusterConnection(datacenter_id=dc, lan_id=lan),
+                )
+            ),
+        )
+    )
     assert status == 422 and "storageSize" in msg
     # a major upgrade: the version's catalogue says where it may go, and a new backup timeline begins
     assert "16" in pg.VersionsApi(api).versions_find_by_id("14").properties.can_upgrade_to
@@ -248,18 +308,22 @@ def test_replace_rules_upgrades_and_in_place_restore(api, emulator):
     assert available(api, made.id).properties.version == "16"
     timelines = pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items
     assert sorted((b.properties.postgres_cluster_version, b.properties.is_active) for b in timelines) == [
-        ("14", False), ("16", True)]
+        ("14", False),
+        ("16", True),
+    ]
     # an in-place restore takes the cluster's own backups back to a point in time
     first = min(b.properties.earliest_recovery_target_time for b in timelines)
-    point = pg.ClusterRestoreFromBackup(pg.PostgresInPlaceRestoreClusterFromBackup(
-        recovery_target_datetime=first + timedelta(milliseconds=1)))
+    point = pg.ClusterRestoreFromBackup(
+        pg.PostgresInPlaceRestoreClusterFromBackup(recovery_target_datetime=first + timedelta(milliseconds=1))
+    )
     assert replace(version="16", restore_from_backup=point).metadata.state == "UPDATING"
     assert available(api, made.id).metadata.state == "AVAILABLE"
     wrong = pg.ClusterRestoreFromBackup(pg.PostgresRestoreClusterFromBackup(source_backup_id=timelines[0].id))
     status, msg = refused(lambda: replace(version="16", restore_from_backup=wrong))
     assert status == 422 and "sourceBackupId" in msg
-    too_early = pg.ClusterRestoreFromBackup(pg.PostgresInPlaceRestoreClusterFromBackup(
-        recovery_target_datetime=first - timedelta(days=3)))
+    too_early = pg.ClusterRestoreFromBackup(
+        pg.PostgresInPlaceRestoreClusterFromBackup(recovery_target_datetime=first - timedelta(days=3))
+    )
     status, msg = refused(lambda: replace(version="16", restore_from_backup=too_early))
     assert status == 422 and "recoveryTargetDatetime" in msg
     clusters.clusters_delete(made.id)
@@ -301,12 +365,23 @@ def test_auth_regions_routing_and_privileges(emulator, token):
     # a user needs the group privilege manageDBaaS, and can only use data centers they may see
     email, pw = f"p-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        user = h.post("/um/users", json={"properties": {"firstname": "P", "lastname": "G", "email": email,
-                                                          "password": pw, "administrator": False}}).json()["id"]
+        user = h.post(
+            "/um/users",
+            json={
+                "properties": {
+                    "firstname": "P",
+                    "lastname": "G",
+                    "email": email,
+                    "password": pw,
+                    "administrator": False,
+                }
+            },
+        ).json()["id"]
         r = httpx.get(emulator.url + PREFIX + "/versions", auth=(email, pw))
         assert r.status_code == 403 and "manageDBaaS" in r.json()["messages"][0]["message"]
-        group = h.post("/um/groups", json={"properties": {"name": f"pg-{uuid.uuid4().hex[:6]}",
-                                                          "manageDBaaS": True}}).json()["id"]
+        group = h.post(
+            "/um/groups", json={"properties": {"name": f"pg-{uuid.uuid4().hex[:6]}", "manageDBaaS": True}}
+        ).json()["id"]
         assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
     user_token = httpx.get(emulator.auth + "/tokens/generate", auth=(email, pw)).json()["token"]
     with pg_client(emulator, user_token, "de-fra") as mine:
@@ -328,15 +403,88 @@ def test_a_failed_creation_leaves_nothing(api, emulator):
     assert pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items == []
 
 
+def test_backup_timelines_meet_and_a_whole_second_names_their_start(api, emulator):
+    """A major upgrade ends the current backup as the next one begins; a recovery time cut to the whole second
+    of a backup's start (clients often drop the fraction they were shown) still lies in that backup."""
+    clusters = pg.ClustersApi(api)
+    made, dc, lan = new_cluster(api, emulator, version="14")
+    available(api, made.id)
+    clusters.clusters_put(made.id, pg.ClusterEnsure(properties=cluster_props(dc, lan, model=pg.Cluster, version="16")))
+    available(api, made.id)
+    old, new = sorted(
+        pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items,
+        key=lambda b: b.properties.postgres_cluster_version,
+    )
+    assert (old.properties.is_active, new.properties.is_active) == (False, True)
+    assert old.properties.latest_recovery_target_time == new.properties.earliest_recovery_target_time
+    start = new.properties.earliest_recovery_target_time.replace(microsecond=0)
+    seeded = clusters.clusters_post(
+        pg.ClusterCreate(
+            properties=cluster_props(
+                dc,
+                lan,
+                name="seeded",
+                version="16",
+                address="192.168.7.11/24",
+                restore_from_backup=pg.ClusterRestoreFromBackup(
+                    pg.PostgresRestoreClusterFromBackup(source_backup_id=new.id, recovery_target_datetime=start)
+                ),
+            )
+        )
+    )
+    assert available(api, seeded.id).properties.name == "seeded"
+    too_early = start - timedelta(seconds=1)
+    status, msg = refused(
+        clusters.clusters_post,
+        pg.ClusterCreate(
+            properties=cluster_props(
+                dc,
+                lan,
+                name="early",
+                version="16",
+                address="192.168.7.12/24",
+                restore_from_backup=pg.ClusterRestoreFromBackup(
+                    pg.PostgresRestoreClusterFromBackup(source_backup_id=new.id, recovery_target_datetime=too_early)
+                ),
+            )
+        ),
+    )
+    assert status == 422 and "recoveryTargetDatetime" in msg
+    for cid in (made.id, seeded.id):
+        clusters.clusters_delete(cid)
+
+
 # -- the v1 API ----------------------------------------------------------------------------------------------
 
-def v1_body(dc, lan, *, name="ledger", cidr="192.168.9.10/24", location="de/txl", instances=1, username="ledger",
-            version="14", **extra):
-    return {"properties": {"displayName": name, "postgresVersion": version, "location": location,
-                           "instances": instances, "cores": 2, "ram": 2048, "storageSize": 20480, "storageType": "SSD",
-                           "connections": [{"datacenterId": dc, "lanId": lan, "cidr": cidr}],
-                           "synchronizationMode": "ASYNCHRONOUS",
-                           "credentials": {"username": username, "password": "Secret12345"}, **extra}}
+
+def v1_body(
+    dc,
+    lan,
+    *,
+    name="ledger",
+    cidr="192.168.9.10/24",
+    location="de/txl",
+    instances=1,
+    username="ledger",
+    version="14",
+    **extra,
+):
+    return {
+        "properties": {
+            "displayName": name,
+            "postgresVersion": version,
+            "location": location,
+            "instances": instances,
+            "cores": 2,
+            "ram": 2048,
+            "storageSize": 20480,
+            "storageType": "SSD",
+            "connections": [{"datacenterId": dc, "lanId": lan, "cidr": cidr}],
+            "synchronizationMode": "ASYNCHRONOUS",
+            "credentials": {"username": username, "password": "Secret12345"},
+            **extra,
+        }
+    }
 
 
 def test_v1_cluster_flow(emulator):
@@ -354,15 +502,26 @@ def test_v1_cluster_flow(emulator):
         listed = h.get("/clusters", params={"filter.name": "ledger m"}).json()
         assert [i["id"] for i in listed["items"]] == [c["id"]] and "href" not in listed["items"][0]
         # PATCH changes what is sent; the version goes up only
-        r = h.patch(f"/clusters/{c['id']}", json={"properties": {"displayName": "ledger-2", "instances": 2,
-                                                                    "postgresVersion": "15", "storageSize": 40960}})
+        r = h.patch(
+            f"/clusters/{c['id']}",
+            json={
+                "properties": {"displayName": "ledger-2", "instances": 2, "postgresVersion": "15", "storageSize": 40960}
+            },
+        )
         assert r.status_code == 200 and r.json()["metadata"]["state"] == "BUSY"
         got = h.get(f"/clusters/{c['id']}").json()
         assert got["metadata"]["state"] == "AVAILABLE"
-        assert (got["properties"]["displayName"], got["properties"]["instances"], got["properties"]["postgresVersion"],
-                got["properties"]["cores"]) == ("ledger-2", 2, "15", 2)
-        for body, attr in [({"postgresVersion": "13"}, "postgresVersion"), ({"storageSize": 4096}, "storageSize"),
-                           ({"location": "de/fra"}, "location")]:
+        assert (
+            got["properties"]["displayName"],
+            got["properties"]["instances"],
+            got["properties"]["postgresVersion"],
+            got["properties"]["cores"],
+        ) == ("ledger-2", 2, "15", 2)
+        for body, attr in [
+            ({"postgresVersion": "13"}, "postgresVersion"),
+            ({"storageSize": 4096}, "storageSize"),
+            ({"location": "de/fra"}, "location"),
+        ]:
             r = h.patch(f"/clusters/{c['id']}", json={"properties": body})
             assert r.status_code == 422 and attr in r.json()["messages"][0]["message"], r.text
         versions = h.get(f"/clusters/{c['id']}/postgresversions").json()["data"]
@@ -384,8 +543,10 @@ def test_v1_cluster_flow(emulator):
         assert h.get(f"/clusters/{c['id']}").json()["metadata"]["state"] == "AVAILABLE"
         r = h.post(f"/clusters/{c['id']}/restore", json={"backupId": str(uuid.uuid4())})
         assert r.status_code == 404
-        r = h.post(f"/clusters/{c['id']}/restore", json={"backupId": active["id"],
-                                                         "recoveryTargetTime": "2001-01-01T00:00:00Z"})
+        r = h.post(
+            f"/clusters/{c['id']}/restore",
+            json={"backupId": active["id"], "recoveryTargetTime": "2001-01-01T00:00:00Z"},
+        )
         assert r.status_code == 422 and "recoveryTargetTime" in r.json()["messages"][0]["message"]
         # logs: one entry per instance, PostgreSQL's own lines
         logs = h.get(f"/clusters/{c['id']}/logs", params={"direction": "FORWARD"}).json()["instances"]
@@ -396,9 +557,11 @@ def test_v1_cluster_flow(emulator):
             assert any("bookkeeping only" in t for t in text)
         assert len(h.get(f"/clusters/{c['id']}/logs", params={"limit": 2}).json()["instances"][0]["messages"]) == 2
         now = datetime.now(timezone.utc)
-        for params, word in [({"start": (now - timedelta(days=40)).isoformat()}, "start"),
-                             ({"end": (now + timedelta(hours=2)).isoformat()}, "end"),
-                             ({"limit": 6000}, "limit")]:
+        for params, word in [
+            ({"start": (now - timedelta(days=40)).isoformat()}, "start"),
+            ({"end": (now + timedelta(hours=2)).isoformat()}, "end"),
+            ({"limit": 6000}, "limit"),
+        ]:
             r = h.get(f"/clusters/{c['id']}/logs", params=params)
             assert r.status_code == 422 and word in r.json()["messages"][0]["message"], r.text
         # DELETE answers the cluster DESTROYING, then it is gone; its backups stay, ended
@@ -407,8 +570,12 @@ def test_v1_cluster_flow(emulator):
         assert h.get(f"/clusters/{c['id']}").status_code == 404
         assert h.get(f"/clusters/backups/{active['id']}").json()["properties"]["isActive"] is False
         # a new cluster from that backup
-        r = h.post("/clusters", json=v1_body(dc, lan, name="from-backup", cidr="192.168.9.11/24", version="15",
-                                             fromBackup={"backupId": active["id"]}))
+        r = h.post(
+            "/clusters",
+            json=v1_body(
+                dc, lan, name="from-backup", cidr="192.168.9.11/24", version="15", fromBackup={"backupId": active["id"]}
+            ),
+        )
         assert r.status_code == 200, r.text
         assert h.delete(f"/clusters/{r.json()['id']}").status_code == 200
         assert h.get("/infos/version").json() == {"name": "v1", "swaggerUrl": "dbaas-postgres-v1.yaml"}
@@ -417,11 +584,16 @@ def test_v1_cluster_flow(emulator):
 
 def test_v1_validation_and_routing(emulator, token):
     dc, lan = network(emulator)
-    cases = [(dict(location="de/fra"), "datacenterId"), (dict(location="mars/one"), "properties.location"),
-             (dict(username="postgres"), "credentials.username"), (dict(version="11"), "postgresVersion"),
-             (dict(cidr="10.233.114.9/24"), "cidr"), (dict(backupLocation="moon"), "backupLocation"),
-             (dict(synchronizationMode="STRICTLY_SYNCHRONOUS"), "synchronizationMode"),
-             (dict(fromBackup={"backupId": str(uuid.uuid4())}), "fromBackup.backupId")]
+    cases = [
+        (dict(location="de/fra"), "datacenterId"),
+        (dict(location="mars/one"), "properties.location"),
+        (dict(username="postgres"), "credentials.username"),
+        (dict(version="11"), "postgresVersion"),
+        (dict(cidr="10.233.114.9/24"), "cidr"),
+        (dict(backupLocation="moon"), "backupLocation"),
+        (dict(synchronizationMode="STRICTLY_SYNCHRONOUS"), "synchronizationMode"),
+        (dict(fromBackup={"backupId": str(uuid.uuid4())}), "fromBackup.backupId"),
+    ]
     with httpx.Client(base_url=emulator.url + V1, auth=OWNER) as h:
         before = len(h.get("/clusters").json()["items"])
         for kw, attr in cases:
@@ -434,8 +606,10 @@ def test_v1_validation_and_routing(emulator, token):
         assert len(h.get("/clusters").json()["items"]) == before
         assert h.get(f"/clusters/{uuid.uuid4()}").status_code == 404
     # Bearer and the real host name (api.ionos.com/databases/postgresql) reach the same API
-    r = httpx.get(emulator.url + V1 + "/clusters/postgresversions",
-                  headers={"Authorization": f"Bearer {token}", "Host": "api.ionos.com"})
+    r = httpx.get(
+        emulator.url + V1 + "/clusters/postgresversions",
+        headers={"Authorization": f"Bearer {token}", "Host": "api.ionos.com"},
+    )
     assert r.status_code == 200 and {"name": "15"} in r.json()["data"]
     r = httpx.get(emulator.url + V1 + "/clusters")
     assert r.status_code == 401 and r.json()["httpStatus"] == 401
@@ -462,8 +636,9 @@ def test_timing_shows_the_states(api, emulator):
         if bookkeeping_only():  # said from the start: nothing will be made
             assert got.metadata.status_message.startswith("bookkeeping only")
         assert pg.BackupsApi(api).backups_get(filter_cluster_id=made.id).items == []  # not begun yet
-        status, msg = refused(clusters.clusters_put, made.id, pg.ClusterEnsure(properties=cluster_props(
-            dc, lan, model=pg.Cluster)))
+        status, msg = refused(
+            clusters.clusters_put, made.id, pg.ClusterEnsure(properties=cluster_props(dc, lan, model=pg.Cluster))
+        )
         assert status == 409 and "PROVISIONING" in msg
         time.sleep(0.6)
         assert clusters.clusters_find_by_id(made.id).metadata.state == "AVAILABLE"
@@ -474,6 +649,7 @@ def test_timing_shows_the_states(api, emulator):
 
 
 # -- the data plane ----------------------------------------------------------------------------------------
+
 
 def _server_or_skip():
     psycopg = pytest.importorskip("psycopg")
@@ -492,21 +668,27 @@ def server():
     yield psycopg, made
     with psycopg.connect(SERVER + "/postgres", autocommit=True) as conn:
         for cid in made:
-            for (db,) in conn.execute("SELECT datname FROM pg_database "
-                                      "WHERE shobj_description(oid, 'pg_database') = %s", (MARK + cid,)).fetchall():
+            for (db,) in conn.execute(
+                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s", (MARK + cid,)
+            ).fetchall():
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            for (role,) in conn.execute("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s",
-                                        (MARK + cid,)).fetchall():
+            for (role,) in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (MARK + cid,)
+            ).fetchall():
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def on_server(psycopg, cluster_id):
     """(roles, databases with their owners) the data plane made for the cluster."""
     with psycopg.connect(SERVER + "/postgres") as conn:
-        roles = conn.execute("SELECT rolname, rolcanlogin, rolpassword FROM pg_authid "
-                             "WHERE shobj_description(oid, 'pg_authid') = %s", (MARK + cluster_id,)).fetchall()
-        dbs = conn.execute("SELECT datname, pg_get_userbyid(datdba) FROM pg_database "
-                           "WHERE shobj_description(oid, 'pg_database') = %s", (MARK + cluster_id,)).fetchall()
+        roles = conn.execute(
+            "SELECT rolname, rolcanlogin, rolpassword FROM pg_authid WHERE shobj_description(oid, 'pg_authid') = %s",
+            (MARK + cluster_id,),
+        ).fetchall()
+        dbs = conn.execute(
+            "SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s",
+            (MARK + cluster_id,),
+        ).fetchall()
     return roles, dbs
 
 
@@ -542,8 +724,9 @@ def test_dataplane_current_api(make_emulator, server):
             got = available(c, a.id)
         host, port = SERVER.rsplit("@", 1)[-1].split(":")
         assert got.metadata.dns_name == host
-        assert got.metadata.status_message == (f'served by the PostgreSQL server at {host}:{port}: database "{db}", '
-                                               f'login role "{user}"')
+        assert got.metadata.status_message == (
+            f'served by the PostgreSQL server at {host}:{port}: database "{db}", login role "{user}"'
+        )
         roles, dbs = on_server(psycopg, a.id)
         assert [(r[0], r[1]) for r in roles] == [(user, True)] and dbs == [(db, user)]
         assert password_matches(roles[0][2], PASSWORD) and not password_matches(roles[0][2], "Wrong123!")
@@ -553,7 +736,10 @@ def test_dataplane_current_api(make_emulator, server):
             conn.execute("INSERT INTO orders VALUES (1, 'book')")
             conn.commit()
             assert conn.execute("SELECT current_user, current_database(), item FROM orders").fetchone() == (
-                user, db, "book")
+                user,
+                db,
+                "book",
+            )
         # a second cluster asking for the same names gets them with its short id appended
         b, _, _ = new_cluster(c, emu, username=user, database=db, address="192.168.7.20/24")
         made.append(b.id)
@@ -568,8 +754,12 @@ def test_dataplane_current_api(make_emulator, server):
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(host=host, port=int(port), user=f"{user}_{short}", password=PASSWORD, dbname=db).close()
         # a PUT with a new password changes the real role's password
-        clusters.clusters_put(a.id, pg.ClusterEnsure(properties=cluster_props(
-            dc, lan, username=user, database=db, password="N3w-Secret!x", model=pg.Cluster)))
+        clusters.clusters_put(
+            a.id,
+            pg.ClusterEnsure(
+                properties=cluster_props(dc, lan, username=user, database=db, password="N3w-Secret!x", model=pg.Cluster)
+            ),
+        )
         available(c, a.id)
         roles, _ = on_server(psycopg, a.id)
         assert password_matches(roles[0][2], "N3w-Secret!x") and not password_matches(roles[0][2], PASSWORD)
@@ -617,7 +807,9 @@ def test_dataplane_v1_database_named_like_the_user(make_emulator, server):
 
 def test_dataplane_refusal_fails_the_cluster(make_emulator):
     """A server that cannot be reached turns the cluster FAILED, with the reason; it can still be deleted."""
-    emu = make_emulator("pg-plane-down", env={"IONOS_EMULATOR_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{free_port()}"})
+    emu = make_emulator(
+        "pg-plane-down", env={"IONOS_EMULATOR_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{free_port()}"}
+    )
     tok = httpx.get(emu.auth + "/tokens/generate", auth=OWNER).json()["token"]
     with pg_client(emu, tok) as c:
         made, _, _ = new_cluster(c, emu)

@@ -1,6 +1,7 @@
 """End-to-end: user management and privileges through the unmodified `ionoscloud` SDK. A user created
 through the API logs in with its password, gets tokens, and sees only what it owns or what is shared
 with one of its groups; creation rights come from group privileges."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,30 +17,38 @@ from support import jwt_parts, wait
 
 def make_user(client, admin=False, password="Passw0rd!"):
     email = f"u-{uuid.uuid4().hex[:8]}@example.com"
-    u, _, h = ionoscloud.UserManagementApi(client).um_users_post_with_http_info(ionoscloud.UserPost(
-        properties=ionoscloud.UserPropertiesPost(firstname="Test", lastname="User", email=email,
-                                                 password=password, administrator=admin)))
+    u, _, h = ionoscloud.UserManagementApi(client).um_users_post_with_http_info(
+        ionoscloud.UserPost(
+            properties=ionoscloud.UserPropertiesPost(
+                firstname="Test", lastname="User", email=email, password=password, administrator=admin
+            )
+        )
+    )
     wait(client, h)
     return u, email, password
 
 
 def make_group(client, **flags):
-    g, _, h = ionoscloud.UserManagementApi(client).um_groups_post_with_http_info(ionoscloud.Group(
-        properties=ionoscloud.GroupProperties(name=f"g-{uuid.uuid4().hex[:6]}", **flags)))
+    g, _, h = ionoscloud.UserManagementApi(client).um_groups_post_with_http_info(
+        ionoscloud.Group(properties=ionoscloud.GroupProperties(name=f"g-{uuid.uuid4().hex[:6]}", **flags))
+    )
     wait(client, h)
     return g
 
 
 def add_member(client, group_id, user_id):
     _, _, h = ionoscloud.UserManagementApi(client).um_groups_users_post_with_http_info(
-        group_id, ionoscloud.UserGroupPost(id=user_id))
+        group_id, ionoscloud.UserGroupPost(id=user_id)
+    )
     wait(client, h)
 
 
 def new_dc(client, name="dc"):
     dc, _, h = ionoscloud.DataCentersApi(client).datacenters_post_with_http_info(
         datacenter=ionoscloud.DatacenterPost(
-            properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")))
+            properties=ionoscloud.DatacenterPropertiesPost(name=name, location="de/fra")
+        )
+    )
     wait(client, h)
     return dc
 
@@ -62,8 +71,14 @@ def test_created_user_logs_in_with_basic_and_token(client, emulator):
 def test_user_update_password_and_delete(client, emulator):
     um = ionoscloud.UserManagementApi(client)
     u, email, pw = make_user(client)
-    _, _, h = um.um_users_put_with_http_info(u.id, ionoscloud.UserPut(properties=ionoscloud.UserPropertiesPut(
-        firstname="New", lastname="Name", email=email, password="Another1!", administrator=False)))
+    _, _, h = um.um_users_put_with_http_info(
+        u.id,
+        ionoscloud.UserPut(
+            properties=ionoscloud.UserPropertiesPut(
+                firstname="New", lastname="Name", email=email, password="Another1!", administrator=False
+            )
+        ),
+    )
     wait(client, h)
     assert httpx.get(emulator.cloud + "/datacenters", auth=(email, pw)).status_code == 401
     assert httpx.get(emulator.cloud + "/datacenters", auth=(email, "Another1!")).status_code == 200
@@ -80,9 +95,11 @@ def test_duplicate_email_and_missing_fields_are_refused(client):
     um = ionoscloud.UserManagementApi(client)
     _, email, _ = make_user(client)
     before = len(um.um_users_get().items)
-    for props in (dict(firstname="A", lastname="B", email=email, password="Passw0rd!"),
-                  dict(firstname="A", lastname="B", password="Passw0rd!"),
-                  dict(firstname="A", lastname="B", email="x@example.com", password="abc")):
+    for props in (
+        dict(firstname="A", lastname="B", email=email, password="Passw0rd!"),
+        dict(firstname="A", lastname="B", password="Passw0rd!"),
+        dict(firstname="A", lastname="B", email="x@example.com", password="abc"),
+    ):
         with pytest.raises(ApiException) as e:
             um.um_users_post(ionoscloud.UserPost(properties=ionoscloud.UserPropertiesPost(**props)))
         assert e.value.status == 422
@@ -94,12 +111,16 @@ def test_non_admin_needs_group_privilege_to_create(client, emulator):
     with sdk_client(emulator, user=email, password=pw) as c:
         dcs = ionoscloud.DataCentersApi(c)
         with pytest.raises(ApiException) as e:
-            dcs.datacenters_post(ionoscloud.DatacenterPost(
-                properties=ionoscloud.DatacenterPropertiesPost(name="nope", location="de/fra")))
+            dcs.datacenters_post(
+                ionoscloud.DatacenterPost(
+                    properties=ionoscloud.DatacenterPropertiesPost(name="nope", location="de/fra")
+                )
+            )
         assert e.value.status == 403 and "createDataCenter" in e.value.body
         with pytest.raises(ApiException) as e:
-            ionoscloud.IPBlocksApi(c).ipblocks_post(ionoscloud.IpBlock(
-                properties=ionoscloud.IpBlockProperties(location="de/fra", size=1)))
+            ionoscloud.IPBlocksApi(c).ipblocks_post(
+                ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=1))
+            )
         assert e.value.status == 403
         # user management is for administrators
         with pytest.raises(ApiException) as e:
@@ -110,8 +131,9 @@ def test_non_admin_needs_group_privilege_to_create(client, emulator):
     with sdk_client(emulator, user=email, password=pw) as c:
         dc = new_dc(c, "mine")
         assert dc.metadata.created_by_user_id == u.id
-        ip, _, h = ionoscloud.IPBlocksApi(c).ipblocks_post_with_http_info(ionoscloud.IpBlock(
-            properties=ionoscloud.IpBlockProperties(location="de/fra", size=1)))
+        ip, _, h = ionoscloud.IPBlocksApi(c).ipblocks_post_with_http_info(
+            ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=1))
+        )
         wait(c, h)
         # the token of a member carries the group's privileges
         r = httpx.get(emulator.auth + "/tokens/generate", auth=(email, pw))
@@ -128,8 +150,11 @@ def test_non_admin_sees_only_own_and_shared(client, emulator):
     u, email, pw = make_user(client)
     g = make_group(client)
     add_member(client, g.id, u.id)
-    _, _, h = um.um_groups_shares_post_with_http_info(g.id, shared_dc.id, ionoscloud.GroupShare(
-        properties=ionoscloud.GroupShareProperties(edit_privilege=False, share_privilege=False)))
+    _, _, h = um.um_groups_shares_post_with_http_info(
+        g.id,
+        shared_dc.id,
+        ionoscloud.GroupShare(properties=ionoscloud.GroupShareProperties(edit_privilege=False, share_privilege=False)),
+    )
     wait(client, h)
     with sdk_client(emulator, user=email, password=pw) as c:
         dcs = ionoscloud.DataCentersApi(c)
@@ -143,16 +168,19 @@ def test_non_admin_sees_only_own_and_shared(client, emulator):
             dcs.datacenters_patch(shared_dc.id, ionoscloud.DatacenterPropertiesPut(name="x"))
         assert e.value.status == 403
         with pytest.raises(ApiException) as e:
-            ionoscloud.LANsApi(c).datacenters_lans_post(shared_dc.id,
-                                                        ionoscloud.Lan(properties=ionoscloud.LanProperties()))
+            ionoscloud.LANsApi(c).datacenters_lans_post(
+                shared_dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties())
+            )
         assert e.value.status == 403
     # with the edit privilege the change goes through
-    _, _, h = um.um_groups_shares_put_with_http_info(g.id, shared_dc.id, ionoscloud.GroupShare(
-        properties=ionoscloud.GroupShareProperties(edit_privilege=True)))
+    _, _, h = um.um_groups_shares_put_with_http_info(
+        g.id, shared_dc.id, ionoscloud.GroupShare(properties=ionoscloud.GroupShareProperties(edit_privilege=True))
+    )
     wait(client, h)
     with sdk_client(emulator, user=email, password=pw) as c:
         _, _, h = ionoscloud.DataCentersApi(c).datacenters_patch_with_http_info(
-            shared_dc.id, ionoscloud.DatacenterPropertiesPut(name="edited"))
+            shared_dc.id, ionoscloud.DatacenterPropertiesPut(name="edited")
+        )
         wait(c, h)
     assert ionoscloud.DataCentersApi(client).datacenters_find_by_id(shared_dc.id).properties.name == "edited"
     shares = um.um_groups_shares_get(g.id, depth=1).items
@@ -178,8 +206,9 @@ def test_groups_members_and_privilege_flags(client):
     with pytest.raises(ApiException) as e:  # already a member
         um.um_groups_users_post(g.id, ionoscloud.UserGroupPost(id=u.id))
     assert e.value.status == 422
-    _, _, h = um.um_groups_put_with_http_info(g.id, ionoscloud.Group(properties=ionoscloud.GroupProperties(
-        name="renamed", create_pcc=True)))
+    _, _, h = um.um_groups_put_with_http_info(
+        g.id, ionoscloud.Group(properties=ionoscloud.GroupProperties(name="renamed", create_pcc=True))
+    )
     wait(client, h)
     got = um.um_groups_find_by_id(g.id)
     assert got.properties.name == "renamed" and got.properties.create_pcc and not got.properties.create_snapshot
@@ -219,8 +248,9 @@ def test_s3_keys_at_most_five(client):
     with pytest.raises(ApiException) as e:
         um.um_users_s3keys_post(u.id)
     assert e.value.status == 422
-    _, _, h = um.um_users_s3keys_put_with_http_info(u.id, keys[0].id, ionoscloud.S3Key(
-        properties=ionoscloud.S3KeyProperties(active=False)))
+    _, _, h = um.um_users_s3keys_put_with_http_info(
+        u.id, keys[0].id, ionoscloud.S3Key(properties=ionoscloud.S3KeyProperties(active=False))
+    )
     wait(client, h)
     assert um.um_users_s3keys_find_by_key_id(u.id, keys[0].id).properties.active is False
     _, _, h = um.um_users_s3keys_delete_with_http_info(u.id, keys[1].id)
@@ -247,8 +277,9 @@ def test_public_lan_needs_create_internet_access(client, emulator):
         with pytest.raises(ApiException) as e:
             lans.datacenters_lans_post(dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(public=True)))
         assert e.value.status == 403 and "createInternetAccess" in e.value.body
-        lan, _, h = lans.datacenters_lans_post_with_http_info(dc.id, ionoscloud.Lan(
-            properties=ionoscloud.LanProperties(public=False)))
+        lan, _, h = lans.datacenters_lans_post_with_http_info(
+            dc.id, ionoscloud.Lan(properties=ionoscloud.LanProperties(public=False))
+        )
         wait(c, h)
         with pytest.raises(ApiException) as e:
             lans.datacenters_lans_patch(dc.id, lan.id, ionoscloud.LanProperties(public=True))

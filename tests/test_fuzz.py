@@ -1,6 +1,7 @@
 """Schemathesis (its CLI, unmodified) against a live strict emulator: generated requests for every
 operation of the Cloud API and the Auth API must never get a 5xx, and every response must conform to the
 compiled spec. Bounded and deterministic so CI stays fast and repeatable."""
+
 from __future__ import annotations
 
 import base64
@@ -36,15 +37,32 @@ def test_fuzz_no_server_errors_and_spec_conformance(api, tmp_path, request):
         spec = specs.load(api)
         doc = tmp_path / f"{api}.json"
         doc.write_text(json.dumps(openapi.document(spec, emu.url)))
-        cmd = [_st(), "run", str(doc), "--url", emu.url + spec.base_path, "-H", AUTH,
-               "-c", "not_a_server_error,response_schema_conformance", "-n", str(EXAMPLES),
-               "--generation-deterministic", "--phases", "examples,fuzzing", "--continue-on-failure",
-               "--request-timeout", "10", "--no-color"]
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path,
-                             env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+        cmd = [
+            _st(),
+            "run",
+            str(doc),
+            "--url",
+            emu.url + spec.base_path,
+            "-H",
+            AUTH,
+            "-c",
+            "not_a_server_error,response_schema_conformance",
+            "-n",
+            str(EXAMPLES),
+            "--generation-deterministic",
+            "--phases",
+            "examples,fuzzing",
+            "--continue-on-failure",
+            "--request-timeout",
+            "10",
+            "--no-color",
+        ]
+        run = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}
+        )
     finally:
         emu.stop()
     start = run.stdout.find("FAILURES")
-    tail = run.stdout[max(0, start):][:20000] if start >= 0 else run.stdout[-6000:]
+    tail = run.stdout[max(0, start) :][:20000] if start >= 0 else run.stdout[-6000:]
     assert run.returncode == 0, f"schemathesis found failures:\n{tail}"
     assert "Tested" in run.stdout, tail

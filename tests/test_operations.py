@@ -1,5 +1,6 @@
 """Honest coverage: every operation of every API that is called complete has a handler (none answers 501);
 the products that are only routed yet answer 501 for every operation, in the IONOS envelope."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,9 @@ def test_the_complete_apis_are_all_served():
 @pytest.mark.parametrize("name,spec_name", sorted(APIS))
 def test_every_operation_is_implemented(name, spec_name):
     api = APIS[(name, spec_name)]
-    missing = [f"{op.method} {op.path} ({op.id})" for op in specs.load(spec_name).operations
-               if op.id not in api.handlers]
+    missing = [
+        f"{op.method} {op.path} ({op.id})" for op in specs.load(spec_name).operations if op.id not in api.handlers
+    ]
     assert not missing, f"{len(missing)} operations of {name} would answer 501: {missing[:20]}"
 
 
@@ -33,6 +35,7 @@ def test_routed_products_answer_501_in_the_envelope(emulator):
     import httpx
 
     from support import OWNER
+
     endpoints = httpx.get(emulator.url + "/_emulator/endpoints").json()
     seen = 0
     for api in (m.api for m in MOUNTS):

@@ -98,8 +98,11 @@ def _count_with_http_info(pkg: str) -> int:
     n = 0
     for path in api_dir.glob("*_api.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.FunctionDef) and node.name.endswith("_with_http_info")
-                    and not node.name.startswith("_")):
+            if (
+                isinstance(node, ast.FunctionDef)
+                and node.name.endswith("_with_http_info")
+                and not node.name.startswith("_")
+            ):
                 n += 1
     return n
 
@@ -153,17 +156,23 @@ def test_sdk_operation_ids_are_the_method_names(name):
     if importlib.metadata.version(dist) != _raw(name)["sdkVersion"]:
         pytest.skip("another SDK version is installed")
     api_dir = Path(importlib.util.find_spec(pkg).origin).parent / "api"
-    methods = {node.name[: -len("_with_http_info")]
-               for path in api_dir.glob("*_api.py")
-               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-               if isinstance(node, ast.FunctionDef) and node.name.endswith("_with_http_info")
-               and not node.name.startswith("_")}
+    methods = {
+        node.name[: -len("_with_http_info")]
+        for path in api_dir.glob("*_api.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name.endswith("_with_http_info") and not node.name.startswith("_")
+    }
     assert {_camel(m) for m in methods} == {op.id for op in _spec(name).operations}
 
 
 def test_sdk_outputs_record_their_origin():
-    expect_base = {"mariadb": "/v2", "inmemorydb": "/v2", "postgresql": "", "containerregistry": "/containerregistries",
-                   "autoscaling": "/autoscaling"}
+    expect_base = {
+        "mariadb": "/v2",
+        "inmemorydb": "/v2",
+        "postgresql": "",
+        "containerregistry": "/containerregistries",
+        "autoscaling": "/autoscaling",
+    }
     for name in SDK_PRODUCTS:
         raw = _raw(name)
         assert raw["sdkVersion"] and raw["version"], name
@@ -212,11 +221,11 @@ def test_every_ref_resolves_and_every_schema_is_valid(name):
 
     s = _spec(name)
     for ref in _refs(_raw(name)):
-        assert ref.startswith("#/schemas/") and ref[len("#/schemas/"):] in s.schemas, ref
+        assert ref.startswith("#/schemas/") and ref[len("#/schemas/") :] in s.schemas, ref
     for view in ("request", "response"):
         defs = s._view(view)
         for ref in _refs(defs):
-            assert ref[len("#/schemas/"):] in defs, ref
+            assert ref[len("#/schemas/") :] in defs, ref
         for schema in defs.values():
             Draft4Validator.check_schema(schema)  # e.g. no `type: int`
     s.warm()
@@ -263,8 +272,10 @@ def test_sdk_schemas_use_json_names_and_nullable():
     assert {"maintenanceWindow", "connectionPooler", "logsEnabled"} <= set(props)
     assert not {"maintenance_window", "connection_pooler"} & set(props)
     assert pg["InstanceConfiguration"]["properties"]["cores"] == {"type": "integer", "minimum": 1, "maximum": 62}
-    assert pg["PostgresClusterStates"] == {"type": "string",
-                                           "enum": ["PROVISIONING", "AVAILABLE", "UPDATING", "DESTROYING", "FAILED"]}
+    assert pg["PostgresClusterStates"] == {
+        "type": "string",
+        "enum": ["PROVISIONING", "AVAILABLE", "UPDATING", "DESTROYING", "FAILED"],
+    }
     assert pg["ClusterMetadata"]["properties"]["createdDate"] == {"type": "string", "format": "date-time"}
     assert "anyOf" in pg["ClusterRestoreFromBackup"]
     assert "_links" in pg["ClusterReadList"]["properties"]
@@ -314,12 +325,17 @@ WRONG_BODIES = {
     "postgresql-v1": ("clustersPost", {"properties": {"cores": "x"}}, "properties.cores"),
     "mongodb": ("clustersPost", {"properties": {"instances": "three"}}, "properties.instances"),
     "certmanager-v1": ("certificatesPost", {"properties": {"name": ["x"]}}, "properties.name"),
-    "containerregistry-v1": ("registriesPost", {"properties": {"name": "Bad Name!", "location": "de/fra"}},
-                             "properties.name"),
-    "cdn": ("distributionsPost", {"properties": {"domain": "example.com", "routingRules": "all"}},
-            "properties.routingRules"),
-    "autoscaling-v1": ("autoscalingGroupsPost", {"properties": {"maxReplicaCount": 500}},
-                       "properties.maxReplicaCount"),
+    "containerregistry-v1": (
+        "registriesPost",
+        {"properties": {"name": "Bad Name!", "location": "de/fra"}},
+        "properties.name",
+    ),
+    "cdn": (
+        "distributionsPost",
+        {"properties": {"domain": "example.com", "routingRules": "all"}},
+        "properties.routingRules",
+    ),
+    "autoscaling-v1": ("autoscalingGroupsPost", {"properties": {"maxReplicaCount": 500}}, "properties.maxReplicaCount"),
     "postgresql": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "mariadb": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "inmemorydb": ("clustersPost", {"properties": {"persistenceMode": "SOMETIMES"}}, "properties.persistenceMode"),
@@ -328,12 +344,21 @@ WRONG_BODIES = {
     "vpn": ("wireguardgatewaysPost", {"properties": {"listenPort": 70000}}, "properties.listenPort"),
     "objectstoragemanagement": ("accesskeysPost", {"properties": {"description": 42}}, "properties.description"),
     "apigateway": ("apigatewaysPost", {"properties": {"logs": "yes"}}, "properties.logs"),
-    "certmanager": ("providersPost", {"properties": {"externalAccountBinding": "k:s"}},
-                    "properties.externalAccountBinding"),
-    "containerregistry": ("registriesPost", {"properties": {"garbageCollectionSchedule": {"days": ["Funday"]}}},
-                          "properties.garbageCollectionSchedule.days[0]"),
-    "autoscaling": ("groupsPost", {"properties": {"replicaConfiguration": {"cores": 0}}},
-                    "properties.replicaConfiguration.cores"),
+    "certmanager": (
+        "providersPost",
+        {"properties": {"externalAccountBinding": "k:s"}},
+        "properties.externalAccountBinding",
+    ),
+    "containerregistry": (
+        "registriesPost",
+        {"properties": {"garbageCollectionSchedule": {"days": ["Funday"]}}},
+        "properties.garbageCollectionSchedule.days[0]",
+    ),
+    "autoscaling": (
+        "groupsPost",
+        {"properties": {"replicaConfiguration": {"cores": 0}}},
+        "properties.replicaConfiguration.cores",
+    ),
 }
 
 
@@ -358,79 +383,150 @@ def _body_mongodb():
     m = _sdk("ionoscloud_dbaas_mongo")
     from ionoscloud_dbaas_mongo import ApiClient
 
-    body = m.CreateClusterRequest(properties=m.CreateClusterProperties(
-        template_id=UUID, mongo_db_version="5.0", instances=3, location="de/fra", display_name="mongo",
-        connections=[m.Connection(datacenter_id=UUID, lan_id="1", cidr_list=["192.168.1.100/24", "192.168.1.101/24",
-                                                                             "192.168.1.102/24"])],
-        maintenance_window=m.MaintenanceWindow(time="16:30:59", day_of_the_week="Sunday")))
+    body = m.CreateClusterRequest(
+        properties=m.CreateClusterProperties(
+            template_id=UUID,
+            mongo_db_version="5.0",
+            instances=3,
+            location="de/fra",
+            display_name="mongo",
+            connections=[
+                m.Connection(
+                    datacenter_id=UUID,
+                    lan_id="1",
+                    cidr_list=["192.168.1.100/24", "192.168.1.101/24", "192.168.1.102/24"],
+                )
+            ],
+            maintenance_window=m.MaintenanceWindow(time="16:30:59", day_of_the_week="Sunday"),
+        )
+    )
     return ApiClient().sanitize_for_serialization(body)  # the old generator's wire form
 
 
 def _body_cdn():
     m = _sdk("ionoscloud_cdn")
-    return m.DistributionCreate(properties=m.DistributionProperties(
-        domain="www.example.com", certificate_id=UUID,
-        routing_rules=[m.RoutingRule(scheme="https", prefix="/api", upstream=m.Upstream(
-            host="origin.example.com", caching=True, waf=False, rate_limit_class="R100", sni_mode="distribution"))]))
+    return m.DistributionCreate(
+        properties=m.DistributionProperties(
+            domain="www.example.com",
+            certificate_id=UUID,
+            routing_rules=[
+                m.RoutingRule(
+                    scheme="https",
+                    prefix="/api",
+                    upstream=m.Upstream(
+                        host="origin.example.com",
+                        caching=True,
+                        waf=False,
+                        rate_limit_class="R100",
+                        sni_mode="distribution",
+                    ),
+                )
+            ],
+        )
+    )
 
 
 def _body_postgresql():
     m = _sdk("ionoscloud_dbaas_postgres")
-    return m.ClusterCreate(properties=m.ClusterCreateProperties(
-        name="pg-prod", description="orders", version="16",
-        instances=m.InstanceConfiguration(count=2, ram=8, cores=4, storage_size=100),
-        connection=m.PostgresClusterConnection(datacenter_id=UUID, lan_id="2", primary_instance_address="10.1.1.10/24"),
-        maintenance_window=m.MaintenanceWindow(time="02:00:00", day_of_the_week=m.DayOfTheWeek.SUNDAY),
-        replication_mode=m.PostgresClusterReplicationMode.ASYNCHRONOUS,
-        credentials=m.PostgresUser(username="admin", password="s3cret-password", database="orders"),
-        connection_pooler="DISABLED",
-        restore_from_backup=m.ClusterRestoreFromBackup(m.PostgresRestoreClusterFromBackup(
-            source_backup_id=UUID2, recovery_target_datetime=WHEN)),
-        logs_enabled=True, metrics_enabled=False,
-        backup=m.ClusterBackup(location="de", retention_days=7)))
+    return m.ClusterCreate(
+        properties=m.ClusterCreateProperties(
+            name="pg-prod",
+            description="orders",
+            version="16",
+            instances=m.InstanceConfiguration(count=2, ram=8, cores=4, storage_size=100),
+            connection=m.PostgresClusterConnection(
+                datacenter_id=UUID, lan_id="2", primary_instance_address="10.1.1.10/24"
+            ),
+            maintenance_window=m.MaintenanceWindow(time="02:00:00", day_of_the_week=m.DayOfTheWeek.SUNDAY),
+            replication_mode=m.PostgresClusterReplicationMode.ASYNCHRONOUS,
+            credentials=m.PostgresUser(username="admin", password="s3cret-password", database="orders"),
+            connection_pooler="DISABLED",
+            restore_from_backup=m.ClusterRestoreFromBackup(
+                m.PostgresRestoreClusterFromBackup(source_backup_id=UUID2, recovery_target_datetime=WHEN)
+            ),
+            logs_enabled=True,
+            metrics_enabled=False,
+            backup=m.ClusterBackup(location="de", retention_days=7),
+        )
+    )
 
 
 def _body_mariadb():
     m = _sdk("ionoscloud_dbaas_mariadb")
-    return m.ClusterCreate(properties=m.ClusterCreateProperties(
-        name="maria", version="10.11",
-        instances=m.InstanceConfiguration(count=1, ram=4, cores=2, storage_size=20),
-        connection=m.MariadbClusterConnection(datacenter_id=UUID, lan_id="1", primary_instance_address="10.0.0.5/24"),
-        maintenance_window=m.MaintenanceWindow(time="03:00:00", day_of_the_week=m.DayOfTheWeek.MONDAY),
-        credentials=m.MariadbUser(username="admin", password="a-long-password", database="app"),
-        backup=m.ClusterBackup(location="de", retention_days=14)))
+    return m.ClusterCreate(
+        properties=m.ClusterCreateProperties(
+            name="maria",
+            version="10.11",
+            instances=m.InstanceConfiguration(count=1, ram=4, cores=2, storage_size=20),
+            connection=m.MariadbClusterConnection(
+                datacenter_id=UUID, lan_id="1", primary_instance_address="10.0.0.5/24"
+            ),
+            maintenance_window=m.MaintenanceWindow(time="03:00:00", day_of_the_week=m.DayOfTheWeek.MONDAY),
+            credentials=m.MariadbUser(username="admin", password="a-long-password", database="app"),
+            backup=m.ClusterBackup(location="de", retention_days=14),
+        )
+    )
 
 
 def _body_inmemorydb():
     m = _sdk("ionoscloud_dbaas_inmemorydb")
-    return m.ClusterCreate(properties=m.ClusterCreateProperties(
-        name="cache", version="7.2",
-        instances=m.InstanceConfiguration(count=1, cores=1, ram=4),
-        connection=m.ClusterConnection(datacenter_id=UUID, lan_id="3", primary_instance_address="10.0.0.9/24"),
-        persistence_mode=m.PersistenceMode.RDB, eviction_policy=m.EvictionPolicy.ALLKEYS_MINUS_LRU,
-        snapshot=m.SnapshotConfiguration(location="de", retention_days=3, snapshot_hours=[0, 12]),
-        credentials=m.User(username="app", password=m.HashedPassword(algorithm="SHA-256", hash="ab" * 32))))
+    return m.ClusterCreate(
+        properties=m.ClusterCreateProperties(
+            name="cache",
+            version="7.2",
+            instances=m.InstanceConfiguration(count=1, cores=1, ram=4),
+            connection=m.ClusterConnection(datacenter_id=UUID, lan_id="3", primary_instance_address="10.0.0.9/24"),
+            persistence_mode=m.PersistenceMode.RDB,
+            eviction_policy=m.EvictionPolicy.ALLKEYS_MINUS_LRU,
+            snapshot=m.SnapshotConfiguration(location="de", retention_days=3, snapshot_hours=[0, 12]),
+            credentials=m.User(username="app", password=m.HashedPassword(algorithm="SHA-256", hash="ab" * 32)),
+        )
+    )
 
 
 def _body_logging():
     m = _sdk("ionoscloud_logging")
-    return m.PipelineCreate(properties=m.PipelineNoAddr(name="logs", logs=[m.PipelineNoAddrLogsInner(
-        source="kubernetes", tag="k8s", protocol="http",
-        destinations=[m.PipelineNoAddrLogsInnerDestinationsInner(type="loki", retention_in_days=30)])]))
+    return m.PipelineCreate(
+        properties=m.PipelineNoAddr(
+            name="logs",
+            logs=[
+                m.PipelineNoAddrLogsInner(
+                    source="kubernetes",
+                    tag="k8s",
+                    protocol="http",
+                    destinations=[m.PipelineNoAddrLogsInnerDestinationsInner(type="loki", retention_in_days=30)],
+                )
+            ],
+        )
+    )
 
 
 def _body_kafka():
     m = _sdk("ionoscloud_kafka")
-    return m.ClusterCreate(properties=m.Cluster(name="events", version="3.7.0", size="S", connections=[
-        m.KafkaClusterConnection(datacenter_id=UUID, lan_id="2", broker_addresses=["192.168.1.101/24"])]))
+    return m.ClusterCreate(
+        properties=m.Cluster(
+            name="events",
+            version="3.7.0",
+            size="S",
+            connections=[
+                m.KafkaClusterConnection(datacenter_id=UUID, lan_id="2", broker_addresses=["192.168.1.101/24"])
+            ],
+        )
+    )
 
 
 def _body_vpn():
     m = _sdk("ionoscloud_vpn")
-    return m.WireguardGatewayCreate(properties=m.WireguardGateway(
-        name="wg", gateway_ip="203.0.113.10", interface_ipv4_cidr="10.8.0.1/24",
-        connections=[m.Connection(datacenter_id=UUID, lan_id="1", ipv4_cidr="192.168.1.1/24")],
-        private_key="cHJpdmF0ZWtleQ==", listen_port=51820))
+    return m.WireguardGatewayCreate(
+        properties=m.WireguardGateway(
+            name="wg",
+            gateway_ip="203.0.113.10",
+            interface_ipv4_cidr="10.8.0.1/24",
+            connections=[m.Connection(datacenter_id=UUID, lan_id="1", ipv4_cidr="192.168.1.1/24")],
+            private_key="cHJpdmF0ZWtleQ==",
+            listen_port=51820,
+        )
+    )
 
 
 def _body_objectstoragemanagement():
@@ -440,67 +536,133 @@ def _body_objectstoragemanagement():
 
 def _body_apigateway():
     m = _sdk("ionoscloud_api_gateway")
-    return m.GatewayCreate(properties=m.Gateway(name="gw", logs=False, metrics=True, custom_domains=[
-        m.GatewayCustomDomainsInner(name="api.example.com", certificate_id=UUID)]))
+    return m.GatewayCreate(
+        properties=m.Gateway(
+            name="gw",
+            logs=False,
+            metrics=True,
+            custom_domains=[m.GatewayCustomDomainsInner(name="api.example.com", certificate_id=UUID)],
+        )
+    )
 
 
 def _body_certmanager():
     m = _sdk("ionoscloud_cert_manager")
-    return m.ProviderCreate(properties=m.Provider(
-        name="letsencrypt", email="ops@example.com", server="https://acme-v02.api.letsencrypt.org/directory",
-        external_account_binding=m.ProviderExternalAccountBinding(key_id="kid", key_secret="secret")))
+    return m.ProviderCreate(
+        properties=m.Provider(
+            name="letsencrypt",
+            email="ops@example.com",
+            server="https://acme-v02.api.letsencrypt.org/directory",
+            external_account_binding=m.ProviderExternalAccountBinding(key_id="kid", key_secret="secret"),
+        )
+    )
 
 
 def _body_containerregistry():
     m = _sdk("ionoscloud_container_registry")
-    return m.PostRegistryInput(properties=m.PostRegistryProperties(
-        name="my-registry", location="de/fra",
-        garbage_collection_schedule=m.WeeklySchedule(days=[m.Day.MONDAY, m.Day.THURSDAY], time="05:19:00+00:00"),
-        features=m.RegistryFeatures(vulnerability_scanning=m.FeatureVulnerabilityScanning(enabled=True)),
-        api_subnet_allow_list=["203.0.113.0/24"]))
+    return m.PostRegistryInput(
+        properties=m.PostRegistryProperties(
+            name="my-registry",
+            location="de/fra",
+            garbage_collection_schedule=m.WeeklySchedule(days=[m.Day.MONDAY, m.Day.THURSDAY], time="05:19:00+00:00"),
+            features=m.RegistryFeatures(vulnerability_scanning=m.FeatureVulnerabilityScanning(enabled=True)),
+            api_subnet_allow_list=["203.0.113.0/24"],
+        )
+    )
 
 
 def _body_autoscaling():
     m = _sdk("ionoscloud_vm_autoscaling")
-    return m.GroupPost(properties=m.GroupProperties(
-        datacenter=m.GroupPropertiesDatacenter(id=UUID), location="de/fra", name="web",
-        max_replica_count=5, min_replica_count=1,
-        policy=m.GroupPolicy(
-            metric=m.Metric.INSTANCE_CPU_UTILIZATION_AVERAGE, range="120s", unit=m.QueryUnit.PER_MINUTE,
-            scale_in_threshold=33, scale_out_threshold=77,
-            scale_in_action=m.GroupPolicyScaleInAction(amount=1, amount_type=m.ActionAmount.ABSOLUTE,
-                                                       cooldown_period="5m", delete_volumes=True),
-            scale_out_action=m.GroupPolicyScaleOutAction(amount=50.5, amount_type=m.ActionAmount.PERCENTAGE)),
-        replica_configuration=m.ReplicaPropertiesPost(
-            availability_zone=m.AvailabilityZone.AUTO, cores=2, ram=2048,
-            cpu_family=m.CpuFamily.INTEL_SKYLAKE,
-            nics=[m.ReplicaNic(lan=1, name="nic", dhcp=True)],
-            volumes=[m.ReplicaVolumePost(image=UUID2, name="root", size=20, type=m.VolumeHwType.SSD,
-                                          image_password="not-a-secret-1")])))
+    return m.GroupPost(
+        properties=m.GroupProperties(
+            datacenter=m.GroupPropertiesDatacenter(id=UUID),
+            location="de/fra",
+            name="web",
+            max_replica_count=5,
+            min_replica_count=1,
+            policy=m.GroupPolicy(
+                metric=m.Metric.INSTANCE_CPU_UTILIZATION_AVERAGE,
+                range="120s",
+                unit=m.QueryUnit.PER_MINUTE,
+                scale_in_threshold=33,
+                scale_out_threshold=77,
+                scale_in_action=m.GroupPolicyScaleInAction(
+                    amount=1, amount_type=m.ActionAmount.ABSOLUTE, cooldown_period="5m", delete_volumes=True
+                ),
+                scale_out_action=m.GroupPolicyScaleOutAction(amount=50.5, amount_type=m.ActionAmount.PERCENTAGE),
+            ),
+            replica_configuration=m.ReplicaPropertiesPost(
+                availability_zone=m.AvailabilityZone.AUTO,
+                cores=2,
+                ram=2048,
+                cpu_family=m.CpuFamily.INTEL_SKYLAKE,
+                nics=[m.ReplicaNic(lan=1, name="nic", dhcp=True)],
+                volumes=[
+                    m.ReplicaVolumePost(
+                        image=UUID2, name="root", size=20, type=m.VolumeHwType.SSD, image_password="not-a-secret-1"
+                    )
+                ],
+            ),
+        )
+    )
 
 
 HAND_WRITTEN = {  # APIs whose SDK (of that version) is not on PyPI: bodies as their clients send them
-    "postgresql-v1": {"properties": {
-        "displayName": "pg", "postgresVersion": "15", "instances": 1, "cores": 2, "ram": 4096,
-        "storageSize": 20480, "storageType": "SSD Premium", "location": "de/fra", "synchronizationMode": "ASYNCHRONOUS",
-        "connections": [{"datacenterId": UUID, "lanId": "1", "cidr": "192.168.1.100/24"}],
-        "credentials": {"username": "admin", "password": "s3cret-password"},
-        "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"}}},
-    "certmanager-v1": {"properties": {"name": "web", "certificate": "-----BEGIN CERTIFICATE-----\n...",
-                                      "certificateChain": "-----BEGIN CERTIFICATE-----\n...",
-                                      "privateKey": "-----BEGIN PRIVATE KEY-----\n..."}},
-    "containerregistry-v1": {"properties": {
-        "name": "my-registry", "location": "de/fra",
-        "garbageCollectionSchedule": {"days": ["Monday"], "time": "05:19:00+00:00"}}},
-    "autoscaling-v1": {"properties": {
-        "datacenter": {"id": UUID}, "name": "web", "maxReplicaCount": 5, "minReplicaCount": 1,
-        "policy": {"metric": "INSTANCE_CPU_UTILIZATION_AVERAGE", "unit": "PER_MINUTE", "range": "120s",
-                   "scaleInThreshold": 33, "scaleOutThreshold": 77,
-                   "scaleInAction": {"amount": 1, "amountType": "ABSOLUTE", "terminationPolicy": "OLDEST_SERVER_FIRST"},
-                   "scaleOutAction": {"amount": 1, "amountType": "ABSOLUTE"}},
-        "replicaConfiguration": {"availabilityZone": "AUTO", "cores": 2, "ram": 2048,
-                                 "nics": [{"lan": 1, "name": "nic", "dhcp": True}],
-                                 "volumes": [{"image": UUID2, "name": "root", "size": 20, "type": "SSD"}]}}},
+    "postgresql-v1": {
+        "properties": {
+            "displayName": "pg",
+            "postgresVersion": "15",
+            "instances": 1,
+            "cores": 2,
+            "ram": 4096,
+            "storageSize": 20480,
+            "storageType": "SSD Premium",
+            "location": "de/fra",
+            "synchronizationMode": "ASYNCHRONOUS",
+            "connections": [{"datacenterId": UUID, "lanId": "1", "cidr": "192.168.1.100/24"}],
+            "credentials": {"username": "admin", "password": "s3cret-password"},
+            "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
+        }
+    },
+    "certmanager-v1": {
+        "properties": {
+            "name": "web",
+            "certificate": "-----BEGIN CERTIFICATE-----\n...",
+            "certificateChain": "-----BEGIN CERTIFICATE-----\n...",
+            "privateKey": "-----BEGIN PRIVATE KEY-----\n...",
+        }
+    },
+    "containerregistry-v1": {
+        "properties": {
+            "name": "my-registry",
+            "location": "de/fra",
+            "garbageCollectionSchedule": {"days": ["Monday"], "time": "05:19:00+00:00"},
+        }
+    },
+    "autoscaling-v1": {
+        "properties": {
+            "datacenter": {"id": UUID},
+            "name": "web",
+            "maxReplicaCount": 5,
+            "minReplicaCount": 1,
+            "policy": {
+                "metric": "INSTANCE_CPU_UTILIZATION_AVERAGE",
+                "unit": "PER_MINUTE",
+                "range": "120s",
+                "scaleInThreshold": 33,
+                "scaleOutThreshold": 77,
+                "scaleInAction": {"amount": 1, "amountType": "ABSOLUTE", "terminationPolicy": "OLDEST_SERVER_FIRST"},
+                "scaleOutAction": {"amount": 1, "amountType": "ABSOLUTE"},
+            },
+            "replicaConfiguration": {
+                "availabilityZone": "AUTO",
+                "cores": 2,
+                "ram": 2048,
+                "nics": [{"lan": 1, "name": "nic", "dhcp": True}],
+                "volumes": [{"image": UUID2, "name": "root", "size": 20, "type": "SSD"}],
+            },
+        }
+    },
 }
 
 
@@ -523,35 +685,59 @@ def test_sdk_built_body_is_accepted(name):
 def _dns_zone_read():
     m = _sdk("ionoscloud_dns")
     return m.ZoneRead(
-        id=UUID, type="zone", href=f"https://dns.de-fra.ionos.com/zones/{UUID}",
+        id=UUID,
+        type="zone",
+        href=f"https://dns.de-fra.ionos.com/zones/{UUID}",
         metadata=m.MetadataWithStateNameservers(
-            created_date=WHEN, created_by="user@example.com", created_by_user_id=UUID2,
-            last_modified_date=WHEN, last_modified_by="user@example.com", last_modified_by_user_id=UUID2,
-            resource_urn=f"ionos:dns:::zone:{UUID}", state=m.ProvisioningState.AVAILABLE,
-            nameservers=["ns-ic.ui-dns.com", "ns-ic.ui-dns.de"]),
-        properties=m.Zone(zone_name="example.com", description="test zone", enabled=True))
+            created_date=WHEN,
+            created_by="user@example.com",
+            created_by_user_id=UUID2,
+            last_modified_date=WHEN,
+            last_modified_by="user@example.com",
+            last_modified_by_user_id=UUID2,
+            resource_urn=f"ionos:dns:::zone:{UUID}",
+            state=m.ProvisioningState.AVAILABLE,
+            nameservers=["ns-ic.ui-dns.com", "ns-ic.ui-dns.de"],
+        ),
+        properties=m.Zone(zone_name="example.com", description="test zone", enabled=True),
+    )
 
 
 def _dbaas_cluster_read(pkg: str):
     m = _sdk(pkg)
-    states = next(getattr(m, n) for n in ("PostgresClusterStates", "MariadbClusterStates", "ClusterState")
-                  if hasattr(m, n))
+    states = next(
+        getattr(m, n) for n in ("PostgresClusterStates", "MariadbClusterStates", "ClusterState") if hasattr(m, n)
+    )
     return m.ClusterRead(
-        id=UUID, type="cluster", href=f"/clusters/{UUID}",
-        metadata=m.ClusterMetadata(created_date=WHEN, created_by="user@example.com", created_by_user_id=UUID2,
-                                   last_modified_date=WHEN, state=states.AVAILABLE,
-                                   dns_name=f"pg-{UUID}.postgresql.de-txl.ionos.com"),
+        id=UUID,
+        type="cluster",
+        href=f"/clusters/{UUID}",
+        metadata=m.ClusterMetadata(
+            created_date=WHEN,
+            created_by="user@example.com",
+            created_by_user_id=UUID2,
+            last_modified_date=WHEN,
+            state=states.AVAILABLE,
+            dns_name=f"pg-{UUID}.postgresql.de-txl.ionos.com",
+        ),
         properties=m.Cluster(
-            name="prod", description="orders", version="16", logs_enabled=True, metrics_enabled=True,
-            maintenance_window=m.MaintenanceWindow(time="02:00:00", day_of_the_week=m.DayOfTheWeek.SUNDAY)))
+            name="prod",
+            description="orders",
+            version="16",
+            logs_enabled=True,
+            metrics_enabled=True,
+            maintenance_window=m.MaintenanceWindow(time="02:00:00", day_of_the_week=m.DayOfTheWeek.SUNDAY),
+        ),
+    )
 
 
 def _postgresql_cluster_read():
     m = _sdk("ionoscloud_dbaas_postgres")
     read = _dbaas_cluster_read("ionoscloud_dbaas_postgres")
     read.properties.instances = m.InstanceConfiguration(count=3, ram=8, cores=4, storage_size=100)
-    read.properties.connection = m.PostgresClusterConnection(datacenter_id=UUID, lan_id="2",
-                                                             primary_instance_address="10.1.1.10/24")
+    read.properties.connection = m.PostgresClusterConnection(
+        datacenter_id=UUID, lan_id="2", primary_instance_address="10.1.1.10/24"
+    )
     read.properties.replication_mode = m.PostgresClusterReplicationMode.STRICTLY_SYNCHRONOUS
     read.properties.credentials = m.PostgresUser(username="admin", database="orders")
     read.properties.connection_pooler = "TRANSACTION"
@@ -563,8 +749,9 @@ def _mariadb_cluster_read():
     m = _sdk("ionoscloud_dbaas_mariadb")
     read = _dbaas_cluster_read("ionoscloud_dbaas_mariadb")
     read.properties.instances = m.InstanceConfiguration(count=1, ram=4, cores=2, storage_size=20)
-    read.properties.connection = m.MariadbClusterConnection(datacenter_id=UUID, lan_id="1",
-                                                            primary_instance_address="10.0.0.5/24")
+    read.properties.connection = m.MariadbClusterConnection(
+        datacenter_id=UUID, lan_id="1", primary_instance_address="10.0.0.5/24"
+    )
     read.properties.credentials = m.MariadbUser(username="admin", database="app")
     return read
 
@@ -573,8 +760,9 @@ def _inmemorydb_cluster_read():
     m = _sdk("ionoscloud_dbaas_inmemorydb")
     read = _dbaas_cluster_read("ionoscloud_dbaas_inmemorydb")
     read.properties.instances = m.InstanceConfiguration(count=3, cores=1, ram=4)
-    read.properties.connection = m.ClusterConnection(datacenter_id=UUID, lan_id="3",
-                                                     primary_instance_address="10.0.0.9/24")
+    read.properties.connection = m.ClusterConnection(
+        datacenter_id=UUID, lan_id="3", primary_instance_address="10.0.0.9/24"
+    )
     read.properties.persistence_mode = m.PersistenceMode.RDB_AOF
     read.properties.eviction_policy = m.EvictionPolicy.NOEVICTION
     read.properties.snapshot = m.SnapshotConfiguration(location="de", retention_days=3, snapshot_hours=[4])
@@ -613,9 +801,15 @@ def test_sdk_read_model_is_a_valid_response(name):
 def test_sdk_read_list_is_a_valid_response():
     m = _sdk("ionoscloud_dbaas_postgres")
     s = _spec("postgresql")
-    listing = m.ClusterReadList(id="clusters", type="collection", href="/clusters", offset=0, limit=100,
-                                links=m.Links(var_self="/clusters?offset=0&limit=100"),
-                                items=[_postgresql_cluster_read()])
+    listing = m.ClusterReadList(
+        id="clusters",
+        type="collection",
+        href="/clusters",
+        offset=0,
+        limit=100,
+        links=m.Links(var_self="/clusters?offset=0&limit=100"),
+        items=[_postgresql_cluster_read()],
+    )
     body = _wire(listing)
     assert "_links" in body
     assert s.response_errors(s.operation("clustersGet"), 200, body) == []

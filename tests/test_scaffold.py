@@ -1,5 +1,6 @@
 """tools/scaffold_product.py: a plain product is one small package plus its compiled spec. The scaffolded
 package is served by the engine with no per-operation code, and its answers pass the strict response check."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,9 +22,21 @@ OWNER = ("admin@ionos-emulator.local", "emulator")
 @pytest.fixture
 def scaffolded(tmp_path, monkeypatch):
     """The Certificate Manager scaffolded into a temporary package, mounted in place of its routed stub."""
-    subprocess.run([sys.executable, str(ROOT / "tools" / "scaffold_product.py"), "certmanager",
-                    "--config-name", "cert", "--package", "scaffolded_certmanager", "--into", str(tmp_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "scaffold_product.py"),
+            "certmanager",
+            "--config-name",
+            "cert",
+            "--package",
+            "scaffolded_certmanager",
+            "--into",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     source = tmp_path / "scaffolded_certmanager" / "__init__.py"
     spec = importlib.util.spec_from_file_location("ionos_emulator.apis.scaffolded_certmanager", source)
     module = importlib.util.module_from_spec(spec)
@@ -48,14 +61,22 @@ def test_a_scaffolded_product_serves_crud_through_the_engine(scaffolded, tmp_pat
     app = app_module.create_app(Settings(data_dir=str(tmp_path / "data"), strict=True, dns_port=0))
     base = mounts[0].prefix
     with TestClient(app) as client:
-        r = client.post(f"{base}/providers", auth=OWNER, json={"properties": {
-            "name": "letsencrypt", "email": "ops@example.com", "server": "https://acme.example.com/directory"}})
+        r = client.post(
+            f"{base}/providers",
+            auth=OWNER,
+            json={
+                "properties": {
+                    "name": "letsencrypt",
+                    "email": "ops@example.com",
+                    "server": "https://acme.example.com/directory",
+                }
+            },
+        )
         assert r.status_code == 201, r.text
         provider = r.json()
         assert provider["properties"]["name"] == "letsencrypt"
         assert provider["href"].endswith(f"{base}/providers/{provider['id']}")
-        r = client.patch(f"{base}/providers/{provider['id']}", auth=OWNER,
-                         json={"properties": {"name": "renamed"}})
+        r = client.patch(f"{base}/providers/{provider['id']}", auth=OWNER, json={"properties": {"name": "renamed"}})
         assert r.status_code == 200 and r.json()["properties"]["name"] == "renamed", r.text
         listed = client.get(f"{base}/providers", auth=OWNER).json()
         assert [p["properties"]["name"] for p in listed["items"]] == ["renamed"]

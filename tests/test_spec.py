@@ -58,9 +58,7 @@ def _datacenter_response() -> dict:
             "ipv6CidrBlock": None,
             "someFutureField": {"x": 1},  # fields the spec does not list are tolerated
         },
-        "entities": {
-            "servers": {"id": "15f67991/servers", "type": "collection", "href": "https://x/servers"},
-        },
+        "entities": {"servers": {"id": "15f67991/servers", "type": "collection", "href": "https://x/servers"}},
     }
 
 
@@ -158,11 +156,11 @@ def test_all_refs_resolve(api):
                 yield from refs(v)
 
     for ref in refs(raw):
-        assert ref.startswith("#/schemas/") and ref[len("#/schemas/"):] in s.schemas, ref
+        assert ref.startswith("#/schemas/") and ref[len("#/schemas/") :] in s.schemas, ref
     for view in ("request", "response"):
         defs = s._view(view)
         for ref in refs(defs):
-            assert ref[len("#/schemas/"):] in defs, ref
+            assert ref[len("#/schemas/") :] in defs, ref
 
 
 def test_path_params_present(cloud):
@@ -190,9 +188,12 @@ def test_datacenter_post_read_only(cloud):
     errors = cloud.body_errors(op, {"properties": {"location": "de/fra", "version": 5}})
     assert errors == [("properties.version", "attribute 'properties.version' is read-only")]
     # null read-only values and top-level id/metadata are tolerated
-    assert cloud.body_errors(
-        op, {"id": "abc", "metadata": {"etag": "x"}, "properties": {"location": "de/fra", "version": None}}
-    ) == []
+    assert (
+        cloud.body_errors(
+            op, {"id": "abc", "metadata": {"etag": "x"}, "properties": {"location": "de/fra", "version": None}}
+        )
+        == []
+    )
 
 
 def test_wrong_type(cloud):

@@ -1,5 +1,6 @@
 """The Store contract, run against SQLite (a temporary data dir) and PostgreSQL (a fresh database on
 postgresql://postgres@127.0.0.1:5432, or IONOS_EMULATOR_TEST_DATABASE's server; skipped if none answers)."""
+
 from __future__ import annotations
 
 import os
@@ -62,12 +63,29 @@ def store(open_: Opener) -> Store:
     return open_()
 
 
-def row(id: str, kind: str = "server", *, tenant: int = 1, parent: str = "dc1", scope: str = "dc1", link: str = "",
-        path: str | None = None, **props) -> Row:
+def row(
+    id: str,
+    kind: str = "server",
+    *,
+    tenant: int = 1,
+    parent: str = "dc1",
+    scope: str = "dc1",
+    link: str = "",
+    path: str | None = None,
+    **props,
+) -> Row:
     if path is None:
         path = f"datacenters/{parent}/{kind}s/{id}"
-    return Row(tenant=tenant, kind=kind, id=id, parent=parent, scope=scope, link=link, path=path,
-               doc={"properties": {"name": id, **props}, "metadata": {"state": "AVAILABLE"}, "x": {}})
+    return Row(
+        tenant=tenant,
+        kind=kind,
+        id=id,
+        parent=parent,
+        scope=scope,
+        link=link,
+        path=path,
+        doc={"properties": {"name": id, **props}, "metadata": {"state": "AVAILABLE"}, "x": {}},
+    )
 
 
 def put(store: Store, *rows: Row) -> list[Row]:
@@ -83,8 +101,9 @@ def ids(rows) -> list[str]:
 
 # -- resources ---------------------------------------------------------------------------------------
 
+
 def test_insert_get_find(store: Store):
-    a, = put(store, row("s1", cores=2, nested={"a": [1, 2.5, None, "ü"]}))
+    (a,) = put(store, row("s1", cores=2, nested={"a": [1, 2.5, None, "ü"]}))
     assert a.seq > 0
     got = store.get(1, "server", "dc1", "s1")
     assert got == a and got is not a
@@ -110,8 +129,15 @@ def test_insert_sets_increasing_seq_and_refuses_duplicates(store: Store):
 
 def test_list_order_filters_offset_limit(store: Store):
     # inserted out of id order: lists follow insertion (seq), not id
-    put(store, row("c"), row("a", link="v1"), row("x", parent="dc2", scope="dc2"), row("b", link="v1"),
-        row("v1", kind="volume"), row("a", tenant=2))
+    put(
+        store,
+        row("c"),
+        row("a", link="v1"),
+        row("x", parent="dc2", scope="dc2"),
+        row("b", link="v1"),
+        row("v1", kind="volume"),
+        row("a", tenant=2),
+    )
     assert ids(store.list(1, "server")) == ["c", "a", "x", "b"]
     assert ids(store.list(1, "server", "dc1")) == ["c", "a", "b"]
     assert ids(store.list(1, "server", scope="dc2")) == ["x"]
@@ -131,8 +157,10 @@ def test_list_order_filters_offset_limit(store: Store):
 
 def test_list_refs_and_count(store: Store):
     put(store, row("b"), row("a"), row("x", parent="dc2", scope="dc2"), row("v", kind="volume"), row("z", tenant=2))
-    assert store.list_refs(1, "server", "dc1") == [("b", "datacenters/dc1/servers/b"),
-                                                   ("a", "datacenters/dc1/servers/a")]
+    assert store.list_refs(1, "server", "dc1") == [
+        ("b", "datacenters/dc1/servers/b"),
+        ("a", "datacenters/dc1/servers/a"),
+    ]
     assert store.list_refs(1, "server", "dc3") == []
     assert store.count(1, "server") == 3
     assert store.count(1, "server", "dc1") == 2
@@ -144,22 +172,37 @@ def test_list_refs_and_count(store: Store):
 
 
 def test_update_changes_link_and_doc_only(store: Store):
-    a, = put(store, row("s1"))
-    changed = Row(tenant=1, kind="server", id="s1", parent="dc1", scope="other", link="vol", path="elsewhere",
-                  doc={"properties": {"name": "renamed"}})
+    (a,) = put(store, row("s1"))
+    changed = Row(
+        tenant=1,
+        kind="server",
+        id="s1",
+        parent="dc1",
+        scope="other",
+        link="vol",
+        path="elsewhere",
+        doc={"properties": {"name": "renamed"}},
+    )
     with store.tx():
         store.update(changed)
         store.update(row("missing"))  # nothing to update: no effect, no error
     got = store.get(1, "server", "dc1", "s1")
     assert got is not None
-    assert (got.link, got.doc, got.scope, got.path, got.seq) == ("vol", {"properties": {"name": "renamed"}},
-                                                                  "dc1", a.path, a.seq)
+    assert (got.link, got.doc, got.scope, got.path, got.seq) == (
+        "vol",
+        {"properties": {"name": "renamed"}},
+        "dc1",
+        a.path,
+        a.seq,
+    )
     assert store.get(1, "server", "dc1", "missing") is None
 
 
 def test_delete_tree_deletes_the_subtree_by_path(store: Store):
     dc = row("d1", kind="datacenter", parent="", scope="", path="datacenters/d1")
-    put(store, dc,
+    put(
+        store,
+        dc,
         row("s1", parent="d1", path="datacenters/d1/servers/s1"),
         row("n1", kind="nic", parent="s1", path="datacenters/d1/servers/s1/nics/n1"),
         row("l1", kind="lan", parent="d1", path="datacenters/d1/lans/l1"),
@@ -170,11 +213,16 @@ def test_delete_tree_deletes_the_subtree_by_path(store: Store):
         row("d1.x", kind="datacenter", parent="", scope="", path="datacenters/d1.x"),
         # another tenant's rows under the same path
         row("d1", kind="datacenter", tenant=2, parent="", scope="", path="datacenters/d1"),
-        row("s1", tenant=2, parent="d1", path="datacenters/d1/servers/s1"))
+        row("s1", tenant=2, parent="d1", path="datacenters/d1/servers/s1"),
+    )
     with store.tx():
         assert store.delete_tree(dc) == 4
     assert [(r.kind, r.id) for r in store.iter_all(1)] == [
-        ("datacenter", "d10"), ("server", "s2"), ("datacenter", "d1-x"), ("datacenter", "d1.x")]
+        ("datacenter", "d10"),
+        ("server", "s2"),
+        ("datacenter", "d1-x"),
+        ("datacenter", "d1.x"),
+    ]
     assert len(list(store.iter_all(2))) == 2
     # a leaf, and a row without a path (only itself)
     with store.tx():
@@ -195,10 +243,23 @@ def test_iter_all_order_and_tenant(store: Store):
 
 # -- requests ----------------------------------------------------------------------------------------
 
-def req(id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING",
-        **extra) -> dict:
-    return {"id": id, "tenant": tenant, "scope": scope, "created": 1.5, "run_at": done_at - 1, "done_at": done_at,
-            "state": state, "message": None, "method": "POST", "targets": [{"id": "s1"}], **extra}
+
+def req(
+    id: str, *, tenant: int = 1, scope: str = "dc1", done_at: float = 10.0, state: str = "PENDING", **extra
+) -> dict:
+    return {
+        "id": id,
+        "tenant": tenant,
+        "scope": scope,
+        "created": 1.5,
+        "run_at": done_at - 1,
+        "done_at": done_at,
+        "state": state,
+        "message": None,
+        "method": "POST",
+        "targets": [{"id": "s1"}],
+        **extra,
+    }
 
 
 def test_requests_insert_get_list(store: Store):
@@ -222,9 +283,14 @@ def test_requests_due_finish_exactly_once(open_: Opener):
     assert not store.has_pending()
     assert store.last_pending_done_at(1, "dc1") is None
     with store.tx():
-        for r in (req("late", done_at=30.0), req("b", done_at=20.0), req("a", done_at=20.0),
-                  req("first", done_at=10.0, tenant=2), req("done", done_at=1.0, state="DONE"),
-                  req("other", done_at=25.0, scope="dc2")):
+        for r in (
+            req("late", done_at=30.0),
+            req("b", done_at=20.0),
+            req("a", done_at=20.0),
+            req("first", done_at=10.0, tenant=2),
+            req("done", done_at=1.0, state="DONE"),
+            req("other", done_at=25.0, scope="dc2"),
+        ):
             store.insert_request(r)
     assert store.has_pending()
     # across tenants, by done_at then seq; only PENDING and done_at <= now
@@ -258,6 +324,7 @@ def test_requests_due_finish_exactly_once(open_: Opener):
 
 
 # -- key/value ---------------------------------------------------------------------------------------
+
 
 def test_kv(store: Store):
     assert store.kv_get("token:a") is None
@@ -295,6 +362,7 @@ def test_reset_empties_everything(store: Store):
 
 
 # -- transactions ------------------------------------------------------------------------------------
+
 
 class BoomError(Exception):
     pass
@@ -372,7 +440,7 @@ def test_data_survives_reopening(open_: Opener):
     assert ids(again.iter_all(1)) == ["s1"]
     assert [r["id"] for r in again.list_requests(1)] == ["r1"]
     assert again.kv_get("k") == {"v": 1}
-    s2, = put(again, row("s2"))
+    (s2,) = put(again, row("s2"))
     assert s2.seq > (again.get(1, "server", "dc1", "s1") or row("x")).seq
 
 

@@ -60,22 +60,43 @@ PACKAGES = {
 # SDK outputs written only when they describe something the spec-compiled file of the same API does
 # not (see adds_to), apart from the known differences listed, which that spec already accepts.
 ONLY_IF_DIFFERENT = {
-    "cdn-sdk": ("cdn", {
-        # the SDK's DistributionUpdate repeats the path's id in the body; the spec's DistributionEnsure
-        # does not list it but does not forbid unknown attributes either
-        "PUT /distributions/{distributionId} body attribute id",
-    }),
+    "cdn-sdk": (
+        "cdn",
+        {
+            # the SDK's DistributionUpdate repeats the path's id in the body; the spec's DistributionEnsure
+            # does not list it but does not forbid unknown attributes either
+            "PUT /distributions/{distributionId} body attribute id"
+        },
+    )
 }
 
 # keyword arguments of every generated public method that are not API parameters
-CLIENT_ARGS = {"self", "query_params", "_request_timeout", "_request_auth", "_content_type", "_headers",
-               "_host_index"}
+CLIENT_ARGS = {"self", "query_params", "_request_timeout", "_request_auth", "_content_type", "_headers", "_host_index"}
 
 # JSON-Schema keywords kept (structure and validation); anything else is reported and dropped
 KEEP_SCALARS = {
-    "type", "format", "enum", "default", "nullable", "readOnly", "writeOnly", "pattern", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength",
-    "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "required", "deprecated",
+    "type",
+    "format",
+    "enum",
+    "default",
+    "nullable",
+    "readOnly",
+    "writeOnly",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "required",
+    "deprecated",
 }
 PROSE = {"title", "description", "examples", "example"}
 
@@ -128,7 +149,8 @@ class SchemaCleaner:
         # Union[StrictFloat, StrictInt] -> number
         branches = s.get("anyOf")
         if branches and sorted(json.dumps(b, sort_keys=True) for b in branches) == [
-            '{"type": "integer"}', '{"type": "number"}'
+            '{"type": "integer"}',
+            '{"type": "number"}',
         ]:
             del s["anyOf"]
             s["type"] = "number"
@@ -171,7 +193,7 @@ def inline_refs(s, schemas: dict, depth: int = 0):
     if depth > 10 or not isinstance(s, dict):
         return s
     if "$ref" in s:
-        target = schemas[s["$ref"][len(REF):]]
+        target = schemas[s["$ref"][len(REF) :]]
         s = {**target, **{k: v for k, v in s.items() if k != "$ref"}}
     return {k: (inline_refs(v, schemas, depth + 1) if isinstance(v, dict) else v) for k, v in s.items()}
 
@@ -192,9 +214,13 @@ def nullable_aliases(cls_node: ast.ClassDef) -> set[str]:
             if not (isinstance(node, ast.If) and "model_fields_set" in ast.unparse(node.test)):
                 continue
             for stmt in node.body:
-                if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
-                        and stmt.value.value is None and isinstance(stmt.targets[0], ast.Subscript)
-                        and isinstance(stmt.targets[0].slice, ast.Constant)):
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and isinstance(stmt.value, ast.Constant)
+                    and stmt.value.value is None
+                    and isinstance(stmt.targets[0], ast.Subscript)
+                    and isinstance(stmt.targets[0].slice, ast.Constant)
+                ):
                     out.add(stmt.targets[0].slice.value)
     return out
 
@@ -249,10 +275,12 @@ class ModelSet:
                 continue
             prefix = "oneof_schema_" if kind == "oneOf" else "anyof_schema_"
             variants = []
-            for fname in sorted((f for f in cls.model_fields if f.startswith(prefix)),
-                                key=lambda f: int(re.sub(r"\D", "", f) or 0)):
+            for fname in sorted(
+                (f for f in cls.model_fields if f.startswith(prefix)), key=lambda f: int(re.sub(r"\D", "", f) or 0)
+            ):
                 js = TypeAdapter(cls.model_fields[fname].annotation).json_schema(
-                    mode=mode, ref_template=REF + "{model}")
+                    mode=mode, ref_template=REF + "{model}"
+                )
                 for dname, d in (js.pop("$defs", None) or {}).items():
                     defs.setdefault(dname, d)
                 variants.append(js)
@@ -389,8 +417,12 @@ def response_type_schema(type_str: str | None, known: set[str]):
 
 def _response_map(fn: ast.FunctionDef) -> dict:
     for node in ast.walk(fn):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and node.target.id == "_response_types_map" and isinstance(node.value, ast.Dict)):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "_response_types_map"
+            and isinstance(node.value, ast.Dict)
+        ):
             return {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values, strict=True)}
     raise CompileError(f"{fn.name}: no _response_types_map")
 
@@ -413,8 +445,9 @@ def compile_operations(pkg: str, schemas: dict, cleaner: SchemaCleaner) -> tuple
         for cls_node in (n for n in tree.body if isinstance(n, ast.ClassDef)):
             methods = {f.name: f for f in cls_node.body if isinstance(f, ast.FunctionDef)}
             cls = getattr(module, cls_node.name)
-            public_info = sorted(n[: -len("_with_http_info")] for n in methods
-                                 if n.endswith("_with_http_info") and not n.startswith("_"))
+            public_info = sorted(
+                n[: -len("_with_http_info")] for n in methods if n.endswith("_with_http_info") and not n.startswith("_")
+            )
             for name in public_info:
                 ser_node = methods.get(f"_{name}_serialize")
                 pub_node = methods.get(name)
@@ -428,7 +461,7 @@ def compile_operations(pkg: str, schemas: dict, cleaner: SchemaCleaner) -> tuple
                 hints = typing.get_type_hints(fn, include_extras=True)
                 sig_args = [a.arg for a in pub_node.args.args]
                 n_defaults = len(pub_node.args.defaults)
-                has_default = set(sig_args[len(sig_args) - n_defaults:]) if n_defaults else set()
+                has_default = set(sig_args[len(sig_args) - n_defaults :]) if n_defaults else set()
 
                 def param_schema(arg, hints=hints):
                     js = TypeAdapter(hints[arg]).json_schema(ref_template=REF + "{model}")
@@ -436,8 +469,11 @@ def compile_operations(pkg: str, schemas: dict, cleaner: SchemaCleaner) -> tuple
                     return cleaner.clean(js)
 
                 params = []
-                for where, pairs in (("path", ser.path_params), ("query", ser.query_params),
-                                     ("header", ser.header_params)):
+                for where, pairs in (
+                    ("path", ser.path_params),
+                    ("query", ser.query_params),
+                    ("header", ser.header_params),
+                ):
                     for pname, arg in pairs:
                         p = {
                             "name": pname,
@@ -451,11 +487,13 @@ def compile_operations(pkg: str, schemas: dict, cleaner: SchemaCleaner) -> tuple
                             p["explode"] = fmt == "multi"
                         params.append(p)
                 expected = {a for a in sig_args if a not in CLIENT_ARGS}
-                handled = {a for pairs in (ser.path_params, ser.query_params, ser.header_params)
-                           for _, a in pairs} | ({ser.body_arg} if ser.body_arg else set())
+                handled = {a for pairs in (ser.path_params, ser.query_params, ser.header_params) for _, a in pairs} | (
+                    {ser.body_arg} if ser.body_arg else set()
+                )
                 if expected != handled:
-                    raise CompileError(f"{pkg}: {name}: arguments not mapped to the request: "
-                                       f"{sorted(expected ^ handled)}")
+                    raise CompileError(
+                        f"{pkg}: {name}: arguments not mapped to the request: {sorted(expected ^ handled)}"
+                    )
                 body = None
                 if ser.body_arg:
                     body = {
@@ -511,8 +549,11 @@ def security_schemes(pkg: str) -> dict:
         if not (isinstance(fn, ast.FunctionDef) and fn.name == "auth_settings"):
             continue
         for node in ast.walk(fn):
-            if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
-                    and isinstance(node.value, ast.Dict)):
+            if not (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Subscript)
+                and isinstance(node.value, ast.Dict)
+            ):
                 continue
             name = _const(node.targets[0].slice)
             d = {_const(k): _const(v) for k, v in zip(node.value.keys, node.value.values, strict=True)}
@@ -577,7 +618,7 @@ def attribute_paths(schema, schemas: dict, prefix: str = "", seen: frozenset = f
         return out
     ref = schema.get("$ref")
     if ref is not None:
-        name = ref[len(REF):]
+        name = ref[len(REF) :]
         if name in seen or name not in schemas:
             return out
         return attribute_paths(schemas[name], schemas, prefix, seen | {name})
@@ -607,8 +648,10 @@ def adds_to(sdk: dict, spec: dict) -> list[str]:
         extra = {p["name"] for p in op["params"]} - {p["name"] for p in other["params"]}
         out += [f"{label} parameter {n}" for n in sorted(extra)]
         pairs = [("body", (op["body"] or {}).get("schema"), (other["body"] or {}).get("schema"))]
-        pairs += [(code, r["schema"], (other["responses"].get(code) or {}).get("schema"))
-                  for code, r in op["responses"].items()]
+        pairs += [
+            (code, r["schema"], (other["responses"].get(code) or {}).get("schema"))
+            for code, r in op["responses"].items()
+        ]
         for where, mine, theirs in pairs:
             extra = attribute_paths(mine, sdk["schemas"]) - attribute_paths(theirs, spec["schemas"])
             out += [f"{label} {where} attribute {a}" for a in sorted(extra)]
@@ -648,8 +691,10 @@ def main(argv=None) -> int:
             continue
         for note in notes:
             print(f"warning: {name}: {note}", file=sys.stderr)
-        head = (f"{name}: {pkg} {data['sdkVersion']} (API {data['version'] or '?'}): "
-                f"{len(data['operations'])} ops, {len(data['schemas'])} schemas")
+        head = (
+            f"{name}: {pkg} {data['sdkVersion']} (API {data['version'] or '?'}): "
+            f"{len(data['operations'])} ops, {len(data['schemas'])} schemas"
+        )
         target = args.out / f"{name}.json"
         if name in ONLY_IF_DIFFERENT:
             other, known = ONLY_IF_DIFFERENT[name]
@@ -661,11 +706,12 @@ def main(argv=None) -> int:
             if not extra:
                 if target.exists():
                     target.unlink()
-                print(f"{head}; not written: nothing that {other}.json lacks "
-                      f"({time.perf_counter() - t0:.2f}s)")
+                print(f"{head}; not written: nothing that {other}.json lacks ({time.perf_counter() - t0:.2f}s)")
                 continue
-            print(f"note: {name}: adds to {other}.json: {', '.join(extra[:8])}"
-                  f"{' ...' if len(extra) > 8 else ''}", file=sys.stderr)
+            print(
+                f"note: {name}: adds to {other}.json: {', '.join(extra[:8])}{' ...' if len(extra) > 8 else ''}",
+                file=sys.stderr,
+            )
         blob = dumps(data)
         target.write_bytes(blob)
         print(f"{head}, {len(blob)} bytes ({time.perf_counter() - t0:.2f}s)")

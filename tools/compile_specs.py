@@ -26,10 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "src" / "ionos_emulator" / "spec" / "data"
 DEFAULT_SPECS = REPO.parent / "shared" / "specs"
 
-SOURCES = {
-    "cloud": "cloud-v6.yaml",
-    "auth": "auth-v1.yaml",
-}
+SOURCES = {"cloud": "cloud-v6.yaml", "auth": "auth-v1.yaml"}
 # Product APIs with a spec file of their own.  Their output also records the spec's "servers"
 # (cloud.json and auth.json predate that and are left as they are).  The products described only by
 # an official Python SDK are compiled by tools/compile_sdk_specs.py.
@@ -49,10 +46,28 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 # Schema keywords that carry structure / validation rules.  Everything else
 # (description, example, title, x-*, ...) is dropped.
 SCALAR_KEYWORDS = {
-    "type", "format", "enum", "default", "nullable", "readOnly", "writeOnly",
-    "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
-    "uniqueItems", "minProperties", "maxProperties", "required", "deprecated",
+    "type",
+    "format",
+    "enum",
+    "default",
+    "nullable",
+    "readOnly",
+    "writeOnly",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "required",
+    "deprecated",
 }
 SCHEMA_LIST_KEYWORDS = ("allOf", "oneOf", "anyOf")
 SCHEMA_KEYWORDS = ("items", "not")
@@ -91,12 +106,12 @@ class Compiler:
             if not ref.startswith(prefix) or ref in seen:
                 raise ValueError(f"{self.name}: cannot resolve {ref!r} as {kind}")
             seen.add(ref)
-            obj = self.components[kind][ref[len(prefix):]]
+            obj = self.components[kind][ref[len(prefix) :]]
         return obj
 
     def rewrite_ref(self, ref: str) -> str:
         if ref.startswith(SCHEMA_REF_PREFIX):
-            target = ref[len(SCHEMA_REF_PREFIX):]
+            target = ref[len(SCHEMA_REF_PREFIX) :]
             if target not in (self.components.get("schemas") or {}):
                 raise ValueError(f"{self.name}: dangling schema ref {ref!r}")
             return "#/schemas/" + target
@@ -125,8 +140,7 @@ class Compiler:
                 disc = {"propertyName": value["propertyName"]}
                 if "mapping" in value:
                     disc["mapping"] = {
-                        k: (self.rewrite_ref(v) if v.startswith("#/") else v)
-                        for k, v in value["mapping"].items()
+                        k: (self.rewrite_ref(v) if v.startswith("#/") else v) for k, v in value["mapping"].items()
                     }
                 out[key] = disc
             else:
@@ -222,17 +236,13 @@ class Compiler:
                     "path": path,
                     "params": list(params.values()),
                     "body": self.body(op.get("requestBody")),
-                    "responses": {
-                        str(code): self.response(r) for code, r in (op.get("responses") or {}).items()
-                    },
+                    "responses": {str(code): self.response(r) for code, r in (op.get("responses") or {}).items()},
                     "security": self.security(op),
                 }
                 if op.get("deprecated"):
                     entry["deprecated"] = True
                 ops.append(entry)
-        schemas = {
-            name: self.schema(s) for name, s in (self.components.get("schemas") or {}).items()
-        }
+        schemas = {name: self.schema(s) for name, s in (self.components.get("schemas") or {}).items()}
         security_schemes = {
             name: {k: v for k, v in scheme.items() if k in ("type", "scheme", "in", "name", "bearerFormat")}
             for name, scheme in (self.components.get("securitySchemes") or {}).items()
@@ -318,30 +328,45 @@ def _schema_path(*keys: str) -> tuple:
 CORRECTIONS = {
     "cloud": [
         # its own field text says it must be null for SOURCE_IP conditions, which Terraform sends without it
-        Unrequire("ApplicationLoadBalancerHttpRuleCondition", "condition", "null for SOURCE_IP"),
+        Unrequire("ApplicationLoadBalancerHttpRuleCondition", "condition", "null for SOURCE_IP")
     ],
     "mongodb": [
         # the required list spells the attribute differently from its own properties (and from every client)
-        RenameRequired("CreateClusterProperties", "mongodbVersion", "mongoDBVersion", "misspelt required name"),
+        RenameRequired("CreateClusterProperties", "mongodbVersion", "mongoDBVersion", "misspelt required name")
     ],
     "autoscaling-v1": [
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)
         RenameRequired("GroupImmutableProperties", "data center", "datacenter", "misspelt required name"),
         # `type: int` is not an OpenAPI/JSON-Schema type (validators reject the whole spec); both fields are
         # integers (their examples are 400 and 122, the sibling error schemas say `type: integer`)
-        Replace(_schema_path("ParseError_allOf", "properties", "httpStatus", "type"), "int", "integer",
-                "type: int is not a type"),
-        Replace(_schema_path("ErrorMessageParse_allOf", "properties", "errorCode", "type"), "int", "integer",
-                "type: int is not a type"),
+        Replace(
+            _schema_path("ParseError_allOf", "properties", "httpStatus", "type"),
+            "int",
+            "integer",
+            "type: int is not a type",
+        ),
+        Replace(
+            _schema_path("ErrorMessageParse_allOf", "properties", "errorCode", "type"),
+            "int",
+            "integer",
+            "type: int is not a type",
+        ),
         # the group's data center is allOf [Resource (id readOnly), {id readOnly: false}]: an override that
         # allOf cannot express (both branches apply, so every client's datacenter.id would be "read-only");
         # keep what Resource contributes apart from the read-only id: an object that requires an id
-        Replace(_schema_path("GroupUpdatableProperties", "properties", "datacenter", "allOf", 0),
-                {"$ref": SCHEMA_REF_PREFIX + "Resource"}, {"type": "object", "required": ["id"]},
-                "readOnly overridden in an allOf sibling"),
+        Replace(
+            _schema_path("GroupUpdatableProperties", "properties", "datacenter", "allOf", 0),
+            {"$ref": SCHEMA_REF_PREFIX + "Resource"},
+            {"type": "object", "required": ["id"]},
+            "readOnly overridden in an allOf sibling",
+        ),
         # a Swagger-2 style reference left in the generated document; the schema lives in components
-        Replace(_schema_path("Group_allOf", "properties", "entities", "$ref"), "#/definitions/GroupEntities",
-                SCHEMA_REF_PREFIX + "GroupEntities", "dangling #/definitions/ reference"),
+        Replace(
+            _schema_path("Group_allOf", "properties", "entities", "$ref"),
+            "#/definitions/GroupEntities",
+            SCHEMA_REF_PREFIX + "GroupEntities",
+            "dangling #/definitions/ reference",
+        ),
     ],
 }
 
@@ -349,8 +374,7 @@ CORRECTIONS = {
 def apply_corrections(doc: dict, name: str) -> None:
     for fix in CORRECTIONS.get(name, ()):
         if not fix.apply(doc):
-            print(f"warning: {name}: correction no longer applies ({type(fix).__name__}: {fix.why})",
-                  file=sys.stderr)
+            print(f"warning: {name}: correction no longer applies ({type(fix).__name__}: {fix.why})", file=sys.stderr)
 
 
 def dumps(obj) -> bytes:

@@ -8,6 +8,7 @@ stays 501 until a handler is written for it.
 writes src/ionos_emulator/apis/certmanager/__init__.py (refused if it exists, unless --force). The package is
 found by apis/__init__.py as it is; the routed-only entry of the same spec then steps aside.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,7 @@ def render(spec_name: str, config_name: str, privilege: str | None) -> str:
         label = REGIONS[locations[0]]
         host = next((h for h in hosts if h.split(".")[1] == label), host).replace(f".{label}.", ".{region}.", 1)
     lines = [
-        f'"""{spec_name}: scaffolded by tools/scaffold_product.py from the compiled spec {spec_name} '
-        f'({spec.version}).',
+        f'"""{spec_name}: scaffolded by tools/scaffold_product.py from the compiled spec {spec_name} ({spec.version}).',
         "",
         "Every operation made of the kinds below is served by the engine; the product's rules go into their hooks",
         '(engine/resources.py), and operations that are not plain CRUD get handlers with @PRODUCT.handler."""',
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config-name", help="product name in the IONOS config file (default: the spec name)")
     ap.add_argument("--privilege", help="group privilege a non-administrator needs (e.g. accessAndManageDns)")
     ap.add_argument("--package", help="package name under src/ionos_emulator/apis (default: the spec name)")
-    ap.add_argument("--into", type=Path, default=ROOT / "src" / "ionos_emulator" / "apis",
-                    help="folder to write the package into")
+    ap.add_argument(
+        "--into", type=Path, default=ROOT / "src" / "ionos_emulator" / "apis", help="folder to write the package into"
+    )
     ap.add_argument("--force", action="store_true", help="overwrite an existing package")
     args = ap.parse_args(argv)
     package = args.into / (args.package or args.spec.replace("-", "_"))

@@ -1,4 +1,5 @@
 """Builds the emulator: store, identity, lifecycle, the enabled APIs, and the ASGI entry point."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,14 +28,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ionos_emulator")
 
+
 class Emulator:
     """The emulator as an ASGI app: its services, the mounted APIs, the pipeline and /_emulator."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store = open_store(settings.data_dir, settings.database)
-        self.identity = Identity(self.store, contract_number=settings.contract_number,
-                                 owner_email=settings.user, owner_password=settings.password)
+        self.identity = Identity(
+            self.store,
+            contract_number=settings.contract_number,
+            owner_email=settings.user,
+            owner_password=settings.password,
+        )
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
         self.dns_server: DnsServer | None = None
@@ -48,6 +54,7 @@ class Emulator:
                 if name not in self.lifecycle.effects:
                     self.lifecycle.effects[name] = factory(settings)
         from .admin import build_admin
+
         self.admin = build_admin(self)
 
     @property
@@ -130,9 +137,11 @@ class Emulator:
         """The authoritative DNS server for Cloud DNS zones; the APIs work without it if its port is taken."""
         if self.settings.dns_port:
             from .dataplanes.dns import start_dns_server
+
             try:
-                self.dns_server = await start_dns_server(self, self.settings.host, self.settings.dns_port,
-                                                         reuse_port=self.settings.workers > 1)
+                self.dns_server = await start_dns_server(
+                    self, self.settings.host, self.settings.dns_port, reuse_port=self.settings.workers > 1
+                )
             except OSError as e:
                 log.error("DNS server not started on %s port %d: %s", self.settings.host, self.settings.dns_port, e)
 
@@ -149,8 +158,14 @@ class Emulator:
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
         path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
-        req = Request(method=scope["method"].upper(), path=path, query=query, headers=headers, body=raw,
-                      base_url=_base_url(scope, headers, self.settings.trust_proxy_headers))
+        req = Request(
+            method=scope["method"].upper(),
+            path=path,
+            query=query,
+            headers=headers,
+            body=raw,
+            base_url=_base_url(scope, headers, self.settings.trust_proxy_headers),
+        )
         pretty = query.get("pretty", "true").lower() != "false"
         try:
             if req.path.startswith("/_emulator"):

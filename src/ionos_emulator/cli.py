@@ -1,4 +1,5 @@
 """`ionos-emulator`: serve, reset, and print the settings in effect."""
+
 from __future__ import annotations
 
 import os
@@ -22,31 +23,60 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8765).")
 @click.option("--data-dir", default=None, help="Where the embedded database lives (default ./.ionos-emulator).")
-@click.option("--database", default=None,
-              help="postgresql://... to keep state in PostgreSQL, shared by every process pointed at it "
-                   "(default: SQLite in the data dir).")
+@click.option(
+    "--database",
+    default=None,
+    help="postgresql://... to keep state in PostgreSQL, shared by every process pointed at it "
+    "(default: SQLite in the data dir).",
+)
 @click.option("--workers", type=int, default=None, help="Processes serving the port (default 1).")
-@click.option("--timing", type=click.Choice(["instant", "realistic"]), default=None,
-              help="How fast asynchronous requests complete (default instant).")
+@click.option(
+    "--timing",
+    type=click.Choice(["instant", "realistic"]),
+    default=None,
+    help="How fast asynchronous requests complete (default instant).",
+)
 @click.option("--user", default=None, help="E-mail of the contract owner (default admin@ionos-emulator.local).")
 @click.option("--password", default=None, help="Password of the contract owner (default emulator).")
 @click.option("--contract-number", type=int, default=None, help="Number of the default contract (default 31000001).")
-@click.option("--dns-port", type=int, default=None,
-              help="Port of the authoritative DNS server for Cloud DNS zones, UDP and TCP (default 8053; 0: off).")
-@click.option("--postgres-url", default=None,
-              help="PostgreSQL server on which DBaaS PostgreSQL clusters become real databases and roles.")
-@click.option("--mariadb-url", default=None,
-              help="MariaDB server on which DBaaS MariaDB clusters become real databases and users (mysql://...).")
-@click.option("--redis-url", default=None,
-              help="Redis server on which In-Memory DB replica sets become real ACL users and key prefixes.")
-@click.option("--strict/--no-strict", default=None,
-              help="Check every response against the compiled spec; a mismatch becomes a 500.")
-@click.option("--tls/--no-tls", default=None,
-              help="Serve HTTPS too, on --https-port, with a certificate for every real IONOS host name from a "
-                   "local CA kept in the data dir (see `ionos-emulator ca`).")
+@click.option(
+    "--dns-port",
+    type=int,
+    default=None,
+    help="Port of the authoritative DNS server for Cloud DNS zones, UDP and TCP (default 8053; 0: off).",
+)
+@click.option(
+    "--postgres-url",
+    default=None,
+    help="PostgreSQL server on which DBaaS PostgreSQL clusters become real databases and roles.",
+)
+@click.option(
+    "--mariadb-url",
+    default=None,
+    help="MariaDB server on which DBaaS MariaDB clusters become real databases and users (mysql://...).",
+)
+@click.option(
+    "--redis-url",
+    default=None,
+    help="Redis server on which In-Memory DB replica sets become real ACL users and key prefixes.",
+)
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Check every response against the compiled spec; a mismatch becomes a 500.",
+)
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="Serve HTTPS too, on --https-port, with a certificate for every real IONOS host name from a "
+    "local CA kept in the data dir (see `ionos-emulator ca`).",
+)
 @click.option("--https-port", type=int, default=None, help="Port of HTTPS with --tls (default 8443).")
-@click.option("--trust-proxy-headers/--no-trust-proxy-headers", default=None,
-              help="Build hrefs and Location from X-Forwarded-Host/-Proto (only behind a reverse proxy you run).")
+@click.option(
+    "--trust-proxy-headers/--no-trust-proxy-headers",
+    default=None,
+    help="Build hrefs and Location from X-Forwarded-Host/-Proto (only behind a reverse proxy you run).",
+)
 @click.option("--log-level", default=None, help="uvicorn log level (default warning).")
 def serve(**opts) -> None:
     """Start the emulator in the foreground."""
@@ -57,35 +87,48 @@ def serve(**opts) -> None:
     import uvicorn
 
     from .app import Emulator
+
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
     tls_files = None
     if settings.tls:  # made (or checked) once here, before any worker starts; only when asked for
         from . import tls
         from .endpoints import certificate_names
+
         tls_files = tls.ensure_server_cert(settings.data_dir, certificate_names(emu.apis, settings.host))
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"ionos-emulator listening on {base}")
     from .endpoints import endpoints
+
     table = endpoints(emu.apis, base)
     for product in ("cloud", "auth"):
         click.echo(f"  {product:<9} {table[product]['global']}")
     done = sorted({m.api.product for m in emu.mounts.all if m.complete} - {"cloud", "auth"})
     routed = sorted({m.api.product for m in emu.mounts.all if not m.complete})
-    click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): "
-               f"{base}/_emulator/endpoints")
+    click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): {base}/_emulator/endpoints")
     if tls_files is not None:
-        click.echo(f"  https     https://{settings.host}:{settings.https_port} and every real host name "
-                   f"(`ionos-emulator hosts`), CA {tls_files.ca_cert}")
+        click.echo(
+            f"  https     https://{settings.host}:{settings.https_port} and every real host name "
+            f"(`ionos-emulator hosts`), CA {tls_files.ca_cert}"
+        )
     if settings.dns_port:
         click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port} (zones, and the real API host names)")
     click.echo(f"  admin     {base}/_emulator/health")
     click.echo(f"credentials: {settings.user} / {settings.password}  (contract {settings.contract_number})")
-    click.echo(f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
-               f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)")
+    click.echo(
+        f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"
+        f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)"
+    )
     sys.stdout.flush()
-    common: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
-                                  http="httptools", loop="auto", lifespan="on", access_log=False,
-                                  proxy_headers=False)  # X-Forwarded-* is the gateway's (--trust-proxy-headers)
+    common: dict[str, Any] = dict(
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        http="httptools",
+        loop="auto",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,
+    )  # X-Forwarded-* is the gateway's (--trust-proxy-headers)
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
         emu.store.close()
@@ -103,6 +146,7 @@ def reset(data_dir, database) -> None:
     """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
     settings = Settings.from_env(data_dir=data_dir, database=database)
     from .store import open_store
+
     store = open_store(settings.data_dir, settings.database)
     store.reset()
     store.close()
@@ -111,16 +155,27 @@ def reset(data_dir, database) -> None:
 
 @main.command("config-file")
 @click.option("--url", default=None, help="Base URL of the emulator (default http://HOST:PORT from the settings).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write here (default: print it). Point IONOS_CONFIG_FILE at the file.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write here (default: print it). Point IONOS_CONFIG_FILE at the file.",
+)
 @click.option("--token", default="", help="Put this token in the profile's credentials too.")
 def config_file(url, output, token) -> None:
     """Write an IONOS config file that points every product and location at the emulator."""
     from .apis import build_apis
     from .endpoints import config_file as render
+
     settings = Settings.from_env()
-    text = render(build_apis(), url or f"http://{settings.host}:{settings.port}", user=settings.user,
-                  password=settings.password, token=token)
+    text = render(
+        build_apis(),
+        url or f"http://{settings.host}:{settings.port}",
+        user=settings.user,
+        password=settings.password,
+        token=token,
+    )
     if output:
         with open(output, "w") as f:
             f.write(text)
@@ -137,6 +192,7 @@ def ca(data_dir, pem) -> None:
     from cryptography.hazmat.primitives import hashes
 
     from . import tls
+
     settings = Settings.from_env(data_dir=data_dir)
     files = tls.ensure_ca(settings.data_dir)
     if pem:
@@ -152,25 +208,35 @@ def ca(data_dir, pem) -> None:
 
 
 @main.command()
-@click.option("--apply", "action", flag_value="apply",
-              help="Add the lines to the hosts file (replacing an earlier block).")
+@click.option(
+    "--apply", "action", flag_value="apply", help="Add the lines to the hosts file (replacing an earlier block)."
+)
 @click.option("--remove", "action", flag_value="remove", help="Remove the lines added by --apply.")
-@click.option("--file", "path", default=None, envvar="IONOS_EMULATOR_HOSTS_FILE", type=click.Path(dir_okay=False),
-              help="The hosts file (default /etc/hosts; IONOS_EMULATOR_HOSTS_FILE).")
+@click.option(
+    "--file",
+    "path",
+    default=None,
+    envvar="IONOS_EMULATOR_HOSTS_FILE",
+    type=click.Path(dir_okay=False),
+    help="The hosts file (default /etc/hosts; IONOS_EMULATOR_HOSTS_FILE).",
+)
 @click.option("--host", default=None, help="The emulator's address (default: --host of serve, 127.0.0.1).")
 def hosts(action, path, host) -> None:
     """The hosts-file lines that send every real IONOS API host name to the emulator."""
     from . import hostsfile
     from .apis import build_apis
     from .endpoints import address, real_hosts
+
     settings = Settings.from_env(host=host)
     path = path or hostsfile.default_path()
     names = real_hosts(build_apis())
     try:
         if action == "apply":
             changed = hostsfile.apply(path, address(settings.host), names)
-            click.echo(f"{path}: {'added' if changed else 'already has'} {len(names)} host names -> "
-                       f"{address(settings.host)} (undo: ionos-emulator hosts --remove)")
+            click.echo(
+                f"{path}: {'added' if changed else 'already has'} {len(names)} host names -> "
+                f"{address(settings.host)} (undo: ionos-emulator hosts --remove)"
+            )
         elif action == "remove":
             changed = hostsfile.remove(path)
             click.echo(f"{path}: {'removed the ionos-emulator lines' if changed else 'no ionos-emulator lines'}")
@@ -208,6 +274,7 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
     from .apis import build_apis
     from .endpoints import address
     from .endpoints import config_file as render
+
     settings = Settings.from_env(host=host, port=port, https_port=https_port, data_dir=data_dir)
     addr = address(settings.host)
     addr = f"[{addr}]" if ":" in addr else addr
@@ -221,16 +288,21 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
     except (OSError, urllib.error.URLError):
         running = False
     if not running:
-        click.echo(f"warning: no emulator answers at {http_url}; start it with `ionos-emulator serve"
-                   f"{' --tls' if tls else ''}`", err=True)
+        click.echo(
+            f"warning: no emulator answers at {http_url}; start it with `ionos-emulator serve"
+            f"{' --tls' if tls else ''}`",
+            err=True,
+        )
     if token:
         if not running:
             raise click.ClickException("--token needs the running emulator")
         from .app import basic_header
+
         req = urllib.request.Request(http_url + "/auth/v1/tokens/generate")
         req.add_header("Authorization", basic_header(settings.user, settings.password))
         with urllib.request.urlopen(req, timeout=5) as r:
             import json
+
             bearer = json.load(r)["token"]
     os.makedirs(settings.data_dir, exist_ok=True)
     path = os.path.abspath(os.path.join(settings.data_dir, "ionos-config-tls.yaml" if tls else "ionos-config.yaml"))
@@ -243,15 +315,23 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
         out += [("IONOS_USERNAME", settings.user), ("IONOS_PASSWORD", settings.password)]
     if tls:
         from . import tls as ca
+
         files = ca.ensure_ca(settings.data_dir)
         bundle = str(files.bundle)  # the system's roots and the CA: these variables replace the trust store
-        out += [("SSL_CERT_FILE", bundle), ("REQUESTS_CA_BUNDLE", bundle), ("CURL_CA_BUNDLE", bundle),
-                ("AWS_CA_BUNDLE", bundle), ("NODE_EXTRA_CA_CERTS", str(files.ca_cert))]  # Node adds to its own
+        out += [
+            ("SSL_CERT_FILE", bundle),
+            ("REQUESTS_CA_BUNDLE", bundle),
+            ("CURL_CA_BUNDLE", bundle),
+            ("AWS_CA_BUNDLE", bundle),
+            ("NODE_EXTRA_CA_CERTS", str(files.ca_cert)),
+        ]  # Node adds to its own
     click.echo(f"# ionos-emulator at {url}: {shell} variables for its clients")
     for name, value in out:
         click.echo(_assign(shell, name, value))
-    click.echo("# S3 (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): not set, the emulator does "
-               "not serve Object Storage yet")
+    click.echo(
+        "# S3 (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): not set, the emulator does "
+        "not serve Object Storage yet"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Where every served product and location is reachable: /_emulator/endpoints and the IONOS config file
 (`IONOS_CONFIG_FILE`, read by the Go SDK bundle, Terraform and ionosctl) that points them at the emulator."""
+
 from __future__ import annotations
 
 from .gateway.context import ApiModule
@@ -16,12 +17,21 @@ def endpoints(apis: list[ApiModule], base_url: str) -> dict[str, dict[str, str]]
 def config_file(apis: list[ApiModule], base_url: str, *, user: str, password: str, token: str = "") -> str:
     """The YAML config file: one profile and environment named `emulator`, every product's endpoints.
     Endpoint names carry the scheme (http://), which the SDKs keep as given."""
+
     def q(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    lines = ["# Written by `ionos-emulator config-file`: every IONOS product endpoint points at the emulator.",
-             "version: 1.0", "currentProfile: emulator", "profiles:", "  - name: emulator",
-             "    environment: emulator", "    credentials:", f"      username: {q(user)}",
-             f"      password: {q(password)}"]
+
+    lines = [
+        "# Written by `ionos-emulator config-file`: every IONOS product endpoint points at the emulator.",
+        "version: 1.0",
+        "currentProfile: emulator",
+        "profiles:",
+        "  - name: emulator",
+        "    environment: emulator",
+        "    credentials:",
+        f"      username: {q(user)}",
+        f"      password: {q(password)}",
+    ]
     if token:
         lines.append(f"      token: {q(token)}")
     lines += ["environments:", "  - name: emulator", "    products:"]

@@ -1,4 +1,5 @@
 """One Settings object, from command-line flags and IONOS_EMULATOR_* environment variables."""
+
 from __future__ import annotations
 
 import os
@@ -12,20 +13,20 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: str = ".ionos-emulator"
-    database: str = ""                # postgresql://... to share state; empty: SQLite in data_dir
-    workers: int = 1                  # processes serving the same port (they share the database)
-    timing: str = "instant"           # instant | realistic
+    database: str = ""  # postgresql://... to share state; empty: SQLite in data_dir
+    workers: int = 1  # processes serving the same port (they share the database)
+    timing: str = "instant"  # instant | realistic
     user: str = "admin@ionos-emulator.local"
     password: str = "emulator"
     contract_number: int = 31_000_001
-    strict: bool = False              # validate every response against the compiled spec
-    dns_port: int = 8053              # the authoritative DNS server (UDP and TCP) on `host`; 0: off
-    postgres_url: str = ""            # real data plane of DBaaS PostgreSQL (postgresql://...); empty: bookkeeping
-    mariadb_url: str = ""             # real data plane of DBaaS MariaDB (mysql://...)
-    redis_url: str = ""               # real data plane of In-Memory DB (redis://...)
+    strict: bool = False  # validate every response against the compiled spec
+    dns_port: int = 8053  # the authoritative DNS server (UDP and TCP) on `host`; 0: off
+    postgres_url: str = ""  # real data plane of DBaaS PostgreSQL (postgresql://...); empty: bookkeeping
+    mariadb_url: str = ""  # real data plane of DBaaS MariaDB (mysql://...)
+    redis_url: str = ""  # real data plane of In-Memory DB (redis://...)
     log_level: str = "warning"
-    tls: bool = False                 # serve HTTPS too, with a certificate from the local CA in data_dir
-    https_port: int = 8443            # the HTTPS port (with tls), on `host`
+    tls: bool = False  # serve HTTPS too, with a certificate from the local CA in data_dir
+    https_port: int = 8443  # the HTTPS port (with tls), on `host`
     trust_proxy_headers: bool = False  # build hrefs from X-Forwarded-Host/-Proto (only behind a proxy you run)
 
     @classmethod

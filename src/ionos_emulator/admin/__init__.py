@@ -1,4 +1,5 @@
 """/_emulator/...: health, reset, timing, forced failures and the spec violations seen in strict mode."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,8 @@ def build_admin(emu):
 
     def health(method, query, raw, base):
         from ..endpoints import endpoints as table
-        return Reply(200, {"status": "ok", "apis": table(emu.apis, base),
-                           "timing": emu.lifecycle.timing.profile})
+
+        return Reply(200, {"status": "ok", "apis": table(emu.apis, base), "timing": emu.lifecycle.timing.profile})
 
     def reset(method, query, raw, base):
         emu.reset()
@@ -37,7 +38,8 @@ def build_admin(emu):
                 raise ApiError(422, "profile must be 'instant' or 'realistic'")
             overrides = data.get("overrides", emu.lifecycle.timing.overrides if method == "PATCH" else {})
             if not isinstance(overrides, dict) or not all(
-                    isinstance(v, (int, float)) and v >= 0 for v in overrides.values()):
+                isinstance(v, (int, float)) and v >= 0 for v in overrides.values()
+            ):
                 raise ApiError(422, "overrides must map resource kinds to seconds (>= 0)")
             emu.lifecycle.timing = Timing(profile, {str(k): float(v) for k, v in overrides.items()})
         return Reply(200, emu.lifecycle.timing.as_dict())
@@ -46,12 +48,16 @@ def build_admin(emu):
         if method == "POST":
             data = body(raw)
             try:
-                rule = FailureRule(method=str(data.get("method", "*")).upper(), path=str(data["path"]),
-                                   message=str(data.get("message", FailureRule.message)),
-                                   count=int(data.get("count", 1)))
+                rule = FailureRule(
+                    method=str(data.get("method", "*")).upper(),
+                    path=str(data["path"]),
+                    message=str(data.get("message", FailureRule.message)),
+                    count=int(data.get("count", 1)),
+                )
             except (KeyError, ValueError):
-                raise ApiError(422, "a failure needs 'path' (a regular expression) and optional "
-                                    "'method', 'message', 'count'") from None
+                raise ApiError(
+                    422, "a failure needs 'path' (a regular expression) and optional 'method', 'message', 'count'"
+                ) from None
             # a bad pattern would otherwise break every later change with a 500, far from its cause
             try:
                 re.compile(rule.path)
@@ -73,10 +79,12 @@ def build_admin(emu):
         """Tests label the calls that follow; the coverage report says which test exercised which operation."""
         if method == "POST":
             emu.observations.label = str(body(raw).get("test", ""))
-        implemented = {f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all
-                       for op in m.spec.operations}
-        return Reply(200, {"implemented": implemented,
-                           "exercised": {k: sorted(v) for k, v in emu.observations.coverage.items()}})
+        implemented = {
+            f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all for op in m.spec.operations
+        }
+        return Reply(
+            200, {"implemented": implemented, "exercised": {k: sorted(v) for k, v in emu.observations.coverage.items()}}
+        )
 
     def contracts(method, query, raw, base):
         """More contracts (tenants), each with its owner: their resources never see each other."""
@@ -98,6 +106,7 @@ def build_admin(emu):
 
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
+
         return Reply(200, table(emu.apis, base))
 
     routes = {

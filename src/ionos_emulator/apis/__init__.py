@@ -2,6 +2,7 @@
 APIs, then the `PRODUCTS` of every product package in this folder (found, not listed), each mounted once per
 location it serves. A compiled product spec that no package serves yet is routed by `routed/` and answers 501.
 Which APIs are complete is not declared anywhere: it is what their handlers cover (gateway/mounts.py)."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,6 +22,7 @@ def product_packages() -> list[str]:
 def products() -> list[Product]:
     """Every product with a package of its own, then the routed ones no package serves."""
     from . import routed
+
     served = [p for name in product_packages() for p in importlib.import_module(f"{__name__}.{name}").PRODUCTS]
     taken = {p.spec_name for p in served}
     return served + [p for p in routed.PRODUCTS if p.spec_name not in taken]
@@ -29,6 +31,7 @@ def products() -> list[Product]:
 def build_apis() -> list[ApiModule]:
     from .auth import API as AUTH_API
     from .cloud import API as CLOUD_API
+
     apis = [CLOUD_API.copy(), AUTH_API.copy()]
     for product in products():
         apis += product.modules()

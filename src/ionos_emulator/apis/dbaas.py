@@ -1,27 +1,33 @@
 """The rules every DBaaS product shares (PostgreSQL, MariaDB, In-Memory DB, MongoDB): cluster names, maintenance
 windows, the connection of a cluster to a private LAN of a Cloud API data center and its addresses there,
 date-time values, the refusal to change a cluster mid-change, the service's catalogues (versions, backup
-locations), and the recovery points (backups, snapshots) the service keeps of a cluster's data.
+locations), the recovery points (backups, snapshots) the service keeps of a cluster's data; and what the v1
+APIs (PostgreSQL v1, MongoDB) serve alike: their instances' logs and their own versions.
 """
+
 from __future__ import annotations
 
 import ipaddress
+import math
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
+from typing import Any
 
 from ..engine import clock
 from ..engine.change import Change, key
 from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
-from ..gateway.context import Ctx
+from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import new_row
+from .product import Product, new_row
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 WINDOW_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+CLOCK_SKEW = 60.0  # seconds a client's "now" may run ahead of ours
+LOG_WINDOW = 30 * 24 * 3600.0  # how far back instance logs reach
 
 
 def required(value: dict, attr: str, names: Iterable[str]) -> None:
@@ -30,12 +36,20 @@ def required(value: dict, attr: str, names: Iterable[str]) -> None:
             raise invalid(f"{attr}.{name}", "is required")
 
 
-def cluster_name(attr: str, value: str | None) -> str:
+def cluster_name(attr: str, value: str | None, *, free_form: bool = False) -> str:
+    """A cluster's name: the v2 APIs' `name` begins and ends with a letter or digit and holds only letters,
+    digits, '-', '_' and '.'; the v1 APIs' `displayName` (`free_form`) may be any text but blanks."""
     if not value:
         raise invalid(attr, "is required")
+    if free_form:
+        if not value.strip():
+            raise invalid(attr, "must not be empty")
+        return value
     if not CLUSTER_NAME.match(value):
-        raise invalid(attr, "must begin and end with a letter or digit and hold only letters, digits, '-', '_' and "
-                            f"'.', got '{value}'")
+        raise invalid(
+            attr,
+            f"must begin and end with a letter or digit and hold only letters, digits, '-', '_' and '.', got '{value}'",
+        )
     return value
 
 
@@ -62,6 +76,12 @@ def parse_time(name: str, value: str, *, query: bool = False) -> float:
         raise invalid(name, f"must be an RFC 3339 date-time, got '{value}'") from None
 
 
+def query_time(ctx: Ctx, name: str, default: float) -> float:
+    """The date-time of the query parameter `name`, `default` without one."""
+    raw = ctx.q(name)
+    return default if raw is None else parse_time(name, raw, query=True)
+
+
 def refuse_busy(kind: Kind, row: Row) -> None:
     """A cluster in the middle of a change (being created, changed or deleted) takes no other (409)."""
     state = row.meta.get("state")
@@ -71,16 +91,20 @@ def refuse_busy(kind: Kind, row: Row) -> None:
 
 # -- the connection to a data center's LAN -------------------------------------------------------------
 
+
 def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) -> tuple[Row, Row]:
     """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
     contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs."""
     from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
+
     dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
     if dc is None or not visible(ctx, dc):
         raise invalid(f"{attr}.datacenterId", f"names no data center ('{datacenter_id}')")
     if dc.props.get("location") != location:
-        raise invalid(f"{attr}.datacenterId", f"names a data center in {dc.props.get('location')}, but the "
-                                              f"cluster is in {location}")
+        raise invalid(
+            f"{attr}.datacenterId",
+            f"names a data center in {dc.props.get('location')}, but the cluster is in {location}",
+        )
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
     if lan is None:
         raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
@@ -89,8 +113,14 @@ def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) 
     return dc, lan
 
 
-def host_address(attr: str, cidr: str, *, reserved: Iterable[ipaddress.IPv4Network] = (),
-                 prefixes: tuple[int, int] = (8, 30), whole_network: bool = False) -> ipaddress.IPv4Interface:
+def host_address(
+    attr: str,
+    cidr: str,
+    *,
+    reserved: Iterable[ipaddress.IPv4Network] = (),
+    prefixes: tuple[int, int] = (8, 30),
+    whole_network: bool = False,
+) -> ipaddress.IPv4Interface:
     """An instance's address in CIDR notation: a host address (not its network's first or last) with a prefix
     in `prefixes`, outside the ranges the service keeps for itself (`whole_network`: its network may not even
     overlap them)."""
@@ -101,8 +131,10 @@ def host_address(attr: str, cidr: str, *, reserved: Iterable[ipaddress.IPv4Netwo
     low, high = prefixes
     if iface is None or "/" not in str(cidr) or not low <= iface.network.prefixlen <= high:
         netmask = f"/{low}" if low == high else f"from /{low} to /{high}"
-        raise invalid(attr, f"must be an IPv4 address with a prefix {netmask} in CIDR notation (e.g. "
-                            f"192.168.1.100/24), got '{cidr}'")
+        raise invalid(
+            attr,
+            f"must be an IPv4 address with a prefix {netmask} in CIDR notation (e.g. 192.168.1.100/24), got '{cidr}'",
+        )
     if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
         raise invalid(attr, f"must be a host address, not its network's first or last ('{cidr}')")
     for net in reserved:
@@ -114,11 +146,17 @@ def host_address(attr: str, cidr: str, *, reserved: Iterable[ipaddress.IPv4Netwo
 Endpoints = Callable[[Row], Iterable[tuple[str, str, str | None]]]  # a cluster's (datacenterId, lanId, cidr)
 
 
-def lan_addresses(clusters: Iterable[Row], endpoints: Endpoints, dc_id: str, lan_id: str,
-                  except_id: str = "") -> dict[str, str]:
+def lan_addresses(
+    clusters: Iterable[Row], endpoints: Endpoints, dc_id: str, lan_id: str, except_id: str = ""
+) -> dict[str, str]:
     """The addresses other clusters use in one LAN: address -> cluster id."""
-    return {str(ipaddress.IPv4Interface(cidr).ip): row.id for row in clusters if row.id != except_id
-            for dc, lan, cidr in endpoints(row) if cidr and (dc, str(lan)) == (dc_id, str(lan_id))}
+    return {
+        str(ipaddress.IPv4Interface(cidr).ip): row.id
+        for row in clusters
+        if row.id != except_id
+        for dc, lan, cidr in endpoints(row)
+        if cidr and (dc, str(lan)) == (dc_id, str(lan_id))
+    }
 
 
 def refuse_taken(attr: str, iface: ipaddress.IPv4Interface, taken: dict[str, str]) -> None:
@@ -127,12 +165,60 @@ def refuse_taken(attr: str, iface: ipaddress.IPv4Interface, taken: dict[str, str
         raise invalid(attr, f"uses {iface.ip}, taken by cluster {other} in this LAN")
 
 
+def connect(
+    ctx: Ctx,
+    attr: str,
+    datacenter_id: str,
+    lan_id: str,
+    location: str,
+    addresses: Mapping[str, str],
+    *,
+    clusters: Iterable[Row],
+    endpoints: Endpoints,
+    except_id: str = "",
+    reserved: Iterable[ipaddress.IPv4Network] = (),
+    prefixes: tuple[int, int] = (8, 30),
+    whole_network: bool = False,
+    taken_attr: str | None = None,
+) -> tuple[Row, Row, list[ipaddress.IPv4Interface]]:
+    """A cluster's connection to a private LAN of a data center in `location` (`private_lan`) and its addresses
+    there (attribute -> address in CIDR notation): each a host address (`host_address`) that no other of
+    `clusters` (but `except_id`, the cluster itself) uses in that LAN, which is refused naming `taken_attr`
+    (by default the address's own attribute)."""
+    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location)
+    ifaces = {
+        where: host_address(where, cidr, reserved=tuple(reserved), prefixes=prefixes, whole_network=whole_network)
+        for where, cidr in addresses.items()
+    }
+    if ifaces:
+        taken = lan_addresses(clusters, endpoints, dc.id, lan.id, except_id)
+        for where, iface in ifaces.items():
+            refuse_taken(taken_attr or where, iface, taken)
+    return dc, lan, list(ifaces.values())
+
+
+def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
+    """The endpoint of a cluster with one `connection` {datacenterId, lanId, primaryInstanceAddress}."""
+    c = row.props.get("connection")
+    return [(c["datacenterId"], c["lanId"], c.get("primaryInstanceAddress"))] if c else []
+
+
 # -- catalogues and recovery points ----------------------------------------------------------------------
+
 
 def catalogue(ctx: Ctx, kind: Kind, entries: dict[str, dict]) -> list[Row]:
     """What the service offers (versions, locations), as rows of `kind` (id -> properties); never stored."""
-    return [Row(tenant=ctx.tenant, kind=kind.name, id=rid, scope=ctx.api.location, path=f"{kind.segment}/{rid}",
-                doc={"properties": props, "metadata": {}}) for rid, props in entries.items()]
+    return [
+        Row(
+            tenant=ctx.tenant,
+            kind=kind.name,
+            id=rid,
+            scope=ctx.api.location,
+            path=f"{kind.segment}/{rid}",
+            doc={"properties": props, "metadata": {}},
+        )
+        for rid, props in entries.items()
+    ]
 
 
 class RecoveryPoints:
@@ -145,23 +231,35 @@ class RecoveryPoints:
         self.kind = kind
         self.active_field = active_field  # a property true while the point is written ("isActive")
 
-    def start(self, ctx: Ctx, change: Change, cluster: Row, props: dict, retention_days: int | None = None) -> Row:
-        """A point of `cluster` from when `change` completes; it goes if the change fails."""
+    def start(
+        self,
+        ctx: Ctx,
+        change: Change,
+        cluster: Row,
+        props: dict,
+        retention_days: int | None = None,
+        keep: dict | None = None,
+    ) -> Row:
+        """A point of `cluster` from when `change` completes; it goes if the change fails. `keep`: internal
+        values kept with it (never shown)."""
         starts = change.req["done_at"]
-        props = {"clusterId": cluster.id, **props, "earliestRecoveryTargetTime": clock.iso_precise(starts),
-                 "latestRecoveryTargetTime": None}
+        props = {
+            "clusterId": cluster.id,
+            **props,
+            "earliestRecoveryTargetTime": clock.iso_precise(starts),
+            "latestRecoveryTargetTime": None,
+        }
         if self.active_field:
             props[self.active_field] = True
-        point = new_row(ctx, self.kind, None, props)
-        point.meta.pop("state", None)
-        point.x.update(startsAt=starts, retentionDays=retention_days)
+        point = new_row(ctx, self.kind, None, props)  # in its creation state, unless its kind is stateless
+        point.x.update(keep or {}, startsAt=starts, retentionDays=retention_days)
         ctx.store.insert(point)
         change.effect("delete", key(point), on_fail=True)
         return point
 
     def end(self, ctx: Ctx, change: Change, cluster_id: str) -> None:
         """The cluster's current points end when `change` completes."""
-        ended = {"latestRecoveryTargetTime": clock.iso_precise(change.req["done_at"])}
+        ended: dict[str, Any] = {"latestRecoveryTargetTime": clock.iso_precise(change.req["done_at"])}
         if self.active_field:
             ended[self.active_field] = False
         for point in self.current(ctx, cluster_id):
@@ -191,15 +289,64 @@ class RecoveryPoints:
     def window(self, ctx: Ctx, point: Row) -> tuple[float, float]:
         """The times a point can restore to."""
         ended = point.props.get("latestRecoveryTargetTime")
-        return (parse_time("earliestRecoveryTargetTime", point.props["earliestRecoveryTargetTime"]),
-                parse_time("latestRecoveryTargetTime", ended) if ended else ctx.now)
+        return (
+            parse_time("earliestRecoveryTargetTime", point.props["earliestRecoveryTargetTime"]),
+            parse_time("latestRecoveryTargetTime", ended) if ended else ctx.now,
+        )
 
-    def target(self, ctx: Ctx, attr: str, value: str, points: list[Row], skew: float = 0.0) -> float:
+    def target(
+        self, ctx: Ctx, attr: str, value: str, points: list[Row], skew: float = 0.0, *, whole_seconds: bool = False
+    ) -> float:
         """The point in time `value` names, which must lie in the window of one of `points` (a client's clock
-        may run `skew` seconds ahead)."""
+        may run `skew` seconds ahead; `whole_seconds`: a window opens at the whole second of its start, for
+        clients that drop the fraction of the time they were shown)."""
         when = parse_time(attr, value)
         for point in points:
             start, end = self.window(ctx, point)
-            if start <= when <= end + skew:
+            if (math.floor(start) if whole_seconds else start) <= when <= end + skew:
                 return when
         raise invalid(attr, f"lies outside every recovery window of the {self.kind.type}s ('{value}')")
+
+
+# -- the v1 APIs (PostgreSQL v1, MongoDB): instance logs, the API's own versions ----------------------------
+
+
+def log_window(ctx: Ctx) -> tuple[float, float]:
+    """The (start, end) a logs request asks for: at most LOG_WINDOW back, not in the future, start first."""
+    now = ctx.now
+    end, start = query_time(ctx, "end", now), query_time(ctx, "start", now - LOG_WINDOW)
+    if end > now + CLOCK_SKEW:
+        raise unprocessable("query parameter 'end' must not be later than now")
+    if start < now - LOG_WINDOW - CLOCK_SKEW:
+        raise unprocessable("query parameter 'start' must not be more than 30 days ago")
+    if start >= end:
+        raise unprocessable("query parameter 'start' must be before 'end'")
+    return start, min(end, now)
+
+
+def logs_reply(
+    ctx: Ctx,
+    instances: int,
+    running: bool,
+    name: Callable[[int], str],
+    lines: Callable[[int, float, float, bool, int], list],
+) -> Reply:
+    """A cluster's logs: per instance, `lines(i, start, end, forward, limit)` of the window asked for; none
+    while the cluster is being created (nothing has run yet)."""
+    start, end = log_window(ctx)
+    forward, limit = (ctx.q("direction") or "BACKWARD") == "FORWARD", ctx.q_int("limit", 100)
+    return Reply(
+        200,
+        {
+            "instances": [
+                {"name": name(i), "messages": lines(i, start, end, forward, limit) if running else []}
+                for i in range(instances)
+            ]
+        },
+    )
+
+
+def api_versions(product: Product, versions: list[dict]) -> None:
+    """Serves /infos/version (the newest) and /infos/versions: the API's own versions."""
+    product.handler("infosVersionGet")(lambda ctx: Reply(200, dict(versions[-1])))
+    product.handler("infosVersionsGet")(lambda ctx: Reply(200, [dict(v) for v in versions]))

@@ -6,6 +6,7 @@ create-or-replace with a client-chosen id, offset/limit paging and filters, the 
 A product package declares a `Product` (where it is served) and `PKind`s (its resources), and binds
 operationIds to the generic handlers here or to its own.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,17 @@ from ..settings import Settings
 from ..store import Row
 
 # Location ids and the host label the regional product hosts use for them.
-REGIONS = {"de/fra": "de-fra", "de/txl": "de-txl", "es/vit": "es-vit", "fr/par": "fr-par", "gb/lhr": "gb-lhr",
-           "gb/bhx": "gb-bhx", "us/las": "us-las", "us/ewr": "us-ewr", "us/mci": "us-mci"}
+REGIONS = {
+    "de/fra": "de-fra",
+    "de/txl": "de-txl",
+    "es/vit": "es-vit",
+    "fr/par": "fr-par",
+    "gb/lhr": "gb-lhr",
+    "gb/bhx": "gb-bhx",
+    "us/las": "us-las",
+    "us/ewr": "us-ewr",
+    "us/mci": "us-mci",
+}
 
 
 def spec_locations(spec_name: str) -> tuple[str, ...]:
@@ -45,23 +55,25 @@ def spec_locations(spec_name: str) -> tuple[str, ...]:
 class Product:
     """Where one product API is served. Regional products get one mount per location."""
 
-    name: str                          # our path segment, e.g. "dns" -> /dns/de-fra/...
-    spec_name: str                     # compiled spec in spec/data
-    config_name: str                   # product name in the IONOS config file (dns, psql, mariadb, ...)
+    name: str  # our path segment, e.g. "dns" -> /dns/de-fra/...
+    spec_name: str  # compiled spec in spec/data
+    config_name: str  # product name in the IONOS config file (dns, psql, mariadb, ...)
     locations: tuple[str, ...] = ("",)  # "" = a global product
-    host: str = ""                     # real host, "{region}" filled in: "dns.{region}.ionos.com"
-    privilege: str | None = None       # group flag a non-administrator needs (accessAndManageDns, ...)
+    host: str = ""  # real host, "{region}" filled in: "dns.{region}.ionos.com"
+    privilege: str | None = None  # group flag a non-administrator needs (accessAndManageDns, ...)
     handlers: dict = field(default_factory=dict)
-    registry: Registry = field(default_factory=Registry)   # its kinds (PKind adds them)
+    registry: Registry = field(default_factory=Registry)  # its kinds (PKind adds them)
     # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
     # installed in every app that mounts the product, so a change queued before a restart still completes
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
 
     def handler(self, op_id: str):
         """Registers the handler of an operation the engine cannot serve by path shape."""
+
         def deco(fn: Callable[[Ctx], Reply]):
             self.handlers[op_id] = fn
             return fn
+
         return deco
 
     def modules(self) -> list[ApiModule]:
@@ -76,9 +88,20 @@ class Product:
             else:
                 prefix = base if base and base != "/" else f"/{self.name}"
             hosts = {self.host.format(region=region): base} if self.host else {}
-            out.append(ApiModule(name=self.name, prefix=prefix, spec_name=self.spec_name, handlers=dict(self.handlers),
-                                 location=loc, hosts=hosts, product=self.config_name,
-                                 privilege=self.privilege, errors=PRODUCT_ERRORS, effects=dict(self.effects)))
+            out.append(
+                ApiModule(
+                    name=self.name,
+                    prefix=prefix,
+                    spec_name=self.spec_name,
+                    handlers=dict(self.handlers),
+                    location=loc,
+                    hosts=hosts,
+                    product=self.config_name,
+                    privilege=self.privilege,
+                    errors=PRODUCT_ERRORS,
+                    effects=dict(self.effects),
+                )
+            )
         return out
 
 
@@ -133,13 +156,33 @@ class ProductStyle:
 STYLE = ProductStyle()
 
 
-def PKind(product: Product, name: str, type: str, segment: str, *, parent: Kind | None = None,  # noqa: N802
-          creating: str = "PROVISIONING", updating: str = "PROVISIONING", destroying: str = "DESTROYING",
-          ready: str = "AVAILABLE", default_limit: int = 100, absolute_href: bool = False, **hooks: Any) -> Kind:
+def PKind(  # noqa: N802  (reads as the declaration it makes)
+    product: Product,
+    name: str,
+    type: str,
+    segment: str,
+    *,
+    parent: Kind | None = None,
+    creating: str = "PROVISIONING",
+    updating: str = "PROVISIONING",
+    destroying: str = "DESTROYING",
+    ready: str = "AVAILABLE",
+    default_limit: int = 100,
+    absolute_href: bool = False,
+    **hooks: Any,
+) -> Kind:
     """A product kind, stored as "<product>.<name>" and registered with its product."""
-    kind = Kind(f"{product.name}.{name}", type, segment, style=STYLE, parent=parent.name if parent else None,
-                states=States(creating, updating, destroying, ready), default_limit=default_limit,
-                absolute_href=absolute_href, **hooks)
+    kind = Kind(
+        f"{product.name}.{name}",
+        type,
+        segment,
+        style=STYLE,
+        parent=parent.name if parent else None,
+        states=States(creating, updating, destroying, ready),
+        default_limit=default_limit,
+        absolute_href=absolute_href,
+        **hooks,
+    )
     product.registry.add(kind)
     return kind
 
@@ -156,8 +199,9 @@ class ProductChange(Change):
 
     def stamp(self, row: Row, state: str | None = None) -> None:
         p = self.ctx.principal
-        row.meta.update(lastModifiedDate=clock.iso_precise(self.ctx.now), lastModifiedBy=p.email,
-                        lastModifiedByUserId=p.user_id)
+        row.meta.update(
+            lastModifiedDate=clock.iso_precise(self.ctx.now), lastModifiedBy=p.email, lastModifiedByUserId=p.user_id
+        )
         if state:
             row.meta["state"] = state
 
@@ -185,6 +229,7 @@ class DirectChange(ProductChange):
 
 
 # -- rendering ----------------------------------------------------------------------------------------
+
 
 def href(ctx: Ctx, kind: Kind, row: Row) -> str:
     return ctx.href(row.path) if kind.absolute_href else "/" + row.path
@@ -214,7 +259,8 @@ def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
 
 def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     page_rows, offset, limit, total = listing.select(
-        rows, lambda r: filter_view(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit)
+        rows, lambda r: filter_view(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit
+    )
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
     out: dict = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection"}
     if "href" in kind.envelope:  # a collection has an href where its resources have one
@@ -247,17 +293,33 @@ def success(ctx: Ctx, wanted: int) -> int:
 
 # -- storage ------------------------------------------------------------------------------------------
 
+
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
     rid = id or (props[kind.id_property] if kind.id_property else str(uuid.uuid4()))
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     p, ts = ctx.principal, clock.iso_precise(ctx.now)
     loc = ctx.api.location or "global"
-    return Row(tenant=ctx.tenant, kind=kind.name, id=rid, parent=parent.id if parent else "",
-               scope=ctx.api.location, path=path, doc={"properties": props, "metadata": {
-                   "createdDate": ts, "createdBy": p.email, "createdByUserId": p.user_id, "lastModifiedDate": ts,
-                   "lastModifiedBy": p.email, "lastModifiedByUserId": p.user_id,
-                   "resourceURN": f"ionos:{ctx.api.name}:{loc}:{ctx.tenant}:{path}",
-                   **({} if kind.stateless else {"state": kind.states.creating})}})
+    return Row(
+        tenant=ctx.tenant,
+        kind=kind.name,
+        id=rid,
+        parent=parent.id if parent else "",
+        scope=ctx.api.location,
+        path=path,
+        doc={
+            "properties": props,
+            "metadata": {
+                "createdDate": ts,
+                "createdBy": p.email,
+                "createdByUserId": p.user_id,
+                "lastModifiedDate": ts,
+                "lastModifiedBy": p.email,
+                "lastModifiedByUserId": p.user_id,
+                "resourceURN": f"ionos:{ctx.api.name}:{loc}:{ctx.tenant}:{path}",
+                **({} if kind.stateless else {"state": kind.states.creating}),
+            },
+        },
+    )
 
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
@@ -303,14 +365,7 @@ def replace(ctx: Ctx, kind: Kind, row: Row, props: dict) -> Row:
 
 # -- shared rules of the DBaaS products -------------------------------------------------------------------
 
+
 def invalid(attr: str, message: str) -> ApiError:
     """A 422 that names the attribute, as every product answers a bad value."""
     return ApiError(422, f"attribute '{attr}' {message}")
-
-
-def __getattr__(name: str) -> Any:
-    """private_lan moved to apis/dbaas.py; re-exported here until PostgreSQL and MongoDB import it from there."""
-    if name == "private_lan":
-        from .dbaas import private_lan
-        return private_lan
-    raise AttributeError(name)

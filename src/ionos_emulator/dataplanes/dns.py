@@ -14,6 +14,7 @@ AAAA, when the emulator listens on IPv6) with the emulator's address, ahead of t
 
 Wiring: `server = await start_dns_server(emu, host, port)` on the emulator's event loop; `server.close()`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,13 +52,13 @@ from ..store import Row
 log = logging.getLogger("ionos_emulator.dns")
 
 IN = dns.rdataclass.IN
-MAX_CHAIN = 8              # CNAME links followed inside a zone
-EDNS_PAYLOAD = 1232        # the UDP size we advertise (the DNS flag day 2020 value)
+MAX_CHAIN = 8  # CNAME links followed inside a zone
+EDNS_PAYLOAD = 1232  # the UDP size we advertise (the DNS flag day 2020 value)
 PTR_TTL = 3600
 DNSKEY_TTL = 3600
-AXFR_CHUNK = 100           # RRsets per zone transfer message (halved when one does not fit)
+AXFR_CHUNK = 100  # RRsets per zone transfer message (halved when one does not fit)
 TCP_IDLE_SECONDS = 30
-REAL_HOST_TTL = 60         # short: a resolver pointed here forgets the emulator's answers soon after it stops
+REAL_HOST_TTL = 60  # short: a resolver pointed here forgets the emulator's answers soon after it stops
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
 
 
@@ -72,10 +73,10 @@ class Zone:
 
     origin: dns.name.Name
     row: Row
-    nodes: dict = field(default_factory=dict)     # name -> {rdtype: RRset}
-    aliases: dict = field(default_factory=dict)   # name -> (ttl, target name)
-    names: set = field(default_factory=set)       # every existing name, empty non-terminals included
-    signer: tuple | None = None                   # (KSK key, KSK DNSKEY, ZSK key, ZSK DNSKEY, validity days)
+    nodes: dict = field(default_factory=dict)  # name -> {rdtype: RRset}
+    aliases: dict = field(default_factory=dict)  # name -> (ttl, target name)
+    names: set = field(default_factory=set)  # every existing name, empty non-terminals included
+    signer: tuple | None = None  # (KSK key, KSK DNSKEY, ZSK key, ZSK DNSKEY, validity days)
 
     def add(self, name: dns.name.Name, ttl: int, rd: dns.rdata.Rdata) -> None:
         node = self.nodes.setdefault(name, {})
@@ -108,8 +109,11 @@ def load_primary(store, row: Row) -> Zone:
     name = row.props["zoneName"]
     zone = Zone(dns.name.from_text(name), row)
     records = store.list(row.tenant, RECORD.name, row.id)
-    zone.add(zone.origin, SOA_TTL, dns.rdata.from_text(IN, dns.rdatatype.SOA,
-                                                         soa_text(name, serial(row, pending(records + [row])))))
+    zone.add(
+        zone.origin,
+        SOA_TTL,
+        dns.rdata.from_text(IN, dns.rdatatype.SOA, soa_text(name, serial(row, pending(records + [row])))),
+    )
     for ns in PRIMARY_NAMESERVERS:
         zone.add(zone.origin, NS_TTL, dns.rdata.from_text(IN, dns.rdatatype.NS, ns + "."))
     for r in records:
@@ -133,8 +137,13 @@ def load_primary(store, row: Row) -> Zone:
         ksk, zsk = dnskey(KSK_FLAGS, k.x["ksk"][1]), dnskey(ZSK_FLAGS, k.x["zsk"][1])
         zone.add(zone.origin, DNSKEY_TTL, ksk)
         zone.add(zone.origin, DNSKEY_TTL, zsk)
-        zone.signer = (_private_key(k.x["ksk"][0]), ksk, _private_key(k.x["zsk"][0]), zsk,
-                       int(k.props.get("validity") or 90))
+        zone.signer = (
+            _private_key(k.x["ksk"][0]),
+            ksk,
+            _private_key(k.x["zsk"][0]),
+            zsk,
+            int(k.props.get("validity") or 90),
+        )
     return zone.index()
 
 
@@ -157,8 +166,9 @@ class Authority:
 
     def __init__(self, emu):
         self.emu = emu
-        self.real_hosts = {dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host)
-                           for h in real_hosts(emu.apis)}
+        self.real_hosts = {
+            dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host) for h in real_hosts(emu.apis)
+        }
 
     @property
     def store(self):
@@ -274,11 +284,11 @@ class Authority:
             return
         resp.flags |= dns.flags.AA
         if qtype in (dns.rdatatype.PTR, dns.rdatatype.ANY):
-            resp.answer.append(dns.rrset.from_text(qname, PTR_TTL, IN, dns.rdatatype.PTR,
-                                                   target.rstrip(".") + "."))
+            resp.answer.append(dns.rrset.from_text(qname, PTR_TTL, IN, dns.rdatatype.PTR, target.rstrip(".") + "."))
 
-    def answer(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name,
-               qtype: dns.rdatatype.RdataType) -> None:
+    def answer(
+        self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
+    ) -> None:
         resp.flags |= dns.flags.AA
         seen = set()
         while True:
@@ -353,8 +363,9 @@ class Authority:
             out[rdtype] = copy
         return out
 
-    def _alias(self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name,
-               qtype: dns.rdatatype.RdataType) -> bool:
+    def _alias(
+        self, zone: Zone, resp: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
+    ) -> bool:
         """ALIAS: the target's addresses under the alias name, when the target is served here."""
         ttl, target = zone.aliases[qname]
         found = self.find(target)
@@ -370,8 +381,9 @@ class Authority:
         resp.answer.append(out)
         return True
 
-    def transfer(self, query: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType,
-                 tcp: bool) -> list[dns.message.Message]:
+    def transfer(
+        self, query: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType, tcp: bool
+    ) -> list[dns.message.Message]:
         """AXFR (and IXFR, answered with the whole zone) over TCP; over UDP an IXFR gets the SOA only."""
         found = self.find(qname, exact=True)
         zone = self.load(*found) if found else None
@@ -385,8 +397,11 @@ class Authority:
             resp.answer.append(zone.soa)
             return [resp]
         soa = zone.soa
-        rrsets = [soa] + [rrset for node in zone.nodes.values() for rdtype, rrset in node.items()
-                          if rdtype != dns.rdatatype.SOA] + [soa]
+        rrsets = (
+            [soa]
+            + [rrset for node in zone.nodes.values() for rdtype, rrset in node.items() if rdtype != dns.rdatatype.SOA]
+            + [soa]
+        )
         out: list[dns.message.Message] = []
         i, n = 0, AXFR_CHUNK
         while i < len(rrsets):
@@ -394,7 +409,7 @@ class Authority:
             resp.flags |= dns.flags.AA
             if out:
                 resp.question = []
-            resp.answer = rrsets[i:i + n]
+            resp.answer = rrsets[i : i + n]
             try:
                 resp.to_wire(max_size=65535)
             except dns.exception.TooBig:
@@ -412,8 +427,11 @@ class Authority:
             return self._reply(query, dns.rcode.FORMERR)
         qname = query.question[0].name
         for kind, row in self._zone_rows():
-            if kind is SECONDARY and qname == dns.name.from_text(row.props["zoneName"]) and \
-                    _ip_in(source, row.props.get("primaryIps") or []):
+            if (
+                kind is SECONDARY
+                and qname == dns.name.from_text(row.props["zoneName"])
+                and _ip_in(source, row.props.get("primaryIps") or [])
+            ):
                 with self.store.tx():
                     zone_api.start_transfer(self.store, row.tenant, row)
                 resp = self._reply(query)
@@ -463,6 +481,7 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
 
 # -- the network side -----------------------------------------------------------------------------------
 
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, authority: Authority):
         self.authority = authority
@@ -505,8 +524,9 @@ class DnsServer:
         loop = asyncio.get_running_loop()
         reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
         for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one
-            self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self.authority),
-                                                               local_addr=(self.host, port), reuse_port=reuse)
+            self._udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self.authority), local_addr=(self.host, port), reuse_port=reuse
+            )
             self.port = self._udp.get_extra_info("sockname")[1]
             try:
                 self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_port=reuse)

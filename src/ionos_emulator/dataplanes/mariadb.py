@@ -11,6 +11,7 @@ caller shows the names in use to the client. Every operation is idempotent, so a
 The connecting user needs CREATE USER and GRANT OPTION with ALL PRIVILEGES (root does). Only the
 mysql_native_password hash of a password ever reaches the server or the emulator's store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 ENV = "IONOS_EMULATOR_MARIADB_URL"
-BOOKS = "ionos_emulator"      # the emulator's own database on the server
-CONNECT_TIMEOUT = 5           # seconds; a data-plane change runs inside the emulator's settle step
-USERNAME_MAX = 16             # the API's limit; the names it shows must keep it
+BOOKS = "ionos_emulator"  # the emulator's own database on the server
+CONNECT_TIMEOUT = 5  # seconds; a data-plane change runs inside the emulator's settle step
+USERNAME_MAX = 16  # the API's limit; the names it shows must keep it
 DATABASE_MAX = 63
 
 
@@ -46,7 +47,7 @@ class Placement:
 
 def suffixed(name: str, cluster_id: str, limit: int) -> str:
     short = cluster_id.replace("-", "")[:8]
-    return f"{name[:limit - len(short) - 1]}_{short}"
+    return f"{name[: limit - len(short) - 1]}_{short}"
 
 
 def quoted(identifier: str) -> str:
@@ -58,8 +59,11 @@ class Server:
 
     def __init__(self, url: str):
         parts = urlsplit(url)
-        self.url_error = "" if parts.scheme in ("mysql", "mariadb") else \
-            f"the MariaDB URL must start with mysql:// or mariadb://, got '{url}'"
+        self.url_error = (
+            ""
+            if parts.scheme in ("mysql", "mariadb")
+            else f"the MariaDB URL must start with mysql:// or mariadb://, got '{url}'"
+        )
         self.host = parts.hostname or "127.0.0.1"
         try:
             self.port = parts.port or 3306
@@ -70,24 +74,41 @@ class Server:
 
     def _connect(self):
         import pymysql
+
         if self.url_error:  # reported on the cluster it fails, rather than breaking every request
             raise ValueError(self.url_error)
-        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                               autocommit=True, connect_timeout=CONNECT_TIMEOUT, read_timeout=60,
-                               write_timeout=60, charset="utf8mb4")
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=60,
+            write_timeout=60,
+            charset="utf8mb4",
+        )
 
     # -- a cluster's objects ------------------------------------------------------------------------
 
-    def ensure_cluster(self, cluster_id: str, username: str, password_hash: str, database: str,
-                       copy_from: str | None = None) -> Placement:
+    def ensure_cluster(
+        self, cluster_id: str, username: str, password_hash: str, database: str, copy_from: str | None = None
+    ) -> Placement:
         """The cluster's user (with this password) and database, and the user's grant on it. With
         `copy_from` (another cluster's id) a new database gets that cluster's tables and rows."""
         with self._connect() as conn, conn.cursor() as cur:
             self._books(cur)
-            user = self._claim(cur, "user", username, cluster_id, USERNAME_MAX,
-                               "SELECT 1 FROM mysql.user WHERE User = %s")
-            db = self._claim(cur, "database", database, cluster_id, DATABASE_MAX,
-                             "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s")
+            user = self._claim(
+                cur, "user", username, cluster_id, USERNAME_MAX, "SELECT 1 FROM mysql.user WHERE User = %s"
+            )
+            db = self._claim(
+                cur,
+                "database",
+                database,
+                cluster_id,
+                DATABASE_MAX,
+                "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+            )
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {quoted(db)}")
             cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY PASSWORD %s", (user, password_hash))
             cur.execute("ALTER USER %s@'%%' IDENTIFIED BY PASSWORD %s", (user, password_hash))
@@ -116,10 +137,12 @@ class Server:
     @staticmethod
     def _books(cur) -> None:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS {BOOKS}")
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {BOOKS}.owners ("
-                    "kind VARCHAR(16) NOT NULL, name VARCHAR(80) COLLATE utf8mb4_bin NOT NULL, "
-                    "cluster CHAR(36) NOT NULL, PRIMARY KEY (kind, name), KEY (cluster)) "
-                    "DEFAULT CHARSET = utf8mb4")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {BOOKS}.owners ("
+            "kind VARCHAR(16) NOT NULL, name VARCHAR(80) COLLATE utf8mb4_bin NOT NULL, "
+            "cluster CHAR(36) NOT NULL, PRIMARY KEY (kind, name), KEY (cluster)) "
+            "DEFAULT CHARSET = utf8mb4"
+        )
 
     @staticmethod
     def _owned(cur, kind: str, cluster_id: str) -> str | None:
@@ -131,6 +154,7 @@ class Server:
         """The name the cluster already owns, else the requested one or its suffixed variant, whichever
         nothing on the server holds; the primary key settles a race between two emulators."""
         import pymysql
+
         owned = self._owned(cur, kind, cluster_id)
         if owned:
             return owned
@@ -139,8 +163,9 @@ class Server:
             if cur.fetchone():
                 continue
             try:
-                cur.execute(f"INSERT INTO {BOOKS}.owners (kind, name, cluster) VALUES (%s, %s, %s)",
-                            (kind, name, cluster_id))
+                cur.execute(
+                    f"INSERT INTO {BOOKS}.owners (kind, name, cluster) VALUES (%s, %s, %s)", (kind, name, cluster_id)
+                )
                 return name
             except pymysql.err.IntegrityError:
                 continue
@@ -151,8 +176,10 @@ class Server:
         """Tables (structure and rows) of `source` that `target` does not have yet."""
         if not source or source == target:
             return
-        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
-                    "AND TABLE_TYPE = 'BASE TABLE'", (source,))
+        cur.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
+            (source,),
+        )
         tables = [r[0] for r in cur.fetchall()]
         cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (target,))
         present = {r[0] for r in cur.fetchall()}

@@ -10,6 +10,7 @@ caller, which shows them to the client. Every operation is idempotent, so a retr
 The connecting user must be a superuser (or have CREATEROLE and CREATEDB and be a member of the roles it
 creates). Only a password verifier (SCRAM-SHA-256) ever reaches the server or the emulator's store.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,9 +24,9 @@ from typing import TypeVar
 _T = TypeVar("_T")
 
 MARK = "ionos-emulator cluster "
-CONNECT_TIMEOUT = 5            # seconds; a data-plane change runs inside the emulator's settle step
-IDENTIFIER_MAX = 63            # PostgreSQL truncates longer names
-SCRAM_ITERATIONS = 4096        # PostgreSQL's own default
+CONNECT_TIMEOUT = 5  # seconds; a data-plane change runs inside the emulator's settle step
+IDENTIFIER_MAX = 63  # PostgreSQL truncates longer names
+SCRAM_ITERATIONS = 4096  # PostgreSQL's own default
 
 
 def scram_verifier(password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS) -> str:
@@ -49,7 +50,7 @@ class Placement:
 
 def suffixed(name: str, cluster_id: str) -> str:
     short = cluster_id.replace("-", "")[:8]
-    return f"{name[:IDENTIFIER_MAX - len(short) - 1]}_{short}"
+    return f"{name[: IDENTIFIER_MAX - len(short) - 1]}_{short}"
 
 
 class Server:
@@ -57,6 +58,7 @@ class Server:
 
     def __init__(self, url: str):
         from psycopg.conninfo import conninfo_to_dict
+
         self.url = url
         info = conninfo_to_dict(url)
         host = str(info.get("host") or "127.0.0.1")
@@ -69,6 +71,7 @@ class Server:
 
     def _connect(self):
         import psycopg
+
         return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
 
     # -- a cluster's objects ------------------------------------------------------------------------
@@ -76,19 +79,29 @@ class Server:
     def ensure_cluster(self, cluster_id: str, username: str, verifier: str, database: str) -> Placement:
         """The cluster's login role (with this password) and its initial database owned by the role."""
         from psycopg import errors, sql
+
         mark = MARK + cluster_id
         with self._connect() as conn:
             role = self._marked_role(conn, mark)
             if role is None:
-                role = self._retrying(errors.DuplicateObject, lambda: self._create_role(
-                    conn, self._free_name(conn, "pg_roles", "rolname", username, cluster_id), verifier, mark))
+                role = self._retrying(
+                    errors.DuplicateObject,
+                    lambda: self._create_role(
+                        conn, self._free_name(conn, "pg_roles", "rolname", username, cluster_id), verifier, mark
+                    ),
+                )
             else:
-                conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(verifier)))
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
+                )
             db = self._marked_database(conn, mark, role, database, cluster_id)
             if db is None:
-                db = self._retrying(errors.DuplicateDatabase, lambda: self._create_database(
-                    conn, self._free_name(conn, "pg_database", "datname", database, cluster_id), role))
+                db = self._retrying(
+                    errors.DuplicateDatabase,
+                    lambda: self._create_database(
+                        conn, self._free_name(conn, "pg_database", "datname", database, cluster_id), role
+                    ),
+                )
             # CREATE DATABASE cannot share a transaction with its comment: a database left unmarked by a crash
             # is recognised by its owner (above) and marked now
             conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(db), sql.Literal(mark)))
@@ -100,15 +113,28 @@ class Server:
         """Drops the cluster's databases (its initial one and any its roles created) and its roles, after
         ending their sessions. Returns (databases, roles) dropped."""
         from psycopg import sql
+
         mark = MARK + cluster_id
         with self._connect() as conn:
-            roles = [r[0] for r in conn.execute(
-                "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (mark,))]
-            dbs = [r[0] for r in conn.execute(
-                "SELECT datname FROM pg_database d WHERE shobj_description(d.oid, 'pg_database') = %s "
-                "OR d.datdba IN (SELECT oid FROM pg_roles WHERE rolname = ANY(%s))", (mark, roles))]
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE (datname = ANY(%s) OR usename = ANY(%s)) AND pid <> pg_backend_pid()", (dbs, roles))
+            roles = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (mark,)
+                )
+            ]
+            dbs = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT datname FROM pg_database d WHERE shobj_description(d.oid, 'pg_database') = %s "
+                    "OR d.datdba IN (SELECT oid FROM pg_roles WHERE rolname = ANY(%s))",
+                    (mark, roles),
+                )
+            ]
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE (datname = ANY(%s) OR usename = ANY(%s)) AND pid <> pg_backend_pid()",
+                (dbs, roles),
+            )
             force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
             for db in dbs:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)) + force)
@@ -131,33 +157,41 @@ class Server:
     @staticmethod
     def _create_role(conn, role: str, verifier: str, mark: str) -> str:
         from psycopg import sql
+
         with conn.transaction():  # the role and its mark appear together or not at all
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(verifier)))
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
+            )
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(mark)))
         return role
 
     @staticmethod
     def _create_database(conn, db: str, owner: str) -> str:
         from psycopg import sql
+
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(owner)))
         return db
 
     @staticmethod
     def _marked_role(conn, mark: str) -> str | None:
-        row = conn.execute("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s "
-                           "ORDER BY oid LIMIT 1", (mark,)).fetchone()
+        row = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s ORDER BY oid LIMIT 1", (mark,)
+        ).fetchone()
         return row[0] if row else None
 
     @staticmethod
     def _marked_database(conn, mark: str, role: str, wanted: str, cluster_id: str) -> str | None:
-        row = conn.execute("SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s "
-                           "ORDER BY oid LIMIT 1", (mark,)).fetchone()
+        row = conn.execute(
+            "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s ORDER BY oid LIMIT 1",
+            (mark,),
+        ).fetchone()
         if row:
             return row[0]
-        row = conn.execute("SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
-                           "WHERE r.rolname = %s AND d.datname = ANY(%s)",
-                           (role, [wanted, suffixed(wanted, cluster_id)])).fetchone()
+        row = conn.execute(
+            "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+            "WHERE r.rolname = %s AND d.datname = ANY(%s)",
+            (role, [wanted, suffixed(wanted, cluster_id)]),
+        ).fetchone()
         return row[0] if row else None
 
     @staticmethod

@@ -14,14 +14,15 @@ Every operation is idempotent, so a retried change converges.
 The connecting user needs ACL, SCAN, UNLINK and COPY on every key (the default user does). Passwords reach
 the server as the SHA-256 hex the API receives; the clear password is never seen.
 """
+
 from __future__ import annotations
 
 import os
 
 ENV = "IONOS_EMULATOR_REDIS_URL"
 OWNERS = "ionos-emulator:owners"  # hash: username -> cluster id
-CONNECT_TIMEOUT = 5               # seconds; a data-plane change runs inside the emulator's settle step
-USERNAME_MAX = 16                 # the API's limit; the names it shows must keep it
+CONNECT_TIMEOUT = 5  # seconds; a data-plane change runs inside the emulator's settle step
+USERNAME_MAX = 16  # the API's limit; the names it shows must keep it
 COMMANDS = ("+@all", "-@dangerous", "+info", "+keys", "+sort")
 BATCH = 500
 
@@ -33,7 +34,7 @@ def server_url(settings=None) -> str:
 
 def suffixed(name: str, cluster_id: str) -> str:
     short = cluster_id.replace("-", "")[:8]
-    return f"{name[:USERNAME_MAX - len(short) - 1]}_{short}"
+    return f"{name[: USERNAME_MAX - len(short) - 1]}_{short}"
 
 
 def prefix(username: str) -> str:
@@ -49,30 +50,33 @@ class Server:
 
     def _connect(self):
         import redis
+
         if not self.url.startswith(("redis://", "rediss://", "unix://")):  # reported on the cluster it fails
             raise ValueError(f"the Redis URL must start with redis://, rediss:// or unix://, got '{self.url}'")
         from redis.backoff import NoBackoff
         from redis.retry import Retry
+
         # no retries with back-off: the change runs inside the settle step, and a failure is reported on it
-        return redis.Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=60,
-                                    retry=Retry(NoBackoff(), 0))
+        return redis.Redis.from_url(
+            self.url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=60, retry=Retry(NoBackoff(), 0)
+        )
 
     # -- a cluster's objects ------------------------------------------------------------------------
 
-    def ensure_cluster(self, cluster_id: str, username: str, password_sha256: str,
-                       copy_from: str | None = None) -> str:
+    def ensure_cluster(self, cluster_id: str, username: str, password_sha256: str, copy_from: str | None = None) -> str:
         """The cluster's ACL user with this password hash, confined to its prefix; returns its name. With
         `copy_from` (another cluster's id) the keys of that cluster that this one lacks are copied over."""
         with self._connect() as r:
             name = self._claim(r, username, cluster_id)
             keys = prefix(name) + "*"
-            r.execute_command("ACL", "SETUSER", name, "reset", "on", "#" + password_sha256, "~" + keys,
-                              "&" + keys, *COMMANDS)
+            r.execute_command(
+                "ACL", "SETUSER", name, "reset", "on", "#" + password_sha256, "~" + keys, "&" + keys, *COMMANDS
+            )
             source = self._owned(r, copy_from) if copy_from else None
             if source and source != name:
                 old, new = prefix(source).encode(), prefix(name).encode()
                 for key in r.scan_iter(match=old + b"*", count=BATCH):
-                    r.copy(key, new + key[len(old):])  # keeps keys the new cluster already has
+                    r.copy(key, new + key[len(old) :])  # keeps keys the new cluster already has
             return name
 
     def drop_cluster(self, cluster_id: str) -> list[str]:

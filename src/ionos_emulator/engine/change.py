@@ -1,6 +1,7 @@
 """One asynchronous change, shared by every API: a transaction, its request record, and the effects
 that complete it when the lifecycle says it is due. APIs subclass it for their own conventions (the
 Cloud API's 202 + Location and data center versions; the products' state names)."""
+
 from __future__ import annotations
 
 import uuid
@@ -26,15 +27,19 @@ def key(row: Row) -> dict[str, Any]:
 def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:
     """Who changed the row and when, a new etag, and optionally its state (Cloud API metadata)."""
     p = ctx.principal
-    row.meta.update(lastModifiedDate=clock.iso(ctx.now), lastModifiedBy=p.email, lastModifiedByUserId=p.user_id,
-                    etag=uuid.uuid4().hex)
+    row.meta.update(
+        lastModifiedDate=clock.iso(ctx.now),
+        lastModifiedBy=p.email,
+        lastModifiedByUserId=p.user_id,
+        etag=uuid.uuid4().hex,
+    )
     if state:
         row.meta["state"] = state
 
 
 class Change:
-    busy_state = "BUSY"           # shown while an update runs
-    destroying_state = "BUSY"     # shown while a delete runs
+    busy_state = "BUSY"  # shown while an update runs
+    destroying_state = "BUSY"  # shown while a delete runs
     ready_state = "AVAILABLE"
 
     def __init__(self, ctx: Ctx, kind: str, scope: str = "") -> None:
@@ -49,12 +54,21 @@ class Change:
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
         self.req = ctx.lifecycle.begin(
-            tenant=ctx.tenant, scope=self.scope, kind=self.kind, method=ctx.method, url=url, path=ctx.path,
-            body=ctx.raw_body.decode("utf-8", "replace"), headers=hdrs, user=ctx.principal.email)
+            tenant=ctx.tenant,
+            scope=self.scope,
+            kind=self.kind,
+            method=ctx.method,
+            url=url,
+            path=ctx.path,
+            body=ctx.raw_body.decode("utf-8", "replace"),
+            headers=hdrs,
+            user=ctx.principal.email,
+        )
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if exc_type is None:
             try:
                 self.finish()

@@ -1,4 +1,5 @@
 """Time in the formats the IONOS APIs use."""
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ Handlers raise what went wrong (`invalid`, `unprocessable`, `not_found`, `confli
 `limit_exceeded`, ...); the API's `ErrorStyle` decides how it is spelled: the Cloud API prefixes its
 messages with a "[VDC-x-y]" code and uses its own numeric errorCodes, the product APIs do neither.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,8 +19,17 @@ CODE_NOT_FOUND = "309"
 CODE_UNAUTHORIZED = "315"
 CODE_FORBIDDEN = "451"
 
-_COMMON_CODES = {400: CODE_VALIDATION, 401: CODE_UNAUTHORIZED, 403: CODE_FORBIDDEN, 404: CODE_NOT_FOUND,
-                 405: "305", 415: "306", 422: CODE_VALIDATION, 429: "429", 501: "501"}
+_COMMON_CODES = {
+    400: CODE_VALIDATION,
+    401: CODE_UNAUTHORIZED,
+    403: CODE_FORBIDDEN,
+    404: CODE_NOT_FOUND,
+    405: "305",
+    415: "306",
+    422: CODE_VALIDATION,
+    429: "429",
+    501: "501",
+}
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,20 @@ PRODUCT = ErrorStyle({**_COMMON_CODES, 404: "404", 409: "409"})
 class ApiError(Exception):
     """Raised anywhere in a handler; the gateway turns it into the error envelope. Nothing is committed."""
 
-    def __init__(self, status: int, message: str, code: str | None = None,
-                 headers: Mapping[str, str] | None = None, *, vdc: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        vdc: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.explicit_code = code
-        self.vdc = vdc          # the Cloud API's "[VDC-x-y]" code, shown only where the API's style has one
+        self.vdc = vdc  # the Cloud API's "[VDC-x-y]" code, shown only where the API's style has one
         self.headers: dict[str, str] = dict(headers or {})
 
     @property
@@ -59,8 +76,10 @@ class ApiError(Exception):
         return self.message
 
     def body(self, style: ErrorStyle = CLOUD) -> dict[str, Any]:
-        return {"httpStatus": self.status,
-                "messages": [{"errorCode": self.code_in(style), "message": self.text_in(style)}]}
+        return {
+            "httpStatus": self.status,
+            "messages": [{"errorCode": self.code_in(style), "message": self.text_in(style)}],
+        }
 
 
 def bad_request(message: str) -> ApiError:

@@ -3,6 +3,7 @@ the effects that complete it, all in one transaction. `settle()` applies whateve
 called before every API request (so `instant` timing is done by the first poll) and by a background
 tick, and it is exactly-once because only the caller that flips a request from PENDING applies it.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,19 @@ from . import clock
 # Seconds a change spends RUNNING under the `realistic` profile, by resource kind (QUEUED lasts
 # QUEUED_SECONDS first). Chosen to resemble the real cloud without making a demo tedious.
 REALISTIC_RUNNING = {
-    "datacenter": 3.0, "server": 8.0, "volume": 5.0, "nic": 3.0, "lan": 2.0, "firewallrule": 2.0,
-    "ipblock": 2.0, "snapshot": 6.0, "cdrom": 3.0, "image": 3.0,
-    "k8s": 20.0, "nodepool": 30.0, "k8snode": 15.0,
+    "datacenter": 3.0,
+    "server": 8.0,
+    "volume": 5.0,
+    "nic": 3.0,
+    "lan": 2.0,
+    "firewallrule": 2.0,
+    "ipblock": 2.0,
+    "snapshot": 6.0,
+    "cdrom": 3.0,
+    "image": 3.0,
+    "k8s": 20.0,
+    "nodepool": 30.0,
+    "k8snode": 15.0,
 }
 REALISTIC_DEFAULT = 3.0
 QUEUED_SECONDS = 0.5
@@ -27,6 +38,7 @@ QUEUED_SECONDS = 0.5
 
 # An effect: (store, the effect's data, the time it completes) -> None.
 Effect = Callable[[Store, dict[str, Any], float], None]
+
 
 @dataclass
 class Timing:
@@ -44,8 +56,11 @@ class Timing:
         return 0.0, 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "overrides": dict(self.overrides),
-                "realisticSeconds": {**REALISTIC_RUNNING, "default": REALISTIC_DEFAULT}}
+        return {
+            "profile": self.profile,
+            "overrides": dict(self.overrides),
+            "realisticSeconds": {**REALISTIC_RUNNING, "default": REALISTIC_DEFAULT},
+        }
 
 
 @dataclass
@@ -65,8 +80,13 @@ class Lifecycle:
     def __init__(self, store: Store, timing: Timing | None = None):
         self.store = store
         # effect name -> function(store, effect dict, now); APIs may register their own
-        self.effects: dict[str, Effect] = {"state": _effect_state, "delete": _effect_delete, "props": _effect_props,
-                        "link": _effect_link, "bump": _effect_bump}
+        self.effects: dict[str, Effect] = {
+            "state": _effect_state,
+            "delete": _effect_delete,
+            "props": _effect_props,
+            "link": _effect_link,
+            "bump": _effect_bump,
+        }
         if timing is not None:  # the start-up profile; afterwards /_emulator/timing changes it for everyone
             self.timing = timing
 
@@ -97,8 +117,19 @@ class Lifecycle:
         self.store.kv_set("lifecycle:failures", [vars(r) for r in rules if r.count > 0])
 
     # -- creating --------------------------------------------------------------------------------
-    def begin(self, *, tenant: int, scope: str, kind: str, method: str, url: str, path: str, body: str,
-              headers: dict[str, Any], user: str) -> dict[str, Any]:
+    def begin(
+        self,
+        *,
+        tenant: int,
+        scope: str,
+        kind: str,
+        method: str,
+        url: str,
+        path: str,
+        body: str,
+        headers: dict[str, Any],
+        user: str,
+    ) -> dict[str, Any]:
         """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it."""
         now = clock.now()
         queued, running = self.timing.durations(kind)
@@ -107,10 +138,24 @@ class Lifecycle:
             # Changes in one data center run one after another, as the real cloud queues them.
             last = self.store.last_pending_done_at(tenant, scope) if scope else None
             start = max(now, last or now)
-        req = {"id": str(uuid.uuid4()), "tenant": tenant, "scope": scope, "created": now,
-               "run_at": start + queued, "done_at": start + queued + running, "state": "PENDING",
-               "message": None, "method": method, "url": url, "body": body, "headers": headers,
-               "user": user, "targets": [], "effects": [], "on_fail": []}
+        req = {
+            "id": str(uuid.uuid4()),
+            "tenant": tenant,
+            "scope": scope,
+            "created": now,
+            "run_at": start + queued,
+            "done_at": start + queued + running,
+            "state": "PENDING",
+            "message": None,
+            "method": method,
+            "url": url,
+            "body": body,
+            "headers": headers,
+            "user": user,
+            "targets": [],
+            "effects": [],
+            "on_fail": [],
+        }
         rules = self.failures
         rule = next((r for r in rules if r.count > 0 and r.matches(method, path)), None)
         if rule is not None:
@@ -162,6 +207,7 @@ class Lifecycle:
 
 
 # -- effects: small, data-described changes applied when a request completes ---------------------
+
 
 def _load(store: Store, eff: dict[str, Any]) -> Row | None:
     return store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])

@@ -5,6 +5,7 @@ Filters: `filter.<key>=<value>` is a case-insensitive "contains" on the property
 by key (key case-insensitive); a comma means OR; several keys must all match; list values match if any
 element matches.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -67,8 +68,14 @@ def _sort_key(value: Any) -> tuple[int, str]:
     return (1, str(value).lower())
 
 
-def select(items: list[T], view: Callable[[T], dict[str, Any]], query: QueryParams, *, paginated: bool,
-           default_limit: int = 1000) -> tuple[list[T], int | None, int | None, int]:
+def select(
+    items: list[T],
+    view: Callable[[T], dict[str, Any]],
+    query: QueryParams,
+    *,
+    paginated: bool,
+    default_limit: int = 1000,
+) -> tuple[list[T], int | None, int | None, int]:
     """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated."""
     max_results = _int(query, "maxResults", None, minimum=0)
     if max_results is not None:
@@ -85,7 +92,7 @@ def select(items: list[T], view: Callable[[T], dict[str, Any]], query: QueryPara
         return items, None, None, total
     offset = _int(query, "offset", 0, minimum=0)
     limit = _int(query, "limit", default_limit, minimum=1, maximum=10000)
-    return items[offset:offset + limit], offset, limit, total
+    return items[offset : offset + limit], offset, limit, total
 
 
 def needs_scan(query: QueryParams) -> bool:
@@ -94,8 +101,7 @@ def needs_scan(query: QueryParams) -> bool:
 
 
 def page_params(query: QueryParams, default_limit: int = 1000) -> tuple[int, int]:
-    return (_int(query, "offset", 0, minimum=0),
-            _int(query, "limit", default_limit, minimum=1, maximum=10000))
+    return (_int(query, "offset", 0, minimum=0), _int(query, "limit", default_limit, minimum=1, maximum=10000))
 
 
 def links(href: str, offset: int | None, limit: int | None, total: int) -> dict[str, str]:
@@ -109,8 +115,7 @@ def links(href: str, offset: int | None, limit: int | None, total: int) -> dict[
     return out
 
 
-def _int(query: QueryParams, name: str, default: Any, *, minimum: int | None = None,
-         maximum: int | None = None) -> Any:
+def _int(query: QueryParams, name: str, default: Any, *, minimum: int | None = None, maximum: int | None = None) -> Any:
     raw = query.get(name)
     if raw in (None, ""):
         return default

@@ -30,6 +30,7 @@ Declared options change one general rule each: `internal` properties go to the r
 shape DELETE; the rest (envelope, metadata fields, paging links, filters, ids, PATCH, stateless kinds)
 are read by the product style.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -50,14 +51,15 @@ Hook = Callable[..., Any]
 class Style(Protocol):
     """How one family of APIs loads, renders and changes its resources."""
 
-    put_creates: bool       # PUT to an unknown id creates the resource under that id ("ensure")
+    put_creates: bool  # PUT to an unknown id creates the resource under that id ("ensure")
     put_replaces_all: bool  # PUT drops the properties it does not send (else it sets only those it sends)
 
     def load(self, ctx: Ctx, kind: Kind, parent: Row | None, id: str) -> Row: ...
     def check_access(self, ctx: Ctx, row: Row, *, write: bool) -> None: ...
     def check_create(self, ctx: Ctx, kind: Kind) -> None: ...
-    def new_row(self, ctx: Ctx, kind: Kind, parent: Row | None, props: dict[str, Any],
-                id: str | None = None) -> Row: ...
+    def new_row(
+        self, ctx: Ctx, kind: Kind, parent: Row | None, props: dict[str, Any], id: str | None = None
+    ) -> Row: ...
     def change(self, ctx: Ctx, kind: Kind, scope_row: Row | None, deleting: bool = False) -> Change: ...
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply: ...
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply: ...
@@ -77,15 +79,15 @@ class States:
 
 @dataclass(eq=False)
 class Kind:
-    name: str                   # stored kind, unique in the emulator: "server", "dns.zone"
-    type: str                   # the rendered `type`, e.g. "firewall-rule"
-    segment: str                # URL collection segment below the parent, e.g. "firewallrules"
+    name: str  # stored kind, unique in the emulator: "server", "dns.zone"
+    type: str  # the rendered `type`, e.g. "firewall-rule"
+    segment: str  # URL collection segment below the parent, e.g. "firewallrules"
     style: Style
-    parent: str | None = None   # the parent kind's name; None at top level
+    parent: str | None = None  # the parent kind's name; None at top level
     states: States = States()
     entities: tuple[str, ...] = ()
     paginated: bool = True
-    seq_ids: bool = False       # ids "1", "2", ... per parent (Cloud API LANs)
+    seq_ids: bool = False  # ids "1", "2", ... per parent (Cloud API LANs)
     default_limit: int = 1000
     prepare: Hook | None = None
     create: Hook | None = None
@@ -99,10 +101,10 @@ class Kind:
     entity_rows: dict[str, Callable[..., tuple[Kind | None, list[Row]]]] = field(default_factory=dict)
     # group privilege a non-administrator needs to create one (e.g. "createInternetAccess"); None: any user
     create_privilege: str | None = None
-    shareable: bool = False     # a top-level resource that groups can be given access to (um shares)
+    shareable: bool = False  # a top-level resource that groups can be given access to (um shares)
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
-    delete_body: Any = None     # what a DELETE answers (DNS: {})
+    delete_body: Any = None  # what a DELETE answers (DNS: {})
     # products: no state, written at once in the request's transaction without a lifecycle request
     # (DNS reverse records, MongoDB users, catalogues)
     stateless: bool = False
@@ -153,6 +155,7 @@ Steps = list[tuple[Kind, str]]
 
 # -- loading ------------------------------------------------------------------------------------------
 
+
 def load_chain(ctx: Ctx, steps: Steps) -> list[Row]:
     """The rows a nested path names, parents first; everything inside a resource is reached through it,
     so one access check of the outermost covers the chain."""
@@ -176,6 +179,7 @@ def body_properties(ctx: Ctx, attr: str = "properties") -> dict[str, Any]:
 
 
 # -- writing ------------------------------------------------------------------------------------------
+
 
 def create_row(ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str | None = None) -> Row:
     """A new resource from the request body, through the kind's hooks; inserted through `change`."""
@@ -236,16 +240,19 @@ def delete_row(ctx: Ctx, kind: Kind, row: Row, change: Change) -> None:
 
 # -- the generic operations ----------------------------------------------------------------------------
 
+
 def op_list(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     def handler(ctx: Ctx) -> Reply:
         chain = load_chain(ctx, steps)
         return kind.style.list_reply(ctx, kind, chain[-1] if chain else None)
+
     return handler
 
 
 def op_get(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     def handler(ctx: Ctx) -> Reply:
         return kind.style.one_reply(ctx, kind, load_chain(ctx, steps)[-1], None, 200)
+
     return handler
 
 
@@ -257,11 +264,13 @@ def op_create(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
         with kind.style.change(ctx, kind, parent) as ch:
             row = create_row(ctx, kind, parent, ch)
         return kind.style.one_reply(ctx, kind, row, ch, 201)
+
     return handler
 
 
 def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
     """Replaces the resource; where the style allows it, creates it under the client's id ("ensure")."""
+
     def handler(ctx: Ctx) -> Reply:
         chain = load_chain(ctx, steps)
         parent = chain[-1] if chain else None
@@ -286,6 +295,7 @@ def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
         with kind.style.change(ctx, kind, parent) as ch:
             row = create_row(ctx, kind, parent, ch, rid)
         return kind.style.one_reply(ctx, kind, row, ch, 201)
+
     return handler
 
 
@@ -293,6 +303,7 @@ def op_patch(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     def handler(ctx: Ctx) -> Reply:
         chain = load_chain(ctx, steps)
         return _updated(ctx, kind, chain[-2] if len(chain) > 1 else None, chain[-1], replace=False)
+
     return handler
 
 
@@ -312,6 +323,7 @@ def op_delete(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
         if kind.delete_renders:
             return kind.style.one_reply(ctx, kind, row, ch, 202)
         return kind.style.deleted_reply(ctx, kind, ch)
+
     return handler
 
 

@@ -1,5 +1,6 @@
 """What a handler receives (Ctx, with the Services it may use) and returns (Reply); how an API is declared
 (ApiModule)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None            # a JSON-able object, raw bytes/str, or None for an empty body
+    body: Any = None  # a JSON-able object, raw bytes/str, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
@@ -33,16 +34,16 @@ class ApiModule:
     """One API: where it is served, its compiled spec, and the handlers its module provides by operationId."""
 
     name: str
-    prefix: str                       # path prefix on the emulator, e.g. "/cloudapi/v6", "/dns/de-fra"
+    prefix: str  # path prefix on the emulator, e.g. "/cloudapi/v6", "/dns/de-fra"
     spec_name: str
     handlers: dict[str, Callable[[Ctx], Reply]] = field(default_factory=dict)
-    location: str = ""                # "de/fra" for regional product APIs, "" for global ones
+    location: str = ""  # "de/fra" for regional product APIs, "" for global ones
     # real host name -> the path prefix requests carry on it; such a request is served here with that
     # prefix replaced by ours (e.g. {"dns.de-fra.ionos.com": ""}, {"api.ionos.com": "/databases/mongodb"})
     hosts: dict[str, str] = field(default_factory=dict)
-    basic_auth: bool = True           # products whose SDKs send Bearer only still accept Basic here
-    product: str = ""                 # product name in the IONOS config file (dns, psql, mariadb, ...)
-    privilege: str | None = None      # group flag a non-administrator needs for every operation
+    basic_auth: bool = True  # products whose SDKs send Bearer only still accept Basic here
+    product: str = ""  # product name in the IONOS config file (dns, psql, mariadb, ...)
+    privilege: str | None = None  # group flag a non-administrator needs for every operation
     errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
     # its own lifecycle effects (data planes): name -> factory(settings) -> effect (engine/lifecycle.py)
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class ApiModule:
         def deco(fn: Handler) -> Handler:
             self.handlers[op_id] = fn
             return fn
+
         return deco
 
     def copy(self) -> ApiModule:
@@ -75,13 +77,13 @@ class Ctx(Services):
     api: ApiModule
     op: Operation
     method: str
-    path: str                 # path below the API prefix, e.g. "/datacenters/x"
+    path: str  # path below the API prefix, e.g. "/datacenters/x"
     params: dict[str, str]
-    query: Any                # starlette QueryParams (multi-valued)
+    query: Any  # starlette QueryParams (multi-valued)
     headers: Any
     body: Any
     raw_body: bytes
-    base_url: str             # scheme://host[:port] as the client addressed us
+    base_url: str  # scheme://host[:port] as the client addressed us
     caller: Principal | None = None  # set by authentication; None only on public operations
     now: float = 0.0
     client_prefix: str | None = None  # the API's prefix as the client addressed it on a real host ("" on

@@ -1,4 +1,5 @@
 """Where each API is served: its path prefix on the emulator, its real host names, and its router."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Mounts:
         for a real host, (the prefix the client used, our prefix), so hrefs can be built the client's way."""
         for host_prefix, prefix in self._hosts.get(host.split(":")[0].lower(), ()):
             if path == host_prefix or path.startswith(host_prefix + "/") or not host_prefix:
-                return prefix + path[len(host_prefix):], (host_prefix, prefix)
+                return prefix + path[len(host_prefix) :], (host_prefix, prefix)
         return path, None
 
     def find(self, path: str) -> tuple[Mount, str] | None:
@@ -63,7 +64,7 @@ class Mounts:
         for mount in self._by_segment.get(_first_segment(path), ()):
             prefix = mount.api.prefix
             if path == prefix or path.startswith(prefix + "/"):
-                return mount, path[len(prefix):] or "/"
+                return mount, path[len(prefix) :] or "/"
         return None
 
 

@@ -6,6 +6,7 @@
 Settling comes before authentication so that a change that has come due (a user created a moment ago,
 a token revoked) is seen by the very request that follows it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,18 +24,18 @@ from .mounts import Mount, Mounts
 
 log = logging.getLogger("ionos_emulator")
 
-RATE_LIMIT = 600   # per minute, as X-RateLimit-Limit; informative, not enforced
+RATE_LIMIT = 600  # per minute, as X-RateLimit-Limit; informative, not enforced
 RATE_BURST = 50
 
 
 @dataclass
 class Request:
     method: str
-    path: str                 # the raw (still percent-encoded) path
+    path: str  # the raw (still percent-encoded) path
     query: QueryParams
     headers: Headers
     body: bytes
-    base_url: str             # scheme://host[:port] as the client addressed us
+    base_url: str  # scheme://host[:port] as the client addressed us
 
 
 class SpecViolation(Exception):
@@ -51,7 +52,7 @@ class Observations:
     """What the tests read back through /_emulator: spec violations and which operations each test reached."""
 
     violations: list[dict[str, Any]] = field(default_factory=list)
-    coverage: dict[str, set[str]] = field(default_factory=dict)   # "api:operationId" -> test labels
+    coverage: dict[str, set[str]] = field(default_factory=dict)  # "api:operationId" -> test labels
     label: str = ""
 
 
@@ -88,13 +89,28 @@ class Pipeline:
         op, params, allowed = mount.router.match(req.method, rel)
         if op is None:
             if allowed:
-                raise ApiError(405, f"Method {req.method} is not allowed on this resource",
-                               headers={"Allow": ", ".join(allowed)})
+                raise ApiError(
+                    405, f"Method {req.method} is not allowed on this resource", headers={"Allow": ", ".join(allowed)}
+                )
             raise not_found()
         s = self.services
-        return Ctx(store=s.store, identity=s.identity, lifecycle=s.lifecycle, settings=s.settings,
-                   api=mount.api, op=op, method=req.method, path=rel, params=params, query=req.query,
-                   headers=req.headers, body=None, raw_body=req.body, base_url=req.base_url, now=clock.now())
+        return Ctx(
+            store=s.store,
+            identity=s.identity,
+            lifecycle=s.lifecycle,
+            settings=s.settings,
+            api=mount.api,
+            op=op,
+            method=req.method,
+            path=rel,
+            params=params,
+            query=req.query,
+            headers=req.headers,
+            body=None,
+            raw_body=req.body,
+            base_url=req.base_url,
+            now=clock.now(),
+        )
 
     def settle(self) -> None:
         try:
@@ -139,8 +155,9 @@ class Pipeline:
         if self.seen.label:
             self.seen.coverage.setdefault(f"{mount.api.name}:{ctx.op.id}", set()).add(self.seen.label)
         if handler is None:
-            raise not_implemented(f"Operation {ctx.op.id} ({ctx.op.method} {ctx.op.path}) is not implemented "
-                                  "by the emulator")
+            raise not_implemented(
+                f"Operation {ctx.op.id} ({ctx.op.method} {ctx.op.path}) is not implemented by the emulator"
+            )
         if ctx.method == "GET":
             reply = handler(ctx)
             self.check_response(mount, ctx, reply)
@@ -150,24 +167,37 @@ class Pipeline:
                 reply = handler(ctx)
                 self.check_response(mount, ctx, reply)
         except SpecViolation as v:
-            return Reply(500, ApiError(500, f"emulator response violates the spec: {v.record['errors']}",
-                                       "500").body(mount.api.errors))
+            return Reply(
+                500,
+                ApiError(500, f"emulator response violates the spec: {v.record['errors']}", "500").body(
+                    mount.api.errors
+                ),
+            )
         return reply
 
     def check_response(self, mount: Mount, ctx: Ctx, reply: Reply) -> None:
-        if not (self.services.settings.strict and reply.content_type.startswith("application/json")
-                and reply.body is not None and not isinstance(reply.body, (bytes, bytearray))):
+        if not (
+            self.services.settings.strict
+            and reply.content_type.startswith("application/json")
+            and reply.body is not None
+            and not isinstance(reply.body, (bytes, bytearray))
+        ):
             return
         errors = mount.spec.response_errors(ctx.op, reply.status, reply.body)
         if not errors:
             return
-        record = {"request": f"{ctx.method} {mount.api.prefix}{ctx.path}", "status": reply.status,
-                  "errors": [f"{p}: {m}" for p, m in errors[:10]]}
+        record = {
+            "request": f"{ctx.method} {mount.api.prefix}{ctx.path}",
+            "status": reply.status,
+            "errors": [f"{p}: {m}" for p, m in errors[:10]],
+        }
         self.seen.violations.append(record)
         log.error("response violates the spec: %s", record)
         if ctx.method == "GET":
-            reply.status, reply.body = 500, ApiError(
-                500, f"emulator response violates the spec: {record['errors']}", "500").body(mount.api.errors)
+            reply.status, reply.body = (
+                500,
+                ApiError(500, f"emulator response violates the spec: {record['errors']}", "500").body(mount.api.errors),
+            )
             return
         raise SpecViolation(record)
 
@@ -177,8 +207,11 @@ class Pipeline:
         m, n = self._calls.get(key, (minute, 0))
         n = n + 1 if m == minute else 1
         self._calls[key] = (minute, n)
-        return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Burst": str(RATE_BURST),
-                "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n))}
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Burst": str(RATE_BURST),
+            "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n)),
+        }
 
 
 def _takes_json(body_spec: dict[str, Any]) -> bool:

@@ -1,4 +1,5 @@
 """A segment trie built from a compiled spec's path templates: '/datacenters/{datacenterId}' etc."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ Users live in the resources table (kind "user") so that /um/users can serve them
 a `login:<email>` entry maps an e-mail address to its contract, user id and password hash.
 Tokens are `token:<kid>` entries. The signing key is made once per data dir and kept in the store.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,27 +21,57 @@ from ..store import Row, Store
 
 # JWT privilege names, in the order the real tokens list them (api-behaviour.md §1.3).
 PRIVILEGES = [
-    "DATA_CENTER_CREATE", "SNAPSHOT_CREATE", "IP_BLOCK_RESERVE", "MANAGE_DATAPLATFORM", "ACCESS_ACTIVITY_LOG",
-    "PCC_CREATE", "ACCESS_S3_OBJECT_STORAGE", "BACKUP_UNIT_CREATE", "CREATE_INTERNET_ACCESS",
-    "K8S_CLUSTER_CREATE", "FLOW_LOG_CREATE", "ACCESS_AND_MANAGE_MONITORING", "ACCESS_AND_MANAGE_CERTIFICATES",
-    "ACCESS_AND_MANAGE_LOGGING", "MANAGE_DBAAS", "ACCESS_AND_MANAGE_DNS", "MANAGE_REGISTRY",
-    "ACCESS_AND_MANAGE_CDN", "ACCESS_AND_MANAGE_VPN", "ACCESS_AND_MANAGE_API_GATEWAY", "ACCESS_AND_MANAGE_NGS",
-    "ACCESS_AND_MANAGE_KAAS", "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE", "ACCESS_AND_MANAGE_AI_MODEL_HUB",
-    "CREATE_NETWORK_SECURITY_GROUPS", "ACCESS_AND_MANAGE_IAM_RESOURCES",
+    "DATA_CENTER_CREATE",
+    "SNAPSHOT_CREATE",
+    "IP_BLOCK_RESERVE",
+    "MANAGE_DATAPLATFORM",
+    "ACCESS_ACTIVITY_LOG",
+    "PCC_CREATE",
+    "ACCESS_S3_OBJECT_STORAGE",
+    "BACKUP_UNIT_CREATE",
+    "CREATE_INTERNET_ACCESS",
+    "K8S_CLUSTER_CREATE",
+    "FLOW_LOG_CREATE",
+    "ACCESS_AND_MANAGE_MONITORING",
+    "ACCESS_AND_MANAGE_CERTIFICATES",
+    "ACCESS_AND_MANAGE_LOGGING",
+    "MANAGE_DBAAS",
+    "ACCESS_AND_MANAGE_DNS",
+    "MANAGE_REGISTRY",
+    "ACCESS_AND_MANAGE_CDN",
+    "ACCESS_AND_MANAGE_VPN",
+    "ACCESS_AND_MANAGE_API_GATEWAY",
+    "ACCESS_AND_MANAGE_NGS",
+    "ACCESS_AND_MANAGE_KAAS",
+    "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE",
+    "ACCESS_AND_MANAGE_AI_MODEL_HUB",
+    "CREATE_NETWORK_SECURITY_GROUPS",
+    "ACCESS_AND_MANAGE_IAM_RESOURCES",
 ]
 
 # Group privilege flags (um/groups properties) and the JWT privilege each one grants.
 GROUP_PRIVILEGES = {
-    "createDataCenter": "DATA_CENTER_CREATE", "createSnapshot": "SNAPSHOT_CREATE", "reserveIp": "IP_BLOCK_RESERVE",
-    "manageDataplatform": "MANAGE_DATAPLATFORM", "accessActivityLog": "ACCESS_ACTIVITY_LOG", "createPcc": "PCC_CREATE",
-    "s3Privilege": "ACCESS_S3_OBJECT_STORAGE", "createBackupUnit": "BACKUP_UNIT_CREATE",
-    "createInternetAccess": "CREATE_INTERNET_ACCESS", "createK8sCluster": "K8S_CLUSTER_CREATE",
-    "createFlowLog": "FLOW_LOG_CREATE", "accessAndManageMonitoring": "ACCESS_AND_MANAGE_MONITORING",
+    "createDataCenter": "DATA_CENTER_CREATE",
+    "createSnapshot": "SNAPSHOT_CREATE",
+    "reserveIp": "IP_BLOCK_RESERVE",
+    "manageDataplatform": "MANAGE_DATAPLATFORM",
+    "accessActivityLog": "ACCESS_ACTIVITY_LOG",
+    "createPcc": "PCC_CREATE",
+    "s3Privilege": "ACCESS_S3_OBJECT_STORAGE",
+    "createBackupUnit": "BACKUP_UNIT_CREATE",
+    "createInternetAccess": "CREATE_INTERNET_ACCESS",
+    "createK8sCluster": "K8S_CLUSTER_CREATE",
+    "createFlowLog": "FLOW_LOG_CREATE",
+    "accessAndManageMonitoring": "ACCESS_AND_MANAGE_MONITORING",
     "accessAndManageCertificates": "ACCESS_AND_MANAGE_CERTIFICATES",
     "accessAndManageLogging": "ACCESS_AND_MANAGE_LOGGING",
-    "manageDBaaS": "MANAGE_DBAAS", "accessAndManageDns": "ACCESS_AND_MANAGE_DNS", "manageRegistry": "MANAGE_REGISTRY",
-    "accessAndManageCdn": "ACCESS_AND_MANAGE_CDN", "accessAndManageVpn": "ACCESS_AND_MANAGE_VPN",
-    "accessAndManageApiGateway": "ACCESS_AND_MANAGE_API_GATEWAY", "accessAndManageKaas": "ACCESS_AND_MANAGE_KAAS",
+    "manageDBaaS": "MANAGE_DBAAS",
+    "accessAndManageDns": "ACCESS_AND_MANAGE_DNS",
+    "manageRegistry": "MANAGE_REGISTRY",
+    "accessAndManageCdn": "ACCESS_AND_MANAGE_CDN",
+    "accessAndManageVpn": "ACCESS_AND_MANAGE_VPN",
+    "accessAndManageApiGateway": "ACCESS_AND_MANAGE_API_GATEWAY",
+    "accessAndManageKaas": "ACCESS_AND_MANAGE_KAAS",
     "accessAndManageNetworkFileStorage": "ACCESS_AND_MANAGE_NETWORK_FILE_STORAGE",
     "accessAndManageAiModelHub": "ACCESS_AND_MANAGE_AI_MODEL_HUB",
     "createNetworkSecurityGroups": "CREATE_NETWORK_SECURITY_GROUPS",
@@ -49,10 +80,20 @@ GROUP_PRIVILEGES = {
 
 # Limits of the default contract (MB for RAM and storage), shaped like the real `resourceLimits`.
 DEFAULT_LIMITS = {
-    "coresPerServer": 62, "coresPerContract": 200, "ramPerServer": 245760, "ramPerContract": 1024000,
-    "hddLimitPerVolume": 4194304, "hddLimitPerContract": 20971520, "ssdLimitPerVolume": 4194304,
-    "ssdLimitPerContract": 20971520, "reservableIps": 50, "k8sClusterLimitTotal": 50, "nlbLimitTotal": 10,
-    "natGatewayLimitTotal": 10, "securityGroupsPerVdc": 100, "securityGroupsPerResource": 10,
+    "coresPerServer": 62,
+    "coresPerContract": 200,
+    "ramPerServer": 245760,
+    "ramPerContract": 1024000,
+    "hddLimitPerVolume": 4194304,
+    "hddLimitPerContract": 20971520,
+    "ssdLimitPerVolume": 4194304,
+    "ssdLimitPerContract": 20971520,
+    "reservableIps": 50,
+    "k8sClusterLimitTotal": 50,
+    "nlbLimitTotal": 10,
+    "natGatewayLimitTotal": 10,
+    "securityGroupsPerVdc": 100,
+    "securityGroupsPerResource": 10,
     "rulesPerSecurityGroup": 100,
 }
 
@@ -72,8 +113,8 @@ class Principal:
     admin: bool
     owner: bool
     token_id: str | None = None
-    flags: frozenset[str] = frozenset()   # group privilege flags held (administrators hold all)
-    groups: tuple[str, ...] = ()          # ids of the groups the user belongs to
+    flags: frozenset[str] = frozenset()  # group privilege flags held (administrators hold all)
+    groups: tuple[str, ...] = ()  # ids of the groups the user belongs to
 
     def can(self, flag: str) -> bool:
         return self.admin or flag in self.flags
@@ -126,18 +167,31 @@ class Identity:
             if self.store.kv_get(f"contract:{self.contract_number}") is None:
                 self.create_contract(self.contract_number, self.owner_email, self.owner_password)
 
-    def create_contract(self, number: int, owner_email: str, owner_password: str,
-                        limits: dict | None = None) -> None:
+    def create_contract(self, number: int, owner_email: str, owner_password: str, limits: dict | None = None) -> None:
         """A contract (tenant) with its owner; every resource, request and user belongs to exactly one."""
         if self.store.kv_get(f"contract:{number}") is not None:
             raise ValueError(f"contract {number} exists")
         if self.store.kv_get(f"login:{owner_email.lower()}") is not None:
             raise ValueError(f"a user {owner_email} exists")
-        self.store.kv_set(f"contract:{number}", {
-            "contractNumber": number, "owner": owner_email, "status": "BILLABLE", "regDomain": "ionos.de",
-            "resourceLimits": {**DEFAULT_LIMITS, **(limits or {})}})
-        self.create_user(number, email=owner_email, password=owner_password, firstname="Contract",
-                         lastname="Owner", administrator=True, owner=True)
+        self.store.kv_set(
+            f"contract:{number}",
+            {
+                "contractNumber": number,
+                "owner": owner_email,
+                "status": "BILLABLE",
+                "regDomain": "ionos.de",
+                "resourceLimits": {**DEFAULT_LIMITS, **(limits or {})},
+            },
+        )
+        self.create_user(
+            number,
+            email=owner_email,
+            password=owner_password,
+            firstname="Contract",
+            lastname="Owner",
+            administrator=True,
+            owner=True,
+        )
 
     def contracts(self) -> list[dict]:
         return [c for _, c in self.store.kv_prefix("contract:")]
@@ -145,20 +199,43 @@ class Identity:
     def contract(self, tenant: int) -> dict:
         return self.store.kv_get(f"contract:{tenant}")
 
-    def create_user(self, tenant: int, *, email: str, password: str, firstname: str = "", lastname: str = "",
-                    administrator: bool = False, owner: bool = False, force_sec_auth: bool = False,
-                    user_id: str | None = None) -> Row:
+    def create_user(
+        self,
+        tenant: int,
+        *,
+        email: str,
+        password: str,
+        firstname: str = "",
+        lastname: str = "",
+        administrator: bool = False,
+        owner: bool = False,
+        force_sec_auth: bool = False,
+        user_id: str | None = None,
+    ) -> Row:
         uid = user_id or str(uuid.uuid4())
         now = clock.now()
-        row = Row(tenant=tenant, kind="user", id=uid, path=f"um/users/{uid}", doc={
-            "properties": {"firstname": firstname, "lastname": lastname, "email": email,
-                           "administrator": administrator, "forceSecAuth": force_sec_auth,
-                           "secAuthActive": False, "s3CanonicalUserId": uuid.uuid4().hex, "active": True},
-            "metadata": {"etag": uuid.uuid4().hex, "createdDate": clock.iso(now), "lastLogin": None},
-            "x": {"owner": owner}})
+        row = Row(
+            tenant=tenant,
+            kind="user",
+            id=uid,
+            path=f"um/users/{uid}",
+            doc={
+                "properties": {
+                    "firstname": firstname,
+                    "lastname": lastname,
+                    "email": email,
+                    "administrator": administrator,
+                    "forceSecAuth": force_sec_auth,
+                    "secAuthActive": False,
+                    "s3CanonicalUserId": uuid.uuid4().hex,
+                    "active": True,
+                },
+                "metadata": {"etag": uuid.uuid4().hex, "createdDate": clock.iso(now), "lastLogin": None},
+                "x": {"owner": owner},
+            },
+        )
         self.store.insert(row)
-        self.store.kv_set(f"login:{email.lower()}", {"tenant": tenant, "user": uid,
-                                                     "hash": hash_password(password)})
+        self.store.kv_set(f"login:{email.lower()}", {"tenant": tenant, "user": uid, "hash": hash_password(password)})
         self.changed()
         return row
 
@@ -215,8 +292,16 @@ class Identity:
                 if user_id in g.x.get("members", ()):
                     groups.append(g.id)
                     flags.update(f for f in GROUP_PRIVILEGES if g.props.get(f))
-        return Principal(tenant=tenant, user_id=user_id, email=user.props["email"], admin=admin, owner=owner,
-                         token_id=token_id, flags=frozenset(flags), groups=tuple(groups))
+        return Principal(
+            tenant=tenant,
+            user_id=user_id,
+            email=user.props["email"],
+            admin=admin,
+            owner=owner,
+            token_id=token_id,
+            flags=frozenset(flags),
+            groups=tuple(groups),
+        )
 
     def _basic(self, cred: str) -> Principal:
         try:
@@ -235,11 +320,16 @@ class Identity:
             if pair is None:
                 from cryptography.hazmat.primitives import serialization
                 from cryptography.hazmat.primitives.asymmetric import rsa
+
                 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()).decode()
-                pub = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+                priv = key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ).decode()
+                pub = (
+                    key.public_key()
+                    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                    .decode()
+                )
                 pair = [priv, pub]
                 with self.store.tx():
                     existing = self.store.kv_get("jwt:key")
@@ -264,28 +354,42 @@ class Identity:
         tokens = [t for _, t in self.store.kv_prefix("token:") if t["user"] == p.user_id]
         if len(tokens) >= MAX_TOKENS_PER_USER:
             from ..engine.errors import unprocessable
+
             raise unprocessable(f"A user can have at most {MAX_TOKENS_PER_USER} tokens", "422")
         kid = self._new_kid()
         iat = int(clock.now())
-        payload = {"iss": "ionoscloud", "iat": iat, "client": "USER",
-                   "identity": {"isParent": False, "privileges": p.privileges, "uuid": p.user_id,
-                                "resellerId": 1, "regDomain": "ionos.de", "role": "owner" if p.owner else
-                                ("admin" if p.admin else "user"), "contractNumber": p.tenant},
-                   "exp": iat + ttl}
+        payload = {
+            "iss": "ionoscloud",
+            "iat": iat,
+            "client": "USER",
+            "identity": {
+                "isParent": False,
+                "privileges": p.privileges,
+                "uuid": p.user_id,
+                "resellerId": 1,
+                "regDomain": "ionos.de",
+                "role": "owner" if p.owner else ("admin" if p.admin else "user"),
+                "contractNumber": p.tenant,
+            },
+            "exp": iat + ttl,
+        }
         # Built by hand because PyJWT orders header fields its own way; the real header is exactly
         # {"typ","kid","alg"} (ionosctl depends on its length). PyJWT still does the RS256 signing.
         import jwt  # imported on first use (with cryptography it costs a tenth of the start-up)
+
         alg = jwt.get_algorithm_by_name("RS256")
         signing_input = f"{_b64(_compact({'typ': 'JWT', 'kid': kid, 'alg': 'RS256'}))}.{_b64(_compact(payload))}"
         sig = alg.sign(signing_input.encode(), alg.prepare_key(self._signing_key()[0]))
         token = f"{signing_input}.{_b64(sig)}"
-        self.store.kv_set(f"token:{kid}", {"id": kid, "tenant": p.tenant, "user": p.user_id,
-                                          "created": iat, "expires": iat + ttl})
+        self.store.kv_set(
+            f"token:{kid}", {"id": kid, "tenant": p.tenant, "user": p.user_id, "created": iat, "expires": iat + ttl}
+        )
         return token
 
     def _bearer(self, token: str) -> tuple[Principal, float]:
         _, pub = self._signing_key()
         import jwt
+
         try:
             claims = jwt.decode(token, pub, algorithms=["RS256"], options={"require": ["exp", "iat"]})
             kid = jwt.get_unverified_header(token).get("kid")

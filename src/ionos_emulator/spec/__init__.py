@@ -52,8 +52,17 @@ _WRITE_ONLY_KW = "x-writeOnly"
 
 class Operation:
     __slots__ = (
-        "id", "method", "path", "params", "body", "responses", "security",
-        "deprecated", "query_params", "header_params", "path_params",
+        "id",
+        "method",
+        "path",
+        "params",
+        "body",
+        "responses",
+        "security",
+        "deprecated",
+        "query_params",
+        "header_params",
+        "path_params",
     )
 
     def __init__(self, raw: Mapping[str, Any]):
@@ -81,7 +90,7 @@ class Operation:
 def _ref_name(ref: str) -> str:
     if not ref.startswith(_REF_PREFIX):
         raise ValueError(f"unsupported $ref {ref!r}")
-    return ref[len(_REF_PREFIX):]
+    return ref[len(_REF_PREFIX) :]
 
 
 def _variant(name: str, view: str, inside: bool) -> str:
@@ -227,8 +236,15 @@ def _validator_classes():
     return request_cls, response_cls
 
 
-_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-               (list, "array"), (dict, "object"), (type(None), "null"))
+_JSON_TYPES = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+    (type(None), "null"),
+)
 
 
 def _json_type(value: Any) -> str:
@@ -270,6 +286,25 @@ def _most_specific(err):
     return err
 
 
+# what a keyword's failure says when only the keyword's value matters: {v} is that value, {num} the value as a
+# number is written, {s} the plural ending it asks for
+_MESSAGES = {
+    "required": "is required",
+    "minLength": "must be at least {v} characters long",
+    "maxLength": "must be at most {v} characters long",
+    "minItems": "must contain at least {v} item{s}",
+    "maxItems": "must contain at most {v} item{s}",
+    "uniqueItems": "must not contain duplicate items",
+    "pattern": "must match the pattern {v}",
+    "multipleOf": "must be a multiple of {num}",
+    "minProperties": "must have at least {v} attribute{s}",
+    "maxProperties": "must have at most {v} attribute{s}",
+    _READ_ONLY_KW: "is read-only",
+    _WRITE_ONLY_KW: "is write-only and must not be returned",
+    "not": "has a value that is not allowed",
+}
+
+
 def _message(err, root_label: str) -> tuple[str, str]:
     path = _dotted(err.absolute_path)
     subject = f"attribute '{path}'" if path else root_label
@@ -282,46 +317,22 @@ def _message(err, root_label: str) -> tuple[str, str]:
         if "null" in types and named != ["null"]:
             msg += " (or null)"
         msg += f", got {_json_type(inst)}"
-    elif kw == "required":
-        msg = "is required"
+    elif kw in _MESSAGES:
+        msg = _MESSAGES[kw].format(v=val, num=_num(val), s="s" if val != 1 else "")
     elif kw == "enum":
         msg = "must be one of: " + ", ".join(str(v) for v in val if v is not None)
     elif kw == "minimum":
         msg = f"must be greater than {_num(val)}" if schema.get("exclusiveMinimum") else f"must be at least {_num(val)}"
     elif kw == "maximum":
         msg = f"must be less than {_num(val)}" if schema.get("exclusiveMaximum") else f"must be at most {_num(val)}"
-    elif kw == "minLength":
-        msg = f"must be at least {val} characters long"
-    elif kw == "maxLength":
-        msg = f"must be at most {val} characters long"
-    elif kw == "minItems":
-        msg = f"must contain at least {val} item{'s' if val != 1 else ''}"
-    elif kw == "maxItems":
-        msg = f"must contain at most {val} item{'s' if val != 1 else ''}"
-    elif kw == "uniqueItems":
-        msg = "must not contain duplicate items"
-    elif kw == "pattern":
-        msg = f"must match the pattern {val}"
-    elif kw == "multipleOf":
-        msg = f"must be a multiple of {_num(val)}"
-    elif kw == "minProperties":
-        msg = f"must have at least {val} attribute{'s' if val != 1 else ''}"
-    elif kw == "maxProperties":
-        msg = f"must have at most {val} attribute{'s' if val != 1 else ''}"
     elif kw == "additionalProperties":
         known = set(schema.get("properties") or ())
         extras = sorted(k for k in inst if k not in known) if isinstance(inst, dict) else []
         msg = "contains unknown attributes: " + ", ".join(extras) if extras else "contains unknown attributes"
-    elif kw == _READ_ONLY_KW:
-        msg = "is read-only"
-    elif kw == _WRITE_ONLY_KW:
-        msg = "is write-only and must not be returned"
     elif kw == "oneOf" and not err.context:
         msg = "matches more than one of the allowed schemas"
     elif kw in ("oneOf", "anyOf"):
         msg = "does not match any of the allowed schemas"
-    elif kw == "not":
-        msg = "has a value that is not allowed"
     else:
         msg = err.message
     return path, f"{subject} {msg}"
@@ -474,7 +485,7 @@ class Spec:
         defs = self._view(view)
         root = _Transformer(self.schemas).tx(schema, view, inside)
         if partial and isinstance(root, dict) and set(root) == {"$ref"}:
-            root = dict(defs[root["$ref"][len(_REF_PREFIX):]])
+            root = dict(defs[root["$ref"][len(_REF_PREFIX) :]])
         if partial and isinstance(root, dict):
             root.pop("required", None)
         if not isinstance(root, dict):
@@ -493,7 +504,7 @@ class Spec:
             assert op.body is not None, f"{op.id} has no request body"
             schema = op.body["schema"]
             ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
-            inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX):]
+            inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX) :]
             v = self._make_validator(schema, "request", inside, partial=op.method == "PATCH")
             self._validators[key] = v
         return v

@@ -1,5 +1,6 @@
 """Turns a compiled spec back into a minimal OpenAPI 3.0 document (structure only, no prose), served at
 /_emulator/openapi/<api>.json so that tools such as schemathesis can test the emulator without ../shared."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,10 @@ from . import Spec
 
 def _refs(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (v.replace("#/schemas/", "#/components/schemas/") if k == "$ref" and isinstance(v, str)
-                    else _refs(v)) for k, v in node.items()}
+        return {
+            k: (v.replace("#/schemas/", "#/components/schemas/") if k == "$ref" and isinstance(v, str) else _refs(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_refs(v) for v in node]
     return node
@@ -36,18 +39,26 @@ def document(spec: Spec, server_url: str, *, allow_references: bool = True) -> d
         entry: dict[str, Any] = {"operationId": op.id, "parameters": _refs(op.params), "responses": {}}
         if op.body and op.body.get("schema") is not None:
             types = op.body.get("mediaTypes") or ["application/json"]
-            entry["requestBody"] = {"required": bool(op.body.get("required")),
-                                    "content": {t: {"schema": _refs(op.body["schema"])} for t in types}}
+            entry["requestBody"] = {
+                "required": bool(op.body.get("required")),
+                "content": {t: {"schema": _refs(op.body["schema"])} for t in types},
+            }
         for status, resp in op.responses.items():
             r: dict[str, Any] = {"description": ""}
             if resp.get("schema") is not None:
-                r["content"] = {t: {"schema": _refs(resp["schema"])} for t in (resp.get("mediaTypes") or
-                                                                               ["application/json"])}
+                r["content"] = {
+                    t: {"schema": _refs(resp["schema"])} for t in (resp.get("mediaTypes") or ["application/json"])
+                }
             entry["responses"][status] = r
         entry["security"] = [{name: []} for name in op.security]
         paths.setdefault(op.path, {})[op.method.lower()] = entry
-    return {"openapi": "3.0.3", "info": {"title": spec.api, "version": spec.version},
-            "servers": [{"url": server_url + spec.base_path}], "paths": paths,
-            "components": {"schemas": _refs(_references_allowed(spec.schemas) if allow_references
-                                            else spec.schemas),
-                           "securitySchemes": getattr(spec, "security_schemes", {}) or {}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": spec.api, "version": spec.version},
+        "servers": [{"url": server_url + spec.base_path}],
+        "paths": paths,
+        "components": {
+            "schemas": _refs(_references_allowed(spec.schemas) if allow_references else spec.schemas),
+            "securitySchemes": getattr(spec, "security_schemes", {}) or {},
+        },
+    }

@@ -4,6 +4,7 @@
 PostgreSQL when `database` is a postgresql:// URL (state shared by several processes or hosts). Either way
 the store is a `SqlStore` (sql.py, every query once) over that database's dialect (sqlite.py, postgres.py).
 """
+
 from __future__ import annotations
 
 from .base import Row, Store
@@ -15,6 +16,7 @@ def open_store(data_dir: str, database: str = "") -> Store:
     if database.startswith(("postgresql://", "postgres://")):
         # imported only when used: psycopg is optional
         from .postgres import PostgresDialect
+
         return SqlStore(PostgresDialect(database))
     if database:
         raise ValueError(f"unsupported database URL {database!r} (use postgresql://... or nothing for SQLite)")

@@ -1,4 +1,5 @@
 """The storage interface and the row every resource is stored as."""
+
 from __future__ import annotations
 
 import builtins
@@ -88,8 +89,17 @@ class Store(Protocol):
         which one is unspecified)."""
         ...
 
-    def list(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None,
-             link: str | None = None, offset: int = 0, limit: int | None = None) -> builtins.list[Row]:
+    def list(
+        self,
+        tenant: int,
+        kind: str,
+        parent: str | None = None,
+        *,
+        scope: str | None = None,
+        link: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> builtins.list[Row]:
         """The tenant's rows of `kind`, filtered by parent, scope and link where given (None: any),
         in ascending seq; `offset` rows skipped, at most `limit` returned (None: all)."""
         ...

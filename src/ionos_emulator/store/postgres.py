@@ -4,6 +4,7 @@ Same table shapes as SQLite. Writers serialise with a transaction-scoped advisor
 SQLite's BEGIN IMMEDIATE: a change reads and writes its rows without another process's change
 interleaving, so sequential ids stay distinct and concurrent PATCHes lose nothing. Reads take no lock.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -15,8 +16,13 @@ from psycopg.rows import TupleRow
 
 from .sql import SCHEMA, TABLES
 
-COLUMN_TYPES = {"serial": "BIGSERIAL PRIMARY KEY", "int": "BIGINT", "real": "DOUBLE PRECISION",
-                "blob": "BYTEA", "ctext": 'TEXT COLLATE "C"'}  # "C": byte order whatever the database's locale
+COLUMN_TYPES = {
+    "serial": "BIGSERIAL PRIMARY KEY",
+    "int": "BIGINT",
+    "real": "DOUBLE PRECISION",
+    "blob": "BYTEA",
+    "ctext": 'TEXT COLLATE "C"',
+}  # "C": byte order whatever the database's locale
 TX_LOCK = 0x10A05  # the emulator's advisory lock: one writer at a time for the whole database
 
 

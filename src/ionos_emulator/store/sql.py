@@ -3,6 +3,7 @@
 Queries are written with `?` placeholders (a dialect rewrites them to its own style), so none may hold a
 literal `?` or `%`. What a dialect decides is listed in `Dialect`.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -83,19 +84,22 @@ class Dialect(Protocol):
 
 
 def _row(r: Sequence[Any]) -> Row:
-    return Row(tenant=r[1], kind=r[2], id=r[3], parent=r[4], scope=r[5], link=r[6], path=r[7],
-               doc=orjson.loads(r[8]), seq=r[0])
+    return Row(
+        tenant=r[1], kind=r[2], id=r[3], parent=r[4], scope=r[5], link=r[6], path=r[7], doc=orjson.loads(r[8]), seq=r[0]
+    )
 
 
 def _req(r: Sequence[Any]) -> dict[str, Any]:
     d: dict[str, Any] = orjson.loads(r[8])
-    d.update(seq=r[0], id=r[1], tenant=r[2], scope=r[3], created=r[4], run_at=r[5], done_at=r[6],
-             state=r[7], message=r[9])
+    d.update(
+        seq=r[0], id=r[1], tenant=r[2], scope=r[3], created=r[4], run_at=r[5], done_at=r[6], state=r[7], message=r[9]
+    )
     return d
 
 
-def _where(tenant: int, kind: str, parent: str | None, scope: str | None,
-           link: str | None) -> tuple[str, builtins.list[Any]]:
+def _where(
+    tenant: int, kind: str, parent: str | None, scope: str | None, link: str | None
+) -> tuple[str, builtins.list[Any]]:
     sql, args = "tenant=? AND kind=?", [tenant, kind]
     for col, val in (("parent", parent), ("scope", scope), ("link", link)):
         if val is not None:
@@ -131,27 +135,46 @@ class SqlStore(Store):
 
     # -- resources ----------------------------------------------------------------------------------
     def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None:
-        r = self.dialect.fetchone(f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
-                                  (tenant, kind, parent, id))
+        r = self.dialect.fetchone(
+            f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?", (tenant, kind, parent, id)
+        )
         return _row(r) if r else None
 
     def find(self, tenant: int, kind: str, id: str) -> Row | None:
-        r = self.dialect.fetchone(f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND id=?",
-                                  (tenant, kind, id))
+        r = self.dialect.fetchone(
+            f"SELECT {_COLS} FROM resources WHERE tenant=? AND kind=? AND id=?", (tenant, kind, id)
+        )
         return _row(r) if r else None
 
-    def list(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None,
-             link: str | None = None, offset: int = 0, limit: int | None = None) -> builtins.list[Row]:
+    def list(
+        self,
+        tenant: int,
+        kind: str,
+        parent: str | None = None,
+        *,
+        scope: str | None = None,
+        link: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> builtins.list[Row]:
         where, args = _where(tenant, kind, parent, scope, link)
         page, page_args = self.dialect.limit_offset(limit, offset)
-        return [_row(r) for r in self.dialect.rows(f"SELECT {_COLS} FROM resources WHERE {where} ORDER BY seq{page}",
-                                                   args + page_args)]
+        return [
+            _row(r)
+            for r in self.dialect.rows(
+                f"SELECT {_COLS} FROM resources WHERE {where} ORDER BY seq{page}", args + page_args
+            )
+        ]
 
     def list_refs(self, tenant: int, kind: str, parent: str) -> builtins.list[tuple[str, str]]:
         """(id, path) of the children, in creation order, without their documents."""
-        return [(r[0], r[1]) for r in self.dialect.rows(
-            "SELECT id, path FROM resources WHERE tenant=? AND kind=? AND parent=? ORDER BY seq",
-            (tenant, kind, parent))]
+        return [
+            (r[0], r[1])
+            for r in self.dialect.rows(
+                "SELECT id, path FROM resources WHERE tenant=? AND kind=? AND parent=? ORDER BY seq",
+                (tenant, kind, parent),
+            )
+        ]
 
     def count(self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None) -> int:
         where, args = _where(tenant, kind, parent, scope, None)
@@ -163,21 +186,28 @@ class SqlStore(Store):
     def insert(self, row: Row) -> None:
         row.seq = self.dialect.insert(
             "INSERT INTO resources (tenant, kind, id, parent, scope, link, path, doc) VALUES (?,?,?,?,?,?,?,?)",
-            (row.tenant, row.kind, row.id, row.parent, row.scope, row.link, row.path, orjson.dumps(row.doc)))
+            (row.tenant, row.kind, row.id, row.parent, row.scope, row.link, row.path, orjson.dumps(row.doc)),
+        )
 
     def update(self, row: Row) -> None:
-        self.dialect.execute("UPDATE resources SET link=?, doc=? WHERE tenant=? AND kind=? AND parent=? AND id=?",
-                             (row.link, orjson.dumps(row.doc), row.tenant, row.kind, row.parent, row.id))
+        self.dialect.execute(
+            "UPDATE resources SET link=?, doc=? WHERE tenant=? AND kind=? AND parent=? AND id=?",
+            (row.link, orjson.dumps(row.doc), row.tenant, row.kind, row.parent, row.id),
+        )
 
     def delete_tree(self, row: Row) -> int:
         """Delete the row and everything whose path lies below it (a data center takes all it contains)."""
-        n = self.dialect.execute("DELETE FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
-                                 (row.tenant, row.kind, row.parent, row.id))
+        n = self.dialect.execute(
+            "DELETE FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
+            (row.tenant, row.kind, row.parent, row.id),
+        )
         if row.path:
             # the paths below "a/b" are the range ["a/b/", "a/b0"): "0" follows "/" in byte order
             prefix = row.path + "/"
-            n += self.dialect.execute("DELETE FROM resources WHERE tenant=? AND path >= ? AND path < ?",
-                                      (row.tenant, prefix, prefix[:-1] + "0"))
+            n += self.dialect.execute(
+                "DELETE FROM resources WHERE tenant=? AND path >= ? AND path < ?",
+                (row.tenant, prefix, prefix[:-1] + "0"),
+            )
         return n
 
     def iter_all(self, tenant: int) -> Iterator[Row]:
@@ -190,8 +220,18 @@ class SqlStore(Store):
         req["seq"] = self.dialect.insert(
             "INSERT INTO requests (id, tenant, scope, created, run_at, done_at, state, message, doc) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            (req["id"], req["tenant"], req["scope"], req["created"], req["run_at"], req["done_at"],
-             req["state"], req.get("message"), orjson.dumps(doc)))
+            (
+                req["id"],
+                req["tenant"],
+                req["scope"],
+                req["created"],
+                req["run_at"],
+                req["done_at"],
+                req["state"],
+                req.get("message"),
+                orjson.dumps(doc),
+            ),
+        )
 
     def get_request(self, tenant: int, id: str) -> dict[str, Any] | None:
         r = self.dialect.fetchone(f"{_REQ} WHERE id=? AND tenant=?", (id, tenant))
@@ -201,20 +241,29 @@ class SqlStore(Store):
         return [_req(r) for r in self.dialect.rows(f"{_REQ} WHERE tenant=? ORDER BY seq", (tenant,))]
 
     def due_requests(self, now: float, limit: int = 200) -> builtins.list[dict[str, Any]]:
-        return [_req(r) for r in self.dialect.rows(
-            f"{_REQ} WHERE state='PENDING' AND done_at<=? ORDER BY done_at, seq LIMIT ?", (now, limit))]
+        return [
+            _req(r)
+            for r in self.dialect.rows(
+                f"{_REQ} WHERE state='PENDING' AND done_at<=? ORDER BY done_at, seq LIMIT ?", (now, limit)
+            )
+        ]
 
     def has_pending(self) -> bool:
         return self.dialect.fetchone("SELECT 1 FROM requests WHERE state='PENDING' LIMIT 1") is not None
 
     def finish_request(self, id: str, status: str, message: str | None) -> bool:
         """Exactly-once: only the caller that flips PENDING to the final state applies the effects."""
-        return self.dialect.execute("UPDATE requests SET state=?, message=? WHERE id=? AND state='PENDING'",
-                                    (status, message, id)) == 1
+        return (
+            self.dialect.execute(
+                "UPDATE requests SET state=?, message=? WHERE id=? AND state='PENDING'", (status, message, id)
+            )
+            == 1
+        )
 
     def last_pending_done_at(self, tenant: int, scope: str) -> float | None:
-        r = self.dialect.fetchone("SELECT max(done_at) FROM requests WHERE tenant=? AND scope=? AND state='PENDING'",
-                                  (tenant, scope))
+        r = self.dialect.fetchone(
+            "SELECT max(done_at) FROM requests WHERE tenant=? AND scope=? AND state='PENDING'", (tenant, scope)
+        )
         done_at: float | None = r[0] if r else None
         return done_at
 
@@ -224,15 +273,21 @@ class SqlStore(Store):
         return orjson.loads(r[0]) if r else None
 
     def kv_set(self, key: str, value: Any) -> None:
-        self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?) "
-                             "ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, orjson.dumps(value)))
+        self.dialect.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            (key, orjson.dumps(value)),
+        )
 
     def kv_delete(self, key: str) -> None:
         self.dialect.execute("DELETE FROM kv WHERE key=?", (key,))
 
     def kv_prefix(self, prefix: str) -> builtins.list[tuple[str, Any]]:
-        return [(k, orjson.loads(v)) for k, v in self.dialect.rows(
-            "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, prefix + "\uffff"))]
+        return [
+            (k, orjson.loads(v))
+            for k, v in self.dialect.rows(
+                "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, prefix + "\uffff")
+            )
+        ]
 
     def reset(self) -> None:
         with self.tx():

@@ -3,6 +3,7 @@
 The emulator serves requests on one event loop per process, so one connection is enough; writes take
 BEGIN IMMEDIATE so that several processes sharing the file serialise cleanly.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,13 @@ from typing import Any
 
 from .sql import SCHEMA, TABLES
 
-COLUMN_TYPES = {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "int": "INTEGER", "real": "REAL",
-                "blob": "BLOB", "ctext": "TEXT"}  # SQLite compares TEXT byte by byte (BINARY) already
+COLUMN_TYPES = {
+    "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "int": "INTEGER",
+    "real": "REAL",
+    "blob": "BLOB",
+    "ctext": "TEXT",
+}  # SQLite compares TEXT byte by byte (BINARY) already
 
 
 class SqliteDialect:

@@ -1,4 +1,5 @@
 """Auth API v1: generate, list, get and delete RS256 tokens (api-behaviour.md §1)."""
+
 from __future__ import annotations
 
 from ...engine import clock
@@ -11,8 +12,12 @@ TTL_MIN, TTL_MAX = 60, 31_536_000
 
 
 def _token_view(ctx: Ctx, rec: dict) -> dict:
-    return {"id": rec["id"], "href": ctx.href(f"tokens/{rec['id']}"),
-            "createdDate": clock.iso(rec["created"]), "expirationDate": clock.iso(rec["expires"])}
+    return {
+        "id": rec["id"],
+        "href": ctx.href(f"tokens/{rec['id']}"),
+        "createdDate": clock.iso(rec["created"]),
+        "expirationDate": clock.iso(rec["expires"]),
+    }
 
 
 @API.handler("tokensGenerate")

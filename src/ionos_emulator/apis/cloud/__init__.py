@@ -1,4 +1,5 @@
 """Cloud API v6: family modules register kinds and special handlers; the rest is bound by path shape."""
+
 from __future__ import annotations
 
 from ... import spec as specs
@@ -9,7 +10,8 @@ from ...gateway.context import ApiModule
 from . import compute, k8s, labels, misc, netservices, network, readonly, security, storage, um  # noqa: F401
 from .model import REGISTRY
 
-API = ApiModule(name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud",
-                hosts={"api.ionos.com": "/cloudapi/v6"})
+API = ApiModule(
+    name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud", hosts={"api.ionos.com": "/cloudapi/v6"}
+)
 API.handlers.update(compute.API_HANDLERS)
 bind(API.handlers, specs.load("cloud").operations, REGISTRY)

@@ -40,6 +40,7 @@ def _system_metadata(created_by: str) -> dict:
 
 # --------------------------------------------------------------------------- images
 
+
 class _ImageSpec(NamedTuple):
     name: str
     description: str
@@ -53,23 +54,73 @@ class _ImageSpec(NamedTuple):
 # One entry per OS image; each exists once in every location (with its own id there).
 # "<os>:latest" points at the newest HDD image of that OS, ISOs use the "_iso" suffix.
 _IMAGE_SPECS: tuple[_ImageSpec, ...] = (
-    _ImageSpec("Ubuntu-22.04-LTS-server-2025-01-01", "Ubuntu 22.04 LTS server",
-               ("ubuntu:22.04",), "LINUX", "HDD", 3.5, "V1"),
-    _ImageSpec("Ubuntu-24.04-LTS-server-2025-01-01", "Ubuntu 24.04 LTS server",
-               ("ubuntu:24.04", "ubuntu:latest"), "LINUX", "HDD", 3.5, "V1"),
-    _ImageSpec("Debian-12-server-2025-01-01", "Debian 12 (bookworm) server",
-               ("debian:12", "debian:latest"), "LINUX", "HDD", 2.0, "V1"),
-    _ImageSpec("Rocky-9-server-2025-01-01", "Rocky Linux 9 server",
-               ("rockylinux:9", "rockylinux:latest"), "LINUX", "HDD", 10.0, "V1"),
+    _ImageSpec(
+        "Ubuntu-22.04-LTS-server-2025-01-01", "Ubuntu 22.04 LTS server", ("ubuntu:22.04",), "LINUX", "HDD", 3.5, "V1"
+    ),
+    _ImageSpec(
+        "Ubuntu-24.04-LTS-server-2025-01-01",
+        "Ubuntu 24.04 LTS server",
+        ("ubuntu:24.04", "ubuntu:latest"),
+        "LINUX",
+        "HDD",
+        3.5,
+        "V1",
+    ),
+    _ImageSpec(
+        "Debian-12-server-2025-01-01",
+        "Debian 12 (bookworm) server",
+        ("debian:12", "debian:latest"),
+        "LINUX",
+        "HDD",
+        2.0,
+        "V1",
+    ),
+    _ImageSpec(
+        "Rocky-9-server-2025-01-01",
+        "Rocky Linux 9 server",
+        ("rockylinux:9", "rockylinux:latest"),
+        "LINUX",
+        "HDD",
+        10.0,
+        "V1",
+    ),
     # Windows images boot without cloud-init, hence NONE.
-    _ImageSpec("windows-2022-server-2025-01", "Windows Server 2022 Datacenter",
-               ("windows:2022",), "WINDOWS2022", "HDD", 20.0, "NONE"),
-    _ImageSpec("ubuntu-24.04.1-live-server-amd64.iso", "Ubuntu 24.04 live server installer",
-               ("ubuntu:24.04_iso",), "LINUX", "CDROM", 2.6, "NONE"),
-    _ImageSpec("debian-12.8.0-amd64-netinst.iso", "Debian 12 network installer",
-               ("debian:12_iso",), "LINUX", "CDROM", 0.63, "NONE"),
-    _ImageSpec("Windows-Server-2022-x64.iso", "Windows Server 2022 installer",
-               ("windows:2022_iso",), "WINDOWS2022", "CDROM", 4.7, "NONE"),
+    _ImageSpec(
+        "windows-2022-server-2025-01",
+        "Windows Server 2022 Datacenter",
+        ("windows:2022",),
+        "WINDOWS2022",
+        "HDD",
+        20.0,
+        "NONE",
+    ),
+    _ImageSpec(
+        "ubuntu-24.04.1-live-server-amd64.iso",
+        "Ubuntu 24.04 live server installer",
+        ("ubuntu:24.04_iso",),
+        "LINUX",
+        "CDROM",
+        2.6,
+        "NONE",
+    ),
+    _ImageSpec(
+        "debian-12.8.0-amd64-netinst.iso",
+        "Debian 12 network installer",
+        ("debian:12_iso",),
+        "LINUX",
+        "CDROM",
+        0.63,
+        "NONE",
+    ),
+    _ImageSpec(
+        "Windows-Server-2022-x64.iso",
+        "Windows Server 2022 installer",
+        ("windows:2022_iso",),
+        "WINDOWS2022",
+        "CDROM",
+        4.7,
+        "NONE",
+    ),
 )
 
 # Every alias any location offers; derived so imageAliases and resolution cannot drift.
@@ -117,10 +168,24 @@ _CPU_FAMILIES: dict[str, tuple[str, int, int]] = {
 
 # Feature flags the emulator advertises everywhere ("SSD" is what clients filter on).
 _FEATURES: tuple[str, ...] = (
-    "SSD", "cloud-init", "cloud-init-private-image", "contract-identities",
-    "cpu-hot-plug", "disk-vio-hot-plug", "disk-vio-hot-unplug", "flow-logs", "k8s",
-    "mem-hot-plug", "nic-hot-plug", "nic-hot-unplug", "pcc", "private-loadbalancer",
-    "ssd-storage-zoning", "vnf-alb", "vnf-lb", "vnf-nat",
+    "SSD",
+    "cloud-init",
+    "cloud-init-private-image",
+    "contract-identities",
+    "cpu-hot-plug",
+    "disk-vio-hot-plug",
+    "disk-vio-hot-unplug",
+    "flow-logs",
+    "k8s",
+    "mem-hot-plug",
+    "nic-hot-plug",
+    "nic-hot-unplug",
+    "pcc",
+    "private-loadbalancer",
+    "ssd-storage-zoning",
+    "vnf-alb",
+    "vnf-lb",
+    "vnf-nat",
 )
 
 # (id, name, cpu families offered there)
@@ -190,6 +255,7 @@ _GPU_TEMPLATE_TABLE: tuple[tuple[str, int, int, int, int], ...] = (
 
 # ------------------------------------------------------------------- built catalogue
 
+
 @lru_cache(maxsize=1)
 def _built_images() -> tuple[dict, ...]:
     return tuple(
@@ -226,13 +292,7 @@ def _built_templates() -> tuple[dict, ...]:
             "id": _stable_id("template", name),
             "type": "template",
             "metadata": _system_metadata("[UNKNOWN]"),
-            "properties": {
-                "name": name,
-                "cores": cores,
-                "ram": ram,
-                "storageSize": storage,
-                "category": category,
-            },
+            "properties": {"name": name, "cores": cores, "ram": ram, "storageSize": storage, "category": category},
         }
         for name, category, cores, ram, storage in _TEMPLATE_TABLE
     ) + tuple(
@@ -240,14 +300,21 @@ def _built_templates() -> tuple[dict, ...]:
             "id": _stable_id("template", name),
             "type": "template",
             "metadata": _system_metadata("[UNKNOWN]"),
-            "properties": {"name": name, "cores": cores, "ram": ram, "storageSize": storage, "category": "GPU",
-                           "gpus": [dict(_GPU_CARD) for _ in range(cards)]},
+            "properties": {
+                "name": name,
+                "cores": cores,
+                "ram": ram,
+                "storageSize": storage,
+                "category": "GPU",
+                "gpus": [dict(_GPU_CARD) for _ in range(cards)],
+            },
         }
         for name, cores, ram, storage, cards in _GPU_TEMPLATE_TABLE
     )
 
 
 # ------------------------------------------------------------------------ public API
+
 
 def images() -> list[dict]:
     """All public images, one per OS image per location."""

@@ -1,4 +1,5 @@
 """Data centers, servers (ENTERPRISE, VCPU, CUBE), volumes, CD-ROMs and server actions (api-behaviour.md §6.2-6.4)."""
+
 from __future__ import annotations
 
 from ...engine.errors import ApiError
@@ -28,19 +29,27 @@ def handler(op_id):
     def deco(fn):
         API_HANDLERS[op_id] = fn
         return fn
+
     return deco
 
 
 # -- data centers -----------------------------------------------------------------------------------
 
+
 def create_datacenter(ctx: Ctx, parent, body, ch: Change):
     p = props_of(body)
     loc = location_of(ctx, p["location"])
-    props = {"name": p.get("name", ""), "description": p.get("description", ""), "location": loc["id"],
-             "version": 1, "features": list(loc["properties"]["features"]),
-             "secAuthProtection": bool(p.get("secAuthProtection", False)),
-             "cpuArchitecture": [dict(a) for a in loc["properties"]["cpuArchitecture"]],
-             "gpuArchitecture": list(loc["properties"].get("gpuArchitecture", [])), "ipv6CidrBlock": None}
+    props = {
+        "name": p.get("name", ""),
+        "description": p.get("description", ""),
+        "location": loc["id"],
+        "version": 1,
+        "features": list(loc["properties"]["features"]),
+        "secAuthProtection": bool(p.get("secAuthProtection", False)),
+        "cpuArchitecture": [dict(a) for a in loc["properties"]["cpuArchitecture"]],
+        "gpuArchitecture": list(loc["properties"].get("gpuArchitecture", [])),
+        "ipv6CidrBlock": None,
+    }
     row = new_row(ctx, DATACENTER, None, props)
     row.scope = row.id
     return ch.created(DATACENTER, row)
@@ -49,14 +58,35 @@ def create_datacenter(ctx: Ctx, parent, body, ch: Change):
 def update_datacenter(ctx: Ctx, row, props, replace, ch):
     if replace:
         props = {"name": "", "description": "", "secAuthProtection": False, **props}
-    apply_props(row, props, replace, mutable=("name", "description", "secAuthProtection", "ipv6CidrBlock"),
-                immutable=("location",))
+    apply_props(
+        row,
+        props,
+        replace,
+        mutable=("name", "description", "secAuthProtection", "ipv6CidrBlock"),
+        immutable=("location",),
+    )
 
 
-DATACENTER = register(Kind(
-    "datacenter", "datacenter", "datacenters",
-    entities=("servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"),
-    create=create_datacenter, update=update_datacenter, create_privilege="createDataCenter", shareable=True))
+DATACENTER = register(
+    Kind(
+        "datacenter",
+        "datacenter",
+        "datacenters",
+        entities=(
+            "servers",
+            "volumes",
+            "loadbalancers",
+            "lans",
+            "networkloadbalancers",
+            "natgateways",
+            "securitygroups",
+        ),
+        create=create_datacenter,
+        update=update_datacenter,
+        create_privilege="createDataCenter",
+        shareable=True,
+    )
+)
 
 
 # -- volumes ----------------------------------------------------------------------------------------
@@ -110,8 +140,9 @@ def volume_props(ctx: Ctx, dc, p: dict, *, composite_cube: bool = False) -> tupl
     if size <= 0:
         raise fail("attribute 'properties.size' must be greater than 0", vdc="VDC-9-1")
     if img is not None and size < float(img["properties"].get("size") or 0):
-        raise fail(f"The volume size ({size:g} GB) is smaller than its image ({img['properties']['size']:g} GB)",
-                   vdc="VDC-9-2")
+        raise fail(
+            f"The volume size ({size:g} GB) is smaller than its image ({img['properties']['size']:g} GB)", vdc="VDC-9-2"
+        )
     if img is None and not p.get("licenceType"):
         raise fail("attribute 'properties.licenceType' is required for a volume without an image", vdc="VDC-1-2")
     public = img is not None and img["properties"].get("public", False)
@@ -123,20 +154,30 @@ def volume_props(ctx: Ctx, dc, p: dict, *, composite_cube: bool = False) -> tupl
         raise fail("A DAS volume takes no availability zone", vdc="VDC-9-22")
     check_storage(ctx, vtype, size)
     ip = img["properties"] if img else {}
-    props = {"name": p.get("name", ""), "type": vtype, "size": size,
-             "availabilityZone": p.get("availabilityZone", "AUTO"), "image": img["id"] if img else None,
-             "imageAlias": p.get("imageAlias"), "bus": p.get("bus", "VIRTIO"),
-             "licenceType": ip.get("licenceType") or p.get("licenceType", "UNKNOWN"),
-             "cpuHotPlug": ip.get("cpuHotPlug", p.get("cpuHotPlug", True)),
-             "ramHotPlug": ip.get("ramHotPlug", p.get("ramHotPlug", True)),
-             "nicHotPlug": ip.get("nicHotPlug", p.get("nicHotPlug", True)),
-             "nicHotUnplug": ip.get("nicHotUnplug", p.get("nicHotUnplug", True)),
-             "discVirtioHotPlug": ip.get("discVirtioHotPlug", p.get("discVirtioHotPlug", True)),
-             "discVirtioHotUnplug": ip.get("discVirtioHotUnplug", p.get("discVirtioHotUnplug", True)),
-             "exposeSerial": p.get("exposeSerial", False), "requireLegacyBios": p.get("requireLegacyBios", True),
-             "deviceNumber": None, "pciSlot": None, "bootServer": None,
-             "backupunitId": p.get("backupunitId"), "userData": p.get("userData"),
-             "bootOrder": p.get("bootOrder", "AUTO")}
+    props = {
+        "name": p.get("name", ""),
+        "type": vtype,
+        "size": size,
+        "availabilityZone": p.get("availabilityZone", "AUTO"),
+        "image": img["id"] if img else None,
+        "imageAlias": p.get("imageAlias"),
+        "bus": p.get("bus", "VIRTIO"),
+        "licenceType": ip.get("licenceType") or p.get("licenceType", "UNKNOWN"),
+        "cpuHotPlug": ip.get("cpuHotPlug", p.get("cpuHotPlug", True)),
+        "ramHotPlug": ip.get("ramHotPlug", p.get("ramHotPlug", True)),
+        "nicHotPlug": ip.get("nicHotPlug", p.get("nicHotPlug", True)),
+        "nicHotUnplug": ip.get("nicHotUnplug", p.get("nicHotUnplug", True)),
+        "discVirtioHotPlug": ip.get("discVirtioHotPlug", p.get("discVirtioHotPlug", True)),
+        "discVirtioHotUnplug": ip.get("discVirtioHotUnplug", p.get("discVirtioHotUnplug", True)),
+        "exposeSerial": p.get("exposeSerial", False),
+        "requireLegacyBios": p.get("requireLegacyBios", True),
+        "deviceNumber": None,
+        "pciSlot": None,
+        "bootServer": None,
+        "backupunitId": p.get("backupunitId"),
+        "userData": p.get("userData"),
+        "bootOrder": p.get("bootOrder", "AUTO"),
+    }
     if "applicationType" in ip or "applicationType" in p:
         props["applicationType"] = ip.get("applicationType", p.get("applicationType"))
     props = {k: v for k, v in props.items() if v is not None or k in ("deviceNumber", "pciSlot", "bootServer")}
@@ -160,11 +201,26 @@ def update_volume(ctx: Ctx, row, props, replace, ch):
     for secret in ("imagePassword", "sshKeys", "userData", "backupunitId"):
         if props.get(secret) is not None and props.get(secret) != row.props.get(secret):
             raise fail(f"attribute 'properties.{secret}' can only be set when the volume is created", vdc="VDC-1-3")
-    apply_props(row, props, replace,
-                mutable=("name", "size", "bus", "cpuHotPlug", "ramHotPlug", "nicHotPlug", "nicHotUnplug",
-                         "discVirtioHotPlug", "discVirtioHotUnplug", "exposeSerial", "requireLegacyBios",
-                         "bootOrder"),
-                immutable=("type", "image", "imageAlias", "availabilityZone", "licenceType"))
+    apply_props(
+        row,
+        props,
+        replace,
+        mutable=(
+            "name",
+            "size",
+            "bus",
+            "cpuHotPlug",
+            "ramHotPlug",
+            "nicHotPlug",
+            "nicHotUnplug",
+            "discVirtioHotPlug",
+            "discVirtioHotUnplug",
+            "exposeSerial",
+            "requireLegacyBios",
+            "bootOrder",
+        ),
+        immutable=("type", "image", "imageAlias", "availabilityZone", "licenceType"),
+    )
 
 
 def delete_volume(ctx: Ctx, row, ch):
@@ -172,8 +228,17 @@ def delete_volume(ctx: Ctx, row, ch):
         _detach_volume_from_boot(ctx, row, ch)
 
 
-VOLUME = register(Kind("volume", "volume", "volumes", parent="datacenter", create=create_volume,
-                       update=update_volume, delete=delete_volume))
+VOLUME = register(
+    Kind(
+        "volume",
+        "volume",
+        "volumes",
+        parent="datacenter",
+        create=create_volume,
+        update=update_volume,
+        delete=delete_volume,
+    )
+)
 
 
 # -- servers ----------------------------------------------------------------------------------------
@@ -184,10 +249,11 @@ MAX_DEVICES = 24
 
 def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
     """Type rules of servers (api-behaviour.md §6.3). Returns the resolved size {cores, ram, cpuFamily}."""
-    stype = (existing.props["type"] if existing else p.get("type", "ENTERPRISE"))
+    stype = existing.props["type"] if existing else p.get("type", "ENTERPRISE")
     if stype not in SERVER_TYPES:  # the model leaves `type` a free string; the API knows four
-        raise fail(f"attribute 'properties.type' must be one of {', '.join(SERVER_TYPES)}, not '{stype}'",
-                   vdc="VDC-1-1")
+        raise fail(
+            f"attribute 'properties.type' must be one of {', '.join(SERVER_TYPES)}, not '{stype}'", vdc="VDC-1-1"
+        )
     loc = location_of(ctx, dc.props["location"])
     if stype in ("CUBE", "GPU"):
         if not existing:
@@ -225,15 +291,15 @@ def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
         if cores < 1:
             raise fail("attribute 'properties.cores' must be at least 1", vdc="VDC-5-1001")
         if ram < 256 or ram % 256:
-            raise fail("attribute 'properties.ram' must be a multiple of 256 MB and at least 256 MB",
-                       vdc="VDC-5-1002")
+            raise fail("attribute 'properties.ram' must be a multiple of 256 MB and at least 256 MB", vdc="VDC-5-1002")
         family = p.get("cpuFamily") or (existing.props.get("cpuFamily") if existing else None)
         families = [a["cpuFamily"] for a in loc["properties"]["cpuArchitecture"]]
         if stype == "VCPU" and p.get("cpuFamily") and not existing:
             raise fail("The attribute 'cpuFamily' must not be provided for VCPU servers", vdc="VDC-5-1926")
         if family and family not in families:
-            raise fail(f"The CPU family '{family}' is not available in {loc['id']} ({', '.join(families)})",
-                       vdc="VDC-5-1003")
+            raise fail(
+                f"The CPU family '{family}' is not available in {loc['id']} ({', '.join(families)})", vdc="VDC-5-1003"
+            )
         family = family or families[0]
     old_cores = int(existing.props.get("cores") or 0) if existing and existing.props.get("vmState") != "SHUTOFF" else 0
     old_ram = int(existing.props.get("ram") or 0) if existing and existing.props.get("vmState") != "SHUTOFF" else 0
@@ -243,28 +309,41 @@ def _server_rules(ctx: Ctx, dc, p: dict, *, existing=None) -> dict:
 
 def _hostname_ok(h: str) -> bool:
     import re
+
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", h))
 
 
 def create_server(ctx: Ctx, dc, body, ch: Change):
     from .network import create_nic_row
+
     p = props_of(body)
     stype = p.get("type", "ENTERPRISE")
     size = _server_rules(ctx, dc, p)
     if p.get("hostname") and not _hostname_ok(p["hostname"]):
-        raise fail("attribute 'properties.hostname' may contain a-z, 0-9 and '-', not start with '-', "
-                   "and be at most 63 characters", vdc="VDC-5-1004")
+        raise fail(
+            "attribute 'properties.hostname' may contain a-z, 0-9 and '-', not start with '-', "
+            "and be at most 63 characters",
+            vdc="VDC-5-1004",
+        )
     entities = body.get("entities") or {}
-    vol_items = ((entities.get("volumes") or {}).get("items") or [])
-    nic_items = ((entities.get("nics") or {}).get("items") or [])
+    vol_items = (entities.get("volumes") or {}).get("items") or []
+    nic_items = (entities.get("nics") or {}).get("items") or []
     if len(vol_items) + len(nic_items) > MAX_DEVICES:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
     if stype == "CUBE" and not any((v.get("properties") or {}).get("type") == "DAS" for v in vol_items):
         raise fail("A Cube server must be created in one call together with its DAS volume", vdc="VDC-5-1927")
-    props = {"name": p.get("name", "Unnamed Cube" if stype == "CUBE" else ""), "type": stype,
-             "cores": size["cores"], "ram": size["ram"], "availabilityZone": p.get("availabilityZone", "AUTO"),
-             "vmState": "RUNNING", "cpuFamily": size["cpuFamily"], "bootVolume": None, "bootCdrom": None,
-             "nicMultiQueue": bool(p.get("nicMultiQueue", False))}
+    props = {
+        "name": p.get("name", "Unnamed Cube" if stype == "CUBE" else ""),
+        "type": stype,
+        "cores": size["cores"],
+        "ram": size["ram"],
+        "availabilityZone": p.get("availabilityZone", "AUTO"),
+        "vmState": "RUNNING",
+        "cpuFamily": size["cpuFamily"],
+        "bootVolume": None,
+        "bootCdrom": None,
+        "nicMultiQueue": bool(p.get("nicMultiQueue", False)),
+    }
     if p.get("hostname"):
         props["hostname"] = p["hostname"]
     if p.get("templateUuid"):
@@ -276,8 +355,9 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
     for v in vol_items:
         if not isinstance(v, dict):
             raise fail("entities.volumes.items must hold volumes", vdc="VDC-1-1")
-        vp, secrets = volume_props(ctx, dc, props_of(v, "entities.volumes.items[].properties"),
-                                   composite_cube=(stype == "CUBE"))
+        vp, secrets = volume_props(
+            ctx, dc, props_of(v, "entities.volumes.items[].properties"), composite_cube=(stype == "CUBE")
+        )
         vol = new_row(ctx, VOLUME, dc, vp)
         vol.x.update(secrets)
         _mount(ctx, vol, server)
@@ -338,8 +418,9 @@ def update_server(ctx: Ctx, row, props, replace, ch):
     size = _server_rules(ctx, dc, props, existing=row)
     if props.get("hostname") and not _hostname_ok(props["hostname"]):
         raise fail("attribute 'properties.hostname' is not a valid host name", vdc="VDC-5-1004")
-    apply_props(row, props, replace, mutable=("name", "hostname", "availabilityZone", "nicMultiQueue",
-                                              "placementGroupId"))
+    apply_props(
+        row, props, replace, mutable=("name", "hostname", "availabilityZone", "nicMultiQueue", "placementGroupId")
+    )
     row.props.update(cores=size["cores"], ram=size["ram"], cpuFamily=size["cpuFamily"])
     if props.get("bootVolume") or props.get("bootCdrom"):
         _set_boot(ctx, dc, row, props)
@@ -365,14 +446,23 @@ def _server_volumes(ctx: Ctx, server):
     return VOLUME, ctx.store.list(ctx.tenant, "volume", server.parent, link=server.id)
 
 
-SERVER = register(Kind(
-    "server", "server", "servers", parent="datacenter",
-    entities=("cdroms", "volumes", "nics", "securitygroups", "gpus"),
-    create=create_server, update=update_server, delete=delete_server,
-    entity_rows={"volumes": _server_volumes}))
+SERVER = register(
+    Kind(
+        "server",
+        "server",
+        "servers",
+        parent="datacenter",
+        entities=("cdroms", "volumes", "nics", "securitygroups", "gpus"),
+        create=create_server,
+        update=update_server,
+        delete=delete_server,
+        entity_rows={"volumes": _server_volumes},
+    )
+)
 
 
 # -- server actions ---------------------------------------------------------------------------------
+
 
 def _action(op_id: str, allowed: tuple[str, ...], vm_state: str | None, refuse: str):
     @handler(op_id)
@@ -385,13 +475,22 @@ def _action(op_id: str, allowed: tuple[str, ...], vm_state: str | None, refuse: 
             if vm_state:
                 ch.effect("props", key(server), set={"vmState": vm_state})
         return ch.accepted(None)
+
     return act
 
 
-_action("datacentersServersStartPost", ("ENTERPRISE", "VCPU", "GPU"), "RUNNING",
-        "You cannot use this method to start a {type} server; use resume")
-_action("datacentersServersStopPost", ("ENTERPRISE", "VCPU", "GPU"), "SHUTOFF",
-        "You cannot use this method to stop a {type} server; use suspend")
+_action(
+    "datacentersServersStartPost",
+    ("ENTERPRISE", "VCPU", "GPU"),
+    "RUNNING",
+    "You cannot use this method to start a {type} server; use resume",
+)
+_action(
+    "datacentersServersStopPost",
+    ("ENTERPRISE", "VCPU", "GPU"),
+    "SHUTOFF",
+    "You cannot use this method to stop a {type} server; use suspend",
+)
 _action("datacentersServersRebootPost", SERVER_TYPES, "RUNNING", "")
 _action("datacentersServersSuspendPost", ("CUBE",), "SUSPENDED", "Only Cube servers can be suspended")
 _action("datacentersServersResumePost", ("CUBE",), "RUNNING", "Only Cube servers can be resumed")
@@ -412,13 +511,15 @@ def server_token(ctx: Ctx) -> Reply:
 
 # -- attached volumes -------------------------------------------------------------------------------
 
+
 def _server_chain(ctx: Ctx):
     return load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
 
 
 def _devices(ctx: Ctx, server) -> int:
-    return (len(ctx.store.list(ctx.tenant, "volume", server.parent, link=server.id))
-            + ctx.store.count(ctx.tenant, "nic", server.id))
+    return len(ctx.store.list(ctx.tenant, "volume", server.parent, link=server.id)) + ctx.store.count(
+        ctx.tenant, "nic", server.id
+    )
 
 
 @handler("datacentersServersVolumesGet")

@@ -5,6 +5,7 @@ metadata.state (DEPLOYING/UPDATING/DESTROYING -> ACTIVE, or 404 once deleted) ra
 request; the request record is still written so /requests and the Location header work as everywhere.
 Nodes are rows below their pool (PROVISIONING -> READY); they are not servers of the data center.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,8 +41,15 @@ DEFAULT_NODE_SUBNET = "10.208.0.0/16"
 # A cluster, pool or node in these states is on its way out: further changes are a state conflict.
 ENDING = ("DESTROYING",)
 
-IMMUTABLE_POOL = ("datacenterId", "cpuFamily", "coresCount", "ramSize", "availabilityZone", "storageType",
-                  "storageSize")
+IMMUTABLE_POOL = (
+    "datacenterId",
+    "cpuFamily",
+    "coresCount",
+    "ramSize",
+    "availabilityZone",
+    "storageType",
+    "storageSize",
+)
 
 
 def _parts(version: str) -> tuple[int, ...]:
@@ -55,8 +63,9 @@ def _minor(version: str) -> tuple[int, ...]:
 def upgrade_targets(version: str) -> list[str]:
     """Same minor with a newer patch, or the next minor: a cluster moves up one minor at a time."""
     cur = _minor(version)
-    return [v for v in VERSIONS if (_minor(v) == cur and _parts(v) > _parts(version))
-            or _minor(v) == (cur[0], cur[1] + 1)]
+    return [
+        v for v in VERSIONS if (_minor(v) == cur and _parts(v) > _parts(version)) or _minor(v) == (cur[0], cur[1] + 1)
+    ]
 
 
 def viable_pool_versions(cluster_version: str) -> list[str]:
@@ -66,15 +75,20 @@ def viable_pool_versions(cluster_version: str) -> list[str]:
 
 def _check_name(name, what: str) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise fail(f"The {what} name '{name}' is not valid: at most 63 characters, starting and ending with a "
-                   f"letter or digit, with '-', '_', '.', letters and digits between", vdc="VDC-20-1")
+        raise fail(
+            f"The {what} name '{name}' is not valid: at most 63 characters, starting and ending with a "
+            f"letter or digit, with '-', '_', '.', letters and digits between",
+            vdc="VDC-20-1",
+        )
     return name
 
 
 def _check_version(version, allowed: list[str] | tuple[str, ...], what: str) -> str:
     if version not in allowed:
-        raise fail(f"The Kubernetes version '{version}' is not available for this {what}; "
-                   f"available: {', '.join(allowed)}", vdc="VDC-20-2")
+        raise fail(
+            f"The Kubernetes version '{version}' is not available for this {what}; available: {', '.join(allowed)}",
+            vdc="VDC-20-2",
+        )
     return version
 
 
@@ -85,8 +99,7 @@ def _maintenance_window(given, seed: str) -> dict:
         return {"dayOfTheWeek": DAYS[h[0] % 7], "time": f"{h[1] % 24:02d}:{h[2] % 4 * 15:02d}:00Z"}
     m = TIME_RE.fullmatch(str(given.get("time", "")))
     if m is None:
-        raise fail(f"maintenanceWindow.time '{given.get('time')}' must look like HH:mm:ss or HH:mm:ssZ",
-                   vdc="VDC-20-3")
+        raise fail(f"maintenanceWindow.time '{given.get('time')}' must look like HH:mm:ss or HH:mm:ssZ", vdc="VDC-20-3")
     return {"dayOfTheWeek": given["dayOfTheWeek"], "time": f"{m.group(1)}:{m.group(2)}:{m.group(3)}Z"}
 
 
@@ -117,11 +130,16 @@ def _removal(ch: Change, kind: Kind, row, during: str, failed: str) -> None:
 def _not_ending(row, what: str) -> None:
     state = row.meta.get("state")
     if state in ENDING:
-        raise fail(f"Operation cannot be executed since this Kubernetes {what} is already marked for deletion. "
-                   f"Current state of the resource is {state}.", "200", vdc="VDC-20-4")
+        raise fail(
+            f"Operation cannot be executed since this Kubernetes {what} is already marked for deletion. "
+            f"Current state of the resource is {state}.",
+            "200",
+            vdc="VDC-20-4",
+        )
 
 
 # -- clusters ---------------------------------------------------------------------------------------
+
 
 def _allow_list(value) -> list[str]:
     for entry in value or []:
@@ -135,8 +153,11 @@ def _allow_list(value) -> list[str]:
 def _buckets(value) -> list[dict]:
     for b in value or []:
         if not BUCKET_RE.fullmatch(b.get("name", "")) or ".." in b["name"]:
-            raise fail(f"s3Buckets name '{b.get('name')}' is not a valid bucket name (3-63 lowercase letters, "
-                       f"digits, '.' and '-', starting and ending with a letter or digit)", vdc="VDC-20-6")
+            raise fail(
+                f"s3Buckets name '{b.get('name')}' is not a valid bucket name (3-63 lowercase letters, "
+                f"digits, '.' and '-', starting and ending with a letter or digit)",
+                vdc="VDC-20-6",
+            )
     return [{"name": b["name"]} for b in value or []]
 
 
@@ -145,8 +166,9 @@ def _reserved_ip(ctx: Ctx, ip: str, location: str, what: str) -> None:
     for block in ctx.store.list(ctx.tenant, "ipblock", ""):
         if ip in (block.props.get("ips") or []):
             if block.props.get("location") != location:
-                raise fail(f"{what} {ip} is reserved in {block.props.get('location')}, not in {location}",
-                           vdc="VDC-20-7")
+                raise fail(
+                    f"{what} {ip} is reserved in {block.props.get('location')}, not in {location}", vdc="VDC-20-7"
+                )
             return
     raise fail(f"{what} {ip} is not reserved in an IP block of this contract", vdc="VDC-20-8")
 
@@ -158,18 +180,20 @@ def create_cluster(ctx: Ctx, parent, body, ch: Change):
         raise fail(f"The contract's limit of {limit} Kubernetes clusters is reached", vdc="VDC-14-8")
     rid = str(uuid.uuid4())
     public = p.get("public", True)
-    props = {"name": _check_name(p.get("name"), "cluster"),
-             "k8sVersion": _check_version(p.get("k8sVersion", DEFAULT_VERSION), VERSIONS, "cluster"),
-             "maintenanceWindow": _maintenance_window(p.get("maintenanceWindow"), rid), "public": public,
-             "apiSubnetAllowList": _allow_list(p.get("apiSubnetAllowList")),
-             "s3Buckets": _buckets(p.get("s3Buckets"))}
+    props = {
+        "name": _check_name(p.get("name"), "cluster"),
+        "k8sVersion": _check_version(p.get("k8sVersion", DEFAULT_VERSION), VERSIONS, "cluster"),
+        "maintenanceWindow": _maintenance_window(p.get("maintenanceWindow"), rid),
+        "public": public,
+        "apiSubnetAllowList": _allow_list(p.get("apiSubnetAllowList")),
+        "s3Buckets": _buckets(p.get("s3Buckets")),
+    }
     if p.get("location") is not None:
         props["location"] = location_of(ctx, p["location"])["id"]
     if public:
         for attr in ("natGatewayIp", "nodeSubnet"):
             if p.get(attr) is not None:
-                raise fail(f"attribute 'properties.{attr}' is only for private clusters (public=false)",
-                           vdc="VDC-20-9")
+                raise fail(f"attribute 'properties.{attr}' is only for private clusters (public=false)", vdc="VDC-20-9")
     else:
         for attr in ("location", "natGatewayIp"):
             if p.get(attr) is None:
@@ -182,8 +206,7 @@ def create_cluster(ctx: Ctx, parent, body, ch: Change):
             except ValueError:
                 net = None
             if net is None or net.version != 4 or net.prefixlen != 16:
-                raise fail(f"nodeSubnet '{p['nodeSubnet']}' must be an IPv4 network with a /16 prefix",
-                           vdc="VDC-20-11")
+                raise fail(f"nodeSubnet '{p['nodeSubnet']}' must be an IPv4 network with a /16 prefix", vdc="VDC-20-11")
             props["nodeSubnet"] = str(net)
     row = new_row(ctx, CLUSTER, None, props, id=rid, state="DEPLOYING")
     row.x["token"] = base64.urlsafe_b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().rstrip("=")
@@ -192,12 +215,26 @@ def create_cluster(ctx: Ctx, parent, body, ch: Change):
 
 def _cluster_view(ctx: Ctx, row) -> dict:
     v = row.props["k8sVersion"]
-    return {**row.props, "availableUpgradeVersions": upgrade_targets(v), "viableNodePoolVersions":
-            viable_pool_versions(v)}
+    return {
+        **row.props,
+        "availableUpgradeVersions": upgrade_targets(v),
+        "viableNodePoolVersions": viable_pool_versions(v),
+    }
 
 
-CLUSTER = register(Kind("k8s", "k8s", "k8s", entities=("nodepools",), paginated=False, create=create_cluster,
-                        view=_cluster_view, create_privilege="createK8sCluster", shareable=True))
+CLUSTER = register(
+    Kind(
+        "k8s",
+        "k8s",
+        "k8s",
+        entities=("nodepools",),
+        paginated=False,
+        create=create_cluster,
+        view=_cluster_view,
+        create_privilege="createK8sCluster",
+        shareable=True,
+    )
+)
 
 
 @handler("k8sPut")
@@ -214,14 +251,21 @@ def update_cluster(ctx: Ctx) -> Reply:
         viable = viable_pool_versions(version)
         behind = [pool.props["name"] for pool in _pools(ctx, row) if pool.props["k8sVersion"] not in viable]
         if behind:
-            raise fail(f"Node pools {', '.join(behind)} must be upgraded before the cluster can run {version}",
-                       vdc="VDC-20-12")
+            raise fail(
+                f"Node pools {', '.join(behind)} must be upgraded before the cluster can run {version}", vdc="VDC-20-12"
+            )
     # PUT replaces what the client manages; the version and window are always kept when omitted
     row.props.update(
-        name=_check_name(p.get("name"), "cluster"), k8sVersion=version,
-        maintenanceWindow=(_maintenance_window(p["maintenanceWindow"], row.id) if p.get("maintenanceWindow")
-                           else row.props["maintenanceWindow"]),
-        apiSubnetAllowList=_allow_list(p.get("apiSubnetAllowList")), s3Buckets=_buckets(p.get("s3Buckets")))
+        name=_check_name(p.get("name"), "cluster"),
+        k8sVersion=version,
+        maintenanceWindow=(
+            _maintenance_window(p["maintenanceWindow"], row.id)
+            if p.get("maintenanceWindow")
+            else row.props["maintenanceWindow"]
+        ),
+        apiSubnetAllowList=_allow_list(p.get("apiSubnetAllowList")),
+        s3Buckets=_buckets(p.get("s3Buckets")),
+    )
     with Change(ctx, CLUSTER.name) as ch:
         _transition(ch, CLUSTER, row, "UPDATING", "ACTIVE", "FAILED_UPDATING")
     return ch.accepted(full(ctx, CLUSTER, row, ctx.depth))
@@ -245,20 +289,32 @@ def _pools(ctx: Ctx, cluster) -> list:
 
 # -- kubeconfig -------------------------------------------------------------------------------------
 
+
 def kubeconfig(ctx: Ctx, cluster) -> dict:
     name = cluster.props["name"] or cluster.id
     user, context = "cluster-admin", f"cluster-admin@{name}"
     # a stand-in CA: a PEM block of stable bytes, so tools that decode it find a certificate-shaped text
     body = base64.b64encode(hashlib.sha512(cluster.id.encode()).digest() * 4).decode()
-    lines = "".join(body[i:i + 64] + "\n" for i in range(0, len(body), 64))
+    lines = "".join(body[i : i + 64] + "\n" for i in range(0, len(body), 64))
     ca = f"-----BEGIN CERTIFICATE-----\n{lines}-----END CERTIFICATE-----\n"
-    return {"apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": context,
-            # .invalid never resolves: the emulator serves no Kubernetes API server
-            "clusters": [{"name": name, "cluster": {
-                "server": f"https://{cluster.id[:8]}.k8s.emulator.invalid:6443",
-                "certificate-authority-data": base64.b64encode(ca.encode()).decode()}}],
-            "contexts": [{"name": context, "context": {"cluster": name, "user": user}}],
-            "users": [{"name": user, "user": {"token": cluster.x.get("token", "")}}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "current-context": context,
+        # .invalid never resolves: the emulator serves no Kubernetes API server
+        "clusters": [
+            {
+                "name": name,
+                "cluster": {
+                    "server": f"https://{cluster.id[:8]}.k8s.emulator.invalid:6443",
+                    "certificate-authority-data": base64.b64encode(ca.encode()).decode(),
+                },
+            }
+        ],
+        "contexts": [{"name": context, "context": {"cluster": name, "user": user}}],
+        "users": [{"name": user, "user": {"token": cluster.x.get("token", "")}}],
+    }
 
 
 def _yaml(doc: dict, indent: str = "") -> list[str]:
@@ -272,7 +328,7 @@ def _yaml(doc: dict, indent: str = "") -> list[str]:
             lines.append(f"{indent}{k}:")
             for entry in v:
                 sub = _yaml(entry, indent + "  ")
-                lines += [f"{indent}- {sub[0][len(indent) + 2:]}"] + sub[1:]
+                lines += [f"{indent}- {sub[0][len(indent) + 2 :]}"] + sub[1:]
         else:
             lines.append(f"{indent}{k}: {_yaml_scalar(v)}")
     return lines
@@ -283,8 +339,12 @@ def _yaml_scalar(v) -> str:
         return "{}"
     if v == []:
         return "[]"
-    if isinstance(v, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9@._/:=+-]*", v) and ": " not in v \
-            and v.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"):
+    if (
+        isinstance(v, str)
+        and re.fullmatch(r"[A-Za-z][A-Za-z0-9@._/:=+-]*", v)
+        and ": " not in v
+        and v.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n", "~")
+    ):
         return v
     return json.dumps(v)  # a JSON string is a valid YAML double-quoted scalar
 
@@ -314,6 +374,7 @@ def _wants_json(accept: str | None) -> bool:
 
 # -- versions ---------------------------------------------------------------------------------------
 
+
 @handler("k8sVersionsGet")
 def versions(ctx: Ctx) -> Reply:
     return Reply(200, list(VERSIONS))
@@ -325,6 +386,7 @@ def default_version(ctx: Ctx) -> Reply:
 
 
 # -- node pools -------------------------------------------------------------------------------------
+
 
 def _datacenter(ctx: Ctx, cluster, dc_id):
     dc = ctx.store.get(ctx.tenant, "datacenter", "", str(dc_id))
@@ -354,8 +416,11 @@ def _public_ips(ctx: Ctx, pool_id: str | None, dc, ips, node_count: int, scaling
         return []
     most = scaling["maxNodeCount"] if scaling else node_count
     if len(ips) != most + 1:
-        raise fail(f"publicIps must hold {most + 1} addresses (one more than the {most} nodes the pool can have), "
-                   f"not {len(ips)}", vdc="VDC-20-18")
+        raise fail(
+            f"publicIps must hold {most + 1} addresses (one more than the {most} nodes the pool can have), "
+            f"not {len(ips)}",
+            vdc="VDC-20-18",
+        )
     if len(set(ips)) != len(ips):
         raise fail("publicIps must not repeat an address", vdc="VDC-20-19")
     for ip in ips:
@@ -386,8 +451,9 @@ def _lans(ctx: Ctx, dc, value) -> list[dict]:
                 ipaddress.ip_network(r.get("network", ""), strict=False)
                 ipaddress.ip_address(r.get("gatewayIp", ""))
             except ValueError:
-                raise fail(f"LAN {lan_id} route {r} needs a CIDR 'network' and an IP 'gatewayIp'",
-                           vdc="VDC-20-24") from None
+                raise fail(
+                    f"LAN {lan_id} route {r} needs a CIDR 'network' and an IP 'gatewayIp'", vdc="VDC-20-24"
+                ) from None
             routes.append({"network": r["network"], "gatewayIp": r["gatewayIp"]})
         out.append({"id": lan_id, "dhcp": bool(entry.get("dhcp", True)), "routes": routes})
     return out
@@ -396,16 +462,17 @@ def _lans(ctx: Ctx, dc, value) -> list[dict]:
 def _label_key(k: str, what: str) -> None:
     prefix, _, name = k.rpartition("/")
     if not LABEL_NAME_RE.fullmatch(name) or (prefix and not LABEL_PREFIX_RE.fullmatch(prefix)):
-        raise fail(f"{what} key '{k}' is not a valid Kubernetes key ([prefix/]name, name at most 63 characters)",
-                   vdc="VDC-20-25")
+        raise fail(
+            f"{what} key '{k}' is not a valid Kubernetes key ([prefix/]name, name at most 63 characters)",
+            vdc="VDC-20-25",
+        )
 
 
 def _labels(value) -> dict:
     for k, v in (value or {}).items():
         _label_key(k, "Label")
         if v and not LABEL_NAME_RE.fullmatch(v):
-            raise fail(f"Label value '{v}' is not valid (at most 63 letters, digits, '-', '_', '.')",
-                       vdc="VDC-20-26")
+            raise fail(f"Label value '{v}' is not valid (at most 63 letters, digits, '-', '_', '.')", vdc="VDC-20-26")
     return dict(value or {})
 
 
@@ -437,8 +504,7 @@ def _node_size(ctx: Ctx, dc, p: dict, node_count: int) -> dict:
     if cores < 1:
         raise fail("attribute 'properties.coresCount' must be at least 1", vdc="VDC-20-29")
     if ram < 2048 or ram % 1024:
-        raise fail("attribute 'properties.ramSize' must be a multiple of 1024 MB and at least 2048 MB",
-                   vdc="VDC-20-30")
+        raise fail("attribute 'properties.ramSize' must be a multiple of 1024 MB and at least 2048 MB", vdc="VDC-20-30")
     if storage < 1:
         raise fail("attribute 'properties.storageSize' must be at least 1 GB", vdc="VDC-20-31")
     loc = location_of(ctx, dc.props["location"])
@@ -447,13 +513,19 @@ def _node_size(ctx: Ctx, dc, p: dict, node_count: int) -> dict:
     if family and server_type == "VCPU":
         raise fail("attribute 'properties.cpuFamily' must not be given for VCPU node pools", vdc="VDC-20-32")
     if family and family not in families:
-        raise fail(f"The CPU family '{family}' is not available in {loc['id']} ({', '.join(families)})",
-                   vdc="VDC-20-33")
+        raise fail(
+            f"The CPU family '{family}' is not available in {loc['id']} ({', '.join(families)})", vdc="VDC-20-33"
+        )
     family = family or (families[0] if server_type == "DedicatedCore" else None)
     check_server_size(ctx, loc, family, cores, ram, extra_cores=cores * node_count, extra_ram=ram * node_count)
     check_storage(ctx, p["storageType"], float(storage), extra_gb=float(storage * node_count))
-    return {"serverType": server_type, "coresCount": cores, "ramSize": ram, "storageSize": storage,
-            **({"cpuFamily": family} if family else {})}
+    return {
+        "serverType": server_type,
+        "coresCount": cores,
+        "ramSize": ram,
+        "storageSize": storage,
+        **({"cpuFamily": family} if family else {}),
+    }
 
 
 def _node_count(p: dict) -> int:
@@ -466,21 +538,33 @@ def _node_count(p: dict) -> int:
 def create_pool(ctx: Ctx, cluster, body, ch: Change):
     p = props_of(body)
     if cluster.meta.get("state") != "ACTIVE":
-        raise fail(f"Node pools can be created once the cluster is ACTIVE; it is {cluster.meta.get('state')}",
-                   "200", vdc="VDC-20-35")
+        raise fail(
+            f"Node pools can be created once the cluster is ACTIVE; it is {cluster.meta.get('state')}",
+            "200",
+            vdc="VDC-20-35",
+        )
     dc = _datacenter(ctx, cluster, p.get("datacenterId"))
     count = _node_count(p)
     scaling = _auto_scaling(p.get("autoScaling"), count)
     rid = str(uuid.uuid4())
-    props = {"name": _check_name(p.get("name"), "node pool"), "datacenterId": dc.id, "nodeCount": count,
-             **_node_size(ctx, dc, p, count), "availabilityZone": p["availabilityZone"],
-             "storageType": p["storageType"],
-             "k8sVersion": _check_version(p.get("k8sVersion", cluster.props["k8sVersion"]),
-                                          viable_pool_versions(cluster.props["k8sVersion"]), "cluster's node pools"),
-             "maintenanceWindow": _maintenance_window(p.get("maintenanceWindow"), rid),
-             "lans": _lans(ctx, dc, p.get("lans")), "labels": _labels(p.get("labels")),
-             "annotations": _annotations(p.get("annotations")),
-             "publicIps": _public_ips(ctx, None, dc, p.get("publicIps"), count, scaling)}
+    props = {
+        "name": _check_name(p.get("name"), "node pool"),
+        "datacenterId": dc.id,
+        "nodeCount": count,
+        **_node_size(ctx, dc, p, count),
+        "availabilityZone": p["availabilityZone"],
+        "storageType": p["storageType"],
+        "k8sVersion": _check_version(
+            p.get("k8sVersion", cluster.props["k8sVersion"]),
+            viable_pool_versions(cluster.props["k8sVersion"]),
+            "cluster's node pools",
+        ),
+        "maintenanceWindow": _maintenance_window(p.get("maintenanceWindow"), rid),
+        "lans": _lans(ctx, dc, p.get("lans")),
+        "labels": _labels(p.get("labels")),
+        "annotations": _annotations(p.get("annotations")),
+        "publicIps": _public_ips(ctx, None, dc, p.get("publicIps"), count, scaling),
+    }
     if scaling:
         props["autoScaling"] = scaling
     taints = _taints(p.get("taints"))
@@ -500,8 +584,9 @@ def _pool_view(ctx: Ctx, row) -> dict:
     return {**row.props, "availableUpgradeVersions": ups}
 
 
-POOL = register(Kind("nodepool", "nodepool", "nodepools", parent="k8s", paginated=False, create=create_pool,
-                     view=_pool_view))
+POOL = register(
+    Kind("nodepool", "nodepool", "nodepools", parent="k8s", paginated=False, create=create_pool, view=_pool_view)
+)
 
 
 @handler("k8sNodepoolsPut")
@@ -524,12 +609,19 @@ def update_pool(ctx: Ctx) -> Reply:
         pool.props.pop("cpuFamily", None)
         pool.props.update(size)
     pool.props.update(
-        name=_check_name(p.get("name", pool.props["name"]), "node pool"), nodeCount=count, k8sVersion=version,
-        maintenanceWindow=(_maintenance_window(p["maintenanceWindow"], pool.id) if p.get("maintenanceWindow")
-                           else pool.props["maintenanceWindow"]),
-        lans=_lans(ctx, dc, p.get("lans")), labels=_labels(p.get("labels")),
+        name=_check_name(p.get("name", pool.props["name"]), "node pool"),
+        nodeCount=count,
+        k8sVersion=version,
+        maintenanceWindow=(
+            _maintenance_window(p["maintenanceWindow"], pool.id)
+            if p.get("maintenanceWindow")
+            else pool.props["maintenanceWindow"]
+        ),
+        lans=_lans(ctx, dc, p.get("lans")),
+        labels=_labels(p.get("labels")),
         annotations=_annotations(p.get("annotations")),
-        publicIps=_public_ips(ctx, pool.id, dc, p.get("publicIps"), count, scaling))
+        publicIps=_public_ips(ctx, pool.id, dc, p.get("publicIps"), count, scaling),
+    )
     pool.props.pop("autoScaling", None)
     if scaling:
         pool.props["autoScaling"] = scaling
@@ -564,6 +656,7 @@ def delete_pool(ctx: Ctx) -> Reply:
 
 # -- nodes ------------------------------------------------------------------------------------------
 
+
 def _nodes(ctx: Ctx, pool) -> list:
     return ctx.store.list(ctx.tenant, NODE.name, pool.id)
 
@@ -577,8 +670,11 @@ def _add_node(ctx: Ctx, cluster, pool, ch: Change):
     """A new node of the pool, PROVISIONING until the change completes."""
     rid = str(uuid.uuid4())
     base = re.sub(r"[^a-z0-9-]", "-", pool.props["name"].lower()).strip("-") or "node"
-    props = {"name": f"{base[:50]}-{rid[:8]}", "k8sVersion": pool.props["k8sVersion"],
-             "privateIP": _next_private_ip(ctx, cluster)}
+    props = {
+        "name": f"{base[:50]}-{rid[:8]}",
+        "k8sVersion": pool.props["k8sVersion"],
+        "privateIP": _next_private_ip(ctx, cluster),
+    }
     if cluster.props.get("public", True):
         used = {n.props.get("publicIP") for n in _nodes(ctx, pool)}
         spare = [ip for ip in pool.props.get("publicIps") or [] if ip not in used]
@@ -586,8 +682,13 @@ def _add_node(ctx: Ctx, cluster, pool, ch: Change):
     node = new_row(ctx, NODE, pool, props, id=rid, state="PROVISIONING")
     ts = node.meta["createdDate"]
     # a node's metadata is the smaller KubernetesNodeMetadata
-    node.doc["metadata"] = {"etag": node.meta["etag"], "createdDate": ts, "lastModifiedDate": ts,
-                            "lastSoftwareUpdatedDate": ts, "state": "PROVISIONING"}
+    node.doc["metadata"] = {
+        "etag": node.meta["etag"],
+        "createdDate": ts,
+        "lastModifiedDate": ts,
+        "lastSoftwareUpdatedDate": ts,
+        "state": "PROVISIONING",
+    }
     return ch.created(NODE, node, final_state="READY")
 
 

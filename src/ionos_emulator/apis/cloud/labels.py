@@ -4,6 +4,7 @@ Label calls are synchronous (no request, no Location; api-behaviour.md §2.1). A
 resource's path, so it disappears with the resource; its id is the key, unique per resource. The global
 /labels view names each label by `urn:label:<resource type>:<resource id>:<key>`.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from .network import IPBLOCK
 from .rules import fail
 from .storage import IMAGE, SNAPSHOT
 
-LABEL = Kind("label", "label", "labels")                            # on a resource (LabelResources pages)
+LABEL = Kind("label", "label", "labels")  # on a resource (LabelResources pages)
 GLOBAL_LABEL = Kind("globallabel", "label", "labels", paginated=False)  # the contract-wide /labels view
 
 # resource type -> (operationId prefix, how its path parameters lead to it)
@@ -78,8 +79,14 @@ def _new_label(ctx: Ctx, rtype: str, resource: Row, top: Row | None, key: str, v
     row = new_row(ctx, LABEL, None, {"key": key, "value": value}, id=key, scope=resource.scope)
     row.parent, row.path = resource.id, _label_path(resource, key)
     row.meta.pop("state")  # labels carry no state
-    row.x.update(resourceType=rtype, resourceId=resource.id, resourcePath=resource.path,
-                 topKind=top.kind if top else "", topParent=top.parent if top else "", topId=top.id if top else "")
+    row.x.update(
+        resourceType=rtype,
+        resourceId=resource.id,
+        resourcePath=resource.path,
+        topKind=top.kind if top else "",
+        topParent=top.parent if top else "",
+        topId=top.id if top else "",
+    )
     return row
 
 
@@ -88,6 +95,7 @@ def _list(rtype: str):
         resource, _ = _resource(ctx, rtype)
         rows = ctx.store.list(ctx.tenant, LABEL.name, resource.id)
         return Reply(200, collection(ctx, LABEL, rows, f"{resource.path}/labels", f"{resource.id}/labels"))
+
     return list_labels
 
 
@@ -95,6 +103,7 @@ def _get(rtype: str):
     def get_label(ctx: Ctx) -> Reply:
         resource, _ = _resource(ctx, rtype)
         return single(ctx, LABEL, _load_label(ctx, resource, ctx.params["key"]))
+
     return get_label
 
 
@@ -109,6 +118,7 @@ def _create(rtype: str):
         with ctx.store.tx():
             ctx.store.insert(row)
         return single(ctx, LABEL, row, status=201)
+
     return create_label
 
 
@@ -128,6 +138,7 @@ def _put(rtype: str):
         with ctx.store.tx():
             ctx.store.update(row)
         return single(ctx, LABEL, row)
+
     return put_label
 
 
@@ -139,26 +150,36 @@ def _delete(rtype: str):
         with ctx.store.tx():
             ctx.store.delete_tree(row)
         return Reply(200, None)
+
     return delete_label
 
 
 for _rtype, (_prefix, _) in LABELLED.items():
-    for _suffix, _make in (("Get", _list), ("FindByKey", _get), ("Post", _create), ("Put", _put),
-                           ("Delete", _delete)):
+    for _suffix, _make in (("Get", _list), ("FindByKey", _get), ("Post", _create), ("Put", _put), ("Delete", _delete)):
         handler(_prefix + _suffix)(_make(_rtype))
 
 
 # -- the contract-wide view ---------------------------------------------------------------------------
+
 
 def urn(row: Row) -> str:
     return f"urn:label:{row.x['resourceType']}:{row.x['resourceId']}:{row.props['key']}"
 
 
 def _global_row(ctx: Ctx, row: Row) -> Row:
-    props = {**row.props, "resourceId": row.x["resourceId"], "resourceType": row.x["resourceType"],
-             "resourceHref": ctx.href(row.x["resourcePath"])}
-    return Row(tenant=row.tenant, kind=GLOBAL_LABEL.name, id=urn(row), path=f"labels/{quote(urn(row), safe=':')}",
-               doc={"properties": props, "metadata": row.meta})
+    props = {
+        **row.props,
+        "resourceId": row.x["resourceId"],
+        "resourceType": row.x["resourceType"],
+        "resourceHref": ctx.href(row.x["resourcePath"]),
+    }
+    return Row(
+        tenant=row.tenant,
+        kind=GLOBAL_LABEL.name,
+        id=urn(row),
+        path=f"labels/{quote(urn(row), safe=':')}",
+        doc={"properties": props, "metadata": row.meta},
+    )
 
 
 def _reachable(ctx: Ctx, row: Row) -> bool:

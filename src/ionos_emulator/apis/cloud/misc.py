@@ -1,10 +1,10 @@
 """Private Cross-Connects (PCCs), backup units and the GPUs of GPU servers."""
+
 from __future__ import annotations
 
 import re
 import uuid
 
-from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
@@ -14,12 +14,11 @@ from .model import (
     Kind,
     apply_props,
     check_access,
-    collection,
+    computed_collection,
     load_chain,
     new_row,
     props_of,
     register,
-    single,
     stored,
     visible,
 )
@@ -27,6 +26,7 @@ from .network import LAN
 from .rules import fail
 
 # -- PCCs: LANs of different data centers joined by setting the LAN's `pcc` ------------------------------
+
 
 def _connected_lans(ctx: Ctx, pcc_id: str) -> list[Row]:
     return [lan for lan in ctx.store.list(ctx.tenant, LAN.name) if lan.props.get("pcc") == pcc_id]
@@ -39,12 +39,22 @@ def _pcc_view(ctx: Ctx, row: Row) -> dict:
     for lan in _connected_lans(ctx, row.id):
         dc = dcs.get(lan.parent)
         if dc is not None:
-            peers.append({"id": lan.id, "name": lan.props.get("name", ""), "datacenterId": dc.id,
-                          "datacenterName": dc.props.get("name", ""), "location": dc.props["location"]})
+            peers.append(
+                {
+                    "id": lan.id,
+                    "name": lan.props.get("name", ""),
+                    "datacenterId": dc.id,
+                    "datacenterName": dc.props.get("name", ""),
+                    "location": dc.props["location"],
+                }
+            )
     # once connected, only data centers in the location of the connected LANs can join
     locations = {p["location"] for p in peers}
-    connectable = [{"id": dc.id, "name": dc.props.get("name", ""), "location": dc.props["location"]}
-                   for dc in dcs.values() if visible(ctx, dc) and (not locations or dc.props["location"] in locations)]
+    connectable = [
+        {"id": dc.id, "name": dc.props.get("name", ""), "location": dc.props["location"]}
+        for dc in dcs.values()
+        if visible(ctx, dc) and (not locations or dc.props["location"] in locations)
+    ]
     return {**row.props, "peers": peers, "connectableDatacenters": connectable}
 
 
@@ -61,12 +71,28 @@ def update_pcc(ctx: Ctx, row, props, replace, ch):
 def delete_pcc(ctx: Ctx, row, ch):
     lans = _connected_lans(ctx, row.id)
     if lans:
-        raise fail(f"The Cross Connect is still connected to {len(lans)} LAN(s) (LAN {lans[0].id} of data center "
-                   f"{lans[0].parent}); disconnect them first", "200", vdc="VDC-21-1")
+        raise fail(
+            f"The Cross Connect is still connected to {len(lans)} LAN(s) (LAN {lans[0].id} of data center "
+            f"{lans[0].parent}); disconnect them first",
+            "200",
+            vdc="VDC-21-1",
+        )
 
 
-PCC = register(Kind("pcc", "pcc", "pccs", paginated=False, create=create_pcc, update=update_pcc, delete=delete_pcc,
-                    view=_pcc_view, create_privilege="createPcc", shareable=True))
+PCC = register(
+    Kind(
+        "pcc",
+        "pcc",
+        "pccs",
+        paginated=False,
+        create=create_pcc,
+        update=update_pcc,
+        delete=delete_pcc,
+        view=_pcc_view,
+        create_privilege="createPcc",
+        shareable=True,
+    )
+)
 
 
 def _check_lan_pcc(ctx: Ctx, dc_id: str, lan_id: str | None, public: bool, pcc_id) -> None:
@@ -84,12 +110,16 @@ def _check_lan_pcc(ctx: Ctx, dc_id: str, lan_id: str | None, public: bool, pcc_i
             raise fail(f"LAN {lan.id} of this data center is already connected to the Cross Connect", vdc="VDC-21-4")
         other = ctx.store.get(ctx.tenant, DATACENTER.name, "", lan.parent)
         if other is not None and other.props["location"] != dc.props["location"]:
-            raise fail(f"The Cross Connect connects LANs in {other.props['location']}; a LAN in "
-                       f"{dc.props['location']} cannot join it", vdc="VDC-21-5")
+            raise fail(
+                f"The Cross Connect connects LANs in {other.props['location']}; a LAN in "
+                f"{dc.props['location']} cannot join it",
+                vdc="VDC-21-5",
+            )
 
 
 def _extend_lan(create, update):
     """The LAN kind belongs to network; these rules only check and tidy its `pcc` property."""
+
     def create_lan(ctx: Ctx, dc, body, ch: Change):
         p = props_of(body)
         if p.get("pcc"):
@@ -104,6 +134,7 @@ def _extend_lan(create, update):
         update(ctx, row, props, replace, ch)
         if not row.props.get("pcc"):  # an empty pcc disconnects; not connected means no pcc at all
             row.props.pop("pcc", None)
+
     return create_lan, update_lan
 
 
@@ -142,17 +173,32 @@ def update_backup_unit(ctx: Ctx, row, props, replace, ch):
     if props.get("password"):
         row.x["password"] = props["password"]
     # PUT keeps what it does not mention: a unit always has its e-mail and password
-    apply_props(row, {k: v for k, v in props.items() if k != "password" and v is not None}, replace,
-                mutable=("email",), immutable=("name",))
+    apply_props(
+        row,
+        {k: v for k, v in props.items() if k != "password" and v is not None},
+        replace,
+        mutable=("email",),
+        immutable=("name",),
+    )
 
 
-BACKUP_UNIT = register(Kind("backupunit", "backupunit", "backupunits", paginated=False, create=create_backup_unit,
-                            update=update_backup_unit, create_privilege="createBackupUnit", shareable=True))
+BACKUP_UNIT = register(
+    Kind(
+        "backupunit",
+        "backupunit",
+        "backupunits",
+        paginated=False,
+        create=create_backup_unit,
+        update=update_backup_unit,
+        create_privilege="createBackupUnit",
+        shareable=True,
+    )
+)
 
 
 @handler("backupunitsSsourlGet")
 def backup_unit_sso(ctx: Ctx) -> Reply:
-    unit, = load_chain(ctx, [(BACKUP_UNIT, "backupunitId")])
+    (unit,) = load_chain(ctx, [(BACKUP_UNIT, "backupunitId")])
     return Reply(200, {"ssoUrl": f"{ctx.base_url}/_emulator/backup/{unit.id}/sso?token={unit.meta.get('etag')}"})
 
 
@@ -169,28 +215,33 @@ def gpu_rows(ctx: Ctx, server: Row) -> list[Row]:
     rows = []
     for n, card in enumerate(cards):
         gid = str(uuid.uuid5(uuid.UUID(server.id), f"gpu-{n}"))  # stable for the server's lifetime
-        rows.append(Row(tenant=server.tenant, kind=GPU.name, id=gid, parent=server.id, scope=server.scope,
-                        path=f"{server.path}/gpus/{gid}", doc={
-                            "metadata": {**server.meta, "etag": gid.replace("-", "")},
-                            "properties": {"name": f"{card.get('vendor', '')} {card.get('model', '')}".strip(),
-                                           "vendor": card.get("vendor", ""), "model": card.get("model", ""),
-                                           "type": card.get("type", "passthrough")}}))
+        rows.append(
+            Row(
+                tenant=server.tenant,
+                kind=GPU.name,
+                id=gid,
+                parent=server.id,
+                scope=server.scope,
+                path=f"{server.path}/gpus/{gid}",
+                doc={
+                    "metadata": {**server.meta, "etag": gid.replace("-", "")},
+                    "properties": {
+                        "name": f"{card.get('vendor', '')} {card.get('model', '')}".strip(),
+                        "vendor": card.get("vendor", ""),
+                        "model": card.get("model", ""),
+                        "type": card.get("type", "passthrough"),
+                    },
+                },
+            )
+        )
     return rows
 
 
-@handler("datacentersServersGPUsGet")
-def server_gpus(ctx: Ctx) -> Reply:
-    _, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    return Reply(200, collection(ctx, GPU, gpu_rows(ctx, server), f"{server.path}/gpus", f"{server.id}/gpus"))
-
-
-@handler("datacentersServersGPUsFindById")
-def server_gpu(ctx: Ctx) -> Reply:
-    _, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    for row in gpu_rows(ctx, server):
-        if row.id == ctx.params["gpuId"]:
-            return single(ctx, GPU, row)
-    raise ApiError(404, f"Resource does not exist: gpu {ctx.params['gpuId']} of server {server.id}", "309")
+server_gpus, server_gpu = computed_collection(
+    GPU, [(DATACENTER, "datacenterId"), (SERVER, "serverId")], gpu_rows, "gpuId", "of server"
+)
+handler("datacentersServersGPUsGet")(server_gpus)
+handler("datacentersServersGPUsFindById")(server_gpu)
 
 
 SERVER.entity_rows["gpus"] = lambda ctx, server: (GPU, gpu_rows(ctx, server))

@@ -7,9 +7,11 @@ at the requested level; a collection consumes one level:
     item(r, 0) = reference {id,type,href};  item(r, n) = full(r, n-1)
     full(r, n).entities.<name> = bare collection reference if n == 0, else {..., items: [item(c, n-1)]}
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,8 +19,8 @@ from ...engine import clock, listing, resources
 from ...engine.change import Change as BaseChange
 from ...engine.change import key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found, not_implemented
-from ...engine.resources import Registry, load_chain  # noqa: F401  (used by the families)
-from ...gateway.context import Ctx, Reply
+from ...engine.resources import Registry, Steps, load_chain
+from ...gateway.context import Ctx, Handler, Reply
 from ...store import Row
 
 
@@ -40,8 +42,7 @@ class CloudStyle:
         if kind.create_privilege:
             require(ctx, kind.create_privilege, f"creating a {kind.type}")
 
-    def new_row(self, ctx: Ctx, kind: resources.Kind, parent: Row | None, props: dict,
-                id: str | None = None) -> Row:
+    def new_row(self, ctx: Ctx, kind: resources.Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
         return new_row(ctx, kind, parent, props, id)
 
     def change(self, ctx: Ctx, kind: resources.Kind, scope_row: Row | None, deleting: bool = False) -> Change:
@@ -120,13 +121,19 @@ def _scope_of(row: Row | None) -> str:
 
 # -- rendering --------------------------------------------------------------------------------------
 
+
 def ref(ctx: Ctx, kind: resources.Kind, row: Row) -> dict:
     return {"id": row.id, "type": kind.type, "href": ctx.href(row.path)}
 
 
 def full(ctx: Ctx, kind: resources.Kind, row: Row, level: int) -> dict:
-    out = {"id": row.id, "type": kind.type, "href": ctx.href(row.path), "metadata": dict(row.meta),
-           "properties": kind.view(ctx, row) if kind.view else dict(row.props)}
+    out = {
+        "id": row.id,
+        "type": kind.type,
+        "href": ctx.href(row.path),
+        "metadata": dict(row.meta),
+        "properties": kind.view(ctx, row) if kind.view else dict(row.props),
+    }
     if kind.entities:
         out["entities"] = {name: entity(ctx, kind, row, name, level) for name in kind.entities}
     return out
@@ -143,8 +150,10 @@ def entity(ctx: Ctx, kind: resources.Kind, row: Row, name: str, level: int) -> d
     child = REGISTRY.child(kind.name, name)
     if level == 1 and child is not None and name not in kind.entity_rows:
         # references only: ids and paths from the index, no documents to decode (depth=1 is the hot path)
-        coll["items"] = [{"id": rid, "type": child.type, "href": ctx.href(path)}
-                         for rid, path in ctx.store.list_refs(ctx.tenant, child.name, row.id)]
+        coll["items"] = [
+            {"id": rid, "type": child.type, "href": ctx.href(path)}
+            for rid, path in ctx.store.list_refs(ctx.tenant, child.name, row.id)
+        ]
         return coll
     child_kind, rows = entity_children(ctx, kind, row, name)
     coll["items"] = [item(ctx, child_kind, r, level - 1) for r in rows] if child_kind else []
@@ -161,19 +170,33 @@ def entity_children(ctx: Ctx, kind: resources.Kind, row: Row, name: str) -> tupl
     return child, ctx.store.list(ctx.tenant, child.name, row.id)
 
 
-def collection(ctx: Ctx, kind: resources.Kind, rows: list[Row], href_path: str, coll_id: str | None = None,
-               view=None) -> dict:
+def collection(
+    ctx: Ctx, kind: resources.Kind, rows: list[Row], href_path: str, coll_id: str | None = None, view=None
+) -> dict:
     """A top-level or nested collection reply with filters, orderBy, maxResults and (if paginated) paging."""
-    page, offset, limit, total = listing.select(rows, view or (lambda r: r.doc), ctx.query,
-                                                paginated=kind.paginated, default_limit=kind.default_limit)
+    page, offset, limit, total = listing.select(
+        rows, view or (lambda r: r.doc), ctx.query, paginated=kind.paginated, default_limit=kind.default_limit
+    )
     return page_body(ctx, kind, page, href_path, coll_id, offset, limit, total)
 
 
-def page_body(ctx: Ctx, kind: resources.Kind, page: list[Row], href_path: str, coll_id: str | None,
-              offset: int | None, limit: int | None, total: int) -> dict:
+def page_body(
+    ctx: Ctx,
+    kind: resources.Kind,
+    page: list[Row],
+    href_path: str,
+    coll_id: str | None,
+    offset: int | None,
+    limit: int | None,
+    total: int,
+) -> dict:
     href = ctx.href(href_path)
-    out: dict[str, Any] = {"id": coll_id or href_path, "type": "collection", "href": href,
-                           "items": [item(ctx, kind, r, ctx.depth) for r in page]}
+    out: dict[str, Any] = {
+        "id": coll_id or href_path,
+        "type": "collection",
+        "href": href,
+        "items": [item(ctx, kind, r, ctx.depth) for r in page],
+    }
     if kind.paginated:
         assert offset is not None and limit is not None, "a paginated kind's listing is paged"
         out.update(offset=offset, limit=limit, _links=listing.links(href, offset, limit, total))
@@ -188,7 +211,34 @@ def single(ctx: Ctx, kind: resources.Kind, row: Row, status: int = 200, headers:
     return Reply(status, body, hdrs)
 
 
+def computed_collection(
+    kind: resources.Kind, chain: Steps, rows: Callable[[Ctx, Row], list[Row]], id_param: str, where: str
+) -> tuple[Handler, Handler]:
+    """The list and get handlers of a collection under the last row of `chain` whose items `rows` computes
+    from that row instead of the store holding them there (the GPUs of a server, the NICs in a LAN); an id
+    not among them is a 404 saying `where` it was looked for ("of server", "in LAN")."""
+
+    def owner(ctx: Ctx) -> Row:
+        return load_chain(ctx, chain)[-1]
+
+    def list_handler(ctx: Ctx) -> Reply:
+        row = owner(ctx)
+        return Reply(
+            200, collection(ctx, kind, rows(ctx, row), f"{row.path}/{kind.segment}", f"{row.id}/{kind.segment}")
+        )
+
+    def get_handler(ctx: Ctx) -> Reply:
+        row = owner(ctx)
+        for child in rows(ctx, row):
+            if child.id == ctx.params[id_param]:
+                return single(ctx, kind, child)
+        raise ApiError(404, f"Resource does not exist: {kind.type} {ctx.params[id_param]} {where} {row.id}", "309")
+
+    return list_handler, get_handler
+
+
 # -- loading ----------------------------------------------------------------------------------------
+
 
 def load(ctx: Ctx, kind: resources.Kind, parent: Row | None, id: str) -> Row:
     row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
@@ -198,6 +248,7 @@ def load(ctx: Ctx, kind: resources.Kind, parent: Row | None, id: str) -> Row:
 
 
 # -- privileges: checked here, in one place -----------------------------------------------------------
+
 
 def share_of(ctx: Ctx, row: Row) -> dict | None:
     """The most generous share of `row` among the caller's groups, or None."""
@@ -235,6 +286,7 @@ def require(ctx: Ctx, flag: str, what: str) -> None:
 
 # -- changes ----------------------------------------------------------------------------------------
 
+
 class Change(BaseChange):
     """A Cloud API change: completes through /requests, answers 202 with an absolute Location, and raises
     the version of the data center it happens in.
@@ -252,23 +304,55 @@ class Change(BaseChange):
         return Reply(202, body, {"Location": self.ctx.href(f"requests/{self.req['id']}/status")})
 
 
+def deletion(ctx: Ctx, kind: resources.Kind, row: Row) -> Reply:
+    """Deletes `row` (outside any data center) through a request: 202 with its Location; the lifecycle
+    removes the row when the request is done."""
+    with Change(ctx, kind.name) as ch:
+        ch.deleting(kind, row)
+    return ch.accepted(None)
+
+
 def _dc_key(ctx: Ctx, dc_id: str) -> dict:
     return {"tenant": ctx.tenant, "kind": "datacenter", "parent": "", "id": dc_id}
 
 
-def new_row(ctx: Ctx, kind: resources.Kind, parent: Row | None, props: dict, id: str | None = None, *,
-            state: str = "BUSY", scope: str | None = None) -> Row:
+def new_row(
+    ctx: Ctx,
+    kind: resources.Kind,
+    parent: Row | None,
+    props: dict,
+    id: str | None = None,
+    *,
+    state: str = "BUSY",
+    scope: str | None = None,
+) -> Row:
     rid = id or str(uuid.uuid4())
     path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     if scope is None:
         scope = parent.id if parent is not None and parent.kind == "datacenter" else (parent.scope if parent else "")
     p = ctx.principal
     ts = clock.iso(ctx.now)
-    row = Row(tenant=ctx.tenant, kind=kind.name, id=rid, parent=parent.id if parent else "", scope=scope,
-              path=path, doc={"properties": props, "metadata": {
-                  "etag": uuid.uuid4().hex, "createdDate": ts, "createdBy": p.email, "createdByUserId": p.user_id,
-                  "lastModifiedDate": ts, "lastModifiedBy": p.email, "lastModifiedByUserId": p.user_id,
-                  "state": state}})
+    row = Row(
+        tenant=ctx.tenant,
+        kind=kind.name,
+        id=rid,
+        parent=parent.id if parent else "",
+        scope=scope,
+        path=path,
+        doc={
+            "properties": props,
+            "metadata": {
+                "etag": uuid.uuid4().hex,
+                "createdDate": ts,
+                "createdBy": p.email,
+                "createdByUserId": p.user_id,
+                "lastModifiedDate": ts,
+                "lastModifiedBy": p.email,
+                "lastModifiedByUserId": p.user_id,
+                "state": state,
+            },
+        },
+    )
     return row
 
 
@@ -286,8 +370,9 @@ def props_of(body, where: str = "properties") -> dict:
     return body["properties"]
 
 
-def apply_props(row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...] | None = None,
-                immutable: tuple[str, ...] = ()) -> None:
+def apply_props(
+    row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...] | None = None, immutable: tuple[str, ...] = ()
+) -> None:
     """PATCH merges the given properties; PUT replaces the mutable ones (absent ones fall back to defaults
     the family hook sets). Changing an immutable property is a 422 naming it."""
     for name in immutable:
@@ -297,5 +382,3 @@ def apply_props(row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...
         if name in immutable or (mutable is not None and name not in mutable):
             continue
         row.props[name] = value
-
-

@@ -5,6 +5,7 @@ gateways and both kinds of managed load balancer).
 Every kind keeps its properties normalised by one function that validates a complete property set: POST
 and PUT pass the body, PATCH passes the stored properties merged with the body, so the same rules hold
 whichever way a resource is changed."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -26,6 +27,7 @@ MAX_NAT_LANS = 6  # "up to six private networks per NAT gateway"
 
 # -- shared checks ----------------------------------------------------------------------------------
 
+
 def _ipv4(value, attr: str) -> ipaddress.IPv4Address:
     try:
         return ipaddress.IPv4Address(value)
@@ -44,13 +46,13 @@ def _subnet(value, attr: str) -> str:
 def _interface(value, attr: str, *, need_mask: bool) -> str:
     """An address with an optional (or required) prefix length, e.g. '10.1.1.2/24'."""
     if need_mask and "/" not in str(value):
-        raise fail(f"attribute '{attr}' must carry a subnet mask, e.g. '10.1.1.5/24', not '{value}'",
-                   vdc="VDC-16-3")
+        raise fail(f"attribute '{attr}' must carry a subnet mask, e.g. '10.1.1.5/24', not '{value}'", vdc="VDC-16-3")
     try:
         ipaddress.IPv4Interface(value)
     except (ValueError, TypeError):
-        raise fail(f"attribute '{attr}' is not a valid IPv4 address with subnet mask: '{value}'",
-                   vdc="VDC-16-3") from None
+        raise fail(
+            f"attribute '{attr}' is not a valid IPv4 address with subnet mask: '{value}'", vdc="VDC-16-3"
+        ) from None
     return value
 
 
@@ -96,11 +98,19 @@ def _host(ip: str) -> str:
 
 def _addresses_in_lan(ctx: Ctx, dc: Row, lan_id: str) -> set[str]:
     """Addresses already taken in a private LAN: NICs, NAT gateway interfaces, load balancer interfaces."""
-    used = {ip for n in ctx.store.list(ctx.tenant, "nic", scope=dc.id) if str(n.props.get("lan")) == lan_id
-            for ip in n.props.get("ips") or []}
+    used = {
+        ip
+        for n in ctx.store.list(ctx.tenant, "nic", scope=dc.id)
+        if str(n.props.get("lan")) == lan_id
+        for ip in n.props.get("ips") or []
+    }
     for gw in ctx.store.list(ctx.tenant, NAT_GATEWAY.name, dc.id):
-        used |= {_host(ip) for entry in gw.props.get("lans") or [] if str(entry["id"]) == lan_id
-                 for ip in entry.get("gatewayIps") or []}
+        used |= {
+            _host(ip)
+            for entry in gw.props.get("lans") or []
+            if str(entry["id"]) == lan_id
+            for ip in entry.get("gatewayIps") or []
+        }
     for kind in (NLB, ALB):
         for lb in ctx.store.list(ctx.tenant, kind.name, dc.id):
             if str(lb.props.get("targetLan")) == lan_id:
@@ -110,8 +120,7 @@ def _addresses_in_lan(ctx: Ctx, dc: Row, lan_id: str) -> set[str]:
     return used
 
 
-def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool,
-                  taken: AbstractSet[str] = frozenset()) -> str:
+def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool, taken: AbstractSet[str] = frozenset()) -> str:
     """A free address of the LAN's subnet, from the top down (NICs are numbered from the bottom up)."""
     net = ipaddress.IPv4Network(lan.props["ipv4CidrBlock"])
     used = _addresses_in_lan(ctx, dc, lan.id) | set(taken)
@@ -122,8 +131,12 @@ def _free_address(ctx: Ctx, dc: Row, lan: Row, *, with_mask: bool,
 
 
 def _reserved_ips(ctx: Ctx, location: str | None) -> set[str]:
-    return {ip for b in ctx.store.list(ctx.tenant, "ipblock") if b.props.get("location") == location
-            for ip in b.props.get("ips") or []}
+    return {
+        ip
+        for b in ctx.store.list(ctx.tenant, "ipblock")
+        if b.props.get("location") == location
+        for ip in b.props.get("ips") or []
+    }
 
 
 def _public_ip_holders(ctx: Ctx, own_id: str) -> dict[str, str]:
@@ -145,8 +158,9 @@ def _check_public_ips(ctx: Ctx, dc: Row, ips: list[str], attr: str, own_id: str)
     holders = _public_ip_holders(ctx, own_id)
     for ip in ips:
         if ip not in reserved:
-            raise fail(f"attribute '{attr}': {ip} is not reserved in an IP block of this contract in {loc}",
-                       vdc="VDC-16-9")
+            raise fail(
+                f"attribute '{attr}': {ip} is not reserved in an IP block of this contract in {loc}", vdc="VDC-16-9"
+            )
         if ip in holders:
             raise fail(f"attribute '{attr}': {ip} is already used by {holders[ip]}", vdc="VDC-16-10")
 
@@ -165,9 +179,9 @@ def _normalised(props: dict, replace: bool, row: Row) -> dict:
 
 # -- NAT gateways -----------------------------------------------------------------------------------
 
+
 def _nat_props(ctx: Ctx, dc: Row, p: dict, own_id: str = "", old: dict | None = None) -> dict:
-    ips = _unique([str(_ipv4(ip, "properties.publicIps")) for ip in p.get("publicIps") or []],
-                  "properties.publicIps")
+    ips = _unique([str(_ipv4(ip, "properties.publicIps")) for ip in p.get("publicIps") or []], "properties.publicIps")
     if not ips:
         raise fail("attribute 'properties.publicIps' needs at least one reserved public IP", vdc="VDC-16-11")
     _check_public_ips(ctx, dc, ips, "properties.publicIps", own_id)
@@ -200,26 +214,43 @@ def update_nat_gateway(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Chang
     new = _nat_props(ctx, _dc_of(ctx, row), _normalised(props, replace, row), row.id, row.props)
     for rule in ctx.store.list(ctx.tenant, NAT_RULE.name, row.id):
         if rule.props["publicIp"] not in new["publicIps"]:
-            raise fail(f"Public IP {rule.props['publicIp']} is still used by NAT gateway rule {rule.id}",
-                       vdc="VDC-16-13")
+            raise fail(
+                f"Public IP {rule.props['publicIp']} is still used by NAT gateway rule {rule.id}", vdc="VDC-16-13"
+            )
     row.doc["properties"] = new
 
 
-NAT_GATEWAY = register(Kind("natgateway", "natgateway", "natgateways", parent="datacenter",
-                            entities=("rules", "flowlogs"), create=create_nat_gateway, update=update_nat_gateway,
-                            create_privilege="createInternetAccess"))
+NAT_GATEWAY = register(
+    Kind(
+        "natgateway",
+        "natgateway",
+        "natgateways",
+        parent="datacenter",
+        entities=("rules", "flowlogs"),
+        create=create_nat_gateway,
+        update=update_nat_gateway,
+        create_privilege="createInternetAccess",
+    )
+)
 
 
 # -- NAT gateway rules ------------------------------------------------------------------------------
 
+
 def _nat_rule_props(gateway: Row, p: dict) -> dict:
     public_ip = p.get("publicIp")
     if public_ip not in gateway.props.get("publicIps", []):
-        raise fail(f"attribute 'properties.publicIp': {public_ip} is not one of the NAT gateway's public IPs",
-                   vdc="VDC-16-14")
+        raise fail(
+            f"attribute 'properties.publicIp': {public_ip} is not one of the NAT gateway's public IPs", vdc="VDC-16-14"
+        )
     protocol = p.get("protocol") or "ALL"
-    props = {"name": p.get("name", ""), "type": p.get("type") or "SNAT", "protocol": protocol,
-             "sourceSubnet": _subnet(p.get("sourceSubnet"), "properties.sourceSubnet"), "publicIp": public_ip}
+    props = {
+        "name": p.get("name", ""),
+        "type": p.get("type") or "SNAT",
+        "protocol": protocol,
+        "sourceSubnet": _subnet(p.get("sourceSubnet"), "properties.sourceSubnet"),
+        "publicIp": public_ip,
+    }
     if p.get("targetSubnet"):
         props["targetSubnet"] = _subnet(p["targetSubnet"], "properties.targetSubnet")
     ports = p.get("targetPortRange")
@@ -242,16 +273,27 @@ def create_nat_rule(ctx: Ctx, gateway: Row, body, ch: Change) -> Row:
 
 
 def update_nat_rule(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-    gateway = stored(ctx.store.get(ctx.tenant, NAT_GATEWAY.name, row.scope, row.parent),
-                     f"NAT gateway of rule {row.id}")
+    gateway = stored(
+        ctx.store.get(ctx.tenant, NAT_GATEWAY.name, row.scope, row.parent), f"NAT gateway of rule {row.id}"
+    )
     row.doc["properties"] = _nat_rule_props(gateway, _normalised(props, replace, row))
 
 
-NAT_RULE = register(Kind("natgatewayrule", "natgateway-rule", "rules", parent="natgateway", paginated=False,
-                         create=create_nat_rule, update=update_nat_rule))
+NAT_RULE = register(
+    Kind(
+        "natgatewayrule",
+        "natgateway-rule",
+        "rules",
+        parent="natgateway",
+        paginated=False,
+        create=create_nat_rule,
+        update=update_nat_rule,
+    )
+)
 
 
 # -- network and application load balancers ---------------------------------------------------------
+
 
 def _balancer_props(ctx: Ctx, dc: Row, p: dict, own_id: str = "") -> dict:
     listener = _lan(ctx, dc, p.get("listenerLan"), "properties.listenerLan")
@@ -261,20 +303,33 @@ def _balancer_props(ctx: Ctx, dc: Row, p: dict, own_id: str = "") -> dict:
     ips = _unique([str(_ipv4(ip, "properties.ips")) for ip in p.get("ips") or []], "properties.ips")
     if listener.props.get("public"):
         if not ips:
-            raise fail("A load balancer on a public listener LAN needs at least one reserved public IP in 'ips'",
-                       vdc="VDC-17-2")
+            raise fail(
+                "A load balancer on a public listener LAN needs at least one reserved public IP in 'ips'",
+                vdc="VDC-17-2",
+            )
         _check_public_ips(ctx, dc, ips, "properties.ips", own_id)
     else:
         for ip in ips:
             if not ipaddress.IPv4Address(ip).is_private:
-                raise fail(f"attribute 'properties.ips': {ip} is not a private address, as the private "
-                           f"listener LAN {listener.id} needs", vdc="VDC-17-3")
+                raise fail(
+                    f"attribute 'properties.ips': {ip} is not a private address, as the private "
+                    f"listener LAN {listener.id} needs",
+                    vdc="VDC-17-3",
+                )
         ips = ips or [_free_address(ctx, dc, listener, with_mask=False)]
-    private_ips = _unique([_interface(ip, "properties.lbPrivateIps", need_mask=True)
-                           for ip in p.get("lbPrivateIps") or []], "properties.lbPrivateIps")
+    private_ips = _unique(
+        [_interface(ip, "properties.lbPrivateIps", need_mask=True) for ip in p.get("lbPrivateIps") or []],
+        "properties.lbPrivateIps",
+    )
     private_ips = private_ips or [_free_address(ctx, dc, target, with_mask=True)]
-    props = {"name": p.get("name", ""), "listenerLan": int(listener.id), "ips": ips, "targetLan": int(target.id),
-             "lbPrivateIps": private_ips, "centralLogging": bool(p.get("centralLogging", False))}
+    props = {
+        "name": p.get("name", ""),
+        "listenerLan": int(listener.id),
+        "ips": ips,
+        "targetLan": int(target.id),
+        "lbPrivateIps": private_ips,
+        "centralLogging": bool(p.get("centralLogging", False)),
+    }
     if p.get("loggingFormat"):
         props["loggingFormat"] = p["loggingFormat"]
     return props
@@ -285,6 +340,7 @@ def _balancer_create(kind: Kind, limit_name: str | None):
         if limit_name:
             _check_limit(ctx, kind, limit_name)
         return ch.created(kind, new_row(ctx, kind, dc, _balancer_props(ctx, dc, props_of(body))))
+
     return create
 
 
@@ -300,30 +356,50 @@ def _balancer_update(rule_kind_name: str):
         new = _balancer_props(ctx, _dc_of(ctx, row), merged, row.id)
         for rule in ctx.store.list(ctx.tenant, rule_kind_name, row.id):
             if rule.props["listenerIp"] not in new["ips"]:
-                raise fail(f"IP {rule.props['listenerIp']} is still the listener IP of forwarding rule {rule.id}",
-                           vdc="VDC-17-4")
+                raise fail(
+                    f"IP {rule.props['listenerIp']} is still the listener IP of forwarding rule {rule.id}",
+                    vdc="VDC-17-4",
+                )
         row.doc["properties"] = new
+
     return update
 
 
 # ALBs have no contract limit field of their own; only NLBs count against nlbLimitTotal
-NLB = register(Kind("networkloadbalancer", "networkloadbalancer", "networkloadbalancers", parent="datacenter",
-                    entities=("flowlogs", "forwardingrules")))
+NLB = register(
+    Kind(
+        "networkloadbalancer",
+        "networkloadbalancer",
+        "networkloadbalancers",
+        parent="datacenter",
+        entities=("flowlogs", "forwardingrules"),
+    )
+)
 NLB.create = _balancer_create(NLB, "nlbLimitTotal")
 NLB.update = _balancer_update("nlbforwardingrule")
-ALB = register(Kind("applicationloadbalancer", "applicationloadbalancer", "applicationloadbalancers",
-                    parent="datacenter", entities=("forwardingrules",)))
+ALB = register(
+    Kind(
+        "applicationloadbalancer",
+        "applicationloadbalancer",
+        "applicationloadbalancers",
+        parent="datacenter",
+        entities=("forwardingrules",),
+    )
+)
 ALB.create = _balancer_create(ALB, None)
 ALB.update = _balancer_update("albforwardingrule")
 
 
 # -- forwarding rules -------------------------------------------------------------------------------
 
+
 def _listener(ctx: Ctx, kind: Kind, lb: Row, p: dict, own_id: str) -> tuple[str, int | None]:
     ip, port = p.get("listenerIp"), p.get("listenerPort")
     if ip not in lb.props.get("ips", []):
-        raise fail(f"attribute 'properties.listenerIp': {ip} is not one of the load balancer's IPs "
-                   f"{lb.props.get('ips', [])}", vdc="VDC-17-5")
+        raise fail(
+            f"attribute 'properties.listenerIp': {ip} is not one of the load balancer's IPs {lb.props.get('ips', [])}",
+            vdc="VDC-17-5",
+        )
     assert isinstance(ip, str), ip  # one of the balancer's own addresses
     _in_range(port, 1, 65535, "properties.listenerPort")
     for other in ctx.store.list(ctx.tenant, kind.name, lb.id):
@@ -351,8 +427,9 @@ def _with_defaults(defaults: dict, given: dict | None) -> dict:
 
 def _nlb_rule_props(ctx: Ctx, nlb: Row, p: dict, own_id: str = "") -> dict:
     ip, port = _listener(ctx, NLB_RULE, nlb, p, own_id)
-    check = _with_defaults({"clientTimeout": 50000, "connectTimeout": 5000, "targetTimeout": 50000, "retries": 3},
-                           p.get("healthCheck"))
+    check = _with_defaults(
+        {"clientTimeout": 50000, "connectTimeout": 5000, "targetTimeout": 50000, "retries": 3}, p.get("healthCheck")
+    )
     _in_range(check["retries"], 0, 65535, "properties.healthCheck.retries")
     for name in ("clientTimeout", "connectTimeout", "targetTimeout"):
         _in_range(check[name], 0, 2**31 - 1, f"properties.healthCheck.{name}")
@@ -362,9 +439,15 @@ def _nlb_rule_props(ctx: Ctx, nlb: Row, p: dict, own_id: str = "") -> dict:
         hc = _with_defaults({"check": False, "checkInterval": 2000, "maintenance": False}, t.get("healthCheck"))
         _in_range(hc["checkInterval"], 0, 2**31 - 1, "properties.targets[].healthCheck.checkInterval")
         targets.append({**out, "healthCheck": hc})
-    return {"name": p.get("name", ""), "algorithm": p.get("algorithm"), "protocol": p.get("protocol"),
-            "listenerIp": ip, "listenerPort": port, "healthCheck": check,
-            "targets": _unique_targets(targets, "properties.targets[].ip:port")}
+    return {
+        "name": p.get("name", ""),
+        "algorithm": p.get("algorithm"),
+        "protocol": p.get("protocol"),
+        "listenerIp": ip,
+        "listenerPort": port,
+        "healthCheck": check,
+        "targets": _unique_targets(targets, "properties.targets[].ip:port"),
+    }
 
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
@@ -400,8 +483,9 @@ def _http_rule(ctx: Ctx, r: dict) -> dict:
             raise fail(f"'{where}.responseMessage' is required for STATIC rules", vdc="VDC-18-2")
         code = r.get("statusCode") or 503
         _in_range(code, 200, 599, f"{where}.statusCode")
-        out.update(responseMessage=r["responseMessage"], statusCode=code,
-                   contentType=r.get("contentType") or "text/plain")
+        out.update(
+            responseMessage=r["responseMessage"], statusCode=code, contentType=r.get("contentType") or "text/plain"
+        )
     out["conditions"] = [_condition(c, where) for c in r.get("conditions") or []]
     return out
 
@@ -440,15 +524,21 @@ def _alb_rule_props(ctx: Ctx, alb: Row, p: dict, own_id: str = "") -> dict:
         try:
             uuid.UUID(str(cert))
         except ValueError:
-            raise fail(f"attribute 'properties.serverCertificates': '{cert}' is not a certificate id",
-                       vdc="VDC-18-6") from None
+            raise fail(
+                f"attribute 'properties.serverCertificates': '{cert}' is not a certificate id", vdc="VDC-18-6"
+            ) from None
     rules = [_http_rule(ctx, r) for r in p.get("httpRules") or []]
     _unique([r["name"] for r in rules], "properties.httpRules[].name")
     timeout = p.get("clientTimeout")
-    return {"name": p.get("name", ""), "protocol": p.get("protocol") or "HTTP", "listenerIp": ip,
-            "listenerPort": port, "clientTimeout": _in_range(50000 if timeout is None else timeout, 0, 2**31 - 1,
-                                                             "properties.clientTimeout"),
-            "serverCertificates": _unique(certs, "properties.serverCertificates"), "httpRules": rules}
+    return {
+        "name": p.get("name", ""),
+        "protocol": p.get("protocol") or "HTTP",
+        "listenerIp": ip,
+        "listenerPort": port,
+        "clientTimeout": _in_range(50000 if timeout is None else timeout, 0, 2**31 - 1, "properties.clientTimeout"),
+        "serverCertificates": _unique(certs, "properties.serverCertificates"),
+        "httpRules": rules,
+    }
 
 
 def _rule_kind(name: str, parent: Kind, build) -> Kind:
@@ -459,8 +549,7 @@ def _rule_kind(name: str, parent: Kind, build) -> Kind:
         lb = ctx.store.get(ctx.tenant, parent.name, row.scope, row.parent)
         row.doc["properties"] = build(ctx, lb, _normalised(props, replace, row), row.id)
 
-    kind = register(Kind(name, "forwarding-rule", "forwardingrules", parent=parent.name, create=create,
-                         update=update))
+    kind = register(Kind(name, "forwarding-rule", "forwardingrules", parent=parent.name, create=create, update=update))
     return kind
 
 
@@ -470,22 +559,37 @@ ALB_RULE = _rule_kind("albforwardingrule", ALB, _alb_rule_props)
 
 # -- target groups ----------------------------------------------------------------------------------
 
+
 def _target_group_props(p: dict) -> dict:
     targets = []
     for t in p.get("targets") or []:
-        targets.append({**_target(t, "properties.targets[]"),
-                        "healthCheckEnabled": bool(t.get("healthCheckEnabled", True)),
-                        "maintenanceEnabled": bool(t.get("maintenanceEnabled", False))})
+        targets.append(
+            {
+                **_target(t, "properties.targets[]"),
+                "healthCheckEnabled": bool(t.get("healthCheckEnabled", True)),
+                "maintenanceEnabled": bool(t.get("maintenanceEnabled", False)),
+            }
+        )
     check = _with_defaults({"checkTimeout": 2000, "checkInterval": 2000, "retries": 3}, p.get("healthCheck"))
     _in_range(check["retries"], 0, 65535, "properties.healthCheck.retries")
-    props = {"name": p.get("name", ""), "algorithm": p.get("algorithm"), "protocol": p.get("protocol") or "HTTP",
-             "protocolVersion": p.get("protocolVersion") or "HTTP1",
-             "targets": _unique_targets(targets, "properties.targets[].ip:port"), "healthCheck": check}
+    props = {
+        "name": p.get("name", ""),
+        "algorithm": p.get("algorithm"),
+        "protocol": p.get("protocol") or "HTTP",
+        "protocolVersion": p.get("protocolVersion") or "HTTP1",
+        "targets": _unique_targets(targets, "properties.targets[].ip:port"),
+        "healthCheck": check,
+    }
     http = p.get("httpHealthCheck")
     if http:
-        props["httpHealthCheck"] = {"path": http.get("path") or "/", "method": http.get("method") or "GET",
-                                    "matchType": http["matchType"], "response": http["response"],
-                                    "regex": bool(http.get("regex", False)), "negate": bool(http.get("negate", False))}
+        props["httpHealthCheck"] = {
+            "path": http.get("path") or "/",
+            "method": http.get("method") or "GET",
+            "matchType": http["matchType"],
+            "response": http["response"],
+            "regex": bool(http.get("regex", False)),
+            "negate": bool(http.get("negate", False)),
+        }
     return props
 
 
@@ -500,15 +604,29 @@ def update_target_group(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Chan
 def delete_target_group(ctx: Ctx, row: Row, ch: Change) -> None:
     for rule in ctx.store.list(ctx.tenant, ALB_RULE.name):
         if any(r.get("targetGroup") == row.id for r in rule.props.get("httpRules") or []):
-            raise fail(f"Target group {row.id} is still used by forwarding rule {rule.id} of application load "
-                       f"balancer {rule.parent}", "200", vdc="VDC-19-1")
+            raise fail(
+                f"Target group {row.id} is still used by forwarding rule {rule.id} of application load "
+                f"balancer {rule.parent}",
+                "200",
+                vdc="VDC-19-1",
+            )
 
 
-TARGET_GROUP = register(Kind("targetgroup", "target-group", "targetgroups", default_limit=100,
-                             create=create_target_group, update=update_target_group, delete=delete_target_group))
+TARGET_GROUP = register(
+    Kind(
+        "targetgroup",
+        "target-group",
+        "targetgroups",
+        default_limit=100,
+        create=create_target_group,
+        update=update_target_group,
+        delete=delete_target_group,
+    )
+)
 
 
 # -- legacy load balancers and their balanced NICs --------------------------------------------------
+
 
 def _lb_ip(ctx: Ctx, ip) -> str:
     # "leaving it null assigns an IP automatically"
@@ -537,25 +655,34 @@ def balanced_nics(ctx: Ctx, lb: Row) -> list[Row]:
     return [r for r in rows if r is not None and r.scope == lb.parent]
 
 
-LOADBALANCER = register(Kind("loadbalancer", "loadbalancer", "loadbalancers", parent="datacenter",
-                             entities=("balancednics",), create=create_loadbalancer, update=update_loadbalancer,
-                             entity_rows={"balancednics": lambda ctx, lb: (NIC, balanced_nics(ctx, lb))}))
+LOADBALANCER = register(
+    Kind(
+        "loadbalancer",
+        "loadbalancer",
+        "loadbalancers",
+        parent="datacenter",
+        entities=("balancednics",),
+        create=create_loadbalancer,
+        update=update_loadbalancer,
+        entity_rows={"balancednics": lambda ctx, lb: (NIC, balanced_nics(ctx, lb))},
+    )
+)
 LB_STEPS: Steps = [(DATACENTER, "datacenterId"), (LOADBALANCER, "loadbalancerId")]
 
 
 def _balanced(ctx: Ctx, lb: Row) -> Row:
     nic = next((n for n in balanced_nics(ctx, lb) if n.id == ctx.params["nicId"]), None)
     if nic is None:
-        raise ApiError(404, f"Resource does not exist: nic {ctx.params['nicId']} is not balanced by this "
-                            "load balancer", "309")
+        raise ApiError(
+            404, f"Resource does not exist: nic {ctx.params['nicId']} is not balanced by this load balancer", "309"
+        )
     return nic
 
 
 @handler("datacentersLoadbalancersBalancednicsGet")
 def list_balanced_nics(ctx: Ctx) -> Reply:
     dc, lb = load_chain(ctx, LB_STEPS)
-    return Reply(200, collection(ctx, NIC, balanced_nics(ctx, lb), f"{lb.path}/balancednics",
-                                 f"{lb.id}/balancednics"))
+    return Reply(200, collection(ctx, NIC, balanced_nics(ctx, lb), f"{lb.path}/balancednics", f"{lb.id}/balancednics"))
 
 
 @handler("datacentersLoadbalancersBalancednicsFindByNicId")
@@ -600,8 +727,7 @@ BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 def _flow_log_props(p: dict) -> dict:
     bucket = p.get("bucket") or ""
     if not BUCKET_NAME.fullmatch(bucket.split("/", 1)[0]):
-        raise fail(f"attribute 'properties.bucket': '{bucket}' does not start with a valid bucket name",
-                   vdc="VDC-15-1")
+        raise fail(f"attribute 'properties.bucket': '{bucket}' does not start with a valid bucket name", vdc="VDC-15-1")
     return {"name": p.get("name", ""), "action": p["action"], "direction": p["direction"], "bucket": bucket}
 
 
@@ -614,8 +740,11 @@ def _flow_log_kind(name: str, parent: str) -> Kind:
     def update(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
         row.doc["properties"] = _flow_log_props(_normalised(props, replace, row))
 
-    kind = register(Kind(name, "flow-log", "flowlogs", parent=parent, create=create, update=update,
-                         create_privilege="createFlowLog"))
+    kind = register(
+        Kind(
+            name, "flow-log", "flowlogs", parent=parent, create=create, update=update, create_privilege="createFlowLog"
+        )
+    )
     return kind
 
 

@@ -1,4 +1,5 @@
 """LANs, NICs, firewall rules and IP blocks (api-behaviour.md §6.5)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -10,7 +11,7 @@ from .model import (
     Change,
     Kind,
     apply_props,
-    collection,
+    computed_collection,
     full,
     load_chain,
     new_row,
@@ -18,18 +19,23 @@ from .model import (
     props_of,
     register,
     require,
-    single,
     stored,
 )
 from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
 
 # -- LANs -------------------------------------------------------------------------------------------
 
+
 def _lan_props(ctx: Ctx, p: dict) -> dict:
     public = bool(p.get("public", False))
-    return {"name": p.get("name", ""), "public": public, "ipFailover": list(p.get("ipFailover") or []),
-            "ipv4CidrBlock": None if public else private_cidr(ctx), "ipv6CidrBlock": p.get("ipv6CidrBlock"),
-            **({"pcc": p["pcc"]} if p.get("pcc") else {})}
+    return {
+        "name": p.get("name", ""),
+        "public": public,
+        "ipFailover": list(p.get("ipFailover") or []),
+        "ipv4CidrBlock": None if public else private_cidr(ctx),
+        "ipv6CidrBlock": p.get("ipv6CidrBlock"),
+        **({"pcc": p["pcc"]} if p.get("pcc") else {}),
+    }
 
 
 def create_lan(ctx: Ctx, dc, body, ch: Change):
@@ -73,11 +79,17 @@ def delete_lan(ctx: Ctx, row, ch):
 
 def lan_users(ctx: Ctx, lan) -> list:
     """NAT gateways and load balancers of the data center that are connected to the LAN."""
-    users = [g for g in ctx.store.list(ctx.tenant, "natgateway", lan.parent)
-             if any(str(e.get("id")) == lan.id for e in g.props.get("lans") or [])]
+    users = [
+        g
+        for g in ctx.store.list(ctx.tenant, "natgateway", lan.parent)
+        if any(str(e.get("id")) == lan.id for e in g.props.get("lans") or [])
+    ]
     for kind in ("networkloadbalancer", "applicationloadbalancer"):
-        users += [lb for lb in ctx.store.list(ctx.tenant, kind, lan.parent)
-                  if lan.id in (str(lb.props.get("listenerLan")), str(lb.props.get("targetLan")))]
+        users += [
+            lb
+            for lb in ctx.store.list(ctx.tenant, kind, lan.parent)
+            if lan.id in (str(lb.props.get("listenerLan")), str(lb.props.get("targetLan")))
+        ]
     return users
 
 
@@ -89,11 +101,24 @@ def _lan_nics(ctx: Ctx, lan):
     return NIC, _lan_nic_rows(ctx, lan)
 
 
-LAN = register(Kind("lan", "lan", "lans", parent="datacenter", entities=("nics",), seq_ids=True,
-                    create=create_lan, update=update_lan, delete=delete_lan, entity_rows={"nics": _lan_nics}))
+LAN = register(
+    Kind(
+        "lan",
+        "lan",
+        "lans",
+        parent="datacenter",
+        entities=("nics",),
+        seq_ids=True,
+        create=create_lan,
+        update=update_lan,
+        delete=delete_lan,
+        entity_rows={"nics": _lan_nics},
+    )
+)
 
 
 # -- NICs -------------------------------------------------------------------------------------------
+
 
 def _assign_ips(ctx: Ctx, lan, wanted: list | None) -> list[str]:
     if wanted:
@@ -106,12 +131,15 @@ def _assign_ips(ctx: Ctx, lan, wanted: list | None) -> list[str]:
             # a public address must come from a block reserved in the data center's own location
             dc = ctx.store.get(ctx.tenant, "datacenter", "", lan.parent)
             loc = dc.props.get("location") if dc else None
-            owned = {i for b in ctx.store.list(ctx.tenant, "ipblock") if b.props.get("location") == loc
-                     for i in b.props.get("ips") or []}
+            owned = {
+                i
+                for b in ctx.store.list(ctx.tenant, "ipblock")
+                if b.props.get("location") == loc
+                for i in b.props.get("ips") or []
+            }
             foreign = [ip for ip in wanted if ip not in owned]
             if foreign:
-                raise fail(f"IP {foreign[0]} is not reserved in an IP block of this contract in {loc}",
-                           vdc="VDC-8-2")
+                raise fail(f"IP {foreign[0]} is not reserved in an IP block of this contract in {loc}", vdc="VDC-8-2")
         return list(wanted)
     if lan.props.get("public"):
         return allocate_public_ips(ctx, 1)
@@ -130,12 +158,21 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
         raise fail("attribute 'properties.lan' must be at least 1", vdc="VDC-1-4")
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)) or create_lan_implicitly(ctx, dc, lan_id, ch)
     device, slot = free_device_and_slot(ctx, server, "nic")
-    props = {"name": p.get("name", ""), "mac": mac(), "ips": _assign_ips(ctx, lan, p.get("ips")),
-             "dhcp": bool(p.get("dhcp", True)), "ipv6Ips": p.get("ipv6Ips") or [],
-             "ipv6CidrBlock": p.get("ipv6CidrBlock"), "dhcpv6": p.get("dhcpv6"), "lan": lan_id,
-             "firewallActive": bool(p.get("firewallActive", False)),
-             "firewallType": p.get("firewallType", "INGRESS"), "deviceNumber": device,
-             "pciSlot": slot, "vnet": p.get("vnet")}
+    props = {
+        "name": p.get("name", ""),
+        "mac": mac(),
+        "ips": _assign_ips(ctx, lan, p.get("ips")),
+        "dhcp": bool(p.get("dhcp", True)),
+        "ipv6Ips": p.get("ipv6Ips") or [],
+        "ipv6CidrBlock": p.get("ipv6CidrBlock"),
+        "dhcpv6": p.get("dhcpv6"),
+        "lan": lan_id,
+        "firewallActive": bool(p.get("firewallActive", False)),
+        "firewallType": p.get("firewallType", "INGRESS"),
+        "deviceNumber": device,
+        "pciSlot": slot,
+        "vnet": p.get("vnet"),
+    }
     props = {k: v for k, v in props.items() if v is not None or k in ("ipv6CidrBlock", "dhcpv6")}
     row = new_row(ctx, NIC, server, props, scope=dc.id)
     return ch.created(NIC, row)
@@ -143,8 +180,9 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
 
 def create_nic(ctx: Ctx, server, body, ch: Change):
     dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", server.parent), f"data center of server {server.id}")
-    devices = (len(ctx.store.list(ctx.tenant, "volume", dc.id, link=server.id))
-               + ctx.store.count(ctx.tenant, "nic", server.id))
+    devices = len(ctx.store.list(ctx.tenant, "volume", dc.id, link=server.id)) + ctx.store.count(
+        ctx.tenant, "nic", server.id
+    )
     if devices + 1 > MAX_DEVICES:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
     return create_nic_row(ctx, dc, server, props_of(body), ch)
@@ -166,27 +204,32 @@ def update_nic(ctx: Ctx, row, props, replace, ch):
         props = {**props, "ips": _assign_ips(ctx, lan, props.get("ips"))}
     if replace:
         props = {"name": "", "dhcp": True, "firewallActive": False, "firewallType": "INGRESS", **props}
-    apply_props(row, props, replace, mutable=("name", "ips", "dhcp", "ipv6Ips", "ipv6CidrBlock", "dhcpv6", "lan",
-                                              "firewallActive", "firewallType"))
+    apply_props(
+        row,
+        props,
+        replace,
+        mutable=("name", "ips", "dhcp", "ipv6Ips", "ipv6CidrBlock", "dhcpv6", "lan", "firewallActive", "firewallType"),
+    )
 
 
-NIC = register(Kind("nic", "nic", "nics", parent="server", entities=("flowlogs", "firewallrules", "securitygroups"),
-                    create=create_nic, update=update_nic))
+NIC = register(
+    Kind(
+        "nic",
+        "nic",
+        "nics",
+        parent="server",
+        entities=("flowlogs", "firewallrules", "securitygroups"),
+        create=create_nic,
+        update=update_nic,
+    )
+)
 
 
-@handler("datacentersLansNicsGet")
-def lan_nics(ctx: Ctx) -> Reply:
-    dc, lan = load_chain(ctx, [(DATACENTER, "datacenterId"), (LAN, "lanId")])
-    return Reply(200, collection(ctx, NIC, _lan_nic_rows(ctx, lan), f"{lan.path}/nics", f"{lan.id}/nics"))
-
-
-@handler("datacentersLansNicsFindById")
-def lan_nic(ctx: Ctx) -> Reply:
-    dc, lan = load_chain(ctx, [(DATACENTER, "datacenterId"), (LAN, "lanId")])
-    for n in _lan_nic_rows(ctx, lan):
-        if n.id == ctx.params["nicId"]:
-            return single(ctx, NIC, n)
-    raise ApiError(404, f"Resource does not exist: nic {ctx.params['nicId']} in LAN {lan.id}", "309")
+lan_nics, lan_nic = computed_collection(
+    NIC, [(DATACENTER, "datacenterId"), (LAN, "lanId")], _lan_nic_rows, "nicId", "in LAN"
+)
+handler("datacentersLansNicsGet")(lan_nics)
+handler("datacentersLansNicsFindById")(lan_nic)
 
 
 @handler("datacentersLansNicsPost")
@@ -206,6 +249,7 @@ def lan_attach_nic(ctx: Ctx) -> Reply:
 
 
 # -- firewall rules ---------------------------------------------------------------------------------
+
 
 def _rule_props(p: dict, old: dict | None = None) -> dict:
     merged = {**(old or {}), **p}
@@ -235,10 +279,17 @@ def _rule_props(p: dict, old: dict | None = None) -> dict:
             version = found
     if proto == "ICMPv6":
         version = "IPv6"
-    props = {"name": merged.get("name", ""), "protocol": proto, "sourceMac": merged.get("sourceMac"),
-             "ipVersion": version or "IPv4", "sourceIp": merged.get("sourceIp"), "targetIp": merged.get("targetIp"),
-             "icmpCode": merged.get("icmpCode"), "icmpType": merged.get("icmpType"),
-             "type": merged.get("type", "INGRESS")}
+    props = {
+        "name": merged.get("name", ""),
+        "protocol": proto,
+        "sourceMac": merged.get("sourceMac"),
+        "ipVersion": version or "IPv4",
+        "sourceIp": merged.get("sourceIp"),
+        "targetIp": merged.get("targetIp"),
+        "icmpCode": merged.get("icmpCode"),
+        "icmpType": merged.get("icmpType"),
+        "type": merged.get("type", "INGRESS"),
+    }
     if start is not None:  # the port range is not nullable in the model: absent rather than null
         props.update(portRangeStart=start, portRangeEnd=end)
     return props
@@ -255,11 +306,13 @@ def update_rule(ctx: Ctx, row, props, replace, ch):
     row.doc["properties"] = _rule_props(props, {"protocol": row.props["protocol"]} if replace else row.props)
 
 
-FIREWALL_RULE = register(Kind("firewallrule", "firewall-rule", "firewallrules", parent="nic",
-                              create=create_rule, update=update_rule))
+FIREWALL_RULE = register(
+    Kind("firewallrule", "firewall-rule", "firewallrules", parent="nic", create=create_rule, update=update_rule)
+)
 
 
 # -- IP blocks --------------------------------------------------------------------------------------
+
 
 def create_ipblock(ctx: Ctx, parent, body, ch: Change):
     p = props_of(body)
@@ -269,10 +322,14 @@ def create_ipblock(ctx: Ctx, parent, body, ch: Change):
         raise fail("attribute 'properties.size' must be at least 1", vdc="VDC-1-4")
     lim, used = limits(ctx)["reservableIps"], usage(ctx)["reservedIpsOnContract"]
     if used + size > lim:
-        raise fail(f"The contract's limit of {lim} reservable IPs would be exceeded ({used} reserved)",
-                   vdc="VDC-14-7")
-    props = {"ips": allocate_public_ips(ctx, size), "location": loc["id"], "size": size,
-             "name": p.get("name", ""), "ipConsumers": []}
+        raise fail(f"The contract's limit of {lim} reservable IPs would be exceeded ({used} reserved)", vdc="VDC-14-7")
+    props = {
+        "ips": allocate_public_ips(ctx, size),
+        "location": loc["id"],
+        "size": size,
+        "name": p.get("name", ""),
+        "ipConsumers": [],
+    }
     return ch.created(IPBLOCK, new_row(ctx, IPBLOCK, None, props))
 
 
@@ -283,17 +340,23 @@ def update_ipblock(ctx: Ctx, row, props, replace, ch):
 def delete_ipblock(ctx: Ctx, row, ch):
     consumers = _consumers(ctx, row)
     if consumers:
-        raise fail(f"IP block is in use: IP {consumers[0]['ip']} is used by NIC {consumers[0]['nicId']}", "200",
-                   vdc="VDC-8-3")
+        raise fail(
+            f"IP block is in use: IP {consumers[0]['ip']} is used by NIC {consumers[0]['nicId']}", "200", vdc="VDC-8-3"
+        )
     ips = set(row.props.get("ips") or [])
-    for kind, attr in (("natgateway", "publicIps"), ("networkloadbalancer", "ips"), ("applicationloadbalancer", "ips"),
-                       ("loadbalancer", "ip")):
+    for kind, attr in (
+        ("natgateway", "publicIps"),
+        ("networkloadbalancer", "ips"),
+        ("applicationloadbalancer", "ips"),
+        ("loadbalancer", "ip"),
+    ):
         for user in ctx.store.list(ctx.tenant, kind):
             value = user.props.get(attr)
             taken = ips & set(value if isinstance(value, list) else [value])
             if taken:
-                raise fail(f"IP block is in use: IP {sorted(taken)[0]} is used by {kind} {user.id}", "200",
-                           vdc="VDC-8-3")
+                raise fail(
+                    f"IP block is in use: IP {sorted(taken)[0]} is used by {kind} {user.id}", "200", vdc="VDC-8-3"
+                )
 
 
 def _consumers(ctx: Ctx, block) -> list[dict]:
@@ -304,15 +367,34 @@ def _consumers(ctx: Ctx, block) -> list[dict]:
             if ip in ips:
                 server = ctx.store.get(ctx.tenant, "server", nic.scope, nic.parent)
                 dc = ctx.store.get(ctx.tenant, "datacenter", "", nic.scope)
-                out.append({"ip": ip, "mac": nic.props.get("mac"), "nicId": nic.id, "serverId": nic.parent,
-                            "serverName": server.props.get("name") if server else None, "datacenterId": nic.scope,
-                            "datacenterName": dc.props.get("name") if dc else None,
-                            "k8sNodePoolUuid": None, "k8sClusterUuid": None})
+                out.append(
+                    {
+                        "ip": ip,
+                        "mac": nic.props.get("mac"),
+                        "nicId": nic.id,
+                        "serverId": nic.parent,
+                        "serverName": server.props.get("name") if server else None,
+                        "datacenterId": nic.scope,
+                        "datacenterName": dc.props.get("name") if dc else None,
+                        "k8sNodePoolUuid": None,
+                        "k8sClusterUuid": None,
+                    }
+                )
     return out
 
 
-IPBLOCK = register(Kind("ipblock", "ipblock", "ipblocks", create=create_ipblock, update=update_ipblock,
-                        delete=delete_ipblock, default_limit=100,  # the spec's default for GET /ipblocks
-                        create_privilege="reserveIp", shareable=True,  # IP_BLOCK_RESERVE; groups can share blocks
-                        # ipConsumers is derived at read time from the NICs that use the block's addresses
-                        view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)}))
+IPBLOCK = register(
+    Kind(
+        "ipblock",
+        "ipblock",
+        "ipblocks",
+        create=create_ipblock,
+        update=update_ipblock,
+        delete=delete_ipblock,
+        default_limit=100,  # the spec's default for GET /ipblocks
+        create_privilege="reserveIp",
+        shareable=True,  # IP_BLOCK_RESERVE; groups can share blocks
+        # ipConsumers is derived at read time from the NICs that use the block's addresses
+        view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)},
+    )
+)

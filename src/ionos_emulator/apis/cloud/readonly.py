@@ -1,4 +1,5 @@
 """API info, locations, templates, contracts and the /requests resource."""
+
 from __future__ import annotations
 
 from starlette.datastructures import QueryParams
@@ -23,15 +24,28 @@ def api_info(ctx: Ctx) -> Reply:
 
 
 def _location_row(ctx: Ctx, loc: dict) -> Row:
-    return Row(tenant=ctx.tenant, kind="location", id=loc["id"], path=f"locations/{loc['id']}",
-               doc={"properties": loc["properties"], "metadata": _catalogue_meta(loc["id"])})
+    return Row(
+        tenant=ctx.tenant,
+        kind="location",
+        id=loc["id"],
+        path=f"locations/{loc['id']}",
+        doc={"properties": loc["properties"], "metadata": _catalogue_meta(loc["id"])},
+    )
 
 
 def _catalogue_meta(seed: str) -> dict:
     import hashlib
-    return {"etag": hashlib.md5(seed.encode()).hexdigest(), "createdDate": "2025-01-01T00:00:00Z",
-            "createdBy": "[UNKNOWN]", "createdByUserId": "[UNKNOWN]", "lastModifiedDate": "2025-01-01T00:00:00Z",
-            "lastModifiedBy": "[UNKNOWN]", "lastModifiedByUserId": "[UNKNOWN]", "state": "AVAILABLE"}
+
+    return {
+        "etag": hashlib.md5(seed.encode()).hexdigest(),
+        "createdDate": "2025-01-01T00:00:00Z",
+        "createdBy": "[UNKNOWN]",
+        "createdByUserId": "[UNKNOWN]",
+        "lastModifiedDate": "2025-01-01T00:00:00Z",
+        "lastModifiedBy": "[UNKNOWN]",
+        "lastModifiedByUserId": "[UNKNOWN]",
+        "state": "AVAILABLE",
+    }
 
 
 @handler("locationsGet")
@@ -58,9 +72,13 @@ def location(ctx: Ctx) -> Reply:
 
 
 def _template_row(ctx: Ctx, tpl: dict) -> Row:
-    return Row(tenant=ctx.tenant, kind="template", id=tpl["id"], path=f"templates/{tpl['id']}",
-               doc={"properties": tpl["properties"], "metadata": {**tpl["metadata"],
-                                                                  "etag": tpl["id"].replace("-", "")}})
+    return Row(
+        tenant=ctx.tenant,
+        kind="template",
+        id=tpl["id"],
+        path=f"templates/{tpl['id']}",
+        doc={"properties": tpl["properties"], "metadata": {**tpl["metadata"], "etag": tpl["id"].replace("-", "")}},
+    )
 
 
 @handler("templatesGet")
@@ -82,33 +100,64 @@ def contracts(ctx: Ctx) -> Reply:
     c = ctx.identity.contract(ctx.tenant)
     props = {k: v for k, v in c.items() if k != "resourceLimits"}
     props["resourceLimits"] = {**c["resourceLimits"], **usage(ctx)}
-    return Reply(200, {"id": "contracts", "type": "collection", "href": ctx.href("contracts"),
-                       "items": [{"type": "contract", "properties": props}]})
+    return Reply(
+        200,
+        {
+            "id": "contracts",
+            "type": "collection",
+            "href": ctx.href("contracts"),
+            "items": [{"type": "contract", "properties": props}],
+        },
+    )
 
 
 # -- requests ---------------------------------------------------------------------------------------
 
-MESSAGES = {"QUEUED": "Request has been queued", "RUNNING": "Request is being processed",
-            "DONE": "Request has been successfully executed"}
+MESSAGES = {
+    "QUEUED": "Request has been queued",
+    "RUNNING": "Request is being processed",
+    "DONE": "Request has been successfully executed",
+}
 
 
 def status_view(ctx: Ctx, req: dict) -> dict:
     status = Lifecycle.status(req, ctx.now)
     message = req.get("message") if status == "FAILED" else MESSAGES[status]
-    return {"id": req["id"], "type": "request-status", "href": ctx.href(f"requests/{req['id']}/status"),
-            "metadata": {"status": status, "message": message, "etag": req["id"].replace("-", ""),
-                         "targets": [{"target": {"id": t["id"], "type": t["type"], "href": ctx.href(t["path"])},
-                                      "status": status} for t in req["targets"]]}}
+    return {
+        "id": req["id"],
+        "type": "request-status",
+        "href": ctx.href(f"requests/{req['id']}/status"),
+        "metadata": {
+            "status": status,
+            "message": message,
+            "etag": req["id"].replace("-", ""),
+            "targets": [
+                {"target": {"id": t["id"], "type": t["type"], "href": ctx.href(t["path"])}, "status": status}
+                for t in req["targets"]
+            ],
+        },
+    }
 
 
 def request_view(ctx: Ctx, req: dict, level: int) -> dict:
     ref = {"id": req["id"], "type": "request", "href": ctx.href(f"requests/{req['id']}")}
     if level <= 0:
         return ref
-    return {**ref, "metadata": {"createdDate": clock.iso(req["created"]), "createdBy": req.get("user", ""),
-                                "etag": req["id"].replace("-", ""), "requestStatus": status_view(ctx, req)},
-            "properties": {"method": req["method"], "headers": req.get("headers") or {},
-                           "body": req.get("body") or "", "url": req["url"]}}
+    return {
+        **ref,
+        "metadata": {
+            "createdDate": clock.iso(req["created"]),
+            "createdBy": req.get("user", ""),
+            "etag": req["id"].replace("-", ""),
+            "requestStatus": status_view(ctx, req),
+        },
+        "properties": {
+            "method": req["method"],
+            "headers": req.get("headers") or {},
+            "body": req.get("body") or "",
+            "url": req["url"],
+        },
+    }
 
 
 def _load_request(ctx: Ctx) -> dict:
@@ -139,19 +188,44 @@ def requests(ctx: Ctx) -> Reply:
                 raise ApiError(422, f"date filters take the format yyyy-MM-dd HH:mm:ss, not '{raw}'")
             reqs = [r for r in reqs if keep(r, t)]
     # filter.createdDate is documented as 'yyyy-MM-dd HH:mm:ss' but createdDate renders with a T
-    rest = QueryParams([(k, v.replace(" ", "T") if k.lower() == "filter.createddate" else v)
-                        for k, v in ctx.query.multi_items()
-                        if k not in ("filter.createdAfter", "filter.createdBefore")])
+    rest = QueryParams(
+        [
+            (k, v.replace(" ", "T") if k.lower() == "filter.createddate" else v)
+            for k, v in ctx.query.multi_items()
+            if k not in ("filter.createdAfter", "filter.createdBefore")
+        ]
+    )
 
     def view(r):
         status = Lifecycle.status(r, ctx.now)
-        return {"properties": {"method": r["method"], "url": r["url"], "body": r.get("body") or "",
-                               "headers": str(r.get("headers") or {})},
-                "metadata": {"status": status, "requestStatus": status, "createdDate": clock.iso(r["created"]),
-                             "createdBy": r.get("user", ""), "etag": r["id"].replace("-", "")}}
+        return {
+            "properties": {
+                "method": r["method"],
+                "url": r["url"],
+                "body": r.get("body") or "",
+                "headers": str(r.get("headers") or {}),
+            },
+            "metadata": {
+                "status": status,
+                "requestStatus": status,
+                "createdDate": clock.iso(r["created"]),
+                "createdBy": r.get("user", ""),
+                "etag": r["id"].replace("-", ""),
+            },
+        }
+
     page, offset, limit, total = listing.select(reqs, view, rest, paginated=True)
     assert offset is not None and limit is not None, "a paginated listing is paged"
     href = ctx.href("requests")
-    return Reply(200, {"id": "requests", "type": "collection", "href": href,
-                       "items": [request_view(ctx, r, ctx.depth) for r in page],
-                       "offset": offset, "limit": limit, "_links": listing.links(href, offset, limit, total)})
+    return Reply(
+        200,
+        {
+            "id": "requests",
+            "type": "collection",
+            "href": href,
+            "items": [request_view(ctx, r, ctx.depth) for r in page],
+            "offset": offset,
+            "limit": limit,
+            "_links": listing.links(href, offset, limit, total),
+        },
+    )

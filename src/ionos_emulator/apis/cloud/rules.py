@@ -1,4 +1,5 @@
 """Shared Cloud API rules: contract usage and limits, address pools, MAC addresses, locations."""
+
 from __future__ import annotations
 
 import random
@@ -21,9 +22,18 @@ def location_of(ctx: Ctx, loc_id: str) -> dict:
 
 def usage(ctx: Ctx) -> dict:
     """Live counters of the contract, as /contracts shows them in resourceLimits."""
-    u = {"coresProvisioned": 0, "ramProvisioned": 0, "hddVolumeProvisioned": 0, "ssdVolumeProvisioned": 0,
-         "dasVolumeProvisioned": 0, "reservedIpsOnContract": 0, "reservedIpsInUse": 0,
-         "k8sClustersProvisioned": 0, "nlbProvisioned": 0, "natGatewayProvisioned": 0}
+    u = {
+        "coresProvisioned": 0,
+        "ramProvisioned": 0,
+        "hddVolumeProvisioned": 0,
+        "ssdVolumeProvisioned": 0,
+        "dasVolumeProvisioned": 0,
+        "reservedIpsOnContract": 0,
+        "reservedIpsInUse": 0,
+        "k8sClustersProvisioned": 0,
+        "nlbProvisioned": 0,
+        "natGatewayProvisioned": 0,
+    }
     store, t = ctx.store, ctx.tenant
     for s in store.list(t, "server"):
         if s.props.get("vmState") not in ("SHUTOFF",):  # a stopped server frees its cores and RAM
@@ -32,8 +42,9 @@ def usage(ctx: Ctx) -> dict:
     for v in store.list(t, "volume"):
         mb = int(float(v.props.get("size") or 0) * 1024)
         vt = v.props.get("type")
-        u["hddVolumeProvisioned" if vt == "HDD" else "dasVolumeProvisioned" if vt == "DAS"
-          else "ssdVolumeProvisioned"] += mb
+        u[
+            "hddVolumeProvisioned" if vt == "HDD" else "dasVolumeProvisioned" if vt == "DAS" else "ssdVolumeProvisioned"
+        ] += mb
     u["nlbProvisioned"] = store.count(t, "networkloadbalancer")
     u["natGatewayProvisioned"] = store.count(t, "natgateway")
     u["k8sClustersProvisioned"] = store.count(t, "k8s")
@@ -49,13 +60,15 @@ def limits(ctx: Ctx) -> dict:
     return ctx.identity.contract(ctx.tenant)["resourceLimits"]
 
 
-def check_server_size(ctx: Ctx, loc: dict, cpu_family: str | None, cores: int, ram: int,
-                      extra_cores: int = 0, extra_ram: int = 0) -> None:
+def check_server_size(
+    ctx: Ctx, loc: dict, cpu_family: str | None, cores: int, ram: int, extra_cores: int = 0, extra_ram: int = 0
+) -> None:
     """Per-server limits of the contract and the location's CPU family, then the contract totals."""
     lim = limits(ctx)
     if cores > lim["coresPerServer"]:
-        raise fail(f"The number of cores ({cores}) exceeds the limit per server ({lim['coresPerServer']})",
-                   vdc="VDC-14-1")
+        raise fail(
+            f"The number of cores ({cores}) exceeds the limit per server ({lim['coresPerServer']})", vdc="VDC-14-1"
+        )
     if ram > lim["ramPerServer"]:
         raise fail(f"The RAM ({ram} MB) exceeds the limit per server ({lim['ramPerServer']} MB)", vdc="VDC-14-2")
     arch = [a for a in loc["properties"]["cpuArchitecture"] if cpu_family in (None, a["cpuFamily"])]
@@ -65,26 +78,37 @@ def check_server_size(ctx: Ctx, loc: dict, cpu_family: str | None, cores: int, r
         raise fail(f"The RAM ({ram} MB) exceeds what the CPU family offers in {loc['id']}")
     u = usage(ctx)
     if u["coresProvisioned"] + extra_cores > lim["coresPerContract"]:
-        raise fail(f"The contract's core limit ({lim['coresPerContract']}) would be exceeded "
-                   f"({u['coresProvisioned']} in use)", vdc="VDC-14-3")
+        raise fail(
+            f"The contract's core limit ({lim['coresPerContract']}) would be exceeded ({u['coresProvisioned']} in use)",
+            vdc="VDC-14-3",
+        )
     if u["ramProvisioned"] + extra_ram > lim["ramPerContract"]:
-        raise fail(f"The contract's RAM limit ({lim['ramPerContract']} MB) would be exceeded "
-                   f"({u['ramProvisioned']} MB in use)", vdc="VDC-14-4")
+        raise fail(
+            f"The contract's RAM limit ({lim['ramPerContract']} MB) would be exceeded "
+            f"({u['ramProvisioned']} MB in use)",
+            vdc="VDC-14-4",
+        )
 
 
 def check_storage(ctx: Ctx, vtype: str, size_gb: float, extra_gb: float | None = None) -> None:
     lim = limits(ctx)
     mb = int(size_gb * 1024)
     per_volume, per_contract, used_key = (
-        ("hddLimitPerVolume", "hddLimitPerContract", "hddVolumeProvisioned") if vtype == "HDD" else
-        ("ssdLimitPerVolume", "ssdLimitPerContract", "ssdVolumeProvisioned"))
+        ("hddLimitPerVolume", "hddLimitPerContract", "hddVolumeProvisioned")
+        if vtype == "HDD"
+        else ("ssdLimitPerVolume", "ssdLimitPerContract", "ssdVolumeProvisioned")
+    )
     if mb > lim[per_volume]:
-        raise fail(f"The volume size ({size_gb:g} GB) exceeds the limit per volume ({lim[per_volume] // 1024} GB)",
-                   vdc="VDC-14-5")
+        raise fail(
+            f"The volume size ({size_gb:g} GB) exceeds the limit per volume ({lim[per_volume] // 1024} GB)",
+            vdc="VDC-14-5",
+        )
     add = int((size_gb if extra_gb is None else extra_gb) * 1024)
     if vtype != "DAS" and usage(ctx)[used_key] + add > lim[per_contract]:
-        raise fail(f"The contract's storage limit for {vtype} ({lim[per_contract] // 1024} GB) would be exceeded",
-                   vdc="VDC-14-6")
+        raise fail(
+            f"The contract's storage limit for {vtype} ({lim[per_contract] // 1024} GB) would be exceeded",
+            vdc="VDC-14-6",
+        )
 
 
 def allocate_public_ips(ctx: Ctx, n: int) -> list[str]:

@@ -4,6 +4,7 @@ Membership lives on the member (server/NIC `x["securitygroups"]`, ordered ids), 
 NIC drops it; ids of deleted groups are skipped when read. A data center may have one default group
 (`defaultSecurityGroupId`); every new server of the data center becomes a member of it.
 """
+
 from __future__ import annotations
 
 from ...engine.errors import ApiError
@@ -21,6 +22,7 @@ def _limit(ctx: Ctx, name: str, default: int) -> int:
 
 
 # -- groups and their rules -------------------------------------------------------------------------
+
 
 def _check_group_count(ctx: Ctx, dc) -> None:
     lim = _limit(ctx, "securityGroupsPerVdc", 100)
@@ -49,7 +51,7 @@ def _new_group(ctx: Ctx, dc, name: str, description: str, rules: list[dict], ch:
 
 def create_group(ctx: Ctx, dc, body, ch: Change):
     p = props_of(body)
-    items = (((body.get("entities") or {}).get("rules") or {}).get("items") or [])
+    items = ((body.get("entities") or {}).get("rules") or {}).get("items") or []
     rules = [props_of(r, "entities.rules.items[].properties") for r in items]
     return _new_group(ctx, dc, p.get("name", ""), p.get("description", ""), rules, ch)
 
@@ -69,14 +71,25 @@ def delete_group(ctx: Ctx, row, ch):
 
 
 def _members(ctx: Ctx, group, kind: Kind):
-    return kind, [r for r in ctx.store.list(ctx.tenant, kind.name, scope=group.scope)
-                  if group.id in r.x.get("securitygroups", [])]
+    return kind, [
+        r for r in ctx.store.list(ctx.tenant, kind.name, scope=group.scope) if group.id in r.x.get("securitygroups", [])
+    ]
 
 
-SECURITY_GROUP = register(Kind(
-    "securitygroup", "security-group", "securitygroups", parent="datacenter", entities=("rules", "nics", "servers"),
-    create=create_group, update=update_group, delete=delete_group, create_privilege=PRIVILEGE,
-    entity_rows={"nics": lambda ctx, g: _members(ctx, g, NIC), "servers": lambda ctx, g: _members(ctx, g, SERVER)}))
+SECURITY_GROUP = register(
+    Kind(
+        "securitygroup",
+        "security-group",
+        "securitygroups",
+        parent="datacenter",
+        entities=("rules", "nics", "servers"),
+        create=create_group,
+        update=update_group,
+        delete=delete_group,
+        create_privilege=PRIVILEGE,
+        entity_rows={"nics": lambda ctx, g: _members(ctx, g, NIC), "servers": lambda ctx, g: _members(ctx, g, SERVER)},
+    )
+)
 
 RULE = register(Kind("securitygrouprule", "firewall-rule", "rules", parent="securitygroup", update=update_rule))
 
@@ -96,10 +109,12 @@ def create_rule(ctx: Ctx) -> Reply:
 
 # -- attaching groups to servers and NICs -------------------------------------------------------------
 
+
 def attached(ctx: Ctx, member) -> list:
     """The groups `member` belongs to, in the order they were given; groups deleted since are skipped."""
-    rows = [ctx.store.get(ctx.tenant, SECURITY_GROUP.name, member.scope, gid)
-            for gid in member.x.get("securitygroups", [])]
+    rows = [
+        ctx.store.get(ctx.tenant, SECURITY_GROUP.name, member.scope, gid) for gid in member.x.get("securitygroups", [])
+    ]
     return [g for g in rows if g is not None]
 
 
@@ -146,15 +161,30 @@ NIC.entity_rows["securitygroups"] = lambda ctx, nic: (SECURITY_GROUP, attached(c
 
 # -- the data center's default group --------------------------------------------------------------------
 
+
 def _default_rules(dc) -> list[dict]:
     """All egress allowed; ingress from the private 10.0.0.0/24 and, when the data center has IPv6, its /56."""
-    rules = [{"name": "Allow all IPv4 egress", "protocol": "ANY", "type": "EGRESS", "ipVersion": "IPv4"},
-             {"name": "Allow all IPv6 egress", "protocol": "ANY", "type": "EGRESS", "ipVersion": "IPv6"},
-             {"name": "Allow IPv4 ingress from 10.0.0.0/24", "protocol": "ANY", "type": "INGRESS",
-              "ipVersion": "IPv4", "sourceIp": "10.0.0.0/24"}]
+    rules = [
+        {"name": "Allow all IPv4 egress", "protocol": "ANY", "type": "EGRESS", "ipVersion": "IPv4"},
+        {"name": "Allow all IPv6 egress", "protocol": "ANY", "type": "EGRESS", "ipVersion": "IPv6"},
+        {
+            "name": "Allow IPv4 ingress from 10.0.0.0/24",
+            "protocol": "ANY",
+            "type": "INGRESS",
+            "ipVersion": "IPv4",
+            "sourceIp": "10.0.0.0/24",
+        },
+    ]
     if dc.props.get("ipv6CidrBlock"):
-        rules.append({"name": "Allow IPv6 ingress from the data center", "protocol": "ANY", "type": "INGRESS",
-                      "ipVersion": "IPv6", "sourceIp": dc.props["ipv6CidrBlock"]})
+        rules.append(
+            {
+                "name": "Allow IPv6 ingress from the data center",
+                "protocol": "ANY",
+                "type": "INGRESS",
+                "ipVersion": "IPv6",
+                "sourceIp": dc.props["ipv6CidrBlock"],
+            }
+        )
     return rules
 
 
@@ -169,8 +199,9 @@ def _apply_default_request(ctx: Ctx, dc, p: dict, ch: Change) -> None:
         dc.props["defaultSecurityGroupId"] = chosen
     elif create and not dc.props.get("defaultSecurityGroupId"):
         require(ctx, PRIVILEGE, "creating a default security group")
-        group = _new_group(ctx, dc, "Default Security Group", "Default security group of the data center",
-                           _default_rules(dc), ch)
+        group = _new_group(
+            ctx, dc, "Default Security Group", "Default security group of the data center", _default_rules(dc), ch
+        )
         dc.props["defaultSecurityGroupId"] = group.id
 
 
@@ -188,6 +219,7 @@ def _extend_datacenter(create, update):
         own = {k: props[k] for k in _OWN_DC_PROPS if k in props}
         update(ctx, row, {k: v for k, v in props.items() if k not in _OWN_DC_PROPS}, replace, ch)
         _apply_default_request(ctx, row, own, ch)  # a PUT without them keeps the current default
+
     return create_dc, update_dc
 
 
@@ -199,6 +231,7 @@ def _extend_server(create):
             server.x["securitygroups"] = [default]
             ctx.store.update(server)
         return server
+
     return create_server
 
 

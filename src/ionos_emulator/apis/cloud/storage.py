@@ -1,4 +1,5 @@
 """Snapshots and images: volume create-snapshot and restore-snapshot, /snapshots, /images (public + private)."""
+
 from __future__ import annotations
 
 from ...engine.errors import ApiError, forbidden
@@ -12,6 +13,7 @@ from .model import (
     apply_props,
     check_access,
     collection,
+    deletion,
     full,
     key,
     load_chain,
@@ -23,18 +25,42 @@ from .model import (
 )
 from .rules import fail
 
-SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", "cpuHotPlug", "cpuHotUnplug", "ramHotPlug",
-                    "ramHotUnplug", "nicHotPlug", "nicHotUnplug", "discVirtioHotPlug", "discVirtioHotUnplug",
-                    "discScsiHotPlug", "discScsiHotUnplug", "exposeSerial", "requireLegacyBios", "licenceType",
-                    "applicationType")
+SNAPSHOT_MUTABLE = (
+    "name",
+    "description",
+    "secAuthProtection",
+    "cpuHotPlug",
+    "cpuHotUnplug",
+    "ramHotPlug",
+    "ramHotUnplug",
+    "nicHotPlug",
+    "nicHotUnplug",
+    "discVirtioHotPlug",
+    "discVirtioHotUnplug",
+    "discScsiHotPlug",
+    "discScsiHotUnplug",
+    "exposeSerial",
+    "requireLegacyBios",
+    "licenceType",
+    "applicationType",
+)
 
 
 def update_snapshot(ctx: Ctx, row, props, replace, ch):
     apply_props(row, props, replace, mutable=SNAPSHOT_MUTABLE, immutable=("location", "size"))
 
 
-SNAPSHOT = register(Kind("snapshot", "snapshot", "snapshots", paginated=False, update=update_snapshot,
-                         create_privilege="createSnapshot", shareable=True))
+SNAPSHOT = register(
+    Kind(
+        "snapshot",
+        "snapshot",
+        "snapshots",
+        paginated=False,
+        update=update_snapshot,
+        create_privilege="createSnapshot",
+        shareable=True,
+    )
+)
 
 
 @handler("datacentersVolumesCreate-snapshotPost")
@@ -43,10 +69,15 @@ def create_snapshot(ctx: Ctx) -> Reply:
     dc, vol = load_chain(ctx, [(DATACENTER, "datacenterId"), (VOLUME, "volumeId")])
     p = ((ctx.body or {}).get("properties") or {}) if isinstance(ctx.body, dict) else {}
     hot = {k: vol.props[k] for k in SNAPSHOT_MUTABLE if k in vol.props}
-    props = {**hot, "name": p.get("name") or f"{vol.props.get('name') or vol.id}-snapshot",
-             "description": p.get("description", ""), "location": dc.props["location"],
-             "size": float(vol.props["size"]), "secAuthProtection": bool(p.get("secAuthProtection", False)),
-             "licenceType": p.get("licenceType") or vol.props.get("licenceType", "UNKNOWN")}
+    props = {
+        **hot,
+        "name": p.get("name") or f"{vol.props.get('name') or vol.id}-snapshot",
+        "description": p.get("description", ""),
+        "location": dc.props["location"],
+        "size": float(vol.props["size"]),
+        "secAuthProtection": bool(p.get("secAuthProtection", False)),
+        "licenceType": p.get("licenceType") or vol.props.get("licenceType", "UNKNOWN"),
+    }
     with Change(ctx, "snapshot", dc.id) as ch:
         snap = new_row(ctx, SNAPSHOT, None, props, scope="")
         ch.created(SNAPSHOT, snap)
@@ -74,18 +105,44 @@ def restore_snapshot(ctx: Ctx) -> Reply:
 
 # -- images: the public catalogue (never stored) plus the contract's private images -----------------
 
+
 def _public_row(ctx: Ctx, img: dict) -> Row:
-    return Row(tenant=ctx.tenant, kind="image", id=img["id"], path=f"images/{img['id']}",
-               doc={"properties": img["properties"],
-                    "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}})
+    return Row(
+        tenant=ctx.tenant,
+        kind="image",
+        id=img["id"],
+        path=f"images/{img['id']}",
+        doc={"properties": img["properties"], "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}},
+    )
 
 
 def update_image(ctx: Ctx, row, props, replace, ch):
-    apply_props(row, props, replace, immutable=("location", "size", "imageType", "public"),
-                mutable=("name", "description", "cpuHotPlug", "cpuHotUnplug", "ramHotPlug", "ramHotUnplug",
-                         "nicHotPlug", "nicHotUnplug", "discVirtioHotPlug", "discVirtioHotUnplug",
-                         "discScsiHotPlug", "discScsiHotUnplug", "exposeSerial", "requireLegacyBios",
-                         "licenceType", "applicationType", "cloudInit", "imageAliases"))
+    apply_props(
+        row,
+        props,
+        replace,
+        immutable=("location", "size", "imageType", "public"),
+        mutable=(
+            "name",
+            "description",
+            "cpuHotPlug",
+            "cpuHotUnplug",
+            "ramHotPlug",
+            "ramHotUnplug",
+            "nicHotPlug",
+            "nicHotUnplug",
+            "discVirtioHotPlug",
+            "discVirtioHotUnplug",
+            "discScsiHotPlug",
+            "discScsiHotUnplug",
+            "exposeSerial",
+            "requireLegacyBios",
+            "licenceType",
+            "applicationType",
+            "cloudInit",
+            "imageAliases",
+        ),
+    )
 
 
 IMAGE = register(Kind("image", "image", "images", paginated=False, update=update_image, shareable=True))
@@ -105,7 +162,8 @@ def _image(ctx: Ctx) -> tuple[Row, bool]:
 @handler("imagesGet")
 def images(ctx: Ctx) -> Reply:
     rows = [_public_row(ctx, i) for i in catalogue.images()] + [
-        r for r in ctx.store.list(ctx.tenant, "image", "") if visible(ctx, r)]
+        r for r in ctx.store.list(ctx.tenant, "image", "") if visible(ctx, r)
+    ]
     return Reply(200, collection(ctx, IMAGE, rows, "images", "images"))
 
 
@@ -121,27 +179,18 @@ def _private_only(ctx: Ctx) -> Row:
     return row
 
 
-@handler("imagesPatch")
-def patch_image(ctx: Ctx) -> Reply:
+def _change_private_image(ctx: Ctx, replace: bool) -> Reply:
+    """PATCH (replace=False) sends the properties themselves, PUT the whole image {"properties": {...}}."""
     row = _private_only(ctx)
     with Change(ctx, "image") as ch:
-        update_image(ctx, row, ctx.body or {}, False, ch)
+        props = ((ctx.body or {}).get("properties") or {}) if replace else (ctx.body or {})
+        update_image(ctx, row, props, replace, ch)
         ch.updated(IMAGE, row)
     return ch.accepted(full(ctx, IMAGE, row, ctx.depth))
 
 
-@handler("imagesPut")
-def put_image(ctx: Ctx) -> Reply:
-    row = _private_only(ctx)
-    with Change(ctx, "image") as ch:
-        update_image(ctx, row, (ctx.body or {}).get("properties") or {}, True, ch)
-        ch.updated(IMAGE, row)
-    return ch.accepted(full(ctx, IMAGE, row, ctx.depth))
+handler("imagesPatch")(lambda ctx: _change_private_image(ctx, replace=False))
+handler("imagesPut")(lambda ctx: _change_private_image(ctx, replace=True))
 
 
-@handler("imagesDelete")
-def delete_image(ctx: Ctx) -> Reply:
-    row = _private_only(ctx)
-    with Change(ctx, "image") as ch:
-        ch.deleting(IMAGE, row)
-    return ch.accepted(None)
+handler("imagesDelete")(lambda ctx: deletion(ctx, IMAGE, _private_only(ctx)))

@@ -1,10 +1,12 @@
 """DNSSEC keys of a primary zone: a key signing key (flags 257) and a zone signing key (256), RSASHA256 as
 the spec allows, made with cryptography and described with dnspython (key tag, DS digest). The private keys
 stay in the store for the DNS server, which serves the DNSKEY records and signs answers with them."""
+
 from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import dns.dnssectypes
 import dns.name
@@ -21,9 +23,12 @@ from ..product import ProductChange, load, success
 from .model import DNS, KEYS, ZONE, count_change, load_zone
 
 KSK_FLAGS, ZSK_FLAGS = 257, 256
+
+
 def _dnssec():
     """dns.dnssec, imported on first use: it costs a tenth of the emulator's start-up."""
     import dns.dnssec
+
     return dns.dnssec
 
 
@@ -38,8 +43,9 @@ def keys_of(ctx: Ctx, zone: Row) -> Row | None:
 def _new_key(bits: int) -> tuple[str, str]:
     """(private key PEM, DNSKEY public key in base64)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     dnskey = _dnssec().make_dnskey(key.public_key(), _dnssec().Algorithm.RSASHA256, flags=KSK_FLAGS)
     return pem, base64.b64encode(dnskey.key).decode()
 
@@ -52,8 +58,13 @@ def describe(zone_name: str, flags: int, pub_b64: str) -> dict:
     """One key as the API lists it, with the SHA-256 DS digest the parent zone needs."""
     key = dnskey(flags, pub_b64)
     ds = _dnssec().make_ds(dns.name.from_text(zone_name), key, "SHA256")
-    return {"keyTag": _dnssec().key_id(key), "digestAlgorithmMnemonic": "SHA-256", "digest": ds.digest.hex().upper(),
-            "keyData": {"flags": flags, "pubKey": pub_b64}, "composedKeyData": f"{flags} 3 8 {pub_b64}"}
+    return {
+        "keyTag": _dnssec().key_id(key),
+        "digestAlgorithmMnemonic": "SHA-256",
+        "digest": ds.digest.hex().upper(),
+        "keyData": {"flags": flags, "pubKey": pub_b64},
+        "composedKeyData": f"{flags} 3 8 {pub_b64}",
+    }
 
 
 def _check(params: dict) -> None:
@@ -85,9 +96,19 @@ def keys_post(ctx: Ctx) -> Reply:
     ksk_pem, ksk_pub = _new_key(int(kp["kskBits"]))
     zsk_pem, zsk_pub = _new_key(int(kp["zskBits"]))
     kid = str(uuid.uuid4())
-    row = Row(tenant=ctx.tenant, kind=KEYS.name, id=kid, parent=zone.id, scope=ctx.api.location,
-              path=f"{zone.path}/keys/{kid}", doc={"properties": params, "metadata": {"zoneId": zone.id},
-                                                  "x": {"ksk": [ksk_pem, ksk_pub], "zsk": [zsk_pem, zsk_pub]}})
+    row = Row(
+        tenant=ctx.tenant,
+        kind=KEYS.name,
+        id=kid,
+        parent=zone.id,
+        scope=ctx.api.location,
+        path=f"{zone.path}/keys/{kid}",
+        doc={
+            "properties": params,
+            "metadata": {"zoneId": zone.id},
+            "x": {"ksk": [ksk_pem, ksk_pub], "zsk": [zsk_pem, zsk_pub]},
+        },
+    )
     # signing re-provisions the zone: it is PROVISIONING until the change completes
     with ProductChange(ctx, ZONE) as ch:
         ctx.store.insert(row)
@@ -100,15 +121,24 @@ def keys_post(ctx: Ctx) -> Reply:
 def keys_get(ctx: Ctx) -> Reply:
     zone = load(ctx, ZONE, ctx.params["zoneId"])
     row = keys_of(ctx, zone)
-    out = {"id": row.id if row else str(uuid.uuid5(uuid.NAMESPACE_URL, _href(zone))), "type": "dnsseckeys",
-           "href": _href(zone), "metadata": {"zoneId": zone.id, "items": []}}
+    kid = row.id if row else str(uuid.uuid5(uuid.NAMESPACE_URL, _href(zone)))
+    out: dict[str, Any] = {
+        "id": kid,
+        "type": "dnsseckeys",
+        "href": _href(zone),
+        "metadata": {"zoneId": zone.id, "items": []},
+    }
     if row is not None:
         name = zone.props["zoneName"]
-        out["metadata"]["items"] = [describe(name, KSK_FLAGS, row.x["ksk"][1]),
-                                    describe(name, ZSK_FLAGS, row.x["zsk"][1])]
+        out["metadata"]["items"] = [
+            describe(name, KSK_FLAGS, row.x["ksk"][1]),
+            describe(name, ZSK_FLAGS, row.x["zsk"][1]),
+        ]
         p = row.props
-        out["properties"] = {"keyParameters": {"algorithm": p["keyParameters"]["algorithm"]},
-                             "nsecParameters": {"nsecMode": p["nsecParameters"]["nsecMode"]}}
+        out["properties"] = {
+            "keyParameters": {"algorithm": p["keyParameters"]["algorithm"]},
+            "nsecParameters": {"nsecMode": p["nsecParameters"]["nsecMode"]},
+        }
     return Reply(200, out)
 
 

@@ -1,4 +1,5 @@
 """Cloud DNS: where it is served, its resource kinds, and the facts the API and the DNS server share."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,14 @@ from ...store import Row
 from ..product import PKind, Product, load, rows_of
 from . import rdata
 
-DNS = Product(name="dns", spec_name="dns", config_name="dns", locations=("de/fra",), host="dns.{region}.ionos.com",
-              privilege="accessAndManageDns")
+DNS = Product(
+    name="dns",
+    spec_name="dns",
+    config_name="dns",
+    locations=("de/fra",),
+    host="dns.{region}.ionos.com",
+    privilege="accessAndManageDns",
+)
 
 # The name servers the zones are delegated to (the spec names them for primary and secondary zones).
 PRIMARY_NAMESERVERS = ["ns-ic.ui-dns.com", "ns-ic.ui-dns.de", "ns-ic.ui-dns.org", "ns-ic.ui-dns.biz"]
@@ -20,8 +27,12 @@ SECONDARY_NAMESERVERS = ["nscs.ui-dns.com", "nscs.ui-dns.de", "nscs.ui-dns.org",
 # Quota of a contract unless its resourceLimits say otherwise (keys dnsZones, dnsSecondaryZones, dnsRecords,
 # dnsReverseRecords); the numbers are those of the spec's example.
 QUOTA_DEFAULTS = {"zones": 50000, "secondaryZones": 100000, "records": 100000, "reverseRecords": 100000}
-QUOTA_KEYS = {"zones": "dnsZones", "secondaryZones": "dnsSecondaryZones", "records": "dnsRecords",
-              "reverseRecords": "dnsReverseRecords"}
+QUOTA_KEYS = {
+    "zones": "dnsZones",
+    "secondaryZones": "dnsSecondaryZones",
+    "records": "dnsRecords",
+    "reverseRecords": "dnsReverseRecords",
+}
 
 # Port the primaries of secondary zones are asked for zone transfers on (53 in the real cloud; tests point
 # it at a local server).
@@ -55,6 +66,7 @@ KEYS = PKind(DNS, "dnsseckeys", "dnsseckeys", "keys", parent=ZONE)
 # is (zone creation second + changes - rows still pending), so it rises exactly when a change completes and
 # never falls (a failed change also completes).
 
+
 def count_change(ctx: Ctx, zone: Row, n: int = 1) -> None:
     zone.x["changes"] = int(zone.x.get("changes", 0)) + n
     ctx.store.update(zone)
@@ -66,6 +78,7 @@ def serial(zone: Row, pending: int) -> int:
 
 
 # -- shared rules -----------------------------------------------------------------------------------------
+
 
 def zone_rows(ctx: Ctx) -> list[Row]:
     """Primary and secondary zones of the contract here: their names are unique together."""
@@ -84,15 +97,20 @@ def quota_limits(ctx: Ctx) -> dict:
 
 
 def quota_usage(ctx: Ctx) -> dict:
-    return {"zones": len(rows_of(ctx, ZONE)), "secondaryZones": len(rows_of(ctx, SECONDARY)),
-            "records": len(rows_of(ctx, RECORD)), "reverseRecords": len(rows_of(ctx, REVERSE))}
+    return {
+        "zones": len(rows_of(ctx, ZONE)),
+        "secondaryZones": len(rows_of(ctx, SECONDARY)),
+        "records": len(rows_of(ctx, RECORD)),
+        "reverseRecords": len(rows_of(ctx, REVERSE)),
+    }
 
 
 def check_quota(ctx: Ctx, what: str, adding: int = 1) -> None:
     used, limit = quota_usage(ctx)[what], quota_limits(ctx)[what]
     if used + adding > limit:
-        raise limit_exceeded(f"the quota of {limit} {what} of this contract would be exceeded "
-                             f"({used} in use, {adding} more requested)")
+        raise limit_exceeded(
+            f"the quota of {limit} {what} of this contract would be exceeded ({used} in use, {adding} more requested)"
+        )
 
 
 def live(zone: Row) -> Row:

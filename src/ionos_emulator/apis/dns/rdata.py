@@ -1,6 +1,7 @@
 """Record names and contents: what the API accepts per record type, and the conversion between an API
 record (type, content, priority) and DNS data (dnspython rdata). Shared by the API, zone files, zone
 transfers and the DNS server, so that whatever the API accepts is exactly what the server can answer."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -12,14 +13,41 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.URI
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.rdtypes.IN.SRV
+import dns.rdtypes.mxbase
+import dns.rdtypes.nsbase
+import dns.rdtypes.txtbase
 
 from ...engine.errors import conflict, invalid
 
 # The RecordType enum of the API (strict in the Go SDK: never emit another type).
-RECORD_TYPES = ("A", "AAAA", "CNAME", "ALIAS", "MX", "NS", "SRV", "TXT", "CAA", "SSHFP", "TLSA", "SMIMEA", "DS",
-                "HTTPS", "SVCB", "OPENPGPKEY", "CERT", "URI", "RP", "LOC")
+RECORD_TYPES = (
+    "A",
+    "AAAA",
+    "CNAME",
+    "ALIAS",
+    "MX",
+    "NS",
+    "SRV",
+    "TXT",
+    "CAA",
+    "SSHFP",
+    "TLSA",
+    "SMIMEA",
+    "DS",
+    "HTTPS",
+    "SVCB",
+    "OPENPGPKEY",
+    "CERT",
+    "URI",
+    "RP",
+    "LOC",
+)
 NEEDS_PRIORITY = frozenset({"MX", "SRV", "URI"})
-HOST_TYPES = frozenset({"CNAME", "NS", "ALIAS"})   # content is one host name
+HOST_TYPES = frozenset({"CNAME", "NS", "ALIAS"})  # content is one host name
 # ALIAS is no DNS type: it is stored and validated like a CNAME, and answered as the target's A/AAAA.
 WIRE_TYPE = {"ALIAS": "CNAME"}
 
@@ -28,6 +56,7 @@ TXT_CHUNK = 255
 
 
 # -- names -----------------------------------------------------------------------------------------
+
 
 def clean_zone_name(value, attr: str = "properties.zoneName") -> str:
     """A zone name as given, checked: at least two labels, no wildcard; a final dot is dropped."""
@@ -77,17 +106,22 @@ def check_host(value: str, attr: str) -> str:
 
 # -- content -----------------------------------------------------------------------------------------
 
+
 def _quote_txt(content: str) -> str:
     """TXT content as zone-file text: already quoted strings are kept, plain text is quoted in 255-byte parts."""
     text = content.strip()
     if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
         return text
     raw = content.encode()
-    parts = [raw[i:i + TXT_CHUNK] for i in range(0, len(raw), TXT_CHUNK)] or [b""]
+    parts = [raw[i : i + TXT_CHUNK] for i in range(0, len(raw), TXT_CHUNK)] or [b""]
     out = []
     for part in parts:
-        s = "".join(chr(b) if 0x20 <= b < 0x7f and b not in (0x22, 0x5c) else
-                    ("\\" + chr(b) if b in (0x22, 0x5c) else f"\\{b:03d}") for b in part)
+        s = "".join(
+            chr(b)
+            if 0x20 <= b < 0x7F and b not in (0x22, 0x5C)
+            else ("\\" + chr(b) if b in (0x22, 0x5C) else f"\\{b:03d}")
+            for b in part
+        )
         out.append(f'"{s}"')
     return " ".join(out)
 
@@ -100,7 +134,7 @@ def rdata_text(rtype: str, content: str, priority: int | None) -> str:
         return f"{priority} {check_host(content, 'properties.content')}."
     if rtype == "SRV":
         parts = content.split()
-        if len(parts) == 3:   # "<weight> <port> <target>", the priority is its own attribute
+        if len(parts) == 3:  # "<weight> <port> <target>", the priority is its own attribute
             return f"{priority} {parts[0]} {parts[1]} {check_host(parts[2], 'properties.content')}."
         raise invalid("properties.content", "of an SRV record must be '<weight> <port> <target>'")
     if rtype == "URI":
@@ -123,12 +157,19 @@ def to_rdata(rtype: str, content: str, priority: int | None, origin: str) -> dns
         except ValueError:
             addr = None
         if addr is None or addr.version != (4 if rtype == "A" else 6):
-            raise invalid("properties.content", f"of an {rtype} record must be an IPv{4 if rtype == 'A' else 6} "
-                                                f"address, got {content!r}")
+            raise invalid(
+                "properties.content",
+                f"of an {rtype} record must be an IPv{4 if rtype == 'A' else 6} address, got {content!r}",
+            )
     text = rdata_text(rtype, content, priority)
     try:
-        return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(WIRE_TYPE.get(rtype, rtype)), text,
-                                   origin=dns.name.from_text(origin), relativize=False)
+        return dns.rdata.from_text(
+            dns.rdataclass.IN,
+            dns.rdatatype.from_text(WIRE_TYPE.get(rtype, rtype)),
+            text,
+            origin=dns.name.from_text(origin),
+            relativize=False,
+        )
     except (dns.exception.DNSException, ValueError, UnicodeError) as e:
         raise invalid("properties.content", f"is not valid {rtype} data ({text!r}): {e}") from None
 
@@ -146,12 +187,17 @@ def check_record(props: dict, zone_name: str) -> dict:
     if rtype in NEEDS_PRIORITY and priority is None:
         raise invalid("properties.priority", f"is required for {rtype} records")
     if rtype == "CNAME" and is_apex(name):
-        raise conflict("a CNAME record cannot be created at the zone apex: it would coexist with its "
-                       "SOA and NS records")
+        raise conflict(
+            "a CNAME record cannot be created at the zone apex: it would coexist with its SOA and NS records"
+        )
     to_rdata(rtype, content, priority if rtype in NEEDS_PRIORITY else None, zone_name + ".")
-    out = {"name": name, "type": rtype, "content": content,
-           "ttl": 3600 if props.get("ttl") is None else props["ttl"],
-           "enabled": True if props.get("enabled") is None else props["enabled"]}
+    out = {
+        "name": name,
+        "type": rtype,
+        "content": content,
+        "ttl": 3600 if props.get("ttl") is None else props["ttl"],
+        "enabled": True if props.get("enabled") is None else props["enabled"],
+    }
     if priority is not None:
         out["priority"] = priority
     return out
@@ -159,30 +205,33 @@ def check_record(props: dict, zone_name: str) -> dict:
 
 def record_rdata(props: dict, zone_name: str) -> dns.rdata.Rdata:
     rtype = props["type"]
-    return to_rdata(rtype, props["content"], props.get("priority") if rtype in NEEDS_PRIORITY else None,
-                    zone_name.rstrip(".") + ".")
+    return to_rdata(
+        rtype, props["content"], props.get("priority") if rtype in NEEDS_PRIORITY else None, zone_name.rstrip(".") + "."
+    )
 
 
 @lru_cache(maxsize=20000)
 def parse(rtype: str, text: str, zone_name: str) -> dns.rdata.Rdata:
     """Zone-file RDATA of any DNS type (transferred records), relative names completed with the zone."""
-    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), text,
-                               origin=dns.name.from_text(zone_name), relativize=False)
+    return dns.rdata.from_text(
+        dns.rdataclass.IN, dns.rdatatype.from_text(rtype), text, origin=dns.name.from_text(zone_name), relativize=False
+    )
 
 
 def from_rdata(rtype: str, rd: dns.rdata.Rdata) -> tuple[str, int | None]:
-    """(content, priority) of DNS data as the API shows it; names in `rd` must be absolute."""
-    if rtype in ("A", "AAAA"):
+    """(content, priority) of DNS data as the API shows it; names in `rd` must be absolute. `rd` is data of
+    `rtype` (parsed as it), so the class checks only tell the type checker which fields it has."""
+    if rtype in ("A", "AAAA") and isinstance(rd, (dns.rdtypes.IN.A.A, dns.rdtypes.IN.AAAA.AAAA)):
         return rd.address, None
-    if rtype in ("CNAME", "NS", "ALIAS"):
+    if rtype in ("CNAME", "NS", "ALIAS") and isinstance(rd, dns.rdtypes.nsbase.NSBase):
         return rd.target.to_text(omit_final_dot=True), None
-    if rtype == "MX":
+    if rtype == "MX" and isinstance(rd, dns.rdtypes.mxbase.MXBase):
         return rd.exchange.to_text(omit_final_dot=True), rd.preference
-    if rtype == "SRV":
+    if rtype == "SRV" and isinstance(rd, dns.rdtypes.IN.SRV.SRV):
         return f"{rd.weight} {rd.port} {rd.target.to_text(omit_final_dot=True)}", rd.priority
-    if rtype == "URI":
+    if rtype == "URI" and isinstance(rd, dns.rdtypes.ANY.URI.URI):
         return rd.to_text().split(None, 1)[1], rd.priority
-    if rtype == "TXT":
+    if rtype == "TXT" and isinstance(rd, dns.rdtypes.txtbase.TXTBase):
         raw = b"".join(rd.strings)
         try:
             text = raw.decode()

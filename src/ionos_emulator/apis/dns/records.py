@@ -1,5 +1,6 @@
 """Records of primary zones: the rules of their CRUD (hooks of the engine), the contract-wide /records
 listing, and the conflict rules."""
+
 from __future__ import annotations
 
 from ...engine.errors import conflict
@@ -27,20 +28,23 @@ def check_conflicts(zone: Row, props: dict, others: list[Row]) -> None:
     name, zone_name = props["name"], zone.props["zoneName"]
     same = [r for r in others if _same_owner(r.props["name"], name)]
     if same and props["type"] == "CNAME":
-        raise conflict(f"a CNAME record cannot coexist with the other records of "
-                       f"'{rdata.fqdn(name, zone_name)}' ({same[0].props['type']} {same[0].id})")
+        raise conflict(
+            f"a CNAME record cannot coexist with the other records of "
+            f"'{rdata.fqdn(name, zone_name)}' ({same[0].props['type']} {same[0].id})"
+        )
     cname = next((r for r in same if r.props["type"] == "CNAME"), None)
     if cname is not None:
-        raise conflict(f"'{rdata.fqdn(name, zone_name)}' has a CNAME record ({cname.id}); no other record "
-                       f"can coexist with it")
+        raise conflict(
+            f"'{rdata.fqdn(name, zone_name)}' has a CNAME record ({cname.id}); no other record can coexist with it"
+        )
     wire = rdata.record_rdata(props, zone_name)
     for r in same:
         if r.props["type"] == props["type"] and rdata.record_rdata(r.props, zone_name) == wire:
-            raise conflict(f"the same {props['type']} record exists for '{rdata.fqdn(name, zone_name)}' "
-                           f"({r.id})")
+            raise conflict(f"the same {props['type']} record exists for '{rdata.fqdn(name, zone_name)}' ({r.id})")
         if _is_spf(props) and _is_spf(r.props):
-            raise conflict(f"'{rdata.fqdn(name, zone_name)}' has an SPF TXT record already ({r.id}); join them "
-                           f"into one")
+            raise conflict(
+                f"'{rdata.fqdn(name, zone_name)}' has an SPF TXT record already ({r.id}); join them into one"
+            )
 
 
 def _others(ctx: Ctx, zone: Row, self_id: str | None) -> list[Row]:
@@ -62,6 +66,7 @@ def create_record(ctx: Ctx, zone: Row, props: dict, ch: ProductChange) -> Row:
 
 
 # -- the engine's hooks: records of /zones/{zoneId}/records are plain resources -------------------------
+
 
 def _prepare(ctx: Ctx, zone: Row, props: dict, old: Row | None) -> dict:
     live(zone)
@@ -90,15 +95,19 @@ RECORD.delete = lambda ctx, row, change: count_change(ctx, zone_of(ctx, row))
 # Filters of /records that must match exactly (the engine's generic filters match substrings, and
 # filter.type=A must not find AAAA, CAA or ALIAS records); filter.name matches a part of the name only.
 def _exact(value_of):
-    return lambda ctx, rows, values: [r for r in rows if str(value_of(r) or "").lower()
-                                      in {v.strip().lower() for v in values}]
+    return lambda ctx, rows, values: [
+        r for r in rows if str(value_of(r) or "").lower() in {v.strip().lower() for v in values}
+    ]
 
 
 ALL_RECORDS_FILTERS = {
-    "filter.zoneId": _exact(lambda r: r.parent), "filter.type": _exact(lambda r: r.props.get("type")),
+    "filter.zoneId": _exact(lambda r: r.parent),
+    "filter.type": _exact(lambda r: r.props.get("type")),
     "filter.state": _exact(lambda r: r.meta.get("state")),
-    "filter.name": lambda ctx, rows, values: [r for r in rows if any(
-        v.strip().lower() in r.props.get("name", "").lower() for v in values)]}
+    "filter.name": lambda ctx, rows, values: [
+        r for r in rows if any(v.strip().lower() in r.props.get("name", "").lower() for v in values)
+    ],
+}
 
 
 @DNS.handler("recordsGet")

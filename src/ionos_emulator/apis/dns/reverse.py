@@ -1,6 +1,7 @@
 """Reverse DNS records (IP -> name) for addresses the contract owns: IPv4 addresses of its IP blocks, IPv6
 addresses inside the IPv6 blocks of its data centers, LANs and NICs. Plain resources of the engine, but
 stateless: written at once (201/200), no state."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -38,16 +39,17 @@ def owned(ctx: Ctx, ip) -> bool:
 def _prepare(ctx: Ctx, parent, props: dict, old: Row | None) -> dict:
     """The checked properties of a new (old None) or replaced reverse record."""
     ip = parse_ip(props.get("ip"))
-    name = rdata.check_host(props.get("name") or "", "properties.name") if isinstance(props.get("name"), str) \
-        else None
+    name = rdata.check_host(props.get("name") or "", "properties.name") if isinstance(props.get("name"), str) else None
     if not name:
         raise invalid("properties.name", "is required")
     for r in rows_of(ctx, REVERSE):
         if (old is None or r.id != old.id) and parse_ip(r.props["ip"]) == ip:
             raise conflict(f"the IP {ip} has a reverse record already ({r.id})")
     if not owned(ctx, ip):
-        raise conflict(f"the IP {ip} is not available for a reverse record: it is not an address of this "
-                       f"contract's IP blocks or IPv6 networks")
+        raise conflict(
+            f"the IP {ip} is not available for a reverse record: it is not an address of this "
+            f"contract's IP blocks or IPv6 networks"
+        )
     out = {"name": props["name"], "ip": props["ip"]}
     if props.get("description") is not None:
         out["description"] = props["description"]

@@ -1,4 +1,5 @@
 """Zone files (BIND format, RFC 1035): export of a primary zone, and import that replaces its records."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ IGNORED_ON_IMPORT = {"SOA", "DNSKEY", "RRSIG", "NSEC", "NSEC3", "NSEC3PARAM", "C
 
 
 def soa_text(zone_name: str, zone_serial: int) -> str:
-    return (f"{PRIMARY_NAMESERVERS[0]}. hostmaster.{zone_name.rstrip('.')}. {zone_serial} {REFRESH} {RETRY} "
-            f"{EXPIRE} {MINIMUM}")
+    return (
+        f"{PRIMARY_NAMESERVERS[0]}. hostmaster.{zone_name.rstrip('.')}. {zone_serial} {REFRESH} {RETRY} "
+        f"{EXPIRE} {MINIMUM}"
+    )
 
 
 def pending(rows: list[Row]) -> int:
@@ -37,9 +40,15 @@ def export(ctx: Ctx) -> Reply:
     zone = load(ctx, ZONE, ctx.params["zoneId"])
     name = zone.props["zoneName"]
     records = rows_of(ctx, RECORD, zone)
-    lines = [f";Zone: {name}", f";Exported: {time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime(ctx.now))}", "",
-             f"$ORIGIN {name}.", "$TTL 3600", "",
-             f"@  {SOA_TTL}  IN  SOA  {soa_text(name, serial(zone, pending(records + [zone])))}"]
+    lines = [
+        f";Zone: {name}",
+        f";Exported: {time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime(ctx.now))}",
+        "",
+        f"$ORIGIN {name}.",
+        "$TTL 3600",
+        "",
+        f"@  {SOA_TTL}  IN  SOA  {soa_text(name, serial(zone, pending(records + [zone])))}",
+    ]
     lines += [f"@  {NS_TTL}  IN  NS  {ns}." for ns in PRIMARY_NAMESERVERS]
     for r in records:
         p = r.props
@@ -82,15 +91,19 @@ def parse(text: str, zone_name: str) -> list[dict]:
             continue
         rel = owner.relativize(origin).to_text()
         if rtype not in rdata.RECORD_TYPES:
-            raise bad_request(f"the zone file has a {rtype} record for '{owner}'; Cloud DNS supports "
-                              f"{', '.join(rdata.RECORD_TYPES)}")
+            raise bad_request(
+                f"the zone file has a {rtype} record for '{owner}'; Cloud DNS supports {', '.join(rdata.RECORD_TYPES)}"
+            )
         for rd in rds:
             content, priority = rdata.from_rdata(rtype, rd)
             out.append(_props("" if rel == "@" else rel, rtype, content, priority, rds.ttl))
-    for owner, ttl, target in aliases:
-        name = dns.name.from_text(owner, origin).relativize(origin).to_text() if owner != "@" else ""
-        out.append(_props("" if name == "@" else name, "ALIAS", target.rstrip("."), None,
-                          ttl if ttl is not None else default_ttl))
+    for alias_owner, ttl, target in aliases:
+        name = dns.name.from_text(alias_owner, origin).relativize(origin).to_text() if alias_owner != "@" else ""
+        out.append(
+            _props(
+                "" if name == "@" else name, "ALIAS", target.rstrip("."), None, ttl if ttl is not None else default_ttl
+            )
+        )
     return out
 
 
@@ -115,11 +128,12 @@ def import_(ctx: Ctx) -> Reply:
     new: list[Row] = []
     for i, props in enumerate(parse(text, zone.props["zoneName"])):
         if not 60 <= props["ttl"] <= 604800:
-            raise unprocessable(f"record {i + 1} of the zone file ({props['name'] or '@'} {props['type']}) has the "
-                                f"TTL {props['ttl']}; it must be between 60 and 604800")
+            raise unprocessable(
+                f"record {i + 1} of the zone file ({props['name'] or '@'} {props['type']}) has the "
+                f"TTL {props['ttl']}; it must be between 60 and 604800"
+            )
         props = checked(ctx, zone, props, others=new)
-        new.append(Row(tenant=ctx.tenant, kind=RECORD.name, id=f"zone file record {i + 1}",
-                       doc={"properties": props}))
+        new.append(Row(tenant=ctx.tenant, kind=RECORD.name, id=f"zone file record {i + 1}", doc={"properties": props}))
     old = [r for r in rows_of(ctx, RECORD, zone) if r.meta.get("state") != "DESTROYING"]
     check_quota(ctx, "records", len(new) - len(old))
     with ProductChange(ctx, RECORD) as ch:

@@ -1,4 +1,5 @@
 """Primary zones, secondary zones with their zone transfers, and the quota."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,13 +18,22 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row, Store
 from ..product import load, success
 from . import rdata
-from .model import (DNS, SECONDARY, ZONE, check_quota, check_unique_zone_name, count_change, quota_limits,
-                    quota_usage, transfer_port)
+from .model import (
+    DNS,
+    SECONDARY,
+    ZONE,
+    check_quota,
+    check_unique_zone_name,
+    count_change,
+    quota_limits,
+    quota_usage,
+    transfer_port,
+)
 
 log = logging.getLogger("ionos_emulator.dns")
 
-TRANSFER_TIMEOUT = 2.0      # seconds per primary and message
-TRANSFER_LIFETIME = 6.0     # seconds per primary in all
+TRANSFER_TIMEOUT = 2.0  # seconds per primary and message
+TRANSFER_LIFETIME = 6.0  # seconds per primary in all
 TRANSFER_OK, TRANSFER_FAILED, TRANSFER_RUNNING = "OK", "FAILED", "IN_PROGRESS"
 
 
@@ -31,8 +41,10 @@ TRANSFER_OK, TRANSFER_FAILED, TRANSFER_RUNNING = "OK", "FAILED", "IN_PROGRESS"
 # Both are plain resources of the engine (PUT creates under the client's id or replaces); their names are
 # unique together and fixed once created, and a replacement counts as a change of the zone (SOA serial).
 
+
 def _zone_prepare(what: str, quota_key: str, fields):
     """The prepare hook of a zone kind; `fields(props)` checks and returns what the kind adds to the name."""
+
     def prepare(ctx: Ctx, parent, props: dict, old: Row | None) -> dict:
         name = rdata.clean_zone_name(props.get("zoneName"))
         check_unique_zone_name(ctx, name, old.id if old else None)
@@ -43,11 +55,14 @@ def _zone_prepare(what: str, quota_key: str, fields):
             check_quota(ctx, quota_key)
             return out
         if not rdata.same_name(name, old.props["zoneName"]):
-            raise invalid("properties.zoneName", f"cannot be changed (the {what} is '{old.props['zoneName']}'); "
-                                                 f"create a new one instead")
+            raise invalid(
+                "properties.zoneName",
+                f"cannot be changed (the {what} is '{old.props['zoneName']}'); create a new one instead",
+            )
         out["zoneName"] = old.props["zoneName"]
         count_change(ctx, old)
         return out
+
     return prepare
 
 
@@ -77,7 +92,8 @@ SECONDARY.after = lambda ctx, row, change: start_transfer(ctx.store, ctx.tenant,
 def axfr_status(ctx: Ctx) -> Reply:
     row = load(ctx, SECONDARY, ctx.params["secondaryZoneId"])
     status = (row.x.get("transfer") or {}).get("status") or [
-        {"primaryIp": ip, "status": TRANSFER_RUNNING} for ip in row.props.get("primaryIps") or []]
+        {"primaryIp": ip, "status": TRANSFER_RUNNING} for ip in row.props.get("primaryIps") or []
+    ]
     return Reply(success(ctx, 202), {"type": "collection", "items": status})
 
 
@@ -98,15 +114,28 @@ def secondary_records(ctx: Ctx) -> Reply:
     for rec in (row.x.get("transfer") or {}).get("records") or []:
         view = transferred_view(rec, zone_name)
         if view is not None:
-            items.append({"type": "record", "metadata": {"fqdn": rdata.fqdn(view["name"], zone_name),
-                                                         "zoneId": row.id, "rootName": zone_name},
-                          "properties": view})
+            items.append(
+                {
+                    "type": "record",
+                    "metadata": {"fqdn": rdata.fqdn(view["name"], zone_name), "zoneId": row.id, "rootName": zone_name},
+                    "properties": view,
+                }
+            )
     page, offset, limit, total = listing.select(items, lambda v: v, ctx.query, paginated=True, default_limit=100)
     href = f"/{row.path}/records"
-    return Reply(200, {"id": row.id, "type": "collection", "href": href,
-                       "metadata": {"primaryIps": list(row.props.get("primaryIps") or [])},
-                       "items": page, "offset": offset, "limit": limit,
-                       "_links": listing.links(href, offset, limit, total)})
+    return Reply(
+        200,
+        {
+            "id": row.id,
+            "type": "collection",
+            "href": href,
+            "metadata": {"primaryIps": list(row.props.get("primaryIps") or [])},
+            "items": page,
+            "offset": offset,
+            "limit": limit,
+            "_links": listing.links(href, offset, limit, total),
+        },
+    )
 
 
 def transferred_view(rec: dict, zone_name: str) -> dict | None:
@@ -116,8 +145,13 @@ def transferred_view(rec: dict, zone_name: str) -> dict | None:
         return None
     rd = rdata.parse(rec["type"], rec["rdata"], zone_name)
     content, priority = rdata.from_rdata(rec["type"], rd)
-    out = {"name": rec["name"], "type": rec["type"], "content": content,
-           "ttl": min(604800, max(60, int(rec["ttl"]))), "enabled": True}
+    out = {
+        "name": rec["name"],
+        "type": rec["type"],
+        "content": content,
+        "ttl": min(604800, max(60, int(rec["ttl"]))),
+        "enabled": True,
+    }
     if priority is not None:
         out["priority"] = priority
     return out
@@ -127,6 +161,7 @@ def transferred_view(rec: dict, zone_name: str) -> dict | None:
 # A transfer asks each primary for the zone by AXFR (dnspython). It runs off the request: on the event loop's
 # executor when there is a loop (the primary may be this emulator's own DNS server on that loop), inline
 # otherwise; the result is written on the loop thread, in its own transaction.
+
 
 def start_transfer(store: Store, tenant: int, row: Row) -> None:
     """Marks the transfer as running (inside the caller's transaction) and starts it."""
@@ -152,6 +187,7 @@ def start_transfer(store: Store, tenant: int, row: Row) -> None:
             apply_transfer(store, tenant, zone_id, attempt, results)
         except Exception:  # a transfer must never take the loop down
             log.exception("zone transfer of %s failed", name)
+
     loop.create_task(run())
 
 
@@ -166,14 +202,23 @@ def fetch(zone_name: str, ip: str, port: int) -> dict:
         dns.query.inbound_xfr(ip, zone, port=port, timeout=TRANSFER_TIMEOUT, lifetime=TRANSFER_LIFETIME)
         soa = zone.get_soa()
     except Exception as e:  # whatever went wrong with this primary, the transfer from it failed
-        return {"primaryIp": ip, "status": TRANSFER_FAILED,
-                "errorMessage": f"zone transfer from {ip} port {port} failed: {type(e).__name__}: {e}".strip()}
+        return {
+            "primaryIp": ip,
+            "status": TRANSFER_FAILED,
+            "errorMessage": f"zone transfer from {ip} port {port} failed: {type(e).__name__}: {e}".strip(),
+        }
     records = []
     for name, rds in zone.iterate_rdatasets():
         rel = name.relativize(origin).to_text()
         for rd in rds:
-            records.append({"name": "" if rel == "@" else rel, "type": dns.rdatatype.to_text(rds.rdtype),
-                            "ttl": rds.ttl, "rdata": rd.to_text()})
+            records.append(
+                {
+                    "name": "" if rel == "@" else rel,
+                    "type": dns.rdatatype.to_text(rds.rdtype),
+                    "ttl": rds.ttl,
+                    "rdata": rd.to_text(),
+                }
+            )
     return {"primaryIp": ip, "status": TRANSFER_OK, "serial": soa.serial, "records": records}
 
 
@@ -192,6 +237,7 @@ def apply_transfer(store, tenant: int, zone_id: str, attempt: str, results: list
 
 
 # -- quota ------------------------------------------------------------------------------------------------
+
 
 @DNS.handler("quotaGet")
 def quota(ctx: Ctx) -> Reply:

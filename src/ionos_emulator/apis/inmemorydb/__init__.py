@@ -9,10 +9,12 @@ only touch the keys and channels under `<username>:` (credentials.username shows
 one the API keeps the books only. Persistence mode and eviction policy are recorded, not applied: a shared
 server has one of each.
 """
+
 from __future__ import annotations
 
 import re
 from ipaddress import IPv4Network
+from typing import Any
 
 from ...dataplanes import redis as dataplane
 from ...engine.errors import invalid
@@ -21,9 +23,14 @@ from ...store import Row
 from ..mariadb.dbaas import RETENTION_DAYS, ClusterService
 from ..product import Product, spec_locations
 
-PRODUCT = Product(name="inmemorydb", spec_name="inmemorydb", config_name="inmemorydb",
-                  locations=spec_locations("inmemorydb"), host="in-memory-db.{region}.ionos.com",
-                  privilege="manageDBaaS")
+PRODUCT = Product(
+    name="inmemorydb",
+    spec_name="inmemorydb",
+    config_name="inmemorydb",
+    locations=spec_locations("inmemorydb"),
+    host="in-memory-db.{region}.ionos.com",
+    privilege="manageDBaaS",
+)
 PRODUCTS = [PRODUCT]
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -74,8 +81,10 @@ class InMemoryDB(ClusterService):
             if not username:
                 raise invalid("properties.credentials.username", "is required")
             if not USERNAME.match(username) or username.lower() in RESERVED_USERNAMES:
-                raise invalid("properties.credentials.username", "must hold only letters, digits and '_' and not be "
-                                                                 f"one kept for the platform, got '{username}'")
+                raise invalid(
+                    "properties.credentials.username",
+                    f"must hold only letters, digits and '_' and not be one kept for the platform, got '{username}'",
+                )
             self.password_of(creds.get("password"))
             shown = {"username": username}
         else:
@@ -86,39 +95,50 @@ class InMemoryDB(ClusterService):
                 if creds.get("password") is not None:
                     self.password_of(creds["password"])
         snapshot = p.get("snapshot") or {}
-        out = {"credentials": shown,
-               "persistenceMode": p.get("persistenceMode") or DEFAULT_PERSISTENCE,
-               "evictionPolicy": p.get("evictionPolicy") or DEFAULT_EVICTION,
-               "snapshot": {"location": self.recovery_location_of("properties.snapshot.location",
-                                                                  snapshot.get("location")),
-                            "retentionDays": snapshot.get("retentionDays") or RETENTION_DAYS}}
+        schedule: dict[str, Any] = {
+            "location": self.recovery_location_of("properties.snapshot.location", snapshot.get("location")),
+            "retentionDays": snapshot.get("retentionDays") or RETENTION_DAYS,
+        }
         if snapshot.get("snapshotHours"):
-            out["snapshot"]["snapshotHours"] = sorted(set(snapshot["snapshotHours"]))
-        return out
+            schedule["snapshotHours"] = sorted(set(snapshot["snapshotHours"]))
+        return {
+            "credentials": shown,
+            "persistenceMode": p.get("persistenceMode") or DEFAULT_PERSISTENCE,
+            "evictionPolicy": p.get("evictionPolicy") or DEFAULT_EVICTION,
+            "snapshot": schedule,
+        }
 
     def password_hash(self, credentials: dict) -> str | None:
         return self.password_of(credentials["password"])["hash"] if credentials.get("password") is not None else None
 
     def recovery_props(self, cluster: Row) -> dict:
-        return {"datacenterId": cluster.props["connection"]["datacenterId"],
-                "location": cluster.props["snapshot"]["location"], "clusterVersion": cluster.props["version"],
-                "requiredSizeForRestore": float(cluster.props["instances"]["ram"])}
+        return {
+            "datacenterId": cluster.props["connection"]["datacenterId"],
+            "location": cluster.props["snapshot"]["location"],
+            "clusterVersion": cluster.props["version"],
+            "requiredSizeForRestore": float(cluster.props["instances"]["ram"]),
+        }
 
     def restore_fits(self, source: Row, props: dict) -> None:
         if props["connection"]["datacenterId"] != source.props["datacenterId"]:
-            raise invalid("properties.connection.datacenterId", f"must be {source.props['datacenterId']}: snapshot "
-                                                                f"{source.id} is not available in other data centers")
+            raise invalid(
+                "properties.connection.datacenterId",
+                f"must be {source.props['datacenterId']}: snapshot {source.id} is not available in other data centers",
+            )
         if props["instances"]["ram"] < source.props["requiredSizeForRestore"]:
-            raise invalid("properties.instances.ram", f"must be at least {source.props['requiredSizeForRestore']:g}"
-                                                      f" GB to restore snapshot {source.id}")
+            raise invalid(
+                "properties.instances.ram",
+                f"must be at least {source.props['requiredSizeForRestore']:g} GB to restore snapshot {source.id}",
+            )
 
     def plane_server(self, settings):
         url = dataplane.server_url(settings)
         return dataplane.Server(url) if url else None
 
     def plane_ensure(self, server: dataplane.Server, row: Row, source_cluster: str | None) -> dict:
-        name = server.ensure_cluster(row.id, row.x["requested"]["username"], row.x["passwordHash"],
-                                     copy_from=source_cluster)
+        name = server.ensure_cluster(
+            row.id, row.x["requested"]["username"], row.x["passwordHash"], copy_from=source_cluster
+        )
         return {"credentials": {"username": name}}
 
 

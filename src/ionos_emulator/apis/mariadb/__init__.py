@@ -7,6 +7,7 @@ MariaDB server configured (--mariadb-url, IONOS_EMULATOR_MARIADB_URL; dataplanes
 cluster is a real database and a user holding every privilege on it, and credentials.username/database show
 the names they have there; without one the API keeps the books only.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,14 @@ from ..dbaas import required
 from ..product import Product, spec_locations
 from .dbaas import RETENTION_DAYS, ClusterService
 
-PRODUCT = Product(name="mariadb", spec_name="mariadb", config_name="mariadb", locations=spec_locations("mariadb"),
-                  host="mariadb.{region}.ionos.com", privilege="manageDBaaS")
+PRODUCT = Product(
+    name="mariadb",
+    spec_name="mariadb",
+    config_name="mariadb",
+    locations=spec_locations("mariadb"),
+    host="mariadb.{region}.ionos.com",
+    privilege="manageDBaaS",
+)
 PRODUCTS = [PRODUCT]
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
@@ -35,22 +42,28 @@ class MariaDB(ClusterService):
     recovery_version_attr = "mariadbClusterVersion"
     instance_keys = ("count", "cores", "ram", "storageSize")
     versions = {
-        "10.6": {"status": "DEPRECATED", "comment": "community support ends in July 2026",
-                 "canUpgradeTo": ["10.11", "11.4"]},
+        "10.6": {
+            "status": "DEPRECATED",
+            "comment": "community support ends in July 2026",
+            "canUpgradeTo": ["10.11", "11.4"],
+        },
         "10.11": {"status": "SUPPORTED", "comment": "", "canUpgradeTo": ["11.4"]},
         "11.4": {"status": "RECOMMENDED", "comment": "", "canUpgradeTo": []},
     }
     recovery_locations = ("de", "eu-central-2", "eu-central-3", "eu-south-2")
-    reserved_networks = tuple(IPv4Network(n) for n in
-                              ("10.208.0.0/12", "10.233.0.0/18", "10.233.64.0/18", "192.168.230.0/24"))
+    reserved_networks = tuple(
+        IPv4Network(n) for n in ("10.208.0.0/12", "10.233.0.0/18", "10.233.64.0/18", "192.168.230.0/24")
+    )
     dns_label = "mariadb"
     effect_name = "mariadb.dataplane"
 
     def instances_of(self, value: dict | None, current: dict | None) -> dict:
         out = super().instances_of(value, current)
         if current and out["storageSize"] < current["storageSize"]:
-            raise invalid("properties.instances.storageSize", f"can only grow (from {current['storageSize']} GB, "
-                                                              f"got {out['storageSize']})")
+            raise invalid(
+                "properties.instances.storageSize",
+                f"can only grow (from {current['storageSize']} GB, got {out['storageSize']})",
+            )
         return out
 
     def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> dict:
@@ -61,11 +74,15 @@ class MariaDB(ClusterService):
             required(creds, "properties.credentials", ("username", "password", "database"))
             username, database = creds["username"], creds["database"]
             if not IDENTIFIER.match(username) or username.lower() in RESERVED_USERNAMES:
-                raise invalid("properties.credentials.username", "must hold only letters, digits and '_' and not be "
-                                                                 f"one kept for the platform, got '{username}'")
+                raise invalid(
+                    "properties.credentials.username",
+                    f"must hold only letters, digits and '_' and not be one kept for the platform, got '{username}'",
+                )
             if not IDENTIFIER.match(database) or database.lower() in SYSTEM_DATABASES:
-                raise invalid("properties.credentials.database", "must hold only letters, digits and '_' and not "
-                                                                 f"be a system database, got '{database}'")
+                raise invalid(
+                    "properties.credentials.database",
+                    f"must hold only letters, digits and '_' and not be a system database, got '{database}'",
+                )
             shown = {"username": username, "database": database}
         else:
             shown = dict(old.props["credentials"])
@@ -74,9 +91,13 @@ class MariaDB(ClusterService):
                     if creds.get(k) not in (None, old.x["requested"][k], shown[k]):
                         raise invalid(f"properties.credentials.{k}", f"cannot be changed (is '{shown[k]}')")
         backup = p.get("backup") or {}
-        return {"credentials": shown, "backup": {
-            "location": self.recovery_location_of("properties.backup.location", backup.get("location")),
-            "retentionDays": backup.get("retentionDays") or RETENTION_DAYS}}
+        return {
+            "credentials": shown,
+            "backup": {
+                "location": self.recovery_location_of("properties.backup.location", backup.get("location")),
+                "retentionDays": backup.get("retentionDays") or RETENTION_DAYS,
+            },
+        }
 
     def password_hash(self, credentials: dict) -> str | None:
         return dataplane.native_hash(credentials["password"]) if credentials.get("password") else None
@@ -90,8 +111,9 @@ class MariaDB(ClusterService):
 
     def plane_ensure(self, server: dataplane.Server, row: Row, source_cluster: str | None) -> dict:
         asked = row.x["requested"]
-        placed = server.ensure_cluster(row.id, asked["username"], row.x["passwordHash"], asked["database"],
-                                       copy_from=source_cluster)
+        placed = server.ensure_cluster(
+            row.id, asked["username"], row.x["passwordHash"], asked["database"], copy_from=source_cluster
+        )
         return {"credentials": {"username": placed.username, "database": placed.database}}
 
 

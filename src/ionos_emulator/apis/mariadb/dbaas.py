@@ -19,24 +19,35 @@ The data plane: when a product's server is configured, each change adds an effec
 completes: the cluster's user (and database) are made real, a deleted cluster's are dropped. An effect that
 fails leaves the cluster FAILED with the server's message in metadata.statusMessage (shown while it is FAILED).
 """
+
 from __future__ import annotations
 
 import logging
 from functools import partial
 from ipaddress import IPv4Network
+from typing import Any
 
 from ...engine import clock
 from ...engine.change import Change, key
 from ...engine.errors import invalid
+from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
-from ..dbaas import (RecoveryPoints, catalogue, cluster_name, host_address, lan_addresses, maintenance_window,
-                     private_lan, refuse_busy, refuse_taken, required)
+from ..dbaas import (
+    RecoveryPoints,
+    catalogue,
+    cluster_name,
+    connect,
+    connection_endpoints,
+    maintenance_window,
+    refuse_busy,
+    required,
+)
 from ..product import REGIONS, PKind, Product, load, rows_of
 
 log = logging.getLogger("ionos_emulator")
 
-RETENTION_DAYS = 7           # what the service keeps when the client does not say
+RETENTION_DAYS = 7  # what the service keeps when the client does not say
 FAILED = "FAILED"
 
 
@@ -45,33 +56,72 @@ class ClusterService:
     the rules in their hooks; the product module subclasses it with its properties (the hooks at the end)
     and its data plane."""
 
-    recovery = "backup"                      # also the type and path segment; "snapshot" for In-Memory DB
+    recovery = "backup"  # also the type and path segment; "snapshot" for In-Memory DB
     restore_attr = "restoreFromBackup"
     source_attr = "sourceBackupId"
-    recovery_version_attr = "mariadbClusterVersion"   # the version a recovery point was taken of
+    recovery_version_attr = "mariadbClusterVersion"  # the version a recovery point was taken of
     instance_keys: tuple[str, ...] = ("count", "cores", "ram")
-    versions: dict[str, dict] = {}           # version -> {"status", "comment", "canUpgradeTo"}
+    versions: dict[str, dict] = {}  # version -> {"status", "comment", "canUpgradeTo"}
     recovery_locations: tuple[str, ...] = ()
     reserved_networks: tuple[IPv4Network, ...] = ()
-    dns_label = ""                           # <clusterId>.<dns_label>.<region>.ionos.com
-    effect_name = ""                         # the lifecycle effect of the data plane
+    dns_label = ""  # <clusterId>.<dns_label>.<region>.ionos.com
+    effect_name = ""  # the lifecycle effect of the data plane
+    # its kinds, made by __init__ (the catalogues' rows hooks refer to them)
+    CLUSTER: Kind
+    RECOVERY: Kind
+    points: RecoveryPoints
+    LOCATION: Kind
+    VERSION: Kind
 
     def __init__(self, product: Product):
         self.product = product
         r = self.recovery
-        self.CLUSTER = PKind(product, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
-                             idempotent_delete=True, prepare=self.prepare, after=self.after, delete=self.delete,
-                             meta=self.cluster_meta)
+        self.CLUSTER = PKind(
+            product,
+            "cluster",
+            "cluster",
+            "clusters",
+            absolute_href=True,
+            updating="UPDATING",
+            idempotent_delete=True,
+            prepare=self.prepare,
+            after=self.after,
+            delete=self.delete,
+            meta=self.cluster_meta,
+        )
         # recovery points and the catalogues carry no state
-        self.RECOVERY = PKind(product, r, r, f"{r}s", absolute_href=True, stateless=True,
-                              rows=lambda ctx, parent: self.points.visible(ctx))
+        self.RECOVERY = PKind(
+            product,
+            r,
+            r,
+            f"{r}s",
+            absolute_href=True,
+            stateless=True,
+            rows=lambda ctx, parent: self.points.visible(ctx),
+        )
         self.points = RecoveryPoints(self.RECOVERY)
-        self.LOCATION = PKind(product, f"{r}-location", f"{r}Location", f"{r}-locations", absolute_href=True,
-                              stateless=True, rows=lambda ctx, parent: catalogue(
-                                  ctx, self.LOCATION, {loc: {"location": loc} for loc in self.recovery_locations}))
-        self.VERSION = PKind(product, "version", "version", "versions", absolute_href=True, stateless=True,
-                             rows=lambda ctx, parent: catalogue(
-                                 ctx, self.VERSION, {v: {"version": v, **info} for v, info in self.versions.items()}))
+        self.LOCATION = PKind(
+            product,
+            f"{r}-location",
+            f"{r}Location",
+            f"{r}-locations",
+            absolute_href=True,
+            stateless=True,
+            rows=lambda ctx, parent: catalogue(
+                ctx, self.LOCATION, {loc: {"location": loc} for loc in self.recovery_locations}
+            ),
+        )
+        self.VERSION = PKind(
+            product,
+            "version",
+            "version",
+            "versions",
+            absolute_href=True,
+            stateless=True,
+            rows=lambda ctx, parent: catalogue(
+                ctx, self.VERSION, {v: {"version": v, **info} for v, info in self.versions.items()}
+            ),
+        )
         # the data plane's work when a change completes, installed in every emulator (with or without a
         # server: a change queued while one was configured must still complete)
         product.effects[self.effect_name] = lambda settings: partial(self._apply, self.plane_server(settings))
@@ -86,8 +136,12 @@ class ClusterService:
     def _apply(self, server, store, eff: dict, ts: float) -> None:
         """The effect: make the cluster real (idempotent), or drop what a deleted one had."""
         if server is None:
-            log.warning("%s: cluster %s: no server is configured any more; its %s on the data plane is skipped",
-                        self.product.name, eff["id"], eff["action"])
+            log.warning(
+                "%s: cluster %s: no server is configured any more; its %s on the data plane is skipped",
+                self.product.name,
+                eff["id"],
+                eff["action"],
+            )
             return
         if eff["action"] == "drop":
             try:
@@ -123,14 +177,15 @@ class ClusterService:
             raise invalid("id", f"must be the id in the path ('{rid}') or absent, got '{ctx.body['id']}'")
         if old is not None:
             refuse_busy(self.CLUSTER, old)
-        out = {"name": cluster_name("properties.name", p.get("name"))}
+        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"))}
         if p.get("description") is not None:
             out["description"] = p["description"]
         out["version"] = self.version_of(p.get("version"), old.props["version"] if old else None)
         out["instances"] = self.instances_of(p.get("instances"), old.props["instances"] if old else None)
         out["connection"] = self.connection_of(ctx, p.get("connection"), old.id if old else "")
-        out["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow"),
-                                                      old.props["maintenanceWindow"] if old else None)
+        out["maintenanceWindow"] = maintenance_window(
+            "properties.maintenanceWindow", p.get("maintenanceWindow"), old.props["maintenanceWindow"] if old else None
+        )
         out["logsEnabled"] = bool(p.get("logsEnabled", False))
         out["metricsEnabled"] = bool(p.get("metricsEnabled", False))
         out.update(self.product_props(ctx, p, old))
@@ -151,11 +206,14 @@ class ClusterService:
         restore, source = p.get(self.restore_attr) or {}, None
         if restore.get(self.source_attr):  # a new cluster from a recovery point (prepare checked it)
             source = load(ctx, self.RECOVERY, restore[self.source_attr])
-            row.x["restoredFrom"] = {self.source_attr: source.id,
-                                     "recoveryTargetDatetime": restore.get("recoveryTargetDatetime")}
+            row.x["restoredFrom"] = {
+                self.source_attr: source.id,
+                "recoveryTargetDatetime": restore.get("recoveryTargetDatetime"),
+            }
         elif restore:  # the cluster itself, back to a point in time
-            row.x.setdefault("restores", []).append({"recoveryTargetDatetime": restore["recoveryTargetDatetime"],
-                                                     "requested": clock.iso_precise(ctx.now)})
+            row.x.setdefault("restores", []).append(
+                {"recoveryTargetDatetime": restore["recoveryTargetDatetime"], "requested": clock.iso_precise(ctx.now)}
+            )
         ctx.store.update(row)
         version = row.props["version"]
         if all(pt.props[self.recovery_version_attr] != version for pt in self.points.current(ctx, row.id)):
@@ -176,8 +234,11 @@ class ClusterService:
             raise invalid("properties.version", f"must be one of {', '.join(self.versions)}, got '{wanted}'")
         if current and wanted != current and wanted not in self.versions[current]["canUpgradeTo"]:
             allowed = ", ".join(self.versions[current]["canUpgradeTo"]) or "none"
-            raise invalid("properties.version", f"cannot change from '{current}' to '{wanted}' (upgrades from "
-                                                f"'{current}': {allowed}; downgrades are not supported)")
+            raise invalid(
+                "properties.version",
+                f"cannot change from '{current}' to '{wanted}' (upgrades from "
+                f"'{current}': {allowed}; downgrades are not supported)",
+            )
         return wanted
 
     def instances_of(self, value: dict | None, current: dict | None) -> dict:
@@ -193,11 +254,20 @@ class ClusterService:
         if not isinstance(value, dict):
             raise invalid(attr, "is required")
         required(value, attr, ("datacenterId", "lanId", "primaryInstanceAddress"))
-        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lanId"], ctx.api.location)
-        where, address = f"{attr}.primaryInstanceAddress", value["primaryInstanceAddress"]
-        iface = host_address(where, address, reserved=self.reserved_networks, whole_network=True)
-        taken = lan_addresses(rows_of(ctx, self.CLUSTER), connection_endpoints, dc.id, lan.id, cluster_id)
-        refuse_taken(where, iface, taken)
+        address = value["primaryInstanceAddress"]
+        dc, lan, _ = connect(
+            ctx,
+            attr,
+            value["datacenterId"],
+            value["lanId"],
+            ctx.api.location,
+            {f"{attr}.primaryInstanceAddress": address},
+            clusters=rows_of(ctx, self.CLUSTER),
+            endpoints=connection_endpoints,
+            except_id=cluster_id,
+            reserved=self.reserved_networks,
+            whole_network=True,
+        )
         return {"datacenterId": dc.id, "lanId": lan.id, "primaryInstanceAddress": address}
 
     def recovery_location_of(self, attr: str, value: str | None) -> str:
@@ -217,8 +287,7 @@ class ClusterService:
         attr = f"properties.{self.restore_attr}"
         sid = r.get(self.source_attr)
         if not sid:
-            raise invalid(f"{attr}.{self.source_attr}", "is required to create a cluster from a "
-                                                        f"{self.recovery}")
+            raise invalid(f"{attr}.{self.source_attr}", f"is required to create a cluster from a {self.recovery}")
         source = next((pt for pt in self.points.visible(ctx) if pt.id == sid), None)
         if source is None:
             raise invalid(f"{attr}.{self.source_attr}", f"names no {self.recovery} in {ctx.api.location} ('{sid}')")
@@ -226,8 +295,10 @@ class ClusterService:
             self.points.target(ctx, f"{attr}.recoveryTargetDatetime", r["recoveryTargetDatetime"], [source])
         taken = source.props[self.recovery_version_attr]
         if props["version"] != taken and props["version"] not in self.versions.get(taken, {}).get("canUpgradeTo", ()):
-            raise invalid("properties.version", f"must be '{taken}' (the {self.recovery}'s) or an upgrade of it, "
-                                                f"got '{props['version']}'")
+            raise invalid(
+                "properties.version",
+                f"must be '{taken}' (the {self.recovery}'s) or an upgrade of it, got '{props['version']}'",
+            )
         self.restore_fits(source, props)
 
     def restore_in_place(self, ctx: Ctx, p: dict, row: Row) -> None:
@@ -237,12 +308,15 @@ class ClusterService:
             return
         attr = f"properties.{self.restore_attr}"
         if r.get(self.source_attr):
-            raise invalid(f"{attr}.{self.source_attr}", "is not valid for an in-place restore; the cluster's own "
-                                                        f"{self.recovery}s are used")
+            raise invalid(
+                f"{attr}.{self.source_attr}",
+                f"is not valid for an in-place restore; the cluster's own {self.recovery}s are used",
+            )
         if not r.get("recoveryTargetDatetime"):
             raise invalid(f"{attr}.recoveryTargetDatetime", "is required for an in-place restore")
-        self.points.target(ctx, f"{attr}.recoveryTargetDatetime", r["recoveryTargetDatetime"],
-                           self.points.visible(ctx, row.id))
+        self.points.target(
+            ctx, f"{attr}.recoveryTargetDatetime", r["recoveryTargetDatetime"], self.points.visible(ctx, row.id)
+        )
 
     # -- hooks of the product ---------------------------------------------------------------------------
 
@@ -268,8 +342,3 @@ class ClusterService:
     def plane_ensure(self, server, row: Row, source_cluster: str | None) -> dict:
         """Makes the cluster real on the server; returns the properties that changed (names in use)."""
         return {}
-
-
-def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
-    c = row.props.get("connection") or {}
-    return [(c.get("datacenterId"), c.get("lanId"), c.get("primaryInstanceAddress"))]

@@ -7,6 +7,7 @@ AVAILABLE through the lifecycle engine; PATCH changes, DELETE answers 200 with t
 404. Its resources carry no href (clients build URLs from ids) and its pagination links are `links`.
 Users are synchronous and have no state; their password is write-only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,30 +15,45 @@ import ipaddress
 import os
 import re
 import uuid
+from typing import Any
 
 from ...engine import clock
+from ...engine.change import Change
 from ...engine.errors import invalid, not_found, unprocessable
-from ...engine.resources import check_changeable
+from ...engine.resources import Kind, check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..postgresql.common import api_versions, display_name, logs_reply, maintenance_window
-from ..product import PKind, Product, ProductChange, load, private_lan, rows_of
+from .. import dbaas
+from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
+from ..product import PKind, Product, ProductChange, load, rows_of
 from . import logs
-from .catalogue import (API_VERSIONS, INSTANCE_COUNTS, LOCATIONS, MONGODB_VERSIONS, TEMPLATES, TEMPLATES_BY_ID,
-                        is_downgrade)
+from .catalogue import (
+    API_VERSIONS,
+    INSTANCE_COUNTS,
+    LOCATIONS,
+    MONGODB_VERSIONS,
+    TEMPLATES,
+    TEMPLATES_BY_ID,
+    is_downgrade,
+)
 
-PRODUCT = Product(name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com",
-                  privilege="manageDBaaS")
+PRODUCT = Product(
+    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege="manageDBaaS"
+)
 PRODUCTS = [PRODUCT]
 
 # This API's resources carry no href (its paging links, named `links`, are URIs).
-NO_HREF = {"absolute_href": True, "envelope": ("id", "type", "metadata", "properties"), "links_field": "links"}
+NO_HREF: dict[str, Any] = {
+    "absolute_href": True,
+    "envelope": ("id", "type", "metadata", "properties"),
+    "links_field": "links",
+}
 
 
 # -- clusters: validation -------------------------------------------------------------------------------
 
 # Addresses the service keeps for itself (the spec names this range).
-RESERVED_NETWORKS = [ipaddress.IPv4Network("10.233.114.0/24")]
+RESERVED_NETWORKS = (ipaddress.IPv4Network("10.233.114.0/24"),)
 WINDOW_ATTR = "properties.maintenanceWindow"
 
 
@@ -59,63 +75,66 @@ def connections_of(ctx: Ctx, value: list, location: str, instances: int, cluster
     """The one connection: an existing private LAN of a data center in the cluster's location, and one
     address per instance, all in one /24 network."""
     conn, attr = value[0], "properties.connections[0]"
-    dc, lan = private_lan(ctx, attr, conn["datacenterId"], conn["lanId"], location)
     cidrs = conn["cidrList"]
     if len(cidrs) != instances:
         raise invalid(f"{attr}.cidrList", f"must hold one address per instance ({instances}), got {len(cidrs)}")
-    ips = []
-    for i, cidr in enumerate(cidrs):
-        try:
-            iface = ipaddress.IPv4Interface(cidr)
-        except ValueError:
-            raise invalid(f"{attr}.cidrList[{i}]", f"must be an IPv4 address with a /24 prefix, got '{cidr}'") from None
-        if "/" not in cidr or iface.network.prefixlen != 24:
-            raise invalid(f"{attr}.cidrList[{i}]", f"must be an IPv4 address with a /24 prefix, got '{cidr}'")
-        if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
-            raise invalid(f"{attr}.cidrList[{i}]", f"must be a host address, not the network's first or last "
-                                                   f"('{cidr}')")
-        if any(iface.ip in net for net in RESERVED_NETWORKS):
-            raise invalid(f"{attr}.cidrList[{i}]", f"lies in a reserved range ({RESERVED_NETWORKS[0]})")
-        ips.append(iface)
+    dc, lan, ips = connect(
+        ctx,
+        attr,
+        conn["datacenterId"],
+        conn["lanId"],
+        location,
+        {f"{attr}.cidrList[{i}]": cidr for i, cidr in enumerate(cidrs)},
+        clusters=rows_of(ctx, CLUSTER),
+        endpoints=endpoints,
+        except_id=cluster_id,
+        reserved=RESERVED_NETWORKS,
+        prefixes=(24, 24),
+        taken_attr=f"{attr}.cidrList",
+    )
     if len({ip.network for ip in ips}) > 1:
         raise invalid(f"{attr}.cidrList", "must lie in one /24 network")
     if len({ip.ip for ip in ips}) != len(ips):
         raise invalid(f"{attr}.cidrList", "must not repeat an address")
-    wanted = {str(ip.ip) for ip in ips}
-    for other in rows_of(ctx, CLUSTER):
-        for c in other.props.get("connections") or []:
-            if other.id == cluster_id or (c["datacenterId"], c["lanId"]) != (dc.id, lan.id):
-                continue
-            taken = wanted & {str(ipaddress.IPv4Interface(x).ip) for x in c["cidrList"]}
-            if taken:
-                raise invalid(f"{attr}.cidrList", f"uses {min(taken)}, taken by cluster {other.id} in this LAN")
     return [{"datacenterId": dc.id, "lanId": lan.id, "cidrList": list(cidrs)}]
+
+
+def endpoints(row: Row) -> list[tuple[str, str, str | None]]:
+    return [(c["datacenterId"], c["lanId"], cidr) for c in row.props.get("connections") or [] for cidr in c["cidrList"]]
 
 
 def new_cluster(ctx: Ctx, p: dict) -> dict:
     template = template_of(p["templateID"])
     if p["mongoDBVersion"] not in MONGODB_VERSIONS:
-        raise invalid("properties.mongoDBVersion", f"must be one of {', '.join(MONGODB_VERSIONS)}, "
-                                                   f"got '{p['mongoDBVersion']}'")
+        raise invalid(
+            "properties.mongoDBVersion", f"must be one of {', '.join(MONGODB_VERSIONS)}, got '{p['mongoDBVersion']}'"
+        )
     check_instances(p["instances"], template)
     if p["location"] not in LOCATIONS:
         raise invalid("properties.location", f"must be one of {', '.join(LOCATIONS)}, got '{p['location']}'")
-    return {"displayName": display_name("properties.displayName", p["displayName"]),
-            "mongoDBVersion": p["mongoDBVersion"], "location": p["location"], "instances": p["instances"],
-            "connections": connections_of(ctx, p["connections"], p["location"], p["instances"]),
-            "maintenanceWindow": maintenance_window(WINDOW_ATTR, p.get("maintenanceWindow")),
-            "templateID": template["id"]}
+    return {
+        "displayName": cluster_name("properties.displayName", p["displayName"], free_form=True),
+        "mongoDBVersion": p["mongoDBVersion"],
+        "location": p["location"],
+        "instances": p["instances"],
+        "connections": connections_of(ctx, p["connections"], p["location"], p["instances"]),
+        "maintenanceWindow": maintenance_window(WINDOW_ATTR, p.get("maintenanceWindow")),
+        "templateID": template["id"],
+    }
 
 
 def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     """A PATCH: the sent properties over the cluster's (the engine refused what cannot be changed)."""
     if p["displayName"] != old.props["displayName"]:
-        display_name("properties.displayName", p["displayName"])
+        cluster_name("properties.displayName", p["displayName"], free_form=True)
     p["maintenanceWindow"] = maintenance_window(WINDOW_ATTR, p["maintenanceWindow"])
     template, new = template_of(old.props["templateID"]), template_of(p["templateID"])
     if is_downgrade(template, new):
-        raise invalid("properties.templateID", f"would go down from '{template['properties']['name']}' to "
-                                               f"'{new['properties']['name']}'; templates only grow")
+        raise invalid(
+            "properties.templateID",
+            f"would go down from '{template['properties']['name']}' to "
+            f"'{new['properties']['name']}'; templates only grow",
+        )
     if p["instances"] < old.props["instances"]:
         raise invalid("properties.instances", f"cannot go down from {old.props['instances']} to {p['instances']}")
     check_instances(p["instances"], new)
@@ -128,7 +147,7 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     return p
 
 
-def cluster_created(ctx: Ctx, row: Row, change) -> None:
+def cluster_created(ctx: Ctx, row: Row, change: Change) -> None:
     """The moment the lifecycle makes it AVAILABLE: its instances start, log and take snapshots from then on."""
     if "readyAt" not in row.x:
         row.x.update(createdAt=ctx.now, readyAt=change.req["done_at"])
@@ -136,6 +155,7 @@ def cluster_created(ctx: Ctx, row: Row, change) -> None:
 
 
 # -- clusters: rendering ------------------------------------------------------------------------------
+
 
 def ready(row: Row, now: float) -> bool:
     """Whether the cluster has finished its creation (it then has instances, logs and snapshots)."""
@@ -156,11 +176,29 @@ def cluster_health(ctx: Ctx, row: Row) -> dict:
     return {"health": "HEALTHY"}  # AVAILABLE, or BUSY with a change to a running replica set
 
 
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", creating="BUSY", updating="BUSY", destroying="DESTROYING",
-                prepare=lambda ctx, parent, p, old: new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old),
-                after=cluster_created, view=cluster_view, meta=cluster_health, filter_names={"name": "displayName"},
-                patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
-                changeable_states=("AVAILABLE",), idempotent_delete=True, delete_renders=True, **NO_HREF)
+def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
+    return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
+
+
+CLUSTER = PKind(
+    PRODUCT,
+    "cluster",
+    "cluster",
+    "clusters",
+    creating="BUSY",
+    updating="BUSY",
+    destroying="DESTROYING",
+    prepare=prepare_cluster,
+    after=cluster_created,
+    view=cluster_view,
+    meta=cluster_health,
+    filter_names={"name": "displayName"},
+    patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
+    changeable_states=("AVAILABLE",),
+    idempotent_delete=True,
+    delete_renders=True,
+    **NO_HREF,
+)
 
 
 # -- users (synchronous, keyed by username within their cluster) ---------------------------------------
@@ -202,33 +240,61 @@ def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
     if old is None:
         name = p["username"]
         if not USERNAME.match(name):
-            raise invalid("properties.username", "must be 1 to 63 letters, digits and . _ @ -, starting with a "
-                                                 f"letter or digit, got '{name}'")
+            raise invalid(
+                "properties.username",
+                f"must be 1 to 63 letters, digits and . _ @ -, starting with a letter or digit, got '{name}'",
+            )
         if ctx.store.get(ctx.tenant, USER.name, cluster.id, name) is not None:
             raise invalid("properties.username", f"names an existing user of cluster {cluster.id} ('{name}')")
-    props = {"username": old.props["username"] if old else p["username"],
-             "roles": roles_of(p.get("roles"), "properties.roles")}
+    props = {
+        "username": old.props["username"] if old else p["username"],
+        "roles": roles_of(p.get("roles"), "properties.roles"),
+    }
     if "password" in p:
         props["password"] = password_hash(p["password"])
     return props
 
 
-def user_deleted(ctx: Ctx, row: Row, change) -> None:
+def user_deleted(ctx: Ctx, row: Row, change: Change) -> None:
     live(ctx, load(ctx, CLUSTER, row.parent))
 
 
 # no id (the username is its key), no state; the password is write-only
-USER = PKind(PRODUCT, "user", "user", "users", parent=CLUSTER, creating="AVAILABLE", stateless=True,
-             id_property="username", internal=("password",), prepare=prepare_user, delete=user_deleted,
-             view=lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
-             **{**NO_HREF, "envelope": ("type", "metadata", "properties")},
-             metadata_fields=("createdDate", "createdBy", "createdByUserId"), delete_renders=True)
+USER = PKind(
+    PRODUCT,
+    "user",
+    "user",
+    "users",
+    parent=CLUSTER,
+    creating="AVAILABLE",
+    stateless=True,
+    id_property="username",
+    internal=("password",),
+    prepare=prepare_user,
+    delete=user_deleted,
+    view=lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
+    **{**NO_HREF, "envelope": ("type", "metadata", "properties")},
+    metadata_fields=("createdDate", "createdBy", "createdByUserId"),
+    delete_renders=True,
+)
 COMPUTED = {**NO_HREF, "envelope": ("type", "id", "properties")}  # derived, not stored: no metadata
-SNAPSHOT = PKind(PRODUCT, "snapshot", "snapshot", "snapshots", parent=CLUSTER, **COMPUTED,
-                 rows=lambda ctx, cluster: snapshots_of(ctx, cluster))
-TEMPLATE = PKind(PRODUCT, "template", "template", "templates", **COMPUTED, rows=lambda ctx, parent: [
-    Row(tenant=ctx.tenant, kind=TEMPLATE.name, id=t["id"], path=f"{TEMPLATE.segment}/{t['id']}",
-        doc={"properties": dict(t["properties"]), "metadata": {}}) for t in TEMPLATES])
+SNAPSHOT = PKind(
+    PRODUCT,
+    "snapshot",
+    "snapshot",
+    "snapshots",
+    parent=CLUSTER,
+    **COMPUTED,
+    rows=lambda ctx, cluster: snapshots_of(ctx, cluster),
+)
+TEMPLATE: Kind = PKind(
+    PRODUCT,
+    "template",
+    "template",
+    "templates",
+    **COMPUTED,
+    rows=lambda ctx, parent: dbaas.catalogue(ctx, TEMPLATE, {t["id"]: dict(t["properties"]) for t in TEMPLATES}),
+)
 
 
 # -- snapshots and restores ---------------------------------------------------------------------------
@@ -245,10 +311,21 @@ def snapshots_of(ctx: Ctx, cluster: Row) -> list[Row]:
     out = []
     for k in range(max(0, newest - SNAPSHOTS_KEPT + 1), newest + 1):
         sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:{cluster.id}:snapshot:{k}"))
-        props = {"version": cluster.props["mongoDBVersion"], "size": 12 + 3 * k,  # MB of data, growing
-                 "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY)}
-        out.append(Row(tenant=ctx.tenant, kind=SNAPSHOT.name, id=sid, parent=cluster.id,
-                       path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}", doc={"properties": props, "metadata": {}}))
+        props = {
+            "version": cluster.props["mongoDBVersion"],
+            "size": 12 + 3 * k,  # MB of data, growing
+            "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY),
+        }
+        out.append(
+            Row(
+                tenant=ctx.tenant,
+                kind=SNAPSHOT.name,
+                id=sid,
+                parent=cluster.id,
+                path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}",
+                doc={"properties": props, "metadata": {}},
+            )
+        )
     return out
 
 
@@ -267,13 +344,19 @@ def restore(ctx: Ctx) -> Reply:
 
 # -- logs ---------------------------------------------------------------------------------------------
 
+
 @PRODUCT.handler("clustersLogsGet")
 def cluster_logs(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    return logs_reply(ctx, cluster.props["instances"], ready(cluster, ctx.now),
-                      lambda i: logs.instance_name(cluster.id, i),
-                      lambda i, *window: logs.instance_lines(cluster.id, i, cluster.props["mongoDBVersion"],
-                                                             cluster.x["createdAt"], cluster.x["readyAt"], *window))
+    return logs_reply(
+        ctx,
+        cluster.props["instances"],
+        ready(cluster, ctx.now),
+        lambda i: logs.instance_name(cluster.id, i),
+        lambda i, *window: logs.instance_lines(
+            cluster.id, i, cluster.props["mongoDBVersion"], cluster.x["createdAt"], cluster.x["readyAt"], *window
+        ),
+    )
 
 
 # -- catalogue ----------------------------------------------------------------------------------------

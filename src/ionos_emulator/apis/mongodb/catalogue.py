@@ -1,6 +1,7 @@
 """What the MongoDB service offers: templates (sizes), MongoDB versions, locations and the API's own versions.
 The template sizes and names are the emulator's choice, shaped like the real catalogue (an edition and a
 size per template); ids are stable UUIDv5s, so they survive restarts and are the same for every contract."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,8 +24,10 @@ API_VERSIONS = [{"name": "v1", "swaggerUrl": "dbaas-mongo-v1.yaml"}]
 
 
 def _template(name: str, edition: str, cores: int, ram: int, storage: int) -> dict:
-    return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:template:{name}")),
-            "properties": {"name": name, "edition": edition, "cores": cores, "ram": ram, "storageSize": storage}}
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:template:{name}")),
+        "properties": {"name": name, "edition": edition, "cores": cores, "ram": ram, "storageSize": storage},
+    }
 
 
 # ram and storageSize in GB
@@ -47,5 +50,6 @@ TEMPLATES_BY_ID = {t["id"]: t for t in TEMPLATES}
 def is_downgrade(old: dict, new: dict) -> bool:
     """A smaller size in any dimension, or a lower edition."""
     o, n = old["properties"], new["properties"]
-    return (EDITION_RANK[n["edition"]] < EDITION_RANK[o["edition"]]
-            or any(n[k] < o[k] for k in ("cores", "ram", "storageSize")))
+    return EDITION_RANK[n["edition"]] < EDITION_RANK[o["edition"]] or any(
+        n[k] < o[k] for k in ("cores", "ram", "storageSize")
+    )

@@ -7,23 +7,42 @@ client's id, 200 when it replaces: UPDATING until the change completes); DELETE 
 the cluster DESTROYING, then 404. A cluster's initial user and database become real on the configured
 PostgreSQL server (plane.py); `metadata.dnsName` and `metadata.statusMessage` say where.
 """
+
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network
 
 from ...engine import clock
 from ...engine.errors import invalid
+from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
+from .. import dbaas
+from ..dbaas import cluster_name, maintenance_window, required
 from ..product import REGIONS, PKind, Product, rows_of
-from . import plane, timeline
-from .common import (BACKUP_LOCATIONS, VERSION_COMMENTS, VERSIONS, address_of, check_backup_location,
-                     check_recovery_time, check_username, check_version, maintenance_window, network, required,
-                     stable_id, upgrades_of)
+from . import plane
+from .common import (
+    BACKUP_LOCATIONS,
+    VERSION_COMMENTS,
+    VERSIONS,
+    check_backup_location,
+    check_username,
+    check_version,
+    stable_id,
+    upgrades_of,
+)
+from .timeline import DEFAULT_RETENTION_DAYS, Backups
 
-PRODUCT = Product(name="postgresql", spec_name="postgresql", config_name="psqlv2",
-                  locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
-                  host="postgresql.{region}.ionos.com", privilege="manageDBaaS", effects=plane.EFFECTS)
+PRODUCT = Product(
+    name="postgresql",
+    spec_name="postgresql",
+    config_name="psqlv2",
+    locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
+    host="postgresql.{region}.ionos.com",
+    privilege="manageDBaaS",
+    effects=plane.EFFECTS,
+)
 
 
 def dns_name(row: Row) -> str:
@@ -39,21 +58,28 @@ def cluster_meta(ctx: Ctx, row: Row) -> dict:
     return out
 
 
-CLUSTER_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 USERNAME = re.compile(r"^[A-Za-z0-9_]{2,16}$")
 DATABASE = re.compile(r"^[A-Za-z0-9_]{2,63}$")
 PASSWORD_SPECIALS = "@$!%*?&"
 POOLERS = ("DISABLED", "TRANSACTION", "SESSION")
-RESERVED_RANGES = ("10.208.0.0/12",)
+RESERVED_NETWORKS = (IPv4Network("10.208.0.0/12"),)
 
 
 # -- clusters: checks -----------------------------------------------------------------------------------
 
+
 def check_password(attr: str, password: str) -> str:
-    missing = [what for what, ok in (
-        ("8 to 63 characters", 8 <= len(password) <= 63), ("a lowercase letter", any(c.islower() for c in password)),
-        ("an uppercase letter", any(c.isupper() for c in password)), ("a digit", any(c.isdigit() for c in password)),
-        (f"one of {PASSWORD_SPECIALS}", any(c in PASSWORD_SPECIALS for c in password))) if not ok]
+    missing = [
+        what
+        for what, ok in (
+            ("8 to 63 characters", 8 <= len(password) <= 63),
+            ("a lowercase letter", any(c.islower() for c in password)),
+            ("an uppercase letter", any(c.isupper() for c in password)),
+            ("a digit", any(c.isdigit() for c in password)),
+            (f"one of {PASSWORD_SPECIALS}", any(c in PASSWORD_SPECIALS for c in password)),
+        )
+        if not ok
+    ]
     if missing:
         raise invalid(attr, f"must have {', '.join(missing)}")
     return password
@@ -68,11 +94,14 @@ def credentials(p: dict, old: Row | None) -> tuple[dict, dict | None]:
         required(cred, attr, ("username", "password", "database"))
         check_username(f"{attr}.username", cred["username"], USERNAME, "2 to 16 letters, digits and underscores")
         if not DATABASE.match(cred["database"]):
-            raise invalid(f"{attr}.database", f"must be 2 to 63 letters, digits and underscores, "
-                                              f"got '{cred['database']}'")
+            raise invalid(
+                f"{attr}.database", f"must be 2 to 63 letters, digits and underscores, got '{cred['database']}'"
+            )
         check_password(f"{attr}.password", cred["password"])
-        return ({"username": cred["username"], "database": cred["database"]},
-                plane.login(cred["username"], cred["password"], cred["database"]))
+        return (
+            {"username": cred["username"], "database": cred["database"]},
+            plane.login(cred["username"], cred["password"], cred["database"]),
+        )
     shown = dict(old.props["credentials"])
     if cred is None:  # the initial user outlives a replace that does not mention it
         return shown, None
@@ -88,36 +117,45 @@ def credentials(p: dict, old: Row | None) -> tuple[dict, dict | None]:
 def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
     """The checked properties of a cluster to create (old is None) or to replace, with its new login if any."""
     required(p, "properties", ("name", "version", "instances", "connection"))
-    if not CLUSTER_NAME.match(p["name"]):
-        raise invalid("properties.name", "must begin and end with a letter or digit and hold only letters, digits, "
-                                         f"'-', '_' and '.', got '{p['name']}'")
-    props: dict = {"name": p["name"]}
+    props: dict = {"name": cluster_name("properties.name", p["name"])}
     if p.get("description") is not None:
         props["description"] = p["description"]
     props["version"] = check_version("properties.version", p["version"], old.props["version"] if old else None)
     inst = p["instances"]
     required(inst, "properties.instances", ("count", "cores", "ram", "storageSize"))
     if old and inst["storageSize"] < old.props["instances"]["storageSize"]:
-        raise invalid("properties.instances.storageSize",
-                      f"can only grow (it is {old.props['instances']['storageSize']} GB)")
+        raise invalid(
+            "properties.instances.storageSize", f"can only grow (it is {old.props['instances']['storageSize']} GB)"
+        )
     props["instances"] = {k: inst[k] for k in ("count", "cores", "ram", "storageSize")}
     mode = p.get("replicationMode") or "ASYNCHRONOUS"
     if mode == "STRICTLY_SYNCHRONOUS" and inst["count"] < 2:
-        raise invalid("properties.replicationMode", "STRICTLY_SYNCHRONOUS needs at least 2 instances "
-                                                    "(a standby confirms every commit)")
+        raise invalid(
+            "properties.replicationMode",
+            "STRICTLY_SYNCHRONOUS needs at least 2 instances (a standby confirms every commit)",
+        )
     props["replicationMode"] = mode
-    conn = p["connection"]
-    required(conn, "properties.connection", ("datacenterId", "lanId"))
-    same_lan = lambda c: (c["datacenterId"], c["lanId"]) == (conn["datacenterId"], conn["lanId"])
-    taken = {address_of(r.props["connection"].get("primaryInstanceAddress")): r.id for r in rows_of(ctx, CLUSTER)
-             if (old is None or r.id != old.id) and same_lan(r.props["connection"])}
-    dc, lan = network(ctx, "properties.connection", conn["datacenterId"], conn["lanId"], ctx.api.location,
-                      conn.get("primaryInstanceAddress"), "primaryInstanceAddress", RESERVED_RANGES, taken)
+    conn, attr = p["connection"], "properties.connection"
+    required(conn, attr, ("datacenterId", "lanId"))
+    address = conn.get("primaryInstanceAddress")
+    dc, lan, _ = dbaas.connect(
+        ctx,
+        attr,
+        conn["datacenterId"],
+        conn["lanId"],
+        ctx.api.location,
+        {} if address is None else {f"{attr}.primaryInstanceAddress": address},
+        clusters=rows_of(ctx, CLUSTER),
+        endpoints=dbaas.connection_endpoints,
+        except_id=old.id if old else "",
+        reserved=RESERVED_NETWORKS,
+    )
     props["connection"] = {"datacenterId": dc.id, "lanId": lan.id}
-    if conn.get("primaryInstanceAddress") is not None:
-        props["connection"]["primaryInstanceAddress"] = conn["primaryInstanceAddress"]
-    props["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow"),
-                                                    old.props["maintenanceWindow"] if old else None)
+    if address is not None:
+        props["connection"]["primaryInstanceAddress"] = address
+    props["maintenanceWindow"] = maintenance_window(
+        "properties.maintenanceWindow", p.get("maintenanceWindow"), old.props["maintenanceWindow"] if old else None
+    )
     pooler = p.get("connectionPooler") or "DISABLED"
     if pooler not in POOLERS:
         raise invalid("properties.connectionPooler", f"must be one of {', '.join(POOLERS)}, got '{pooler}'")
@@ -131,8 +169,7 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
         location = old.props["backup"]["location"]
         if backup.get("location") not in (None, location):
             raise invalid("properties.backup.location", f"cannot be changed (it is '{location}')")
-    props["backup"] = {"location": location,
-                       "retentionDays": backup.get("retentionDays") or timeline.DEFAULT_RETENTION_DAYS}
+    props["backup"] = {"location": location, "retentionDays": backup.get("retentionDays") or DEFAULT_RETENTION_DAYS}
     props["credentials"], login = credentials(p, old)
     if login:
         props["login"] = login
@@ -141,19 +178,30 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
 
 # -- backups: one per timeline (timeline.py), listed while they are restorable --------------------------
 
-BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE",
-               rows=lambda ctx, parent: backups(ctx))
-
-
-def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
-    return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["version"],
-                          location=cluster.props["backup"]["location"],
-                          retention_days=cluster.props["backup"]["retentionDays"],
-                          version_field="postgresClusterVersion")
+# the open end of the current backup is not shown (the schema's latestRecoveryTargetTime is not nullable)
+BACKUP = PKind(
+    PRODUCT,
+    "backup",
+    "backup",
+    "backups",
+    absolute_href=True,
+    creating="AVAILABLE",
+    rows=lambda ctx, parent: backups(ctx),
+    view=lambda ctx, row: {k: v for k, v in row.props.items() if v is not None},
+)
+BACKUPS = Backups(
+    BACKUP,
+    "version",
+    lambda cluster: {
+        "postgresClusterVersion": cluster.props["version"],
+        "location": cluster.props["backup"]["location"],
+    },
+    retention=lambda cluster: cluster.props["backup"]["retentionDays"],
+)
 
 
 def backups(ctx: Ctx, cluster_id: str | None = None) -> list[Row]:
-    return timeline.visible(ctx, BACKUP, cluster_id)
+    return BACKUPS.visible(ctx, cluster_id)
 
 
 def restore_source(ctx: Ctx, value: dict | None, version: str) -> dict | None:
@@ -162,16 +210,19 @@ def restore_source(ctx: Ctx, value: dict | None, version: str) -> dict | None:
         return None
     attr = "properties.restoreFromBackup"
     if not value.get("sourceBackupId"):
-        raise invalid(f"{attr}.sourceBackupId", "is required to create a cluster from a backup (an in-place restore "
-                                                "is for an existing cluster)")
+        raise invalid(
+            f"{attr}.sourceBackupId",
+            "is required to create a cluster from a backup (an in-place restore is for an existing cluster)",
+        )
     backup = next((b for b in backups(ctx) if b.id == value["sourceBackupId"]), None)
     if backup is None:
         raise invalid(f"{attr}.sourceBackupId", f"names no backup in {ctx.api.location} ('{value['sourceBackupId']}')")
     if int(version) < int(backup.props["postgresClusterVersion"]):
-        raise invalid("properties.version", f"must be at least the backup's PostgreSQL "
-                                            f"{backup.props['postgresClusterVersion']}, got '{version}'")
-    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value.get("recoveryTargetDatetime"),
-                               *timeline.window(ctx, backup))
+        raise invalid(
+            "properties.version",
+            f"must be at least the backup's PostgreSQL {backup.props['postgresClusterVersion']}, got '{version}'",
+        )
+    when = BACKUPS.recovery_time(ctx, f"{attr}.recoveryTargetDatetime", value.get("recoveryTargetDatetime"), [backup])
     return {"backupId": backup.id, "recoveryTargetDatetime": when}
 
 
@@ -181,19 +232,21 @@ def in_place_restore(ctx: Ctx, cluster: Row, value: dict | None) -> dict | None:
         return None
     attr = "properties.restoreFromBackup"
     if value.get("sourceBackupId"):
-        raise invalid(f"{attr}.sourceBackupId", "is only valid when a cluster is created; an in-place restore "
-                                                "takes the cluster's own backups")
+        raise invalid(
+            f"{attr}.sourceBackupId",
+            "is only valid when a cluster is created; an in-place restore takes the cluster's own backups",
+        )
     if not value.get("recoveryTargetDatetime"):
         raise invalid(f"{attr}.recoveryTargetDatetime", "is required for an in-place restore")
     own = backups(ctx, cluster.id)
     if not own:
         raise invalid(attr, f"cluster '{cluster.id}' has no backup yet")
-    earliest = min(timeline.window(ctx, b)[0] for b in own)
-    when = check_recovery_time(f"{attr}.recoveryTargetDatetime", value["recoveryTargetDatetime"], earliest, ctx.now)
+    when = BACKUPS.recovery_time(ctx, f"{attr}.recoveryTargetDatetime", value["recoveryTargetDatetime"], own)
     return {"recoveryTargetDatetime": when, "at": clock.iso_precise(ctx.now)}
 
 
 # -- clusters -----------------------------------------------------------------------------------------
+
 
 def prepare_cluster(ctx: Ctx, parent, p: dict, old: Row | None) -> dict:
     props = cluster_props(ctx, p, old)
@@ -204,24 +257,59 @@ def prepare_cluster(ctx: Ctx, parent, p: dict, old: Row | None) -> dict:
     return props
 
 
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, updating="UPDATING",
-                meta=cluster_meta, prepare=prepare_cluster, **plane.cluster_hooks(BACKUP, "version", start_backup),
-                internal=("login", "restoredFrom", "restoredTo"), changeable_states=("AVAILABLE", "FAILED"),
-                idempotent_delete=True)
+CLUSTER = PKind(
+    PRODUCT,
+    "cluster",
+    "cluster",
+    "clusters",
+    absolute_href=True,
+    updating="UPDATING",
+    meta=cluster_meta,
+    prepare=prepare_cluster,
+    **plane.cluster_hooks(BACKUPS),
+    internal=("login", "restoredFrom", "restoredTo"),
+    changeable_states=("AVAILABLE", "FAILED"),
+    idempotent_delete=True,
+)
 
 
 # -- the catalogue (offered by the service: no state, no creator; found by id or by name) --------------
 
-def catalogue_kind(name: str, type: str, segment: str, name_field: str, entries: dict[str, dict]) -> PKind:
+
+def catalogue_kind(name: str, type: str, segment: str, name_field: str, entries: dict[str, dict]) -> Kind:
     """A kind whose items are the same for every contract, by stable id."""
-    return PKind(PRODUCT, name, type, segment, absolute_href=True, metadata_fields=(), aliases=(name_field,),
-                 rows=lambda ctx, parent: [
-                     Row(tenant=ctx.tenant, kind=f"{PRODUCT.name}.{name}", id=rid, path=f"{segment}/{rid}",
-                         doc={"properties": props, "metadata": {}}) for rid, props in entries.items()])
+    kind: Kind = PKind(
+        PRODUCT,
+        name,
+        type,
+        segment,
+        absolute_href=True,
+        metadata_fields=(),
+        aliases=(name_field,),
+        rows=lambda ctx, parent: dbaas.catalogue(ctx, kind, entries),
+    )
+    return kind
 
 
-BACKUP_LOCATION = catalogue_kind("backuplocation", "backupLocation", "backup-locations", "location", {
-    stable_id("backup-location", loc): {"location": loc} for loc in BACKUP_LOCATIONS})
-VERSION = catalogue_kind("version", "postgresVersion", "versions", "version", {stable_id("version", v): {
-    "version": v, "status": status, "comment": VERSION_COMMENTS[status], "canUpgradeTo": upgrades_of(v)}
-    for v, status in VERSIONS.items()})
+BACKUP_LOCATION = catalogue_kind(
+    "backuplocation",
+    "backupLocation",
+    "backup-locations",
+    "location",
+    {stable_id("backup-location", loc): {"location": loc} for loc in BACKUP_LOCATIONS},
+)
+VERSION = catalogue_kind(
+    "version",
+    "postgresVersion",
+    "versions",
+    "version",
+    {
+        stable_id("version", v): {
+            "version": v,
+            "status": status,
+            "comment": VERSION_COMMENTS[status],
+            "canUpgradeTo": upgrades_of(v),
+        }
+        for v, status in VERSIONS.items()
+    },
+)

@@ -9,31 +9,36 @@ raises (a refusal turns the cluster FAILED with the reason), so one bad server c
 Without a configured server (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
 cluster is bookkeeping only; `note()` says so wherever an API can show it.
 """
+
 from __future__ import annotations
 
 import functools
 import logging
 import os
 from collections.abc import Callable
+from typing import TypedDict
 
 from ...dataplanes.postgres import Server, scram_verifier
-from ...engine.change import key
-from ...engine.resources import Kind
+from ...engine.change import Change, key
+from ...engine.lifecycle import Effect
 from ...gateway.context import Ctx
-from ...store import Row
-from . import timeline
+from ...settings import Settings
+from ...store import Row, Store
+from .timeline import Backups
 
 log = logging.getLogger("ionos_emulator.postgresql")
 
 EFFECT = "postgresql.dataplane"
-BOOKKEEPING = ("bookkeeping only: the emulator has no PostgreSQL server configured (--postgres-url), "
-               "so no database exists for this cluster")
+BOOKKEEPING = (
+    "bookkeeping only: the emulator has no PostgreSQL server configured (--postgres-url), "
+    "so no database exists for this cluster"
+)
 
 _servers: dict[str, Server] = {}
 _warned = False
 
 
-def server_url(settings) -> str:
+def server_url(settings: Settings) -> str:
     return getattr(settings, "postgres_url", "") or os.environ.get("IONOS_EMULATOR_POSTGRES_URL", "")
 
 
@@ -45,7 +50,9 @@ def _server(url: str) -> Server:
 
 # the data plane's work when a cluster change completes, declared by both PostgreSQL APIs (every app that
 # mounts them installs it, with or without a server: a change queued while one was configured still completes)
-EFFECTS = {EFFECT: lambda settings: functools.partial(_apply, server_url(settings))}
+EFFECTS: dict[str, Callable[[Settings], Effect]] = {
+    EFFECT: lambda settings: functools.partial(_apply, server_url(settings))
+}
 
 
 def server(ctx: Ctx) -> Server | None:
@@ -56,12 +63,13 @@ def server(ctx: Ctx) -> Server | None:
 
 # -- what the APIs call --------------------------------------------------------------------------------
 
+
 def login(username: str, password: str, database: str) -> dict:
     """The cluster's initial user as kept in the row's internal part: a verifier, never the password."""
     return {"username": username, "database": database, "verifier": scram_verifier(password)}
 
 
-def provision(ctx: Ctx, change, row: Row) -> None:
+def provision(ctx: Ctx, change: Change, row: Row) -> None:
     """Inside a change that creates or changes `row`: its role and database follow when it completes."""
     global _warned
     if server(ctx) is not None:
@@ -74,28 +82,38 @@ def provision(ctx: Ctx, change, row: Row) -> None:
     log.info("PostgreSQL cluster %s is bookkeeping only", row.id)
 
 
-def deprovision(ctx: Ctx, change, row: Row) -> None:
+def deprovision(ctx: Ctx, change: Change, row: Row) -> None:
     """Inside a change that deletes `row`: its databases and roles go when the deletion completes."""
     if server(ctx) is not None:
         change.effect(EFFECT, key(row), action="drop")
     elif (row.x.get("dataplane") or {}).get("role"):
-        log.warning("PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
-                    row.id, row.x["dataplane"]["role"])
+        log.warning(
+            "PostgreSQL cluster %s had role '%s' on a server that is no longer configured; left there",
+            row.id,
+            row.x["dataplane"]["role"],
+        )
 
 
-def cluster_hooks(backups: Kind, version: str, begin: Callable[..., Row]) -> dict:
+class ClusterHooks(TypedDict):
+    after: Callable[[Ctx, Row, Change], None]
+    delete: Callable[[Ctx, Row, Change], None]
+
+
+def cluster_hooks(backups: Backups) -> ClusterHooks:
     """The `after` and `delete` hooks of either API's cluster kind: its instances start once its creation
-    completes; its backups (`begin` starts one) and its role and database here follow its changes and its end."""
-    def after(ctx: Ctx, row: Row, change) -> None:
+    completes; its backups and its role and database here follow its changes and its end."""
+
+    def after(ctx: Ctx, row: Row, change: Change) -> None:
         row.x.setdefault("readyAt", change.req["done_at"])
-        timeline.follow(ctx, change, backups, row, row.props[version], begin)
+        backups.follow(ctx, change, row)
         provision(ctx, change, row)
         ctx.store.update(row)
 
-    def delete(ctx: Ctx, row: Row, change) -> None:
-        timeline.end_with(ctx, change, backups, row.id)
+    def delete(ctx: Ctx, row: Row, change: Change) -> None:
+        backups.end(ctx, change, row.id)
         deprovision(ctx, change, row)
-    return {"after": after, "delete": delete}
+
+    return ClusterHooks(after=after, delete=delete)
 
 
 def placement(row: Row) -> dict | None:
@@ -108,14 +126,17 @@ def note(row: Row) -> str | None:
     """What a client should know about the cluster's data plane, in one sentence."""
     plane = row.x.get("dataplane") or {}
     if plane.get("role"):
-        return (f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
-                f"\"{plane['database']}\", login role \"{plane['role']}\"")
+        return (
+            f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
+            f'"{plane["database"]}", login role "{plane["role"]}"'
+        )
     return plane.get("error") or plane.get("note")
 
 
 # -- the effect ----------------------------------------------------------------------------------------
 
-def _apply(url: str, store, eff: dict, ts: float) -> None:
+
+def _apply(url: str, store: Store, eff: dict, ts: float) -> None:
     if eff.get("action") == "drop":
         if not url:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])

@@ -7,30 +7,47 @@ engine; PATCH changes (BUSY again); DELETE answers 200 with the cluster DESTROYI
 no href (clients build URLs from ids). Sizes are in MB. The initial user's database is named like the user
 (libpq's default database), on the configured server (plane.py); `properties.dnsName` and the logs say where.
 """
+
 from __future__ import annotations
 
+import math
 import re
+from ipaddress import IPv4Network
 
 from ...engine import clock
 from ...engine.errors import invalid, not_found
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
+from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
 from ..product import REGIONS, PKind, Product, ProductChange, load, page, render, rows_of
-from . import logs, plane, timeline
-from .common import (VERSIONS, address_of, api_versions, check_backup_location, check_recovery_time, check_username,
-                     check_version, display_name, logs_reply, maintenance_window, network, upgrades_of)
+from . import logs, plane
+from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
+from .timeline import Backups
 
-PRODUCT = Product(name="postgresql-v1", spec_name="postgresql-v1", config_name="psql", host="api.ionos.com",
-                  privilege="manageDBaaS", effects=plane.EFFECTS)
+PRODUCT = Product(
+    name="postgresql-v1",
+    spec_name="postgresql-v1",
+    config_name="psql",
+    host="api.ionos.com",
+    privilege="manageDBaaS",
+    effects=plane.EFFECTS,
+)
 
 API_VERSIONS = [{"name": "v1", "swaggerUrl": "dbaas-postgres-v1.yaml"}]
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-RESERVED_RANGES = ("10.233.64.0/18", "10.233.0.0/18", "10.233.114.0/24")
+RESERVED_NETWORKS = tuple(IPv4Network(n) for n in ("10.233.64.0/18", "10.233.0.0/18", "10.233.114.0/24"))
 # this API's resources carry no href (its paging links are URIs), and the metadata its schema has
 ENVELOPE = ("id", "type", "metadata", "properties")
-CLUSTER_METADATA = ("createdDate", "createdBy", "createdByUserId", "lastModifiedDate", "lastModifiedBy",
-                    "lastModifiedByUserId", "state")
+CLUSTER_METADATA = (
+    "createdDate",
+    "createdBy",
+    "createdByUserId",
+    "lastModifiedDate",
+    "lastModifiedBy",
+    "lastModifiedByUserId",
+    "state",
+)
 
 
 def cluster_view(ctx: Ctx, row: Row) -> dict:
@@ -46,62 +63,94 @@ def backup_view(ctx: Ctx, row: Row) -> dict:
     return {"id": row.id, **props, "size": 16 + int(min(hours, 24 * 365))}
 
 
-BACKUP = PKind(PRODUCT, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE", view=backup_view,
-               envelope=ENVELOPE, metadata_fields=("createdDate", "state"))
+BACKUP = PKind(
+    PRODUCT,
+    "backup",
+    "backup",
+    "backups",
+    absolute_href=True,
+    creating="AVAILABLE",
+    view=backup_view,
+    envelope=ENVELOPE,
+    metadata_fields=("createdDate", "state"),
+)
+BACKUPS = Backups(
+    BACKUP,
+    "postgresVersion",
+    lambda cluster: {"version": cluster.props["postgresVersion"], "location": cluster.props["backupLocation"]},
+)
 
 
 def sync_mode(mode: str, instances: int) -> str:
     if mode != "ASYNCHRONOUS" and instances < 2:
-        raise invalid("properties.synchronizationMode", f"{mode} needs at least 2 instances (a standby confirms "
-                                                        "every commit)")
+        raise invalid(
+            "properties.synchronizationMode", f"{mode} needs at least 2 instances (a standby confirms every commit)"
+        )
     return mode
+
+
+def endpoints(row: Row) -> list[tuple[str, str, str | None]]:
+    return [(c["datacenterId"], c["lanId"], c["cidr"]) for c in row.props["connections"]]
 
 
 def connection(ctx: Ctx, value: dict, location: str, cluster_id: str = "") -> dict:
     attr = "properties.connections[0]"
-    taken = {address_of(c["cidr"]): r.id for r in rows_of(ctx, CLUSTER) if r.id != cluster_id
-             for c in r.props["connections"]
-             if (c["datacenterId"], c["lanId"]) == (value["datacenterId"], value["lanId"])}
-    dc, lan = network(ctx, attr, value["datacenterId"], value["lanId"], location, value["cidr"], "cidr",
-                      RESERVED_RANGES, taken)
+    dc, lan, _ = connect(
+        ctx,
+        attr,
+        value["datacenterId"],
+        value["lanId"],
+        location,
+        {f"{attr}.cidr": value["cidr"]},
+        clusters=rows_of(ctx, CLUSTER),
+        endpoints=endpoints,
+        except_id=cluster_id,
+        reserved=RESERVED_NETWORKS,
+    )
     return {"datacenterId": dc.id, "lanId": lan.id, "cidr": value["cidr"]}
 
 
-def start_backup(ctx: Ctx, cluster: Row, starts: float) -> Row:
-    return timeline.start(ctx, BACKUP, cluster, starts, version=cluster.props["postgresVersion"],
-                          location=cluster.props["backupLocation"], retention_days=None, version_field="version")
-
-
 def find_backup(ctx: Ctx, backup_id: str) -> Row | None:
-    return next((b for b in timeline.visible(ctx, BACKUP) if b.id == backup_id), None)
+    return next((b for b in BACKUPS.visible(ctx) if b.id == backup_id), None)
 
 
 # -- clusters -------------------------------------------------------------------------------------------
+
 
 def new_cluster(ctx: Ctx, p: dict) -> dict:
     location = p["location"]
     if location not in REGIONS:
         raise invalid("properties.location", f"must be one of {', '.join(REGIONS)}, got '{location}'")
     cred = p["credentials"]
-    check_username("properties.credentials.username", cred["username"], USERNAME,
-                   "1 to 63 letters, digits, '_' and '-', starting with a letter or digit")
-    props = {"displayName": display_name("properties.displayName", p["displayName"]),
-             "postgresVersion": check_version("properties.postgresVersion", p["postgresVersion"]),
-             "location": location,
-             "backupLocation": check_backup_location("properties.backupLocation", p.get("backupLocation"), location),
-             "instances": p["instances"], "cores": p["cores"], "ram": p["ram"], "storageSize": p["storageSize"],
-             "storageType": p["storageType"],
-             "connections": [connection(ctx, p["connections"][0], location)],
-             "maintenanceWindow": maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow")),
-             "synchronizationMode": sync_mode(p["synchronizationMode"], p["instances"]),
-             # the database is named like the user: what libpq connects to when a client names no database
-             "login": plane.login(cred["username"], cred["password"], cred["username"])}
+    check_username(
+        "properties.credentials.username",
+        cred["username"],
+        USERNAME,
+        "1 to 63 letters, digits, '_' and '-', starting with a letter or digit",
+    )
+    props = {
+        "displayName": cluster_name("properties.displayName", p["displayName"], free_form=True),
+        "postgresVersion": check_version("properties.postgresVersion", p["postgresVersion"]),
+        "location": location,
+        "backupLocation": check_backup_location("properties.backupLocation", p.get("backupLocation"), location),
+        "instances": p["instances"],
+        "cores": p["cores"],
+        "ram": p["ram"],
+        "storageSize": p["storageSize"],
+        "storageType": p["storageType"],
+        "connections": [connection(ctx, p["connections"][0], location)],
+        "maintenanceWindow": maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow")),
+        "synchronizationMode": sync_mode(p["synchronizationMode"], p["instances"]),
+        # the database is named like the user: what libpq connects to when a client names no database
+        "login": plane.login(cred["username"], cred["password"], cred["username"]),
+    }
     if p.get("fromBackup"):
         backup = find_backup(ctx, p["fromBackup"]["backupId"])
         if backup is None:
             raise invalid("properties.fromBackup.backupId", f"names no backup ('{p['fromBackup']['backupId']}')")
-        when = check_recovery_time("properties.fromBackup.recoveryTargetTime",
-                                   p["fromBackup"].get("recoveryTargetTime"), *timeline.window(ctx, backup))
+        when = BACKUPS.recovery_time(
+            ctx, "properties.fromBackup.recoveryTargetTime", p["fromBackup"].get("recoveryTargetTime"), [backup]
+        )
         props["restoredFrom"] = {"backupId": backup.id, "recoveryTargetTime": when}
     return props
 
@@ -109,7 +158,7 @@ def new_cluster(ctx: Ctx, p: dict) -> dict:
 def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     """A PATCH: the sent properties over the cluster's (the engine refused what cannot be changed)."""
     if p["displayName"] != old.props["displayName"]:
-        display_name("properties.displayName", p["displayName"])
+        cluster_name("properties.displayName", p["displayName"], free_form=True)
     check_version("properties.postgresVersion", p["postgresVersion"], old.props["postgresVersion"])
     if p["storageSize"] < old.props["storageSize"]:
         raise invalid("properties.storageSize", f"can only grow (it is {old.props['storageSize']} MB)")
@@ -122,21 +171,48 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     return p
 
 
-CLUSTER = PKind(PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, creating="BUSY", updating="BUSY",
-                destroying="DESTROYING", view=cluster_view, envelope=ENVELOPE, metadata_fields=CLUSTER_METADATA,
-                prepare=lambda ctx, parent, p, old: new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old),
-                **plane.cluster_hooks(BACKUP, "postgresVersion", start_backup), internal=("login", "restoredFrom"),
-                filter_names={"name": "displayName"}, changeable_states=("AVAILABLE", "FAILED"),
-                patchable=("displayName", "postgresVersion", "instances", "cores", "ram", "storageSize",
-                           "maintenanceWindow", "connections"),
-                idempotent_delete=True, delete_renders=True)
+def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
+    return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
+
+
+CLUSTER = PKind(
+    PRODUCT,
+    "cluster",
+    "cluster",
+    "clusters",
+    absolute_href=True,
+    creating="BUSY",
+    updating="BUSY",
+    destroying="DESTROYING",
+    view=cluster_view,
+    envelope=ENVELOPE,
+    metadata_fields=CLUSTER_METADATA,
+    prepare=prepare_cluster,
+    **plane.cluster_hooks(BACKUPS),
+    internal=("login", "restoredFrom"),
+    filter_names={"name": "displayName"},
+    changeable_states=("AVAILABLE", "FAILED"),
+    patchable=(
+        "displayName",
+        "postgresVersion",
+        "instances",
+        "cores",
+        "ram",
+        "storageSize",
+        "maintenanceWindow",
+        "connections",
+    ),
+    idempotent_delete=True,
+    delete_renders=True,
+)
 
 
 # -- backups and restores -----------------------------------------------------------------------------
 
+
 @PRODUCT.handler("clustersBackupsGet")
 def list_all_backups(ctx: Ctx) -> Reply:
-    return Reply(200, page(ctx, BACKUP, timeline.visible(ctx, BACKUP), "clusters/backups"))
+    return Reply(200, page(ctx, BACKUP, BACKUPS.visible(ctx), "clusters/backups"))
 
 
 @PRODUCT.handler("clustersBackupsFindById")
@@ -147,7 +223,7 @@ def get_backup(ctx: Ctx) -> Reply:
 @PRODUCT.handler("clusterBackupsGet")
 def list_cluster_backups(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    return Reply(200, page(ctx, BACKUP, timeline.visible(ctx, BACKUP, cluster.id), f"{cluster.path}/backups"))
+    return Reply(200, page(ctx, BACKUP, BACKUPS.visible(ctx, cluster.id), f"{cluster.path}/backups"))
 
 
 def backup_named(ctx: Ctx, backup_id: str) -> Row:
@@ -162,30 +238,40 @@ def restore(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
     backup = backup_named(ctx, ctx.body["backupId"])
     if int(backup.props["version"]) > int(cluster.props["postgresVersion"]):
-        raise invalid("backupId", f"holds PostgreSQL {backup.props['version']} data, newer than the cluster's "
-                                  f"{cluster.props['postgresVersion']}")
-    when = check_recovery_time("recoveryTargetTime", ctx.body.get("recoveryTargetTime"), *timeline.window(ctx, backup))
+        raise invalid(
+            "backupId",
+            f"holds PostgreSQL {backup.props['version']} data, newer than the cluster's "
+            f"{cluster.props['postgresVersion']}",
+        )
+    when = BACKUPS.recovery_time(ctx, "recoveryTargetTime", ctx.body.get("recoveryTargetTime"), [backup])
     check_changeable(ctx, CLUSTER, cluster, "restored")
     with ProductChange(ctx, CLUSTER) as ch:  # BUSY while the data is put back, then AVAILABLE, on a new timeline
         cluster.x["restoredTo"] = {"backupId": backup.id, "recoveryTargetTime": when, "at": clock.iso_precise(ctx.now)}
         ch.updated(CLUSTER, cluster)
-        timeline.follow(ctx, ch, BACKUP, cluster, cluster.props["postgresVersion"], start_backup)
+        BACKUPS.follow(ctx, ch, cluster)
     return Reply(202, None)
 
 
 # -- logs ---------------------------------------------------------------------------------------------
 
+
 @PRODUCT.handler("clusterLogsGet")
 def cluster_logs(ctx: Ctx) -> Reply:
     cluster = load(ctx, CLUSTER, ctx.params["clusterId"])
-    ready = cluster.x.get("readyAt")
-    return logs_reply(ctx, cluster.props["instances"], ready is not None and ready <= ctx.now,
-                      lambda i: logs.instance_name(cluster.id, i),
-                      lambda i, *window: logs.instance_lines(cluster.id, i, cluster.props["postgresVersion"], ready,
-                                                             plane.note(cluster), *window))
+    ready: float = cluster.x.get("readyAt", math.inf)  # nothing has run before
+    return logs_reply(
+        ctx,
+        cluster.props["instances"],
+        ready <= ctx.now,
+        lambda i: logs.instance_name(cluster.id, i),
+        lambda i, *window: logs.instance_lines(
+            cluster.id, i, cluster.props["postgresVersion"], ready, plane.note(cluster), *window
+        ),
+    )
 
 
 # -- catalogue ----------------------------------------------------------------------------------------
+
 
 @PRODUCT.handler("postgresVersionsGet")
 def list_versions(ctx: Ctx) -> Reply:
