@@ -234,7 +234,8 @@ def test_catalogue_routing_and_privileges(api, emulator):
     assert httpx.get(url + "/clusters").status_code == 401
     assert httpx.get(url + "/clusters", auth=OWNER).status_code == 200  # Basic is accepted too
     r = httpx.get(emulator.url + "/v2/versions", auth=OWNER, headers={"Host": "in-memory-db.us-las.ionos.com"})
-    assert r.status_code == 200 and "/inmemorydb/us-las/v2/versions" in r.json()["href"]
+    # on the real host, the href keeps that host's own path, so a client following it comes back here
+    assert r.status_code == 200 and r.json()["href"] == "http://in-memory-db.us-las.ionos.com/v2/versions"
     email, pw = f"im-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
         h.post(
