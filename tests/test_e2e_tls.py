@@ -281,3 +281,20 @@ def test_hosts_lines_apply_and_remove_on_a_file(tmp_path):
     assert "removed" in cli("hosts", "--remove", "--file", str(f))
     assert f.read_text() == original + "\n"
     assert "no ionos-emulator lines" in cli("hosts", "--remove", "--file", str(f))
+
+
+def test_tls_with_workers(make_emulator, tmp_path):
+    """With --workers every worker serves the HTTPS port too (SO_REUSEPORT), on the one shared store."""
+    https_port = free_port()
+    emu = make_emulator("workers", args=("--tls", "--https-port", str(https_port), "--workers", "2"))
+    ca = tmp_path / "ca.pem"
+    ca.write_text(cli("ca", "--pem", "--data-dir", str(emu.data_dir)))
+    base = f"https://127.0.0.1:{https_port}/cloudapi/v6"
+    ids = set()
+    for i in range(6):  # new connections: the kernel spreads them over the workers
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), auth=OWNER) as c:
+            r = c.post(base + "/datacenters", json={"properties": {"name": f"w{i}", "location": "de/fra"}})
+            assert r.status_code == 202 and r.json()["href"].startswith(base + "/datacenters/"), r.text
+            ids.add(r.json()["id"])
+    listed = httpx.get(emu.cloud + "/datacenters", auth=OWNER).json()["items"]
+    assert ids <= {d["id"] for d in listed}
