@@ -280,7 +280,9 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
     addr = f"[{addr}]" if ":" in addr else addr
     http_url = f"http://{addr}:{settings.port}"
     url = f"https://{addr}:{settings.https_port}" if tls else http_url
-    out: list[tuple[str, str]] = [("IONOS_API_URL", url)]
+    # no IONOS_API_URL: the Go SDK bundle, Terraform and ionosctl send every product to that one URL, so the
+    # config file (one endpoint per product and location) is how they find the emulator
+    out: list[tuple[str, str]] = []
     bearer = ""
     try:
         with urllib.request.urlopen(http_url + "/_emulator/health", timeout=2) as r:
