@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -19,65 +20,23 @@ def main() -> None:
     """A local, stateful emulator of the IONOS Cloud APIs."""
 
 
+def setting_flags(fn: Callable[..., None]) -> Callable[..., None]:
+    """One flag per setting (settings.py): --<name>, --<name>/--no-<name> for a switch; None when not given,
+    so the IONOS_EMULATOR_* variable or the default holds."""
+    for f in reversed(fields(Settings)):
+        name = "--" + f.name.replace("_", "-")
+        help = f"{f.metadata['help']} (default {f.default!r}; {ENV_PREFIX}{f.name.upper()})"
+        if f.type in (bool, "bool"):
+            fn = click.option(f"{name}/--no-{name[2:]}", default=None, help=help)(fn)
+        elif f.metadata["choices"]:
+            fn = click.option(name, type=click.Choice(f.metadata["choices"]), help=help)(fn)
+        else:
+            fn = click.option(name, type=int if f.type in (int, "int") else str, help=help)(fn)
+    return fn
+
+
 @main.command()
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8765).")
-@click.option("--data-dir", default=None, help="Where the embedded database lives (default ./.ionos-emulator).")
-@click.option(
-    "--database",
-    default=None,
-    help="postgresql://... to keep state in PostgreSQL, shared by every process pointed at it "
-    "(default: SQLite in the data dir).",
-)
-@click.option("--workers", type=int, default=None, help="Processes serving the port (default 1).")
-@click.option(
-    "--timing",
-    type=click.Choice(["instant", "realistic"]),
-    default=None,
-    help="How fast asynchronous requests complete (default instant).",
-)
-@click.option("--user", default=None, help="E-mail of the contract owner (default admin@ionos-emulator.local).")
-@click.option("--password", default=None, help="Password of the contract owner (default emulator).")
-@click.option("--contract-number", type=int, default=None, help="Number of the default contract (default 31000001).")
-@click.option(
-    "--dns-port",
-    type=int,
-    default=None,
-    help="Port of the authoritative DNS server for Cloud DNS zones, UDP and TCP (default 8053; 0: off).",
-)
-@click.option(
-    "--postgres-url",
-    default=None,
-    help="PostgreSQL server on which DBaaS PostgreSQL clusters become real databases and roles.",
-)
-@click.option(
-    "--mariadb-url",
-    default=None,
-    help="MariaDB server on which DBaaS MariaDB clusters become real databases and users (mysql://...).",
-)
-@click.option(
-    "--redis-url",
-    default=None,
-    help="Redis server on which In-Memory DB replica sets become real ACL users and key prefixes.",
-)
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Check every response against the compiled spec; a mismatch becomes a 500.",
-)
-@click.option(
-    "--tls/--no-tls",
-    default=None,
-    help="Serve HTTPS too, on --https-port, with a certificate for every real IONOS host name from a "
-    "local CA kept in the data dir (see `ionos-emulator ca`).",
-)
-@click.option("--https-port", type=int, default=None, help="Port of HTTPS with --tls (default 8443).")
-@click.option(
-    "--trust-proxy-headers/--no-trust-proxy-headers",
-    default=None,
-    help="Build hrefs and Location from X-Forwarded-Host/-Proto (only behind a reverse proxy you run).",
-)
-@click.option("--log-level", default=None, help="uvicorn log level (default warning).")
+@setting_flags
 def serve(**opts) -> None:
     """Start the emulator in the foreground."""
     started = time.perf_counter()
@@ -140,8 +99,8 @@ def serve(**opts) -> None:
 
 
 @main.command()
-@click.option("--data-dir", default=None, help="The data dir to empty (default ./.ionos-emulator).")
-@click.option("--database", default=None, help="The PostgreSQL database to empty instead.")
+@click.option("--data-dir", help="The data dir to empty (default ./.ionos-emulator).")
+@click.option("--database", help="The PostgreSQL database to empty instead.")
 def reset(data_dir, database) -> None:
     """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
     settings = Settings.from_env(data_dir=data_dir, database=database)
@@ -154,7 +113,7 @@ def reset(data_dir, database) -> None:
 
 
 @main.command("config-file")
-@click.option("--url", default=None, help="Base URL of the emulator (default http://HOST:PORT from the settings).")
+@click.option("--url", help="Base URL of the emulator (default http://HOST:PORT from the settings).")
 @click.option(
     "--output",
     "-o",
@@ -185,7 +144,7 @@ def config_file(url, output, token) -> None:
 
 
 @main.command()
-@click.option("--data-dir", default=None, help="The data dir whose CA it is (default ./.ionos-emulator).")
+@click.option("--data-dir", help="The data dir whose CA it is (default ./.ionos-emulator).")
 @click.option("--pem", is_flag=True, help="Print the CA certificate (PEM) and nothing else.")
 def ca(data_dir, pem) -> None:
     """The emulator's local certificate authority (made on first use, then kept): trust it to use --tls."""
@@ -220,7 +179,7 @@ def ca(data_dir, pem) -> None:
     type=click.Path(dir_okay=False),
     help="The hosts file (default /etc/hosts; IONOS_EMULATOR_HOSTS_FILE).",
 )
-@click.option("--host", default=None, help="The emulator's address (default: --host of serve, 127.0.0.1).")
+@click.option("--host", help="The emulator's address (default: --host of serve, 127.0.0.1).")
 def hosts(action, path, host) -> None:
     """The hosts-file lines that send every real IONOS API host name to the emulator."""
     from . import hostsfile
@@ -261,10 +220,10 @@ def _assign(shell: str, name: str, value: str) -> str:
 @click.option("--shell", type=click.Choice(SHELLS), default="bash", help="Syntax of the output (default bash).")
 @click.option("--tls", is_flag=True, help="Use HTTPS (serve --tls) and trust the emulator's CA.")
 @click.option("--token", is_flag=True, help="IONOS_TOKEN from the running emulator instead of user and password.")
-@click.option("--host", default=None, help="The emulator's address (default: the settings, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Its HTTP port (default 8765).")
-@click.option("--https-port", type=int, default=None, help="Its HTTPS port (default 8443).")
-@click.option("--data-dir", default=None, help="Its data dir: the CA and the config file (default ./.ionos-emulator).")
+@click.option("--host", help="The emulator's address (default: the settings, 127.0.0.1).")
+@click.option("--port", type=int, help="Its HTTP port (default 8765).")
+@click.option("--https-port", type=int, help="Its HTTPS port (default 8443).")
+@click.option("--data-dir", help="Its data dir: the CA and the config file (default ./.ionos-emulator).")
 def env(shell, tls, token, host, port, https_port, data_dir) -> None:
     """Environment variables for the SDKs, ionosctl, Terraform, Ansible, curl and Node:
     eval "$(ionos-emulator env --tls)"."""

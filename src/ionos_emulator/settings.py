@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 ENV_PREFIX = "IONOS_EMULATOR_"
 
 
+def setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    """A setting with its `serve` flag's help (cli.py makes the flag --<name> from it)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8765
-    data_dir: str = ".ionos-emulator"
-    database: str = ""  # postgresql://... to share state; empty: SQLite in data_dir
-    workers: int = 1  # processes serving the same port (they share the database)
-    timing: str = "instant"  # instant | realistic
-    user: str = "admin@ionos-emulator.local"
-    password: str = "emulator"
-    contract_number: int = 31_000_001
-    strict: bool = False  # validate every response against the compiled spec
-    dns_port: int = 8053  # the authoritative DNS server (UDP and TCP) on `host`; 0: off
-    postgres_url: str = ""  # real data plane of DBaaS PostgreSQL (postgresql://...); empty: bookkeeping
-    mariadb_url: str = ""  # real data plane of DBaaS MariaDB (mysql://...)
-    redis_url: str = ""  # real data plane of In-Memory DB (redis://...)
-    log_level: str = "warning"
-    tls: bool = False  # serve HTTPS too, with a certificate from the local CA in data_dir
-    https_port: int = 8443  # the HTTPS port (with tls), on `host`
-    trust_proxy_headers: bool = False  # build hrefs from X-Forwarded-Host/-Proto (only behind a proxy you run)
+    """Every setting, once: its default, its IONOS_EMULATOR_<NAME> variable and its `serve --<name>` flag."""
+
+    host: str = setting("127.0.0.1", "Address to listen on.")
+    port: int = setting(8765, "Port to listen on.")
+    data_dir: str = setting(".ionos-emulator", "Where the embedded database lives.")
+    database: str = setting("", "postgresql://... keeps the state in PostgreSQL, shared by every process using it.")
+    workers: int = setting(1, "Processes serving the port (they share the database).")
+    timing: str = setting("instant", "How fast asynchronous requests complete.", ("instant", "realistic"))
+    user: str = setting("admin@ionos-emulator.local", "E-mail of the contract owner.")
+    password: str = setting("emulator", "Password of the contract owner.")
+    contract_number: int = setting(31_000_001, "Number of the default contract.")
+    strict: bool = setting(False, "Check every response against the compiled spec; a mismatch becomes a 500.")
+    dns_port: int = setting(8053, "The authoritative DNS server (UDP and TCP) on the host; 0: off.")
+    postgres_url: str = setting("", "PostgreSQL server where DBaaS PostgreSQL clusters become real (postgresql://).")
+    mariadb_url: str = setting("", "MariaDB server where DBaaS MariaDB clusters become real (mysql://).")
+    redis_url: str = setting("", "Redis server where In-Memory DB replica sets become real ACL users (redis://).")
+    log_level: str = setting("warning", "uvicorn's log level.")
+    tls: bool = setting(False, "Serve HTTPS too, on the HTTPS port, with a certificate from the local CA.")
+    https_port: int = setting(8443, "The HTTPS port (with --tls).")
+    trust_proxy_headers: bool = setting(False, "Build hrefs from X-Forwarded-Host/-Proto (only behind your proxy).")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -33,31 +33,19 @@ CA_NAME = "ionos-emulator local CA"
 
 @dataclass(frozen=True)
 class TlsFiles:
+    """Where the CA and the server certificate live: <data dir>/tls."""
+
     dir: Path
-
-    @property
-    def ca_cert(self) -> Path:
-        return self.dir / "ca.pem"
-
-    @property
-    def ca_key(self) -> Path:
-        return self.dir / "ca.key"
-
-    @property
-    def cert(self) -> Path:
-        return self.dir / "server.pem"
-
-    @property
-    def key(self) -> Path:
-        return self.dir / "server.key"
-
-    @property
-    def bundle(self) -> Path:
-        return self.dir / "ca-bundle.pem"
+    ca_cert: Path
+    ca_key: Path
+    cert: Path
+    key: Path
+    bundle: Path  # the system's roots and the CA, for clients that take one bundle
 
 
 def files(data_dir: str | os.PathLike[str]) -> TlsFiles:
-    return TlsFiles(Path(data_dir).absolute() / "tls")
+    d = Path(data_dir).absolute() / "tls"
+    return TlsFiles(d, d / "ca.pem", d / "ca.key", d / "server.pem", d / "server.key", d / "ca-bundle.pem")
 
 
 def _now() -> datetime.datetime:
@@ -94,33 +82,10 @@ def ensure_ca(data_dir: str | os.PathLike[str]) -> TlsFiles:
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ionos-emulator"),
         ]
     )
-    now = _now()
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(name, name, key, ski, days=CA_DAYS, ca=True)
         .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
         .sign(key, hashes.SHA256())
     )
     _write(f.ca_key, _key_pem(key), private=True)
@@ -130,6 +95,45 @@ def ensure_ca(data_dir: str | os.PathLike[str]) -> TlsFiles:
     if f.cert.exists():  # issued by a CA that is gone
         f.cert.unlink()
     return f
+
+
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer_ski: x509.SubjectKeyIdentifier,
+    *,
+    days: int,
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """What the CA's and a server's certificate share: validity from an hour ago (clock skew), the CA flag,
+    key usage (a CA signs certificates, a server only signs its handshakes) and the issuer's key id."""
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
+    )
 
 
 def load_ca(data_dir: str | os.PathLike[str]) -> x509.Certificate:
@@ -192,39 +196,13 @@ def ensure_server_cert(data_dir: str | os.PathLike[str], names: list[str]) -> Tl
     ca_key = serialization.load_pem_private_key(f.ca_key.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey), "the CA key is made here, EC P-256"
     key = ec.generate_private_key(ec.SECP256R1())
-    now = _now()
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, wanted[0] if wanted else "localhost")])
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, wanted[0] if wanted else "localhost")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=SERVER_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(subject, ca.subject, key, ca_ski, days=SERVER_DAYS, ca=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(_general_names(wanted)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-            ),
-            critical=False,
-        )
         .sign(ca_key, hashes.SHA256())
     )
     _write(f.key, _key_pem(key), private=True)

@@ -53,17 +53,15 @@ class Change:
         url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
-        self.req = ctx.lifecycle.begin(
-            tenant=ctx.tenant,
-            scope=self.scope,
-            kind=self.kind,
-            method=ctx.method,
-            url=url,
-            path=ctx.path,
-            body=ctx.raw_body.decode("utf-8", "replace"),
-            headers=hdrs,
-            user=ctx.principal.email,
-        )
+        asked = {
+            "method": ctx.method,
+            "url": url,
+            "path": ctx.path,
+            "body": ctx.raw_body.decode("utf-8", "replace"),
+            "headers": hdrs,
+            "user": ctx.principal.email,
+        }
+        self.req = ctx.lifecycle.begin(ctx.tenant, self.scope, self.kind, asked)
         return self
 
     def __exit__(

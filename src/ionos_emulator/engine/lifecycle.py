@@ -117,20 +117,10 @@ class Lifecycle:
         self.store.kv_set("lifecycle:failures", [vars(r) for r in rules if r.count > 0])
 
     # -- creating --------------------------------------------------------------------------------
-    def begin(
-        self,
-        *,
-        tenant: int,
-        scope: str,
-        kind: str,
-        method: str,
-        url: str,
-        path: str,
-        body: str,
-        headers: dict[str, Any],
-        user: str,
-    ) -> dict[str, Any]:
-        """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it."""
+    def begin(self, tenant: int, scope: str, kind: str, asked: dict[str, Any]) -> dict[str, Any]:
+        """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it.
+        `asked` is what the client asked, as the record keeps it (method, url, body, headers, user), and the
+        path below the API (which failure rules match; not kept)."""
         now = clock.now()
         queued, running = self.timing.durations(kind)
         start = now
@@ -147,17 +137,13 @@ class Lifecycle:
             "done_at": start + queued + running,
             "state": "PENDING",
             "message": None,
-            "method": method,
-            "url": url,
-            "body": body,
-            "headers": headers,
-            "user": user,
+            **{k: v for k, v in asked.items() if k != "path"},
             "targets": [],
             "effects": [],
             "on_fail": [],
         }
         rules = self.failures
-        rule = next((r for r in rules if r.count > 0 and r.matches(method, path)), None)
+        rule = next((r for r in rules if r.count > 0 and r.matches(asked["method"], asked["path"])), None)
         if rule is not None:
             req["fail"] = rule.message
             req["fail_rule"] = rules.index(rule)

@@ -90,18 +90,15 @@ class Store(Protocol):
         ...
 
     def list(
-        self,
-        tenant: int,
-        kind: str,
-        parent: str | None = None,
-        *,
-        scope: str | None = None,
-        link: str | None = None,
-        offset: int = 0,
-        limit: int | None = None,
+        self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None, link: str | None = None
     ) -> builtins.list[Row]:
         """The tenant's rows of `kind`, filtered by parent, scope and link where given (None: any),
-        in ascending seq; `offset` rows skipped, at most `limit` returned (None: all)."""
+        in ascending seq."""
+        ...
+
+    def page(self, tenant: int, kind: str, parent: str | None, offset: int, limit: int | None) -> builtins.list[Row]:
+        """The rows of `kind` under `parent` (None: any) as `list` gives them, `offset` skipped, at most
+        `limit` (None: all): one indexed read, however many rows there are."""
         ...
 
     def list_refs(self, tenant: int, kind: str, parent: str) -> builtins.list[tuple[str, str]]:

@@ -147,24 +147,21 @@ class SqlStore(Store):
         return _row(r) if r else None
 
     def list(
-        self,
-        tenant: int,
-        kind: str,
-        parent: str | None = None,
-        *,
-        scope: str | None = None,
-        link: str | None = None,
-        offset: int = 0,
-        limit: int | None = None,
+        self, tenant: int, kind: str, parent: str | None = None, *, scope: str | None = None, link: str | None = None
     ) -> builtins.list[Row]:
         where, args = _where(tenant, kind, parent, scope, link)
+        return self._select(where, args)
+
+    def page(self, tenant: int, kind: str, parent: str | None, offset: int, limit: int | None) -> builtins.list[Row]:
+        where, args = _where(tenant, kind, parent, None, None)
+        return self._select(where, args, offset, limit)
+
+    def _select(
+        self, where: str, args: builtins.list[Any], offset: int = 0, limit: int | None = None
+    ) -> builtins.list[Row]:
         page, page_args = self.dialect.limit_offset(limit, offset)
-        return [
-            _row(r)
-            for r in self.dialect.rows(
-                f"SELECT {_COLS} FROM resources WHERE {where} ORDER BY seq{page}", args + page_args
-            )
-        ]
+        sql = f"SELECT {_COLS} FROM resources WHERE {where} ORDER BY seq{page}"
+        return [_row(r) for r in self.dialect.rows(sql, args + page_args)]
 
     def list_refs(self, tenant: int, kind: str, parent: str) -> builtins.list[tuple[str, str]]:
         """(id, path) of the children, in creation order, without their documents."""

@@ -59,7 +59,7 @@ class CloudStyle:
             # the common case pages in the store: latency stays flat however many rows there are
             offset, limit = listing.page_params(ctx.query, kind.default_limit)
             # one row more than the page tells whether a next page exists, without counting them all
-            rows = ctx.store.list(ctx.tenant, kind.name, parent_id, offset=offset, limit=limit + 1)
+            rows = ctx.store.page(ctx.tenant, kind.name, parent_id, offset, limit + 1)
             total = offset + len(rows)
             return Reply(200, page_body(ctx, kind, rows[:limit], path, coll_id, offset, limit, total))
         rows = ctx.store.list(ctx.tenant, kind.name, parent_id)
