@@ -356,6 +356,19 @@ def new_row(
     return row
 
 
+def catalogue_row(ctx: Ctx, kind: resources.Kind, entry: dict, metadata: dict | None = None) -> Row:
+    """A seeded catalogue entry (a location, public image or template) as a row that is never stored; its
+    metadata is the entry's own with an etag derived from the id, unless `metadata` is given."""
+    meta = metadata if metadata is not None else {**entry["metadata"], "etag": entry["id"].replace("-", "")}
+    return Row(
+        tenant=ctx.tenant,
+        kind=kind.name,
+        id=entry["id"],
+        path=f"{kind.segment}/{entry['id']}",
+        doc={"properties": entry["properties"], "metadata": meta},
+    )
+
+
 def next_seq_id(ctx: Ctx, parent: Row, counter: str) -> str:
     """Sequential ids per parent that are never reused (LAN "1", "2", ...); the counter lives in the parent."""
     n = int(parent.x.get(counter, 0)) + 1

@@ -11,6 +11,7 @@ from .model import (
     Change,
     Kind,
     apply_props,
+    catalogue_row,
     check_access,
     collection,
     deletion,
@@ -106,16 +107,6 @@ def restore_snapshot(ctx: Ctx) -> Reply:
 # -- images: the public catalogue (never stored) plus the contract's private images -----------------
 
 
-def _public_row(ctx: Ctx, img: dict) -> Row:
-    return Row(
-        tenant=ctx.tenant,
-        kind="image",
-        id=img["id"],
-        path=f"images/{img['id']}",
-        doc={"properties": img["properties"], "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}},
-    )
-
-
 def update_image(ctx: Ctx, row, props, replace, ch):
     apply_props(
         row,
@@ -151,7 +142,7 @@ IMAGE = register(Kind("image", "image", "images", paginated=False, update=update
 def _image(ctx: Ctx) -> tuple[Row, bool]:
     img = catalogue.image(ctx.params["imageId"])
     if img is not None:
-        return _public_row(ctx, img), True
+        return catalogue_row(ctx, IMAGE, img), True
     row = ctx.store.get(ctx.tenant, "image", "", ctx.params["imageId"])
     if row is None:
         raise ApiError(404, f"Resource does not exist: image {ctx.params['imageId']}", "309")
@@ -161,7 +152,7 @@ def _image(ctx: Ctx) -> tuple[Row, bool]:
 
 @handler("imagesGet")
 def images(ctx: Ctx) -> Reply:
-    rows = [_public_row(ctx, i) for i in catalogue.images()] + [
+    rows = [catalogue_row(ctx, IMAGE, i) for i in catalogue.images()] + [
         r for r in ctx.store.list(ctx.tenant, "image", "") if visible(ctx, r)
     ]
     return Reply(200, collection(ctx, IMAGE, rows, "images", "images"))
