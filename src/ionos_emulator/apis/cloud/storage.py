@@ -26,10 +26,8 @@ from .model import (
 )
 from .rules import fail
 
-SNAPSHOT_MUTABLE = (
-    "name",
-    "description",
-    "secAuthProtection",
+# what a snapshot and an image both say about the system on them: hot-plug capabilities, boot options, licence
+SYSTEM_PROPERTIES = (
     "cpuHotPlug",
     "cpuHotUnplug",
     "ramHotPlug",
@@ -45,6 +43,7 @@ SNAPSHOT_MUTABLE = (
     "licenceType",
     "applicationType",
 )
+SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", *SYSTEM_PROPERTIES)
 
 
 def update_snapshot(ctx: Ctx, row, props, replace, ch):
@@ -113,26 +112,7 @@ def update_image(ctx: Ctx, row, props, replace, ch):
         props,
         replace,
         immutable=("location", "size", "imageType", "public"),
-        mutable=(
-            "name",
-            "description",
-            "cpuHotPlug",
-            "cpuHotUnplug",
-            "ramHotPlug",
-            "ramHotUnplug",
-            "nicHotPlug",
-            "nicHotUnplug",
-            "discVirtioHotPlug",
-            "discVirtioHotUnplug",
-            "discScsiHotPlug",
-            "discScsiHotUnplug",
-            "exposeSerial",
-            "requireLegacyBios",
-            "licenceType",
-            "applicationType",
-            "cloudInit",
-            "imageAliases",
-        ),
+        mutable=("name", "description", *SYSTEM_PROPERTIES, "cloudInit", "imageAliases"),
     )
 
 
