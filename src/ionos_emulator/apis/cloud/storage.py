@@ -9,7 +9,6 @@ from . import catalogue
 from .compute import DATACENTER, VOLUME, handler
 from .model import (
     Change,
-    Kind,
     apply_props,
     catalogue_row,
     check_access,
@@ -19,7 +18,7 @@ from .model import (
     key,
     load_chain,
     new_row,
-    register,
+    register_shareable,
     require,
     single,
     visible,
@@ -50,17 +49,7 @@ def update_snapshot(ctx: Ctx, row, props, replace, ch):
     apply_props(row, props, replace, mutable=SNAPSHOT_MUTABLE, immutable=("location", "size"))
 
 
-SNAPSHOT = register(
-    Kind(
-        "snapshot",
-        "snapshot",
-        "snapshots",
-        paginated=False,
-        update=update_snapshot,
-        create_privilege="createSnapshot",
-        shareable=True,
-    )
-)
+SNAPSHOT = register_shareable("snapshot", "snapshot", "snapshots", "createSnapshot", update=update_snapshot)
 
 
 @handler("datacentersVolumesCreate-snapshotPost")
@@ -116,7 +105,7 @@ def update_image(ctx: Ctx, row, props, replace, ch):
     )
 
 
-IMAGE = register(Kind("image", "image", "images", paginated=False, update=update_image, shareable=True))
+IMAGE = register_shareable("image", "image", "images", None, update=update_image)
 
 
 def _image(ctx: Ctx) -> tuple[Row, bool]:
