@@ -17,6 +17,7 @@ from .model import (
     new_row,
     props_of,
     register,
+    register_shareable,
     single,
     stored,
 )
@@ -67,25 +68,15 @@ def update_datacenter(ctx: Ctx, row, props, replace, ch):
     )
 
 
-DATACENTER = register(
-    Kind(
-        "datacenter",
-        "datacenter",
-        "datacenters",
-        entities=(
-            "servers",
-            "volumes",
-            "loadbalancers",
-            "lans",
-            "networkloadbalancers",
-            "natgateways",
-            "securitygroups",
-        ),
-        create=create_datacenter,
-        update=update_datacenter,
-        create_privilege="createDataCenter",
-        shareable=True,
-    )
+DATACENTER = register_shareable(
+    "datacenter",
+    "datacenter",
+    "datacenters",
+    "createDataCenter",
+    paginated=True,
+    entities=("servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"),
+    create=create_datacenter,
+    update=update_datacenter,
 )
 
 

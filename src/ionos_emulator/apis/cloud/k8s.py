@@ -20,7 +20,7 @@ import orjson
 from ...engine import clock
 from ...gateway.context import Ctx, Reply
 from .compute import handler
-from .model import Change, Kind, full, key, load_chain, new_row, props_of, register, stamp, visible
+from .model import Change, Kind, full, key, load_chain, new_row, props_of, register, register_shareable, stamp, visible
 from .rules import allocate_public_ips, as_int, check_server_size, check_storage, fail, limits, location_of
 
 # Versions offered, oldest first, and the one a cluster gets when none is asked for.
@@ -222,18 +222,8 @@ def _cluster_view(ctx: Ctx, row) -> dict:
     }
 
 
-CLUSTER = register(
-    Kind(
-        "k8s",
-        "k8s",
-        "k8s",
-        entities=("nodepools",),
-        paginated=False,
-        create=create_cluster,
-        view=_cluster_view,
-        create_privilege="createK8sCluster",
-        shareable=True,
-    )
+CLUSTER = register_shareable(
+    "k8s", "k8s", "k8s", "createK8sCluster", entities=("nodepools",), create=create_cluster, view=_cluster_view
 )
 
 

@@ -18,7 +18,7 @@ from .model import (
     load_chain,
     new_row,
     props_of,
-    register,
+    register_shareable,
     stored,
     visible,
 )
@@ -79,19 +79,8 @@ def delete_pcc(ctx: Ctx, row, ch):
         )
 
 
-PCC = register(
-    Kind(
-        "pcc",
-        "pcc",
-        "pccs",
-        paginated=False,
-        create=create_pcc,
-        update=update_pcc,
-        delete=delete_pcc,
-        view=_pcc_view,
-        create_privilege="createPcc",
-        shareable=True,
-    )
+PCC = register_shareable(
+    "pcc", "pcc", "pccs", "createPcc", create=create_pcc, update=update_pcc, delete=delete_pcc, view=_pcc_view
 )
 
 
@@ -182,17 +171,8 @@ def update_backup_unit(ctx: Ctx, row, props, replace, ch):
     )
 
 
-BACKUP_UNIT = register(
-    Kind(
-        "backupunit",
-        "backupunit",
-        "backupunits",
-        paginated=False,
-        create=create_backup_unit,
-        update=update_backup_unit,
-        create_privilege="createBackupUnit",
-        shareable=True,
-    )
+BACKUP_UNIT = register_shareable(
+    "backupunit", "backupunit", "backupunits", "createBackupUnit", create=create_backup_unit, update=update_backup_unit
 )
 
 

@@ -105,6 +105,14 @@ def register(kind: _K) -> _K:
     return kind
 
 
+def register_shareable(name: str, type: str, segment: str, create_privilege: str | None, **options: Any) -> Kind:
+    """Declares and registers a top-level resource that groups can be given access to (um shares); a
+    non-administrator needs the group privilege `create_privilege` to create one (None: any user). Listed
+    whole unless `paginated=True`: of these the Cloud API pages only data centers and IP blocks."""
+    options.setdefault("paginated", False)
+    return register(Kind(name, type, segment, create_privilege=create_privilege, shareable=True, **options))
+
+
 def stored(row: Row | None, what: str) -> Row:
     """A row the store must hold because another row refers to it (a parent, the data center of a scope):
     a miss is a broken store, not a client error."""
@@ -354,6 +362,19 @@ def new_row(
         },
     )
     return row
+
+
+def catalogue_row(ctx: Ctx, kind: resources.Kind, entry: dict, metadata: dict | None = None) -> Row:
+    """A seeded catalogue entry (a location, public image or template) as a row that is never stored; its
+    metadata is the entry's own with an etag derived from the id, unless `metadata` is given."""
+    meta = metadata if metadata is not None else {**entry["metadata"], "etag": entry["id"].replace("-", "")}
+    return Row(
+        tenant=ctx.tenant,
+        kind=kind.name,
+        id=entry["id"],
+        path=f"{kind.segment}/{entry['id']}",
+        doc={"properties": entry["properties"], "metadata": meta},
+    )
 
 
 def next_seq_id(ctx: Ctx, parent: Row, counter: str) -> str:

@@ -18,6 +18,7 @@ from .model import (
     next_seq_id,
     props_of,
     register,
+    register_shareable,
     require,
     stored,
 )
@@ -383,18 +384,16 @@ def _consumers(ctx: Ctx, block) -> list[dict]:
     return out
 
 
-IPBLOCK = register(
-    Kind(
-        "ipblock",
-        "ipblock",
-        "ipblocks",
-        create=create_ipblock,
-        update=update_ipblock,
-        delete=delete_ipblock,
-        default_limit=100,  # the spec's default for GET /ipblocks
-        create_privilege="reserveIp",
-        shareable=True,  # IP_BLOCK_RESERVE; groups can share blocks
-        # ipConsumers is derived at read time from the NICs that use the block's addresses
-        view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)},
-    )
+IPBLOCK = register_shareable(
+    "ipblock",
+    "ipblock",
+    "ipblocks",
+    "reserveIp",  # IP_BLOCK_RESERVE; groups can share blocks
+    paginated=True,
+    create=create_ipblock,
+    update=update_ipblock,
+    delete=delete_ipblock,
+    default_limit=100,  # the spec's default for GET /ipblocks
+    # ipConsumers is derived at read time from the NICs that use the block's addresses
+    view=lambda ctx, row: {**row.props, "ipConsumers": _consumers(ctx, row)},
 )

@@ -11,7 +11,7 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from . import catalogue
 from .compute import handler
-from .model import Kind, collection, single
+from .model import Kind, catalogue_row, collection, single
 from .rules import usage
 
 LOCATION = Kind("location", "location", "locations", paginated=False)
@@ -24,13 +24,7 @@ def api_info(ctx: Ctx) -> Reply:
 
 
 def _location_row(ctx: Ctx, loc: dict) -> Row:
-    return Row(
-        tenant=ctx.tenant,
-        kind="location",
-        id=loc["id"],
-        path=f"locations/{loc['id']}",
-        doc={"properties": loc["properties"], "metadata": _catalogue_meta(loc["id"])},
-    )
+    return catalogue_row(ctx, LOCATION, loc, _catalogue_meta(loc["id"]))
 
 
 def _catalogue_meta(seed: str) -> dict:
@@ -71,19 +65,9 @@ def location(ctx: Ctx) -> Reply:
     return single(ctx, LOCATION, _location_row(ctx, loc))
 
 
-def _template_row(ctx: Ctx, tpl: dict) -> Row:
-    return Row(
-        tenant=ctx.tenant,
-        kind="template",
-        id=tpl["id"],
-        path=f"templates/{tpl['id']}",
-        doc={"properties": tpl["properties"], "metadata": {**tpl["metadata"], "etag": tpl["id"].replace("-", "")}},
-    )
-
-
 @handler("templatesGet")
 def templates(ctx: Ctx) -> Reply:
-    rows = [_template_row(ctx, t) for t in catalogue.templates()]
+    rows = [catalogue_row(ctx, TEMPLATE, t) for t in catalogue.templates()]
     return Reply(200, collection(ctx, TEMPLATE, rows, "templates", "templates"))
 
 
@@ -92,7 +76,7 @@ def template(ctx: Ctx) -> Reply:
     tpl = catalogue.template(ctx.params["templateId"])
     if tpl is None:
         raise ApiError(404, f"Resource does not exist: template {ctx.params['templateId']}", "309")
-    return single(ctx, TEMPLATE, _template_row(ctx, tpl))
+    return single(ctx, TEMPLATE, catalogue_row(ctx, TEMPLATE, tpl))
 
 
 @handler("contractsGet")

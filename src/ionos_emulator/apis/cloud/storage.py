@@ -9,8 +9,8 @@ from . import catalogue
 from .compute import DATACENTER, VOLUME, handler
 from .model import (
     Change,
-    Kind,
     apply_props,
+    catalogue_row,
     check_access,
     collection,
     deletion,
@@ -18,17 +18,15 @@ from .model import (
     key,
     load_chain,
     new_row,
-    register,
+    register_shareable,
     require,
     single,
     visible,
 )
 from .rules import fail
 
-SNAPSHOT_MUTABLE = (
-    "name",
-    "description",
-    "secAuthProtection",
+# what a snapshot and an image both say about the system on them: hot-plug capabilities, boot options, licence
+SYSTEM_PROPERTIES = (
     "cpuHotPlug",
     "cpuHotUnplug",
     "ramHotPlug",
@@ -44,23 +42,14 @@ SNAPSHOT_MUTABLE = (
     "licenceType",
     "applicationType",
 )
+SNAPSHOT_MUTABLE = ("name", "description", "secAuthProtection", *SYSTEM_PROPERTIES)
 
 
 def update_snapshot(ctx: Ctx, row, props, replace, ch):
     apply_props(row, props, replace, mutable=SNAPSHOT_MUTABLE, immutable=("location", "size"))
 
 
-SNAPSHOT = register(
-    Kind(
-        "snapshot",
-        "snapshot",
-        "snapshots",
-        paginated=False,
-        update=update_snapshot,
-        create_privilege="createSnapshot",
-        shareable=True,
-    )
-)
+SNAPSHOT = register_shareable("snapshot", "snapshot", "snapshots", "createSnapshot", update=update_snapshot)
 
 
 @handler("datacentersVolumesCreate-snapshotPost")
@@ -106,52 +95,23 @@ def restore_snapshot(ctx: Ctx) -> Reply:
 # -- images: the public catalogue (never stored) plus the contract's private images -----------------
 
 
-def _public_row(ctx: Ctx, img: dict) -> Row:
-    return Row(
-        tenant=ctx.tenant,
-        kind="image",
-        id=img["id"],
-        path=f"images/{img['id']}",
-        doc={"properties": img["properties"], "metadata": {**img["metadata"], "etag": img["id"].replace("-", "")}},
-    )
-
-
 def update_image(ctx: Ctx, row, props, replace, ch):
     apply_props(
         row,
         props,
         replace,
         immutable=("location", "size", "imageType", "public"),
-        mutable=(
-            "name",
-            "description",
-            "cpuHotPlug",
-            "cpuHotUnplug",
-            "ramHotPlug",
-            "ramHotUnplug",
-            "nicHotPlug",
-            "nicHotUnplug",
-            "discVirtioHotPlug",
-            "discVirtioHotUnplug",
-            "discScsiHotPlug",
-            "discScsiHotUnplug",
-            "exposeSerial",
-            "requireLegacyBios",
-            "licenceType",
-            "applicationType",
-            "cloudInit",
-            "imageAliases",
-        ),
+        mutable=("name", "description", *SYSTEM_PROPERTIES, "cloudInit", "imageAliases"),
     )
 
 
-IMAGE = register(Kind("image", "image", "images", paginated=False, update=update_image, shareable=True))
+IMAGE = register_shareable("image", "image", "images", None, update=update_image)
 
 
 def _image(ctx: Ctx) -> tuple[Row, bool]:
     img = catalogue.image(ctx.params["imageId"])
     if img is not None:
-        return _public_row(ctx, img), True
+        return catalogue_row(ctx, IMAGE, img), True
     row = ctx.store.get(ctx.tenant, "image", "", ctx.params["imageId"])
     if row is None:
         raise ApiError(404, f"Resource does not exist: image {ctx.params['imageId']}", "309")
@@ -161,7 +121,7 @@ def _image(ctx: Ctx) -> tuple[Row, bool]:
 
 @handler("imagesGet")
 def images(ctx: Ctx) -> Reply:
-    rows = [_public_row(ctx, i) for i in catalogue.images()] + [
+    rows = [catalogue_row(ctx, IMAGE, i) for i in catalogue.images()] + [
         r for r in ctx.store.list(ctx.tenant, "image", "") if visible(ctx, r)
     ]
     return Reply(200, collection(ctx, IMAGE, rows, "images", "images"))

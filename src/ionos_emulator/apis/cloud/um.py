@@ -270,18 +270,11 @@ def delete_user(ctx: Ctx) -> Reply:
 @handler("umUsersGroupsGet")
 def user_groups(ctx: Ctx) -> Reply:
     u = _path_user(ctx)
-    return Reply(
-        200,
-        _coll(
-            ctx,
-            u,
-            "groups",
-            [
-                item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1)
-                for g in _groups_of(ctx, u)
-            ],
-        ),
-    )
+    items = [
+        item(ctx, GROUP, g, ctx.depth) if ctx.depth == 0 else group_view(ctx, g, ctx.depth - 1)
+        for g in _groups_of(ctx, u)
+    ]
+    return Reply(200, _coll(ctx, u, "groups", items))
 
 
 @handler("umUsersOwnsGet")
@@ -349,20 +342,13 @@ def delete_group(ctx: Ctx) -> Reply:
 @handler("umGroupsUsersGet")
 def group_users(ctx: Ctx) -> Reply:
     g = _admin_group(ctx)
-    return Reply(
-        200,
-        _coll(
-            ctx,
-            g,
-            "users",
-            [
-                user_view(ctx, _user(ctx, uid), ctx.depth - 1)
-                if ctx.depth
-                else {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
-                for uid in g.x.get("members", [])
-            ],
-        ),
-    )
+    items = [
+        user_view(ctx, _user(ctx, uid), ctx.depth - 1)
+        if ctx.depth
+        else {"id": uid, "type": "user", "href": ctx.href(f"um/users/{uid}")}
+        for uid in g.x.get("members", [])
+    ]
+    return Reply(200, _coll(ctx, g, "users", items))
 
 
 @handler("umGroupsUsersPost")
