@@ -21,13 +21,22 @@ from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import Product, new_row
+from .product import Product, new_row, spec_locations
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 WINDOW_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
 CLOCK_SKEW = 60.0  # seconds a client's "now" may run ahead of ours
 LOG_WINDOW = 30 * 24 * 3600.0  # how far back instance logs reach
+PRIVILEGE = "manageDBaaS"  # the group flag every DBaaS API asks of a non-administrator
+
+
+def regional_product(name: str, host: str) -> Product:
+    """A v2 DBaaS API (MariaDB, In-Memory DB) served at `host` in every location its official SDK lists, under
+    one name for its path, its compiled spec and its entry in the IONOS config file."""
+    return Product(
+        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=PRIVILEGE
+    )
 
 
 def required(value: dict, attr: str, names: Iterable[str]) -> None:

@@ -38,7 +38,7 @@ from .catalogue import (
 )
 
 PRODUCT = Product(
-    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege="manageDBaaS"
+    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege=dbaas.PRIVILEGE
 )
 PRODUCTS = [PRODUCT]
 

@@ -40,7 +40,7 @@ PRODUCT = Product(
     config_name="psqlv2",
     locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
     host="postgresql.{region}.ionos.com",
-    privilege="manageDBaaS",
+    privilege=dbaas.PRIVILEGE,
     effects=plane.EFFECTS,
 )
 

@@ -19,7 +19,7 @@ from ...engine.errors import invalid, not_found
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
+from ..dbaas import PRIVILEGE, api_versions, cluster_name, connect, logs_reply, maintenance_window
 from ..product import REGIONS, PKind, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane
 from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
@@ -30,7 +30,7 @@ PRODUCT = Product(
     spec_name="postgresql-v1",
     config_name="psql",
     host="api.ionos.com",
-    privilege="manageDBaaS",
+    privilege=PRIVILEGE,
     effects=plane.EFFECTS,
 )
 
