@@ -21,7 +21,7 @@ from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import Product, new_row, spec_locations
+from .product import PKind, Product, new_row, spec_locations
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -317,7 +317,35 @@ class RecoveryPoints:
         raise invalid(attr, f"lies outside every recovery window of the {self.kind.type}s ('{value}')")
 
 
-# -- the v1 APIs (PostgreSQL v1, MongoDB): instance logs, the API's own versions ----------------------------
+# -- the v1 APIs (PostgreSQL v1, MongoDB): their clusters, instance logs, the API's own versions -----------
+
+
+def v1_cluster(
+    product: Product,
+    new: Callable[[Ctx, dict], dict],
+    changed: Callable[[Ctx, dict, Row], dict],
+    **options: Any,
+) -> Kind:
+    """A v1 API's cluster kind: BUSY while it is created or changed, its properties checked by `new(ctx, props)`
+    or `changed(ctx, props, old)`, `filter.name` matching its displayName; a DELETE answers the cluster as it
+    now is (DESTROYING), and a repeated one is that deletion."""
+
+    def prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
+        return new(ctx, props) if old is None else changed(ctx, props, old)
+
+    return PKind(
+        product,
+        "cluster",
+        "cluster",
+        "clusters",
+        creating="BUSY",
+        updating="BUSY",
+        prepare=prepare,
+        filter_names={"name": "displayName"},
+        idempotent_delete=True,
+        delete_renders=True,
+        **options,
+    )
 
 
 def log_window(ctx: Ctx) -> tuple[float, float]:

@@ -176,27 +176,15 @@ def cluster_health(ctx: Ctx, row: Row) -> dict:
     return {"health": "HEALTHY"}  # AVAILABLE, or BUSY with a change to a running replica set
 
 
-def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
-    return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
-
-
-CLUSTER = PKind(
+CLUSTER = dbaas.v1_cluster(
     PRODUCT,
-    "cluster",
-    "cluster",
-    "clusters",
-    creating="BUSY",
-    updating="BUSY",
-    destroying="DESTROYING",
-    prepare=prepare_cluster,
+    new_cluster,
+    changed_cluster,
     after=cluster_created,
     view=cluster_view,
     meta=cluster_health,
-    filter_names={"name": "displayName"},
     patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
     changeable_states=("AVAILABLE",),
-    idempotent_delete=True,
-    delete_renders=True,
     **NO_HREF,
 )
 
