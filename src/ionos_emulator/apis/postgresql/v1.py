@@ -20,10 +20,10 @@ from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from ..dbaas import PRIVILEGE, api_versions, cluster_name, connect, logs_reply, maintenance_window, v1_cluster
-from ..product import REGIONS, PKind, Product, ProductChange, load, page, render, rows_of
+from ..product import REGIONS, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane
 from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
-from .timeline import Backups
+from .timeline import Backups, backup_kind
 
 PRODUCT = Product(
     name="postgresql-v1",
@@ -63,17 +63,7 @@ def backup_view(ctx: Ctx, row: Row) -> dict:
     return {"id": row.id, **props, "size": 16 + int(min(hours, 24 * 365))}
 
 
-BACKUP = PKind(
-    PRODUCT,
-    "backup",
-    "backup",
-    "backups",
-    absolute_href=True,
-    creating="AVAILABLE",
-    view=backup_view,
-    envelope=ENVELOPE,
-    metadata_fields=("createdDate", "state"),
-)
+BACKUP = backup_kind(PRODUCT, view=backup_view, envelope=ENVELOPE, metadata_fields=("createdDate", "state"))
 BACKUPS = Backups(
     BACKUP,
     "postgresVersion",
