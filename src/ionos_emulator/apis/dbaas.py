@@ -21,7 +21,7 @@ from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import PKind, Product, new_row, spec_locations
+from .product import PKind, Product, computed_rows, new_row, spec_locations
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -217,17 +217,7 @@ def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
 
 def catalogue(ctx: Ctx, kind: Kind, entries: dict[str, dict]) -> list[Row]:
     """What the service offers (versions, locations), as rows of `kind` (id -> properties); never stored."""
-    return [
-        Row(
-            tenant=ctx.tenant,
-            kind=kind.name,
-            id=rid,
-            scope=ctx.api.location,
-            path=f"{kind.segment}/{rid}",
-            doc={"properties": props, "metadata": {}},
-        )
-        for rid, props in entries.items()
-    ]
+    return computed_rows(ctx, kind, entries)
 
 
 class RecoveryPoints:

@@ -294,9 +294,31 @@ def success(ctx: Ctx, wanted: int) -> int:
 # -- storage ------------------------------------------------------------------------------------------
 
 
+def path_of(kind: Kind, parent: Row | None, id: str) -> str:
+    """The href path, below the API's base, of the resource `id` of `kind` (below `parent`'s if it has one)."""
+    return f"{parent.path}/{kind.segment}/{id}" if parent else f"{kind.segment}/{id}"
+
+
+def computed_rows(ctx: Ctx, kind: Kind, entries: dict[str, dict], parent: Row | None = None) -> list[Row]:
+    """The rows of a kind computed as it is read and never stored (catalogues, MongoDB's daily snapshots), from
+    id -> properties in that order, below `parent` if the kind has one."""
+    return [
+        Row(
+            tenant=ctx.tenant,
+            kind=kind.name,
+            id=rid,
+            parent=parent.id if parent else "",
+            scope=ctx.api.location,
+            path=path_of(kind, parent, rid),
+            doc={"properties": props, "metadata": {}},
+        )
+        for rid, props in entries.items()
+    ]
+
+
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
     rid = id or (props[kind.id_property] if kind.id_property else str(uuid.uuid4()))
-    path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
+    path = path_of(kind, parent, rid)
     p, ts = ctx.principal, clock.iso_precise(ctx.now)
     loc = ctx.api.location or "global"
     return Row(

@@ -25,7 +25,7 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from .. import dbaas
 from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
-from ..product import PKind, Product, ProductChange, load, rows_of
+from ..product import PKind, Product, ProductChange, computed_rows, load, rows_of
 from . import logs
 from .catalogue import (
     API_VERSIONS,
@@ -296,25 +296,15 @@ def snapshots_of(ctx: Ctx, cluster: Row) -> list[Row]:
     if not ready(cluster, ctx.now):
         return []
     newest = int((ctx.now - cluster.x["readyAt"]) // SNAPSHOT_EVERY)
-    out = []
+    entries = {}
     for k in range(max(0, newest - SNAPSHOTS_KEPT + 1), newest + 1):
         sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:{cluster.id}:snapshot:{k}"))
-        props = {
+        entries[sid] = {
             "version": cluster.props["mongoDBVersion"],
             "size": 12 + 3 * k,  # MB of data, growing
             "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY),
         }
-        out.append(
-            Row(
-                tenant=ctx.tenant,
-                kind=SNAPSHOT.name,
-                id=sid,
-                parent=cluster.id,
-                path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}",
-                doc={"properties": props, "metadata": {}},
-            )
-        )
-    return out
+    return computed_rows(ctx, SNAPSHOT, entries, cluster)
 
 
 @PRODUCT.handler("clustersRestorePost")
