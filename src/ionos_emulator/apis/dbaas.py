@@ -21,13 +21,22 @@ from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import Product, new_row
+from .product import PKind, Product, computed_rows, new_row, spec_locations
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 WINDOW_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
 CLOCK_SKEW = 60.0  # seconds a client's "now" may run ahead of ours
 LOG_WINDOW = 30 * 24 * 3600.0  # how far back instance logs reach
+PRIVILEGE = "manageDBaaS"  # the group flag every DBaaS API asks of a non-administrator
+
+
+def regional_product(name: str, host: str) -> Product:
+    """A v2 DBaaS API (MariaDB, In-Memory DB) served at `host` in every location its official SDK lists, under
+    one name for its path, its compiled spec and its entry in the IONOS config file."""
+    return Product(
+        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=PRIVILEGE
+    )
 
 
 def required(value: dict, attr: str, names: Iterable[str]) -> None:
@@ -208,17 +217,7 @@ def connection_endpoints(row: Row) -> list[tuple[str, str, str | None]]:
 
 def catalogue(ctx: Ctx, kind: Kind, entries: dict[str, dict]) -> list[Row]:
     """What the service offers (versions, locations), as rows of `kind` (id -> properties); never stored."""
-    return [
-        Row(
-            tenant=ctx.tenant,
-            kind=kind.name,
-            id=rid,
-            scope=ctx.api.location,
-            path=f"{kind.segment}/{rid}",
-            doc={"properties": props, "metadata": {}},
-        )
-        for rid, props in entries.items()
-    ]
+    return computed_rows(ctx, kind, entries)
 
 
 class RecoveryPoints:
@@ -308,7 +307,35 @@ class RecoveryPoints:
         raise invalid(attr, f"lies outside every recovery window of the {self.kind.type}s ('{value}')")
 
 
-# -- the v1 APIs (PostgreSQL v1, MongoDB): instance logs, the API's own versions ----------------------------
+# -- the v1 APIs (PostgreSQL v1, MongoDB): their clusters, instance logs, the API's own versions -----------
+
+
+def v1_cluster(
+    product: Product,
+    new: Callable[[Ctx, dict], dict],
+    changed: Callable[[Ctx, dict, Row], dict],
+    **options: Any,
+) -> Kind:
+    """A v1 API's cluster kind: BUSY while it is created or changed, its properties checked by `new(ctx, props)`
+    or `changed(ctx, props, old)`, `filter.name` matching its displayName; a DELETE answers the cluster as it
+    now is (DESTROYING), and a repeated one is that deletion."""
+
+    def prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
+        return new(ctx, props) if old is None else changed(ctx, props, old)
+
+    return PKind(
+        product,
+        "cluster",
+        "cluster",
+        "clusters",
+        creating="BUSY",
+        updating="BUSY",
+        prepare=prepare,
+        filter_names={"name": "displayName"},
+        idempotent_delete=True,
+        delete_renders=True,
+        **options,
+    )
 
 
 def log_window(ctx: Ctx) -> tuple[float, float]:

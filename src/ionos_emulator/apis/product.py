@@ -13,7 +13,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import QueryParams
@@ -28,6 +28,9 @@ from ..engine.resources import Kind, Registry, States, bind
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..settings import Settings
 from ..store import Row
+
+if TYPE_CHECKING:
+    from ..identity import Principal
 
 # Location ids and the host label the regional product hosts use for them.
 REGIONS = {
@@ -294,10 +297,44 @@ def success(ctx: Ctx, wanted: int) -> int:
 # -- storage ------------------------------------------------------------------------------------------
 
 
+def path_of(kind: Kind, parent: Row | None, id: str) -> str:
+    """The href path, below the API's base, of the resource `id` of `kind` (below `parent`'s if it has one)."""
+    return f"{parent.path}/{kind.segment}/{id}" if parent else f"{kind.segment}/{id}"
+
+
+def computed_rows(ctx: Ctx, kind: Kind, entries: dict[str, dict], parent: Row | None = None) -> list[Row]:
+    """The rows of a kind computed as it is read and never stored (catalogues, MongoDB's daily snapshots), from
+    id -> properties in that order, below `parent` if the kind has one."""
+    return [
+        Row(
+            tenant=ctx.tenant,
+            kind=kind.name,
+            id=rid,
+            parent=parent.id if parent else "",
+            scope=ctx.api.location,
+            path=path_of(kind, parent, rid),
+            doc={"properties": props, "metadata": {}},
+        )
+        for rid, props in entries.items()
+    ]
+
+
+def created_metadata(p: Principal, when: str) -> dict[str, str]:
+    """Who created a resource and when, in the metadata fields the Cloud API and the products share (its last
+    modification is its creation)."""
+    return {
+        "createdDate": when,
+        "createdBy": p.email,
+        "createdByUserId": p.user_id,
+        "lastModifiedDate": when,
+        "lastModifiedBy": p.email,
+        "lastModifiedByUserId": p.user_id,
+    }
+
+
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
     rid = id or (props[kind.id_property] if kind.id_property else str(uuid.uuid4()))
-    path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
-    p, ts = ctx.principal, clock.iso_precise(ctx.now)
+    path = path_of(kind, parent, rid)
     loc = ctx.api.location or "global"
     return Row(
         tenant=ctx.tenant,
@@ -309,12 +346,7 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
         doc={
             "properties": props,
             "metadata": {
-                "createdDate": ts,
-                "createdBy": p.email,
-                "createdByUserId": p.user_id,
-                "lastModifiedDate": ts,
-                "lastModifiedBy": p.email,
-                "lastModifiedByUserId": p.user_id,
+                **created_metadata(ctx.principal, clock.iso_precise(ctx.now)),
                 "resourceURN": f"ionos:{ctx.api.name}:{loc}:{ctx.tenant}:{path}",
                 **({} if kind.stateless else {"state": kind.states.creating}),
             },

@@ -22,6 +22,7 @@ from ...engine.errors import ApiError, forbidden, not_found, not_implemented
 from ...engine.resources import Registry, Steps, load_chain
 from ...gateway.context import Ctx, Handler, Reply
 from ...store import Row
+from ..product import created_metadata, path_of
 
 
 class CloudStyle:
@@ -335,33 +336,24 @@ def new_row(
     scope: str | None = None,
 ) -> Row:
     rid = id or str(uuid.uuid4())
-    path = f"{parent.path}/{kind.segment}/{rid}" if parent else f"{kind.segment}/{rid}"
     if scope is None:
         scope = parent.id if parent is not None and parent.kind == "datacenter" else (parent.scope if parent else "")
-    p = ctx.principal
-    ts = clock.iso(ctx.now)
-    row = Row(
+    return Row(
         tenant=ctx.tenant,
         kind=kind.name,
         id=rid,
         parent=parent.id if parent else "",
         scope=scope,
-        path=path,
+        path=path_of(kind, parent, rid),
         doc={
             "properties": props,
             "metadata": {
                 "etag": uuid.uuid4().hex,
-                "createdDate": ts,
-                "createdBy": p.email,
-                "createdByUserId": p.user_id,
-                "lastModifiedDate": ts,
-                "lastModifiedBy": p.email,
-                "lastModifiedByUserId": p.user_id,
+                **created_metadata(ctx.principal, clock.iso(ctx.now)),
                 "state": state,
             },
         },
     )
-    return row
 
 
 def catalogue_row(ctx: Ctx, kind: resources.Kind, entry: dict, metadata: dict | None = None) -> Row:

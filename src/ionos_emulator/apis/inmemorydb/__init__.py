@@ -20,17 +20,10 @@ from ...dataplanes import redis as dataplane
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
+from ..dbaas import regional_product
 from ..mariadb.dbaas import RETENTION_DAYS, ClusterService
-from ..product import Product, spec_locations
 
-PRODUCT = Product(
-    name="inmemorydb",
-    spec_name="inmemorydb",
-    config_name="inmemorydb",
-    locations=spec_locations("inmemorydb"),
-    host="in-memory-db.{region}.ionos.com",
-    privilege="manageDBaaS",
-)
+PRODUCT = regional_product("inmemorydb", host="in-memory-db.{region}.ionos.com")
 PRODUCTS = [PRODUCT]
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]+$")

@@ -17,18 +17,10 @@ from ...dataplanes import mariadb as dataplane
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
-from ..dbaas import required
-from ..product import Product, spec_locations
+from ..dbaas import regional_product, required
 from .dbaas import RETENTION_DAYS, ClusterService
 
-PRODUCT = Product(
-    name="mariadb",
-    spec_name="mariadb",
-    config_name="mariadb",
-    locations=spec_locations("mariadb"),
-    host="mariadb.{region}.ionos.com",
-    privilege="manageDBaaS",
-)
+PRODUCT = regional_product("mariadb", host="mariadb.{region}.ionos.com")
 PRODUCTS = [PRODUCT]
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")

@@ -25,7 +25,7 @@ from ...gateway.context import Ctx, Reply
 from ...store import Row
 from .. import dbaas
 from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
-from ..product import PKind, Product, ProductChange, load, rows_of
+from ..product import PKind, Product, ProductChange, computed_rows, load, rows_of
 from . import logs
 from .catalogue import (
     API_VERSIONS,
@@ -38,7 +38,7 @@ from .catalogue import (
 )
 
 PRODUCT = Product(
-    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege="manageDBaaS"
+    name="mongodb", spec_name="mongodb", config_name="mongo", host="api.ionos.com", privilege=dbaas.PRIVILEGE
 )
 PRODUCTS = [PRODUCT]
 
@@ -176,27 +176,15 @@ def cluster_health(ctx: Ctx, row: Row) -> dict:
     return {"health": "HEALTHY"}  # AVAILABLE, or BUSY with a change to a running replica set
 
 
-def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
-    return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
-
-
-CLUSTER = PKind(
+CLUSTER = dbaas.v1_cluster(
     PRODUCT,
-    "cluster",
-    "cluster",
-    "clusters",
-    creating="BUSY",
-    updating="BUSY",
-    destroying="DESTROYING",
-    prepare=prepare_cluster,
+    new_cluster,
+    changed_cluster,
     after=cluster_created,
     view=cluster_view,
     meta=cluster_health,
-    filter_names={"name": "displayName"},
     patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
     changeable_states=("AVAILABLE",),
-    idempotent_delete=True,
-    delete_renders=True,
     **NO_HREF,
 )
 
@@ -308,25 +296,15 @@ def snapshots_of(ctx: Ctx, cluster: Row) -> list[Row]:
     if not ready(cluster, ctx.now):
         return []
     newest = int((ctx.now - cluster.x["readyAt"]) // SNAPSHOT_EVERY)
-    out = []
+    entries = {}
     for k in range(max(0, newest - SNAPSHOTS_KEPT + 1), newest + 1):
         sid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:mongodb:{cluster.id}:snapshot:{k}"))
-        props = {
+        entries[sid] = {
             "version": cluster.props["mongoDBVersion"],
             "size": 12 + 3 * k,  # MB of data, growing
             "creationTime": clock.iso(cluster.x["readyAt"] + k * SNAPSHOT_EVERY),
         }
-        out.append(
-            Row(
-                tenant=ctx.tenant,
-                kind=SNAPSHOT.name,
-                id=sid,
-                parent=cluster.id,
-                path=f"{cluster.path}/{SNAPSHOT.segment}/{sid}",
-                doc={"properties": props, "metadata": {}},
-            )
-        )
-    return out
+    return computed_rows(ctx, SNAPSHOT, entries, cluster)
 
 
 @PRODUCT.handler("clustersRestorePost")

@@ -32,7 +32,7 @@ from .common import (
     stable_id,
     upgrades_of,
 )
-from .timeline import DEFAULT_RETENTION_DAYS, Backups
+from .timeline import DEFAULT_RETENTION_DAYS, Backups, backup_kind
 
 PRODUCT = Product(
     name="postgresql",
@@ -40,7 +40,7 @@ PRODUCT = Product(
     config_name="psqlv2",
     locations=("de/txl", "de/fra", "fr/par", "es/vit", "gb/lhr", "gb/bhx", "us/las", "us/mci", "us/ewr"),
     host="postgresql.{region}.ionos.com",
-    privilege="manageDBaaS",
+    privilege=dbaas.PRIVILEGE,
     effects=plane.EFFECTS,
 )
 
@@ -179,13 +179,8 @@ def cluster_props(ctx: Ctx, p: dict, old: Row | None) -> dict:
 # -- backups: one per timeline (timeline.py), listed while they are restorable --------------------------
 
 # the open end of the current backup is not shown (the schema's latestRecoveryTargetTime is not nullable)
-BACKUP = PKind(
+BACKUP = backup_kind(
     PRODUCT,
-    "backup",
-    "backup",
-    "backups",
-    absolute_href=True,
-    creating="AVAILABLE",
     rows=lambda ctx, parent: backups(ctx),
     view=lambda ctx, row: {k: v for k, v in row.props.items() if v is not None},
 )

@@ -6,6 +6,7 @@ Backups are bookkeeping only: no data is copied, a restore changes no database o
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ...engine import clock
 from ...engine.change import Change
@@ -13,8 +14,14 @@ from ...engine.resources import Kind
 from ...gateway.context import Ctx
 from ...store import Row
 from ..dbaas import CLOCK_SKEW, RecoveryPoints
+from ..product import PKind, Product
 
 DEFAULT_RETENTION_DAYS = 7
+
+
+def backup_kind(product: Product, **options: Any) -> Kind:
+    """Either API's backup kind: the collection `backups`, absolute hrefs, AVAILABLE from the moment it begins."""
+    return PKind(product, "backup", "backup", "backups", absolute_href=True, creating="AVAILABLE", **options)
 
 
 class Backups(RecoveryPoints):

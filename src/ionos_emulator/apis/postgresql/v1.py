@@ -19,18 +19,18 @@ from ...engine.errors import invalid, not_found
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
-from ..product import REGIONS, PKind, Product, ProductChange, load, page, render, rows_of
+from ..dbaas import PRIVILEGE, api_versions, cluster_name, connect, logs_reply, maintenance_window, v1_cluster
+from ..product import REGIONS, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane
 from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
-from .timeline import Backups
+from .timeline import Backups, backup_kind
 
 PRODUCT = Product(
     name="postgresql-v1",
     spec_name="postgresql-v1",
     config_name="psql",
     host="api.ionos.com",
-    privilege="manageDBaaS",
+    privilege=PRIVILEGE,
     effects=plane.EFFECTS,
 )
 
@@ -63,17 +63,7 @@ def backup_view(ctx: Ctx, row: Row) -> dict:
     return {"id": row.id, **props, "size": 16 + int(min(hours, 24 * 365))}
 
 
-BACKUP = PKind(
-    PRODUCT,
-    "backup",
-    "backup",
-    "backups",
-    absolute_href=True,
-    creating="AVAILABLE",
-    view=backup_view,
-    envelope=ENVELOPE,
-    metadata_fields=("createdDate", "state"),
-)
+BACKUP = backup_kind(PRODUCT, view=backup_view, envelope=ENVELOPE, metadata_fields=("createdDate", "state"))
 BACKUPS = Backups(
     BACKUP,
     "postgresVersion",
@@ -171,26 +161,16 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     return p
 
 
-def prepare_cluster(ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
-    return new_cluster(ctx, p) if old is None else changed_cluster(ctx, p, old)
-
-
-CLUSTER = PKind(
+CLUSTER = v1_cluster(
     PRODUCT,
-    "cluster",
-    "cluster",
-    "clusters",
+    new_cluster,
+    changed_cluster,
     absolute_href=True,
-    creating="BUSY",
-    updating="BUSY",
-    destroying="DESTROYING",
     view=cluster_view,
     envelope=ENVELOPE,
     metadata_fields=CLUSTER_METADATA,
-    prepare=prepare_cluster,
     **plane.cluster_hooks(BACKUPS),
     internal=("login", "restoredFrom"),
-    filter_names={"name": "displayName"},
     changeable_states=("AVAILABLE", "FAILED"),
     patchable=(
         "displayName",
@@ -202,8 +182,6 @@ CLUSTER = PKind(
         "maintenanceWindow",
         "connections",
     ),
-    idempotent_delete=True,
-    delete_renders=True,
 )
 
 
