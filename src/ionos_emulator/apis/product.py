@@ -20,17 +20,17 @@ from starlette.datastructures import QueryParams
 
 from .. import spec as specs
 from ..engine import clock, errors, listing
-from ..engine.change import Change
+from ..engine.change import Change, created_metadata
 from ..engine.errors import PRODUCT as PRODUCT_ERRORS
 from ..engine.errors import ApiError, conflict
 from ..engine.lifecycle import Effect
-from ..engine.resources import Kind, Registry, States, bind
+from ..engine.resources import Kind, Registry, States, bind, path_of
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..settings import Settings
 from ..store import Row
 
 if TYPE_CHECKING:
-    from ..identity import Principal
+    pass
 
 # Location ids and the host label the regional product hosts use for them.
 REGIONS = {
@@ -297,11 +297,6 @@ def success(ctx: Ctx, wanted: int) -> int:
 # -- storage ------------------------------------------------------------------------------------------
 
 
-def path_of(kind: Kind, parent: Row | None, id: str) -> str:
-    """The href path, below the API's base, of the resource `id` of `kind` (below `parent`'s if it has one)."""
-    return f"{parent.path}/{kind.segment}/{id}" if parent else f"{kind.segment}/{id}"
-
-
 def computed_rows(ctx: Ctx, kind: Kind, entries: dict[str, dict], parent: Row | None = None) -> list[Row]:
     """The rows of a kind computed as it is read and never stored (catalogues, MongoDB's daily snapshots), from
     id -> properties in that order, below `parent` if the kind has one."""
@@ -317,19 +312,6 @@ def computed_rows(ctx: Ctx, kind: Kind, entries: dict[str, dict], parent: Row | 
         )
         for rid, props in entries.items()
     ]
-
-
-def created_metadata(p: Principal, when: str) -> dict[str, str]:
-    """Who created a resource and when, in the metadata fields the Cloud API and the products share (its last
-    modification is its creation)."""
-    return {
-        "createdDate": when,
-        "createdBy": p.email,
-        "createdByUserId": p.user_id,
-        "lastModifiedDate": when,
-        "lastModifiedBy": p.email,
-        "lastModifiedByUserId": p.user_id,
-    }
 
 
 def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:

@@ -16,12 +16,26 @@ C = TypeVar("C", bound="Change")
 
 if TYPE_CHECKING:
     from ..gateway.context import Ctx
+    from ..identity import Principal
     from .resources import Kind
 
 
 def key(row: Row) -> dict[str, Any]:
     """How an effect names its row; plain data, so a pending request survives a restart."""
     return {"tenant": row.tenant, "kind": row.kind, "parent": row.parent, "id": row.id}
+
+
+def created_metadata(p: Principal, when: str) -> dict[str, str]:
+    """Who created a resource and when, in the metadata fields the Cloud API and the products share (its last
+    modification is its creation)."""
+    return {
+        "createdDate": when,
+        "createdBy": p.email,
+        "createdByUserId": p.user_id,
+        "lastModifiedDate": when,
+        "lastModifiedBy": p.email,
+        "lastModifiedByUserId": p.user_id,
+    }
 
 
 def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:

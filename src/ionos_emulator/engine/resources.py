@@ -178,6 +178,11 @@ def body_properties(ctx: Ctx, attr: str = "properties") -> dict[str, Any]:
     return props
 
 
+def path_of(kind: Kind, parent: Row | None, id: str) -> str:
+    """The href path, below the API's base, of the resource `id` of `kind` (below `parent`'s if it has one)."""
+    return f"{parent.path}/{kind.segment}/{id}" if parent else f"{kind.segment}/{id}"
+
+
 # -- writing ------------------------------------------------------------------------------------------
 
 

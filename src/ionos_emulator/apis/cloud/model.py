@@ -17,12 +17,11 @@ from typing import Any, TypeVar
 
 from ...engine import clock, listing, resources
 from ...engine.change import Change as BaseChange
-from ...engine.change import key, stamp  # noqa: F401  (used by the families)
+from ...engine.change import created_metadata, key, stamp  # noqa: F401  (used by the families)
 from ...engine.errors import ApiError, forbidden, not_found, not_implemented
-from ...engine.resources import Registry, Steps, load_chain
+from ...engine.resources import Registry, Steps, load_chain, path_of
 from ...gateway.context import Ctx, Handler, Reply
 from ...store import Row
-from ..product import created_metadata, path_of
 
 
 class CloudStyle:
