@@ -101,7 +101,9 @@ def test_group_lifecycle_rules_and_depth(client):
     )
     wait(client, h)
     got = api.datacenters_securitygroups_find_by_id(dc.id, sg.id)
-    assert got.properties.name == "web3" and not got.properties.description and got.metadata.state == "AVAILABLE"
+    # left out of the PUT, the description is kept as the real API does (issue 9, rule 3; it used to be cleared)
+    assert got.properties.name == "web3" and got.properties.description == "web group"
+    assert got.metadata.state == "AVAILABLE"
 
     # rules: POST answers 200 (as the spec says) with a Location to follow
     r, status, h = api.datacenters_securitygroups_firewallrules_post_with_http_info(
@@ -122,7 +124,8 @@ def test_group_lifecycle_rules_and_depth(client):
     )
     wait(client, h)
     got = api.datacenters_securitygroups_rules_find_by_id(dc.id, sg.id, r.id)
-    assert got.properties.name == "https-only" and got.properties.source_ip is None
+    # the source IP left out of the PUT is kept (issue 9, rule 3; it used to be cleared)
+    assert got.properties.name == "https-only" and got.properties.source_ip == "10.1.0.0/16"
     _, status, h = api.datacenters_securitygroups_firewallrules_delete_with_http_info(dc.id, sg.id, r.id)
     assert status == 202
     wait(client, h)

@@ -18,7 +18,8 @@ handler of its own (registered by its API) is left alone.
 Hooks (all optional):
     prepare(ctx, parent, props, old) -> props   validates the properties of a new (old None) or replaced resource
     create(ctx, parent, body, change) -> Row    builds and inserts the row itself (composite Cloud creates)
-    update(ctx, row, props, replace, change)    applies new properties itself
+    update(ctx, row, props, replace, change)    applies new properties itself (replace: a PUT that drops
+                                                what it leaves out; False for PATCH and the Cloud API's PUT)
     delete(ctx, row, change)                    rules and effects before a delete
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
@@ -201,8 +202,11 @@ def create_row(ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str
 
 
 def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Change, replace: bool) -> None:
-    """New properties for an existing resource: PUT replaces them, PATCH merges them."""
+    """New properties for an existing resource: PATCH merges them; PUT replaces them where the style's PUT
+    drops what it leaves out (`put_replaces_all`: the products), else it merges them too (the Cloud API keeps
+    what a PUT leaves out). Hooks see `replace` True only for a PUT that drops what it leaves out."""
     props = kind.style.update_props(ctx, kind, row, replace)
+    replace = replace and kind.style.put_replaces_all
     check_changeable(ctx, kind, row)
     if kind.update is not None:
         kind.update(ctx, row, props, replace, change)
@@ -211,7 +215,7 @@ def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Chang
             props = {**row.props, **props}
         if kind.prepare is not None:
             props = kind.prepare(ctx, parent, props, row)
-        if kind.prepare is not None or (replace and kind.style.put_replaces_all):
+        if kind.prepare is not None or replace:
             row.doc["properties"] = props
         else:
             row.props.update(props)

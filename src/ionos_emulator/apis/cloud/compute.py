@@ -57,8 +57,6 @@ def create_datacenter(ctx: Ctx, parent, body, ch: Change):
 
 
 def update_datacenter(ctx: Ctx, row, props, replace, ch):
-    if replace:
-        props = {"name": "", "description": "", "secAuthProtection": False, **props}
     apply_props(
         row,
         props,

@@ -385,8 +385,8 @@ def props_of(body, where: str = "properties") -> dict:
 def apply_props(
     row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...] | None = None, immutable: tuple[str, ...] = ()
 ) -> None:
-    """PATCH merges the given properties; PUT replaces the mutable ones (absent ones fall back to defaults
-    the family hook sets). Changing an immutable property is a 422 naming it."""
+    """Sets the given mutable properties; what the client left out stays as it is (PUT and PATCH alike, as the
+    real Cloud API does). Changing an immutable property is a 422 naming it."""
     for name in immutable:
         if name in props and props[name] != row.props.get(name):
             raise ApiError(422, f"[VDC-1-3] attribute 'properties.{name}' cannot be changed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
@@ -66,8 +67,6 @@ def update_lan(ctx: Ctx, row, props, replace, ch):
         nics = [n for n in _lan_nic_rows(ctx, row) if n.id == f.get("nicUuid")]
         if not nics or f.get("ip") not in (nics[0].props.get("ips") or []):
             raise fail(f"IP failover entry {f} must name a NIC in this LAN and one of its IPs", vdc="VDC-7-1")
-    if replace:
-        props = {"name": "", "ipFailover": [], **props}
     apply_props(row, props, replace, mutable=("name", "public", "ipFailover", "pcc", "ipv6CidrBlock"))
 
 
@@ -151,6 +150,18 @@ def _assign_ips(ctx: Ctx, lan, wanted: list | None) -> list[str]:
     return [str(net.network_address + n)]
 
 
+MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+def _chosen_mac(value) -> str | None:
+    """A MAC address the client chose on create (the real API takes it, though the spec marks it read-only)."""
+    if value is None:
+        return None
+    if not MAC.fullmatch(str(value).lower()):
+        raise fail(f"attribute 'properties.mac' is not a MAC address: '{value}'", vdc="VDC-8-4")
+    return str(value).lower()
+
+
 def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
     if "lan" not in p:
         raise fail("attribute 'properties.lan' is required", vdc="VDC-1-2")
@@ -161,7 +172,7 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
     device, slot = free_device_and_slot(ctx, server, "nic")
     props = {
         "name": p.get("name", ""),
-        "mac": mac(),
+        "mac": _chosen_mac(p.get("mac")) or mac(),
         "ips": _assign_ips(ctx, lan, p.get("ips")),
         "dhcp": bool(p.get("dhcp", True)),
         "ipv6Ips": p.get("ipv6Ips") or [],
@@ -203,13 +214,12 @@ def update_nic(ctx: Ctx, row, props, replace, ch):
         # automatically must not then be checked against the reserved blocks
         lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)) or create_lan_implicitly(ctx, dc, lan_id, ch)
         props = {**props, "ips": _assign_ips(ctx, lan, props.get("ips"))}
-    if replace:
-        props = {"name": "", "dhcp": True, "firewallActive": False, "firewallType": "INGRESS", **props}
     apply_props(
         row,
         props,
         replace,
         mutable=("name", "ips", "dhcp", "ipv6Ips", "ipv6CidrBlock", "dhcpv6", "lan", "firewallActive", "firewallType"),
+        immutable=("mac",),
     )
 
 
@@ -303,8 +313,8 @@ def create_rule(ctx: Ctx, nic, body, ch: Change):
 def update_rule(ctx: Ctx, row, props, replace, ch):
     if "protocol" in props and props["protocol"] != row.props.get("protocol"):
         raise fail("attribute 'properties.protocol' cannot be changed", vdc="VDC-1-3")
-    # PUT keeps only the protocol (it cannot change); PATCH starts from the current rule
-    row.doc["properties"] = _rule_props(props, {"protocol": row.props["protocol"]} if replace else row.props)
+    # PUT and PATCH start from the current rule
+    row.doc["properties"] = _rule_props(props, row.props)
 
 
 FIREWALL_RULE = register(

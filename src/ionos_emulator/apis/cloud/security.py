@@ -57,8 +57,6 @@ def create_group(ctx: Ctx, dc, body, ch: Change):
 
 
 def update_group(ctx: Ctx, row, props, replace, ch):
-    if replace:
-        props = {"description": "", **props}
     apply_props(row, props, replace, mutable=("name", "description"))
 
 
