@@ -455,6 +455,7 @@ def _coerce(value: Any, schema: Any, defs: Mapping[str, Any]) -> Any:
 # parameters
 # ---------------------------------------------------------------------------
 
+
 def _param_value_error(label: str, raw: str, schema: Mapping[str, Any]) -> str | None:
     t = schema.get("type", "string")
     value: Any = raw
