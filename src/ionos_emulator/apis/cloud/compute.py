@@ -56,14 +56,11 @@ def create_datacenter(ctx: Ctx, parent, body, ch: Change):
     return ch.created(DATACENTER, row)
 
 
+DATACENTER_MUTABLE = ("name", "description", "secAuthProtection", "ipv6CidrBlock")
+
+
 def update_datacenter(ctx: Ctx, row, props, replace, ch):
-    apply_props(
-        row,
-        props,
-        replace,
-        mutable=("name", "description", "secAuthProtection", "ipv6CidrBlock"),
-        immutable=("location",),
-    )
+    apply_props(row, props, replace, mutable=DATACENTER_MUTABLE, immutable=("location",))
 
 
 DATACENTER = register_shareable(
