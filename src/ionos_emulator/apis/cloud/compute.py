@@ -21,7 +21,7 @@ from .model import (
     single,
     stored,
 )
-from .rules import as_int, check_server_size, check_storage, fail, location_of
+from .rules import as_int, check_server_size, check_storage, datacenter_ipv6_cidr, fail, location_of
 
 API_HANDLERS: dict = {}
 
@@ -49,7 +49,7 @@ def create_datacenter(ctx: Ctx, parent, body, ch: Change):
         "secAuthProtection": bool(p.get("secAuthProtection", False)),
         "cpuArchitecture": [dict(a) for a in loc["properties"]["cpuArchitecture"]],
         "gpuArchitecture": list(loc["properties"].get("gpuArchitecture", [])),
-        "ipv6CidrBlock": None,
+        "ipv6CidrBlock": datacenter_ipv6_cidr(ctx),
     }
     row = new_row(ctx, DATACENTER, None, props)
     row.scope = row.id
@@ -69,7 +69,8 @@ DATACENTER = register_shareable(
     "datacenters",
     "createDataCenter",
     paginated=True,
-    entities=("servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"),
+    # the order inline entities are created in: LANs before the servers and balancers that name them
+    entities=("lans", "servers", "volumes", "loadbalancers", "networkloadbalancers", "natgateways", "securitygroups"),
     create=create_datacenter,
     update=update_datacenter,
 )
@@ -299,9 +300,20 @@ def _hostname_ok(h: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", h))
 
 
-def create_server(ctx: Ctx, dc, body, ch: Change):
-    from .network import create_nic_row
+def _direct_attached(stype: str, p: dict, vol_items: list) -> list:
+    """A Cube or GPU server's first inline volume is its direct-attached storage: its type and size are the
+    template's (DAS, the template's storageSize) unless the client gives them."""
+    if stype not in ("CUBE", "GPU") or not vol_items or not isinstance(vol_items[0], dict):
+        return vol_items
+    tpl = catalogue.template(p.get("templateUuid") or "") or {"properties": {}}
+    first = vol_items[0]
+    defaults = {"type": "DAS", "size": tpl["properties"].get("storageSize")}
+    given: dict = first["properties"] if isinstance(first.get("properties"), dict) else {}
+    merged = {**{k: v for k, v in defaults.items() if v is not None}, **given}
+    return [{**first, "properties": merged}, *vol_items[1:]]
 
+
+def create_server(ctx: Ctx, dc, body, ch: Change):
     p = props_of(body)
     stype = p.get("type", "ENTERPRISE")
     size = _server_rules(ctx, dc, p)
@@ -312,7 +324,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
             vdc="VDC-5-1004",
         )
     entities = body.get("entities") or {}
-    vol_items = (entities.get("volumes") or {}).get("items") or []
+    vol_items = _direct_attached(stype, p, (entities.get("volumes") or {}).get("items") or [])
     nic_items = (entities.get("nics") or {}).get("items") or []
     if len(vol_items) + len(nic_items) > MAX_DEVICES:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
@@ -342,7 +354,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
         if not isinstance(v, dict):
             raise fail("entities.volumes.items must hold volumes", vdc="VDC-1-1")
         vp, secrets = volume_props(
-            ctx, dc, props_of(v, "entities.volumes.items[].properties"), composite_cube=(stype == "CUBE")
+            ctx, dc, props_of(v, "entities.volumes.items[].properties"), composite_cube=(stype in ("CUBE", "GPU"))
         )
         vol = new_row(ctx, VOLUME, dc, vp)
         vol.x.update(secrets)
@@ -350,10 +362,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
         ch.created(VOLUME, vol)
         if server.props["bootVolume"] is None:
             server.props["bootVolume"] = {"id": vol.id, "type": "volume", "href": ctx.href(vol.path)}
-    for n in nic_items:
-        if not isinstance(n, dict):
-            raise fail("entities.nics.items must hold NICs", vdc="VDC-1-1")
-        create_nic_row(ctx, dc, server, props_of(n, "entities.nics.items[].properties"), ch)
+    # the NICs (and what they carry inline) are created after it, as every inline entity is (create_entities)
     boot = p.get("bootVolume") or p.get("bootCdrom")
     if boot:
         _set_boot(ctx, dc, server, p)
@@ -439,6 +448,7 @@ SERVER = register(
         "servers",
         parent="datacenter",
         entities=("cdroms", "volumes", "nics", "securitygroups", "gpus"),
+        own_entities=("volumes",),
         create=create_server,
         update=update_server,
         delete=delete_server,

@@ -690,20 +690,31 @@ def get_balanced_nic(ctx: Ctx) -> Reply:
     return single(ctx, NIC, _balanced(ctx, lb))
 
 
-@handler("datacentersLoadbalancersBalancednicsPost")
-def attach_balanced_nic(ctx: Ctx) -> Reply:
-    dc, lb = load_chain(ctx, LB_STEPS)
-    nic_id = ctx.body.get("id") if isinstance(ctx.body, dict) else None
+def balance(ctx: Ctx, lb: Row, nic_ref, ch: Change) -> Row:
+    """Adds the NIC `nic_ref` names ({"id": ...}) to the NICs `lb` balances: a NIC of its data center that
+    no other load balancer balances. Attached by the POST of a balanced NIC, and inline on create."""
+    nic_id = nic_ref.get("id") if isinstance(nic_ref, dict) else None
     if not nic_id:
         raise fail("attribute 'id' (the NIC to balance) is required", vdc="VDC-1-2")
     nic = ctx.store.find(ctx.tenant, "nic", nic_id)
-    if nic is None or nic.scope != dc.id:
-        raise ApiError(404, f"Resource does not exist: nic {nic_id} in data center {dc.id}", "309")
-    for other in ctx.store.list(ctx.tenant, LOADBALANCER.name, dc.id):
+    if nic is None or nic.scope != lb.parent:
+        raise ApiError(404, f"Resource does not exist: nic {nic_id} in data center {lb.parent}", "309")
+    for other in ctx.store.list(ctx.tenant, LOADBALANCER.name, lb.parent):
         if nic_id in other.x.get("nics", []):
             raise fail(f"NIC {nic_id} is already balanced by load balancer {other.id}", vdc="VDC-10-1")
+    lb.x.setdefault("nics", []).append(nic_id)
+    ctx.store.update(lb)
+    return nic
+
+
+LOADBALANCER.attach["balancednics"] = balance
+
+
+@handler("datacentersLoadbalancersBalancednicsPost")
+def attach_balanced_nic(ctx: Ctx) -> Reply:
+    dc, lb = load_chain(ctx, LB_STEPS)
     with Change(ctx, LOADBALANCER.name, dc.id) as ch:
-        lb.x.setdefault("nics", []).append(nic_id)
+        nic = balance(ctx, lb, ctx.body, ch)
         ch.updated(LOADBALANCER, lb)
     return ch.accepted(full(ctx, NIC, nic, ctx.depth))
 
