@@ -52,11 +52,18 @@ def _secondary_meta(ctx: Ctx, row: Row) -> dict:
 
 
 # Their rules are hooks set by the modules that hold them (zones, records, reverse).
-ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={})
-SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={})
-RECORD = PKind(DNS, "record", "record", "records", parent=ZONE, delete_body={})
+# The real Cloud DNS answers a POST or PUT of a zone or record with the resource already AVAILABLE (the
+# change still completes through the lifecycle: the SOA serial rises then), and renders a description
+# that was never set as "" (docs/fidelity.md, "Cloud DNS as the real product").
+READY = {"creating": "AVAILABLE", "updating": "AVAILABLE"}
+DESCRIBED = {"rendered_defaults": {"description": ""}}
+ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={}, **READY, **DESCRIBED)
+SECONDARY = PKind(
+    DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={}, **READY, **DESCRIBED
+)
+RECORD = PKind(DNS, "record", "record", "records", parent=ZONE, delete_body={}, **READY)
 # Reverse records are synchronous: 201/200 with the record as written, no state.
-REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords", delete_body={}, stateless=True)
+REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords", delete_body={}, stateless=True, **DESCRIBED)
 # DNSSEC keys of a zone: one row below the zone (so deleting the zone takes it), never rendered as a resource.
 KEYS = PKind(DNS, "dnsseckeys", "dnsseckeys", "keys", parent=ZONE)
 
