@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import secrets
+from urllib.parse import urlsplit
+
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
+from ...store import Store
 from . import catalogue
 from .model import (
     Change,
@@ -493,10 +498,47 @@ _action("datacentersServersResumePost", ("CUBE",), "RUNNING", "Only Cube servers
 _action("datacentersServersUpgradePost", SERVER_TYPES, None, "")
 
 
+# -- remote console: an absolute URL to a page the emulator serves itself -----------------------------------
+# The real URL opens the server's console in a browser, a short-lived token in it. Here the token is stored
+# (kv "console/<token>": the server it shows) and the page, /_emulator/console/<token>, shows the server's
+# name and state; with --tls the URL is https on the HTTPS port, as the real one is https.
+CONSOLE_PATH = "/_emulator/console/"
+
+
+def console_base(ctx: Ctx) -> str:
+    if not ctx.settings.tls or ctx.base_url.startswith("https://"):
+        return ctx.base_url
+    host = urlsplit(ctx.base_url).hostname or "127.0.0.1"
+    return f"https://{f'[{host}]' if ':' in host else host}:{ctx.settings.https_port}"
+
+
 @handler("datacentersServersRemoteConsoleGet")
 def remote_console(ctx: Ctx) -> Reply:
     dc, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    return Reply(200, {"url": f"{ctx.base_url}/_emulator/console/{server.id}?token={server.meta.get('etag')}"})
+    token = secrets.token_urlsafe(24)
+    with ctx.store.tx():
+        ctx.store.kv_set(f"console/{token}", {"tenant": server.tenant, "datacenter": dc.id, "server": server.id})
+    return Reply(200, {"url": f"{console_base(ctx)}{CONSOLE_PATH}{token}"})
+
+
+def console_page(store: Store, token: str) -> Reply:
+    """The page a remote console URL opens: the server's name and state (404 for a token never issued)."""
+    entry = store.kv_get(f"console/{token}")
+    server = store.find(entry["tenant"], SERVER.name, entry["server"]) if entry else None
+    if server is None:
+        return Reply(404, "<!doctype html><title>No console</title><p>This console link is not valid.</p>\n", {}, HTML)
+    p = server.props
+    title = html.escape(f"Console: {p.get('name') or server.id}")
+    rows = "".join(
+        f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in (("server", server.id), ("name", p.get("name")), ("state", server.meta.get("state")),
+                     ("vmState", p.get("vmState")), ("datacenter", entry["datacenter"]))
+    )  # fmt: skip
+    page = f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head><body><h1>{title}</h1>"
+    return Reply(200, f"{page}<table>{rows}</table></body></html>\n", {}, HTML)
+
+
+HTML = "text/html; charset=utf-8"
 
 
 @handler("datacentersServersTokenGet")
