@@ -25,6 +25,7 @@ DATAPLANE_FIXTURES = {
     "test_e2e_postgresql": {"server"},
     "test_e2e_mariadb": {"mariadb"},
     "test_e2e_inmemorydb": {"redis_plane"},
+    "test_e2e_local_dataplanes": {"local_planes"},
 }
 
 
@@ -61,8 +62,8 @@ def make_emulator(tmp_path):
     """Start private emulators (e.g. to restart or kill them); stopped after the test."""
     mine: list[Emulator] = []
 
-    def make(name: str = "own", **kw) -> Emulator:
-        emu = Emulator(tmp_path / name, **kw)
+    def make(name: str = "own", root: Path | None = None, **kw) -> Emulator:
+        emu = Emulator((root or tmp_path) / name, **kw)
         emu.start()
         mine.append(emu)
         _RUNNING.append(emu)

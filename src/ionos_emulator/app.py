@@ -13,6 +13,7 @@ import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from .apis import build_apis
+from .dataplanes.local import fleets as local_fleets
 from .engine.errors import ApiError
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -73,6 +74,8 @@ class Emulator:
         self.identity._key = None
         self.identity.ensure_default()
         self.observations.violations.clear()
+        for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
+            fleet.drop_all()
 
     # -- ASGI ------------------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
@@ -120,6 +123,8 @@ class Emulator:
                     await self.https_server.stop()
                 if self.dns_server:
                     self.dns_server.close()
+                for fleet in local_fleets(self.settings):  # started again with the emulator
+                    fleet.stop_all()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -134,7 +139,11 @@ class Emulator:
         self.https_server = await start_https(self, self.settings)
 
     async def _start_dataplanes(self) -> None:
-        """The authoritative DNS server for Cloud DNS zones; the APIs work without it if its port is taken."""
+        """The authoritative DNS server for Cloud DNS zones; the APIs work without it if its port is taken. With
+        --dataplanes local, the private servers of the clusters left from the last run start again, in a thread."""
+        loop = asyncio.get_running_loop()
+        for fleet in local_fleets(self.settings):
+            loop.run_in_executor(None, fleet.start_all)
         if self.settings.dns_port:
             from .dataplanes.dns import start_dns_server
 

@@ -32,6 +32,12 @@ class Settings:
     postgres_url: str = setting("", "PostgreSQL server where DBaaS PostgreSQL clusters become real (postgresql://).")
     mariadb_url: str = setting("", "MariaDB server where DBaaS MariaDB clusters become real (mysql://).")
     redis_url: str = setting("", "Redis server where In-Memory DB replica sets become real ACL users (redis://).")
+    dataplanes: str = setting(
+        "shared",
+        "Where DBaaS clusters' servers run: shared (the --postgres-url/--mariadb-url/--redis-url servers, or "
+        "bookkeeping only) or local (a private server process per cluster, from initdb/pg_ctl and redis-server).",
+        ("shared", "local"),
+    )
     log_level: str = setting("warning", "uvicorn's log level.")
     tls: bool = setting(False, "Serve HTTPS too, on the HTTPS port, with a certificate from the local CA.")
     https_port: int = setting(8443, "The HTTPS port (with --tls).")

@@ -72,6 +72,10 @@ class Server:
         self.user = unquote(parts.username or "root")
         self.password = unquote(parts.password or "")
 
+    def where(self, cluster_id: str) -> tuple[str, int]:
+        """The host and port a cluster's clients connect to: this server's, for every cluster."""
+        return self.host, self.port
+
     def _connect(self):
         import pymysql
 

@@ -69,6 +69,10 @@ class Server:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def where(self, cluster_id: str) -> tuple[str, int]:
+        """The host and port a cluster's clients connect to: this server's, for every cluster."""
+        return self.host, self.port
+
     def _connect(self):
         import psycopg
 

@@ -45,8 +45,18 @@ def prefix(username: str) -> str:
 class Server:
     """One Redis server, reached with a fresh connection per change."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, confined: bool = True):
+        """`confined`: the server is shared, each cluster's user keeps to its prefix; else the server is one
+        cluster's own (dataplanes/local/redis.py): its user has every key, under the name it asked for."""
         self.url = url
+        self.confined = confined
+
+    def where(self, cluster_id: str) -> tuple[str, int]:
+        """The host and port a cluster's clients connect to: this server's, for every cluster."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return parts.hostname or "127.0.0.1", parts.port or 6379
 
     def _connect(self):
         import redis
@@ -67,12 +77,12 @@ class Server:
         """The cluster's ACL user with this password hash, confined to its prefix; returns its name. With
         `copy_from` (another cluster's id) the keys of that cluster that this one lacks are copied over."""
         with self._connect() as r:
-            name = self._claim(r, username, cluster_id)
-            keys = prefix(name) + "*"
+            name = self._claim(r, username, cluster_id) if self.confined else username[:USERNAME_MAX]
+            keys = prefix(name) + "*" if self.confined else "*"
             r.execute_command(
                 "ACL", "SETUSER", name, "reset", "on", "#" + password_sha256, "~" + keys, "&" + keys, *COMMANDS
             )
-            source = self._owned(r, copy_from) if copy_from else None
+            source = self._owned(r, copy_from) if copy_from and self.confined else None
             if source and source != name:
                 old, new = prefix(source).encode(), prefix(name).encode()
                 for key in r.scan_iter(match=old + b"*", count=BATCH):

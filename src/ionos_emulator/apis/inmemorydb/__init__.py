@@ -5,9 +5,10 @@ work as for MariaDB (apis/mariadb/dbaas.py).
 
 The user's username is fixed at creation; a PUT may change the password hash. With a Redis server configured
 (--redis-url, IONOS_EMULATOR_REDIS_URL; dataplanes/redis.py) an AVAILABLE cluster is a real ACL user that may
-only touch the keys and channels under `<username>:` (credentials.username shows the name in use); without
-one the API keeps the books only. Persistence mode and eviction policy are recorded, not applied: a shared
-server has one of each.
+only touch the keys and channels under `<username>:` (credentials.username shows the name in use); with
+--dataplanes local each cluster is a private redis-server of its own (dataplanes/local/redis.py) whose user
+has every key, under the name it asked for; without either the API keeps the books only. Persistence mode
+and eviction policy are recorded, not applied: a shared server has one of each.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from ...catalogue import load
+from ...dataplanes import local
 from ...dataplanes import redis as dataplane
+from ...dataplanes.local.redis import KIND
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
@@ -48,6 +51,7 @@ class InMemoryDB(ClusterService):
     reserved_networks = tuple(IPv4Network(n) for n in ("10.210.0.0/16", "10.212.0.0/14"))
     dns_label = "in-memory-db"
     effect_name = "inmemorydb.dataplane"
+    plane_label = "Redis"
 
     def instances_of(self, value: dict | None, current: dict | None) -> dict:
         out = super().instances_of(value, current)
@@ -128,9 +132,9 @@ class InMemoryDB(ClusterService):
 
     def plane_server(self, settings):
         url = dataplane.server_url(settings)
-        return dataplane.Server(url) if url else None
+        return local.fleet(KIND, settings) or (dataplane.Server(url) if url else None)
 
-    def plane_ensure(self, server: dataplane.Server, row: Row, source_cluster: str | None) -> dict:
+    def plane_ensure(self, server: dataplane.Server | local.Fleet, row: Row, source_cluster: str | None) -> dict:
         name = server.ensure_cluster(
             row.id, row.x["requested"]["username"], row.x["passwordHash"], copy_from=source_cluster
         )

@@ -48,6 +48,7 @@ class MariaDB(ClusterService):
     )
     dns_label = "mariadb"
     effect_name = "mariadb.dataplane"
+    plane_label = "MariaDB"
 
     def instances_of(self, value: dict | None, current: dict | None) -> dict:
         out = super().instances_of(value, current)

@@ -15,8 +15,10 @@ older version) the time it was closed. A restore creates a cluster from one (the
 the source cluster has on the server when the new one becomes AVAILABLE), or, sent in a PUT without a
 source, restores the cluster in place (kept as a record only).
 
-The data plane: when a product's server is configured, each change adds an effect that runs when the change
-completes: the cluster's user (and database) are made real, a deleted cluster's are dropped. An effect that
+The data plane: when a product's server is configured (or with --dataplanes local, a private server per
+cluster: dataplanes/local/), each change adds an effect that runs when the change
+completes: the cluster's user (and database) are made real, a deleted cluster's are dropped; once real, the
+cluster's metadata shows the server's host as dnsName and host:port in statusMessage. An effect that
 fails leaves the cluster FAILED with the server's message in metadata.statusMessage (shown while it is FAILED).
 """
 
@@ -66,6 +68,7 @@ class ClusterService:
     reserved_networks: tuple[IPv4Network, ...] = ()
     dns_label = ""  # <clusterId>.<dns_label>.<region>.ionos.com
     effect_name = ""  # the lifecycle effect of the data plane
+    plane_label = ""  # the server's name in messages
     # its kinds, made by __init__ (the catalogues' rows hooks refer to them)
     CLUSTER: Kind
     RECOVERY: Kind
@@ -154,6 +157,7 @@ class ClusterService:
             return
         try:
             row.props.update(self.plane_ensure(server, row, eff.get("source")))
+            row.x["served"] = list(server.where(row.id))
             row.x.pop("statusMessage", None)
         except Exception as e:
             log.warning("%s: cluster %s on the data plane failed: %s", self.product.name, row.id, e)
@@ -168,6 +172,9 @@ class ClusterService:
         meta = {"dnsName": f"{row.id}.{self.dns_label}.{region}.ionos.com"}
         if row.meta.get("state") == FAILED and row.x.get("statusMessage"):  # the reason shows with the state
             meta["statusMessage"] = row.x["statusMessage"]
+        elif row.x.get("served"):  # the real server a client connects to (the API has no port attribute)
+            host, port = row.x["served"]
+            meta["dnsName"], meta["statusMessage"] = host, f"served by the {self.plane_label} server at {host}:{port}"
         return meta
 
     def prepare(self, ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:

@@ -6,7 +6,8 @@ exist with the current password; deleting a cluster drops them when the deletion
 runs inside the store's settle transaction but talks to the server on its own connection; it never
 raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
 
-Without a configured server (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
+With `--dataplanes local` each cluster gets a private server of its own instead (dataplanes/local/, the
+same interface). Without either (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
 cluster is bookkeeping only; `note()` says so wherever an API can show it.
 """
 
@@ -18,6 +19,8 @@ import os
 from collections.abc import Callable
 from typing import TypedDict
 
+from ...dataplanes import local
+from ...dataplanes.local.postgres import KIND
 from ...dataplanes.postgres import Server, scram_verifier
 from ...engine.change import Change, key
 from ...engine.lifecycle import Effect
@@ -51,14 +54,18 @@ def _server(url: str) -> Server:
 # the data plane's work when a cluster change completes, declared by both PostgreSQL APIs (every app that
 # mounts them installs it, with or without a server: a change queued while one was configured still completes)
 EFFECTS: dict[str, Callable[[Settings], Effect]] = {
-    EFFECT: lambda settings: functools.partial(_apply, server_url(settings))
+    EFFECT: lambda settings: functools.partial(_apply, server_for(settings))
 }
 
 
-def server(ctx: Ctx) -> Server | None:
-    """The configured server, if any."""
-    url = server_url(ctx.settings)
-    return _server(url) if url else None
+def server_for(settings: Settings) -> Server | local.Fleet | None:
+    """The clusters' private servers (--dataplanes local), else the configured shared server, if any."""
+    url = server_url(settings)
+    return local.fleet(KIND, settings) or (_server(url) if url else None)
+
+
+def server(ctx: Ctx) -> Server | local.Fleet | None:
+    return server_for(ctx.settings)
 
 
 # -- what the APIs call --------------------------------------------------------------------------------
@@ -136,27 +143,27 @@ def note(row: Row) -> str | None:
 # -- the effect ----------------------------------------------------------------------------------------
 
 
-def _apply(url: str, store: Store, eff: dict, ts: float) -> None:
+def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> None:
     if eff.get("action") == "drop":
-        if not url:
+        if srv is None:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
             return
         try:
-            dbs, roles = _server(url).drop_cluster(eff["id"])
-            log.info("PostgreSQL cluster %s: dropped databases %s and roles %s", eff["id"], dbs, roles)
+            log.info("PostgreSQL cluster %s: dropped %s", eff["id"], srv.drop_cluster(eff["id"]))
         except Exception as e:  # the cluster is gone from the API either way
             log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", eff["id"], e)
         return
     row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
     if row is None or row.meta.get("state") == "DESTROYING":
         return  # deleted before this change completed
-    if not url:
+    if srv is None:
         row.x["dataplane"] = {"note": BOOKKEEPING}
     else:
-        cred, srv = row.x["login"], _server(url)
+        cred = row.x["login"]
         try:
             where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
-            row.x["dataplane"] = {"host": srv.host, "port": srv.port, "role": where.role, "database": where.database}
+            host, port = srv.where(row.id)
+            row.x["dataplane"] = {"host": host, "port": port, "role": where.role, "database": where.database}
         except Exception as e:
             log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
             row.meta["state"] = "FAILED"

@@ -1,0 +1,76 @@
+"""A private Redis server per In-Memory DB cluster: redis-server daemonized with a config file in the
+cluster's dir, bound to 127.0.0.1, its default user off and an administrator user `emulator` with the
+fleet's secret; the cluster's user is made on it by dataplanes/redis.py without a key prefix (the whole
+server is the cluster's). RDB snapshots go to the cluster's dir, so data survives a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from ..redis import Server
+from . import HOST, binary, port_open, wait_until
+
+ADMIN = "emulator"
+TIMEOUT = 20  # seconds to start or stop
+
+
+class Redis:
+    name = "redis"
+    label = "Redis"
+
+    def missing(self) -> str | None:
+        return None if binary("redis-server") else "local In-Memory DB data planes need redis-server, not on PATH"
+
+    def create(self, home: Path, port: int, secret: str) -> None:
+        lines = [
+            f"bind {HOST}",
+            "protected-mode yes",
+            f"port {port}",
+            "daemonize yes",
+            f"dir {home}",
+            f"pidfile {home / 'redis.pid'}",
+            f"logfile {home / 'server.log'}",
+            "user default off",
+            f"user {ADMIN} on >{secret} ~* &* +@all",
+        ]
+        fd = os.open(home / "redis.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _pid(self, home: Path) -> int | None:
+        try:
+            pid = int((home / "redis.pid").read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def start(self, home: Path, port: int) -> None:
+        import subprocess
+
+        done = subprocess.run(
+            [binary("redis-server") or "redis-server", str(home / "redis.conf")],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-server failed: {(done.stderr or done.stdout).strip()[-300:]}")
+        wait_until(lambda: port_open(port), TIMEOUT, f"Redis listening on {HOST}:{port}")
+
+    def running(self, home: Path) -> bool:
+        return self._pid(home) is not None
+
+    def stop(self, home: Path) -> None:
+        pid = self._pid(home)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)  # saves the RDB snapshot, then exits
+            wait_until(lambda: self._pid(home) is None, TIMEOUT, f"Redis (pid {pid}) stopping")
+
+    def client(self, port: int, secret: str) -> Server:
+        return Server(f"redis://{ADMIN}:{secret}@{HOST}:{port}", confined=False)
+
+
+KIND = Redis()
