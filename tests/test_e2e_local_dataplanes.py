@@ -13,21 +13,27 @@ import signal
 import socket
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import ionoscloud_dbaas_inmemorydb as imdb
+import ionoscloud_dbaas_mariadb as mdb
 import ionoscloud_dbaas_postgres as pg
 import pytest
 
+from ionos_emulator.dataplanes.local.mariadb import KIND as MARIADB
 from ionos_emulator.dataplanes.local.postgres import KIND as POSTGRES
 from ionos_emulator.dataplanes.local.redis import KIND as REDIS
 from support import bearer, datacenter_with_lan
 from test_e2e_inmemorydb import PASSWORD as REDIS_PASSWORD
 from test_e2e_inmemorydb import create as create_redis
+from test_e2e_mariadb import PASSWORD as MARIADB_PASSWORD
+from test_e2e_mariadb import create as create_mariadb
 from test_e2e_postgresql import PASSWORD as PG_PASSWORD
 from test_e2e_postgresql import new_cluster, pg_client
 
 SERVED = re.compile(r"served by the \w+ server at (127\.0\.0\.1):(\d+)")
+V2 = {"inmemorydb": (REDIS, imdb, create_redis), "mariadb": (MARIADB, mdb, create_mariadb)}
 TIMEOUT = 60  # creating a PostgreSQL server is initdb (about a second, more on a busy machine)
 
 
@@ -54,6 +60,39 @@ def settled(clusters, cluster_id):
         time.sleep(0.1)
 
 
+def two_clusters(clusters, create):
+    """Two clusters asking for the same names (`create(address)` makes one), once AVAILABLE: their metadata
+    and the 127.0.0.1 ports of their servers, one each."""
+    made = [create("192.168.50.10/24"), create("192.168.50.20/24")]
+    got = [settled(clusters, m.id) for m in made]
+    assert [g.metadata.state for g in got] == ["AVAILABLE", "AVAILABLE"], [g.metadata for g in got]
+    ports = [served(g.metadata)[1] for g in got]
+    assert ports[0] != ports[1]
+    return got, ports
+
+
+@contextmanager
+def v2_clusters(local_planes, product: str, username: str):
+    """two_clusters() of a DBaaS v2 product (MariaDB, In-Memory DB) through its SDK, in one data center's LAN,
+    both for `username`; both deleted afterwards, their servers gone."""
+    kind, sdk, create = V2[product]
+    emu, token, home = start(local_planes, kind, f"planes-{product}")
+    with sdk.ApiClient(sdk.Configuration(host=f"{emu.url}/{product}/de-fra/v2", token=token)) as c:
+        clusters = sdk.ClustersApi(c)
+        dc, lan = datacenter_with_lan(emu, "de/fra")
+        got, ports = two_clusters(clusters, lambda address: create(c, dc, lan, username=username, address=address).data)
+        yield got, ports
+        for cluster, port in zip(got, ports, strict=True):
+            deleted(clusters, home, cluster.id, port)
+
+
+def deleted(clusters, home: Path, cluster_id: str, port: int) -> None:
+    """Deleting the cluster stops its server and removes its dir."""
+    assert (home / cluster_id).is_dir()
+    clusters.clusters_delete(cluster_id)
+    wait_until(lambda: not port_open(port) and not (home / cluster_id).exists())
+
+
 def wait_until(check, seconds=TIMEOUT):
     deadline = time.monotonic() + seconds
     while not check():
@@ -63,7 +102,7 @@ def wait_until(check, seconds=TIMEOUT):
 
 def _kill_leftovers(root: Path) -> None:
     """Whatever server a failed test left: PostgreSQL's postmaster.pid and Redis's pidfile name it."""
-    for pidfile in [*root.rglob("postmaster.pid"), *root.rglob("redis.pid")]:
+    for pidfile in [*root.rglob("postmaster.pid"), *root.rglob("redis.pid"), *root.rglob("mariadb.pid")]:
         try:
             os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
         except (OSError, ValueError, IndexError):
@@ -90,25 +129,27 @@ def local_planes(make_emulator):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_postgresql_clusters_are_separate_servers(local_planes):
-    why = POSTGRES.missing()
+def start(local_planes, kind, name):
+    """The emulator in local mode, its token and where its servers of the kind live (skipped without them)."""
+    why = kind.missing()
     if why:
         pytest.skip(why)
-    import psycopg
-
     make, root = local_planes
-    emu, token = make()
-    home = root / "planes" / "dataplanes" / "postgres"
+    emu, token = make(name)
+    return emu, token, root / name / "dataplanes" / kind.name
+
+
+def test_postgresql_clusters_are_separate_servers(local_planes):
+    psycopg = pytest.importorskip("psycopg")
+    emu, token, home = start(local_planes, POSTGRES, "planes")
     with pg_client(emu, token) as c:
         clusters = pg.ClustersApi(c)
-        a = new_cluster(c, emu, username="appuser", database="appdb")[0]
-        b = new_cluster(c, emu, username="appuser", database="appdb", address="192.168.7.20/24")[0]
-        got_a, got_b = settled(clusters, a.id), settled(clusters, b.id)
-        assert (got_a.metadata.state, got_b.metadata.state) == ("AVAILABLE", "AVAILABLE"), got_a.metadata
-        (host, port_a), (_, port_b) = served(got_a.metadata), served(got_b.metadata)
-        assert port_a != port_b
+        (a, b), (port_a, port_b) = two_clusters(
+            clusters, lambda address: new_cluster(c, emu, username="appuser", database="appdb", address=address)[0]
+        )
+        host = "127.0.0.1"
         # the same names on both, as asked: each is its own server
-        for got in (got_a, got_b):
+        for got in (a, b):
             assert got.properties.credentials.username == "appuser"
             assert 'database "appdb", login role "appuser"' in got.metadata.status_message
 
@@ -128,8 +169,7 @@ def test_postgresql_clusters_are_separate_servers(local_planes):
             connect(port_b, "Wrong-123!").close()
         # deleting a cluster stops its server and removes its dir; the other one is untouched
         assert (home / a.id / "data").is_dir()
-        clusters.clusters_delete(a.id)
-        wait_until(lambda: not port_open(port_a) and not (home / a.id).exists())
+        deleted(clusters, home, a.id, port_a)
         assert port_open(port_b)
         # the servers stop with the emulator and start again with it, keeping their data and port
         with connect(port_b) as conn:
@@ -143,29 +183,14 @@ def test_postgresql_clusters_are_separate_servers(local_planes):
         with connect(port_b) as conn:
             assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
         with pg_client(emu, token) as c2:
-            pg.ClustersApi(c2).clusters_delete(b.id)
-        wait_until(lambda: not port_open(port_b) and not (home / b.id).exists())
+            deleted(pg.ClustersApi(c2), home, b.id, port_b)
 
 
 def test_inmemorydb_clusters_are_separate_servers(local_planes):
-    why = REDIS.missing()
-    if why:
-        pytest.skip(why)
-    import redis
-
-    make, root = local_planes
-    emu, token = make("planes-redis")
-    home = root / "planes-redis" / "dataplanes" / "redis"
-    with imdb.ApiClient(imdb.Configuration(host=emu.url + "/inmemorydb/de-fra/v2", token=token)) as c:
-        clusters = imdb.ClustersApi(c)
-        dc, lan = datacenter_with_lan(emu, "de/fra")
-        a = create_redis(c, dc, lan, username="web").data
-        b = create_redis(c, dc, lan, username="web", address="192.168.30.20/24").data
-        got_a, got_b = settled(clusters, a.id), settled(clusters, b.id)
-        assert (got_a.metadata.state, got_b.metadata.state) == ("AVAILABLE", "AVAILABLE"), got_a.metadata
-        (host, port_a), (_, port_b) = served(got_a.metadata), served(got_b.metadata)
-        assert port_a != port_b
-        assert got_a.properties.credentials.username == got_b.properties.credentials.username == "web"
+    redis = pytest.importorskip("redis")
+    with v2_clusters(local_planes, "inmemorydb", "web") as ((a, b), (port_a, port_b)):
+        host = "127.0.0.1"
+        assert a.properties.credentials.username == b.properties.credentials.username == "web"
 
         def connect(port, password=REDIS_PASSWORD):
             return redis.Redis(host=host, port=port, username="web", password=password, socket_timeout=5)
@@ -178,7 +203,23 @@ def test_inmemorydb_clusters_are_separate_servers(local_planes):
             r.ping()
         with pytest.raises(redis.AuthenticationError), redis.Redis(host=host, port=port_b) as r:
             r.set("x", 1)  # no default user
-        clusters.clusters_delete(a.id)
-        wait_until(lambda: not port_open(port_a) and not (home / a.id).exists())
-        clusters.clusters_delete(b.id)
-        wait_until(lambda: not port_open(port_b) and not (home / b.id).exists())
+
+
+def test_mariadb_clusters_are_separate_servers(local_planes):
+    pymysql = pytest.importorskip("pymysql")
+    with v2_clusters(local_planes, "mariadb", "shop") as ((a, b), (port_a, port_b)):
+        for got in (a, b):
+            assert (got.properties.credentials.username, got.properties.credentials.database) == ("shop", "shopdb")
+
+        def connect(port, password=MARIADB_PASSWORD):
+            return pymysql.connect(
+                host="127.0.0.1", port=port, user="shop", password=password, database="shopdb", autocommit=True
+            )
+
+        with connect(port_a) as conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE orders (id int PRIMARY KEY, item text)")
+            cur.execute("INSERT INTO orders VALUES (1, 'book')")
+        with connect(port_b) as conn, conn.cursor() as cur:
+            assert cur.execute("SHOW TABLES LIKE 'orders'") == 0
+        with pytest.raises(pymysql.err.OperationalError):
+            connect(port_b, "Wrong-123!").close()

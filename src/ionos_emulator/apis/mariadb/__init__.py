@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Network
 
+from ...dataplanes import local
 from ...dataplanes import mariadb as dataplane
+from ...dataplanes.local.mariadb import KIND
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
@@ -100,9 +102,9 @@ class MariaDB(ClusterService):
 
     def plane_server(self, settings):
         url = dataplane.server_url(settings)
-        return dataplane.Server(url) if url else None
+        return local.fleet(KIND, settings) or (dataplane.Server(url) if url else None)
 
-    def plane_ensure(self, server: dataplane.Server, row: Row, source_cluster: str | None) -> dict:
+    def plane_ensure(self, server: dataplane.Server | local.Fleet, row: Row, source_cluster: str | None) -> dict:
         asked = row.x["requested"]
         placed = server.ensure_cluster(
             row.id, asked["username"], row.x["passwordHash"], asked["database"], copy_from=source_cluster

@@ -5,12 +5,11 @@ server is the cluster's). RDB snapshots go to the cluster's dir, so data survive
 
 from __future__ import annotations
 
-import os
-import signal
+import subprocess
 from pathlib import Path
 
 from ..redis import Server
-from . import HOST, binary, port_open, wait_until
+from . import HOST, binary, pid_alive, port_open, stop_pid, wait_until, write_private
 
 ADMIN = "emulator"
 TIMEOUT = 20  # seconds to start or stop
@@ -35,21 +34,9 @@ class Redis:
             "user default off",
             f"user {ADMIN} on >{secret} ~* &* +@all",
         ]
-        fd = os.open(home / "redis.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-
-    def _pid(self, home: Path) -> int | None:
-        try:
-            pid = int((home / "redis.pid").read_text().strip())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
-            return None
+        write_private(home / "redis.conf", "\n".join(lines) + "\n")
 
     def start(self, home: Path, port: int) -> None:
-        import subprocess
-
         done = subprocess.run(
             [binary("redis-server") or "redis-server", str(home / "redis.conf")],
             capture_output=True,
@@ -61,13 +48,10 @@ class Redis:
         wait_until(lambda: port_open(port), TIMEOUT, f"Redis listening on {HOST}:{port}")
 
     def running(self, home: Path) -> bool:
-        return self._pid(home) is not None
+        return pid_alive(home / "redis.pid") is not None
 
     def stop(self, home: Path) -> None:
-        pid = self._pid(home)
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)  # saves the RDB snapshot, then exits
-            wait_until(lambda: self._pid(home) is None, TIMEOUT, f"Redis (pid {pid}) stopping")
+        stop_pid(home / "redis.pid", TIMEOUT, "Redis")  # saves the RDB snapshot, then exits
 
     def client(self, port: int, secret: str) -> Server:
         return Server(f"redis://{ADMIN}:{secret}@{HOST}:{port}", confined=False)
