@@ -10,6 +10,8 @@ import ionoscloud_dbaas_mongo as mongo
 import pytest
 
 from support import OWNER, bearer
+from test_e2e_mariadb import client as mariadb_client
+from test_e2e_mariadb import create as mariadb_create
 from test_e2e_mongodb import mongo_client
 from test_e2e_mongodb import new_cluster as new_mongo_cluster
 from test_e2e_postgresql import V1, v1_body
@@ -134,3 +136,107 @@ def test_mongo_the_same_user_name_in_two_clusters(emulator):
             ),
         )
         assert got.properties.username == "app"
+
+
+# -- MariaDB v1 at the host's root beside v2 at /v2 (raw HTTP: SDK 2.x and 3.x are one package) -------------
+
+MARIADB_HOST = {"Host": "mariadb.de-fra.ionos.com"}
+
+
+def mariadb_v1_body(dc, lan, *, name="Shop DB", cidr="192.168.10.10/24", username="shop", **extra):
+    return {
+        "properties": {
+            "mariadbVersion": "10.6",
+            "instances": 1,
+            "cores": 2,
+            "ram": 4,
+            "storageSize": 20,
+            "connections": [{"datacenterId": dc, "lanId": lan, "cidr": cidr}],
+            "displayName": name,
+            "maintenanceWindow": {"dayOfTheWeek": "Sunday", "time": "03:00:00"},
+            "credentials": {"username": username, "password": "Secret12345"},
+            **extra,
+        }
+    }
+
+
+@pytest.fixture
+def mariadb(emulator):
+    with httpx.Client(base_url=emulator.url, auth=OWNER, headers=MARIADB_HOST) as h:
+        yield h
+
+
+def test_mariadb_v1_cluster_flow_beside_v2(emulator, mariadb):
+    dc, lan = pg_network(emulator, location="de/fra")
+    r = mariadb.post("/clusters", json=mariadb_v1_body(dc, lan))
+    assert r.status_code == 200, r.text
+    c = r.json()
+    assert set(c) == {"id", "metadata", "properties"} and c["metadata"]["state"] == "BUSY"
+    p = c["properties"]
+    assert p["instances"] == 1 and p["cores"] == 2 and p["ram"] == 4 and p["storageSize"] == 20
+    assert p["connections"] == [{"datacenterId": dc, "lanId": lan, "cidr": "192.168.10.10/24"}]
+    assert p["displayName"] == "Shop DB" and p["mariadbVersion"] == "10.6" and "credentials" not in p
+    assert p["dnsName"] == f"{c['id']}.mariadb.de-fra.ionos.com"
+    got = mariadb.get(f"/clusters/{c['id']}").json()
+    assert got["metadata"]["state"] == "AVAILABLE"
+    # the same cluster through our own prefix; v2 on the same host keeps its own clusters and shape
+    assert httpx.get(emulator.url + f"/mariadb/de-fra/clusters/{c['id']}", auth=OWNER).status_code == 200
+    v2 = mariadb.get("/v2/clusters")
+    assert v2.status_code == 200 and c["id"] not in {i["id"] for i in v2.json()["items"]}
+    assert mariadb.get(f"/v2/clusters/{c['id']}").status_code == 404
+    listed = mariadb.get("/clusters", params={"filter.name": "Shop DB"}).json()
+    assert [i["id"] for i in listed["items"]] == [c["id"]]
+    # PATCH: scale and upgrade; storage only grows, versions only go up
+    r = mariadb.patch(f"/clusters/{c['id']}", json={"properties": {"instances": 3, "mariadbVersion": "10.11"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["instances"] == 3 and r.json()["properties"]["mariadbVersion"] == "10.11"
+    r = mariadb.patch(f"/clusters/{c['id']}", json={"properties": {"storageSize": 10}})
+    assert r.status_code == 422 and "properties.storageSize" in r.text, r.text
+    r = mariadb.patch(f"/clusters/{c['id']}", json={"properties": {"mariadbVersion": "10.6"}})
+    assert r.status_code == 422 and "properties.mariadbVersion" in r.text, r.text
+    r = mariadb.patch(f"/clusters/{c['id']}", json={"properties": {"credentials": {"username": "x"}}})
+    assert r.status_code == 422, r.text
+    # backups: one per version, readable everywhere and per cluster; a restore in place
+    backups = mariadb.get(f"/clusters/{c['id']}/backups").json()["items"]
+    assert backups and all(b["properties"]["clusterId"] == c["id"] for b in backups)
+    assert mariadb.get(f"/backups/{backups[0]['id']}").json()["properties"]["baseBackups"]
+    assert {b["id"] for b in mariadb.get("/backups").json()["items"]} >= {b["id"] for b in backups}
+    r = mariadb.post(f"/clusters/{c['id']}/restore", json={"backupId": backups[-1]["id"]})
+    assert r.status_code == 202, r.text
+    r = mariadb.delete(f"/clusters/{c['id']}")
+    assert r.status_code == 200 and r.json()["metadata"]["state"] == "DESTROYING", r.text
+    assert mariadb.get(f"/clusters/{c['id']}").status_code == 404
+
+
+def test_mariadb_v1_refuses_bad_input_naming_v1_attributes(emulator, mariadb):
+    dc, lan = pg_network(emulator, location="de/fra")
+    before = len(mariadb.get("/clusters").json()["items"])
+    for extra, attr in (
+        ({"instances": "three"}, "properties.instances"),
+        ({"connections": [{"datacenterId": dc, "lanId": lan, "cidr": "192.168.10.10"}]}, "properties.connections"),
+        ({"credentials": {"username": "root", "password": "Secret12345"}}, "properties.credentials.username"),
+        ({"mariadbVersion": "9.0"}, "properties.mariadbVersion"),
+    ):
+        r = mariadb.post("/clusters", json=mariadb_v1_body(dc, lan, name="Refused", **extra))
+        assert r.status_code in (400, 422) and attr in r.text, r.text
+        assert r.json()["httpStatus"] == r.status_code
+    assert len(mariadb.get("/clusters").json()["items"]) == before
+
+
+def test_mariadb_v1_the_same_user_name_in_two_clusters(emulator, mariadb):
+    dc, lan = pg_network(emulator, location="de/fra")
+    ids = []
+    for i in range(2):
+        r = mariadb.post("/clusters", json=mariadb_v1_body(dc, lan, name=f"c{i}", cidr=f"192.168.10.{10 + i}/24"))
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["id"])
+    # v1 never shows the login; both clusters are there, each with the user it asked for (v2 shows it)
+    assert set(ids) <= {i["id"] for i in mariadb.get("/clusters").json()["items"]}
+
+
+def test_mariadb_v2_the_same_user_name_in_two_clusters(emulator):
+    dc, lan = pg_network(emulator, location="de/fra")
+    with mariadb_client(emulator, bearer(emulator)) as c:
+        for i in range(2):
+            made = mariadb_create(c, dc, lan, name=f"same{i}", address=f"192.168.10.{20 + i}/24", username="owner")
+            assert made.data.properties.credentials.username == "owner"

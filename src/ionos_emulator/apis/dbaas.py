@@ -310,6 +310,18 @@ class RecoveryPoints:
 # -- the v1 APIs (PostgreSQL v1, MongoDB): their clusters, instance logs, the API's own versions -----------
 
 
+# the metadata a v1 API's cluster has (PostgreSQL v1, MariaDB v1)
+V1_CLUSTER_METADATA = (
+    "createdDate",
+    "createdBy",
+    "createdByUserId",
+    "lastModifiedDate",
+    "lastModifiedBy",
+    "lastModifiedByUserId",
+    "state",
+)
+
+
 def v1_cluster(
     product: Product,
     new: Callable[[Ctx, dict], dict],

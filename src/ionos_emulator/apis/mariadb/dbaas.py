@@ -66,6 +66,10 @@ class ClusterService:
     reserved_networks: tuple[IPv4Network, ...] = ()
     dns_label = ""  # <clusterId>.<dns_label>.<region>.ionos.com
     effect_name = ""  # the lifecycle effect of the data plane
+    free_form_name = False  # the v1 APIs' displayName may be any text (cluster_name)
+    # options of its kinds beyond the shared ones: an API generation's states, envelope and view
+    cluster_options: dict[str, Any] = {}
+    recovery_options: dict[str, Any] = {}
     # its kinds, made by __init__ (the catalogues' rows hooks refer to them)
     CLUSTER: Kind
     RECOVERY: Kind
@@ -81,13 +85,16 @@ class ClusterService:
             "cluster",
             "cluster",
             "clusters",
-            absolute_href=True,
-            updating="UPDATING",
-            idempotent_delete=True,
-            prepare=self.prepare,
-            after=self.after,
-            delete=self.delete,
-            meta=self.cluster_meta,
+            **{
+                "absolute_href": True,
+                "updating": "UPDATING",
+                "idempotent_delete": True,
+                "prepare": self.prepare,
+                "after": self.after,
+                "delete": self.delete,
+                "meta": self.cluster_meta,
+                **self.cluster_options,
+            },
         )
         # recovery points and the catalogues carry no state
         self.RECOVERY = PKind(
@@ -98,6 +105,7 @@ class ClusterService:
             absolute_href=True,
             stateless=True,
             rows=lambda ctx, parent: self.points.visible(ctx),
+            **self.recovery_options,
         )
         self.points = RecoveryPoints(self.RECOVERY)
         self.LOCATION = PKind(
@@ -177,7 +185,7 @@ class ClusterService:
             raise invalid("id", f"must be the id in the path ('{rid}') or absent, got '{ctx.body['id']}'")
         if old is not None:
             refuse_busy(self.CLUSTER, old)
-        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"))}
+        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"), free_form=self.free_form_name)}
         if p.get("description") is not None:
             out["description"] = p["description"]
         out["version"] = self.version_of(p.get("version"), old.props["version"] if old else None)

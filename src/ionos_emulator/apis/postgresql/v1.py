@@ -20,7 +20,16 @@ from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from .. import dbaas
-from ..dbaas import PRIVILEGE, api_versions, cluster_name, connect, logs_reply, maintenance_window, v1_cluster
+from ..dbaas import (
+    PRIVILEGE,
+    V1_CLUSTER_METADATA,
+    api_versions,
+    cluster_name,
+    connect,
+    logs_reply,
+    maintenance_window,
+    v1_cluster,
+)
 from ..product import REGIONS, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane
 from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
@@ -40,15 +49,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 RESERVED_NETWORKS = tuple(IPv4Network(n) for n in ("10.233.64.0/18", "10.233.0.0/18", "10.233.114.0/24"))
 # this API's resources carry no href (its paging links are URIs), and the metadata its schema has
 ENVELOPE = ("id", "type", "metadata", "properties")
-CLUSTER_METADATA = (
-    "createdDate",
-    "createdBy",
-    "createdByUserId",
-    "lastModifiedDate",
-    "lastModifiedBy",
-    "lastModifiedByUserId",
-    "state",
-)
+CLUSTER_METADATA = V1_CLUSTER_METADATA
 
 
 def cluster_view(ctx: Ctx, row: Row) -> dict:
