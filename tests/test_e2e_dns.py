@@ -133,7 +133,9 @@ def test_zone_lifecycle(env):
     name = zone_name()
     resp = zones.zones_post_with_http_info(sdk.ZoneCreate(properties=sdk.Zone(zone_name=name, description="shop")))
     created = resp.data
-    assert resp.status_code == 202 and created.metadata.state == "PROVISIONING"
+    # the real Cloud DNS answers the creation with the zone AVAILABLE already (issue 9, rule 7; this test
+    # asserted PROVISIONING before)
+    assert resp.status_code == 202 and created.metadata.state == "AVAILABLE"
     assert created.href == f"/zones/{created.id}" and created.metadata.nameservers[0] == "ns-ic.ui-dns.com"
     got = zones.zones_find_by_id(created.id)
     assert got.metadata.state == "AVAILABLE" and got.properties.enabled is True
@@ -151,7 +153,8 @@ def test_zone_lifecycle(env):
     refused(zones.zones_post, sdk.ZoneCreate(properties=sdk.Zone(zone_name="not a name")), status=422)
     # PUT replaces: what is not sent falls back to the defaults
     put = zones.zones_put(created.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name=name, enabled=False)))
-    assert put.metadata.state == "PROVISIONING" and put.properties.description is None
+    # a description never sent is rendered as "" (ionosctl dereferences it; was None before)
+    assert put.metadata.state == "AVAILABLE" and put.properties.description == ""
     assert zones.zones_find_by_id(created.id).properties.enabled is False
     body = refused(
         zones.zones_put, created.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name="other.example")), status=422
@@ -218,7 +221,7 @@ def test_records_crud_conflicts_and_listing(env):
     put = api.zones_records_put(
         zone.id, a.id, sdk.RecordEnsure(properties=sdk.Record(name="www", type="A", content="192.0.2.12", ttl=300))
     )
-    assert put.metadata.state == "PROVISIONING" and put.properties.content == "192.0.2.12"
+    assert put.metadata.state == "AVAILABLE" and put.properties.content == "192.0.2.12"
     rid = str(uuid.uuid4())
     assert (
         api.zones_records_put(
@@ -403,7 +406,7 @@ def test_secondary_zone_transfers_from_its_primary(env):
     put = api.secondaryzones_put(
         sz.id, sdk.SecondaryZoneEnsure(properties=sdk.SecondaryZone(zone_name=name, primary_ips=["127.0.0.1"]))
     )
-    assert put.properties.description is None
+    assert put.properties.description == ""
     assert set(transferred(api, sz.id)) == {"127.0.0.1"}
     # a change at the primary and a NOTIFY from it: the secondary transfers again
     add(other, primary.id, "new", "TXT", "after notify")
@@ -712,5 +715,32 @@ def test_ensure_edges_and_synchronous_reverse_records(env):
         assert r.status_code == 202 and r.json() == {}
         assert httpx.get(f"{url}/reverserecords", auth=OWNER, params={"filter.recordIp": ip}).json()["items"] == []
         assert httpx.get(f"{url}/reverserecords/{rid}", auth=OWNER).status_code == 404
+    finally:
+        env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {}})
+
+
+def test_creations_answer_available_with_every_optional_property(env):
+    """Issue 9, rule 7: the real Cloud DNS answers a POST or PUT of a zone, secondary zone or record with the
+    resource AVAILABLE already, even while the change is still pending; a description never set reads ""."""
+    assert env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {"dns.zone": 60}}).status_code == 200
+    try:
+        zones, records = sdk.ZonesApi(env.api), sdk.RecordsApi(env.api)
+        z = zones.zones_post(sdk.ZoneCreate(properties=sdk.Zone(zone_name=zone_name())))
+        assert z.metadata.state == "AVAILABLE" and z.properties.description == ""
+        assert zones.zones_find_by_id(z.id).metadata.state == "AVAILABLE"
+        put = zones.zones_put(str(uuid.uuid4()), sdk.ZoneEnsure(properties=sdk.Zone(zone_name=zone_name())))
+        assert put.metadata.state == "AVAILABLE" and put.properties.description == ""
+        r = records.zones_records_post(
+            z.id, sdk.RecordCreate(properties=sdk.Record(name="www", type="A", content="192.0.2.7"))
+        )
+        assert r.metadata.state == "AVAILABLE" and r.properties.ttl == 3600 and r.properties.enabled is True
+        sz = sdk.SecondaryZonesApi(env.api).secondaryzones_post(
+            sdk.SecondaryZoneCreate(properties=sdk.SecondaryZone(zone_name=zone_name(), primary_ips=["127.0.0.2"]))
+        )
+        assert sz.metadata.state == "AVAILABLE" and sz.properties.description == ""
+        listed = httpx.get(
+            f"{env.emu.url}{PREFIX}/zones", auth=OWNER, params={"filter.zoneName": put.properties.zone_name}
+        )
+        assert listed.json()["items"][0]["properties"]["description"] == ""
     finally:
         env.emu.admin("PUT", "timing", json={"profile": "instant", "overrides": {}})

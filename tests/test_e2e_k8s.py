@@ -19,7 +19,7 @@ from ionoscloud.rest import ApiException
 from conftest import sdk_client
 from support import request_id, wait
 
-VERSIONS = ["1.29.15", "1.30.12", "1.31.8", "1.32.4"]
+VERSIONS = ["1.27.16", "1.28.15", "1.29.15", "1.30.12", "1.31.8", "1.32.4"]
 DEFAULT = "1.31.8"
 
 
@@ -214,7 +214,7 @@ def test_cluster_with_all_properties_and_private_cluster(client, new_ipblock):
     assert (p.maintenance_window.day_of_the_week, p.maintenance_window.time) == ("Sunday", "03:30:00Z")
     assert p.api_subnet_allow_list == ["1.2.3.4", "10.0.0.0/8", "2002::1234:abcd:ffff:c0a8:101/64"]
     assert [b.name for b in p.s3_buckets] == ["audit-logs"]
-    assert p.viable_node_pool_versions == ["1.29.15", "1.30.12"]
+    assert p.viable_node_pool_versions == ["1.28.15", "1.29.15", "1.30.12"]
     # a private cluster needs a location and a NAT gateway IP reserved there
     ip = new_ipblock(client, 1, "de/fra").properties.ips[0]
     private = new_cluster(

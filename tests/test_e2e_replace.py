@@ -1,5 +1,6 @@
-"""PUT (replace) through the unmodified SDK on the kinds whose other tests PATCH: the whole properties are
-sent, what is left out falls back to its default, and the change goes BUSY -> AVAILABLE like any other."""
+"""PUT (replace) through the unmodified SDK on the kinds whose other tests PATCH: what is sent changes, what is
+left out keeps its value as in the real Cloud API (issue 9, rule 3; it used to fall back to its default), and
+the change goes BUSY -> AVAILABLE like any other."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_put_nic_and_firewall_rule(client):
         ),
     )
     got = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id)
-    assert got.properties.name == "after" and got.properties.firewall_active is False  # left out: default
+    assert got.properties.name == "after" and got.properties.firewall_active is True  # left out: kept
     assert got.metadata.state == "AVAILABLE"
     rule = done(
         client,
@@ -70,7 +71,7 @@ def test_put_nic_and_firewall_rule(client):
         ),
     )
     got = rules.datacenters_servers_nics_firewallrules_find_by_id(dc.id, s.id, nic.id, rule.id)
-    assert (got.properties.name, got.properties.port_range_start, got.properties.source_ip) == ("web", 80, None)
+    assert (got.properties.name, got.properties.port_range_start, got.properties.source_ip) == ("web", 80, "10.0.0.1")
     with pytest.raises(ApiException) as e:  # the protocol cannot change
         rules.datacenters_servers_nics_firewallrules_put(
             dc.id,

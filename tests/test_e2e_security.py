@@ -101,7 +101,9 @@ def test_group_lifecycle_rules_and_depth(client):
     )
     wait(client, h)
     got = api.datacenters_securitygroups_find_by_id(dc.id, sg.id)
-    assert got.properties.name == "web3" and not got.properties.description and got.metadata.state == "AVAILABLE"
+    # left out of the PUT, the description is kept as the real API does (issue 9, rule 3; it used to be cleared)
+    assert got.properties.name == "web3" and got.properties.description == "web group"
+    assert got.metadata.state == "AVAILABLE"
 
     # rules: POST answers 200 (as the spec says) with a Location to follow
     r, status, h = api.datacenters_securitygroups_firewallrules_post_with_http_info(
@@ -122,7 +124,8 @@ def test_group_lifecycle_rules_and_depth(client):
     )
     wait(client, h)
     got = api.datacenters_securitygroups_rules_find_by_id(dc.id, sg.id, r.id)
-    assert got.properties.name == "https-only" and got.properties.source_ip is None
+    # the source IP left out of the PUT is kept (issue 9, rule 3; it used to be cleared)
+    assert got.properties.name == "https-only" and got.properties.source_ip == "10.1.0.0/16"
     _, status, h = api.datacenters_securitygroups_firewallrules_delete_with_http_info(dc.id, sg.id, r.id)
     assert status == 202
     wait(client, h)
@@ -265,7 +268,8 @@ def test_default_security_group(client):
     default = api.datacenters_securitygroups_find_by_id(dc.id, default_id, depth=2)
     assert default.metadata.state == "AVAILABLE"
     directions = sorted((r.properties.type, r.properties.ip_version) for r in default.entities.rules.items)
-    assert directions == [("EGRESS", "IPv4"), ("EGRESS", "IPv6"), ("INGRESS", "IPv4")]
+    # every data center has its IPv6 /56 (issue 9, rule 4), so ingress from it is allowed as well
+    assert directions == [("EGRESS", "IPv4"), ("EGRESS", "IPv6"), ("INGRESS", "IPv4"), ("INGRESS", "IPv6")]
     # every new server joins the default group
     server = new_server(client, dc.id, nics=0)
     assert [g.id for g in server.entities.securitygroups.items] == [default_id]
@@ -302,7 +306,8 @@ def test_default_security_group(client):
     )
     wait(client, h)
     made = dcs.datacenters_find_by_id(plain.id).properties.default_security_group_id
-    assert made and len(api.datacenters_securitygroups_rules_get(plain.id, made).items) == 3
+    # 4 default rules: the data center's IPv6 /56 adds the IPv6 ingress one (issue 9, rule 4)
+    assert made and len(api.datacenters_securitygroups_rules_get(plain.id, made).items) == 4
 
 
 def test_creating_groups_needs_the_privilege(emulator, client):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from .gateway.context import ApiModule
 
 
@@ -12,6 +14,50 @@ def endpoints(apis: list[ApiModule], base_url: str) -> dict[str, dict[str, str]]
     for api in apis:
         out.setdefault(api.product or api.name, {})[api.location or "global"] = base_url + api.prefix
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+# Product names the tools look up in the config file (sdk-go-bundle shared/fileconfiguration: the names its
+# Validate accepts; ionosctl and the Terraform provider look up these constants, nothing else). Two generations
+# of one product share a name in some tools: ionosctl looks up "inmemorydb" for In-Memory DB v1 and v2, the
+# Terraform provider "inmemorydbv2" for v2. An API's entries are written under its alias as well when no
+# API declares that name itself.
+ALIASES = {"inmemorydb": "inmemorydbv2", "inmemorydbv2": "inmemorydb", "mariadb": "mariadbv2", "mariadbv2": "mariadb"}
+# Names the tools know that the emulator neither serves nor routes yet: listed as comments (the newest Go SDK
+# bundle refuses a file naming a product it does not know, so nothing else is listed, not even "auth": no
+# tool looks "auth" up, they reach the Auth API through the Cloud API's host).
+NOT_SERVED = ("monitoring", "nfs", "objectstorage")
+# Products some tools have that the config file has no name for: the tools reach them at their real URL.
+NO_CONFIG_NAME = ("auth", "dataplatform")
+
+
+def default_location(apis: list[ApiModule]) -> str:
+    """The location a tool uses when none is given: that of the first server its SDK lists."""
+    from . import spec as specs
+
+    servers = specs.load(apis[0].spec_name).servers
+    first = urlsplit(servers[0]["url"]).hostname if servers else None
+    return next((a.location for a in apis if first in a.hosts), apis[0].location)
+
+
+def config_products(apis: list[ApiModule], base_url: str) -> dict[str, list[tuple[str, str]]]:
+    """{config name: [(location or "", URL)]}: a regional product's endpoint without a location (its default
+    location's) first, since the Go SDK bundle falls back to the first endpoint when no location is asked for."""
+    by_name: dict[str, list[ApiModule]] = {}
+    for api in apis:
+        if api.product and api.product not in NO_CONFIG_NAME:
+            by_name.setdefault(api.product, []).append(api)
+    for name, alias in ALIASES.items():
+        if name in by_name and alias not in by_name:
+            by_name[alias] = by_name[name]
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, group in sorted(by_name.items()):
+        regional = sorted((a.location, base_url + a.prefix) for a in group if a.location)
+        if regional:
+            default = default_location(group)
+            out[name] = [("", dict(regional)[default]), *regional]
+        else:
+            out[name] = [("", base_url + group[0].prefix)]
+    return out
 
 
 def config_file(apis: list[ApiModule], base_url: str, *, user: str, password: str, token: str = "") -> str:
@@ -35,15 +81,16 @@ def config_file(apis: list[ApiModule], base_url: str, *, user: str, password: st
     if token:
         lines.append(f"      token: {q(token)}")
     lines += ["environments:", "  - name: emulator", "    products:"]
-    for product, locations in endpoints(apis, base_url).items():
-        if product == "auth":
-            continue
+    for product, entries in config_products(apis, base_url).items():
         lines += [f"      - name: {product}", "        endpoints:"]
-        for loc, url in locations.items():
+        for loc, url in entries:
             lines.append(f"          - name: {q(url)}")
-            if loc != "global":
+            if loc:
                 lines.append(f"            location: {loc}")
             lines.append("            skipTlsVerify: true")
+    lines += [
+        f"      # {name}: not served by the emulator yet (the tools use the real endpoint)" for name in NOT_SERVED
+    ]
     return "\n".join(lines) + "\n"
 
 

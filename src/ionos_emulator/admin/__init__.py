@@ -1,4 +1,5 @@
-"""/_emulator/...: health, reset, timing, forced failures and the spec violations seen in strict mode."""
+"""/_emulator/...: health, reset, timing, forced failures, the spec violations seen in strict mode, and the
+remote console pages of Cloud API servers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import orjson
 
+from ..apis.cloud.compute import CONSOLE_PATH, console_page
 from ..engine.errors import ApiError
 from ..engine.lifecycle import FailureRule, Timing
 from ..gateway.context import Reply
@@ -121,6 +123,8 @@ def build_admin(emu):
     }
 
     def dispatch(method, path, query, raw, base_url) -> Reply:
+        if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL (Cloud API servers)
+            return console_page(emu.store, path[len(CONSOLE_PATH) :])
         entry = routes.get(path.rstrip("/"))
         if entry is None:
             raise ApiError(404, f"No emulator endpoint at {path}")

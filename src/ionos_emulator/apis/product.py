@@ -250,7 +250,7 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
         meta.update(kind.meta(ctx, row))
     if kind.metadata_fields is not None:
         meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
-    props = kind.view(ctx, row) if kind.view else dict(row.props)
+    props = {**kind.rendered_defaults, **(kind.view(ctx, row) if kind.view else row.props)}
     out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
     return {k: v for k, v in out.items() if k in kind.envelope}
 

@@ -18,7 +18,9 @@ handler of its own (registered by its API) is left alone.
 Hooks (all optional):
     prepare(ctx, parent, props, old) -> props   validates the properties of a new (old None) or replaced resource
     create(ctx, parent, body, change) -> Row    builds and inserts the row itself (composite Cloud creates)
-    update(ctx, row, props, replace, change)    applies new properties itself
+    inline(ctx, kind, row, body, change)        creates what the body carries inline with it (Cloud `entities`)
+    update(ctx, row, props, replace, change)    applies new properties itself (replace: a PUT that drops
+                                                what it leaves out; False for PATCH and the Cloud API's PUT)
     delete(ctx, row, change)                    rules and effects before a delete
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
@@ -91,6 +93,7 @@ class Kind:
     default_limit: int = 1000
     prepare: Hook | None = None
     create: Hook | None = None
+    inline: Hook | None = None
     update: Hook | None = None
     delete: Hook | None = None
     after: Hook | None = None
@@ -124,6 +127,9 @@ class Kind:
     id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
     aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")
     patchable: tuple[str, ...] | None = None  # properties a PATCH may send (others: 422); None: any
+    # optional properties the real API renders even when the client never set them, with the value it shows
+    # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
+    rendered_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 class Registry:
@@ -167,9 +173,9 @@ def load_chain(ctx: Ctx, steps: Steps) -> list[Row]:
     return rows
 
 
-def body_properties(ctx: Ctx, attr: str = "properties") -> dict[str, Any]:
-    """The `properties` object of a request body."""
-    body = ctx.body
+def body_properties(ctx: Ctx, attr: str = "properties", body: Any = None) -> dict[str, Any]:
+    """The `properties` object of a request body (the request's own unless `body` is given)."""
+    body = ctx.body if body is None else body
     if not isinstance(body, dict):
         raise ApiError(400, "the request body needs a 'properties' object")
     if not isinstance(body.get("properties"), dict):
@@ -186,23 +192,32 @@ def path_of(kind: Kind, parent: Row | None, id: str) -> str:
 # -- writing ------------------------------------------------------------------------------------------
 
 
-def create_row(ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str | None = None) -> Row:
-    """A new resource from the request body, through the kind's hooks; inserted through `change`."""
+def create_row(
+    ctx: Ctx, kind: Kind, parent: Row | None, change: Change, id: str | None = None, body: Any = None
+) -> Row:
+    """A new resource from the request body (or `body`, one sent inline in it), through the kind's hooks;
+    inserted through `change`, and with it what the body carries inline (hook `inline`)."""
+    body = ctx.body if body is None else body
     if kind.create is not None:
-        row: Row = kind.create(ctx, parent, ctx.body, change)
+        row: Row = kind.create(ctx, parent, body, change)
     else:
-        props = body_properties(ctx)
+        props = body_properties(ctx, body=body)
         if kind.prepare is not None:
             props = kind.prepare(ctx, parent, props, None)
         row = change.created(kind, keep_internal(kind, kind.style.new_row(ctx, kind, parent, props, id)))
+    if kind.inline is not None:
+        kind.inline(ctx, kind, row, body, change)
     if kind.after is not None:
         kind.after(ctx, row, change)
     return row
 
 
 def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Change, replace: bool) -> None:
-    """New properties for an existing resource: PUT replaces them, PATCH merges them."""
+    """New properties for an existing resource: PATCH merges them; PUT replaces them where the style's PUT
+    drops what it leaves out (`put_replaces_all`: the products), else it merges them too (the Cloud API keeps
+    what a PUT leaves out). Hooks see `replace` True only for a PUT that drops what it leaves out."""
     props = kind.style.update_props(ctx, kind, row, replace)
+    replace = replace and kind.style.put_replaces_all
     check_changeable(ctx, kind, row)
     if kind.update is not None:
         kind.update(ctx, row, props, replace, change)
@@ -211,7 +226,7 @@ def update_row(ctx: Ctx, kind: Kind, parent: Row | None, row: Row, change: Chang
             props = {**row.props, **props}
         if kind.prepare is not None:
             props = kind.prepare(ctx, parent, props, row)
-        if kind.prepare is not None or (replace and kind.style.put_replaces_all):
+        if kind.prepare is not None or replace:
             row.doc["properties"] = props
         else:
             row.props.update(props)

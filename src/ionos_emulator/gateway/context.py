@@ -45,6 +45,8 @@ class ApiModule:
     product: str = ""  # product name in the IONOS config file (dns, psql, mariadb, ...)
     privilege: str | None = None  # group flag a non-administrator needs for every operation
     errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
+    # a PUT keeps what it leaves out (the Cloud API): its `properties` need not hold the required ones
+    put_keeps_omitted: bool = False
     # its own lifecycle effects (data planes): name -> factory(settings) -> effect (engine/lifecycle.py)
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
 

@@ -144,7 +144,10 @@ class Pipeline:
                 raise bad_request("The request body is missing or empty")
             return
         if _takes_json(op.body):
-            errors = mount.spec.body_errors(op, ctx.body)
+            # lenient like the real services: "1" for 1, "true" for true, "static" for "STATIC"; handlers see
+            # the canonical values
+            ctx.body = mount.spec.coerce_body(op, ctx.body)
+            errors = mount.spec.body_errors(op, ctx.body, keep_omitted=ctx.api.put_keeps_omitted)
             if errors:
                 raise ApiError(422, "; ".join(msg for _, msg in errors[:5]), vdc="VDC-1-1")
 

@@ -18,7 +18,16 @@ OpenAPI 3.0 specifics handled here:
   non-required attributes may be ``null``, and resource-level
   ``properties``/``entities``/``metadata`` may be missing (depth=0 rendering).
 * PATCH bodies are partial: ``required`` of the top-level object is not
-  enforced.
+  enforced; so are the ``properties`` of a PUT body where the API's PUT keeps
+  what it leaves out (``body_errors(..., keep_omitted=True)``: the Cloud API).
+* Lenient input like the real (Java) services (``coerce_body``): where the
+  schema wants an integer, a number or a boolean, a string that spells one is
+  taken as that value; a string enum matches case-insensitively and is
+  replaced by its canonical spelling. Anything else is left for validation to
+  refuse.
+* Client-settable read-only attributes (``CLIENT_SETTABLE``): the real API
+  lets clients choose some attributes on create that the spec marks
+  read-only; they are accepted in requests.
 """
 
 from __future__ import annotations
@@ -45,6 +54,11 @@ _IN_PROPS_SUFFIX = "__p"  # request view, instance lives under a "properties" ke
 _RESPONSE_SUFFIX = "__r"  # response view
 _RESOURCE_LEVEL_KEYS = frozenset({"properties", "entities", "metadata"})
 _OPENAPI_ONLY = ("nullable", "readOnly", "writeOnly", "discriminator", "deprecated")
+
+# (api, schema) -> attributes the spec marks read-only that the real API lets a client choose (docs/fidelity.md)
+CLIENT_SETTABLE: dict[tuple[str, str], frozenset[str]] = {
+    ("cloud", "NicProperties"): frozenset({"mac"}),
+}
 
 _READ_ONLY_KW = "x-readOnly"
 _WRITE_ONLY_KW = "x-writeOnly"
@@ -350,11 +364,96 @@ def _collect(validator, instance, root_label: str) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------
-# parameters
+# lenient input: numeric and boolean strings, enums in any case
 # ---------------------------------------------------------------------------
+
 
 _INT_RE = re.compile(r"[+-]?\d+")
 _NUM_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _types(schema: Any, defs: Mapping[str, Any]) -> set[str] | None:
+    """The JSON types a (request view) schema accepts; None: any."""
+    if not isinstance(schema, dict):
+        return None
+    found: set[str] | None = None
+    t = schema.get("type")
+    if t is not None:
+        found = set(t) if isinstance(t, list) else {t}
+    parts = [defs.get(_ref_name(schema["$ref"]))] if "$ref" in schema else []
+    for sub in [*parts, *(schema.get("allOf") or ())]:
+        inner = _types(sub, defs)
+        if inner is not None:
+            found = inner if found is None else found & inner
+    branches = [*(schema.get("anyOf") or ()), *(schema.get("oneOf") or ())]
+    if branches:
+        union: set[str] = set()
+        for sub in branches:
+            inner = _types(sub, defs)
+            if inner is None:
+                return found
+            union |= inner
+        found = union if found is None else found & union
+    return found
+
+
+def _coerce_scalar(value: Any, schema: Mapping[str, Any], types: set[str] | None) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if types is not None and "string" not in types:
+        if types & {"integer", "number"} and _INT_RE.fullmatch(text):
+            return int(text)
+        if "number" in types and _NUM_RE.fullmatch(text) and math.isfinite(float(text)):
+            return float(text)
+        if "boolean" in types and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        return value
+    enum = schema.get("enum")
+    if enum and value not in enum:
+        same = [e for e in enum if isinstance(e, str) and e.lower() == value.lower()]
+        if len(same) == 1:
+            return same[0]
+    return value
+
+
+def _coerce(value: Any, schema: Any, defs: Mapping[str, Any]) -> Any:
+    """`value` with what the real service takes leniently made canonical (numbers, booleans, enums), as far
+    as `schema` tells; what it cannot make sense of is returned as it is, for validation to refuse."""
+    if not isinstance(schema, dict):
+        return value
+    if "$ref" in schema:
+        value = _coerce(value, defs.get(_ref_name(schema["$ref"])), defs)
+    for sub in schema.get("allOf") or ():
+        value = _coerce(value, sub, defs)
+    branches = [*(schema.get("anyOf") or ()), *(schema.get("oneOf") or ())]
+    if branches and isinstance(value, (dict, list)):
+        for sub in branches:
+            value = _coerce(value, sub, defs)
+    elif branches and not any(_json_type(value) in (_types(b, defs) or {_json_type(value)}) for b in branches):
+        for sub in branches:
+            new = _coerce(value, sub, defs)
+            if new is not value:
+                return new
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        out = {}
+        for k, v in value.items():
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            out[k] = _coerce(v, sub, defs) if sub is not None else v
+        return out
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [_coerce(v, items, defs) for v in value] if isinstance(items, dict) else value
+    if "type" in schema or "enum" in schema:
+        return _coerce_scalar(value, schema, _types(schema, defs))
+    return value
+
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
 
 
 def _param_value_error(label: str, raw: str, schema: Mapping[str, Any]) -> str | None:
@@ -440,12 +539,23 @@ def _param_errors(params: list[dict], values: Mapping[str, str], kind: str) -> l
 # ---------------------------------------------------------------------------
 
 
+def _client_settable(api: str, schemas: dict) -> dict:
+    """The schemas with the read-only flag taken off the attributes the real API lets clients choose."""
+    for (owner, name), attrs in CLIENT_SETTABLE.items():
+        if owner == api and name in schemas:
+            props = dict(schemas[name].get("properties") or {})
+            for attr in attrs:
+                props[attr] = {k: v for k, v in props[attr].items() if k != "readOnly"}
+            schemas = {**schemas, name: {**schemas[name], "properties": props}}
+    return schemas
+
+
 class Spec:
     def __init__(self, data: Mapping[str, Any]):
         self.api: str = data["api"]
         self.base_path: str = data.get("basePath", "")
         self.version: str = data.get("version", "")
-        self.schemas: dict = data.get("schemas") or {}
+        self.schemas: dict = _client_settable(self.api, data.get("schemas") or {})
         self.security_schemes: dict = data.get("securitySchemes") or {}
         self.servers: list[dict] = data.get("servers") or []  # product specs: the hosts the official SDK knows
         self.operations: list[Operation] = [Operation(op) for op in data["operations"]]
@@ -496,8 +606,9 @@ class Spec:
         cls = request_cls if view == "request" else response_cls
         return cls(root)
 
-    def _request_validator(self, op: Operation):
-        key = ("req", op.id)
+    def _request_validator(self, op: Operation, keep_omitted: bool = False):
+        """The body's validator; with `keep_omitted`, a PUT's `properties` need not hold the required ones."""
+        key = ("req", op.id, keep_omitted)
         v = self._validators.get(key)
         if v is None:
             # only body_errors asks, and only for an operation whose body has a schema
@@ -506,6 +617,8 @@ class Spec:
             ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
             inside = op.method == "PATCH" or "Properties" in ref[len(_REF_PREFIX) :]
             v = self._make_validator(schema, "request", inside, partial=op.method == "PATCH")
+            if keep_omitted and op.method == "PUT":
+                v = type(v)(_optional_properties(v.schema))
             self._validators[key] = v
         return v
 
@@ -519,14 +632,22 @@ class Spec:
         return resp, status
 
     # -- public validation API ------------------------------------------
-    def body_errors(self, op: Operation, body: Any) -> list[tuple[str, str]]:
+    def coerce_body(self, op: Operation, body: Any) -> Any:
+        """The body with what the real service takes leniently made canonical: numeric and boolean strings
+        where the schema wants numbers and booleans, enums in their own spelling (see `_coerce`)."""
+        if op.body is None or op.body.get("schema") is None or body is None:
+            return body
+        root = self._request_validator(op).schema
+        return _coerce(body, root, root["schemas"])
+
+    def body_errors(self, op: Operation, body: Any, keep_omitted: bool = False) -> list[tuple[str, str]]:
         if op.body is None or op.body.get("schema") is None:
             return []
         if body is None:
             if op.body.get("required"):
                 return [("", "request body is required")]
             return []
-        errors = _collect(self._request_validator(op), body, "request body")
+        errors = _collect(self._request_validator(op, keep_omitted), body, "request body")
         if isinstance(body, dict) and body.get("id") and "properties" not in body:
             # {"id": ...} names an existing resource to attach (a CD-ROM image, a volume, a NIC, a user):
             # the clients send no properties then, although the model marks them required
@@ -553,6 +674,21 @@ class Spec:
         errs = _param_errors(params, lowered, "header")
         names = {p["name"].lower(): p["name"] for p in op.header_params}
         return [(names.get(n, n), m.replace(f"'{n}'", f"'{names.get(n, n)}'")) for n, m in errs]
+
+
+def _optional_properties(root: dict) -> dict:
+    """`root` (a resource's request schema) with nothing required inside its `properties` object."""
+    defs = root["schemas"]
+    while set(root) - {"schemas"} == {"$ref"}:
+        root = {**defs[_ref_name(root["$ref"])], "schemas": defs}
+    attrs = dict(root.get("properties") or {})
+    inner = attrs.get("properties")
+    if not isinstance(inner, dict):
+        return root
+    while set(inner) == {"$ref"}:
+        inner = defs[_ref_name(inner["$ref"])]
+    attrs["properties"] = {k: v for k, v in inner.items() if k != "required"}
+    return {**root, "properties": attrs}
 
 
 @functools.cache

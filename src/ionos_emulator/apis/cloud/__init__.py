@@ -8,10 +8,15 @@ from ...gateway.context import ApiModule
 
 # importing a family registers its kinds and handlers
 from . import compute, k8s, labels, misc, netservices, network, readonly, security, storage, um  # noqa: F401
-from .model import REGISTRY
+from .model import CLOUD, REGISTRY
 
 API = ApiModule(
-    name="cloud", prefix="/cloudapi/v6", spec_name="cloud", product="cloud", hosts={"api.ionos.com": "/cloudapi/v6"}
+    name="cloud",
+    prefix="/cloudapi/v6",
+    spec_name="cloud",
+    product="cloud",
+    hosts={"api.ionos.com": "/cloudapi/v6"},
+    put_keeps_omitted=not CLOUD.put_replaces_all,
 )
 API.handlers.update(compute.API_HANDLERS)
 bind(API.handlers, specs.load("cloud").operations, REGISTRY)

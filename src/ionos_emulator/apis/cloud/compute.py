@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import secrets
+from urllib.parse import urlsplit
+
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
+from ...store import Store
 from . import catalogue
 from .model import (
     Change,
@@ -21,7 +26,7 @@ from .model import (
     single,
     stored,
 )
-from .rules import as_int, check_server_size, check_storage, fail, location_of
+from .rules import as_int, check_server_size, check_storage, datacenter_ipv6_cidr, fail, location_of
 
 API_HANDLERS: dict = {}
 
@@ -49,23 +54,18 @@ def create_datacenter(ctx: Ctx, parent, body, ch: Change):
         "secAuthProtection": bool(p.get("secAuthProtection", False)),
         "cpuArchitecture": [dict(a) for a in loc["properties"]["cpuArchitecture"]],
         "gpuArchitecture": list(loc["properties"].get("gpuArchitecture", [])),
-        "ipv6CidrBlock": None,
+        "ipv6CidrBlock": datacenter_ipv6_cidr(ctx),
     }
     row = new_row(ctx, DATACENTER, None, props)
     row.scope = row.id
     return ch.created(DATACENTER, row)
 
 
+DATACENTER_MUTABLE = ("name", "description", "secAuthProtection", "ipv6CidrBlock")
+
+
 def update_datacenter(ctx: Ctx, row, props, replace, ch):
-    if replace:
-        props = {"name": "", "description": "", "secAuthProtection": False, **props}
-    apply_props(
-        row,
-        props,
-        replace,
-        mutable=("name", "description", "secAuthProtection", "ipv6CidrBlock"),
-        immutable=("location",),
-    )
+    apply_props(row, props, replace, mutable=DATACENTER_MUTABLE, immutable=("location",))
 
 
 DATACENTER = register_shareable(
@@ -74,7 +74,8 @@ DATACENTER = register_shareable(
     "datacenters",
     "createDataCenter",
     paginated=True,
-    entities=("servers", "volumes", "loadbalancers", "lans", "networkloadbalancers", "natgateways", "securitygroups"),
+    # the order inline entities are created in: LANs before the servers and balancers that name them
+    entities=("lans", "servers", "volumes", "loadbalancers", "networkloadbalancers", "natgateways", "securitygroups"),
     create=create_datacenter,
     update=update_datacenter,
 )
@@ -304,9 +305,20 @@ def _hostname_ok(h: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", h))
 
 
-def create_server(ctx: Ctx, dc, body, ch: Change):
-    from .network import create_nic_row
+def _direct_attached(stype: str, p: dict, vol_items: list) -> list:
+    """A Cube or GPU server's first inline volume is its direct-attached storage: its type and size are the
+    template's (DAS, the template's storageSize) unless the client gives them."""
+    if stype not in ("CUBE", "GPU") or not vol_items or not isinstance(vol_items[0], dict):
+        return vol_items
+    tpl = catalogue.template(p.get("templateUuid") or "") or {"properties": {}}
+    first = vol_items[0]
+    defaults = {"type": "DAS", "size": tpl["properties"].get("storageSize")}
+    given: dict = first["properties"] if isinstance(first.get("properties"), dict) else {}
+    merged = {**{k: v for k, v in defaults.items() if v is not None}, **given}
+    return [{**first, "properties": merged}, *vol_items[1:]]
 
+
+def create_server(ctx: Ctx, dc, body, ch: Change):
     p = props_of(body)
     stype = p.get("type", "ENTERPRISE")
     size = _server_rules(ctx, dc, p)
@@ -317,7 +329,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
             vdc="VDC-5-1004",
         )
     entities = body.get("entities") or {}
-    vol_items = (entities.get("volumes") or {}).get("items") or []
+    vol_items = _direct_attached(stype, p, (entities.get("volumes") or {}).get("items") or [])
     nic_items = (entities.get("nics") or {}).get("items") or []
     if len(vol_items) + len(nic_items) > MAX_DEVICES:
         raise fail(f"A server can have at most {MAX_DEVICES} volumes and NICs together", vdc="VDC-5-1005")
@@ -347,7 +359,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
         if not isinstance(v, dict):
             raise fail("entities.volumes.items must hold volumes", vdc="VDC-1-1")
         vp, secrets = volume_props(
-            ctx, dc, props_of(v, "entities.volumes.items[].properties"), composite_cube=(stype == "CUBE")
+            ctx, dc, props_of(v, "entities.volumes.items[].properties"), composite_cube=(stype in ("CUBE", "GPU"))
         )
         vol = new_row(ctx, VOLUME, dc, vp)
         vol.x.update(secrets)
@@ -355,10 +367,7 @@ def create_server(ctx: Ctx, dc, body, ch: Change):
         ch.created(VOLUME, vol)
         if server.props["bootVolume"] is None:
             server.props["bootVolume"] = {"id": vol.id, "type": "volume", "href": ctx.href(vol.path)}
-    for n in nic_items:
-        if not isinstance(n, dict):
-            raise fail("entities.nics.items must hold NICs", vdc="VDC-1-1")
-        create_nic_row(ctx, dc, server, props_of(n, "entities.nics.items[].properties"), ch)
+    # the NICs (and what they carry inline) are created after it, as every inline entity is (create_entities)
     boot = p.get("bootVolume") or p.get("bootCdrom")
     if boot:
         _set_boot(ctx, dc, server, p)
@@ -444,6 +453,7 @@ SERVER = register(
         "servers",
         parent="datacenter",
         entities=("cdroms", "volumes", "nics", "securitygroups", "gpus"),
+        own_entities=("volumes",),
         create=create_server,
         update=update_server,
         delete=delete_server,
@@ -488,10 +498,47 @@ _action("datacentersServersResumePost", ("CUBE",), "RUNNING", "Only Cube servers
 _action("datacentersServersUpgradePost", SERVER_TYPES, None, "")
 
 
+# -- remote console: an absolute URL to a page the emulator serves itself -----------------------------------
+# The real URL opens the server's console in a browser, a short-lived token in it. Here the token is stored
+# (kv "console/<token>": the server it shows) and the page, /_emulator/console/<token>, shows the server's
+# name and state; with --tls the URL is https on the HTTPS port, as the real one is https.
+CONSOLE_PATH = "/_emulator/console/"
+
+
+def console_base(ctx: Ctx) -> str:
+    if not ctx.settings.tls or ctx.base_url.startswith("https://"):
+        return ctx.base_url
+    host = urlsplit(ctx.base_url).hostname or "127.0.0.1"
+    return f"https://{f'[{host}]' if ':' in host else host}:{ctx.settings.https_port}"
+
+
 @handler("datacentersServersRemoteConsoleGet")
 def remote_console(ctx: Ctx) -> Reply:
     dc, server = load_chain(ctx, [(DATACENTER, "datacenterId"), (SERVER, "serverId")])
-    return Reply(200, {"url": f"{ctx.base_url}/_emulator/console/{server.id}?token={server.meta.get('etag')}"})
+    token = secrets.token_urlsafe(24)
+    with ctx.store.tx():
+        ctx.store.kv_set(f"console/{token}", {"tenant": server.tenant, "datacenter": dc.id, "server": server.id})
+    return Reply(200, {"url": f"{console_base(ctx)}{CONSOLE_PATH}{token}"})
+
+
+def console_page(store: Store, token: str) -> Reply:
+    """The page a remote console URL opens: the server's name and state (404 for a token never issued)."""
+    entry = store.kv_get(f"console/{token}")
+    server = store.find(entry["tenant"], SERVER.name, entry["server"]) if entry else None
+    if server is None:
+        return Reply(404, "<!doctype html><title>No console</title><p>This console link is not valid.</p>\n", {}, HTML)
+    p = server.props
+    title = html.escape(f"Console: {p.get('name') or server.id}")
+    rows = "".join(
+        f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in (("server", server.id), ("name", p.get("name")), ("state", server.meta.get("state")),
+                     ("vmState", p.get("vmState")), ("datacenter", entry["datacenter"]))
+    )  # fmt: skip
+    page = f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head><body><h1>{title}</h1>"
+    return Reply(200, f"{page}<table>{rows}</table></body></html>\n", {}, HTML)
+
+
+HTML = "text/html; charset=utf-8"
 
 
 @handler("datacentersServersTokenGet")

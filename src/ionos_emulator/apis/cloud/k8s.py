@@ -17,15 +17,19 @@ import uuid
 
 import orjson
 
+from ...catalogue import load
 from ...engine import clock
 from ...gateway.context import Ctx, Reply
 from .compute import handler
 from .model import Change, Kind, full, key, load_chain, new_row, props_of, register, register_shareable, stamp, visible
 from .rules import allocate_public_ips, as_int, check_server_size, check_storage, fail, limits, location_of
 
-# Versions offered, oldest first, and the one a cluster gets when none is asked for.
-VERSIONS = ("1.29.15", "1.30.12", "1.31.8", "1.32.4")
-DEFAULT_VERSION = "1.31.8"
+# The real releases (catalogue/k8s.json): every patch release per minor, oldest first. The newest patch of
+# each minor is what the versions endpoint offers; earlier patches are still accepted when asked for.
+_K8S = load("k8s")
+RELEASES: tuple[str, ...] = tuple(v for patches in _K8S["releases"].values() for v in patches)
+VERSIONS: tuple[str, ...] = tuple(patches[-1] for patches in _K8S["releases"].values())
+DEFAULT_VERSION: str = _K8S["default"]
 # Node pools may run the cluster's minor version or up to this many minors below it.
 NODE_VERSION_SKEW = 2
 
@@ -61,16 +65,19 @@ def _minor(version: str) -> tuple[int, ...]:
 
 
 def upgrade_targets(version: str) -> list[str]:
-    """Same minor with a newer patch, or the next minor: a cluster moves up one minor at a time."""
+    """A newer patch of the same minor, or the next minor's offered release: a cluster moves up one minor at
+    a time."""
     cur = _minor(version)
-    return [
-        v for v in VERSIONS if (_minor(v) == cur and _parts(v) > _parts(version)) or _minor(v) == (cur[0], cur[1] + 1)
+    return [v for v in RELEASES if _minor(v) == cur and _parts(v) > _parts(version)] + [
+        v for v in VERSIONS if _minor(v) == (cur[0], cur[1] + 1)
     ]
 
 
 def viable_pool_versions(cluster_version: str) -> list[str]:
+    """The offered releases of the minors below the cluster's (within the skew), and the cluster's own."""
     major, minor = _minor(cluster_version)
-    return [v for v in VERSIONS if _minor(v)[0] == major and minor - NODE_VERSION_SKEW <= _minor(v)[1] <= minor]
+    lower = [v for v in VERSIONS if _minor(v)[0] == major and minor - NODE_VERSION_SKEW <= _minor(v)[1] < minor]
+    return [*lower, cluster_version]
 
 
 def _check_name(name, what: str) -> str:
@@ -182,7 +189,7 @@ def create_cluster(ctx: Ctx, parent, body, ch: Change):
     public = p.get("public", True)
     props = {
         "name": _check_name(p.get("name"), "cluster"),
-        "k8sVersion": _check_version(p.get("k8sVersion", DEFAULT_VERSION), VERSIONS, "cluster"),
+        "k8sVersion": _check_version(p.get("k8sVersion", DEFAULT_VERSION), RELEASES, "cluster"),
         "maintenanceWindow": _maintenance_window(p.get("maintenanceWindow"), rid),
         "public": public,
         "apiSubnetAllowList": _allow_list(p.get("apiSubnetAllowList")),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ...engine import clock, listing, resources
@@ -89,11 +89,50 @@ CLOUD = CloudStyle()
 REGISTRY = Registry()
 
 
+def create_entities(ctx: Ctx, kind: Kind, row: Row, body: Any, ch: BaseChange) -> None:
+    """Composite creation: the `entities` a POST carries, at any depth its schema allows, are created with
+    their parent in the same change, each through its own kind's create hook (the registry's child of the
+    parent kind under the entity's name, its own inline entities in turn). Entities follow the order the
+    kind declares them in (a data center's LANs before the servers whose NICs name them); those the kind's
+    create hook builds itself (`own_entities`) are left to it, references to existing resources go to the
+    kind's `attach` hook, and anything else sent inline is a 422, never silently dropped."""
+    entities = body.get("entities") if isinstance(body, dict) else None
+    if entities is None:
+        return
+    if not isinstance(entities, dict):
+        raise ApiError(422, "[VDC-1-1] attribute 'entities' must be an object", "100")
+    for name in sorted(entities, key=lambda n: kind.entities.index(n) if n in kind.entities else len(kind.entities)):
+        coll = entities[name]
+        items = coll.get("items") if isinstance(coll, dict) else None
+        if name in kind.own_entities or coll is None or not items:
+            continue
+        where = f"entities.{name}.items"
+        child = REGISTRY.child(kind.name, name)
+        attach = kind.attach.get(name)
+        if attach is None and (name not in kind.entities or child is None or child.create is None):
+            raise ApiError(422, f"[VDC-1-1] attribute '{where}': {name} cannot be created inline in a {kind.type}")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ApiError(422, f"[VDC-1-1] attribute '{where}' must be a list of {name}", "100")
+        for item in items:
+            if attach is not None:
+                attach(ctx, row, item, ch)
+                continue
+            assert child is not None
+            if child.create_privilege:
+                require(ctx, child.create_privilege, f"creating a {child.type}")
+            resources.create_row(ctx, child, row, ch, body=item)
+
+
 @dataclass(eq=False)
 class Kind(resources.Kind):
-    """A Cloud API kind: rendered with depth and entities, changed through /requests."""
+    """A Cloud API kind: rendered with depth and entities, changed through /requests; a POST creates the
+    entities it carries inline (`create_entities`), except those its create hook builds (`own_entities`)
+    and references to existing resources, which `attach[name](ctx, row, item, change)` connects."""
 
     style: resources.Style = CLOUD
+    inline: resources.Hook | None = create_entities
+    own_entities: tuple[str, ...] = ()
+    attach: dict[str, resources.Hook] = field(default_factory=dict)
 
 
 _K = TypeVar("_K", bound=resources.Kind)
@@ -385,8 +424,8 @@ def props_of(body, where: str = "properties") -> dict:
 def apply_props(
     row: Row, props: dict, replace: bool, *, mutable: tuple[str, ...] | None = None, immutable: tuple[str, ...] = ()
 ) -> None:
-    """PATCH merges the given properties; PUT replaces the mutable ones (absent ones fall back to defaults
-    the family hook sets). Changing an immutable property is a 422 naming it."""
+    """Sets the given mutable properties; what the client left out stays as it is (PUT and PATCH alike, as the
+    real Cloud API does). Changing an immutable property is a 422 naming it."""
     for name in immutable:
         if name in props and props[name] != row.props.get(name):
             raise ApiError(422, f"[VDC-1-3] attribute 'properties.{name}' cannot be changed")

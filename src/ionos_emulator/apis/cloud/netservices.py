@@ -172,9 +172,10 @@ def _check_limit(ctx: Ctx, kind: Kind, limit_name: str) -> None:
         raise fail(f"The contract's limit of {limit} for {kind.type} ({limit_name}) is reached", vdc="VDC-14-8")
 
 
-def _normalised(props: dict, replace: bool, row: Row) -> dict:
-    """What a change validates: PUT gives the whole resource, PATCH the changed part of the stored one."""
-    return dict(props) if replace else {**row.props, **props}
+def _normalised(props: dict, row: Row) -> dict:
+    """What a change validates: the stored resource with what the client sent (PUT, like PATCH, keeps what
+    it leaves out)."""
+    return {**row.props, **props}
 
 
 # -- NAT gateways -----------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def create_nat_gateway(ctx: Ctx, dc: Row, body, ch: Change) -> Row:
 
 
 def update_nat_gateway(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-    new = _nat_props(ctx, _dc_of(ctx, row), _normalised(props, replace, row), row.id, row.props)
+    new = _nat_props(ctx, _dc_of(ctx, row), _normalised(props, row), row.id, row.props)
     for rule in ctx.store.list(ctx.tenant, NAT_RULE.name, row.id):
         if rule.props["publicIp"] not in new["publicIps"]:
             raise fail(
@@ -276,7 +277,7 @@ def update_nat_rule(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) 
     gateway = stored(
         ctx.store.get(ctx.tenant, NAT_GATEWAY.name, row.scope, row.parent), f"NAT gateway of rule {row.id}"
     )
-    row.doc["properties"] = _nat_rule_props(gateway, _normalised(props, replace, row))
+    row.doc["properties"] = _nat_rule_props(gateway, _normalised(props, row))
 
 
 NAT_RULE = register(
@@ -346,7 +347,7 @@ def _balancer_create(kind: Kind, limit_name: str | None):
 
 def _balancer_update(rule_kind_name: str):
     def update(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-        merged = _normalised(props, replace, row)
+        merged = _normalised(props, row)
         for lan_attr, ips_attr in (("listenerLan", "ips"), ("targetLan", "lbPrivateIps")):
             if ips_attr not in props:  # addresses not named: kept in the same LAN, new ones in another LAN
                 if merged.get(lan_attr) == row.props[lan_attr]:
@@ -547,7 +548,7 @@ def _rule_kind(name: str, parent: Kind, build) -> Kind:
 
     def update(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
         lb = ctx.store.get(ctx.tenant, parent.name, row.scope, row.parent)
-        row.doc["properties"] = build(ctx, lb, _normalised(props, replace, row), row.id)
+        row.doc["properties"] = build(ctx, lb, _normalised(props, row), row.id)
 
     kind = register(Kind(name, "forwarding-rule", "forwardingrules", parent=parent.name, create=create, update=update))
     return kind
@@ -598,7 +599,7 @@ def create_target_group(ctx: Ctx, parent, body, ch: Change) -> Row:
 
 
 def update_target_group(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-    row.doc["properties"] = _target_group_props(_normalised(props, replace, row))
+    row.doc["properties"] = _target_group_props(_normalised(props, row))
 
 
 def delete_target_group(ctx: Ctx, row: Row, ch: Change) -> None:
@@ -644,8 +645,6 @@ def create_loadbalancer(ctx: Ctx, dc: Row, body, ch: Change) -> Row:
 def update_loadbalancer(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
     if "ip" in props:  # null asks for a new automatic address; PUT without it keeps the current one
         props = {**props, "ip": _lb_ip(ctx, props["ip"])}
-    if replace:
-        props = {"name": "", "dhcp": True, "ip": row.props["ip"], **props}
     apply_props(row, props, replace, mutable=("name", "ip", "dhcp"))
 
 
@@ -691,20 +690,31 @@ def get_balanced_nic(ctx: Ctx) -> Reply:
     return single(ctx, NIC, _balanced(ctx, lb))
 
 
-@handler("datacentersLoadbalancersBalancednicsPost")
-def attach_balanced_nic(ctx: Ctx) -> Reply:
-    dc, lb = load_chain(ctx, LB_STEPS)
-    nic_id = ctx.body.get("id") if isinstance(ctx.body, dict) else None
+def balance(ctx: Ctx, lb: Row, nic_ref, ch: Change) -> Row:
+    """Adds the NIC `nic_ref` names ({"id": ...}) to the NICs `lb` balances: a NIC of its data center that
+    no other load balancer balances. Attached by the POST of a balanced NIC, and inline on create."""
+    nic_id = nic_ref.get("id") if isinstance(nic_ref, dict) else None
     if not nic_id:
         raise fail("attribute 'id' (the NIC to balance) is required", vdc="VDC-1-2")
     nic = ctx.store.find(ctx.tenant, "nic", nic_id)
-    if nic is None or nic.scope != dc.id:
-        raise ApiError(404, f"Resource does not exist: nic {nic_id} in data center {dc.id}", "309")
-    for other in ctx.store.list(ctx.tenant, LOADBALANCER.name, dc.id):
+    if nic is None or nic.scope != lb.parent:
+        raise ApiError(404, f"Resource does not exist: nic {nic_id} in data center {lb.parent}", "309")
+    for other in ctx.store.list(ctx.tenant, LOADBALANCER.name, lb.parent):
         if nic_id in other.x.get("nics", []):
             raise fail(f"NIC {nic_id} is already balanced by load balancer {other.id}", vdc="VDC-10-1")
+    lb.x.setdefault("nics", []).append(nic_id)
+    ctx.store.update(lb)
+    return nic
+
+
+LOADBALANCER.attach["balancednics"] = balance
+
+
+@handler("datacentersLoadbalancersBalancednicsPost")
+def attach_balanced_nic(ctx: Ctx) -> Reply:
+    dc, lb = load_chain(ctx, LB_STEPS)
     with Change(ctx, LOADBALANCER.name, dc.id) as ch:
-        lb.x.setdefault("nics", []).append(nic_id)
+        nic = balance(ctx, lb, ctx.body, ch)
         ch.updated(LOADBALANCER, lb)
     return ch.accepted(full(ctx, NIC, nic, ctx.depth))
 
@@ -738,7 +748,7 @@ def _flow_log_kind(name: str, parent: str) -> Kind:
         return ch.created(kind, new_row(ctx, kind, owner, _flow_log_props(props_of(body))))
 
     def update(ctx: Ctx, row: Row, props: dict, replace: bool, ch: Change) -> None:
-        row.doc["properties"] = _flow_log_props(_normalised(props, replace, row))
+        row.doc["properties"] = _flow_log_props(_normalised(props, row))
 
     kind = register(
         Kind(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ...engine.errors import ApiError
 from ...gateway.context import Ctx, Reply
@@ -22,19 +23,30 @@ from .model import (
     require,
     stored,
 )
-from .rules import allocate_public_ips, as_int, fail, limits, location_of, mac, private_cidr, usage
+from .rules import allocate_public_ips, as_int, fail, ipv6_block, limits, location_of, mac, private_cidr, usage
 
 # -- LANs -------------------------------------------------------------------------------------------
 
 
-def _lan_props(ctx: Ctx, p: dict) -> dict:
+def _lan_ipv6(ctx: Ctx, dc, wanted, own_id: str = "") -> str | None:
+    """A LAN's /64: null (no IPv6), "AUTO" (the first free one of the data center's /56) or one chosen inside
+    it, unique among the data center's LANs."""
+    if wanted is None:
+        return None
+    taken = {
+        str(lan.props.get("ipv6CidrBlock")) for lan in ctx.store.list(ctx.tenant, "lan", dc.id) if lan.id != own_id
+    }
+    return ipv6_block(wanted, dc.props.get("ipv6CidrBlock"), 64, taken, "properties.ipv6CidrBlock", "data center")
+
+
+def _lan_props(ctx: Ctx, dc, p: dict) -> dict:
     public = bool(p.get("public", False))
     return {
         "name": p.get("name", ""),
         "public": public,
         "ipFailover": list(p.get("ipFailover") or []),
         "ipv4CidrBlock": None if public else private_cidr(ctx),
-        "ipv6CidrBlock": p.get("ipv6CidrBlock"),
+        "ipv6CidrBlock": _lan_ipv6(ctx, dc, p.get("ipv6CidrBlock")),
         **({"pcc": p["pcc"]} if p.get("pcc") else {}),
     }
 
@@ -43,14 +55,14 @@ def create_lan(ctx: Ctx, dc, body, ch: Change):
     p = props_of(body)
     if p.get("public"):
         require(ctx, "createInternetAccess", "a public LAN")
-    props = _lan_props(ctx, p)
+    props = _lan_props(ctx, dc, p)
     row = new_row(ctx, LAN, dc, props, id=next_seq_id(ctx, dc, "lan_seq"))
     return ch.created(LAN, row)
 
 
 def create_lan_implicitly(ctx: Ctx, dc, lan_id: int, ch: Change):
     """'If the LAN ID does not exist, it will be implicitly created' (a private LAN with that id)."""
-    row = new_row(ctx, LAN, dc, _lan_props(ctx, {}), id=str(lan_id))
+    row = new_row(ctx, LAN, dc, _lan_props(ctx, dc, {}), id=str(lan_id))
     if int(dc.x.get("lan_seq", 0)) < lan_id:
         dc.x["lan_seq"] = lan_id
         ctx.store.update(dc)
@@ -66,9 +78,15 @@ def update_lan(ctx: Ctx, row, props, replace, ch):
         nics = [n for n in _lan_nic_rows(ctx, row) if n.id == f.get("nicUuid")]
         if not nics or f.get("ip") not in (nics[0].props.get("ips") or []):
             raise fail(f"IP failover entry {f} must name a NIC in this LAN and one of its IPs", vdc="VDC-7-1")
-    if replace:
-        props = {"name": "", "ipFailover": [], **props}
+    ipv6_changed = "ipv6CidrBlock" in props and props["ipv6CidrBlock"] != row.props.get("ipv6CidrBlock")
+    if ipv6_changed:
+        dc = stored(ctx.store.get(ctx.tenant, "datacenter", "", row.parent), f"data center of LAN {row.id}")
+        props = {**props, "ipv6CidrBlock": _lan_ipv6(ctx, dc, props["ipv6CidrBlock"], row.id)}
     apply_props(row, props, replace, mutable=("name", "public", "ipFailover", "pcc", "ipv6CidrBlock"))
+    if ipv6_changed:  # the LAN's NICs get (or lose) a /80 and an address of the LAN's new block
+        for nic in _lan_nic_rows(ctx, row):
+            nic.props.update(_nic_ipv6(ctx, row, {}, nic.id))
+            ch.updated(NIC, nic)
 
 
 def delete_lan(ctx: Ctx, row, ch):
@@ -151,6 +169,41 @@ def _assign_ips(ctx: Ctx, lan, wanted: list | None) -> list[str]:
     return [str(net.network_address + n)]
 
 
+MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+def _chosen_mac(value) -> str | None:
+    """A MAC address the client chose on create (the real API takes it, though the spec marks it read-only)."""
+    if value is None:
+        return None
+    if not MAC.fullmatch(str(value).lower()):
+        raise fail(f"attribute 'properties.mac' is not a MAC address: '{value}'", vdc="VDC-8-4")
+    return str(value).lower()
+
+
+def _nic_ipv6(ctx: Ctx, lan, p: dict, own_id: str = "") -> dict:
+    """A NIC's IPv6 on an IPv6 LAN: its own /80 of the LAN's /64 (the first free one unless chosen) and one
+    address in it unless `ipv6Ips` chooses them; on a LAN without IPv6 none of these can be set."""
+    lan_block = lan.props.get("ipv6CidrBlock")
+    if lan_block is None:
+        for attr in ("ipv6CidrBlock", "ipv6Ips", "dhcpv6"):
+            if p.get(attr) not in (None, []):
+                raise fail(f"attribute 'properties.{attr}' needs a LAN with an IPv6 CIDR block", vdc="VDC-1-1")
+        return {"ipv6CidrBlock": None, "ipv6Ips": [], "dhcpv6": None}
+    taken = {str(n.props.get("ipv6CidrBlock")) for n in _lan_nic_rows(ctx, lan) if n.id != own_id}
+    block = ipv6_block(p.get("ipv6CidrBlock") or "AUTO", lan_block, 80, taken, "properties.ipv6CidrBlock", "LAN")
+    net = ipaddress.IPv6Network(block)
+    ips = list(p.get("ipv6Ips") or [str(net.network_address + 1)])
+    for ip in ips:
+        try:
+            inside = ipaddress.IPv6Address(ip) in net
+        except (TypeError, ValueError):
+            inside = False
+        if not inside:
+            raise fail(f"attribute 'properties.ipv6Ips': {ip!r} is not an IPv6 address in the NIC's {block}", "100")
+    return {"ipv6CidrBlock": block, "ipv6Ips": ips, "dhcpv6": bool(p.get("dhcpv6", True))}
+
+
 def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
     if "lan" not in p:
         raise fail("attribute 'properties.lan' is required", vdc="VDC-1-2")
@@ -161,12 +214,10 @@ def create_nic_row(ctx: Ctx, dc, server, p: dict, ch: Change):
     device, slot = free_device_and_slot(ctx, server, "nic")
     props = {
         "name": p.get("name", ""),
-        "mac": mac(),
+        "mac": _chosen_mac(p.get("mac")) or mac(),
         "ips": _assign_ips(ctx, lan, p.get("ips")),
         "dhcp": bool(p.get("dhcp", True)),
-        "ipv6Ips": p.get("ipv6Ips") or [],
-        "ipv6CidrBlock": p.get("ipv6CidrBlock"),
-        "dhcpv6": p.get("dhcpv6"),
+        **_nic_ipv6(ctx, lan, p),
         "lan": lan_id,
         "firewallActive": bool(p.get("firewallActive", False)),
         "firewallType": p.get("firewallType", "INGRESS"),
@@ -203,13 +254,16 @@ def update_nic(ctx: Ctx, row, props, replace, ch):
         # automatically must not then be checked against the reserved blocks
         lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)) or create_lan_implicitly(ctx, dc, lan_id, ch)
         props = {**props, "ips": _assign_ips(ctx, lan, props.get("ips"))}
-    if replace:
-        props = {"name": "", "dhcp": True, "firewallActive": False, "firewallType": "INGRESS", **props}
+    if "lan" in props or any(attr in props for attr in ("ipv6CidrBlock", "ipv6Ips", "dhcpv6")):
+        lan = stored(ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id)), f"LAN {lan_id}")
+        kept = {} if lan_id != row.props["lan"] else {a: row.props.get(a) for a in ("ipv6CidrBlock", "dhcpv6")}
+        props = {**props, **_nic_ipv6(ctx, lan, {**kept, **props}, row.id)}
     apply_props(
         row,
         props,
         replace,
         mutable=("name", "ips", "dhcp", "ipv6Ips", "ipv6CidrBlock", "dhcpv6", "lan", "firewallActive", "firewallType"),
+        immutable=("mac",),
     )
 
 
@@ -303,8 +357,8 @@ def create_rule(ctx: Ctx, nic, body, ch: Change):
 def update_rule(ctx: Ctx, row, props, replace, ch):
     if "protocol" in props and props["protocol"] != row.props.get("protocol"):
         raise fail("attribute 'properties.protocol' cannot be changed", vdc="VDC-1-3")
-    # PUT keeps only the protocol (it cannot change); PATCH starts from the current rule
-    row.doc["properties"] = _rule_props(props, {"protocol": row.props["protocol"]} if replace else row.props)
+    # PUT and PATCH start from the current rule
+    row.doc["properties"] = _rule_props(props, row.props)
 
 
 FIREWALL_RULE = register(

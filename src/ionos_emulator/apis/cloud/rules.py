@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 
 from ...engine.errors import ApiError
@@ -122,6 +123,40 @@ def private_cidr(ctx: Ctx) -> str:
     counter = int(ctx.store.kv_get("ip:lan") or 0)
     ctx.store.kv_set("ip:lan", counter + 1)
     return f"10.{7 + counter // 254 % 240}.{counter % 254 + 1}.0/24"
+
+
+# IPv6 blocks come from the documentation range (RFC 3849), never from real addresses
+IPV6_RANGE = ipaddress.IPv6Network("2001:db8::/32")
+
+
+def datacenter_ipv6_cidr(ctx: Ctx) -> str:
+    """A data center's own /56, unique across the emulator (a counter in the store)."""
+    counter = int(ctx.store.kv_get("ip:v6dc") or 0)
+    ctx.store.kv_set("ip:v6dc", counter + 1)
+    start = int(IPV6_RANGE.network_address) + (counter % 2**24) * 2 ** (128 - 56)
+    return str(ipaddress.IPv6Network((start, 56)))
+
+
+def ipv6_block(wanted, within: str | None, prefix: int, taken: set[str], attr: str, what: str) -> str:
+    """A /`prefix` inside `within` not in `taken`: the first free one for "AUTO", else the one the client
+    chose, which must be such a block (422 naming `attr`)."""
+    if within is None:
+        raise fail(f"attribute '{attr}' can only be set once the {what} has an IPv6 CIDR block", vdc="VDC-1-1")
+    outer = ipaddress.IPv6Network(within)
+    if isinstance(wanted, str) and wanted.upper() == "AUTO":
+        for block in outer.subnets(new_prefix=prefix):
+            if str(block) not in taken:
+                return str(block)
+        raise fail(f"the {what}'s IPv6 CIDR block {within} has no free /{prefix} left", vdc="VDC-1-4")
+    try:
+        block = ipaddress.IPv6Network(wanted)
+    except (TypeError, ValueError):
+        raise fail(f"attribute '{attr}' must be an IPv6 CIDR block or AUTO, not {wanted!r}", vdc="VDC-1-1") from None
+    if block.prefixlen != prefix or not block.subnet_of(outer):
+        raise fail(f"attribute '{attr}': {block} is not a /{prefix} inside the {what}'s {within}", vdc="VDC-1-4")
+    if str(block) in taken:
+        raise fail(f"attribute '{attr}': {block} is already in use", vdc="VDC-1-4")
+    return str(block)
 
 
 def mac() -> str:

@@ -57,8 +57,6 @@ def create_group(ctx: Ctx, dc, body, ch: Change):
 
 
 def update_group(ctx: Ctx, row, props, replace, ch):
-    if replace:
-        props = {"description": "", **props}
     apply_props(row, props, replace, mutable=("name", "description"))
 
 
@@ -83,6 +81,7 @@ SECURITY_GROUP = register(
         "securitygroups",
         parent="datacenter",
         entities=("rules", "nics", "servers"),
+        own_entities=("rules",),
         create=create_group,
         update=update_group,
         delete=delete_group,
@@ -155,8 +154,24 @@ def attach_to_nic(ctx: Ctx) -> Reply:
     return _attach(ctx, dc, nic, NIC)
 
 
-SERVER.entity_rows["securitygroups"] = lambda ctx, server: (SECURITY_GROUP, attached(ctx, server))
-NIC.entity_rows["securitygroups"] = lambda ctx, nic: (SECURITY_GROUP, attached(ctx, nic))
+def join(ctx: Ctx, member, ref, ch: Change) -> None:
+    """A server or NIC created with `entities.securitygroups` joins the existing groups the items name by id."""
+    gid = ref.get("id")
+    group = ctx.store.get(ctx.tenant, SECURITY_GROUP.name, member.scope, str(gid))
+    if group is None:
+        raise ApiError(404, f"Resource does not exist: security group {gid} in data center {member.scope}", "309")
+    ids = member.x.setdefault("securitygroups", [])
+    if gid not in ids:
+        ids.append(gid)
+    lim = _limit(ctx, "securityGroupsPerResource", 10)
+    if len(ids) > lim:
+        raise fail(f"At most {lim} security groups can be attached to a server or a NIC", vdc="VDC-30-3")
+    ctx.store.update(member)
+
+
+for _member in (SERVER, NIC):
+    _member.entity_rows["securitygroups"] = lambda ctx, row: (SECURITY_GROUP, attached(ctx, row))
+    _member.attach["securitygroups"] = join
 
 
 # -- the data center's default group --------------------------------------------------------------------

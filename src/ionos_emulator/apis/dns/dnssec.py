@@ -109,7 +109,7 @@ def keys_post(ctx: Ctx) -> Reply:
             "x": {"ksk": [ksk_pem, ksk_pub], "zsk": [zsk_pem, zsk_pub]},
         },
     )
-    # signing re-provisions the zone: it is PROVISIONING until the change completes
+    # signing is a change of the zone (its SOA serial rises when it completes)
     with ProductChange(ctx, ZONE) as ch:
         ctx.store.insert(row)
         count_change(ctx, zone)

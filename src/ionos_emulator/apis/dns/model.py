@@ -52,19 +52,32 @@ def _secondary_meta(ctx: Ctx, row: Row) -> dict:
 
 
 # Their rules are hooks set by the modules that hold them (zones, records, reverse).
-ZONE = PKind(DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={})
-SECONDARY = PKind(DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={})
-RECORD = PKind(DNS, "record", "record", "records", parent=ZONE, delete_body={})
+# The real Cloud DNS answers a POST or PUT of a zone or record with the resource already AVAILABLE (served
+# and counted in the SOA serial at once; a forced failure still removes it when its request completes), and
+# renders a description that was never set as "" (docs/fidelity.md, "Cloud DNS as the real product").
+READY = "AVAILABLE"  # the state a creation or replacement answers with
+DESCRIBED = {"description": ""}
+ZONE = PKind(
+    DNS, "zone", "zone", "zones", meta=_zone_meta, delete_body={}, creating=READY, updating=READY,
+    rendered_defaults=DESCRIBED,
+)  # fmt: skip
+SECONDARY = PKind(
+    DNS, "secondaryzone", "secondaryzone", "secondaryzones", meta=_secondary_meta, delete_body={}, creating=READY,
+    updating=READY, rendered_defaults=DESCRIBED,
+)  # fmt: skip
+RECORD = PKind(DNS, "record", "record", "records", parent=ZONE, delete_body={}, creating=READY, updating=READY)
 # Reverse records are synchronous: 201/200 with the record as written, no state.
-REVERSE = PKind(DNS, "reverserecord", "reverserecord", "reverserecords", delete_body={}, stateless=True)
+REVERSE = PKind(
+    DNS, "reverserecord", "reverserecord", "reverserecords", delete_body={}, stateless=True, rendered_defaults=DESCRIBED
+)
 # DNSSEC keys of a zone: one row below the zone (so deleting the zone takes it), never rendered as a resource.
 KEYS = PKind(DNS, "dnsseckeys", "dnsseckeys", "keys", parent=ZONE)
 
 
 # -- the SOA serial ---------------------------------------------------------------------------------------
 # A zone counts its changed rows in x["changes"] when a change is requested; the serial the DNS server shows
-# is (zone creation second + changes - rows still pending), so it rises exactly when a change completes and
-# never falls (a failed change also completes).
+# is (zone creation second + changes - rows still being deleted), so it rises exactly when
+# a change shows and never falls (a failed change also completes).
 
 
 def count_change(ctx: Ctx, zone: Row, n: int = 1) -> None:

@@ -16,6 +16,7 @@ import re
 from ipaddress import IPv4Network
 from typing import Any
 
+from ...catalogue import load
 from ...dataplanes import redis as dataplane
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
@@ -42,7 +43,8 @@ class InMemoryDB(ClusterService):
         "7.2": {"status": "SUPPORTED", "comment": "", "canUpgradeTo": ["9.0"]},
         "9.0": {"status": "RECOMMENDED", "comment": "", "canUpgradeTo": []},
     }
-    recovery_locations = ("de", "eu-central-2", "eu-central-3", "eu-south-2")
+    # the real Object Storage locations (catalogue/dbaas.json)
+    recovery_locations = tuple(load("dbaas")["object_storage"])
     reserved_networks = tuple(IPv4Network(n) for n in ("10.210.0.0/16", "10.212.0.0/14"))
     dns_label = "in-memory-db"
     effect_name = "inmemorydb.dataplane"

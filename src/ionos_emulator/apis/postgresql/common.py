@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from ...catalogue import load
 from ...engine.errors import invalid
 
 # Major versions offered, oldest first, with their support status (a free-form string in both APIs).
@@ -23,9 +24,11 @@ VERSION_COMMENTS = {
     "SUPPORTED": "supported",
 }
 
-# Object storage locations backups are written to; a cluster's default is the one nearest to it.
-BACKUP_LOCATIONS = ("de", "eu-central-2", "eu-south-2")
-NEAREST_BACKUP_LOCATION = {"de/fra": "de", "de/txl": "eu-central-2", "es/vit": "eu-south-2"}
+# The real Object Storage locations backups are written to (catalogue/dbaas.json); a cluster's default is the
+# one nearest to it.
+_STORAGE = load("dbaas")
+BACKUP_LOCATIONS: tuple[str, ...] = tuple(_STORAGE["object_storage"])
+NEAREST_BACKUP_LOCATION: dict[str, str] = _STORAGE["nearest"]
 
 # Names the service keeps for its own roles; PostgreSQL itself reserves the pg_ prefix.
 RESTRICTED_USERNAMES = {"postgres", "admin", "standby"}
@@ -53,7 +56,7 @@ def stable_id(*parts: str) -> str:
 
 def check_backup_location(attr: str, value: str | None, cluster_location: str) -> str:
     if value is None:
-        return NEAREST_BACKUP_LOCATION.get(cluster_location, "de")
+        return NEAREST_BACKUP_LOCATION.get(cluster_location, _STORAGE["fallback"])
     if value not in BACKUP_LOCATIONS:
         raise invalid(attr, f"must be one of {', '.join(BACKUP_LOCATIONS)}, got '{value}'")
     return value
