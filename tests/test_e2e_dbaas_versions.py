@@ -5,6 +5,8 @@ version can be installed beside the one the suite uses (see docs/fidelity.md).""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import httpx
 import ionoscloud_dbaas_mongo as mongo
 import pytest
@@ -160,17 +162,36 @@ def mariadb_v1_body(dc, lan, *, name="Shop DB", cidr="192.168.10.10/24", usernam
     }
 
 
-@pytest.fixture
-def mariadb(emulator):
-    with httpx.Client(base_url=emulator.url, auth=OWNER, headers=MARIADB_HOST) as h:
+@contextmanager
+def on_host(emulator, headers):
+    """A client that calls the emulator as the real host named in `headers`."""
+    with httpx.Client(base_url=emulator.url, auth=OWNER, headers=headers) as h:
         yield h
+
+
+def made(h, path, body, status):
+    r = h.post(path, json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def host_fixture(name, headers):
+    """A fixture `name`: a client of the real host in `headers`."""
+
+    @pytest.fixture(name=name)
+    def client(emulator):
+        with on_host(emulator, headers) as h:
+            yield h
+
+    return client
+
+
+mariadb = host_fixture("mariadb", MARIADB_HOST)
 
 
 def test_mariadb_v1_cluster_flow_beside_v2(emulator, mariadb):
     dc, lan = pg_network(emulator, location="de/fra")
-    r = mariadb.post("/clusters", json=mariadb_v1_body(dc, lan))
-    assert r.status_code == 200, r.text
-    c = r.json()
+    c = made(mariadb, "/clusters", mariadb_v1_body(dc, lan), 200)
     assert set(c) == {"id", "metadata", "properties"} and c["metadata"]["state"] == "BUSY"
     p = c["properties"]
     assert p["instances"] == 1 and p["cores"] == 2 and p["ram"] == 4 and p["storageSize"] == 20
@@ -240,3 +261,84 @@ def test_mariadb_v2_the_same_user_name_in_two_clusters(emulator):
         for i in range(2):
             made = mariadb_create(c, dc, lan, name=f"same{i}", address=f"192.168.10.{20 + i}/24", username="owner")
             assert made.data.properties.credentials.username == "owner"
+
+
+# -- In-Memory DB v1 (replica sets) at the host's root beside v2 at /v2 (raw HTTP: no v1 SDK on PyPI) --------
+
+INMEMORY_HOST = {"Host": "in-memory-db.de-fra.ionos.com"}
+
+
+def replicaset_body(dc, lan, *, name="Cache", cidr="192.168.10.30/24", username="app", **extra):
+    return {
+        "properties": {
+            "displayName": name,
+            "version": "7.2",
+            "replicas": 1,
+            "resources": {"cores": 1, "ram": 4},
+            "persistenceMode": "RDB",
+            "evictionPolicy": "noeviction",
+            "connections": [{"datacenterId": dc, "lanId": lan, "cidr": cidr}],
+            "credentials": {"username": username, "password": "Secret12345"},
+            "maintenanceWindow": {"dayOfTheWeek": "Monday", "time": "02:00:00"},
+            **extra,
+        }
+    }
+
+
+inmemory = host_fixture("inmemory", INMEMORY_HOST)
+
+
+def test_inmemorydb_v1_replicasets_snapshots_restores(emulator, inmemory):
+    dc, lan = pg_network(emulator, location="de/fra")
+    rs = made(inmemory, "/replicasets", replicaset_body(dc, lan), 201)
+    assert rs["type"] == "replicaset" and rs["metadata"]["state"] == "BUSY"
+    assert rs["metadata"]["dnsName"] == f"{rs['id']}.in-memory-db.de-fra.ionos.com"
+    p = rs["properties"]
+    assert p["replicas"] == 1 and p["resources"]["ram"] == 4 and p["credentials"] == {"username": "app"}
+    assert p["connections"] == [{"datacenterId": dc, "lanId": lan, "cidr": "192.168.10.30/24"}]
+    assert inmemory.get(f"/replicasets/{rs['id']}").json()["metadata"]["state"] == "AVAILABLE"
+    assert rs["id"] not in {c["id"] for c in inmemory.get("/v2/clusters").json()["items"]}  # v2's are its own
+    assert httpx.get(emulator.url + f"/inmemorydb/de-fra/replicasets/{rs['id']}", auth=OWNER).status_code == 200
+    # PUT replaces (RAM only grows), and creates under the client's id
+    body = replicaset_body(dc, lan)
+    body["properties"]["resources"]["ram"] = 8
+    r = inmemory.put(f"/replicasets/{rs['id']}", json={"id": rs["id"], **body})
+    assert r.status_code == 200 and r.json()["properties"]["resources"]["ram"] == 8, r.text
+    body["properties"]["resources"]["ram"] = 4
+    r = inmemory.put(f"/replicasets/{rs['id']}", json={"id": rs["id"], **body})
+    assert r.status_code == 422 and "properties.resources.ram" in r.text, r.text
+    # snapshots of it, and a restore into it
+    snaps = [s for s in inmemory.get("/snapshots").json()["items"] if s["metadata"]["replicasetId"] == rs["id"]]
+    assert snaps and snaps[0]["type"] == "snapshot" and snaps[0]["metadata"]["datacenterId"] == dc
+    sid = snaps[0]["id"]
+    assert inmemory.get(f"/snapshots/{sid}").status_code == 200
+    r = inmemory.post(
+        f"/snapshots/{sid}/restores", json={"properties": {"replicasetId": rs["id"], "displayName": "back"}}
+    )
+    assert r.status_code == 201, r.text
+    restore = r.json()
+    assert restore["type"] == "restore" and restore["metadata"]["restoredSnapshotId"] == sid
+    assert inmemory.get(f"/snapshots/{sid}/restores/{restore['id']}").json()["properties"]["replicasetId"] == rs["id"]
+    assert [x["id"] for x in inmemory.get(f"/snapshots/{sid}/restores").json()["items"]] == [restore["id"]]
+    # a new replica set from the snapshot
+    r = inmemory.post(
+        "/replicasets", json=replicaset_body(dc, lan, name="Copy", cidr="192.168.10.31/24", initialSnapshotId=sid)
+    )
+    assert r.status_code == 201 and r.json()["properties"]["initialSnapshotId"] == sid, r.text
+    for cid in (rs["id"], r.json()["id"]):
+        assert inmemory.delete(f"/replicasets/{cid}").status_code == 202
+    assert inmemory.get(f"/replicasets/{rs['id']}").status_code == 404
+
+
+def test_inmemorydb_v1_bad_input_and_the_same_user_in_two_replica_sets(emulator, inmemory):
+    dc, lan = pg_network(emulator, location="de/fra")
+    for extra, attr in (
+        ({"replicas": "two"}, "properties.replicas"),
+        ({"credentials": {"username": "default", "password": "Secret12345"}}, "properties.credentials.username"),
+        ({"connections": [{"datacenterId": dc, "lanId": lan, "cidr": "10.210.0.5/24"}]}, "properties.connections"),
+    ):
+        r = inmemory.post("/replicasets", json=replicaset_body(dc, lan, name="Refused", **extra))
+        assert r.status_code in (400, 422) and attr in r.text, r.text
+    for i in range(2):
+        r = inmemory.post("/replicasets", json=replicaset_body(dc, lan, name=f"r{i}", cidr=f"192.168.10.{40 + i}/24"))
+        assert r.status_code == 201 and r.json()["properties"]["credentials"]["username"] == "app", r.text

@@ -39,6 +39,22 @@ def regional_product(name: str, host: str) -> Product:
     )
 
 
+def first_generation(name: str, host: str) -> Product:
+    """The v1 API of a regional DBaaS product whose v2 is served at `host`/v2: at the host's root, on our
+    paths /<name>/<region>/... beside v2's /<name>/<region>/v2/..., its kinds its own. No config-file entry:
+    the tools look the product's name up for v2 (endpoints.ALIASES)."""
+    spec_name = f"{name}-v1"
+    return Product(
+        name=spec_name,
+        path=name,
+        spec_name=spec_name,
+        config_name="",
+        locations=spec_locations(spec_name),
+        host=host,
+        privilege=PRIVILEGE,
+    )
+
+
 def required(value: dict, attr: str, names: Iterable[str]) -> None:
     for name in names:
         if value.get(name) in (None, ""):

@@ -12,25 +12,19 @@ same service, stored in that shape and rendered in the v1 shape; what an error n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ...engine.errors import ApiError, invalid, not_found
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import PRIVILEGE, V1_CLUSTER_METADATA
-from ..product import Product, ProductChange, load, page, spec_locations
+from ..dbaas import V1_CLUSTER_METADATA, first_generation
+from ..product import Product, ProductChange, load, page
 from . import MariaDB
 
-PRODUCT: Product = Product(
-    name="mariadb-v1",
-    path="mariadb",  # /mariadb/<region>/clusters, beside v2 at /mariadb/<region>/v2/clusters
-    spec_name="mariadb-v1",
-    config_name="",  # none: the tools look up "mariadb" and "mariadbv2" for v2 (endpoints.ALIASES)
-    locations=spec_locations("mariadb-v1"),
-    host="mariadb.{region}.ionos.com",
-    privilege=PRIVILEGE,
-)
+PRODUCT: Product = first_generation("mariadb", "mariadb.{region}.ionos.com")
 
 INSTANCE_KEYS = {"cores": "cores", "ram": "ram", "storageSize": "storageSize"}
 # what a v2 error names -> the v1 attribute (most specific first)
@@ -48,11 +42,31 @@ ATTRIBUTES = (
 ATTRIBUTE = re.compile(r"^attribute '([^']+)'")
 
 
-def v1_attribute(attr: str) -> str:
-    for v2, v1 in ATTRIBUTES:
-        if attr == v2 or attr.startswith(v2 + "."):
-            return v1 + attr[len(v2) :]
-    return attr
+@contextmanager
+def translated_errors(attributes: tuple[tuple[str, str], ...]) -> Iterator[None]:
+    """An error of the v2 rules names the v1 attribute (`attributes`: v2 -> v1, most specific first)."""
+    try:
+        yield
+    except ApiError as e:
+        m = ATTRIBUTE.match(e.message)
+        if m:
+            attr = m.group(1)
+            for v2, v1 in attributes:
+                if attr == v2 or attr.startswith(v2 + "."):
+                    e.message = f"attribute '{v1 + attr[len(v2) :]}'{e.message[m.end() :]}"
+                    e.args = (e.message,)
+                    break
+        raise
+
+
+def v2_connection(c: dict) -> dict:
+    """A v1 connection {datacenterId, lanId, cidr} as v2's {datacenterId, lanId, primaryInstanceAddress}."""
+    return {"datacenterId": c["datacenterId"], "lanId": c["lanId"], "primaryInstanceAddress": c["cidr"]}
+
+
+def v1_connections(c: dict) -> list[dict]:
+    """A stored v2 connection as v1's list of one."""
+    return [{"datacenterId": c["datacenterId"], "lanId": c["lanId"], "cidr": c["primaryInstanceAddress"]}]
 
 
 def as_v2(p: dict, old: dict | None = None) -> dict:
@@ -66,12 +80,7 @@ def as_v2(p: dict, old: dict | None = None) -> dict:
         **{v2: out.pop(v1, current.get(v2)) for v1, v2 in INSTANCE_KEYS.items()},
     }
     if p.get("connections"):
-        c = p["connections"][0]
-        out["connection"] = {
-            "datacenterId": c["datacenterId"],
-            "lanId": c["lanId"],
-            "primaryInstanceAddress": c["cidr"],
-        }
+        out["connection"] = v2_connection(p["connections"][0])
     creds = p.get("credentials")
     if isinstance(creds, dict) and "database" not in creds:  # a guess: the user's database is named like it
         out["credentials"] = {**creds, "database": creds.get("username")}
@@ -104,14 +113,8 @@ class MariaDBv1(MariaDB):
         super().__init__(product)
 
     def prepare(self, ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
-        try:
+        with translated_errors(ATTRIBUTES):
             return super().prepare(ctx, parent, as_v2(p, old.props if old else None), old)
-        except ApiError as e:
-            m = ATTRIBUTE.match(e.message)
-            if m:
-                e.message = f"attribute '{v1_attribute(m.group(1))}'{e.message[m.end() :]}"
-                e.args = (e.message,)
-            raise
 
     def cluster_meta(self, ctx: Ctx, row: Row) -> dict:
         return {}  # the DNS name is a property in v1
@@ -126,9 +129,7 @@ class MariaDBv1(MariaDB):
             "cores": i["cores"],
             "ram": i["ram"],
             "storageSize": i["storageSize"],
-            "connections": [
-                {"datacenterId": c["datacenterId"], "lanId": c["lanId"], "cidr": c["primaryInstanceAddress"]}
-            ],
+            "connections": v1_connections(c),
             "maintenanceWindow": p["maintenanceWindow"],
             "backup": {"location": p["backup"]["location"]},
         }
