@@ -159,7 +159,9 @@ class ClusterService:
                 log.warning("%s: dropping cluster %s on the data plane failed: %s", self.product.name, eff["id"], e)
             return
         row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
-        if row is None or row.meta.get("state") == self.CLUSTER.states.destroying:
+        states = self.CLUSTER.states
+        # one being deleted is left alone (its drop follows), unless its API shows deletion and change alike
+        if row is None or (row.meta.get("state") == states.destroying != states.creating):
             return
         try:
             row.props.update(self.plane_ensure(server, row, eff.get("source")))
