@@ -10,7 +10,18 @@ from ionos_emulator.apis import build_apis
 from ionos_emulator.gateway.mounts import Mounts
 
 # the APIs this suite holds to "every operation has a handler"
-COMPLETE = ("cloud", "auth", "dns", "postgresql", "postgresql-v1", "mariadb", "inmemorydb", "mongodb")
+COMPLETE = (
+    "cloud",
+    "auth",
+    "dns",
+    "postgresql",
+    "postgresql-v1",
+    "mariadb",
+    "mariadb-v1",
+    "inmemorydb",
+    "inmemorydb-v1",
+    "mongodb",
+)
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}
 ROUTED = sorted({m.api.spec_name for m in MOUNTS if not m.complete})

@@ -2,7 +2,8 @@
 dangling references, and their validators reject a wrong body and accept what the official SDKs send
 and read.
 
-Specs compiled from a spec file (tools/compile_specs.py): dns, postgresql-v1, mongodb, certmanager-v1,
+Specs compiled from a spec file (tools/compile_specs.py): dns, postgresql-v1, mongodb, mariadb-v1,
+inmemorydb-v1, certmanager-v1,
 containerregistry-v1, cdn, autoscaling-v1.  Specs compiled from an official Python SDK
 (tools/compile_sdk_specs.py): postgresql, mariadb, inmemorydb, logging, kafka, vpn,
 objectstoragemanagement, apigateway, certmanager, containerregistry, autoscaling.  The checks that build
@@ -38,8 +39,11 @@ PROSE_KEYS = {"description", "summary", "example", "examples", "title", "tags", 
 # name -> (operations, SDK package whose public *_with_http_info methods are counted, its distribution)
 SPEC_FILE_PRODUCTS = {
     "dns": (30, "ionoscloud_dns", "ionoscloud-dns"),
-    "postgresql-v1": (14, None, None),  # the SDK on PyPI is the PostgreSQL v2 API (postgresql.json)
-    "mongodb": (16, "ionoscloud_dbaas_mongo", "ionoscloud-dbaas-mongo"),
+    # the upstream originals: v1 with users, databases and versions (the SDK on PyPI is the v2 API)
+    "postgresql-v1": (25, None, None),
+    "mongodb": (18, None, None),  # ionoscloud-dbaas-mongo 1.2.2 has 16 of them (no versions endpoints)
+    "mariadb-v1": (9, None, None),  # ionoscloud-dbaas-mariadb 2.x; the suite's 3.x is the v2 API
+    "inmemorydb-v1": (10, None, None),
     "certmanager-v1": (8, None, None),  # the 3.x SDK is the newer API (certmanager.json)
     "containerregistry-v1": (15, None, None),
     "cdn": (7, None, None),  # ionoscloud-cdn 1.0.0b2 has 5 of them (test_cdn_sdk_is_part_of_the_spec)
@@ -324,6 +328,8 @@ WRONG_BODIES = {
     "dns": ("zonesPost", {"properties": {"zoneName": 5}}, "properties.zoneName"),
     "postgresql-v1": ("clustersPost", {"properties": {"cores": "x"}}, "properties.cores"),
     "mongodb": ("clustersPost", {"properties": {"instances": "three"}}, "properties.instances"),
+    "mariadb-v1": ("clustersPost", {"properties": {"instances": "three"}}, "properties.instances"),
+    "inmemorydb-v1": ("replicasetsPost", {"properties": {"replicas": "three"}}, "properties.replicas"),
     "certmanager-v1": ("certificatesPost", {"properties": {"name": ["x"]}}, "properties.name"),
     "containerregistry-v1": (
         "registriesPost",
@@ -608,6 +614,31 @@ def _body_autoscaling():
 
 
 HAND_WRITTEN = {  # APIs whose SDK (of that version) is not on PyPI: bodies as their clients send them
+    # ionoscloud-dbaas-mariadb 2.x cannot be installed beside the suite's 3.x (the v2 API): as 2.x sends it
+    "mariadb-v1": {
+        "properties": {
+            "mariadbVersion": "10.6",
+            "instances": 1,
+            "cores": 1,
+            "ram": 4,
+            "storageSize": 10,
+            "connections": [{"datacenterId": "dc", "lanId": "1", "cidr": "192.168.1.100/24"}],
+            "displayName": "maria",
+            "credentials": {"username": "app", "password": "Secret12345"},
+        }
+    },
+    "inmemorydb-v1": {
+        "properties": {
+            "displayName": "cache",
+            "version": "7.2",
+            "replicas": 1,
+            "resources": {"cores": 1, "ram": 4},
+            "persistenceMode": "None",
+            "evictionPolicy": "noeviction",
+            "connections": [{"datacenterId": "dc", "lanId": "1", "cidr": "192.168.1.100/24"}],
+            "credentials": {"username": "app", "password": "Secret12345"},
+        }
+    },
     "postgresql-v1": {
         "properties": {
             "displayName": "pg",

@@ -63,6 +63,11 @@ def test_sub_location_readable(client, emulator):
     assert next(loc for loc in de if loc.id == "de/fra/2").properties.name == "frankfurt-2"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:  # the sub-location's id, its '/' encoded
         assert h.get("/locations/de/fra%2F2").json()["id"] == "de/fra/2"
+    # as the SDK sends it, the '/' not encoded
+    sub = ionoscloud.LocationsApi(client).locations_find_by_region_id_and_id("de", "fra/2")
+    assert sub.id == "de/fra/2" and sub.properties.name == "frankfurt-2"
+    with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:  # a path longer than any route is still a 404
+        assert h.get("/locations/de/fra/2/x").status_code == 404
 
 
 def test_earlier_k8s_patch_releases(client):

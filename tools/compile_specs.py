@@ -32,8 +32,13 @@ SOURCES = {"cloud": "cloud-v6.yaml", "auth": "auth-v1.yaml"}
 # an official Python SDK are compiled by tools/compile_sdk_specs.py.
 PRODUCT_SOURCES = {
     "dns": "dns-v1.yaml",
-    "postgresql-v1": "dbaas-postgres-v1.yaml",
-    "mongodb": "dbaas-mongo-v1.yaml",
+    # the upstream originals, supersets of the SDKs' re-serialisations (dbaas-postgres-v1.yaml adds no
+    # users/databases/versions, dbaas-mongo-v1.yaml no versions); see ../shared/specs/SOURCES.md
+    "postgresql-v1": "dbaas-postgres-1.0.0-upstream.yaml",
+    "mongodb": "dbaas-mongo-1.0.0-upstream.yaml",
+    # the first generation of two regional APIs, still called by current tools beside their v2
+    "mariadb-v1": "dbaas-mariadb-0.1.0.yaml",
+    "inmemorydb-v1": "dbaas-inmemorydb-1.0.0.yaml",
     "certmanager-v1": "cert-manager-v1.yaml",
     "containerregistry-v1": "container-registry-v1.yaml",
     "cdn": "cdn-v1.yaml",
@@ -330,9 +335,11 @@ CORRECTIONS = {
         # its own field text says it must be null for SOURCE_IP conditions, which Terraform sends without it
         Unrequire("ApplicationLoadBalancerHttpRuleCondition", "condition", "null for SOURCE_IP")
     ],
-    "mongodb": [
-        # the required list spells the attribute differently from its own properties (and from every client)
-        RenameRequired("CreateClusterProperties", "mongodbVersion", "mongoDBVersion", "misspelt required name")
+    "postgresql-v1": [
+        # the upstream document raised the minima above what the SDK's spec (2048/2048 MB) and the clients
+        # send: the Terraform provider's acceptance tests create v1 clusters with ram 2048 and storage 2048
+        Replace(_schema_path("Ram", "minimum"), 4096, 2048, "clients create clusters with 2048 MB of RAM"),
+        Replace(_schema_path("StorageSize", "minimum"), 10240, 2048, "clients create clusters with 2048 MB"),
     ],
     "autoscaling-v1": [
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)

@@ -21,7 +21,7 @@ from ..engine.errors import conflict, invalid, unprocessable
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row
-from .product import PKind, Product, computed_rows, new_row, spec_locations
+from .product import PKind, Product, computed_rows, load, new_row, spec_locations
 
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -36,6 +36,22 @@ def regional_product(name: str, host: str) -> Product:
     one name for its path, its compiled spec and its entry in the IONOS config file."""
     return Product(
         name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=PRIVILEGE
+    )
+
+
+def first_generation(name: str, host: str) -> Product:
+    """The v1 API of a regional DBaaS product whose v2 is served at `host`/v2: at the host's root, on our
+    paths /<name>/<region>/... beside v2's /<name>/<region>/v2/..., its kinds its own. No config-file entry:
+    the tools look the product's name up for v2 (endpoints.ALIASES)."""
+    spec_name = f"{name}-v1"
+    return Product(
+        name=spec_name,
+        path=name,
+        spec_name=spec_name,
+        config_name="",
+        locations=spec_locations(spec_name),
+        host=host,
+        privilege=PRIVILEGE,
     )
 
 
@@ -310,6 +326,18 @@ class RecoveryPoints:
 # -- the v1 APIs (PostgreSQL v1, MongoDB): their clusters, instance logs, the API's own versions -----------
 
 
+# the metadata a v1 API's cluster has (PostgreSQL v1, MariaDB v1)
+V1_CLUSTER_METADATA = (
+    "createdDate",
+    "createdBy",
+    "createdByUserId",
+    "lastModifiedDate",
+    "lastModifiedBy",
+    "lastModifiedByUserId",
+    "state",
+)
+
+
 def v1_cluster(
     product: Product,
     new: Callable[[Ctx, dict], dict],
@@ -377,3 +405,49 @@ def api_versions(product: Product, versions: list[dict]) -> None:
     """Serves /infos/version (the newest) and /infos/versions: the API's own versions."""
     product.handler("infosVersionGet")(lambda ctx: Reply(200, dict(versions[-1])))
     product.handler("infosVersionsGet")(lambda ctx: Reply(200, [dict(v) for v in versions]))
+
+
+# -- a cluster's own users and databases (PostgreSQL v1, MongoDB) ----------------------------------------
+
+
+def live_cluster(cluster_kind: Kind, cluster: Row) -> Row:
+    """A cluster whose users and databases can still be changed (422 while it is being deleted)."""
+    if cluster.meta.get("state") == cluster_kind.states.destroying:
+        raise unprocessable(f"cluster '{cluster.id}' is being deleted")
+    return cluster
+
+
+def new_member_name(ctx: Ctx, kind: Kind, cluster: Row, attr: str, name: str) -> str:
+    """The name of a new user or database of `cluster`: unique within that cluster only, so two clusters
+    that ask for the same name each get it, as separate servers would."""
+    if ctx.store.get(ctx.tenant, kind.name, cluster.id, name) is not None:
+        raise invalid(attr, f"names an existing {kind.type} of cluster {cluster.id} ('{name}')")
+    return name
+
+
+def cluster_member(product: Product, cluster: Kind, name: str, segment: str, key: str, **options: Any) -> Kind:
+    """A cluster's user or database: keyed by its name (`key`) within its cluster, no state of its own,
+    written at once; deleting one of a cluster being deleted is refused."""
+
+    def deleted(ctx: Ctx, row: Row, change: Change) -> None:
+        live_cluster(cluster, load(ctx, cluster, row.parent))
+
+    return PKind(
+        product,
+        name,
+        name,
+        segment,
+        parent=cluster,
+        creating="AVAILABLE",
+        stateless=True,
+        id_property=key,
+        delete=deleted,
+        **options,
+    )
+
+
+def cluster_users(product: Product, cluster: Kind, prepare: Callable, view: Callable, **options: Any) -> Kind:
+    """A cluster's database users, keyed by username; the password (its hash or verifier) is never shown."""
+    return cluster_member(
+        product, cluster, "user", "users", "username", internal=("password",), prepare=prepare, view=view, **options
+    )

@@ -65,6 +65,9 @@ class Product:
     host: str = ""  # real host, "{region}" filled in: "dns.{region}.ionos.com"
     privilege: str | None = None  # group flag a non-administrator needs (accessAndManageDns, ...)
     handlers: dict = field(default_factory=dict)
+    # our path segment where it differs from the name: two generations of one product side by side
+    # (MariaDB v1 at /mariadb/<region>, v2 at /mariadb/<region>/v2)
+    path: str = ""
     registry: Registry = field(default_factory=Registry)  # its kinds (PKind adds them)
     # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
     # installed in every app that mounts the product, so a change queued before a restart still completes
@@ -86,10 +89,11 @@ class Product:
         out = []
         for loc in self.locations:
             region = REGIONS.get(loc, loc.replace("/", "-"))
+            segment = self.path or self.name
             if loc:
-                prefix = f"/{self.name}/{region}{base}"
+                prefix = f"/{segment}/{region}{base}"
             else:
-                prefix = base if base and base != "/" else f"/{self.name}"
+                prefix = base if base and base != "/" else f"/{segment}"
             hosts = {self.host.format(region=region): base} if self.host else {}
             out.append(
                 ApiModule(

@@ -43,6 +43,8 @@ class ApiModule:
     hosts: dict[str, str] = field(default_factory=dict)
     basic_auth: bool = True  # products whose SDKs send Bearer only still accept Basic here
     product: str = ""  # product name in the IONOS config file (dns, psql, mariadb, ...)
+    # path parameters whose values clients send with an unencoded '/' (the Cloud API's locationId "fra/2")
+    slash_params: frozenset[str] = frozenset()
     privilege: str | None = None  # group flag a non-administrator needs for every operation
     errors: ErrorStyle = CLOUD_ERRORS  # how its errors are spelled
     # a PUT keeps what it leaves out (the Cloud API): its `properties` need not hold the required ones

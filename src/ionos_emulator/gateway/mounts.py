@@ -36,12 +36,15 @@ class Mounts:
             if router is None:  # regional instances of one product share their spec's router
                 router = routers[api.spec_name] = Router()
                 for op in spec.operations:
-                    router.add(op.method, op.path, op)
+                    router.add(op.method, op.path, op, api.slash_params)
             mount = Mount(api, spec, router)
             self.all.append(mount)
             self._by_segment.setdefault(_first_segment(api.prefix), []).append(mount)
             for host, host_prefix in api.hosts.items():
                 self._hosts.setdefault(host.lower(), []).append((host_prefix, api.prefix))
+        for served in self._hosts.values():
+            # longest first, so a host's "/v2" is not taken by an older API version served at its root
+            served.sort(key=lambda entry: -len(entry[0]))
         for candidates in self._by_segment.values():
             # longest prefix first, so "/databases/postgresql" is not taken by a shorter one
             candidates.sort(key=lambda m: -len(m.api.prefix))

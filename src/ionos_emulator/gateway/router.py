@@ -7,11 +7,12 @@ from urllib.parse import unquote
 
 
 class _Node:
-    __slots__ = ("static", "param", "methods")
+    __slots__ = ("static", "param", "rest", "methods")
 
     def __init__(self) -> None:
         self.static: dict[str, _Node] = {}
         self.param: _Node | None = None
+        self.rest: _Node | None = None  # a last parameter that takes the rest of the path, slashes and all
         self.methods: dict[str, tuple[Any, list[str]]] = {}  # method -> (target, parameter names)
 
 
@@ -19,13 +20,19 @@ class Router:
     def __init__(self) -> None:
         self.root = _Node()
 
-    def add(self, method: str, template: str, target: Any) -> None:
+    def add(self, method: str, template: str, target: Any, slash_params: frozenset[str] = frozenset()) -> None:
+        """`slash_params`: parameters whose values clients send with unencoded '/' (as the last segment only)."""
         node, names = self.root, []
-        for seg in _split(template):
+        segs = _split(template)
+        for i, seg in enumerate(segs):
             if seg.startswith("{") and seg.endswith("}"):
+                names.append(seg[1:-1])
+                if i == len(segs) - 1 and seg[1:-1] in slash_params:
+                    node.rest = node.rest or _Node()
+                    node = node.rest
+                    continue
                 if node.param is None:
                     node.param = _Node()
-                names.append(seg[1:-1])
                 node = node.param
             else:
                 node = node.static.setdefault(seg, _Node())
@@ -58,6 +65,8 @@ class Router:
             r = self._walk(node.param, segs, i + 1, values + [seg])
             if r is not None:
                 return r
+        if node.rest is not None and node.rest.methods and all(segs[i:]):
+            return node.rest, values + ["/".join(segs[i:])]
         return None
 
 

@@ -126,7 +126,9 @@ class _Transformer:
         if ref is not None:
             target = self.schemas.get(_ref_name(ref))
             return isinstance(target, dict) and bool(target.get(key))
-        return False
+        # one of several forms, each flagged (In-Memory DB v1's password: plain text or hashed, both write-only)
+        branches = s.get("oneOf") or s.get("anyOf") or []
+        return bool(branches) and all(self._flag(b, key) for b in branches)
 
     def tx(self, s: Any, view: str, inside: bool) -> Any:
         if not isinstance(s, dict):

@@ -17,6 +17,7 @@ API = ApiModule(
     product="cloud",
     hosts={"api.ionos.com": "/cloudapi/v6"},
     put_keeps_omitted=not CLOUD.put_replaces_all,
+    slash_params=frozenset({"locationId"}),  # sub-locations: the SDKs send /locations/de/fra/2 as it is
 )
 API.handlers.update(compute.API_HANDLERS)
 bind(API.handlers, specs.load("cloud").operations, REGISTRY)

@@ -142,3 +142,7 @@ class InMemoryDB(ClusterService):
 
 
 SERVICE = InMemoryDB(PRODUCT)
+
+from . import v1  # noqa: E402  (the first generation of the API, at the host's root; it builds on InMemoryDB)
+
+PRODUCTS.append(v1.PRODUCT)

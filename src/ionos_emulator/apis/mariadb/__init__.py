@@ -113,3 +113,7 @@ class MariaDB(ClusterService):
 
 
 SERVICE = MariaDB(PRODUCT)
+
+from . import v1  # noqa: E402  (the first generation of the API, at the host's root; it builds on MariaDB)
+
+PRODUCTS.append(v1.PRODUCT)

@@ -69,6 +69,11 @@ class ClusterService:
     dns_label = ""  # <clusterId>.<dns_label>.<region>.ionos.com
     effect_name = ""  # the lifecycle effect of the data plane
     plane_label = ""  # the server's name in messages
+    cluster_type, cluster_segment, cluster_param = "cluster", "clusters", "clusterId"  # In-Memory DB v1: replicasets
+    free_form_name = False  # the v1 APIs' displayName may be any text (cluster_name)
+    # options of its kinds beyond the shared ones: an API generation's states, envelope and view
+    cluster_options: dict[str, Any] = {}
+    recovery_options: dict[str, Any] = {}
     # its kinds, made by __init__ (the catalogues' rows hooks refer to them)
     CLUSTER: Kind
     RECOVERY: Kind
@@ -82,15 +87,18 @@ class ClusterService:
         self.CLUSTER = PKind(
             product,
             "cluster",
-            "cluster",
-            "clusters",
-            absolute_href=True,
-            updating="UPDATING",
-            idempotent_delete=True,
-            prepare=self.prepare,
-            after=self.after,
-            delete=self.delete,
-            meta=self.cluster_meta,
+            self.cluster_type,
+            self.cluster_segment,
+            **{
+                "absolute_href": True,
+                "updating": "UPDATING",
+                "idempotent_delete": True,
+                "prepare": self.prepare,
+                "after": self.after,
+                "delete": self.delete,
+                "meta": self.cluster_meta,
+                **self.cluster_options,
+            },
         )
         # recovery points and the catalogues carry no state
         self.RECOVERY = PKind(
@@ -101,6 +109,7 @@ class ClusterService:
             absolute_href=True,
             stateless=True,
             rows=lambda ctx, parent: self.points.visible(ctx),
+            **self.recovery_options,
         )
         self.points = RecoveryPoints(self.RECOVERY)
         self.LOCATION = PKind(
@@ -153,7 +162,9 @@ class ClusterService:
                 log.warning("%s: dropping cluster %s on the data plane failed: %s", self.product.name, eff["id"], e)
             return
         row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
-        if row is None or row.meta.get("state") == self.CLUSTER.states.destroying:
+        states = self.CLUSTER.states
+        # one being deleted is left alone (its drop follows), unless its API shows deletion and change alike
+        if row is None or (row.meta.get("state") == states.destroying != states.creating):
             return
         try:
             row.props.update(self.plane_ensure(server, row, eff.get("source")))
@@ -179,12 +190,12 @@ class ClusterService:
 
     def prepare(self, ctx: Ctx, parent: Row | None, p: dict, old: Row | None) -> dict:
         """The properties to store for a new cluster (old None) or a replacement of `old`."""
-        rid = ctx.params.get("clusterId")
+        rid = ctx.params.get(self.cluster_param)
         if rid and ctx.body.get("id") not in (None, rid):
             raise invalid("id", f"must be the id in the path ('{rid}') or absent, got '{ctx.body['id']}'")
         if old is not None:
             refuse_busy(self.CLUSTER, old)
-        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"))}
+        out: dict[str, Any] = {"name": cluster_name("properties.name", p.get("name"), free_form=self.free_form_name)}
         if p.get("description") is not None:
             out["description"] = p["description"]
         out["version"] = self.version_of(p.get("version"), old.props["version"] if old else None)
@@ -206,11 +217,11 @@ class ClusterService:
         """What a written cluster keeps aside (its login, what it was restored from), its recovery point, and
         its data plane."""
         p = ctx.body["properties"]
+        restore, source = self.restore_request(p, "requested" not in row.x), None
         row.x.setdefault("requested", dict(row.props["credentials"]))  # the names asked for at creation
         hashed = self.password_hash(p.get("credentials") if isinstance(p.get("credentials"), dict) else {})
         if hashed:
             row.x["passwordHash"] = hashed
-        restore, source = p.get(self.restore_attr) or {}, None
         if restore.get(self.source_attr):  # a new cluster from a recovery point (prepare checked it)
             source = load(ctx, self.RECOVERY, restore[self.source_attr])
             row.x["restoredFrom"] = {
@@ -326,6 +337,11 @@ class ClusterService:
         )
 
     # -- hooks of the product ---------------------------------------------------------------------------
+
+    def restore_request(self, body_props: dict, created: bool) -> dict:
+        """What the request's body asks to restore from ({} nothing), in the shape `restore_attr` has; `created`:
+        the body made the cluster."""
+        return body_props.get(self.restore_attr) or {}
 
     def product_props(self, ctx: Ctx, p: dict, old: Row | None) -> dict:
         """The product's own properties (credentials, backup/snapshot settings, ...), checked."""

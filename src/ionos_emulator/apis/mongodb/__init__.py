@@ -19,7 +19,7 @@ from typing import Any
 
 from ...engine import clock
 from ...engine.change import Change
-from ...engine.errors import invalid, not_found, unprocessable
+from ...engine.errors import invalid, not_found
 from ...engine.resources import Kind, check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -128,6 +128,15 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
     if p["displayName"] != old.props["displayName"]:
         cluster_name("properties.displayName", p["displayName"], free_form=True)
     p["maintenanceWindow"] = maintenance_window(WINDOW_ATTR, p["maintenanceWindow"])
+    if p["mongoDBVersion"] != old.props["mongoDBVersion"] and p["mongoDBVersion"] not in upgrades_of(
+        old.props["mongoDBVersion"]
+    ):
+        allowed = ", ".join(upgrades_of(old.props["mongoDBVersion"])) or "none"
+        raise invalid(
+            "properties.mongoDBVersion",
+            f"cannot change from '{old.props['mongoDBVersion']}' to '{p['mongoDBVersion']}' (upgrades: {allowed}; "
+            "one major release at a time, no downgrades)",
+        )
     template, new = template_of(old.props["templateID"]), template_of(p["templateID"])
     if is_downgrade(template, new):
         raise invalid(
@@ -183,7 +192,7 @@ CLUSTER = dbaas.v1_cluster(
     after=cluster_created,
     view=cluster_view,
     meta=cluster_health,
-    patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID"),
+    patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID", "mongoDBVersion"),
     changeable_states=("AVAILABLE",),
     **NO_HREF,
 )
@@ -216,15 +225,8 @@ def password_hash(password: str) -> str:
     return f"sha256${salt.hex()}${hashlib.sha256(salt + password.encode()).hexdigest()}"
 
 
-def live(ctx: Ctx, cluster: Row) -> Row:
-    """A cluster whose users can still be changed."""
-    if cluster.meta.get("state") == CLUSTER.states.destroying:
-        raise unprocessable(f"cluster '{cluster.id}' is being deleted")
-    return cluster
-
-
 def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
-    live(ctx, cluster)
+    dbaas.live_cluster(CLUSTER, cluster)
     if old is None:
         name = p["username"]
         if not USERNAME.match(name):
@@ -232,8 +234,7 @@ def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
                 "properties.username",
                 f"must be 1 to 63 letters, digits and . _ @ -, starting with a letter or digit, got '{name}'",
             )
-        if ctx.store.get(ctx.tenant, USER.name, cluster.id, name) is not None:
-            raise invalid("properties.username", f"names an existing user of cluster {cluster.id} ('{name}')")
+        dbaas.new_member_name(ctx, USER, cluster, "properties.username", name)
     props = {
         "username": old.props["username"] if old else p["username"],
         "roles": roles_of(p.get("roles"), "properties.roles"),
@@ -243,24 +244,12 @@ def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
     return props
 
 
-def user_deleted(ctx: Ctx, row: Row, change: Change) -> None:
-    live(ctx, load(ctx, CLUSTER, row.parent))
-
-
 # no id (the username is its key), no state; the password is write-only
-USER = PKind(
+USER = dbaas.cluster_users(
     PRODUCT,
-    "user",
-    "user",
-    "users",
-    parent=CLUSTER,
-    creating="AVAILABLE",
-    stateless=True,
-    id_property="username",
-    internal=("password",),
-    prepare=prepare_user,
-    delete=user_deleted,
-    view=lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
+    CLUSTER,
+    prepare_user,
+    lambda ctx, row: {"username": row.props["username"], "roles": row.props.get("roles", [])},
     **{**NO_HREF, "envelope": ("type", "metadata", "properties")},
     metadata_fields=("createdDate", "createdBy", "createdByUserId"),
     delete_renders=True,
@@ -338,5 +327,27 @@ def cluster_logs(ctx: Ctx) -> Reply:
 
 
 # -- catalogue ----------------------------------------------------------------------------------------
+
+# -- the MongoDB versions on offer, and those a cluster can go to -----------------------------------------
+
+
+def upgrades_of(version: str) -> list[str]:
+    """MongoDB upgrades one major release at a time (its feature compatibility version must follow)."""
+    later = list(MONGODB_VERSIONS[MONGODB_VERSIONS.index(version) + 1 :]) if version in MONGODB_VERSIONS else []
+    return later[:1]
+
+
+def version_list(versions) -> Reply:
+    return Reply(200, {"data": [{"name": v} for v in versions]})
+
+
+PRODUCT.handler("versionsGet")(lambda ctx: version_list(MONGODB_VERSIONS))
+
+
+@PRODUCT.handler("clustersVersionsGet")
+def cluster_versions(ctx: Ctx) -> Reply:
+    current = load(ctx, CLUSTER, ctx.params["clusterId"]).props["mongoDBVersion"]
+    return version_list([current, *upgrades_of(current)])
+
 
 api_versions(PRODUCT, API_VERSIONS)

@@ -19,7 +19,17 @@ from ...engine.errors import invalid, not_found
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import PRIVILEGE, api_versions, cluster_name, connect, logs_reply, maintenance_window, v1_cluster
+from .. import dbaas
+from ..dbaas import (
+    PRIVILEGE,
+    V1_CLUSTER_METADATA,
+    api_versions,
+    cluster_name,
+    connect,
+    logs_reply,
+    maintenance_window,
+    v1_cluster,
+)
 from ..product import REGIONS, Product, ProductChange, load, page, render, rows_of
 from . import logs, plane
 from .common import VERSIONS, check_backup_location, check_username, check_version, upgrades_of
@@ -39,15 +49,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 RESERVED_NETWORKS = tuple(IPv4Network(n) for n in ("10.233.64.0/18", "10.233.0.0/18", "10.233.114.0/24"))
 # this API's resources carry no href (its paging links are URIs), and the metadata its schema has
 ENVELOPE = ("id", "type", "metadata", "properties")
-CLUSTER_METADATA = (
-    "createdDate",
-    "createdBy",
-    "createdByUserId",
-    "lastModifiedDate",
-    "lastModifiedBy",
-    "lastModifiedByUserId",
-    "state",
-)
+CLUSTER_METADATA = V1_CLUSTER_METADATA
 
 
 def cluster_view(ctx: Ctx, row: Row) -> dict:
@@ -131,6 +133,8 @@ def new_cluster(ctx: Ctx, p: dict) -> dict:
         "connections": [connection(ctx, p["connections"][0], location)],
         "maintenanceWindow": maintenance_window("properties.maintenanceWindow", p.get("maintenanceWindow")),
         "synchronizationMode": sync_mode(p["synchronizationMode"], p["instances"]),
+        # kept as sent, as the real API echoes it (the Terraform provider compares it with its plan)
+        **({"connectionPooler": p["connectionPooler"]} if p.get("connectionPooler") is not None else {}),
         # the database is named like the user: what libpq connects to when a client names no database
         "login": plane.login(cred["username"], cred["password"], cred["username"]),
     }
@@ -181,8 +185,73 @@ CLUSTER = v1_cluster(
         "storageSize",
         "maintenanceWindow",
         "connections",
+        "connectionPooler",
     ),
 )
+
+
+# -- the cluster's own users and databases (written at once, keyed by their names in their cluster) ---------
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+MEMBER = {
+    "envelope": ("type", "id", "href", "metadata", "properties"),
+    "metadata_fields": ("createdDate", "createdBy", "createdByUserId"),
+    "absolute_href": True,
+}
+
+
+def prepare_user(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
+    dbaas.live_cluster(CLUSTER, cluster)
+    if old is not None:  # a PATCH changes the password only
+        return {**old.props, **({"password": plane.scram_verifier(p["password"])} if p.get("password") else {})}
+    name = check_username(
+        "properties.username",
+        p["username"],
+        USERNAME,
+        "1 to 63 letters, digits, '_' and '-', starting with a letter or digit",
+    )
+    if name == cluster.x["login"]["username"]:
+        raise invalid("properties.username", f"names the initial user of cluster {cluster.id} ('{name}')")
+    dbaas.new_member_name(ctx, USER, cluster, "properties.username", name)
+    if not p.get("password"):
+        raise invalid("properties.password", "is required for a new user")
+    return {"username": name, "system": False, "password": plane.scram_verifier(p["password"])}
+
+
+def system_users(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:
+    """?system=false: only the users clients made (every user here is one)."""
+    wanted = values[-1].lower() == "true"
+    return [r for r in rows if bool(r.props.get("system")) == wanted]
+
+
+USER = dbaas.cluster_users(
+    PRODUCT,
+    CLUSTER,
+    prepare_user,
+    lambda ctx, row: {"username": row.props["username"], "system": row.props.get("system", False)},
+    filters={"system": system_users},
+    patchable=("password",),
+    **MEMBER,
+)
+
+
+def prepare_database(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
+    dbaas.live_cluster(CLUSTER, cluster)
+    name, owner = p["name"], p["owner"]
+    if not NAME.match(name) or name.lower() in ("postgres", "template0", "template1"):
+        raise invalid(
+            "properties.name",
+            f"must be 1 to 63 letters, digits, '_', '$' and '-', starting with a letter or '_', and not one "
+            f"of the server's own databases, got '{name}'",
+        )
+    dbaas.new_member_name(ctx, DATABASE, cluster, "properties.name", name)
+    owners = {cluster.x["login"]["username"], *(u.id for u in rows_of(ctx, USER, cluster))}
+    if owner not in owners:
+        raise invalid("properties.owner", f"names no user of cluster {cluster.id} ('{owner}')")
+    return {"name": name, "owner": owner}
+
+
+DATABASE = dbaas.cluster_member(PRODUCT, CLUSTER, "database", "databases", "name", prepare=prepare_database, **MEMBER)
 
 
 # -- backups and restores -----------------------------------------------------------------------------
@@ -251,11 +320,16 @@ def cluster_logs(ctx: Ctx) -> Reply:
 # -- catalogue ----------------------------------------------------------------------------------------
 
 
+# /versions and /clusters/{id}/versions are the upstream spec's newer names of the same lists
+
+
+@PRODUCT.handler("versionsGet")
 @PRODUCT.handler("postgresVersionsGet")
 def list_versions(ctx: Ctx) -> Reply:
     return Reply(200, {"data": [{"name": v} for v in VERSIONS]})
 
 
+@PRODUCT.handler("clustersVersionsGet")
 @PRODUCT.handler("clusterPostgresVersionsGet")
 def cluster_versions(ctx: Ctx) -> Reply:
     current = load(ctx, CLUSTER, ctx.params["clusterId"]).props["postgresVersion"]
