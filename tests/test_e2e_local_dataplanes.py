@@ -179,7 +179,15 @@ def test_postgresql_clusters_are_separate_servers(local_planes):
         emu.stop()
         assert not port_open(port_b)
         emu.start()
-        wait_until(lambda: port_open(port_b), TIMEOUT)
+
+        def accepts() -> bool:  # the port opens before the server is ready
+            try:
+                connect(port_b).close()
+                return True
+            except psycopg.OperationalError:
+                return False
+
+        wait_until(accepts)
         with connect(port_b) as conn:
             assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
         with pg_client(emu, token) as c2:
