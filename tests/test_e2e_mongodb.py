@@ -413,3 +413,96 @@ def test_a_partial_patch_and_a_repeated_delete_change_nothing_else(make_emulator
         assert again.json()["metadata"]["state"] == "DESTROYING"
         time.sleep(0.7)
         assert h.get(f"/clusters/{made.id}").status_code == 404
+
+
+def enterprise_body(dc, lan, instances=3, **props):
+    return {
+        "properties": {
+            "displayName": "analytics",
+            "mongoDBVersion": "7.0",
+            "location": "de/fra",
+            "instances": instances,
+            "connections": [
+                {"datacenterId": dc, "lanId": lan, "cidrList": [f"192.168.8.{10 + i}/24" for i in range(instances)]}
+            ],
+            "edition": "enterprise",
+            "cores": 2,
+            "ram": 4096,
+            "storageSize": 5120,
+            "storageType": "SSD Standard",
+            **props,
+        }
+    }
+
+
+def test_enterprise_is_sized_without_a_template(api, emulator):
+    """Raw HTTP as the Terraform provider and ionosctl send it (SDK 1.2.2 predates these fields); SDK reads."""
+    dc, lan = network(emulator)
+    with httpx.Client(base_url=emulator.url + PREFIX, auth=OWNER) as h:
+        r = h.post("/clusters", json=enterprise_body(dc, lan, backup={"location": "eu-central-3"}))
+        assert r.status_code == 200, r.text
+        made = r.json()
+        got = h.get(f"/clusters/{made['id']}").json()["properties"]
+        assert (got["edition"], got["type"], got["cores"], got["ram"]) == ("enterprise", "replicaset", 2, 4096)
+        assert (got["storageSize"], got["storageType"]) == (5120, "SSD Standard") and "templateID" not in got
+        assert got["backup"] == {"location": "eu-central-3"} and got["biConnector"] == {"enabled": False}
+        # the installed SDK reads what it knows of it
+        sdk = mongo.ClustersApi(api).clusters_find_by_id(made["id"])
+        assert sdk.properties.display_name == "analytics" and sdk.properties.instances == 3
+        assert sdk.properties.template_id is None
+        # a PATCH grows it and turns the BI Connector on; a template is not for enterprise
+        r = h.patch(f"/clusters/{made['id']}", json={"properties": {"cores": 4, "biConnector": {"enabled": True}}})
+        assert r.status_code == 200, r.text
+        got = h.get(f"/clusters/{made['id']}").json()["properties"]
+        assert got["cores"] == 4 and got["ram"] == 4096 and got["biConnector"]["enabled"] is True
+        assert got["biConnector"]["host"].startswith(f"r1.m-{made['id']}.") and got["biConnector"]["port"]
+        r = h.patch(f"/clusters/{made['id']}", json={"properties": {"templateID": template_id(api)}})
+        assert r.status_code == 422 and "'properties.templateID'" in r.json()["messages"][0]["message"]
+        # a sharded cluster: enterprise only, with 2 to 32 shards
+        body = enterprise_body(dc, lan, 1, type="sharded-cluster", shards=2)
+        body["properties"]["connections"][0]["cidrList"] = ["192.168.8.40/24"]
+        r = h.post("/clusters", json=body)
+        assert r.status_code == 200, r.text
+        assert h.get(f"/clusters/{r.json()['id']}").json()["properties"]["shards"] == 2
+        # a template cluster reads back its edition, replicaset type and nearest backup location
+        r = h.get(f"/clusters/{new_cluster(api, emulator)[0].id}").json()["properties"]
+        assert (r["edition"], r["type"], r["backup"]) == ("business", "replicaset", {"location": "de"})
+
+
+def test_enterprise_and_template_rules(api, emulator):
+    dc, lan = network(emulator)
+    business = {k: v for k, v in enterprise_body(dc, lan)["properties"].items() if k not in ("cores", "ram")}
+    cases = [
+        ({"cores": None}, "properties.cores"),
+        ({"ram": None}, "properties.ram"),
+        ({"storageSize": None}, "properties.storageSize"),
+        ({"storageType": None}, "properties.storageType"),
+        ({"templateID": template_id(api)}, "properties.templateID"),
+        ({"instances": 2}, "properties.instances"),
+        ({"type": "sharded-cluster"}, "properties.shards"),
+        ({"type": "sharded-cluster", "shards": 1}, "properties.shards"),
+        ({"type": "ring"}, "properties.type"),
+        ({"edition": "premium"}, "properties.edition"),
+        ({"backup": {"location": "mars-1"}}, "properties.backup.location"),
+        ({"edition": "business", "cores": None}, "properties.templateID"),  # business without a template
+        ({"edition": None}, "properties.templateID"),  # no edition: the template names it
+    ]
+    with httpx.Client(base_url=emulator.url + PREFIX, auth=OWNER) as h:
+        before = len(h.get("/clusters").json()["items"])
+        for change, attr in cases:
+            body = enterprise_body(dc, lan)
+            body["properties"].update(change)
+            body["properties"] = {k: v for k, v in body["properties"].items() if v is not None}
+            r = h.post("/clusters", json=body)
+            assert r.status_code == 422 and f"'{attr}'" in r.json()["messages"][0]["message"], (change, r.text)
+        # business: its template's edition, replicaset only, up to 3 instances
+        for change, attr in [
+            ({"edition": "playground"}, "properties.edition"),
+            ({"type": "sharded-cluster", "shards": 2}, "properties.type"),
+            ({"instances": 5}, "properties.instances"),
+        ]:
+            props = {**business, "edition": "business", "templateID": template_id(api), **change}
+            props["connections"] = [{**props["connections"][0], "cidrList": props["connections"][0]["cidrList"][:1]}]
+            r = h.post("/clusters", json={"properties": {**props, "instances": change.get("instances", 1)}})
+            assert r.status_code == 422 and f"'{attr}'" in r.json()["messages"][0]["message"], (change, r.text)
+        assert len(h.get("/clusters").json()["items"]) == before

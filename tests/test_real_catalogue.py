@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import ionoscloud
 import ionoscloud_dbaas_inmemorydb as imdb
+import ionoscloud_dbaas_mariadb as mdb
 import ionoscloud_dbaas_mongo as mongo
 import ionoscloud_dbaas_postgres as pg
 
@@ -115,3 +116,10 @@ def test_inmemorydb_snapshot_locations_are_the_real_ones(emulator):
     with imdb.ApiClient(cfg) as c:
         offered = {loc.id for loc in imdb.SnapshotLocationsApi(c).snapshotlocations_get().items}
     assert offered == REAL_STORAGE
+
+
+def test_mariadb_backup_locations_are_the_real_ones(emulator):
+    cfg = mdb.Configuration(host=f"{emulator.url}/mariadb/de-fra/v2", token=bearer(emulator))
+    with mdb.ApiClient(cfg) as c:
+        offered = [loc.properties.location for loc in mdb.BackupLocationsApi(c).backuplocations_get().items]
+    assert set(offered) == REAL_STORAGE and offered[0] == "de"  # de, the default, first

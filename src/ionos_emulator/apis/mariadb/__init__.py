@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Network
 
+from ...catalogue import load
 from ...dataplanes import local
 from ...dataplanes import mariadb as dataplane
 from ...dataplanes.local.mariadb import KIND
@@ -44,7 +45,8 @@ class MariaDB(ClusterService):
         "10.11": {"status": "SUPPORTED", "comment": "", "canUpgradeTo": ["11.4"]},
         "11.4": {"status": "RECOMMENDED", "comment": "", "canUpgradeTo": []},
     }
-    recovery_locations = ("de", "eu-central-2", "eu-central-3", "eu-south-2")
+    # the real Object Storage locations, de (the default) first (catalogue/dbaas.json)
+    recovery_locations = tuple(load("dbaas")["object_storage"])
     reserved_networks = tuple(
         IPv4Network(n) for n in ("10.208.0.0/12", "10.233.0.0/18", "10.233.64.0/18", "192.168.230.0/24")
     )

@@ -24,14 +24,19 @@ from ...engine.resources import Kind, check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from .. import dbaas
-from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window
+from ..dbaas import api_versions, cluster_name, connect, logs_reply, maintenance_window, required
+from ..postgresql.common import check_backup_location
 from ..product import PKind, Product, ProductChange, computed_rows, load, rows_of
 from . import logs
 from .catalogue import (
     API_VERSIONS,
+    CLUSTER_TYPES,
+    EDITIONS,
+    ENTERPRISE_SIZES,
     INSTANCE_COUNTS,
     LOCATIONS,
     MONGODB_VERSIONS,
+    SHARDS,
     TEMPLATES,
     TEMPLATES_BY_ID,
     is_downgrade,
@@ -64,11 +69,63 @@ def template_of(template_id: str) -> dict:
     return template
 
 
-def check_instances(instances: int, template: dict) -> None:
-    if instances not in INSTANCE_COUNTS:
-        raise invalid("properties.instances", f"must be one of {', '.join(map(str, INSTANCE_COUNTS))}, got {instances}")
-    if template["properties"]["edition"] == "playground" and instances != 1:
-        raise invalid("properties.instances", "must be 1 for a playground template")
+def check_instances(instances: int, edition: str) -> None:
+    counts = INSTANCE_COUNTS[edition]
+    if instances not in counts:
+        raise invalid(
+            "properties.instances",
+            f"must be one of {', '.join(map(str, counts))} for the {edition} edition, got {instances}",
+        )
+
+
+def check_choice(name: str, value: str, choices) -> str:
+    if value not in choices:
+        raise invalid(f"properties.{name}", f"must be one of {', '.join(choices)}, got '{value}'")
+    return value
+
+
+def sizing(p: dict, old: dict | None = None) -> dict:
+    """What sizes the cluster: a template (playground and business), or for the enterprise edition its cores,
+    RAM (MB), storage (MB) and storage type, sent directly; an enterprise cluster may be sharded."""
+    edition = p.get("edition") and check_choice("edition", p["edition"], EDITIONS)
+    if (edition or (old or {}).get("edition")) == "enterprise":
+        if p.get("templateID"):
+            raise invalid(
+                "properties.templateID",
+                "must not be sent for the enterprise edition (cores, ram, storageSize and storageType size it)",
+            )
+        required(p, "properties", ENTERPRISE_SIZES)
+        out = {"edition": "enterprise", **{k: p[k] for k in ENTERPRISE_SIZES}}
+        out["type"] = check_choice("type", p.get("type") or "replicaset", CLUSTER_TYPES)
+        if out["type"] == "sharded-cluster":
+            shards = p.get("shards")
+            if shards is None or not SHARDS[0] <= shards <= SHARDS[1]:
+                raise invalid(
+                    "properties.shards", f"must be {SHARDS[0]} to {SHARDS[1]} for a sharded-cluster, got {shards}"
+                )
+            if old and shards < old.get("shards", shards):
+                raise invalid("properties.shards", f"cannot go down from {old['shards']} to {shards}")
+            out["shards"] = shards
+        if old and out["type"] != old["type"]:
+            raise invalid("properties.type", f"cannot change from '{old['type']}' to '{out['type']}'")
+        return out
+    if not p.get("templateID"):
+        raise invalid("properties.templateID", "is required for the playground and business editions")
+    template = template_of(p["templateID"])["properties"]
+    if edition not in (None, template["edition"], (old or {}).get("edition")):
+        raise invalid("properties.edition", f"must be the template's ('{template['edition']}'), got '{edition}'")
+    if p.get("type") not in (None, "replicaset"):
+        raise invalid("properties.type", "must be 'replicaset': only the enterprise edition has sharded clusters")
+    return {"edition": template["edition"], "type": "replicaset", "templateID": p["templateID"]}
+
+
+def extras(p: dict, location: str) -> dict:
+    """The backup location (the nearest when none is named) and the BI Connector switch."""
+    backup = p.get("backup") or {}
+    return {
+        "backup": {"location": check_backup_location("properties.backup.location", backup.get("location"), location)},
+        "biConnector": {"enabled": bool((p.get("biConnector") or {}).get("enabled", False))},
+    }
 
 
 def connections_of(ctx: Ctx, value: list, location: str, instances: int, cluster_id: str = "") -> list[dict]:
@@ -104,14 +161,13 @@ def endpoints(row: Row) -> list[tuple[str, str, str | None]]:
 
 
 def new_cluster(ctx: Ctx, p: dict) -> dict:
-    template = template_of(p["templateID"])
+    sizes = sizing(p)
     if p["mongoDBVersion"] not in MONGODB_VERSIONS:
         raise invalid(
             "properties.mongoDBVersion", f"must be one of {', '.join(MONGODB_VERSIONS)}, got '{p['mongoDBVersion']}'"
         )
-    check_instances(p["instances"], template)
-    if p["location"] not in LOCATIONS:
-        raise invalid("properties.location", f"must be one of {', '.join(LOCATIONS)}, got '{p['location']}'")
+    check_instances(p["instances"], sizes["edition"])
+    check_choice("location", p["location"], LOCATIONS)
     return {
         "displayName": cluster_name("properties.displayName", p["displayName"], free_form=True),
         "mongoDBVersion": p["mongoDBVersion"],
@@ -119,7 +175,8 @@ def new_cluster(ctx: Ctx, p: dict) -> dict:
         "instances": p["instances"],
         "connections": connections_of(ctx, p["connections"], p["location"], p["instances"]),
         "maintenanceWindow": maintenance_window(WINDOW_ATTR, p.get("maintenanceWindow")),
-        "templateID": template["id"],
+        **sizes,
+        **extras(p, p["location"]),
     }
 
 
@@ -137,16 +194,19 @@ def changed_cluster(ctx: Ctx, p: dict, old: Row) -> dict:
             f"cannot change from '{old.props['mongoDBVersion']}' to '{p['mongoDBVersion']}' (upgrades: {allowed}; "
             "one major release at a time, no downgrades)",
         )
-    template, new = template_of(old.props["templateID"]), template_of(p["templateID"])
-    if is_downgrade(template, new):
-        raise invalid(
-            "properties.templateID",
-            f"would go down from '{template['properties']['name']}' to "
-            f"'{new['properties']['name']}'; templates only grow",
-        )
+    sizes = sizing(p, old.props)
+    if "templateID" in sizes:
+        template, new = template_of(old.props["templateID"]), template_of(sizes["templateID"])
+        if is_downgrade(template, new):
+            raise invalid(
+                "properties.templateID",
+                f"would go down from '{template['properties']['name']}' to "
+                f"'{new['properties']['name']}'; templates only grow",
+            )
+    p.update(sizes, **extras(p, p["location"]))
     if p["instances"] < old.props["instances"]:
         raise invalid("properties.instances", f"cannot go down from {old.props['instances']} to {p['instances']}")
-    check_instances(p["instances"], new)
+    check_instances(p["instances"], sizes["edition"])
     if not p["connections"]:  # an empty list leaves the connection as it is
         p["connections"] = old.props["connections"]
     if p["connections"] != old.props["connections"]:
@@ -173,7 +233,10 @@ def ready(row: Row, now: float) -> bool:
 
 def cluster_view(ctx: Ctx, row: Row) -> dict:
     region = row.props["location"].replace("/", "-")
-    return {**row.props, "connectionString": f"mongodb+srv://m-{row.id}.mongodb.{region}.ionos.com"}
+    view = {**row.props, "connectionString": f"mongodb+srv://m-{row.id}.mongodb.{region}.ionos.com"}
+    if view["biConnector"]["enabled"]:  # the host and port BI tools connect to (ionosctl's example shape)
+        view["biConnector"] = {"enabled": True, "host": f"r1.m-{row.id}.mongodb.{region}.ionos.com", "port": "27015"}
+    return view
 
 
 def cluster_health(ctx: Ctx, row: Row) -> dict:
@@ -192,7 +255,21 @@ CLUSTER = dbaas.v1_cluster(
     after=cluster_created,
     view=cluster_view,
     meta=cluster_health,
-    patchable=("displayName", "maintenanceWindow", "instances", "connections", "templateID", "mongoDBVersion"),
+    patchable=(
+        "displayName",
+        "maintenanceWindow",
+        "instances",
+        "connections",
+        "templateID",
+        "mongoDBVersion",
+        "edition",
+        "type",
+        "shards",
+        "cores",
+        "ram",
+        "backup",
+        "biConnector",
+    ),
     changeable_states=("AVAILABLE",),
     **NO_HREF,
 )
