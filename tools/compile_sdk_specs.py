@@ -39,6 +39,8 @@ import typing
 from pathlib import Path
 from urllib.parse import urlparse
 
+from compile_specs import SCALAR_KEYWORDS  # the sibling compiler's (tools/ is on sys.path when run)
+
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "src" / "ionos_emulator" / "spec" / "data"
 
@@ -73,31 +75,9 @@ ONLY_IF_DIFFERENT = {
 # keyword arguments of every generated public method that are not API parameters
 CLIENT_ARGS = {"self", "query_params", "_request_timeout", "_request_auth", "_content_type", "_headers", "_host_index"}
 
-# JSON-Schema keywords kept (structure and validation); anything else is reported and dropped
-KEEP_SCALARS = {
-    "type",
-    "format",
-    "enum",
-    "default",
-    "nullable",
-    "readOnly",
-    "writeOnly",
-    "pattern",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
-    "required",
-    "deprecated",
-}
+# JSON-Schema keywords kept (structure and validation), the same as for the YAML specs; anything else is
+# reported and dropped
+KEEP_SCALARS = SCALAR_KEYWORDS
 PROSE = {"title", "description", "examples", "example"}
 
 PRIMITIVE_RESPONSE_TYPES = {
