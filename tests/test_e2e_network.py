@@ -10,9 +10,18 @@ import ionoscloud
 import pytest
 from ionoscloud.rest import ApiException
 
+from conftest import sdk_client
 from support import wait
 
 MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+# public addresses come from the documentation ranges (RFC 5737): nothing the emulator hands out routes to a
+# real host on the internet
+DOCUMENTATION_RANGES = [ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+
+
+def documentation_address(ip) -> bool:
+    return any(ipaddress.IPv4Address(str(ip)) in net for net in DOCUMENTATION_RANGES)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -294,7 +303,7 @@ def test_nic_on_public_lan_gets_a_public_ip(client):
     p = ionoscloud.NetworkInterfacesApi(client).datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
     assert len(p.ips) == 1
     ip = ipaddress.IPv4Address(p.ips[0])
-    assert ip.is_global, ip
+    assert documentation_address(ip), ip
 
 
 def test_nic_public_ip_must_come_from_a_reserved_block_in_the_location(client, emulator):
@@ -387,7 +396,7 @@ def test_nic_moves_between_lans(client, emulator):
     )
     wait(client, h)
     p = nics.datacenters_servers_nics_find_by_id(dc.id, s.id, nic.id).properties
-    assert p.lan == int(pub.id) and len(p.ips) == 1 and ipaddress.IPv4Address(p.ips[0]).is_global
+    assert p.lan == int(pub.id) and len(p.ips) == 1 and documentation_address(p.ips[0])
     assert [x.id for x in lans.datacenters_lans_nics_get(dc.id, pub.id).items] == [nic.id]
     assert lans.datacenters_lans_nics_get(dc.id, priv.id).items == []
     # into a LAN that does not exist yet: it is created, and the address comes from its range
@@ -604,7 +613,7 @@ def test_ipblock_post_returns_ips_and_delete(client):
     assert status == 202 and block.metadata.state == "BUSY" and block.type == "ipblock"
     assert block.properties.size == 2 and len(block.properties.ips) == 2
     assert len(set(block.properties.ips)) == 2
-    assert all(ipaddress.IPv4Address(ip).is_global for ip in block.properties.ips)
+    assert all(documentation_address(ip) for ip in block.properties.ips)
     wait(client, h)
     got = ipb.ipblocks_find_by_id(block.id)
     assert got.properties.ips == block.properties.ips and got.properties.location == "de/fra"
@@ -709,3 +718,28 @@ def test_ipblock_patch_name_only(client, emulator):
     assert ipb.ipblocks_find_by_id(block.id).properties.size == 1
     _, _, h = ipb.ipblocks_delete_with_http_info(block.id)
     wait(client, h)
+
+
+def test_public_addresses_come_round_again_and_run_out_in_the_configured_ranges(make_emulator):
+    """--public-ip-ranges bounds what is handed out: a freed address is handed out again, and a reservation
+    the ranges cannot hold is refused with 422 (nothing outside them is ever used)."""
+    emu = make_emulator("ranges", args=("--public-ip-ranges", "192.0.2.0/30"))  # two hosts: .1 and .2
+    with sdk_client(emu) as c:
+        ipb = ionoscloud.IPBlocksApi(c)
+
+        def reserve(size):
+            block, _, h = ipb.ipblocks_post_with_http_info(
+                ionoscloud.IpBlock(properties=ionoscloud.IpBlockProperties(location="de/fra", size=size))
+            )
+            wait(c, h)
+            return block
+
+        first = reserve(2)
+        assert sorted(first.properties.ips) == ["192.0.2.1", "192.0.2.2"]
+        with pytest.raises(ApiException) as e:
+            reserve(1)
+        assert e.value.status == 422 and "192.0.2.0/30" in e.value.body
+        _, _, h = ipb.ipblocks_delete_with_http_info(first.id)
+        wait(c, h)
+        again = reserve(1)
+        assert again.properties.ips[0] in ("192.0.2.1", "192.0.2.2")

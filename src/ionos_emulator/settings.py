@@ -41,6 +41,10 @@ class Settings:
     log_level: str = setting("warning", "uvicorn's log level.")
     tls: bool = setting(False, "Serve HTTPS too, on the HTTPS port, with a certificate from the local CA.")
     https_port: int = setting(8443, "The HTTPS port (with --tls).")
+    public_ip_ranges: str = setting(
+        "192.0.2.0/24,198.51.100.0/24,203.0.113.0/24",
+        "IPv4 networks public addresses are handed out from (default: the documentation ranges, routed nowhere).",
+    )
     trust_proxy_headers: bool = setting(False, "Build hrefs from X-Forwarded-Host/-Proto (only behind your proxy).")
 
     @classmethod

@@ -113,10 +113,41 @@ def check_storage(ctx: Ctx, vtype: str, size_gb: float, extra_gb: float | None =
 
 
 def allocate_public_ips(ctx: Ctx, n: int) -> list[str]:
-    """Public addresses unique across the whole emulator (a counter in the store)."""
-    counter = int(ctx.store.kv_get("ip:public") or 0)
-    ctx.store.kv_set("ip:public", counter + n)
-    return [f"85.{215 + (i // 64516) % 40}.{(i // 254) % 254 + 1}.{i % 254 + 1}" for i in range(counter, counter + n)]
+    """Public addresses unique across the whole emulator, from the documentation ranges (--public-ip-ranges;
+    RFC 5737 by default), so no address handed out routes to a real host: the next ones after the last handed
+    out, skipping those still held by any contract (freed ones come round again)."""
+    pool = [ip for net in public_ranges(ctx.settings.public_ip_ranges) for ip in net.hosts()]
+    held = _public_ips_held(ctx)
+    start = int(ctx.store.kv_get("ip:public") or 0)
+    out: list[str] = []
+    for step in range(len(pool)):
+        i = (start + step) % len(pool)
+        ip = str(pool[i])
+        if ip not in held:
+            out.append(ip)
+            if len(out) == n:
+                ctx.store.kv_set("ip:public", i + 1)
+                return out
+    raise fail(
+        f"No {n} public IP addresses are free in the emulator's ranges ({ctx.settings.public_ip_ranges})", vdc="VDC-8-7"
+    )
+
+
+def public_ranges(spec: str) -> list[ipaddress.IPv4Network]:
+    return [ipaddress.IPv4Network(part.strip()) for part in spec.split(",") if part.strip()]
+
+
+def _public_ips_held(ctx: Ctx) -> set[str]:
+    """Every public address a resource of any contract holds (IP blocks, NICs on public LANs, legacy load
+    balancers, Kubernetes nodes)."""
+    held: set[str] = set()
+    for contract in ctx.identity.contracts():
+        tenant = int(contract["contractNumber"])
+        for kind, field in (("ipblock", "ips"), ("nic", "ips"), ("loadbalancer", "ip"), ("k8snode", "publicIP")):
+            for row in ctx.store.list(tenant, kind):
+                value = row.props.get(field)
+                held.update(value if isinstance(value, list) else [value] if value else [])
+    return held
 
 
 def private_cidr(ctx: Ctx) -> str:
