@@ -204,6 +204,7 @@ class InProcessEmulator(Emulator):
         import uvicorn
 
         from ionos_emulator.app import create_app
+        from ionos_emulator.serving import uvicorn_options
         from ionos_emulator.settings import Settings
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -225,18 +226,7 @@ class InProcessEmulator(Emulator):
             sock.close()
             raise
         # the options of `serve` (cli.py), with uvicorn's logging left to pytest
-        config = uvicorn.Config(
-            self.app,
-            host=settings.host,
-            port=self.port,
-            log_level=settings.log_level,
-            http="httptools",
-            loop="auto",
-            lifespan="on",
-            access_log=False,
-            proxy_headers=False,
-            log_config=None,
-        )
+        config = uvicorn.Config(self.app, **{**uvicorn_options(settings), "port": self.port}, log_config=None)
         self.server = uvicorn.Server(config)
         failed: list[BaseException] = []
 

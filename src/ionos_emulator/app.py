@@ -14,7 +14,7 @@ from starlette.datastructures import Headers, QueryParams
 
 from .apis import build_apis
 from .dataplanes.local import fleets as local_fleets
-from .engine.errors import ApiError
+from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
 from .gateway.mounts import Mounts
@@ -84,14 +84,44 @@ class Emulator:
             return
         if scope["type"] != "http":
             return
-        body = b""
+        started = False
+
+        async def respond(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            body = await self._read_body(scope, receive)
+            if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
+                reply, pretty = self.handle(scope, b"", refused=body)
+                reply.headers["Connection"] = "close"
+            else:
+                reply, pretty = self.handle(scope, body)
+            await _send(respond, reply, pretty)
+        except Exception:  # never uvicorn's plain-text 500: the envelope, or a closed connection once started
+            log.error("unexpected error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc())
+            if started:
+                raise
+            await _send(respond, self.unexpected(scope), False)
+
+    async def _read_body(self, scope, receive) -> bytes | ApiError:
+        """The body, or a 413 once it is longer than --max-body-bytes: by its Content-Length before reading
+        any of it, else (chunked) as soon as what has arrived is longer; the rest is never read."""
+        limit = self.settings.max_body_bytes
+        length = Headers(scope=scope).get("content-length", "")
+        if length.strip().isdigit() and int(length) > limit:
+            return too_large(limit)
+        chunks, size = [], 0
         while True:
             msg = await receive()
-            body += msg.get("body", b"")
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return too_large(limit)
+            chunks.append(chunk)
             if not msg.get("more_body"):
-                break
-        reply, pretty = self.handle(scope, body)
-        await _send(send, reply, pretty)
+                return b"".join(chunks)
 
     async def _lifespan(self, receive, send):
         ticker = None
@@ -163,7 +193,8 @@ class Emulator:
             except Exception:  # a busy database must not stop the ticker
                 log.exception("settling requests failed")
 
-    def handle(self, scope, raw: bytes) -> tuple[Reply, bool]:
+    def handle(self, scope, raw: bytes, refused: ApiError | None = None) -> tuple[Reply, bool]:
+        """One request; `refused` is the answer already decided before its body was read (413)."""
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
         path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
@@ -177,14 +208,22 @@ class Emulator:
         )
         pretty = query.get("pretty", "true").lower() != "false"
         try:
+            if refused is not None:
+                raise refused
             if req.path.startswith("/_emulator"):
                 return self.admin(req.method, req.path, query, raw, req.base_url), pretty
             return self.pipeline.handle(req), pretty
         except ApiError as e:
-            return Reply(e.status, e.body(), e.headers), pretty
+            return Reply(e.status, e.body(self.pipeline.error_style(req)), e.headers), pretty
         except Exception:
             log.error("unexpected error on %s %s\n%s", req.method, req.path, traceback.format_exc())
-            return Reply(500, ApiError(500, "[VDC-5-0] An unexpected error occurred", "500").body()), pretty
+            return self.unexpected(scope), pretty
+
+    def unexpected(self, scope) -> Reply:
+        """The 500 for an exception nobody expected, in the envelope of the API the path belongs to."""
+        path = scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
+        style = self.pipeline.error_style_of(Headers(scope=scope).get("host", ""), path)
+        return Reply(500, internal_error().body(style))
 
 
 def _base_url(scope, headers: Headers, trust_proxy_headers: bool = False) -> str:
@@ -211,7 +250,12 @@ async def _send(send, reply: Reply, pretty: bool) -> None:
     elif isinstance(reply.body, str) and reply.content_type != "application/json":
         payload = reply.body.encode()
     else:
-        payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0)
+        try:
+            payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0)
+        except TypeError:  # a value JSON cannot carry (an integer beyond 64 bits): a bug, answered as one
+            log.error("response body not serialisable\n%s", traceback.format_exc())
+            reply = Reply(500, internal_error().body())
+            payload = orjson.dumps(reply.body)
     hdrs = [(b"content-length", str(len(payload)).encode())]
     if payload or reply.status >= 400:
         hdrs.append((b"content-type", reply.content_type.encode()))

@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
 
 import click
 
@@ -18,6 +17,9 @@ from .settings import ENV_PREFIX, Settings
 @click.group()
 def main() -> None:
     """A local, stateful emulator of the IONOS Cloud APIs."""
+
+
+_FLAG_TYPES: dict[str, type] = {"int": int, "float": float}
 
 
 def setting_flags(fn: Callable[..., None]) -> Callable[..., None]:
@@ -31,7 +33,7 @@ def setting_flags(fn: Callable[..., None]) -> Callable[..., None]:
         elif f.metadata["choices"]:
             fn = click.option(name, type=click.Choice(f.metadata["choices"]), help=help)(fn)
         else:
-            fn = click.option(name, type=int if f.type in (int, "int") else str, help=help)(fn)
+            fn = click.option(name, type=_FLAG_TYPES.get(str(f.type), str), help=help)(fn)
     return fn
 
 
@@ -46,6 +48,7 @@ def serve(**opts) -> None:
     import uvicorn
 
     from .app import Emulator
+    from .serving import uvicorn_options
 
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
     tls_files = None
@@ -78,16 +81,7 @@ def serve(**opts) -> None:
         f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)"
     )
     sys.stdout.flush()
-    common: dict[str, Any] = dict(
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        http="httptools",
-        loop="auto",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,
-    )  # X-Forwarded-* is the gateway's (--trust-proxy-headers)
+    common = uvicorn_options(settings)
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
         emu.store.close()

@@ -16,6 +16,7 @@ import uvicorn
 
 from . import tls
 from .endpoints import certificate_names
+from .serving import uvicorn_options
 from .settings import Settings
 
 
@@ -58,15 +59,13 @@ async def start_https(app: Any, settings: Settings) -> HttpsServer:
     sock = bind(settings.host, settings.https_port, reuse_port=settings.workers > 1)
     config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.https_port,
-        log_level=settings.log_level,
+        **{
+            **uvicorn_options(settings),
+            "port": settings.https_port,
+            "loop": "none",
+            "lifespan": "off",  # the app's one lifespan is the HTTP server's
+        },
         log_config=None,  # the HTTP server configured logging
-        http="httptools",
-        loop="none",
-        lifespan="off",  # the app's one lifespan is the HTTP server's
-        access_log=False,
-        proxy_headers=False,  # X-Forwarded-* is the gateway's business (--trust-proxy-headers)
         ssl_certfile=str(files.cert),
         ssl_keyfile=str(files.key),
     )

@@ -46,6 +46,13 @@ class Settings:
         "IPv4 networks public addresses are handed out from (default: the documentation ranges, routed nowhere).",
     )
     trust_proxy_headers: bool = setting(False, "Build hrefs from X-Forwarded-Host/-Proto (only behind your proxy).")
+    max_body_bytes: int = setting(
+        10 * 1024 * 1024, "Largest request body read (bytes); a larger one answers 413 before it is read."
+    )
+    keep_alive_timeout: float = setting(5.0, "Seconds an idle keep-alive connection stays open (uvicorn's default).")
+    header_timeout: float = setting(
+        10.0, "Seconds a client has from connecting (or from its previous response) to send a request's headers."
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -64,4 +71,6 @@ def _coerce(typ, raw: str):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if typ in (int, "int"):
         return int(raw)
+    if typ in (float, "float"):
+        return float(raw)
     return raw

@@ -120,3 +120,13 @@ def forbidden(message: str = "Access Denied") -> ApiError:
 
 def not_implemented(message: str) -> ApiError:
     return ApiError(501, message)
+
+
+def internal_error() -> ApiError:
+    """An exception nobody expected: a 500, still in the envelope."""
+    return ApiError(500, "An unexpected error occurred", "500", vdc="VDC-5-0")
+
+
+def too_large(limit: int) -> ApiError:
+    """A request body over the emulator's limit (--max-body-bytes), refused before it is read."""
+    return ApiError(413, f"The request body is larger than the limit of {limit} bytes", "413")

@@ -17,6 +17,8 @@ from .errors import ApiError
 
 T = TypeVar("T")
 
+INT32_MAX = 2**31 - 1  # offset is an int32 in the specs; beyond it the real services answer 422 (docs/fidelity.md)
+
 
 def parse_filters(query: QueryParams) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
@@ -90,8 +92,7 @@ def select(
     total = len(items)
     if not paginated:
         return items, None, None, total
-    offset = _int(query, "offset", 0, minimum=0)
-    limit = _int(query, "limit", default_limit, minimum=1, maximum=10000)
+    offset, limit = page_params(query, default_limit)
     return items[offset : offset + limit], offset, limit, total
 
 
@@ -101,7 +102,10 @@ def needs_scan(query: QueryParams) -> bool:
 
 
 def page_params(query: QueryParams, default_limit: int = 1000) -> tuple[int, int]:
-    return (_int(query, "offset", 0, minimum=0), _int(query, "limit", default_limit, minimum=1, maximum=10000))
+    return (
+        _int(query, "offset", 0, minimum=0, maximum=INT32_MAX),
+        _int(query, "limit", default_limit, minimum=1, maximum=10000),
+    )
 
 
 def links(href: str, offset: int | None, limit: int | None, total: int) -> dict[str, str]:

@@ -122,9 +122,12 @@ class Ctx(Services):
     def q_int(self, name: str, default: int) -> int:
         v = self.q(name)
         try:
-            return int(v) if v not in (None, "") else default
+            value = int(v) if v not in (None, "") else default
         except ValueError:
             return default
+        if not -(2**63) <= value < 2**63:  # no store or JSON integer holds it
+            raise ApiError(422, f"query parameter '{name}' is out of range for a 64-bit integer")
+        return value
 
     @property
     def depth(self) -> int:

@@ -18,7 +18,8 @@ import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from ..engine import clock
-from ..engine.errors import ApiError, bad_request, forbidden, not_found, not_implemented
+from ..engine.errors import CLOUD, ApiError, ErrorStyle, bad_request, forbidden, not_found, not_implemented
+from ..spec import MAX_BODY_DEPTH, too_deep
 from .context import Ctx, Reply, Services
 from .mounts import Mount, Mounts
 
@@ -83,6 +84,15 @@ class Pipeline:
         except ApiError as e:
             return Reply(e.status, e.body(mount.api.errors), e.headers)
 
+    def error_style(self, req: Request) -> ErrorStyle:
+        return self.error_style_of(req.headers.get("host", ""), req.path)
+
+    def error_style_of(self, host: str, raw_path: str) -> ErrorStyle:
+        """How the API a path belongs to spells its errors (the Cloud API's where no API is served)."""
+        path, _ = self.mounts.from_real_host(host, raw_path)
+        found = self.mounts.find(path)
+        return found[0].api.errors if found else CLOUD
+
     # -- the stages ---------------------------------------------------------------------------------
 
     def route(self, mount: Mount, req: Request, rel: str) -> Ctx:
@@ -144,6 +154,8 @@ class Pipeline:
                 raise bad_request("The request body is missing or empty")
             return
         if _takes_json(op.body):
+            if too_deep(ctx.body):  # before the validator, which recurses once per level
+                raise bad_request(f"The request body nests deeper than {MAX_BODY_DEPTH} levels")
             # lenient like the real services: "1" for 1, "true" for true, "static" for "STATIC"; handlers see
             # the canonical values
             ctx.body = mount.spec.coerce_body(op, ctx.body)

@@ -42,12 +42,21 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Operation", "Spec", "load", "APIS"]
+__all__ = ["Operation", "Spec", "load", "APIS", "too_deep", "MAX_BODY_DEPTH"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # every compiled spec in spec/data (tools/compile_specs.py and tools/compile_sdk_specs.py write them)
 APIS = tuple(sorted(p.stem for p in (Path(__file__).parent / "data").glob("*.json")))
 MAX_ERRORS = 5
+
+# request bodies, before and beside the schema (docs/fidelity.md, "Bad input"): nesting deeper than any
+# request of any API (the Cloud API's deepest, a data center with servers, volumes and NICs inline, is about
+# 12 levels) is refused before validation, which recurses a few frames per level; a NUL or other control
+# character (tab, line feed and carriage return aside) is refused in every string; an attribute called
+# `name` is at most NAME_MAX_LENGTH characters (a smaller maxLength of its schema holds too)
+MAX_BODY_DEPTH = 64
+NAME_MAX_LENGTH = 255
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _REF_PREFIX = "#/schemas/"
 _IN_PROPS_SUFFIX = "__p"  # request view, instance lives under a "properties" key
@@ -354,6 +363,38 @@ def _message(err, root_label: str) -> tuple[str, str]:
     return path, f"{subject} {msg}"
 
 
+def _walk(value: Any) -> Iterable[tuple[list[Any], Any]]:
+    """Every value inside `value` with its path (keys and indexes), depth first, without recursion: the
+    body has not been checked for depth yet."""
+    stack: list[tuple[list[Any], Any]] = [([], value)]
+    while stack:
+        path, v = stack.pop()
+        yield path, v
+        if isinstance(v, dict):
+            stack.extend((path + [k], sub) for k, sub in v.items())
+        elif isinstance(v, list):
+            stack.extend((path + [i], sub) for i, sub in enumerate(v))
+
+
+def too_deep(body: Any, limit: int = MAX_BODY_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels deep in the body."""
+    return any(len(path) > limit for path, _ in _walk(body))
+
+
+def _string_errors(body: Any) -> list[tuple[str, str]]:
+    out = []
+    for path, v in _walk(body):
+        if not isinstance(v, str):
+            continue
+        where = _dotted(path)
+        label = f"attribute '{where}'" if where else "request body"
+        if _CONTROL_CHARS.search(v):
+            out.append((where, f"{label} must not contain control characters"))
+        elif path and path[-1] == "name" and len(v) > NAME_MAX_LENGTH:
+            out.append((where, f"{label} must be at most {NAME_MAX_LENGTH} characters long"))
+    return sorted(out)[:MAX_ERRORS]
+
+
 def _collect(validator, instance, root_label: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for err in validator.iter_errors(instance):
@@ -466,6 +507,9 @@ def _param_value_error(label: str, raw: str, schema: Mapping[str, Any]) -> str |
         if not _INT_RE.fullmatch(s):
             return f"{label} must be an integer, got {raw!r}"
         value = int(s)
+        bits = 32 if schema.get("format") == "int32" else 64
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):  # what the real services parse it into
+            return f"{label} is out of range for a {bits}-bit integer"
     elif t == "number":
         s = raw.strip()
         if not _NUM_RE.fullmatch(s):
@@ -649,7 +693,7 @@ class Spec:
             if op.body.get("required"):
                 return [("", "request body is required")]
             return []
-        errors = _collect(self._request_validator(op, keep_omitted), body, "request body")
+        errors = _string_errors(body) or _collect(self._request_validator(op, keep_omitted), body, "request body")
         if isinstance(body, dict) and body.get("id") and "properties" not in body:
             # {"id": ...} names an existing resource to attach (a CD-ROM image, a volume, a NIC, a user):
             # the clients send no properties then, although the model marks them required
