@@ -9,8 +9,9 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import spec as specs
 from ..store import Row
-from . import clock
+from . import clock, secrets
 
 C = TypeVar("C", bound="Change")
 
@@ -68,12 +69,15 @@ class Change:
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
         asked = {
+            "api": ctx.api.name,  # the Cloud API's /requests lists its own, not the products'
             "method": ctx.method,
             "url": url,
             "path": ctx.path,
-            "body": ctx.raw_body.decode("utf-8", "replace"),
+            # never a password, secret or key in clear: the record is shown at /requests (engine/secrets.py)
+            "body": secrets.masked_body(ctx.raw_body, specs.load(ctx.api.spec_name).write_only_names(ctx.op)),
             "headers": hdrs,
             "user": ctx.principal.email,
+            "user_id": ctx.principal.user_id,  # whose it is (/requests shows a non-administrator only theirs)
         }
         self.req = ctx.lifecycle.begin(ctx.tenant, self.scope, self.kind, asked)
         return self

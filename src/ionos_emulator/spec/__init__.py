@@ -608,6 +608,7 @@ class Spec:
         self._by_id = {op.id: op for op in self.operations}
         self._views: dict[str, dict] = {}
         self._validators: dict[tuple, Any] = {}
+        self._write_only: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -618,6 +619,37 @@ class Spec:
             return self._by_id[op_id]
         except KeyError:
             raise KeyError(f"unknown operation {op_id!r} in {self.api} spec") from None
+
+    def write_only_names(self, op: Operation) -> frozenset[str]:
+        """The names of every property the operation's body schema marks writeOnly, at any depth (a
+        password, a key): the request record masks them (engine/secrets.py)."""
+        got = self._write_only.get(op.id)
+        if got is None:
+            names: set[str] = set()
+            seen: set[str] = set()
+            flag = _Transformer(self.schemas)._flag
+
+            def walk(s: Any) -> None:
+                if isinstance(s, list):
+                    for sub in s:
+                        walk(sub)
+                    return
+                if not isinstance(s, dict):
+                    return
+                ref = s.get("$ref")
+                if isinstance(ref, str) and ref not in seen:
+                    seen.add(ref)
+                    walk(self.schemas.get(_ref_name(ref)))
+                for pname, ps in (s.get("properties") or {}).items():
+                    if flag(ps, "writeOnly"):
+                        names.add(pname)
+                    walk(ps)
+                for key in ("items", "additionalProperties", "allOf", "anyOf", "oneOf"):
+                    walk(s.get(key))
+
+            walk((op.body or {}).get("schema"))
+            got = self._write_only[op.id] = frozenset(names)
+        return got
 
     def warm(self) -> None:
         """Import jsonschema and build both schema views now (optional; e.g. from

@@ -144,9 +144,20 @@ def request_view(ctx: Ctx, req: dict, level: int) -> dict:
     }
 
 
+def _visible(ctx: Ctx, req: dict) -> bool:
+    """The Cloud API's own requests (a product's changes are polled on the resource, not here): an
+    administrator sees every one of the contract, any other user only their own."""
+    p = ctx.principal
+    if req.get("api", ctx.api.name) != ctx.api.name:
+        return False
+    if "user_id" in req:
+        return p.admin or req["user_id"] == p.user_id
+    return p.admin or str(req.get("user", "")).lower() == p.email.lower()  # a record from before user_id
+
+
 def _load_request(ctx: Ctx) -> dict:
     req = ctx.store.get_request(ctx.tenant, ctx.params["requestId"].lower())
-    if req is None:
+    if req is None or not _visible(ctx, req):
         raise ApiError(404, f"Resource does not exist: request {ctx.params['requestId']}", "309")
     return req
 
@@ -163,7 +174,7 @@ def request(ctx: Ctx) -> Reply:
 
 @handler("requestsGet")
 def requests(ctx: Ctx) -> Reply:
-    reqs = list(reversed(ctx.store.list_requests(ctx.tenant)))  # newest first
+    reqs = [r for r in reversed(ctx.store.list_requests(ctx.tenant)) if _visible(ctx, r)]  # newest first
     after, before = ctx.q("filter.createdAfter"), ctx.q("filter.createdBefore")
     for raw, keep in ((after, lambda r, t: r["created"] > t), (before, lambda r, t: r["created"] < t)):
         if raw:
