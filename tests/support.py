@@ -142,6 +142,8 @@ class Emulator:
         return self.proc is not None
 
     def admin(self, method: str, path: str, **kw) -> httpx.Response:
+        """An /_emulator call, as the owner unless told otherwise (a protected emulator needs a credential)."""
+        kw.setdefault("auth", OWNER)
         return http_client().request(method, self.url + "/_emulator/" + path, **kw)
 
     def label(self, test_id: str) -> None:

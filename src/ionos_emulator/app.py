@@ -34,6 +34,9 @@ class Emulator:
     """The emulator as an ASGI app: its services, the mounted APIs, the pipeline and /_emulator."""
 
     def __init__(self, settings: Settings):
+        from .admin.guard import resolve
+
+        resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
         self.store = open_store(settings.data_dir, settings.database)
         self.identity = Identity(
@@ -211,7 +214,8 @@ class Emulator:
             if refused is not None:
                 raise refused
             if req.path.startswith("/_emulator"):
-                return self.admin(req.method, req.path, query, raw, req.base_url), pretty
+                admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
+                return admin, pretty
             return self.pipeline.handle(req), pretty
         except ApiError as e:
             return Reply(e.status, e.body(self.pipeline.error_style(req)), e.headers), pretty

@@ -74,7 +74,11 @@ def serve(**opts) -> None:
         )
     if settings.dns_port:
         click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port} (zones, and the real API host names)")
-    click.echo(f"  admin     {base}/_emulator/health")
+    if settings.admin_open:
+        click.echo(f"  admin     {base}/_emulator/health  (open: no credentials; --no-admin-open protects it)")
+    else:
+        click.echo(f"  admin     {base}/_emulator/health  (protected: owner's credentials or the admin token)")
+        click.echo(f"admin token: {settings.admin_token}")
     click.echo(f"credentials: {settings.user} / {settings.password}  (contract {settings.contract_number})")
     click.echo(
         f"data dir: {os.path.abspath(settings.data_dir)}  timing: {settings.timing}"

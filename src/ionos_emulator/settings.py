@@ -53,6 +53,13 @@ class Settings:
     header_timeout: float = setting(
         10.0, "Seconds a client has from connecting (or from its previous response) to send a request's headers."
     )
+    admin_open: bool = setting(
+        None,
+        "/_emulator/* without credentials (None: open only when --host is a loopback address, else protected).",
+    )
+    admin_token: str = setting(
+        "", "Bearer token for /_emulator/* when protected (empty: a random one, printed at start)."
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

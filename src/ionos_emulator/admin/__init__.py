@@ -3,14 +3,13 @@ remote console pages of Cloud API servers."""
 
 from __future__ import annotations
 
-import re
-
 import orjson
 
 from ..apis.cloud.compute import CONSOLE_PATH, console_page
 from ..engine.errors import ApiError
 from ..engine.lifecycle import FailureRule, Timing
 from ..gateway.context import Reply
+from . import guard
 
 
 def build_admin(emu):
@@ -39,34 +38,30 @@ def build_admin(emu):
             if profile not in ("instant", "realistic"):
                 raise ApiError(422, "profile must be 'instant' or 'realistic'")
             overrides = data.get("overrides", emu.lifecycle.timing.overrides if method == "PATCH" else {})
-            if not isinstance(overrides, dict) or not all(
-                isinstance(v, (int, float)) and v >= 0 for v in overrides.values()
-            ):
-                raise ApiError(422, "overrides must map resource kinds to seconds (>= 0)")
-            emu.lifecycle.timing = Timing(profile, {str(k): float(v) for k, v in overrides.items()})
+            if not isinstance(overrides, dict):
+                raise ApiError(422, "overrides must map resource kinds to seconds")
+            emu.lifecycle.timing = Timing(profile, {str(k)[:128]: guard.seconds(v) for k, v in overrides.items()})
         return Reply(200, emu.lifecycle.timing.as_dict())
 
     def failures(method, query, raw, base):
         if method == "POST":
             data = body(raw)
-            try:
-                rule = FailureRule(
-                    method=str(data.get("method", "*")).upper(),
-                    path=str(data["path"]),
-                    message=str(data.get("message", FailureRule.message)),
-                    count=int(data.get("count", 1)),
-                )
-            except (KeyError, ValueError):
-                raise ApiError(
-                    422, "a failure needs 'path' (a regular expression) and optional 'method', 'message', 'count'"
-                ) from None
-            # a bad pattern would otherwise break every later change with a 500, far from its cause
-            try:
-                re.compile(rule.path)
-            except re.error as e:
-                raise ApiError(422, f"'path' is not a regular expression: {e}") from None
-            if rule.count < 1:
-                raise ApiError(422, "'count' must be at least 1")
+            method_of = str(data.get("method", "*")).upper()
+            if method_of not in guard.METHODS:
+                raise ApiError(422, f"'method' must be one of {', '.join(guard.METHODS)}")
+            mode = data.get("mode", "regex")
+            if mode not in ("regex", "substring"):
+                raise ApiError(422, "'mode' must be 'regex' (the default) or 'substring'")
+            rule = FailureRule(
+                method=method_of,
+                path=guard.text(data, "path", guard.MAX_PATTERN),
+                message=guard.text(data, "message", default=FailureRule.message),
+                count=guard.integer(data, "count", 1, guard.MAX_COUNT, default=1),
+                mode=mode,
+            )
+            # a bad or runaway pattern would otherwise break (or freeze) every later change, far from its cause
+            if mode == "regex":
+                guard.safe_pattern(rule.path)
             emu.lifecycle.add_failure(rule)
         elif method == "DELETE":
             emu.lifecycle.clear_failures()
@@ -80,7 +75,7 @@ def build_admin(emu):
     def coverage(method, query, raw, base):
         """Tests label the calls that follow; the coverage report says which test exercised which operation."""
         if method == "POST":
-            emu.observations.label = str(body(raw).get("test", ""))
+            emu.observations.label = str(body(raw).get("test", ""))[: guard.MAX_TEXT]
         implemented = {
             f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all for op in m.spec.operations
         }
@@ -92,13 +87,14 @@ def build_admin(emu):
         """More contracts (tenants), each with its owner: their resources never see each other."""
         if method == "POST":
             data = body(raw)
-            try:
-                number, user, password = int(data["contractNumber"]), str(data["user"]), str(data["password"])
-            except (KeyError, ValueError, TypeError):
-                raise ApiError(422, "a contract needs 'contractNumber' (integer), 'user' and 'password'") from None
+            number = guard.integer(data, "contractNumber", 1, guard.MAX_INT32)
+            user = guard.text(data, "user", guard.MAX_EMAIL)
+            password = guard.text(data, "password")
             limits = data.get("resourceLimits") or {}
-            if not isinstance(limits, dict) or not all(isinstance(v, int) for v in limits.values()):
+            if not isinstance(limits, dict):
                 raise ApiError(422, "'resourceLimits' maps limit names to integers")
+            for key in limits:
+                guard.integer(limits, key, 0, guard.MAX_INT32)
             try:
                 with emu.store.tx():
                     emu.identity.create_contract(number, user, password, limits)
@@ -122,9 +118,10 @@ def build_admin(emu):
         "/_emulator/violations": ({"GET", "DELETE"}, violations),
     }
 
-    def dispatch(method, path, query, raw, base_url) -> Reply:
-        if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL (Cloud API servers)
+    def dispatch(method, path, query, raw, base_url, authorization: str | None = None) -> Reply:
+        if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL: its token is its credential
             return console_page(emu.store, path[len(CONSOLE_PATH) :])
+        guard.authorise(emu, path, authorization)
         entry = routes.get(path.rstrip("/"))
         if entry is None:
             raise ApiError(404, f"No emulator endpoint at {path}")

@@ -71,9 +71,12 @@ class FailureRule:
     path: str  # a regular expression searched in the request path
     message: str = "[VDC-5-0] An unexpected error occurred"
     count: int = 1
+    mode: str = "regex"  # or "substring": `path` is plain text found in the request path
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
+        if self.method not in ("*", method.upper()):
+            return False
+        return self.path in path if self.mode == "substring" else re.search(self.path, path) is not None
 
 
 class Lifecycle:
