@@ -161,3 +161,20 @@ def test_the_remote_console_page_opens_with_its_token_alone(guarded):
     sid, url = server_console(guarded, "guarded-console")
     page = httpx.get(url, timeout=10)  # its token is its credential
     assert page.status_code == 200 and sid in page.text
+
+
+def test_admin_open_defaults_from_the_host_without_binding_it():
+    from ionos_emulator.admin.guard import resolve
+    from ionos_emulator.settings import Settings
+
+    for host, open_ in [("127.0.0.1", True), ("127.9.9.9", True), ("::1", True), ("localhost", True)]:
+        s = Settings(host=host)
+        resolve(s)
+        assert s.admin_open is open_ and s.admin_token == ""
+    for host in ("0.0.0.0", "192.168.1.10", "::", "emulator.example"):
+        s = Settings(host=host)
+        resolve(s)
+        assert s.admin_open is False and len(s.admin_token) >= 24
+    s = Settings(host="0.0.0.0", admin_open=True)
+    resolve(s)
+    assert s.admin_open is True
