@@ -64,8 +64,9 @@ def serve(**opts) -> None:
     table = endpoints(emu.apis, base)
     for product in ("cloud", "auth"):
         click.echo(f"  {product:<9} {table[product]['global']}")
-    done = sorted({m.api.product for m in emu.mounts.all if m.complete} - {"cloud", "auth"})
-    routed = sorted({m.api.product for m in emu.mounts.all if not m.complete})
+    # by config-file name; the first generations (MariaDB v1, In-Memory DB v1) have none: named by their API
+    done = sorted({m.api.product or m.api.name for m in emu.mounts.all if m.complete} - {"cloud", "auth"})
+    routed = sorted({m.api.product or m.api.name for m in emu.mounts.all if not m.complete})
     click.echo(f"  products  {', '.join(done)} (+ {len(routed)} routed, answering 501): {base}/_emulator/endpoints")
     if tls_files is not None:
         click.echo(
