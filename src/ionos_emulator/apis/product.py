@@ -24,7 +24,7 @@ from ..engine.change import Change, created_metadata
 from ..engine.errors import PRODUCT as PRODUCT_ERRORS
 from ..engine.errors import ApiError, conflict
 from ..engine.lifecycle import Effect
-from ..engine.resources import Kind, Registry, States, bind, path_of
+from ..engine.resources import Kind, Registry, States, bind, body_properties, path_of
 from ..gateway.context import ApiModule, Ctx, Reply
 from ..settings import Settings
 from ..store import Row
@@ -150,7 +150,7 @@ class ProductStyle:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
-        props = properties(ctx)
+        props = body_properties(ctx)
         if replace:
             return props
         props = {k: v for k, v in props.items() if v is not None}  # a PATCH leaves what it sends as null
@@ -355,35 +355,3 @@ def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
     if row is None:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")
     return row
-
-
-def properties(ctx: Ctx) -> dict:
-    body = ctx.body
-    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
-        raise ApiError(422 if isinstance(body, dict) else 400, "the request body needs a 'properties' object")
-    return body["properties"]
-
-
-def create(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | None = None) -> Row:
-    if kind.prepare:
-        props = kind.prepare(ctx, parent, props, None)
-    with ProductChange(ctx, kind) as ch:
-        row = ch.created(kind, new_row(ctx, kind, parent, props, id))
-    return row
-
-
-def replace(ctx: Ctx, kind: Kind, row: Row, props: dict) -> Row:
-    if kind.prepare:
-        props = kind.prepare(ctx, None, props, row)
-    with ProductChange(ctx, kind) as ch:
-        row.doc["properties"] = props
-        ch.updated(kind, row)
-    return row
-
-
-# -- shared rules of the DBaaS products -------------------------------------------------------------------
-
-
-def invalid(attr: str, message: str) -> ApiError:
-    """A 422 that names the attribute, as every product answers a bad value."""
-    return ApiError(422, f"attribute '{attr}' {message}")
