@@ -51,6 +51,9 @@ class Emulator:
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
         self.mounts = Mounts(build_apis())
+        from .s3 import S3Service, object_dir
+
+        self.s3 = S3Service(self.services, object_dir(settings))  # Object Storage: before the JSON pipeline
         self.observations = Observations()
         self.pipeline = Pipeline(self.services, self.mounts, self.observations)
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
@@ -72,6 +75,7 @@ class Emulator:
     def reset(self) -> None:
         timing = self.lifecycle.timing
         self.store.reset()
+        self.s3.s3.blobs.wipe()
         self.lifecycle.timing = timing
         self.identity._cache.clear()
         self.identity._key = None
@@ -86,6 +90,10 @@ class Emulator:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        s3 = self.s3.match(scope)
+        if s3 is not None:
+            await self.s3(scope, receive, send, s3)
             return
         started = False
 

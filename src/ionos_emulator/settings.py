@@ -38,6 +38,9 @@ class Settings:
         "bookkeeping only) or local (a private server process per cluster, from initdb/pg_ctl and redis-server).",
         ("shared", "local"),
     )
+    object_dir: str = setting(
+        "", "Where Object Storage keeps the bytes of objects (default: <data dir>/objects); share it between hosts."
+    )
     log_level: str = setting("warning", "uvicorn's log level.")
     tls: bool = setting(False, "Serve HTTPS too, on the HTTPS port, with a certificate from the local CA.")
     https_port: int = setting(8443, "The HTTPS port (with --tls).")

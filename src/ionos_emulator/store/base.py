@@ -183,6 +183,12 @@ class Store(Protocol):
         `prefix` and continues below U+FFFF), by key in code-point order."""
         ...
 
+    def kv_page(self, prefix: str, after: str = "", limit: int = 1000) -> builtins.list[tuple[str, Any]]:
+        """Up to `limit` (key, value) of the keys that start with `prefix` and sort after `after` (all of the
+        prefix's when `after` is not greater than it), by key in code-point order: one indexed range read, so
+        a page costs the same however many keys share the prefix (S3 listings)."""
+        ...
+
     def reset(self) -> None:
         """Delete every resource, request and key of every tenant, in one transaction of its own."""
         ...

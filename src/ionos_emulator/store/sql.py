@@ -40,6 +40,7 @@ CREATE INDEX IF NOT EXISTS requests_by_tenant ON requests (tenant, seq);
 CREATE TABLE IF NOT EXISTS kv (key {ctext} PRIMARY KEY, value {blob} NOT NULL);
 """
 TABLES = ("resources", "requests", "kv")
+KEY_MAX = "\U0010ffff"  # above every character a key holds (its UTF-8 bytes too): a prefix's range ends there
 
 _COLS = "seq, tenant, kind, id, parent, scope, link, path, doc"
 _REQ = "SELECT seq, id, tenant, scope, created, run_at, done_at, state, doc, message FROM requests"
@@ -285,6 +286,11 @@ class SqlStore(Store):
                 "SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key", (prefix, prefix + "\uffff")
             )
         ]
+
+    def kv_page(self, prefix: str, after: str = "", limit: int = 1000) -> builtins.list[tuple[str, Any]]:
+        low, op = (after, ">") if after > prefix else (prefix, ">=")
+        sql = f"SELECT key, value FROM kv WHERE key {op} ? AND key < ? ORDER BY key LIMIT ?"
+        return [(k, orjson.loads(v)) for k, v in self.dialect.rows(sql, (low, prefix + KEY_MAX, limit))]
 
     def reset(self) -> None:
         with self.tx():

@@ -15,7 +15,6 @@ ROUTED = {
     "logging": "logging",
     "kafka": "kafka",
     "vpn": "vpn",
-    "objectstoragemanagement": "objectstoragemanagement",
     "apigateway": "apigateway",
     "containerregistry": "containerregistry",
     "autoscaling": "autoscaling",

@@ -1,0 +1,112 @@
+"""IONOS Object Storage: the S3 data plane, served on the emulator's port before the JSON pipeline, for the
+requests whose Host is an Object Storage endpoint (`s3.eu-central-3.ionoscloud.com`, virtual-hosted
+`bucket.s3.eu-central-3.ionoscloud.com`, a bucket's website host) or whose path starts with a region's prefix
+(`/s3/eu-central-3/...`). Reading order: regions.py (where), auth.py and keys.py (who), service.py (what:
+buckets, objects, uploads, listings), configs.py (sub-resources), access.py (owner, policy, ACL, CORS),
+meta.py and blobs.py (where it is kept), xml.py (how it is spelled)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from urllib.parse import unquote
+
+from starlette.datastructures import Headers, QueryParams
+
+from ..engine import clock
+from . import configs  # noqa: F401  (registers the sub-resources)
+from .body import ClientGone
+from .regions import for_request
+from .service import S3, Response, S3Request
+from .xml import S3Error
+
+log = logging.getLogger("ionos_emulator")
+
+
+class S3Service:
+    def __init__(self, services, object_dir: str):
+        self.s3 = S3(services, object_dir)
+
+    @staticmethod
+    def match(scope) -> tuple | None:
+        host = ""
+        for k, v in scope.get("headers", ()):
+            if k == b"host":
+                host = v.decode("latin-1")
+                break
+        raw_path = scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
+        path = raw_path.partition("?")[0]
+        return for_request(host, path)
+
+    async def __call__(self, scope, receive, send, target: tuple) -> None:
+        region, host_bucket, rel, website = target
+        raw_path = (scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")).partition("?")[0]
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        bucket, key = host_bucket, None
+        path = unquote(rel)
+        if bucket is None:
+            name, sep, rest = path.lstrip("/").partition("/")
+            bucket = name or None
+            key = rest if sep and rest else None
+        else:
+            key = path[1:] if len(path) > 1 else None
+        req = S3Request(
+            method=scope["method"].upper(),
+            raw_path=raw_path,
+            raw_query=raw_query,
+            query=QueryParams(raw_query),
+            headers=Headers(scope=scope),
+            region=region,
+            bucket=bucket,
+            key=key,
+            website=website,
+            receive=receive,
+            now=clock.now(),
+        )
+        try:
+            resp = await self.s3.handle(req)
+        except S3Error as e:
+            resp = error_response(req, e)
+        except ClientGone:
+            return
+        except Exception:
+            log.error("unexpected error on S3 %s %s\n%s", req.method, raw_path, traceback.format_exc())
+            resp = error_response(req, S3Error("InternalError", "We encountered an internal error. Please try again."))
+        await send_response(send, req, resp)
+
+
+def error_response(req: S3Request, e: S3Error) -> Response:
+    body = b"" if req.method == "HEAD" else e.body(req.resource, req.request_id)
+    return Response(e.status, body, dict(e.headers))
+
+
+async def send_response(send, req: S3Request, resp: Response) -> None:
+    headers = [
+        (b"x-amz-request-id", req.request_id.encode()),
+        (b"x-amz-id-2", req.request_id.encode()),
+        (b"server", b"IONOS-Emulator-S3"),
+    ]
+    length = (
+        resp.length if (resp.stream is not None or req.method == "HEAD") and resp.length is not None else len(resp.body)
+    )
+    if resp.status not in (204, 304) or length:
+        headers.append((b"content-length", str(length).encode()))
+    if resp.body or resp.stream is not None or (req.method == "HEAD" and resp.status == 200):
+        headers.append((b"content-type", resp.content_type.encode()))
+    headers += [
+        (k.lower().encode(), str(v).encode("latin-1", "replace"))
+        for k, v in resp.headers.items()
+        if k.lower() != "content-length"
+    ]
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    if resp.stream is None or req.method == "HEAD":
+        await send({"type": "http.response.body", "body": resp.body if req.method != "HEAD" else b""})
+        return
+    async for data in resp.stream:
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def object_dir(settings) -> str:
+    return settings.object_dir or os.path.join(settings.data_dir, "objects")
