@@ -6,6 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .gateway.context import ApiModule
+from .s3.regions import REGIONS as S3_REGIONS
+from .s3.regions import s3_hosts
 
 
 def endpoints(apis: list[ApiModule], base_url: str) -> dict[str, dict[str, str]]:
@@ -13,6 +15,7 @@ def endpoints(apis: list[ApiModule], base_url: str) -> dict[str, dict[str, str]]
     out: dict[str, dict[str, str]] = {}
     for api in apis:
         out.setdefault(api.product or api.name, {})[api.location or "global"] = base_url + api.prefix
+    out[OBJECT_STORAGE] = {r.id: base_url + r.prefix for r in S3_REGIONS}
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
@@ -25,7 +28,10 @@ ALIASES = {"inmemorydb": "inmemorydbv2", "inmemorydbv2": "inmemorydb", "mariadb"
 # Names the tools know that the emulator neither serves nor routes yet: listed as comments (the newest Go SDK
 # bundle refuses a file naming a product it does not know, so nothing else is listed, not even "auth": no
 # tool looks "auth" up, they reach the Auth API through the Cloud API's host).
-NOT_SERVED = ("monitoring", "nfs", "objectstorage")
+NOT_SERVED = ("monitoring", "nfs")
+# Object Storage (S3) is not an ApiModule: its regions are served by the S3 data plane (s3/), listed by region
+OBJECT_STORAGE = "objectstorage"
+DEFAULT_S3_REGION = "eu-central-3"  # guess: the region the tools' contract-owned buckets default to
 # Products some tools have that the config file has no name for: the tools reach them at their real URL.
 NO_CONFIG_NAME = ("auth", "dataplatform")
 
@@ -50,6 +56,8 @@ def config_products(apis: list[ApiModule], base_url: str) -> dict[str, list[tupl
         if name in by_name and alias not in by_name:
             by_name[alias] = by_name[name]
     out: dict[str, list[tuple[str, str]]] = {}
+    s3 = {r.id: base_url + r.prefix for r in S3_REGIONS}
+    out[OBJECT_STORAGE] = [("", s3[DEFAULT_S3_REGION]), *sorted(s3.items())]
     for name, group in sorted(by_name.items()):
         regional = sorted((a.location, base_url + a.prefix) for a in group if a.location)
         if regional:
@@ -94,22 +102,17 @@ def config_file(apis: list[ApiModule], base_url: str, *, user: str, password: st
     return "\n".join(lines) + "\n"
 
 
-# The Object Storage (S3) endpoints, from the servers of the Object Storage API (../shared/specs/
-# object-storage-index-2.0.17.yaml). Not served yet: the certificate names them so that clients trust the
-# emulator once the S3 API lands; `hosts` and the DNS server leave them alone until then.
-S3_HOSTS = (
-    "s3.eu-central-1.ionoscloud.com",
-    "s3.eu-central-2.ionoscloud.com",
-    "s3.eu-central-3.ionoscloud.com",
-    "s3.eu-south-2.ionoscloud.com",
-    "s3.us-central-1.ionoscloud.com",
-)
+# The Object Storage (S3) endpoints (s3/regions.py, from ../shared/specs/object-storage-index-2.0.17.yaml) and
+# their website endpoints; a bucket's virtual host (bucket.s3.eu-central-3.ionoscloud.com) is one label more,
+# so the certificate names a wildcard for each.
+S3_HOSTS = s3_hosts()
+S3_WILDCARDS = tuple(f"*.{h}" for r in S3_REGIONS for h in (*r.hosts, r.website))
 WILDCARDS = ("*.ionos.com", "*.ionoscloud.com")  # a wildcard covers one label: the hosts are named as well
 
 
 def real_hosts(apis: list[ApiModule]) -> list[str]:
-    """Every real IONOS host name a mounted API answers on (from the SDKs' server lists), api.ionos.com first."""
-    hosts = {h.lower() for api in apis for h in api.hosts}
+    """Every real IONOS host name served (the SDKs' server lists, the Object Storage endpoints), api.ionos.com first."""
+    hosts = {h.lower() for api in apis for h in api.hosts} | set(S3_HOSTS) | {r.website for r in S3_REGIONS}
     return sorted(hosts, key=lambda h: (h != "api.ionos.com", h))
 
 
@@ -127,7 +130,7 @@ def local_names(host: str) -> list[str]:
 
 def certificate_names(apis: list[ApiModule], host: str) -> list[str]:
     """The names of the emulator's server certificate: every host it serves and will serve."""
-    return sorted(set(real_hosts(apis)) | set(S3_HOSTS) | set(WILDCARDS) | set(local_names(host)))
+    return sorted(set(real_hosts(apis)) | set(S3_WILDCARDS) | set(WILDCARDS) | set(local_names(host)))
 
 
 def address(host: str) -> str:
