@@ -51,6 +51,14 @@ class S3Service:
             key = rest if sep and rest else None
         else:
             key = path[1:] if len(path) > 1 else None
+        finished = [not _has_body(scope)]
+
+        async def tracked() -> dict:
+            msg = await receive()
+            if not msg.get("more_body"):
+                finished[0] = True
+            return msg
+
         req = S3Request(
             method=scope["method"].upper(),
             raw_path=raw_path,
@@ -61,7 +69,7 @@ class S3Service:
             bucket=bucket,
             key=key,
             website=website,
-            receive=receive,
+            receive=tracked,
             now=clock.now(),
         )
         try:
@@ -73,7 +81,18 @@ class S3Service:
         except Exception:
             log.error("unexpected error on S3 %s %s\n%s", req.method, raw_path, traceback.format_exc())
             resp = error_response(req, S3Error("InternalError", "We encountered an internal error. Please try again."))
+        if not finished[0]:  # answered before its body was read (an error): the rest is never read
+            resp.headers["Connection"] = "close"
         await send_response(send, req, resp)
+
+
+def _has_body(scope) -> bool:
+    for k, v in scope.get("headers", ()):
+        if k == b"content-length":
+            return v.strip() not in (b"0", b"")
+        if k == b"transfer-encoding":
+            return True
+    return False
 
 
 def error_response(req: S3Request, e: S3Error) -> Response:

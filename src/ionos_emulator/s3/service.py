@@ -1594,7 +1594,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     if m.group(1):
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) else size - 1
-        if last < first:
+        if m.group(2) and last < first:
             return None
         if first >= size:
             err = S3Error(
