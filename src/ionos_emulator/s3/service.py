@@ -166,6 +166,9 @@ class S3:
             if m == "GET":
                 return self.list_buckets
             raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+        unserved = next((k for k in q if k in NOT_SERVED), None)
+        if unserved is not None:
+            raise S3Error("NotImplemented", f"?{unserved} is not implemented by the emulator")
         if req.key is None:
             for sub in BUCKET_SUBRESOURCES:
                 if sub in q:
@@ -1691,6 +1694,11 @@ def check_tags(tags: dict[str, str], most: int) -> None:
             raise S3Error("InvalidTag", "The TagValue you have provided is invalid", TagKey=k, TagValue=v)
 
 
+# S3 sub-resources the emulator does not serve: NotImplemented (501), never a listing or a plain GET
+NOT_SERVED = frozenset(
+    "logging notification accelerate analytics inventory metrics requestPayment intelligent-tiering "
+    "ownershipControls torrent select restore attributes".split()
+)
 # the sub-resource operations (configs.py), by ?name and method: filled in below
 BUCKET_SUBRESOURCES: dict[str, dict[str, Callable[[S3, S3Request], Awaitable[Response]]]] = {}
 OBJECT_SUBRESOURCES: dict[str, dict[str, Callable[[S3, S3Request], Awaitable[Response]]]] = {}

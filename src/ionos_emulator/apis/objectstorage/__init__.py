@@ -88,6 +88,7 @@ ACCESSKEY = PKind(
     meta=_meta,
     rows=_own_keys,
     internal=("administrative",),
+    state_field="status",
     filter_names={"accesskeyId": "accessKey"},
 )
 
