@@ -1,0 +1,72 @@
+"""Object Storage bytes survive restarts, and a kill in the middle of uploads leaves no partial object."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import sdk_client
+from s3support import USER_OWNED, cloud_key, s3_client, sign_v4
+
+MIB = 1024 * 1024
+
+
+def _start_partial_put(url: str, key: tuple[str, str], total: int, sent: int) -> socket.socket:
+    """A PUT whose headers promise `total` bytes and whose body stops after `sent`: still open."""
+    h = sign_v4("PUT", url, key, USER_OWNED, headers={"Content-Length": str(total)}, payload="UNSIGNED-PAYLOAD")
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port))
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    h.setdefault("Host", parts.netloc)
+    head = f"PUT {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n"
+    sock.sendall(head.encode() + os.urandom(sent))
+    return sock
+
+
+def test_kill_during_uploads_leaves_no_partial_object(make_emulator):
+    emu = make_emulator("s3kill")
+    with sdk_client(emu) as client:
+        key = cloud_key(client)
+    s3 = s3_client(emu, USER_OWNED, key)
+    s3.create_bucket(Bucket="durable")
+    kept = os.urandom(3 * MIB)
+    s3.put_object(Bucket="durable", Key="kept", Body=kept)
+    uid = s3.create_multipart_upload(Bucket="durable", Key="multi")["UploadId"]
+    part1 = os.urandom(5 * MIB)
+    etag1 = s3.upload_part(Bucket="durable", Key="multi", UploadId=uid, PartNumber=1, Body=part1)["ETag"]
+    base = f"{emu.url}/s3/{USER_OWNED}/durable"
+    socks = [
+        _start_partial_put(f"{base}/multi?partNumber=2&uploadId={uid}", key, 40 * MIB, 12 * MIB),
+        _start_partial_put(f"{base}/half", key, 40 * MIB, 12 * MIB),
+    ]
+    import time
+
+    time.sleep(0.5)  # the emulator is writing both bodies to its temporary files
+    emu.kill()
+    for s in socks:
+        s.close()
+    temp = list((emu.data_dir / "objects" / "tmp").iterdir())
+    assert len(temp) == 2 and all(f.stat().st_size > 0 for f in temp)  # both were being written when killed
+    emu.start()
+    s3 = s3_client(emu, USER_OWNED, key)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="durable")["Contents"]] == ["kept"]
+    got = s3.get_object(Bucket="durable", Key="kept")
+    assert got["Body"].read() == kept and got["ETag"] == f'"{hashlib.md5(kept).hexdigest()}"'
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket="durable", Key="half")
+    assert e.value.response["Error"]["Code"] == "404"
+    parts = s3.list_parts(Bucket="durable", Key="multi", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, etag1)]  # the interrupted part 2 is not there
+    s3.complete_multipart_upload(
+        Bucket="durable", Key="multi", UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag1}]}
+    )
+    assert s3.get_object(Bucket="durable", Key="multi")["Body"].read() == part1
+    # the space of deleted objects is freed: only the two live objects' files remain
+    s3.delete_object(Bucket="durable", Key="kept")
+    time.sleep(0.3)
+    files = [f for d in (emu.data_dir / "objects").iterdir() if d.name != "tmp" for f in d.iterdir()]
+    assert len(files) == 1 and files[0].stat().st_size == 5 * MIB
