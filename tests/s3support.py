@@ -59,7 +59,17 @@ def bucket_name(stem: str = "b") -> str:
     return f"{stem}-{uuid.uuid4().hex[:12]}"
 
 
-def sign_v4(method: str, url: str, key: tuple[str, str], region: str, *, body: bytes = b"", headers=None, when=None, payload=None):
+def sign_v4(
+    method: str,
+    url: str,
+    key: tuple[str, str],
+    region: str,
+    *,
+    body: bytes = b"",
+    headers=None,
+    when=None,
+    payload=None,
+):
     """Headers of a request signed by botocore's own SigV4 signer, for what boto3 will not send: an old date
     (`when`), a body other than the one signed, a payload hash of our choosing (x-amz-content-sha256)."""
     import botocore.auth as ba

@@ -11,6 +11,7 @@ import httpx
 import ionoscloud
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import sdk_client
 from s3support import (
     CONTRACT_OWNED,
@@ -349,7 +350,9 @@ def test_tagging_encryption_lifecycle_replication(owner, contract_owner):
     assert code(e) == (404, "ServerSideEncryptionConfigurationNotFoundError")
     owner.put_bucket_encryption(
         Bucket=name,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
     )
     rule = owner.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
@@ -365,7 +368,10 @@ def test_tagging_encryption_lifecycle_replication(owner, contract_owner):
     got = owner.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
     assert got == [{"ID": "expire", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30}}]
     with pytest.raises(ClientError) as e:
-        owner.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [{"ID": "x", "Status": "On", "Filter": {}, "Expiration": {"Days": 1}}]})
+        owner.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={"Rules": [{"ID": "x", "Status": "On", "Filter": {}, "Expiration": {"Days": 1}}]},
+        )
     assert code(e) == (400, "MalformedXML")
     owner.delete_bucket_lifecycle(Bucket=name)
     with pytest.raises(ClientError) as e:
@@ -373,9 +379,7 @@ def test_tagging_encryption_lifecycle_replication(owner, contract_owner):
     assert code(e) == (404, "NoSuchLifecycleConfiguration")
     replication = {
         "Role": "",
-        "Rules": [
-            {"ID": "r", "Status": "Enabled", "Prefix": "", "Destination": {"Bucket": "arn:aws:s3:::target"}}
-        ],
+        "Rules": [{"ID": "r", "Status": "Enabled", "Prefix": "", "Destination": {"Bucket": "arn:aws:s3:::target"}}],
     }
     with pytest.raises(ClientError) as e:
         owner.put_bucket_replication(Bucket=name, ReplicationConfiguration=replication)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import sdk_client
 from s3support import USER_OWNED, cloud_key, s3_client, sign_v4
 

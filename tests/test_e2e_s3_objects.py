@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import sdk_client
 from s3support import USER_OWNED, bucket_name, cloud_key, s3_client
 
@@ -58,7 +59,11 @@ def test_content_headers_md5_and_ranges(s3, bucket):
     )
     head = s3.head_object(Bucket=bucket, Key="h")
     assert head["ContentLength"] == 1000 and head["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
-    assert (head["CacheControl"], head["ContentDisposition"], head["ContentLanguage"]) == ("max-age=60", "attachment", "de")
+    assert (head["CacheControl"], head["ContentDisposition"], head["ContentLanguage"]) == (
+        "max-age=60",
+        "attachment",
+        "de",
+    )
     part = s3.get_object(Bucket=bucket, Key="h", Range="bytes=10-19")
     assert part["Body"].read() == b"0123456789" and part["ContentRange"] == "bytes 10-19/1000"
     assert s3.get_object(Bucket=bucket, Key="h", Range="bytes=-5")["Body"].read() == b"56789"
@@ -128,7 +133,9 @@ def test_copy_object(s3, bucket):
 def test_batch_delete(s3, bucket):
     for i in range(5):
         s3.put_object(Bucket=bucket, Key=f"d/{i}", Body=b"x")
-    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"d/{i}"} for i in range(3)] + [{"Key": "nope"}]})
+    out = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": f"d/{i}"} for i in range(3)] + [{"Key": "nope"}]}
+    )
     assert sorted(d["Key"] for d in out["Deleted"]) == ["d/0", "d/1", "d/2", "nope"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["d/3", "d/4"]
     quiet = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "d/3"}], "Quiet": True})
@@ -230,12 +237,20 @@ def test_list_objects_v1_and_v2(s3, bucket):
     assert [p["Prefix"] for p in v2["CommonPrefixes"]] == ["a/", "b/", "é/"]
     assert [o["Key"] for o in v2["Contents"]] == ["c", "d e+f"] and v2["KeyCount"] == 5
     sub = s3.list_objects_v2(Bucket=bucket, Prefix="a/", Delimiter="/")
-    assert [o["Key"] for o in sub["Contents"]] == ["a/1", "a/2"] and [p["Prefix"] for p in sub["CommonPrefixes"]] == ["a/b/"]
+    assert [o["Key"] for o in sub["Contents"]] == ["a/1", "a/2"] and [p["Prefix"] for p in sub["CommonPrefixes"]] == [
+        "a/b/"
+    ]
     pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}))
     assert [o["Key"] for p in pages for o in p.get("Contents", [])] == sorted(keys, key=lambda k: k.encode())
     assert len(pages) == 4 and pages[0]["IsTruncated"] and "NextContinuationToken" in pages[0]
-    delim_pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}))
-    seen = [x for p in delim_pages for x in [o["Key"] for o in p.get("Contents", [])] + [c["Prefix"] for c in p.get("CommonPrefixes", [])]]
+    delim_pages = list(
+        s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1})
+    )
+    seen = [
+        x
+        for p in delim_pages
+        for x in [o["Key"] for o in p.get("Contents", [])] + [c["Prefix"] for c in p.get("CommonPrefixes", [])]
+    ]
     assert seen == ["a/", "b/", "c", "d e+f", "é/"]
     after = s3.list_objects_v2(Bucket=bucket, StartAfter="b/4")
     assert [o["Key"] for o in after["Contents"]] == ["c", "d e+f", "é/x"]

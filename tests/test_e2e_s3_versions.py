@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from botocore.exceptions import ClientError
+
 from s3support import CONTRACT_OWNED, bucket_name, management_key, s3_client
 
 
@@ -109,7 +110,10 @@ def test_object_lock(s3):
     s3.put_object_retention(
         Bucket=name,
         Key="held",
-        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)},
+        Retention={
+            "Mode": "GOVERNANCE",
+            "RetainUntilDate": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5),
+        },
         BypassGovernanceRetention=True,
     )
     with pytest.raises(ClientError) as e:

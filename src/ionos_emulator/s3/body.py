@@ -110,7 +110,7 @@ class Decoded:
             except S3Error:
                 break
         text = bytes(buf).decode("latin-1")
-        signed_part = []
+        signed_part: list[str] = []
         for line in text.split("\r\n"):
             name, sep, value = line.partition(":")
             if not sep:

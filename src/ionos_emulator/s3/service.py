@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -133,10 +134,6 @@ class S3:
 
     # -- top --------------------------------------------------------------------------------------
     async def handle(self, req: S3Request) -> Response:
-        try:
-            self.services.lifecycle.settle()  # a key created or deleted a moment ago counts
-        except Exception:
-            pass
         if req.method == "OPTIONS":
             return self.preflight(req)
         await self.authenticate(req)
@@ -172,10 +169,10 @@ class S3:
         if req.key is None:
             for sub in BUCKET_SUBRESOURCES:
                 if sub in q:
-                    op = BUCKET_SUBRESOURCES[sub].get(m)
-                    if op is None:
+                    bucket_op = BUCKET_SUBRESOURCES[sub].get(m)
+                    if bucket_op is None:
                         raise S3Error("NotImplemented", f"{m} ?{sub} is not implemented by the emulator")
-                    return lambda r: op(self, r)
+                    return partial(bucket_op, self)
             plain = {
                 "PUT": self.create_bucket,
                 "HEAD": self.head_bucket,
@@ -187,10 +184,10 @@ class S3:
             return plain
         for sub in OBJECT_SUBRESOURCES:
             if sub in q:
-                op = OBJECT_SUBRESOURCES[sub].get(m)
-                if op is None:
+                object_op = OBJECT_SUBRESOURCES[sub].get(m)
+                if object_op is None:
                     raise S3Error("NotImplemented", f"{m} ?{sub} on an object is not implemented by the emulator")
-                return lambda r: op(self, r)
+                return partial(object_op, self)
         plain = {
             "PUT": self.copy_object if "x-amz-copy-source" in req.headers else self.put_object,
             "GET": self.get_object,
@@ -285,7 +282,8 @@ class S3:
                 if constraint != region:
                     raise S3Error(
                         "IllegalLocationConstraintException",
-                        f"The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to.",
+                        f"The {constraint} location constraint is incompatible for the region specific endpoint "
+                        f"this request was sent to.",
                     )
         if req.region.contract_owned and not caller.admin:
             raise access.denied()  # the contract's owner and administrators create its buckets
@@ -299,7 +297,8 @@ class S3:
                 )
             raise S3Error(
                 "BucketAlreadyExists",
-                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the "
+                "system. Please select a different name and try again.",
                 BucketName=name,
             )
         contract = req.region.contract_owned
@@ -924,7 +923,8 @@ class S3:
         ):
             raise S3Error(
                 "InvalidRequest",
-                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+                "This copy request is illegal because it is trying to copy an object to itself without changing "
+                "the object's metadata, storage class, website redirect location or encryption attributes.",
             )
         fields = self.object_fields(req, b)
         if directive == "COPY":
@@ -975,7 +975,8 @@ class S3:
         if up is None:
             raise S3Error(
                 "NoSuchUpload",
-                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+                "aborted or completed.",
                 UploadId=req.query.get("uploadId", ""),
             )
         return up
@@ -1035,7 +1036,8 @@ class S3:
             if not m or int(m.group(1)) > int(m.group(2)) or int(m.group(2)) >= src["size"]:
                 raise S3Error(
                     "InvalidArgument",
-                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last "
+                    "are the zero-based offsets of the first and last bytes to copy",
                     ArgumentName="x-amz-copy-source-range",
                     ArgumentValue=rng,
                 )
@@ -1096,7 +1098,9 @@ class S3:
             if key_marker and id_marker
             else (key_marker + SEP + KEY_MAX if key_marker else "")
         )
-        uploads, prefixes, truncated = [], [], False
+        uploads: list[dict] = []
+        prefixes: list[str] = []
+        truncated = False
         seen: set[str] = set()
         cursor = after
         while True:
@@ -1158,13 +1162,13 @@ class S3:
         root = parse(await read_all(req.receive, 4 * 1024 * 1024))
         asked = []
         for el in root.findall("Part"):
-            n = child_text(el, "PartNumber")
-            if not n.isdigit():
+            number = child_text(el, "PartNumber")
+            if not number.isdigit():
                 raise S3Error(
                     "MalformedXML",
                     "The XML you provided was not well-formed or did not validate against our published schema",
                 )
-            asked.append((int(n), child_text(el, "ETag").strip('"')))
+            asked.append((int(number), child_text(el, "ETag").strip('"')))
         if not asked:
             raise S3Error(
                 "MalformedXML",
@@ -1183,7 +1187,8 @@ class S3:
             if p is None or p["etag"] != tag:
                 raise S3Error(
                     "InvalidPart",
-                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, "
+                    "or the specified entity tag may not match the part's entity tag.",
                     UploadId=up["id"],
                     PartNumber=n,
                     ETag=tag,
@@ -1397,7 +1402,7 @@ class S3:
                 if key == key_marker and vid_marker:
                     ids = [v.get("vid", "null") for v in versions]
                     versions = versions[ids.index(vid_marker) + 1 :] if vid_marker in ids else []
-                for i, v in enumerate(versions):
+                for v in versions:
                     if count >= max_keys:
                         truncated = True
                         break
@@ -1479,7 +1484,9 @@ class S3:
         if rule is None:
             raise S3Error(
                 "AccessForbidden",
-                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+                "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, "
+                "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
+                "whitelisted by the resource's CORS spec.",
                 status=403,
                 Method=method,
                 ResourceType="OBJECT" if req.key else "BUCKET",
@@ -1559,7 +1566,10 @@ class S3:
 
 
 def html(status: int, code: str, message: str) -> Response:
-    body = f"<html><head><title>{status}</title></head><body><h1>{status}</h1><ul><li>Code: {code}</li><li>Message: {message}</li></ul></body></html>"
+    body = (
+        f"<html><head><title>{status}</title></head><body><h1>{status}</h1>"
+        f"<ul><li>Code: {code}</li><li>Message: {message}</li></ul></body></html>"
+    )
     return Response(status, body.encode(), content_type="text/html; charset=utf-8")
 
 
