@@ -73,7 +73,7 @@ class Keys:
         store = self.services.store
         where = store.kv_get(MANAGEMENT_INDEX + key)
         row = store.get(where["tenant"], MANAGEMENT_KIND, "", where["id"]) if where else None
-        if row is None or row.props.get("accessKey") != key or row.meta.get("state") not in ("AVAILABLE", None):
+        if row is None or row.props.get("accessKey") != key or row.meta.get("state") in ("DESTROYING", "FAILED"):
             raise _unknown(key)
         return self._caller(row.tenant, row.meta.get("createdByUserId", ""), key, row.props["secretKey"], "management")
 
