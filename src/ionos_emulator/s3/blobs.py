@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
+import secrets
 import shutil
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 BLOCK = 1024 * 1024  # bytes per disk read or write, handed to a thread
 STALE_TEMP = 24 * 3600  # a temporary file this old belongs to no upload still running
+
+
+# blob names: random per process, then a counter (one random draw per process, not per object; processes
+# sharing the object dir draw their own)
+_PREFIX = secrets.token_hex(8)
+_COUNTER = itertools.count()
+
+
+def new_blob_id() -> str:
+    return f"{_PREFIX}{next(_COUNTER):016x}"
 
 
 class Written:
@@ -48,7 +59,7 @@ class Blobs:
     async def write(self, source: AsyncIterator[bytes], *, sha256: bool = False) -> Written:
         """Streams `source` to a new blob; its id, size and digests. An exception (a client that went away, a
         digest that does not match) leaves nothing behind."""
-        blob = uuid.uuid4().hex
+        blob = new_blob_id()
         temp = self.tmp / blob
         loop = asyncio.get_running_loop()
         md5 = hashlib.md5()

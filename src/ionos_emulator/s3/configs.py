@@ -27,6 +27,17 @@ def _owned(s3: S3, req: S3Request, action: str) -> dict:
     return b
 
 
+def _dropping(name: str, action: str):
+    """DELETE of a bucket configuration kept under cfg[name]: 204, whether there was one or not."""
+
+    async def drop(s3: S3, req: S3Request) -> Response:
+        b = _owned(s3, req, action)
+        _save(s3, b, lambda fresh: fresh["cfg"].pop(name, None))
+        return Response(204)
+
+    return drop
+
+
 def _save(s3: S3, b: dict, change: Callable[[dict], None]) -> None:
     with s3.store.tx():
         fresh = s3.meta.bucket(b["region"], b["name"]) or b
@@ -351,10 +362,7 @@ async def put_policy(s3: S3, req: S3Request) -> Response:
     return Response(204)
 
 
-async def delete_policy(s3: S3, req: S3Request) -> Response:
-    b = _owned(s3, req, "s3:DeleteBucketPolicy")
-    _save(s3, b, lambda fresh: fresh["cfg"].pop("policy", None))
-    return Response(204)
+delete_policy = _dropping("policy", "s3:DeleteBucketPolicy")
 
 
 async def get_policy_status(s3: S3, req: S3Request) -> Response:
@@ -499,12 +507,7 @@ def _stored(name: str, action: str, missing: str, message: str, check: Callable[
         _save(s3, b, lambda fresh: fresh["cfg"].update({name: {**doc, **extra}}))
         return Response(200)
 
-    async def delete(s3: S3, req: S3Request) -> Response:
-        b = _owned(s3, req, "s3:Delete" + action)
-        _save(s3, b, lambda fresh: fresh["cfg"].pop(name, None))
-        return Response(204)
-
-    return get, put, delete
+    return get, put, _dropping(name, "s3:Delete" + action)
 
 
 def _check_lifecycle(arg) -> None:
@@ -591,28 +594,16 @@ REPLICATION = _stored(
 )
 
 
-async def delete_cors(s3: S3, req: S3Request) -> Response:
-    b = _owned(s3, req, "s3:PutBucketCORS")
-    _save(s3, b, lambda fresh: fresh["cfg"].pop("cors", None))
-    return Response(204)
+delete_cors = _dropping("cors", "s3:PutBucketCORS")
 
 
-async def delete_encryption(s3: S3, req: S3Request) -> Response:
-    b = _owned(s3, req, "s3:PutEncryptionConfiguration")
-    _save(s3, b, lambda fresh: fresh["cfg"].pop("encryption", None))
-    return Response(204)
+delete_encryption = _dropping("encryption", "s3:PutEncryptionConfiguration")
 
 
-async def delete_bucket_tagging(s3: S3, req: S3Request) -> Response:
-    b = _owned(s3, req, "s3:PutBucketTagging")
-    _save(s3, b, lambda fresh: fresh["cfg"].pop("tags", None))
-    return Response(204)
+delete_bucket_tagging = _dropping("tags", "s3:PutBucketTagging")
 
 
-async def delete_pab(s3: S3, req: S3Request) -> Response:
-    b = _owned(s3, req, "s3:PutBucketPublicAccessBlock")
-    _save(s3, b, lambda fresh: fresh["cfg"].pop("pab", None))
-    return Response(204)
+delete_pab = _dropping("pab", "s3:PutBucketPublicAccessBlock")
 
 
 BUCKET_SUBRESOURCES.update(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..engine.errors import ApiError
 from ..gateway.context import Services
+from ..identity import Principal
 from .xml import S3Error
 
 CLOUD_KIND = "s3key"
@@ -46,6 +47,9 @@ class Keys:
     def __init__(self, services: Services):
         self.services = services
         self._where: dict[str, tuple[int, str]] = {}  # Cloud API key -> (tenant, user)
+        # (tenant, user) -> (identity generation, principal): users, groups and passwords changing replace the
+        # generation (identity/service.py), so a remembered principal is right while it is unchanged
+        self._principals: dict[tuple[int, str], tuple[str, Principal, str]] = {}
 
     def caller(self, access_key: str, contract_owned: bool) -> Caller:
         """The owner of the key, for an endpoint of that bucket ownership; InvalidAccessKeyId otherwise."""
@@ -78,13 +82,21 @@ class Keys:
         return self._caller(row.tenant, row.meta.get("createdByUserId", ""), key, row.props["secretKey"], "management")
 
     def _caller(self, tenant: int, user_id: str, key: str, secret: str, source: str) -> Caller:
-        store = self.services.store
-        user = store.get(tenant, "user", "", user_id)
-        try:
-            p = self.services.identity._principal(tenant, user_id)
-        except ApiError:
-            raise _unknown(key) from None
-        canonical = (user.props.get("s3CanonicalUserId") if user else None) or user_id
+        identity = self.services.identity
+        generation = identity.generation()
+        known = self._principals.get((tenant, user_id))
+        if known is not None and known[0] == generation:
+            p, canonical = known[1], known[2]
+        else:
+            user = self.services.store.get(tenant, "user", "", user_id)
+            try:
+                p = identity._principal(tenant, user_id)
+            except ApiError:
+                raise _unknown(key) from None
+            canonical = (user.props.get("s3CanonicalUserId") if user else None) or user_id
+            if len(self._principals) > 10_000:
+                self._principals.clear()
+            self._principals[(tenant, user_id)] = (generation, p, canonical)
         if source == "management":
             canonical = f"{tenant}:{user_id}"
         return Caller(tenant, user_id, p.email, p.admin, key, secret, source, canonical)

@@ -11,19 +11,18 @@ import binascii
 import hashlib
 import ipaddress
 import re
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
 from email.utils import formatdate, parsedate_to_datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers, QueryParams
 
 from . import access, auth
-from .blobs import Blobs
+from .blobs import Blobs, new_blob_id
 from .body import Decoded, raw, read_all
 from .keys import Caller, Keys, contract_id
 from .meta import SEP, Meta, new_upload_id, new_version_id, order_now
@@ -64,7 +63,7 @@ class S3Request:
     website: bool
     receive: Callable[[], Awaitable[dict]]
     now: float
-    request_id: str = field(default_factory=lambda: secrets.token_hex(8).upper())
+    request_id: str = field(default_factory=lambda: new_blob_id()[8:].upper())
     caller: Caller | None = None
     signed: auth.Signed | None = None
 
@@ -1610,26 +1609,20 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
         if m.group(2) and last < first:
             return None
         if first >= size:
-            err = S3Error(
-                "InvalidRange",
-                "The requested range is not satisfiable",
-                ActualObjectSize=size,
-                RangeRequested=value.strip(),
-            )
-            err.headers = {"Content-Range": f"bytes */{size}"}
-            raise err
+            raise _unsatisfiable(value, size)
         return first, min(last, size - 1)
     suffix = int(m.group(2))
     if suffix == 0:
-        err = S3Error(
-            "InvalidRange",
-            "The requested range is not satisfiable",
-            ActualObjectSize=size,
-            RangeRequested=value.strip(),
-        )
-        err.headers = {"Content-Range": f"bytes */{size}"}
-        raise err
+        raise _unsatisfiable(value, size)
     return max(0, size - suffix), size - 1
+
+
+def _unsatisfiable(value: str, size: int) -> S3Error:
+    err = S3Error(
+        "InvalidRange", "The requested range is not satisfiable", ActualObjectSize=size, RangeRequested=value.strip()
+    )
+    err.headers = {"Content-Range": f"bytes */{size}"}
+    return err
 
 
 def part_range(rec: dict, raw_n: str) -> tuple[int, int, int]:
