@@ -60,6 +60,7 @@ class Settings:
     admin_token: str = setting(
         "", "Bearer token for /_emulator/* when protected (empty: a random one, printed at start)."
     )
+    journal_size: int = setting(1000, "Requests the journal (/_emulator/journal) keeps, per process; 0: none.")
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -102,6 +102,62 @@ def build_admin(emu):
                 raise ApiError(422, str(e)) from None
         return Reply(200, emu.identity.contracts())
 
+    def journal(method, query, raw, base):
+        """The request journal (journal.py): filtered entries, or HAR 1.2 with ?format=har; DELETE empties it."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        from ..journal import har
+
+        if method == "DELETE":
+            emu.journal.clear()
+            return Reply(200, [])
+        for name in ("after", "limit"):
+            if query.get(name) is not None and not str(query.get(name)).isdigit():
+                raise ApiError(422, f"'{name}' must be a non-negative integer")
+        entries = emu.journal.select(query)
+        if query.get("format") == "har":
+            try:
+                ours = version("ionos-emulator")
+            except PackageNotFoundError:  # run from a source tree
+                ours = "0+source"
+            return Reply(200, har(entries, ours))
+        return Reply(200, [e.public() for e in entries])
+
+    def chaos(method, query, raw, base):
+        """Chaos rules (chaos.py): GET lists them, POST adds one (or {"enforceRateLimits": bool}, {"seed": n}),
+        PUT replaces them all ({"rules": [...]}), DELETE removes them all."""
+        from ..chaos import MAX_RULES, parse, public
+
+        rules = emu.chaos.rules()
+        if method in ("POST", "PUT"):
+            data = body(raw)
+            enforce = data.pop("enforceRateLimits", None)
+            seed = data.pop("seed", None)
+            if enforce is not None and not isinstance(enforce, bool):
+                raise ApiError(422, "'enforceRateLimits' must be true or false")
+            if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+                raise ApiError(422, "'seed' must be an integer")
+            if method == "PUT":
+                listed = data.get("rules", [])
+                if not isinstance(listed, list) or not all(isinstance(r, dict) for r in listed):
+                    raise ApiError(422, "'rules' must be a list of rules")
+                rules = [parse(r, guard.safe_pattern) for r in listed]
+            elif data or (enforce is None and seed is None):  # a rule (an empty body is a rule without effect)
+                rules.append(parse(data, guard.safe_pattern))
+            if len(rules) > MAX_RULES:
+                raise ApiError(422, f"at most {MAX_RULES} chaos rules")
+            emu.chaos.save(rules, enforce, seed)
+        elif method == "DELETE":
+            rules = []
+            emu.chaos.save(rules, False)
+        return Reply(
+            200,
+            {
+                "rules": [public(r, emu.chaos.hits.get(r.id, 0)) for r in rules],
+                "enforceRateLimits": emu.chaos.enforce_rate_limits,
+            },
+        )
+
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
 
@@ -116,6 +172,8 @@ def build_admin(emu):
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),
         "/_emulator/failures": ({"GET", "POST", "DELETE"}, failures),
         "/_emulator/violations": ({"GET", "DELETE"}, violations),
+        "/_emulator/journal": ({"GET", "DELETE"}, journal),
+        "/_emulator/chaos": ({"GET", "POST", "PUT", "DELETE"}, chaos),
     }
 
     def dispatch(method, path, query, raw, base_url, authorization: str | None = None) -> Reply:
