@@ -80,10 +80,23 @@ class Emulator:
         timing = self.lifecycle.timing
         self.store.reset()
         self.lifecycle.timing = timing
-        self.identity._cache.clear()
-        self.identity._key = None
+        self._state_replaced()
         self.identity.ensure_default()
         self.observations.violations.clear()
+
+    def load_snapshot(self, source) -> dict:
+        """The state of a snapshot (snapshots.py) instead of this one; its manifest."""
+        from . import snapshots
+
+        manifest = snapshots.load(self.store, self.settings.data_dir, source)
+        self._state_replaced()
+        self.identity.ensure_default()
+        return manifest
+
+    def _state_replaced(self) -> None:
+        """What this process remembers of the store's state is stale."""
+        self.identity._cache.clear()
+        self.identity._key = None
         self.chaos.forget()
         for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
             fleet.drop_all()

@@ -11,6 +11,7 @@ from dataclasses import fields
 
 import click
 
+from .remote import admin_of, admin_options, register
 from .settings import ENV_PREFIX, Settings
 
 
@@ -98,10 +99,21 @@ def serve(**opts) -> None:
 
 
 @main.command()
-@click.option("--data-dir", help="The data dir to empty (default ./.ionos-emulator).")
-@click.option("--database", help="The PostgreSQL database to empty instead.")
-def reset(data_dir, database) -> None:
-    """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
+@click.option("--data-dir", help="Empty this data dir (the emulator must not be running).")
+@click.option("--database", help="Empty this PostgreSQL database instead.")
+@admin_options
+def reset(data_dir, database, **creds) -> None:
+    """Fresh state: the running emulator resets (the default contract and owner are made again); with
+    --data-dir or --database, or when no emulator answers, the stored state is emptied in place."""
+    if not data_dir and not database:
+        admin = admin_of(**creds)
+        try:
+            admin.call("POST", "reset")
+            click.echo(f"reset the emulator at {admin.url}")
+            return
+        except click.ClickException as e:
+            if "no emulator answers" not in e.message:
+                raise
     settings = Settings.from_env(data_dir=data_dir, database=database)
     from .store import open_store
 
@@ -293,6 +305,8 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
         "not serve Object Storage yet"
     )
 
+
+register(main)  # status, snapshot, chaos, journal, timing: remote.py
 
 if __name__ == "__main__":
     main()

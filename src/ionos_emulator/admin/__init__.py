@@ -104,8 +104,6 @@ def build_admin(emu):
 
     def journal(method, query, raw, base):
         """The request journal (journal.py): filtered entries, or HAR 1.2 with ?format=har; DELETE empties it."""
-        from importlib.metadata import PackageNotFoundError, version
-
         from ..journal import har
 
         if method == "DELETE":
@@ -116,11 +114,7 @@ def build_admin(emu):
                 raise ApiError(422, f"'{name}' must be a non-negative integer")
         entries = emu.journal.select(query)
         if query.get("format") == "har":
-            try:
-                ours = version("ionos-emulator")
-            except PackageNotFoundError:  # run from a source tree
-                ours = "0+source"
-            return Reply(200, har(entries, ours))
+            return Reply(200, har(entries, _version()))
         return Reply(200, [e.public() for e in entries])
 
     def chaos(method, query, raw, base):
@@ -158,6 +152,44 @@ def build_admin(emu):
             },
         )
 
+    def snapshots(method, path, raw):
+        """/_emulator/snapshots[/<name>[/load]], /_emulator/snapshots/export and /import (snapshots.py)."""
+        import io
+
+        from ..snapshots import Snapshots, export, verify
+
+        named = Snapshots(emu.settings.data_dir)
+        rest = path[len("/_emulator/snapshots") :].strip("/")
+        version = _version()
+        if rest == "":
+            if method == "GET":
+                return Reply(200, named.list())
+            if method == "POST":
+                name = guard.text(body(raw), "name", 64)
+                return Reply(201, named.save(name, emu.store, emu.settings.data_dir, version))
+        elif rest == "export" and method == "GET":
+            out = io.BytesIO()
+            export(emu.store, emu.settings.data_dir, out, version)
+            return Reply(200, out.getvalue(), content_type="application/gzip")
+        elif rest == "import" and method in ("PUT", "POST"):
+            return Reply(200, emu.load_snapshot(io.BytesIO(raw)))
+        elif rest.endswith("/load") and method == "POST":
+            with open(named.existing(rest[: -len("/load")]), "rb") as source:
+                return Reply(200, emu.load_snapshot(source))
+        elif "/" not in rest:
+            if method == "GET":
+                return Reply(200, named.existing(rest).read_bytes(), content_type="application/gzip")
+            if method == "DELETE":
+                named.delete(rest)
+                return Reply(200, named.list())
+            if method == "PUT":  # an exported file, kept under a name (it must be a snapshot this emulator reads)
+                verify(io.BytesIO(raw))
+                target = named.path(rest)
+                named.dir.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(raw)
+                return Reply(200, named.list())
+        raise ApiError(405 if rest in ("", "export", "import") else 404, f"No emulator endpoint {method} {path}")
+
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
 
@@ -180,6 +212,8 @@ def build_admin(emu):
         if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL: its token is its credential
             return console_page(emu.store, path[len(CONSOLE_PATH) :])
         guard.authorise(emu, path, authorization)
+        if path.rstrip("/") == "/_emulator/snapshots" or path.startswith("/_emulator/snapshots/"):
+            return snapshots(method, path, raw)
         entry = routes.get(path.rstrip("/"))
         if entry is None:
             raise ApiError(404, f"No emulator endpoint at {path}")
@@ -189,3 +223,12 @@ def build_admin(emu):
         return fn(method, query, raw, base_url)
 
     return dispatch
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ionos-emulator")
+    except PackageNotFoundError:  # run from a source tree
+        return "0+source"
