@@ -94,9 +94,11 @@ def test_the_wheel_carries_what_serving_needs(tmp_path):
         z.extractall(tmp_path / "site")
     package = ROOT / "src" / "ionos_emulator"
     data = {
-        str(p.relative_to(package.parent)) for p in package.rglob("*") if p.suffix in (".json", ".md") and p.is_file()
+        str(p.relative_to(package.parent))
+        for p in package.rglob("*")
+        if p.suffix in (".json", ".md", ".html", ".css", ".js") and p.is_file()
     }
-    assert data <= names, sorted(data - names)  # every spec, catalogue and note the server reads
+    assert data <= names, sorted(data - names)  # every spec, catalogue, note and console file the server reads
     assert "ionos_emulator/__main__.py" in names and "ionos_emulator/pytest_plugin.py" in names
     unconditional = [r for r in requires if "extra ==" not in r]
     assert any("uvicorn" in r for r in unconditional)

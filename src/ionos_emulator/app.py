@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import orjson
 from starlette.datastructures import Headers, QueryParams
 
+from . import console
 from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes.local import fleets as local_fleets
@@ -137,7 +138,10 @@ class Emulator:
             status, headers, payload = _encode(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
-            self.journal_entry(scope, arrived, time.perf_counter() - t0, body, status, headers, payload, rule)
+            try:  # answered already: recording it must not fail the request
+                self.journal_entry(scope, arrived, time.perf_counter() - t0, body, status, headers, payload, rule)
+            except Exception:
+                log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
         except Exception:  # never uvicorn's plain-text 500: the envelope, or a closed connection once started
             log.error("unexpected error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc())
             if started:
@@ -286,6 +290,10 @@ class Emulator:
         try:
             if refused is not None:
                 raise refused
+            if req.method == "GET" and self.mounts.from_real_host(req.headers.get("host", ""), req.path)[1] is None:
+                page = console.reply(req.path.split("?", 1)[0])  # the web console, on the emulator's own host
+                if page is not None:
+                    return page, pretty
             if req.path.startswith("/_emulator"):
                 admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
                 return admin, pretty

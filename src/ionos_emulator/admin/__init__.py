@@ -190,6 +190,17 @@ def build_admin(emu):
                 return Reply(200, named.list())
         raise ApiError(405 if rest in ("", "export", "import") else 404, f"No emulator endpoint {method} {path}")
 
+    def apis(method, query, raw, base):
+        """What the web console browses: every mounted API and its top-level collections (GET, no parameters)."""
+        out = []
+        for m in emu.mounts.all:
+            collections = sorted(
+                op.path for op in m.spec.operations if op.method == "GET" and "{" not in op.path and op.path != "/"
+            )
+            name = m.api.product or m.api.name
+            out.append({"name": name, "location": m.api.location, "prefix": m.api.prefix, "collections": collections})
+        return Reply(200, out)
+
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
 
@@ -197,6 +208,7 @@ def build_admin(emu):
 
     routes = {
         "/_emulator/endpoints": ({"GET"}, endpoints),
+        "/_emulator/apis": ({"GET"}, apis),
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/health": ({"GET"}, health),
