@@ -147,6 +147,9 @@ class Pipeline:
     def validate(self, mount: Mount, ctx: Ctx) -> None:
         """Query parameters, then the body: JSON validated against the operation's schema, text (a DNS zone
         file) handed over as text."""
+        canonical = mount.spec.canonical_query(ctx.op, ctx.query.multi_items())  # "available" -> "AVAILABLE"
+        if canonical is not None:
+            ctx.query = QueryParams(canonical)
         errors = mount.spec.query_errors(ctx.op, dict(ctx.query))
         if errors:
             raise ApiError(422, errors[0][1])
