@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
@@ -45,7 +45,7 @@ def private_key(attr: str, text: object):
         return serialization.load_pem_private_key(text.encode(), password=None)
     except TypeError:
         raise invalid(attr, "must be an unencrypted private key (it is protected by a password)") from None
-    except (ValueError, serialization.UnsupportedAlgorithm):
+    except (ValueError, UnsupportedAlgorithm):
         raise invalid(attr, "must be a private key in PEM format (-----BEGIN PRIVATE KEY-----)") from None
 
 
