@@ -116,9 +116,7 @@ def test_uploaded_certificate(api, pki):
     # a certificate without a chain (self-signed) is taken as well
     root, root_key = make_cert("self.example.com")
     alone = certs.certificates_post(
-        cm.CertificateCreate(
-            properties=cm.Certificate(name="self", certificate=pem(root), private_key=pem(root_key))
-        )
+        cm.CertificateCreate(properties=cm.Certificate(name="self", certificate=pem(root), private_key=pem(root_key)))
     )
     for rid in (cid, alone.id):
         certs.certificates_delete(rid)
@@ -143,7 +141,9 @@ def test_bad_uploads_create_nothing(api, pki):
         "not PEM": upload(pki, certificate="hello"),
         "two certificates": upload(pki, certificate=pem(pki["leaf"]) + pem(pki["inter"])),
         "a foreign key": upload(pki, private_key=pem(other_key)),
-        "a key that is no key": upload(pki, private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+        "a key that is no key": upload(
+            pki, private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        ),
         "an encrypted key": upload(pki, private_key=encrypted),
         "a broken chain": upload(pki, certificate_chain=pem(stranger)),
         "a chain in the wrong order": upload(pki, certificate_chain=pem(pki["root"]) + pem(pki["inter"])),
@@ -283,9 +283,15 @@ def test_v1_api_and_routing(emulator, pki):
     cid = r.json()["id"]
     assert r.json()["href"] == f"{emulator.url}{V1}/certificates/{cid}"
     got = h.get(f"{V1}/certificates/{cid}").json()
-    assert got["metadata"]["state"] == "AVAILABLE" and set(got["properties"]) == {"name", "certificate", "certificateChain"}
+    assert got["metadata"]["state"] == "AVAILABLE" and set(got["properties"]) == {
+        "name",
+        "certificate",
+        "certificateChain",
+    }
     assert cid in [c["id"] for c in h.get(V1 + "/certificates").json()["items"]]
-    assert h.patch(f"{V1}/certificates/{cid}", json={"properties": {"name": "v1b"}}).json()["properties"]["name"] == "v1b"
+    assert (
+        h.patch(f"{V1}/certificates/{cid}", json={"properties": {"name": "v1b"}}).json()["properties"]["name"] == "v1b"
+    )
     bad = {"properties": {**body["properties"], "privateKey": pem(ec.generate_private_key(ec.SECP256R1()))}}
     r = h.post(V1 + "/certificates", json=bad)
     assert r.status_code == 422 and "privateKey" in r.json()["messages"][0]["message"]
@@ -303,7 +309,9 @@ def test_v1_api_and_routing(emulator, pki):
     r = http_client().post(
         emulator.cloud + "/um/users",
         auth=OWNER,
-        json={"properties": {"firstname": "C", "lastname": "M", "email": email, "password": pw, "administrator": False}},
+        json={
+            "properties": {"firstname": "C", "lastname": "M", "email": email, "password": pw, "administrator": False}
+        },
     )
     assert r.status_code == 202, r.text
     for path in (PREFIX + "/certificates", V1 + "/certificates"):

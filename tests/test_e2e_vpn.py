@@ -258,7 +258,9 @@ def test_regions_and_privileges(api, emulator, token):
     r = http_client().post(
         emulator.cloud + "/um/users",
         auth=OWNER,
-        json={"properties": {"firstname": "V", "lastname": "P", "email": email, "password": pw, "administrator": False}},
+        json={
+            "properties": {"firstname": "V", "lastname": "P", "email": email, "password": pw, "administrator": False}
+        },
     )
     assert r.status_code == 202, r.text
     r = httpx.get(emulator.url + PREFIX + "/wireguardgateways", auth=(email, pw))

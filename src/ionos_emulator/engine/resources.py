@@ -347,9 +347,7 @@ def op_delete(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     return handler
 
 
-def bind(
-    handlers: dict[str, Callable[[Ctx], Reply]], operations: Any, registry: Registry, strip: str = ""
-) -> None:
+def bind(handlers: dict[str, Callable[[Ctx], Reply]], operations: Any, registry: Registry, strip: str = "") -> None:
     """Give every operation whose path is made of known kinds the generic handler of its shape, unless
     the API has a handler of its own for it (`strip`: the prefix every path begins with, not a kind)."""
     for op in operations:

@@ -105,7 +105,7 @@ def provider_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -
     url = urlsplit(server)
     if url.scheme != "https" or not url.hostname:
         raise invalid("properties.server", f"must be the https URL of an ACME directory, got '{server}'")
-    out = {"name": name, "email": email, "server": server}
+    out: dict[str, object] = {"name": name, "email": email, "server": server}
     binding = props.get("externalAccountBinding")
     if binding is not None:
         key_id = required_text(binding, "properties.externalAccountBinding", "keyId")
@@ -153,7 +153,9 @@ def auto_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> di
         "commonName": dns_name("properties.commonName", required_text(props, "properties", "commonName")),
         "keyAlgorithm": algorithm,
         "name": name,
-        "subjectAlternativeNames": [dns_name(f"properties.subjectAlternativeNames[{i}]", n) for i, n in enumerate(sans)],
+        "subjectAlternativeNames": [
+            dns_name(f"properties.subjectAlternativeNames[{i}]", n) for i, n in enumerate(sans)
+        ],
     }
 
 
@@ -175,6 +177,6 @@ AUTO_CERTIFICATE = PKind(
 )
 PRODUCT.effects[issue.EFFECT] = issue.effect(CERTIFICATE)
 
-from . import v1  # noqa: E402  (the first generation, at api.ionos.com/certificatemanager)
+from .v1 import PRODUCT as V1  # noqa: E402  (the first generation, at api.ionos.com/certificatemanager)
 
-PRODUCTS.append(v1.PRODUCT)
+PRODUCTS.append(V1)

@@ -17,9 +17,7 @@ from . import PRIVILEGE, certificate_meta, uploaded
 
 SPEC = "certmanager-v1"
 BASE = "/certificatemanager"
-PRODUCT = Product(
-    name=SPEC, spec_name=SPEC, config_name="", host="api.ionos.com", path_base=BASE, privilege=PRIVILEGE
-)
+PRODUCT = Product(name=SPEC, spec_name=SPEC, config_name="", host="api.ionos.com", path_base=BASE, privilege=PRIVILEGE)
 
 # the metadata of ResourceMetadataDto
 METADATA = (

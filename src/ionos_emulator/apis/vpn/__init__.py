@@ -18,6 +18,7 @@ import base64
 import binascii
 import ipaddress
 import re
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -92,7 +93,9 @@ def cidr(attr: str, value: object) -> str:
             raise ValueError
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
-        raise invalid(attr, f"must be an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/24), got '{value}'") from None
+        raise invalid(
+            attr, f"must be an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/24), got '{value}'"
+        ) from None
 
 
 def cidrs(attr: str, value: object) -> list[str]:
@@ -111,14 +114,16 @@ def interface(attr: str, value: object, version: int) -> str:
             raise ValueError
     except ValueError:
         example = "172.16.0.1/30" if version == 4 else "fd00::2/128"
-        raise invalid(attr, f"must be an IPv{version} address with its prefix (e.g. {example}), got '{value}'") from None
+        raise invalid(
+            attr, f"must be an IPv{version} address with its prefix (e.g. {example}), got '{value}'"
+        ) from None
     return str(iface)
 
 
 def host(attr: str, value: object) -> str:
     """An IPv4 address or a fully qualified host name."""
     try:
-        return str(ipaddress.IPv4Address(value))  # type: ignore[arg-type]
+        return str(ipaddress.IPv4Address(value))
     except ValueError:
         pass
     if not isinstance(value, str) or not HOSTNAME.match(value) or "." not in value or value.replace(".", "").isdigit():
@@ -144,7 +149,7 @@ def gateway_ip(ctx: Ctx, kind, value: object, self_id: str | None) -> str:
     """The gateway's public address: reserved in an IP block of the contract in this location, and no other
     gateway's."""
     try:
-        ip = str(ipaddress.IPv4Address(value))  # type: ignore[arg-type]
+        ip = str(ipaddress.IPv4Address(value))
     except ValueError:
         raise invalid("properties.gatewayIP", f"must be an IPv4 address, got '{value}'") from None
     location = ctx.api.location
@@ -190,14 +195,16 @@ def connections(ctx: Ctx, value: object) -> list[dict]:
 
 
 def gateway_common(ctx: Ctx, kind, props: dict, old: Row | None) -> dict:
-    out = {"name": text(props, "name")}
+    out: dict[str, Any] = {"name": text(props, "name")}
     if props.get("description") is not None:
         out["description"] = props["description"]
     out["gatewayIP"] = gateway_ip(ctx, kind, text(props, "gatewayIP"), old.id if old else None)
     out["connections"] = connections(ctx, props.get("connections"))
     out["tier"] = one_of("properties.tier", props.get("tier"), TIERS, "STANDARD")
     current = old.props.get("maintenanceWindow") if old else None
-    out["maintenanceWindow"] = maintenance_window("properties.maintenanceWindow", props.get("maintenanceWindow"), current)
+    out["maintenanceWindow"] = maintenance_window(
+        "properties.maintenanceWindow", props.get("maintenanceWindow"), current
+    )
     return out
 
 
@@ -236,7 +243,7 @@ def wireguard_meta(ctx: Ctx, row: Row) -> dict:
 
 
 def peer_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
-    out = {"name": text(props, "name")}
+    out: dict[str, Any] = {"name": text(props, "name")}
     if props.get("description") is not None:
         out["description"] = props["description"]
     key = text(props, "publicKey")
@@ -276,15 +283,21 @@ def proposal(attr: str, value: object, lifetime: int) -> dict:
     if not isinstance(value, dict):
         raise invalid(attr, "must be an object")
     return {
-        "diffieHellmanGroup": one_of(f"{attr}.diffieHellmanGroup", value.get("diffieHellmanGroup"), DH_GROUPS, "16-MODP4096"),
-        "encryptionAlgorithm": one_of(f"{attr}.encryptionAlgorithm", value.get("encryptionAlgorithm"), ENCRYPTION, "AES256"),
-        "integrityAlgorithm": one_of(f"{attr}.integrityAlgorithm", value.get("integrityAlgorithm"), INTEGRITY, "SHA256"),
+        "diffieHellmanGroup": one_of(
+            f"{attr}.diffieHellmanGroup", value.get("diffieHellmanGroup"), DH_GROUPS, "16-MODP4096"
+        ),
+        "encryptionAlgorithm": one_of(
+            f"{attr}.encryptionAlgorithm", value.get("encryptionAlgorithm"), ENCRYPTION, "AES256"
+        ),
+        "integrityAlgorithm": one_of(
+            f"{attr}.integrityAlgorithm", value.get("integrityAlgorithm"), INTEGRITY, "SHA256"
+        ),
         "lifetime": lifetime if value.get("lifetime") is None else value["lifetime"],
     }
 
 
 def tunnel_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
-    out = {"name": text(props, "name")}
+    out: dict[str, Any] = {"name": text(props, "name")}
     if props.get("description") is not None:
         out["description"] = props["description"]
     out["remoteHost"] = host("properties.remoteHost", text(props, "remoteHost"))
@@ -307,7 +320,7 @@ def tunnel_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> 
     return out
 
 
-STATUS = dict(state_field="status")
+STATUS = "status"  # the spec renders the state as metadata.status
 WIREGUARD = PKind(
     PRODUCT,
     "wireguardgateway",
@@ -316,10 +329,19 @@ WIREGUARD = PKind(
     prepare=wireguard_props,
     internal=("privateKey", "publicKey"),
     meta=wireguard_meta,
-    **STATUS,
+    state_field=STATUS,
 )
-PEER = PKind(PRODUCT, "wireguardpeer", "wireguardpeer", "peers", parent=WIREGUARD, prepare=peer_props, **STATUS)
-IPSEC = PKind(PRODUCT, "ipsecgateway", "ipsecgateway", "ipsecgateways", prepare=ipsec_props, **STATUS)
+PEER = PKind(
+    PRODUCT, "wireguardpeer", "wireguardpeer", "peers", parent=WIREGUARD, prepare=peer_props, state_field=STATUS
+)
+IPSEC = PKind(PRODUCT, "ipsecgateway", "ipsecgateway", "ipsecgateways", prepare=ipsec_props, state_field=STATUS)
 TUNNEL = PKind(
-    PRODUCT, "ipsectunnel", "ipsectunnel", "tunnels", parent=IPSEC, prepare=tunnel_props, internal=("pskKey",), **STATUS
+    PRODUCT,
+    "ipsectunnel",
+    "ipsectunnel",
+    "tunnels",
+    parent=IPSEC,
+    prepare=tunnel_props,
+    internal=("pskKey",),
+    state_field=STATUS,
 )
