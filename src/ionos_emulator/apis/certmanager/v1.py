@@ -12,6 +12,7 @@ from ... import spec as specs
 from ...engine.resources import Kind, States
 from ...gateway.context import Ctx, Reply
 from ...spec import openapi
+from ..dbaas import V1_CLUSTER_METADATA
 from ..product import STYLE, Product
 from . import PRIVILEGE, certificate_meta, uploaded
 
@@ -19,17 +20,8 @@ SPEC = "certmanager-v1"
 BASE = "/certificatemanager"
 PRODUCT = Product(name=SPEC, spec_name=SPEC, config_name="", host="api.ionos.com", path_base=BASE, privilege=PRIVILEGE)
 
-# the metadata of ResourceMetadataDto
-METADATA = (
-    "createdDate",
-    "createdBy",
-    "createdByUserId",
-    "lastModifiedDate",
-    "lastModifiedBy",
-    "lastModifiedByUserId",
-    "etag",
-    "state",
-)
+# the metadata of ResourceMetadataDto: a v1 API's, with an etag
+METADATA = (*V1_CLUSTER_METADATA, "etag")
 
 CERTIFICATE = PRODUCT.registry.add(
     Kind(
