@@ -101,6 +101,7 @@ def test_uploaded_certificate(api, pki):
     r = certs.certificates_post_with_http_info(upload(pki))
     assert r.status_code == 201 and r.data.type == "certificate"
     cid = r.data.id
+    assert r.data.href == f"/certificates/{cid}" and r.data.metadata.state == "PROVISIONING"
     got = certs.certificates_find_by_id(cid)
     leaf = pki["leaf"]
     assert got.metadata.state == "AVAILABLE" and got.metadata.expired is False
@@ -211,7 +212,8 @@ def test_auto_certificate_issued_by_the_emulator_ca(api, emulator, token):
             )
         )
     )
-    assert r.status_code == 201 and r.data.metadata.state == "PROVISIONING"
+    assert r.status_code == 201 and r.data.metadata.state == "PROVISIONING" and r.data.type == "autocertificate"
+    assert r.data.href == f"/auto-certificates/{r.data.id}"
     auto = autos.auto_certificates_find_by_id(r.data.id)
     assert auto.metadata.state == "AVAILABLE" and auto.metadata.last_issued_certificate
     issued = certs.certificates_find_by_id(auto.metadata.last_issued_certificate)

@@ -79,6 +79,7 @@ def test_wireguard_gateway_and_peers(api, emulator, network):
     assert r.status_code == 201
     gw = r.data
     assert gw.metadata.status == "PROVISIONING" and gw.type == "wireguardgateway"
+    assert gw.href == f"/wireguardgateways/{gw.id}"
     gw = gateways.wireguardgateways_find_by_id(gw.id)
     assert gw.metadata.status == "AVAILABLE"
     assert gw.properties.private_key is None and gw.properties.listen_port == 51821
@@ -98,6 +99,7 @@ def test_wireguard_gateway_and_peers(api, emulator, network):
     r = peers.wireguardgateways_peers_post_with_http_info(gw.id, vpn.WireguardPeerCreate(properties=peer))
     assert r.status_code == 201 and r.data.type == "wireguardpeer"
     pid = r.data.id
+    assert r.data.href == f"/wireguardgateways/{gw.id}/peers/{pid}"
     got = peers.wireguardgateways_peers_find_by_id(gw.id, pid)
     assert got.metadata.status == "AVAILABLE" and got.properties.endpoint.port == 51820
     assert got.properties.public_key == key
