@@ -319,3 +319,26 @@ def test_v1_api_and_routing(emulator, pki):
     for path in (PREFIX + "/certificates", V1 + "/certificates"):
         r = httpx.get(emulator.url + path, auth=(email, pw))
         assert r.status_code == 403 and "accessAndManageCertificates" in r.json()["messages"][0]["message"]
+
+
+def test_a_zone_of_another_contract_does_not_validate(api, emulator):
+    number = 7_000_000 + uuid.uuid4().int % 1_000_000
+    email = f"cm-other-{number}@example.com"
+    r = emulator.admin("POST", "contracts", json={"contractNumber": number, "user": email, "password": "Other1!"})
+    assert r.status_code == 200, r.text
+    theirs = dns_zone(emulator, bearer(emulator, (email, "Other1!")))
+    provider = cm.ProviderApi(api).providers_post(
+        cm.ProviderCreate(
+            properties=cm.Provider(name="LE", email="ops@example.com", server="https://acme.example.com/directory")
+        )
+    )
+    autos = cm.AutoCertificateApi(api)
+    r = autos.auto_certificates_post(
+        cm.AutoCertificateCreate(
+            properties=cm.AutoCertificate(
+                provider=provider.id, common_name=f"www.{theirs}", key_algorithm="ecdsa384", name="theirs"
+            )
+        )
+    )
+    got = autos.auto_certificates_find_by_id(r.id)
+    assert got.metadata.state == "FAILED" and f"www.{theirs}" in got.metadata.message

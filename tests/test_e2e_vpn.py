@@ -267,3 +267,15 @@ def test_regions_and_privileges(api, emulator, token):
     assert r.status_code == 202, r.text
     r = httpx.get(emulator.url + PREFIX + "/wireguardgateways", auth=(email, pw))
     assert r.status_code == 403 and "accessAndManageVpn" in r.json()["messages"][0]["message"]
+
+
+def test_endpoints_and_config_file(emulator):
+    from ionos_emulator.endpoints import config_file
+
+    endpoints = httpx.get(emulator.url + "/_emulator/endpoints").json()
+    assert len(endpoints["vpn"]) == 9 and endpoints["vpn"]["us/mci"] == emulator.url + "/vpn/us-mci"
+    assert endpoints["cert"] == {"de/fra": emulator.url + "/certmanager/de-fra"}
+    assert endpoints["certmanager-v1"] == {"global": emulator.url + "/certificatemanager"}
+    text = config_file(emulator.app.apis, emulator.url, user=OWNER[0], password=OWNER[1])
+    assert "- name: vpn\n" in text and "- name: cert\n" in text
+    assert f'"{emulator.url}/vpn/gb-lhr"' in text
