@@ -21,6 +21,8 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "aimodelhub",
+    "openai",
     "certmanager",
     "certmanager-v1",
     "vpn",
