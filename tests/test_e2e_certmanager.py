@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 import uuid
 
 import httpx
@@ -193,6 +194,16 @@ def dns_zone(emulator, token) -> str:
     return name
 
 
+def settled(autos, aid, seconds=60.0):
+    """The auto-certificate once it is no longer PROVISIONING (an RSA key takes a moment to make)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        auto = autos.auto_certificates_find_by_id(aid)
+        if auto.metadata.state != "PROVISIONING" or time.monotonic() > deadline:
+            return auto
+        time.sleep(0.1)
+
+
 def test_auto_certificate_issued_by_the_emulator_ca(api, emulator, token):
     zone = dns_zone(emulator, token)
     provider = cm.ProviderApi(api).providers_post(
@@ -235,6 +246,24 @@ def test_auto_certificate_issued_by_the_emulator_ca(api, emulator, token):
     renamed = autos.auto_certificates_patch(auto.id, cm.AutoCertificatePatch(properties=cm.PatchName(name="web-2")))
     assert renamed.properties.name == "web-2"
 
+    # an RSA key is made in a worker thread: PROVISIONING until it is ready, then issued the same way
+    r = autos.auto_certificates_post(
+        cm.AutoCertificateCreate(
+            properties=cm.AutoCertificate(
+                provider=provider.id, common_name=f"rsa.{zone}", key_algorithm="rsa2048", name="rsa"
+            )
+        )
+    )
+    rsa_auto = settled(autos, r.id)
+    assert rsa_auto.metadata.state == "AVAILABLE", rsa_auto.metadata.message
+    rsa_cert = x509.load_pem_x509_certificate(
+        certs.certificates_find_by_id(rsa_auto.metadata.last_issued_certificate).properties.certificate.encode()
+    )
+    rsa_cert.verify_directly_issued_by(ca)
+    assert isinstance(rsa_cert.public_key(), rsa.RSAPublicKey) and rsa_cert.public_key().key_size == 2048
+    assert len(certs.certificates_get(filter_auto_certificate=r.id).items) == 1
+    autos.auto_certificates_delete(r.id)
+
     # a name outside the contract's zones: FAILED with the reason, no certificate
     r = autos.auto_certificates_post(
         cm.AutoCertificateCreate(
@@ -243,7 +272,7 @@ def test_auto_certificate_issued_by_the_emulator_ca(api, emulator, token):
             )
         )
     )
-    failed = autos.auto_certificates_find_by_id(r.id)
+    failed = settled(autos, r.id)
     assert failed.metadata.state == "FAILED" and "www.not-mine.example" in failed.metadata.message
     assert failed.metadata.last_issued_certificate is None
     assert certs.certificates_get(filter_auto_certificate=r.id).items == []

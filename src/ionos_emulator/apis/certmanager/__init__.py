@@ -163,6 +163,7 @@ def request_issue(ctx: Ctx, row: Row, change: Change) -> None:
     """An auto-certificate is issued (or fails) when its creation completes; one that has none yet (it failed)
     tries again when it is changed."""
     if row.meta.get("lastIssuedCertificate") is None:
+        issue.start_key(ctx.tenant, row.id, row.props["keyAlgorithm"])
         change.effect(issue.EFFECT, key(row))
 
 

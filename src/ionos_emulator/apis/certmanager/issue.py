@@ -3,13 +3,21 @@ for (common name and alternative names) must lie in an enabled primary Cloud DNS
 where the real service proves them to its ACME provider with DNS-01 TXT records. Then the emulator's local CA
 (tls.py, its key in the data dir) signs a certificate for them with a new key of the asked algorithm, stored
 as a certificate of the contract (readable through the certificates API, chain = the CA); otherwise the
-auto-certificate is FAILED with a message naming the first name outside the zones."""
+auto-certificate is FAILED with a message naming the first name outside the zones.
+
+An RSA key takes from a few hundred milliseconds to seconds to make: it is made in a worker thread (the
+generation releases the GIL), started when the auto-certificate is created; until it is ready, the issuance is
+put off (a new lifecycle request, RETRY_SECONDS later) and the auto-certificate stays PROVISIONING. A process
+that settles an issuance it did not start (a restart, another worker) starts the key itself. EC keys take
+microseconds and are made at once."""
 
 from __future__ import annotations
 
 import datetime
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from cryptography import x509
@@ -39,6 +47,68 @@ KEY_ALGORITHMS: dict[str, Callable[[], Any]] = {
 }
 
 
+RETRY_SECONDS = 0.2  # how soon an issuance waiting for its RSA key is tried again
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="certmanager-keys")
+_KEYS: dict[tuple[int, str], Future] = {}  # (tenant, auto-certificate id) -> its key being made here
+_KEYS_LOCK = threading.Lock()
+
+
+def start_key(tenant: int, auto_id: str, algorithm: str) -> None:
+    """Starts making an auto-certificate's RSA key in the worker thread (an EC key is made when it is needed)."""
+    if algorithm.startswith("rsa"):
+        with _KEYS_LOCK:
+            if (tenant, auto_id) not in _KEYS:
+                _KEYS[(tenant, auto_id)] = _POOL.submit(KEY_ALGORITHMS[algorithm])
+
+
+def take_key(tenant: int, auto_id: str, algorithm: str) -> Any | None:
+    """The auto-certificate's new key, or None while its RSA key is still being made."""
+    if not algorithm.startswith("rsa"):
+        return KEY_ALGORITHMS[algorithm]()
+    start_key(tenant, auto_id, algorithm)
+    with _KEYS_LOCK:
+        future = _KEYS[(tenant, auto_id)]
+        if not future.done():
+            return None
+        del _KEYS[(tenant, auto_id)]
+    return future.result()
+
+
+def drop_key(tenant: int, auto_id: str) -> None:
+    with _KEYS_LOCK:
+        future = _KEYS.pop((tenant, auto_id), None)
+    if future is not None:
+        future.cancel()
+
+
+def retry(store: Store, eff: dict[str, Any], auto: Row) -> None:
+    """Puts the issuance off: a lifecycle request of its own, due RETRY_SECONDS from now."""
+    now = clock.now()
+    store.insert_request(
+        {
+            "id": str(uuid.uuid4()),
+            "tenant": auto.tenant,
+            "scope": auto.scope,
+            "created": now,
+            "run_at": now,
+            "done_at": now + RETRY_SECONDS,
+            "state": "PENDING",
+            "message": None,
+            "api": "certmanager",
+            "method": "POST",
+            "url": "",
+            "body": None,
+            "headers": {},
+            "user": auto.meta.get("createdBy", ""),
+            "user_id": auto.meta.get("createdByUserId", ""),
+            "targets": [],
+            "effects": [dict(eff)],
+            "on_fail": [],
+        }
+    )
+
+
 def in_zone(name: str, zone: str) -> bool:
     name, zone = name.lower().rstrip(".").removeprefix("*."), zone.lower().rstrip(".")
     return name == zone or name.endswith("." + zone)
@@ -54,13 +124,13 @@ def outside_zones(store: Store, tenant: int, names: list[str]) -> str | None:
     return next((n for n in names if not any(in_zone(n, z) for z in zones)), None)
 
 
-def sign(data_dir: str, names: list[str], algorithm: str) -> tuple[str, str, str]:
-    """(certificate PEM, chain PEM = the CA, private key PEM) for `names` (the first is the common name)."""
+def sign(data_dir: str, names: list[str], key: Any) -> tuple[str, str, str]:
+    """(certificate PEM, chain PEM = the CA, private key PEM) for `names` (the first is the common name) and
+    the new private key `key`."""
     files = tls.ensure_ca(data_dir)
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey), "the CA key is made by tls.py, EC P-256"
-    key = KEY_ALGORITHMS[algorithm]()
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
@@ -109,11 +179,15 @@ def effect(certificate: Kind) -> Callable[[Settings], Effect]:
     def factory(settings: Settings) -> Effect:
         def apply(store: Store, eff: dict[str, Any], ts: float) -> None:
             auto = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
-            if auto is None or auto.meta.get("state") != "AVAILABLE":
+            if auto is None or auto.meta.get("state") not in ("AVAILABLE", "PROVISIONING"):
+                drop_key(eff["tenant"], eff["id"])  # deleted, being deleted or failed meanwhile
+                return
+            if auto.meta.get("lastIssuedCertificate"):  # issued by an issuance queued before this one
                 return
             names = list(dict.fromkeys([auto.props["commonName"], *auto.props.get("subjectAlternativeNames", [])]))
             missing = outside_zones(store, auto.tenant, names)
             if missing is not None:
+                drop_key(auto.tenant, auto.id)
                 auto.meta.update(
                     state="FAILED",
                     message=f"DNS validation failed: '{missing}' is not part of a Cloud DNS zone of this contract",
@@ -121,7 +195,14 @@ def effect(certificate: Kind) -> Callable[[Settings], Effect]:
                 touch(auto, ts)
                 store.update(auto)
                 return
-            cert_pem, chain_pem, key_pem = sign(settings.data_dir, names, auto.props["keyAlgorithm"])
+            key = take_key(auto.tenant, auto.id, auto.props["keyAlgorithm"])
+            if key is None:  # its RSA key is not made yet: PROVISIONING until it is
+                if auto.meta.get("state") != "PROVISIONING":
+                    auto.meta["state"] = "PROVISIONING"
+                    store.update(auto)
+                retry(store, eff, auto)
+                return
+            cert_pem, chain_pem, key_pem = sign(settings.data_dir, names, key)
             cid = str(uuid.uuid4())
             path = path_of(certificate, None, cid)
             owner = {k: auto.meta[k] for k in ("createdBy", "createdByUserId") if k in auto.meta}
@@ -151,7 +232,7 @@ def effect(certificate: Kind) -> Callable[[Settings], Effect]:
                 },
             )
             store.insert(row)
-            auto.meta.update(lastIssuedCertificate=cid, message="The certificate was issued.")
+            auto.meta.update(state="AVAILABLE", lastIssuedCertificate=cid, message="The certificate was issued.")
             touch(auto, ts)
             store.update(auto)
 
