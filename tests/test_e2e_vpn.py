@@ -200,6 +200,12 @@ def test_ipsec_gateway_and_tunnels(api, emulator, network):
     assert r.status_code == 201 and r.data.id == gid and r.data.type == "ipsecgateway"
     gw = gateways.ipsecgateways_find_by_id(gid)
     assert gw.metadata.status == "AVAILABLE" and gw.properties.version == "IKEv2" and gw.properties.tier == "ENHANCED"
+    # its LAN address is taken in that LAN
+    status, message = refused(
+        vpn.IPSecGatewaysApi(api).ipsecgateways_post,
+        vpn.IPSecGatewayCreate(properties=props.model_copy(update={"gateway_ip": ip_block(emulator)})),
+    )
+    assert status == 422 and "10.7.0.20" in message and gid in message
     # its address is taken now: another gateway may not use it
     status, message = refused(
         vpn.WireguardGatewaysApi(api).wireguardgateways_post,

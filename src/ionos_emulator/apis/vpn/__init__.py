@@ -168,8 +168,20 @@ def gateway_ip(ctx: Ctx, kind, value: object, self_id: str | None) -> str:
     return ip
 
 
-def connections(ctx: Ctx, value: object) -> list[dict]:
-    """The gateway's LAN connections: private LANs of one data center in the gateway's location."""
+def lan_addresses(ctx: Ctx, self_id: str | None) -> dict[tuple[str, str, str], str]:
+    """(data center, LAN, address) -> the gateway that uses the address in that LAN."""
+    return {
+        (c["datacenterId"], c["lanId"], c["ipv4CIDR"].split("/")[0]): row.id
+        for kind in (WIREGUARD, IPSEC)
+        for row in rows_of(ctx, kind)
+        if row.id != self_id
+        for c in row.props.get("connections") or []
+    }
+
+
+def connections(ctx: Ctx, value: object, self_id: str | None) -> list[dict]:
+    """The gateway's LAN connections: private LANs of one data center in the gateway's location, at addresses
+    no other gateway uses in those LANs."""
     attr = "properties.connections"
     if not isinstance(value, list) or not value:
         raise invalid(attr, "needs at least one connection")
@@ -188,6 +200,9 @@ def connections(ctx: Ctx, value: object) -> list[dict]:
         }
         if c.get("ipv6CIDR"):
             conn["ipv6CIDR"] = interface(f"{where}.ipv6CIDR", c["ipv6CIDR"], 6)
+        other = lan_addresses(ctx, self_id).get((dc.id, lan.id, conn["ipv4CIDR"].split("/")[0]))
+        if other:
+            raise invalid(f"{where}.ipv4CIDR", f"uses {conn['ipv4CIDR']}, which gateway {other} uses in LAN {lan.id}")
         out.append(conn)
     if len(datacenters) > 1:
         raise invalid(attr, "must all belong to one data center")
@@ -199,7 +214,7 @@ def gateway_common(ctx: Ctx, kind, props: dict, old: Row | None) -> dict:
     if props.get("description") is not None:
         out["description"] = props["description"]
     out["gatewayIP"] = gateway_ip(ctx, kind, text(props, "gatewayIP"), old.id if old else None)
-    out["connections"] = connections(ctx, props.get("connections"))
+    out["connections"] = connections(ctx, props.get("connections"), old.id if old else None)
     out["tier"] = one_of("properties.tier", props.get("tier"), TIERS, "STANDARD")
     current = old.props.get("maintenanceWindow") if old else None
     out["maintenanceWindow"] = maintenance_window(
