@@ -23,6 +23,9 @@ COMPLETE = (
     "mongodb",
     "aimodelhub",
     "openai",
+    "certmanager",
+    "certmanager-v1",
+    "vpn",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}
