@@ -33,7 +33,7 @@ NOT_SERVED = ("monitoring", "nfs")
 OBJECT_STORAGE = "objectstorage"
 DEFAULT_S3_REGION = "eu-central-3"  # guess: the region the tools' contract-owned buckets default to
 # Products some tools have that the config file has no name for: the tools reach them at their real URL.
-NO_CONFIG_NAME = ("auth", "dataplatform")
+NO_CONFIG_NAME = ("auth", "dataplatform", "aimodelhub", "openai")
 
 
 def default_location(apis: list[ApiModule]) -> str:
