@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import pytest
@@ -71,3 +72,44 @@ def test_kill_during_uploads_leaves_no_partial_object(make_emulator):
     time.sleep(0.3)
     files = [f for d in (emu.data_dir / "objects").iterdir() if d.name != "tmp" for f in d.iterdir()]
     assert len(files) == 1 and files[0].stat().st_size == 5 * MIB
+
+
+def test_s3_over_tls_with_the_real_host_names(make_emulator, monkeypatch):
+    """boto3 at https://s3.eu-central-3.ionoscloud.com, virtual-hosted buckets, trusting the emulator's CA; the
+    names resolve to the emulator (as `ionos-emulator hosts` or its DNS server would make them)."""
+    import boto3
+    import httpx
+    from botocore.config import Config
+
+    from s3support import CONTRACT_OWNED, management_key
+    from support import free_port
+
+    https_port = free_port()
+    emu = make_emulator("s3tls", args=("--tls", "--https-port", str(https_port)))
+    ca = str(emu.data_dir / "tls" / "ca.pem")
+    _, ak, sk = management_key(emu)
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kw):
+        if isinstance(host, str) and host.endswith(".ionoscloud.com"):
+            host = "127.0.0.1"
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"https://s3.eu-central-3.ionoscloud.com:{https_port}",
+        region_name=CONTRACT_OWNED,
+        aws_access_key_id=ak,
+        aws_secret_access_key=sk,
+        verify=ca,
+        config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}),
+    )
+    seen = []
+    s3.meta.events.register("before-send.s3", lambda request, **kw: seen.append(request.url))
+    s3.create_bucket(Bucket="tls-bucket")
+    s3.put_object(Bucket="tls-bucket", Key="secure.txt", Body=b"over tls")
+    assert s3.get_object(Bucket="tls-bucket", Key="secure.txt")["Body"].read() == b"over tls"
+    assert seen[-1].startswith(f"https://tls-bucket.s3.eu-central-3.ionoscloud.com:{https_port}/")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "tls-bucket", "Key": "secure.txt"})
+    assert httpx.get(url, verify=ssl.create_default_context(cafile=ca)).content == b"over tls"
