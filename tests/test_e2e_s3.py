@@ -252,3 +252,20 @@ def test_endpoints_list_object_storage(emulator):
     eps = httpx.get(emulator.url + "/_emulator/endpoints").json()
     assert eps["objectstorage"]["eu-central-3"] == emulator.url + "/s3/eu-central-3"
     assert "objectstoragemanagement" in eps
+
+
+def test_crc32_checksum_header_checked(emulator, ukey, s3):
+    import base64
+    import zlib
+
+    import httpx
+
+    name = bucket_name("crc")
+    s3.create_bucket(Bucket=name)
+    out = s3.put_object(Bucket=name, Key="ok", Body=b"checked", ChecksumAlgorithm="CRC32")
+    assert out["ChecksumCRC32"] == base64.b64encode(zlib.crc32(b"checked").to_bytes(4, "big")).decode()
+    url = f"{emulator.url}/s3/{USER_OWNED}/{name}/bad"
+    wrong = base64.b64encode((zlib.crc32(b"checked") ^ 1).to_bytes(4, "big")).decode()
+    h = sign_v4("PUT", url, ukey, USER_OWNED, body=b"checked", headers={"x-amz-checksum-crc32": wrong})
+    r = httpx.put(url, content=b"checked", headers=h)
+    assert r.status_code == 400 and b"<Code>BadDigest</Code>" in r.content

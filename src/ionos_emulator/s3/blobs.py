@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import time
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,8 +32,8 @@ def new_blob_id() -> str:
 
 
 class Written:
-    def __init__(self, blob: str, size: int, md5: bytes, sha256: str | None):
-        self.blob, self.size, self.md5, self.sha256 = blob, size, md5, sha256
+    def __init__(self, blob: str, size: int, md5: bytes, sha256: str | None, crc32: int):
+        self.blob, self.size, self.md5, self.sha256, self.crc32 = blob, size, md5, sha256, crc32
 
 
 class Blobs:
@@ -56,14 +57,15 @@ class Blobs:
     def path(self, blob: str) -> Path:
         return self.root / blob[:2] / blob
 
-    async def write(self, source: AsyncIterator[bytes], *, sha256: bool = False) -> Written:
-        """Streams `source` to a new blob; its id, size and digests. An exception (a client that went away, a
-        digest that does not match) leaves nothing behind."""
+    async def write(self, source: AsyncIterator[bytes], *, sha256: bool = False, crc32: bool = False) -> Written:
+        """Streams `source` to a new blob; its id, size and digests (MD5 always, SHA-256 and CRC32 when asked).
+        An exception (a client that went away, a digest that does not match) leaves nothing behind."""
         blob = new_blob_id()
         temp = self.tmp / blob
         loop = asyncio.get_running_loop()
         md5 = hashlib.md5()
         sha = hashlib.sha256() if sha256 else None
+        crc = [0]
         f = open(temp, "wb")
         size = 0
         pending: list[bytes] = []
@@ -74,6 +76,8 @@ class Blobs:
                 md5.update(b)
                 if sha is not None:
                     sha.update(b)
+                if crc32:
+                    crc[0] = zlib.crc32(b, crc[0])
                 f.write(b)
 
         try:
@@ -91,7 +95,7 @@ class Blobs:
             f.close()
             temp.unlink(missing_ok=True)
             raise
-        return Written(blob, size, md5.digest(), sha.hexdigest() if sha else None)
+        return Written(blob, size, md5.digest(), sha.hexdigest() if sha else None, crc[0])
 
     def _finish(self, f, pending: list[bytes], flush, temp: Path, blob: str) -> None:
         flush(pending)

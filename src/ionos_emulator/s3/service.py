@@ -462,7 +462,8 @@ class S3:
             decoded = Decoded(source, signed)
             source = decoded.__aiter__()
         want_sha = payload not in (auth.UNSIGNED, *auth.STREAMED)
-        written = await self.blobs.write(limited(source, limit), sha256=want_sha)
+        crc_header = None if streamed else h.get("x-amz-checksum-crc32")
+        written = await self.blobs.write(limited(source, limit), sha256=want_sha, crc32=crc_header is not None)
         try:
             if declared is not None and written.size != int(declared):
                 raise S3Error(
@@ -478,9 +479,8 @@ class S3:
                     ClientComputedContentSHA256=payload,
                     S3ComputedContentSHA256=written.sha256,
                 )
-            crc = h.get("x-amz-checksum-crc32")
-            if crc is not None and not streamed:
-                pass  # checked by the client's SDK on the way back; recorded below
+            if crc_header is not None and crc_header != base64.b64encode(written.crc32.to_bytes(4, "big")).decode():
+                raise S3Error("BadDigest", "The CRC32 you specified did not match the calculated checksum.")
         except S3Error:
             self.blobs.delete(written.blob)
             raise
