@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
 
 from ..store import Store
 
@@ -107,7 +106,7 @@ class Meta:
     # -- noncurrent versions -----------------------------------------------------------------------
     def noncurrent(self, region: str, bucket: str, key: str) -> list[dict]:
         """The key's noncurrent versions, newest first."""
-        return [v for _, v in self.store.kv_prefix(versions_prefix(region, bucket) + key + SEP)]
+        return [v for _, v in self.store.kv_page(versions_prefix(region, bucket) + key + SEP, limit=1_000_000)]
 
     def add_noncurrent(self, region: str, bucket: str, rec: dict) -> None:
         rec.setdefault("order", order_now())
@@ -164,6 +163,3 @@ class Meta:
     def parts(self, upload_id: str, after: int = 0, limit: int = 10_001) -> list[dict]:
         rows = self.store.kv_page(f"s3p:{upload_id}/", f"s3p:{upload_id}/{after:05d}" if after else "", limit)
         return [v for _, v in rows]
-
-    def all_keys(self, prefix: str) -> list[tuple[str, Any]]:
-        return self.store.kv_prefix(prefix)
