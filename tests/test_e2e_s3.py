@@ -264,6 +264,8 @@ def test_crc32_checksum_header_checked(emulator, ukey, s3):
     s3.create_bucket(Bucket=name)
     out = s3.put_object(Bucket=name, Key="ok", Body=b"checked", ChecksumAlgorithm="CRC32")
     assert out["ChecksumCRC32"] == base64.b64encode(zlib.crc32(b"checked").to_bytes(4, "big")).decode()
+    got = s3.get_object(Bucket=name, Key="ok", ChecksumMode="ENABLED")  # botocore checks the body against it
+    assert got["ChecksumCRC32"] == out["ChecksumCRC32"] and got["Body"].read() == b"checked"
     url = f"{emulator.url}/s3/{USER_OWNED}/{name}/bad"
     wrong = base64.b64encode((zlib.crc32(b"checked") ^ 1).to_bytes(4, "big")).decode()
     h = sign_v4("PUT", url, ukey, USER_OWNED, body=b"checked", headers={"x-amz-checksum-crc32": wrong})

@@ -659,6 +659,8 @@ class S3:
                 headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = max(0, end - start + 1)
         headers["Content-Length"] = str(length)
+        if code == 200 and req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+            headers.update(rec.get("checksums") or {})  # the whole object's, as the client sent (and we checked) them
         if req.method == "HEAD":
             return Response(code, headers=headers, length=length, content_type=headers.pop("Content-Type"))
         return Response(
