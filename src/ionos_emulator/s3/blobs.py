@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 BLOCK = 1024 * 1024  # bytes per disk read or write, handed to a thread
+SYNC = getattr(os, "fdatasync", os.fsync)  # the bytes and the length; the name is made durable by the rename
 STALE_TEMP = 24 * 3600  # a temporary file this old belongs to no upload still running
 
 
@@ -100,7 +101,7 @@ class Blobs:
     def _finish(self, f, pending: list[bytes], flush, temp: Path, blob: str) -> None:
         flush(pending)
         f.flush()
-        os.fsync(f.fileno())
+        SYNC(f.fileno())
         f.close()
         folder = blob[:2]
         if folder not in self._dirs:
