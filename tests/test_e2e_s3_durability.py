@@ -29,8 +29,9 @@ def _start_partial_put(url: str, key: tuple[str, str], total: int, sent: int) ->
     return sock
 
 
-def test_kill_during_uploads_leaves_no_partial_object(make_emulator):
-    emu = make_emulator("s3kill")
+def test_kill_during_uploads_leaves_no_partial_object(make_emulator, tmp_path):
+    objects = tmp_path / "shared-objects"  # --object-dir: the bytes outside the data dir
+    emu = make_emulator("s3kill", args=("--object-dir", str(objects)))
     with sdk_client(emu) as client:
         key = cloud_key(client)
     s3 = s3_client(emu, USER_OWNED, key)
@@ -51,7 +52,8 @@ def test_kill_during_uploads_leaves_no_partial_object(make_emulator):
     emu.kill()
     for s in socks:
         s.close()
-    temp = list((emu.data_dir / "objects" / "tmp").iterdir())
+    assert not (emu.data_dir / "objects").exists()
+    temp = list((objects / "tmp").iterdir())
     assert len(temp) == 2 and all(f.stat().st_size > 0 for f in temp)  # both were being written when killed
     emu.start()
     s3 = s3_client(emu, USER_OWNED, key)
@@ -70,7 +72,7 @@ def test_kill_during_uploads_leaves_no_partial_object(make_emulator):
     # the space of deleted objects is freed: only the two live objects' files remain
     s3.delete_object(Bucket="durable", Key="kept")
     time.sleep(0.3)
-    files = [f for d in (emu.data_dir / "objects").iterdir() if d.name != "tmp" for f in d.iterdir()]
+    files = [f for d in objects.iterdir() if d.name != "tmp" for f in d.iterdir()]
     assert len(files) == 1 and files[0].stat().st_size == 5 * MIB
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 BLOCK = 1024 * 1024  # bytes per disk read or write, handed to a thread
-SYNC = getattr(os, "fdatasync", os.fsync)  # the bytes and the length; the name is made durable by the rename
+SYNC = getattr(os, "fdatasync", os.fsync)  # the bytes and the length are on disk before the rename
 STALE_TEMP = 24 * 3600  # a temporary file this old belongs to no upload still running
 
 
