@@ -84,10 +84,10 @@ def test_s3_over_tls_with_the_real_host_names(make_emulator, monkeypatch):
     from botocore.config import Config
 
     from s3support import CONTRACT_OWNED, management_key
-    from support import free_port
+    from support import free_port, udp_and_tcp_port
 
-    https_port = free_port()
-    emu = make_emulator("s3tls", args=("--tls", "--https-port", str(https_port)))
+    https_port, dns_port = free_port(), udp_and_tcp_port()
+    emu = make_emulator("s3tls", args=("--tls", "--https-port", str(https_port), "--dns-port", str(dns_port)))
     ca = str(emu.data_dir / "tls" / "ca.pem")
     _, ak, sk = management_key(emu)
     real = socket.getaddrinfo
@@ -115,3 +115,11 @@ def test_s3_over_tls_with_the_real_host_names(make_emulator, monkeypatch):
     assert seen[-1].startswith(f"https://tls-bucket.s3.eu-central-3.ionoscloud.com:{https_port}/")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": "tls-bucket", "Key": "secure.txt"})
     assert httpx.get(url, verify=ssl.create_default_context(cafile=ca)).content == b"over tls"
+    # the emulator's DNS server answers the bucket's virtual host with its address
+    import dns.message
+    import dns.query
+
+    answer = dns.query.udp(
+        dns.message.make_query("tls-bucket.s3.eu-central-3.ionoscloud.com", "A"), "127.0.0.1", port=dns_port, timeout=3
+    )
+    assert [r.address for rrset in answer.answer for r in rrset] == ["127.0.0.1"]

@@ -106,7 +106,8 @@ def config_file(apis: list[ApiModule], base_url: str, *, user: str, password: st
 # their website endpoints; a bucket's virtual host (bucket.s3.eu-central-3.ionoscloud.com) is one label more,
 # so the certificate names a wildcard for each.
 S3_HOSTS = s3_hosts()
-S3_WILDCARDS = tuple(f"*.{h}" for r in S3_REGIONS for h in (*r.hosts, r.website))
+S3_BUCKET_PARENTS = tuple(h for r in S3_REGIONS for h in (*r.hosts, r.website))
+S3_WILDCARDS = tuple(f"*.{h}" for h in S3_BUCKET_PARENTS)
 WILDCARDS = ("*.ionos.com", "*.ionoscloud.com")  # a wildcard covers one label: the hosts are named as well
 
 

@@ -45,7 +45,7 @@ from ..apis.dns import zones as zone_api
 from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, _dnssec, dnskey
 from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
-from ..endpoints import address, real_hosts
+from ..endpoints import S3_BUCKET_PARENTS, address, real_hosts
 from ..engine.errors import ApiError
 from ..store import Row
 
@@ -169,6 +169,8 @@ class Authority:
         self.real_hosts = {
             dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host) for h in real_hosts(emu.apis)
         }
+        # Object Storage's virtual-hosted buckets: <bucket>.s3.eu-central-3.ionoscloud.com, one label below
+        self.bucket_parents = {dns.name.from_text(h + ".") for h in S3_BUCKET_PARENTS}
 
     @property
     def store(self):
@@ -260,6 +262,8 @@ class Authority:
         if dnssec_ok:
             resp.want_dnssec(True)
         real = self.real_hosts.get(q.name)
+        if real is None and len(q.name) > 2 and q.name.parent() in self.bucket_parents:
+            real = real_host_rrsets(q.name.to_text(omit_final_dot=True), self.emu.settings.host)
         if real is not None:  # the emulator's own names come before any Cloud DNS zone
             resp.flags |= dns.flags.AA
             resp.answer.extend(rrset for rrset in real if q.rdtype in (rrset.rdtype, dns.rdatatype.ANY))
