@@ -391,7 +391,7 @@ class S3:
         owner_id = req.caller.canonical_id if req.caller else "anonymous"
         fields = {
             "ct": h.get("content-type", "binary/octet-stream"),
-            "hdrs": {n: h[n] for n in CONTENT_HEADERS if n in h},
+            "hdrs": content_headers(h),
             "meta": meta,
             "sc": sc,
             "sse": sse,
@@ -1588,6 +1588,18 @@ async def limited(source: AsyncIterator[bytes], limit: int) -> AsyncIterator[byt
                 "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", MaxSizeAllowed=limit
             )
         yield chunk
+
+
+def content_headers(h: Headers) -> dict[str, str]:
+    """The content headers kept with an object; `aws-chunked` is how the body was sent, not what it is."""
+    out = {n: h[n] for n in CONTENT_HEADERS if n in h}
+    if "content-encoding" in out:
+        rest = [e.strip() for e in out["content-encoding"].split(",") if e.strip() and e.strip() != "aws-chunked"]
+        if rest:
+            out["content-encoding"] = ", ".join(rest)
+        else:
+            del out["content-encoding"]
+    return out
 
 
 def blob_ids(rec: dict) -> list[str]:
