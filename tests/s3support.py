@@ -55,6 +55,19 @@ def s3_client(emu, region: str, key: tuple[str, str], style: str = "path", **con
     )
 
 
+def code(e) -> tuple[int, str]:
+    """(HTTP status, S3 error code) of a botocore ClientError caught by pytest.raises."""
+    return e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]
+
+
+def owner_cloud_key(emu) -> tuple[str, str]:
+    """An S3 key of the contract owner, made with the Cloud API SDK."""
+    from conftest import sdk_client
+
+    with sdk_client(emu) as client:
+        return cloud_key(client)
+
+
 def bucket_name(stem: str = "b") -> str:
     return f"{stem}-{uuid.uuid4().hex[:12]}"
 

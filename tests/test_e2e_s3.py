@@ -13,7 +13,9 @@ from s3support import (
     aws_chunked,
     bucket_name,
     cloud_key,
+    code,
     management_key,
+    owner_cloud_key,
     s3_client,
     sign_v4,
     user_id_of,
@@ -22,17 +24,12 @@ from s3support import (
 
 @pytest.fixture(scope="module")
 def ukey(emulator):
-    with sdk_client(emulator) as client:
-        return cloud_key(client)
+    return owner_cloud_key(emulator)
 
 
 @pytest.fixture(scope="module")
 def s3(emulator, ukey):
     return s3_client(emulator, USER_OWNED, ukey)
-
-
-def code(e: pytest.ExceptionInfo) -> tuple[int, str]:
-    return e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]
 
 
 def test_bucket_and_object_round_trip(s3):

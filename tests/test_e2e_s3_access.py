@@ -18,21 +18,18 @@ from s3support import (
     USER_OWNED,
     bucket_name,
     cloud_key,
+    code,
     management_client,
     management_key,
+    owner_cloud_key,
     s3_client,
 )
 from support import bearer, wait
 
 
-def code(e) -> tuple[int, str]:
-    return e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]
-
-
 @pytest.fixture(scope="module")
 def owner(emulator):
-    with sdk_client(emulator) as client:
-        return s3_client(emulator, USER_OWNED, cloud_key(client))
+    return s3_client(emulator, USER_OWNED, owner_cloud_key(emulator))
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,14 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import sdk_client
-from s3support import USER_OWNED, bucket_name, cloud_key, s3_client
+from s3support import USER_OWNED, bucket_name, code, owner_cloud_key, s3_client
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def ukey(emulator):
-    with sdk_client(emulator) as client:
-        return cloud_key(client)
+    return owner_cloud_key(emulator)
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +35,6 @@ def bucket(s3):
     name = bucket_name("o")
     s3.create_bucket(Bucket=name)
     return name
-
-
-def code(e) -> tuple[int, str]:
-    return e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]
 
 
 def test_content_headers_md5_and_ranges(s3, bucket):

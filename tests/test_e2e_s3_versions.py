@@ -7,17 +7,13 @@ import datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from s3support import CONTRACT_OWNED, bucket_name, management_key, s3_client
+from s3support import CONTRACT_OWNED, bucket_name, code, management_key, s3_client
 
 
 @pytest.fixture(scope="module")
 def s3(emulator):
     _, ak, sk = management_key(emulator)
     return s3_client(emulator, CONTRACT_OWNED, (ak, sk))
-
-
-def code(e) -> tuple[int, str]:
-    return e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]
 
 
 def test_versioning(s3):

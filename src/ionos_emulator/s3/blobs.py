@@ -41,9 +41,9 @@ class Blobs:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.tmp = self.root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self._dirs: set[str] = set()
-        self._sweep()
+        # the folders are made by the first write (an emulator without objects has none)
+        if self.tmp.is_dir():
+            self._sweep()
 
     def _sweep(self) -> None:
         """Temporary files left by a crash (or a connection that broke) and not touched for a day."""
@@ -67,7 +67,11 @@ class Blobs:
         md5 = hashlib.md5()
         sha = hashlib.sha256() if sha256 else None
         crc = [0]
-        f = open(temp, "wb")
+        try:
+            f = open(temp, "wb")
+        except FileNotFoundError:  # the first object (or a snapshot loaded meanwhile took the folder)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            f = open(temp, "wb")
         size = 0
         pending: list[bytes] = []
         buffered = 0
@@ -103,11 +107,11 @@ class Blobs:
         f.flush()
         SYNC(f.fileno())
         f.close()
-        folder = blob[:2]
-        if folder not in self._dirs:
-            (self.root / folder).mkdir(exist_ok=True)
-            self._dirs.add(folder)
-        os.replace(temp, self.path(blob))
+        try:
+            os.replace(temp, self.path(blob))
+        except FileNotFoundError:  # the folder's first blob
+            (self.root / blob[:2]).mkdir(exist_ok=True)
+            os.replace(temp, self.path(blob))
 
     async def read(self, blob: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The bytes start..end (inclusive; None: to the end), a block at a time."""
@@ -164,7 +168,8 @@ class Blobs:
 
     def wipe(self) -> None:
         """Every blob (the emulator's reset)."""
+        if not self.root.is_dir():
+            return
         for entry in os.scandir(self.root):
-            if entry.is_dir() and entry.name != "tmp":
+            if entry.is_dir() and entry.name != "tmp" and len(entry.name) == 2:
                 shutil.rmtree(entry.path, ignore_errors=True)
-        self._dirs.clear()

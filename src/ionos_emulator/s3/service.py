@@ -165,37 +165,24 @@ class S3:
         unserved = next((k for k in q if k in NOT_SERVED), None)
         if unserved is not None:
             raise S3Error("NotImplemented", f"?{unserved} is not implemented by the emulator")
-        if req.key is None:
-            for sub in BUCKET_SUBRESOURCES:
-                if sub in q:
-                    bucket_op = BUCKET_SUBRESOURCES[sub].get(m)
-                    if bucket_op is None:
-                        raise S3Error("NotImplemented", f"{m} ?{sub} is not implemented by the emulator")
-                    return partial(bucket_op, self)
-            plain = {
-                "PUT": self.create_bucket,
-                "HEAD": self.head_bucket,
-                "DELETE": self.delete_bucket,
-                "GET": self.list_objects,
-            }.get(m)
-            if plain is None:
-                raise S3Error("NotImplemented", f"{m} on a bucket is not implemented by the emulator")
-            return plain
-        for sub in OBJECT_SUBRESOURCES:
+        on_bucket = req.key is None
+        subresources = BUCKET_SUBRESOURCES if on_bucket else OBJECT_SUBRESOURCES
+        target = "a bucket" if on_bucket else "an object"
+        for sub, ops in subresources.items():
             if sub in q:
-                object_op = OBJECT_SUBRESOURCES[sub].get(m)
-                if object_op is None:
-                    raise S3Error("NotImplemented", f"{m} ?{sub} on an object is not implemented by the emulator")
-                return partial(object_op, self)
-        plain = {
-            "PUT": self.copy_object if "x-amz-copy-source" in req.headers else self.put_object,
-            "GET": self.get_object,
-            "HEAD": self.get_object,
-            "DELETE": self.delete_object,
-        }.get(m)
-        if plain is None:
-            raise S3Error("NotImplemented", f"{m} on an object is not implemented by the emulator")
-        return plain
+                op = ops.get(m)
+                if op is None:
+                    raise S3Error("NotImplemented", f"{m} ?{sub} on {target} is not implemented by the emulator")
+                return partial(op, self)
+        if on_bucket:
+            plain = {"PUT": self.create_bucket, "HEAD": self.head_bucket, "DELETE": self.delete_bucket}
+            plain["GET"] = self.list_objects
+        else:
+            plain = {"PUT": self.copy_object if "x-amz-copy-source" in req.headers else self.put_object}
+            plain.update(GET=self.get_object, HEAD=self.get_object, DELETE=self.delete_object)
+        if m not in plain:
+            raise S3Error("NotImplemented", f"{m} on {target} is not implemented by the emulator")
+        return plain[m]
 
     # -- access -----------------------------------------------------------------------------------
     def bucket(self, req: S3Request, name: str | None = None) -> dict:
