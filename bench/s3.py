@@ -411,7 +411,7 @@ def main() -> None:
         port,
         env,
     )
-    time.sleep(1.0)
+    time.sleep(8.0)  # the emulator warms its specs' validators in a thread after start: not during a measurement
     try:
         print("emulator", flush=True)
         url = f"http://127.0.0.1:{port}"

@@ -9,6 +9,7 @@ import base64
 import calendar
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -59,15 +60,24 @@ def _uri_encode(s: str) -> str:
     return quote(s, safe="-_.~")
 
 
+CANONICAL = re.compile(r"^(?:[A-Za-z0-9\-_.~]|%[0-9A-F]{2})*$")  # already as SigV4 encodes it
+
+
+def _canonical(s: str) -> str:
+    return s if CANONICAL.match(s) else _uri_encode(unquote(s))
+
+
 def canonical_query(raw_query: str, drop: str = "") -> str:
+    """SigV4's canonical query string: every name and value URI-encoded as SigV4 does (those that already are
+    kept as sent), sorted by name then value."""
     pairs = []
     for part in raw_query.split("&"):
         if not part:
             continue
         k, _, v = part.partition("=")
-        k, v = unquote(k), unquote(v)
+        k, v = _canonical(k), _canonical(v)
         if k != drop:
-            pairs.append((_uri_encode(k), _uri_encode(v)))
+            pairs.append((k, v))
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
@@ -79,9 +89,15 @@ def _canonical_headers(headers, names: list[str]) -> str:
     return "".join(lines)
 
 
+AMZ_DATE = re.compile(r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$")
+
+
 def _parse_amz_date(value: str) -> float:
+    m = AMZ_DATE.match(value)
     try:
-        return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+        if m is None:
+            raise ValueError(value)
+        return calendar.timegm((*(int(g) for g in m.groups()), 0, 0, 0))
     except ValueError:
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
 
