@@ -13,6 +13,7 @@ import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from .apis import build_apis
+from .dataplanes import ingest
 from .dataplanes.local import fleets as local_fleets
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import Lifecycle, Timing
@@ -216,6 +217,9 @@ class Emulator:
             if req.path.startswith("/_emulator"):
                 admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
                 return admin, pretty
+            plane = ingest.match(headers.get("host", ""), req.path)  # a Logging or Monitoring pipeline's own
+            if plane is not None:
+                return ingest.handle(self.store, self.lifecycle, req.method, *plane, headers, raw), pretty
             return self.pipeline.handle(req), pretty
         except ApiError as e:
             return Reply(e.status, e.body(self.pipeline.error_style(req)), e.headers), pretty
