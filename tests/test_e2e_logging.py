@@ -201,16 +201,33 @@ def test_routing_privilege_and_locations(emulator):
         assert httpx.get(f"{emulator.url}/logging/{region}/pipelines", auth=OWNER).status_code == 200
     assert "logging" in emulator.admin("GET", "endpoints").json()
     assert httpx.get(emulator.url + PREFIX + "/pipelines").status_code == 401
-    email, pw = f"log-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
+    pw = "Passw0rd!"
+    one, two = (f"log-{uuid.uuid4().hex[:8]}@example.com" for _ in range(2))
+    url = emulator.url + PREFIX + "/pipelines"
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        user = h.post(
-            "/um/users",
-            json={"properties": {"firstname": "L", "lastname": "G", "email": email, "password": pw}},
-        ).json()["id"]
-        r = httpx.get(emulator.url + PREFIX + "/pipelines", auth=(email, pw))
+        users = [
+            h.post(
+                "/um/users", json={"properties": {"firstname": "L", "lastname": "G", "email": email, "password": pw}}
+            ).json()["id"]
+            for email in (one, two)
+        ]
+        r = httpx.get(url, auth=(one, pw))
         assert r.status_code == 403 and "accessAndManageLogging" in r.json()["messages"][0]["message"]
         group = h.post(
             "/um/groups", json={"properties": {"name": f"log-{uuid.uuid4().hex[:6]}", "accessAndManageLogging": True}}
         ).json()["id"]
-        assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
-    assert httpx.get(emulator.url + PREFIX + "/pipelines", auth=(email, pw)).status_code == 200
+        for user in users:
+            assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
+    assert httpx.get(url, auth=(one, pw)).status_code == 200
+    # a sub-user's pipeline is theirs and the administrators' only
+    body = {"properties": {"name": "mine", "logs": [stream().to_dict()]}}
+    r = httpx.post(url, auth=(one, pw), json=body)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert httpx.get(f"{url}/{pid}", auth=(one, pw)).status_code == 200
+    assert httpx.get(f"{url}/{pid}", auth=OWNER).status_code == 200
+    assert httpx.get(f"{url}/{pid}", auth=(two, pw)).status_code == 404
+    assert pid not in [i["id"] for i in httpx.get(url, auth=(two, pw)).json()["items"]]
+    assert httpx.post(f"{url}/{pid}/key", auth=(two, pw)).status_code == 404
+    assert httpx.delete(f"{url}/{pid}", auth=(two, pw)).status_code == 404
+    assert httpx.delete(f"{url}/{pid}", auth=(one, pw)).status_code == 202

@@ -344,6 +344,8 @@ WRONG_BODIES = {
         "properties.routingRules",
     ),
     "autoscaling-v1": ("autoscalingGroupsPost", {"properties": {"maxReplicaCount": 500}}, "properties.maxReplicaCount"),
+    "monitoring": ("pipelinesPost", {"properties": {"name": 7}}, "properties.name"),
+    "nfs": ("clustersPost", {"properties": {"name": "files", "connections": [], "size": 1}}, "properties.connections"),
     "postgresql": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "mariadb": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "inmemorydb": ("clustersPost", {"properties": {"persistenceMode": "SOMETIMES"}}, "properties.persistenceMode"),
@@ -670,6 +672,16 @@ HAND_WRITTEN = {  # APIs whose SDK (of that version) is not on PyPI: bodies as t
             "name": "my-registry",
             "location": "de/fra",
             "garbageCollectionSchedule": {"days": ["Monday"], "time": "05:19:00+00:00"},
+        }
+    },
+    # no official Python SDK: bodies as the Go SDK bundle's models send them
+    "monitoring": {"properties": {"name": "metrics"}},
+    "nfs": {
+        "properties": {
+            "name": "files",
+            "connections": [{"datacenterId": UUID, "lan": "1", "ipAddress": "192.168.100.10/24"}],
+            "nfs": {"minVersion": "4.2"},
+            "size": 2,
         }
     },
     "autoscaling-v1": {

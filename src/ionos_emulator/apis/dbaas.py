@@ -117,9 +117,12 @@ def refuse_busy(kind: Kind, row: Row) -> None:
 # -- the connection to a data center's LAN -------------------------------------------------------------
 
 
-def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) -> tuple[Row, Row]:
+def private_lan(
+    ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str, lan_attr: str = "lanId"
+) -> tuple[Row, Row]:
     """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
-    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs."""
+    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs
+    (named `lan_attr` in messages: NFS calls it "lan")."""
     from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
 
     dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
@@ -132,9 +135,9 @@ def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) 
         )
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
     if lan is None:
-        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
+        raise invalid(f"{attr}.{lan_attr}", f"names no LAN of data center {dc.id} ('{lan_id}')")
     if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+        raise invalid(f"{attr}.{lan_attr}", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
     return dc, lan
 
 
@@ -205,12 +208,13 @@ def connect(
     prefixes: tuple[int, int] = (8, 30),
     whole_network: bool = False,
     taken_attr: str | None = None,
+    lan_attr: str = "lanId",
 ) -> tuple[Row, Row, list[ipaddress.IPv4Interface]]:
     """A cluster's connection to a private LAN of a data center in `location` (`private_lan`) and its addresses
     there (attribute -> address in CIDR notation): each a host address (`host_address`) that no other of
     `clusters` (but `except_id`, the cluster itself) uses in that LAN, which is refused naming `taken_attr`
     (by default the address's own attribute)."""
-    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location)
+    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location, lan_attr)
     ifaces = {
         where: host_address(where, cidr, reserved=tuple(reserved), prefixes=prefixes, whole_network=whole_network)
         for where, cidr in addresses.items()

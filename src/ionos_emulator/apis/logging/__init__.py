@@ -89,9 +89,17 @@ def view(ctx: Ctx, row: Row) -> dict:
 
 after, delete = telemetry.pipeline_hooks(PRODUCT.name, "logs", "logging")
 PIPELINE = PKind(
-    PRODUCT, "pipeline", "pipeline", "pipelines", absolute_href=True, prepare=prepare, view=view, after=after,
+    PRODUCT,
+    "pipeline",
+    "pipeline",
+    "pipelines",
+    absolute_href=True,
+    creator_only=True,
+    prepare=prepare,
+    view=view,
+    after=after,
     delete=delete,
-)  # fmt: skip
+)
 telemetry.key_handler(PRODUCT, PIPELINE, PRODUCT.name)
 
 

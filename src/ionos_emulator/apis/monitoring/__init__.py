@@ -8,7 +8,7 @@ from ...engine.errors import invalid, limit_exceeded
 from ...gateway.context import Ctx
 from ...store import Row
 from .. import telemetry
-from ..product import PKind, Product, rows_of, spec_locations
+from ..product import PKind, Product, spec_locations
 
 PRODUCT = Product(
     name="monitoring",
@@ -30,7 +30,7 @@ def prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
         raise invalid("properties.name", "is required")
     if len(name) > NAME_MAX:
         raise invalid("properties.name", f"must be at most {NAME_MAX} characters long, got {len(name)}")
-    if old is None and len(rows_of(ctx, PIPELINE)) >= PIPELINES_MAX:
+    if old is None and ctx.store.count(ctx.tenant, PIPELINE.name, scope=ctx.api.location) >= PIPELINES_MAX:
         raise limit_exceeded(f"at most {PIPELINES_MAX} monitoring pipelines can be created in {ctx.api.location}")
     return {"name": name}
 
@@ -47,9 +47,18 @@ def meta(ctx: Ctx, row: Row) -> dict:
 
 after, delete = telemetry.pipeline_hooks(PRODUCT.name, "metrics", "monitoring")
 PIPELINE = PKind(
-    PRODUCT, "pipeline", "pipeline", "pipelines", absolute_href=True, state_field="status", prepare=prepare,
-    meta=meta, after=after, delete=delete,
-)  # fmt: skip
+    PRODUCT,
+    "pipeline",
+    "pipeline",
+    "pipelines",
+    absolute_href=True,
+    creator_only=True,
+    state_field="status",
+    prepare=prepare,
+    meta=meta,
+    after=after,
+    delete=delete,
+)
 telemetry.key_handler(PRODUCT, PIPELINE, PRODUCT.name)
 
 

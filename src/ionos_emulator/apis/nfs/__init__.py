@@ -43,7 +43,7 @@ def connection(ctx: Ctx, value: dict, cluster_id: str) -> dict:
     required(value, attr, ("datacenterId", "lan", "ipAddress"))
     address = str(value["ipAddress"])
     if ":" in address:  # IPv6: the LAN is checked, the address only for its form
-        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lan"], ctx.api.location)
+        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lan"], ctx.api.location, "lan")
         try:
             iface = ipaddress.IPv6Interface(address)
         except ValueError:
@@ -62,6 +62,7 @@ def connection(ctx: Ctx, value: dict, cluster_id: str) -> dict:
             endpoints=endpoints,
             except_id=cluster_id,
             prefixes=(8, 30),
+            lan_attr="lan",
         )
     return {"datacenterId": dc.id, "lan": lan.id, "ipAddress": address}
 
@@ -105,9 +106,18 @@ def by_datacenter(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:
 
 STATUS = "status"  # NFS renders the state as metadata.status
 CLUSTER = PKind(
-    PRODUCT, "cluster", "cluster", "clusters", absolute_href=True, state_field=STATUS, prepare=prepare_cluster,
-    delete=delete_cluster, meta=cluster_meta, filters={"filter.datacenterId": by_datacenter}, idempotent_delete=True,
-)  # fmt: skip
+    PRODUCT,
+    "cluster",
+    "cluster",
+    "clusters",
+    absolute_href=True,
+    state_field=STATUS,
+    prepare=prepare_cluster,
+    delete=delete_cluster,
+    meta=cluster_meta,
+    filters={"filter.datacenterId": by_datacenter},
+    idempotent_delete=True,
+)
 
 
 # -- shares ---------------------------------------------------------------------------------------------
@@ -175,6 +185,13 @@ def share_meta(ctx: Ctx, row: Row) -> dict:
 
 
 SHARE = PKind(
-    PRODUCT, "share", "share", "shares", parent=CLUSTER, absolute_href=True, state_field=STATUS,
-    prepare=prepare_share, meta=share_meta,
-)  # fmt: skip
+    PRODUCT,
+    "share",
+    "share",
+    "shares",
+    parent=CLUSTER,
+    absolute_href=True,
+    state_field=STATUS,
+    prepare=prepare_share,
+    meta=share_meta,
+)
