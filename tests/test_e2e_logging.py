@@ -5,15 +5,13 @@ pipeline's HTTP source takes log lines with its key (httpx, by Host header and b
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import httpx
 import ionoscloud_logging as sdk
 import pytest
-from ionoscloud_logging.exceptions import ApiException
 
-from support import OWNER, bearer
+from support import OWNER, bearer, refused
 
 PREFIX = "/logging/de-txl"
 
@@ -41,14 +39,6 @@ def stream(tag="app", protocol="http", source="docker", days=7):
 def create(api, name="web", logs=None) -> sdk.PipelineRead:
     body = sdk.PipelineCreate(properties=sdk.PipelineNoAddr(name=name, logs=logs or [stream()]))
     return sdk.PipelinesApi(api).pipelines_post(body)
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def ingest(emu, host, tag, key=None, *, by_host=True, headers=None, **kw) -> httpx.Response:

@@ -31,11 +31,12 @@ LOG_WINDOW = 30 * 24 * 3600.0  # how far back instance logs reach
 PRIVILEGE = "manageDBaaS"  # the group flag every DBaaS API asks of a non-administrator
 
 
-def regional_product(name: str, host: str) -> Product:
-    """A v2 DBaaS API (MariaDB, In-Memory DB) served at `host` in every location its official SDK lists, under
-    one name for its path, its compiled spec and its entry in the IONOS config file."""
+def regional_product(name: str, host: str, privilege: str = PRIVILEGE) -> Product:
+    """A regional API (MariaDB and In-Memory DB v2; Logging, Monitoring, NFS with their own `privilege`) served at
+    `host` in every location its compiled spec lists, under one name for its path, its compiled spec and its entry
+    in the IONOS config file."""
     return Product(
-        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=PRIVILEGE
+        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=privilege
     )
 
 

@@ -14,17 +14,17 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from ..engine import clock
 from ..engine.change import Change
-from ..engine.errors import not_found
+from ..engine.errors import invalid, not_found
 from ..engine.resources import Kind
 from ..gateway.context import Ctx, Reply
 from ..store import Row, Store
 from .product import REGIONS, DirectChange, PKind, Product, computed_rows, load, new_row, render
 
+NAME_MAX = 20  # characters of a pipeline's name (the Logging SDK: "Must be not more that 20 characters long")
 SECRET_KEY = "ingest:secret"  # kv: the secret every pipeline key is derived from
 KEY_LENGTH = 24  # characters, as the spec's example key
 
@@ -110,7 +110,7 @@ def current_key(ctx: Ctx, api: str, row: Row) -> str:
     return pipeline_key(ctx.store, api, row.id, int(row.x.get("keyGeneration", 0)))
 
 
-def key_handler(product: Product, kind: Kind, api: str) -> None:
+def key_handler(product: Product, kind: Kind) -> None:
     """POST /pipelines/{pipelineId}/key: a new key, shown once; the previous one is revoked at once."""
 
     @product.handler("pipelinesKeyPost")
@@ -121,7 +121,7 @@ def key_handler(product: Product, kind: Kind, api: str) -> None:
             raise not_found(f"{kind.type} '{row.id}' is being deleted")
         row.x["keyGeneration"] = int(row.x.get("keyGeneration", 0)) + 1
         ctx.store.update(row)
-        return Reply(201, {"key": current_key(ctx, api, row)})
+        return Reply(201, {"key": current_key(ctx, product.name, row)})
 
 
 # -- the central service: one resource per contract and location ------------------------------------
@@ -131,7 +131,7 @@ def central_id(tenant: int, location: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ionos-emulator:central:{tenant}:{location}"))
 
 
-def central_kind(product: Product, type: str, meta: Callable[[Ctx, Row], dict[str, Any]]) -> Kind:
+def central_kind(product: Product, type: str) -> Kind:
     """The contract's central service here: listed and read as one resource that always exists (disabled
     until a PUT enables it), changed by PUT to its id; another id is not found."""
 
@@ -141,6 +141,9 @@ def central_kind(product: Product, type: str, meta: Callable[[Ctx, Row], dict[st
         if stored is not None:
             return [stored]
         return computed_rows(ctx, kind, {rid: {"enabled": False}})
+
+    def meta(ctx: Ctx, row: Row) -> dict[str, Any]:
+        return {"grafanaEndpoint": grafana_endpoint(row.scope)}
 
     kind = PKind(product, "central", type, "central", absolute_href=True, stateless=True, rows=rows, meta=meta)
 
@@ -161,13 +164,24 @@ def central_kind(product: Product, type: str, meta: Callable[[Ctx, Row], dict[st
     return kind
 
 
-def pipeline_hooks(api: str, role: str, host_product: str) -> tuple[Callable, Callable]:
-    """The `after` and `delete` hooks of a pipeline kind: a new pipeline gets its ingest host and first key
-    (registered for the ingest side); a deleted one stops taking data at once and its data is dropped."""
+def pipeline_name(props: dict) -> str:
+    name = props.get("name")
+    if not name or not str(name).strip():
+        raise invalid("properties.name", "is required")
+    if len(name) > NAME_MAX:
+        raise invalid("properties.name", f"must be at most {NAME_MAX} characters long, got {len(name)}")
+    return str(name)
+
+
+def pipeline_kind(product: Product, role: str, **options: Any) -> Kind:
+    """A product's pipelines: private to the sub-user who made one; a new one gets its ingest host
+    (<id>-<role>.<contract>.<product>.<region>.ionos.com) and first key, registered for the ingest side; a
+    deleted one stops taking data at once and its data is dropped. With the key endpoint."""
+    api = product.name
 
     def after(ctx: Ctx, row: Row, change: Change) -> None:
         if "ingestHost" not in row.x:
-            row.x["ingestHost"] = ingest_host(row, role, host_product)
+            row.x["ingestHost"] = ingest_host(row, role, api)
             row.x["keyGeneration"] = 0
             ctx.store.update(row)
             register(ctx, api, row, row.x["ingestHost"])
@@ -175,4 +189,9 @@ def pipeline_hooks(api: str, role: str, host_product: str) -> tuple[Callable, Ca
     def delete(ctx: Ctx, row: Row, change: Change) -> None:
         unregister(ctx, api, row)
 
-    return after, delete
+    kind = PKind(
+        product, "pipeline", "pipeline", "pipelines", absolute_href=True, creator_only=True, after=after,
+        delete=delete, **options,
+    )  # fmt: skip
+    key_handler(product, kind)
+    return kind

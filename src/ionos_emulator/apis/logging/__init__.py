@@ -11,19 +11,11 @@ from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
 from .. import telemetry
-from ..product import PKind, Product, spec_locations
+from ..dbaas import regional_product
 
-PRODUCT = Product(
-    name="logging",
-    spec_name="logging",
-    config_name="logging",
-    locations=spec_locations("logging"),
-    host="logging.{region}.ionos.com",
-    privilege="accessAndManageLogging",
-)
+PRODUCT = regional_product("logging", "logging.{region}.ionos.com", "accessAndManageLogging")
 PRODUCTS = [PRODUCT]
 
-NAME_MAX = 20  # the SDK: "Must be not more that 20 characters long"
 SOURCES = ("generic", "kubernetes", "docker", "systemd")
 PROTOCOLS = ("http", "tcp")
 DESTINATIONS = ("loki",)
@@ -68,12 +60,7 @@ def log_streams(value) -> list[dict]:
 
 
 def prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
-    name = props.get("name")
-    if not name or not str(name).strip():
-        raise invalid("properties.name", "is required")
-    if len(name) > NAME_MAX:
-        raise invalid("properties.name", f"must be at most {NAME_MAX} characters long, got {len(name)}")
-    return {"name": name, "logs": log_streams(props.get("logs"))}
+    return {"name": telemetry.pipeline_name(props), "logs": log_streams(props.get("logs"))}
 
 
 def view(ctx: Ctx, row: Row) -> dict:
@@ -87,24 +74,5 @@ def view(ctx: Ctx, row: Row) -> dict:
     return props
 
 
-after, delete = telemetry.pipeline_hooks(PRODUCT.name, "logs", "logging")
-PIPELINE = PKind(
-    PRODUCT,
-    "pipeline",
-    "pipeline",
-    "pipelines",
-    absolute_href=True,
-    creator_only=True,
-    prepare=prepare,
-    view=view,
-    after=after,
-    delete=delete,
-)
-telemetry.key_handler(PRODUCT, PIPELINE, PRODUCT.name)
-
-
-def central_meta(ctx: Ctx, row: Row) -> dict:
-    return {"grafanaEndpoint": telemetry.grafana_endpoint(row.scope)}
-
-
-CENTRAL = telemetry.central_kind(PRODUCT, "centrallogging", central_meta)
+PIPELINE = telemetry.pipeline_kind(PRODUCT, "logs", prepare=prepare, view=view)
+CENTRAL = telemetry.central_kind(PRODUCT, "centrallogging")

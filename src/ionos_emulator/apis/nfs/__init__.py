@@ -12,17 +12,10 @@ from ...engine.change import Change
 from ...engine.errors import conflict, invalid, unprocessable
 from ...gateway.context import Ctx
 from ...store import Row
-from ..dbaas import connect, private_lan, refuse_busy, required
-from ..product import PKind, Product, rows_of, spec_locations
+from ..dbaas import connect, private_lan, refuse_busy, regional_product, required
+from ..product import PKind, rows_of
 
-PRODUCT = Product(
-    name="nfs",
-    spec_name="nfs",
-    config_name="nfs",
-    locations=spec_locations("nfs"),
-    host="nfs.{region}.ionos.com",
-    privilege="accessAndManageNetworkFileStorage",
-)
+PRODUCT = regional_product("nfs", "nfs.{region}.ionos.com", "accessAndManageNetworkFileStorage")
 PRODUCTS = [PRODUCT]
 
 VERSIONS = ("4.2",)
