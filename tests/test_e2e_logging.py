@@ -153,6 +153,26 @@ def test_http_source_takes_lines_with_its_key(api, emulator):
     )
 
 
+def test_the_dns_server_resolves_a_pipelines_host_while_it_exists(api, emulator):
+    import dns.message
+    import dns.rdatatype
+
+    from ionos_emulator.dataplanes.dns import Authority
+
+    authority = Authority(emulator.app)  # the DNS server's answers, over the shared emulator's store
+
+    def addresses(name):
+        (resp,) = authority.handle(dns.message.make_query(name, "A"), False, "127.0.0.1")
+        return [r.address for rrset in resp.answer for r in rrset if rrset.rdtype == dns.rdatatype.A]
+
+    made = create(api, "resolved")
+    host = made.properties.http_address
+    assert addresses(host) == ["127.0.0.1"]
+    sdk.PipelinesApi(api).pipelines_delete(made.id)
+    assert addresses(host) == []
+    assert addresses("0123456789ab-logs.0123456789ab.logging.de-txl.ionos.com") == []
+
+
 def test_kept_lines_are_bounded(api, emulator):
     made = create(api, "bounded")
     host, key = made.properties.http_address, made.properties.key

@@ -22,7 +22,7 @@ from ..apis import telemetry
 from ..engine import clock
 from ..engine.errors import PRODUCT, ApiError, not_found, too_large, unauthorized
 from ..gateway.context import Reply
-from ..store import Store
+from ..store import Row, Store
 
 log = logging.getLogger("ionos_emulator")
 
@@ -55,16 +55,22 @@ def handle(store: Store, lifecycle: Any, method: str, host: str, path: str, head
         return _error(e)
 
 
-def _pipeline(store: Store, host: str):
+def pipeline_of(store: Store, host: str) -> tuple[str, Row] | None:
+    """The API and the pipeline whose ingest endpoint `host` names, if one does."""
     entry = store.kv_get(telemetry.host_key(host))
     if not isinstance(entry, dict):
-        raise not_found(f"No pipeline takes data at {host}")
+        return None
     api, pid = str(entry["api"]), str(entry["id"])
     index = store.kv_get(telemetry.index_key(api, pid)) or {}
     row = store.get(int(index.get("tenant", 0)), str(index.get("kind", "")), "", pid)
-    if row is None:
+    return None if row is None else (api, row)
+
+
+def _pipeline(store: Store, host: str) -> tuple[str, Row]:
+    found = pipeline_of(store, host)
+    if found is None:
         raise not_found(f"No pipeline takes data at {host}")
-    return api, row
+    return found
 
 
 def _given_key(api: str, headers: Any) -> str | None:
