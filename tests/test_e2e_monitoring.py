@@ -63,6 +63,15 @@ def test_pipeline_create_read_ensure_delete(http):
     assert got["metadata"]["grafanaEndpoint"].startswith("https://grafana.")
     listed = http.get("/pipelines", params={"limit": 1000}).json()
     assert made["id"] in [i["id"] for i in listed["items"]] and listed["_links"]["self"]
+    other = create(http, "aaa-first")["id"]
+    # orderBy, "-" for descending; newest first by default (the spec's default "-createdDate")
+    for order, first in (("name", other), ("-name", made["id"]), ("-createdDate", other), ("createdDate", made["id"])):
+        ids = [i["id"] for i in http.get("/pipelines", params={"orderBy": order}).json()["items"]]
+        mine = [i for i in ids if i in (made["id"], other)]
+        assert mine[0] == first, (order, mine)
+    ids = [i["id"] for i in http.get("/pipelines").json()["items"]]
+    assert [i for i in ids if i in (made["id"], other)] == [other, made["id"]]
+    assert http.delete(f"/pipelines/{other}").status_code == 202
     # PUT replaces; PUT to a new id creates under it (with a key, once)
     r = http.put(f"/pipelines/{made['id']}", json={"id": made["id"], "properties": {"name": "renamed"}})
     assert r.status_code == 200 and r.json()["properties"]["name"] == "renamed" and "key" not in r.json()["metadata"]

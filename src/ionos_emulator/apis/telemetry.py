@@ -191,7 +191,7 @@ def pipeline_kind(product: Product, role: str, **options: Any) -> Kind:
 
     kind = PKind(
         product, "pipeline", "pipeline", "pipelines", absolute_href=True, creator_only=True, after=after,
-        delete=delete, **options,
+        delete=delete, default_order="-createdDate", **options,
     )  # fmt: skip
     key_handler(product, kind)
     return kind

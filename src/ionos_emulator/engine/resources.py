@@ -130,6 +130,8 @@ class Kind:
     # products: a non-administrator sees (lists, reads, changes) only the resources they created themselves
     # (Logging and Monitoring pipelines); administrators see all of the contract's
     creator_only: bool = False
+    # products: the orderBy of a list that asks for none ("-createdDate": newest first, Logging and Monitoring)
+    default_order: str | None = None
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)
