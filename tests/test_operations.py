@@ -24,6 +24,8 @@ COMPLETE = (
     "logging",
     "monitoring",
     "nfs",
+    "aimodelhub",
+    "openai",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}
