@@ -173,6 +173,18 @@ def test_the_dns_server_resolves_a_pipelines_host_while_it_exists(api, emulator)
     assert addresses("0123456789ab-logs.0123456789ab.logging.de-txl.ionos.com") == []
 
 
+def test_ingest_rate_per_pipeline(api, emulator, monkeypatch):
+    from ionos_emulator.dataplanes import ingest as plane
+
+    monkeypatch.setattr(plane, "RATE_PER_SECOND", 3)  # the real 50 per second, made small (same process)
+    made = create(api, "busy")
+    host, key = made.properties.http_address, made.properties.key
+    with httpx.Client(base_url=emulator.url, headers={"Host": host, "APIKEY": key}) as h:
+        statuses = [h.post("/app", content=b"x").status_code for _ in range(6)]
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:], statuses
+    assert received(emulator, made.id)["received"] == statuses.count(200)
+
+
 def test_kept_lines_are_bounded(api, emulator):
     made = create(api, "bounded")
     host, key = made.properties.http_address, made.properties.key

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections import deque
 from typing import Any
 
 import orjson
@@ -33,6 +35,10 @@ MAX_BODY = 1024 * 1024  # bytes an ingest request may carry
 MAX_LINE = 8 * 1024  # bytes of one kept record (longer ones are kept cut, as text)
 KEEP_LINES = 500  # lines kept per Logging pipeline, the newest
 READY = "AVAILABLE"
+# the docs: "an ingestion rate limit of 50 HTTP requests per second for each pipeline" (Logging); Monitoring alike
+# (guess). Counted in this process over the last second (each worker counts its own).
+RATE_PER_SECOND = 50
+_recent: dict[str, deque[float]] = {}
 
 
 def match(host: str, path: str) -> tuple[str, str] | None:
@@ -93,12 +99,27 @@ def _handle(store: Store, lifecycle: Any, method: str, host: str, path: str, hea
         raise ApiError(405, f"Method {method} is not allowed here; send data with POST", headers={"Allow": "POST"})
     if len(body) > MAX_BODY:
         raise too_large(MAX_BODY)
+    _throttle(row.id)
     state = row.meta.get("state")
     if state != READY:
         raise ApiError(503, f"pipeline '{row.id}' is {state}; it takes data once it is {READY}", "503")
     if api == "logging":
         return _logs(store, row, path, headers, body)
     return _metrics(store, row, headers, body)
+
+
+def _throttle(pipeline_id: str) -> None:
+    """429 for a request beyond the pipeline's rate (the requests of the last second, this one included)."""
+    now = time.monotonic()
+    seen = _recent.setdefault(pipeline_id, deque())
+    while seen and seen[0] <= now - 1.0:
+        seen.popleft()
+    if len(seen) >= RATE_PER_SECOND:
+        raise ApiError(429, f"pipeline '{pipeline_id}' takes at most {RATE_PER_SECOND} requests per second", "429")
+    seen.append(now)
+    if len(_recent) > 10_000:  # forget idle pipelines
+        for pid in [p for p, q in _recent.items() if not q or q[-1] <= now - 1.0]:
+            del _recent[pid]
 
 
 def _logs(store: Store, row: Any, path: str, headers: Any, body: bytes) -> Reply:
