@@ -253,3 +253,14 @@ def test_routing_privilege_and_locations(emulator):
     assert httpx.post(f"{url}/{pid}/key", auth=(two, pw)).status_code == 404
     assert httpx.delete(f"{url}/{pid}", auth=(two, pw)).status_code == 404
     assert httpx.delete(f"{url}/{pid}", auth=(one, pw)).status_code == 202
+
+
+def test_what_a_pipeline_received_is_for_administrators(make_emulator):
+    emu = make_emulator("protected", args=("--no-admin-open",))
+    token = bearer(emu)
+    with sdk.ApiClient(sdk.Configuration(host=emu.url + PREFIX, token=token)) as c:
+        made = create(c, "guarded")
+    url = f"{emu.url}/_emulator/logging/{made.id}"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, auth=OWNER).json()["received"] == 0
+    assert httpx.get(f"{emu.url}/_emulator/monitoring/{made.id}", auth=OWNER).status_code == 404

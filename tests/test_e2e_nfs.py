@@ -107,7 +107,10 @@ def test_ensure_filter_and_address_rules(http, emulator, lan):
     assert cid in ids and other not in ids
     ids = [i["id"] for i in http.get("/clusters", params={"filter.datacenterId": other_dc}).json()["items"]]
     assert ids == [other]
-    for x in (cid, other):
+    # IPv6 (the spec allows both): a documentation address
+    r = http.post("/clusters", json=cluster(dc, lan_id, name="v6", address="2001:db8::10/64"))
+    assert r.status_code == 201 and r.json()["properties"]["connections"][0]["ipAddress"] == "2001:db8::10/64"
+    for x in (cid, other, r.json()["id"]):
         assert http.delete(f"/clusters/{x}").status_code == 202
 
 
