@@ -119,11 +119,17 @@ def refuse_busy(kind: Kind, row: Row) -> None:
 
 
 def private_lan(
-    ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str, lan_attr: str = "lanId"
+    ctx: Ctx,
+    attr: str,
+    datacenter_id: str,
+    lan_id,
+    location: str,
+    what: str = "cluster",
+    lan_attr: str = "lanId",
 ) -> tuple[Row, Row]:
-    """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
-    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs
-    (named `lan_attr` in messages: NFS calls it "lan")."""
+    """The Cloud API data center and LAN a managed cluster (or other `what`: a VPN gateway) connects to: the data
+    center must exist for this contract (and be visible to the caller) in the cluster's location, the LAN must
+    be one of its private LANs (named `lan_attr` in messages: NFS calls it "lan")."""
     from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
 
     dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
@@ -132,13 +138,13 @@ def private_lan(
     if dc.props.get("location") != location:
         raise invalid(
             f"{attr}.datacenterId",
-            f"names a data center in {dc.props.get('location')}, but the cluster is in {location}",
+            f"names a data center in {dc.props.get('location')}, but the {what} is in {location}",
         )
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
     if lan is None:
         raise invalid(f"{attr}.{lan_attr}", f"names no LAN of data center {dc.id} ('{lan_id}')")
     if lan.props.get("public"):
-        raise invalid(f"{attr}.{lan_attr}", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+        raise invalid(f"{attr}.{lan_attr}", f"names a public LAN ({lan.id}); a {what} connects to a private LAN")
     return dc, lan
 
 
@@ -215,7 +221,7 @@ def connect(
     there (attribute -> address in CIDR notation): each a host address (`host_address`) that no other of
     `clusters` (but `except_id`, the cluster itself) uses in that LAN, which is refused naming `taken_attr`
     (by default the address's own attribute)."""
-    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location, lan_attr)
+    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location, lan_attr=lan_attr)
     ifaces = {
         where: host_address(where, cidr, reserved=tuple(reserved), prefixes=prefixes, whole_network=whole_network)
         for where, cidr in addresses.items()

@@ -36,7 +36,7 @@ def connection(ctx: Ctx, value: dict, cluster_id: str) -> dict:
     required(value, attr, ("datacenterId", "lan", "ipAddress"))
     address = str(value["ipAddress"])
     if ":" in address:  # IPv6: the LAN is checked, the address only for its form
-        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lan"], ctx.api.location, "lan")
+        dc, lan = private_lan(ctx, attr, value["datacenterId"], value["lan"], ctx.api.location, lan_attr="lan")
         try:
             iface = ipaddress.IPv6Interface(address)
         except ValueError:
