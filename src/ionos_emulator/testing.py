@@ -67,15 +67,10 @@ class ThreadedServer:
 
 
 def listen(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    return sock
+    """A listening socket on the loopback (the HTTPS server's binding, without SO_REUSEPORT)."""
+    from .https import bind
+
+    return bind(host, port, reuse_port=False)
 
 
 class LocalEmulator:
