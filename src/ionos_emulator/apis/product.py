@@ -221,13 +221,29 @@ class ProductChange(Change):
 
 
 class DirectChange(ProductChange):
-    """A change of a stateless kind: written at once in the request's transaction, no request to complete."""
+    """A change of a stateless kind: written at once in the request's transaction, no request to complete;
+    unless a hook adds an effect (a data plane's work: a DBaaS v1 user's role), which a request record then
+    carries, to run once the transaction has committed, when the lifecycle settles it. A forced failure
+    (/_emulator/failures) does not apply: what is written at once cannot fail later."""
 
     def __enter__(self):
         self._stack.enter_context(self.ctx.store.tx())
         return self
 
+    def effect(self, op: str, key: dict, on_fail: bool = False, **kw) -> None:
+        if not self.req:
+            self.begin()
+            self.req.pop("fail", None)
+            self.req.pop("fail_rule", None)
+        super().effect(op, key, on_fail, **kw)
+
     def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and self.req:
+            try:
+                self.ctx.lifecycle.commit(self.req)
+            except BaseException as e:  # the request record could not be stored: roll the change back too
+                self._stack.__exit__(type(e), e, e.__traceback__)
+                raise
         return self._stack.__exit__(exc_type, exc, tb)
 
     def created(self, kind, row: Row, final_state: str | None = None) -> Row:

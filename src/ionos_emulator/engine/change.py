@@ -63,8 +63,13 @@ class Change:
         self.req: dict[str, Any] = {}
 
     def __enter__(self: C) -> C:
+        self._stack.enter_context(self.ctx.store.tx())
+        self.begin()
+        return self
+
+    def begin(self) -> None:
+        """The change's request record (stored when the change commits), with what the client asked."""
         ctx = self.ctx
-        self._stack.enter_context(ctx.store.tx())
         url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
@@ -80,7 +85,6 @@ class Change:
             "user_id": ctx.principal.user_id,  # whose it is (/requests shows a non-administrator only theirs)
         }
         self.req = ctx.lifecycle.begin(ctx.tenant, self.scope, self.kind, asked)
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

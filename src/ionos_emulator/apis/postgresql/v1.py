@@ -15,7 +15,8 @@ import re
 from ipaddress import IPv4Network
 
 from ...engine import clock
-from ...engine.errors import invalid, not_found
+from ...engine.change import Change
+from ...engine.errors import invalid, not_found, unprocessable
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -224,6 +225,21 @@ def system_users(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:
     return [r for r in rows if bool(r.props.get("system")) == wanted]
 
 
+def user_deleted(ctx: Ctx, row: Row, change: Change) -> None:
+    """A user who owns a database stays (its role could not be dropped); then its role goes."""
+    owned = sorted(d.id for d in ctx.store.list(ctx.tenant, DATABASE.name, row.parent) if d.props["owner"] == row.id)
+    if owned:
+        raise unprocessable(
+            f"user '{row.id}' owns the database{'s' if len(owned) > 1 else ''} {', '.join(owned)} of cluster "
+            f"{row.parent}; delete {'them' if len(owned) > 1 else 'it'} first"
+        )
+    USER_PLANE["delete"](ctx, row, change)
+
+
+# each user is a login role of the cluster's server, each database one there owned by its owner's role
+USER_PLANE = plane.member_hooks(CLUSTER.name, "user")
+DATABASE_PLANE = plane.member_hooks(CLUSTER.name, "database")
+
 USER = dbaas.cluster_users(
     PRODUCT,
     CLUSTER,
@@ -231,6 +247,8 @@ USER = dbaas.cluster_users(
     lambda ctx, row: {"username": row.props["username"], "system": row.props.get("system", False)},
     filters={"system": system_users},
     patchable=("password",),
+    after=USER_PLANE["after"],
+    delete=user_deleted,
     **MEMBER,
 )
 
@@ -251,7 +269,18 @@ def prepare_database(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
     return {"name": name, "owner": owner}
 
 
-DATABASE = dbaas.cluster_member(PRODUCT, CLUSTER, "database", "databases", "name", prepare=prepare_database, **MEMBER)
+DATABASE = dbaas.cluster_member(
+    PRODUCT,
+    CLUSTER,
+    "database",
+    "databases",
+    "name",
+    prepare=prepare_database,
+    after=DATABASE_PLANE["after"],
+    delete=DATABASE_PLANE["delete"],
+    **MEMBER,
+)
+assert (USER.name, DATABASE.name) == (plane.USER_KIND, plane.DATABASE_KIND)
 
 
 # -- backups and restores -----------------------------------------------------------------------------
