@@ -6,6 +6,11 @@ exist with the current password; deleting a cluster drops them when the deletion
 runs inside the store's settle transaction but talks to the server on its own connection; it never
 raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
 
+A v1 cluster's further users and databases (v1.py) carry the same effect, naming their cluster: once their
+change has committed, the user's login role (with its password) or the database (owned by its owner's role)
+is made, changed or dropped on the cluster's server; a refusal turns their cluster FAILED, as they have no
+state of their own. A cluster's own sync makes them all again.
+
 With `--dataplanes local` each cluster gets a private server of its own instead (dataplanes/local/, the
 same interface). Without either (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
 cluster is bookkeeping only; `note()` says so wherever an API can show it.

@@ -6,6 +6,7 @@ Conventions of this API: creating answers 200 with the cluster BUSY, it turns AV
 engine; PATCH changes (BUSY again); DELETE answers 200 with the cluster DESTROYING, then 404. Resources carry
 no href (clients build URLs from ids). Sizes are in MB. The initial user's database is named like the user
 (libpq's default database), on the configured server (plane.py); `properties.dnsName` and the logs say where.
+The cluster's further users and databases are written at once and made on that server once written.
 """
 
 from __future__ import annotations
