@@ -840,15 +840,22 @@ def test_dataplane_v1_users_and_databases(make_emulator, server):
         return psycopg.connect(host=host, port=int(port), user=role, password=password, dbname=db, connect_timeout=5)
 
     with httpx.Client(base_url=emu.url + V1, auth=OWNER) as h:
+        assert emu.admin("PUT", "timing", json={"overrides": {"postgresql-v1.cluster": 1.0}}).status_code == 200
         r = h.post("/clusters", json=v1_body(dc, lan, username=owner))
         assert r.status_code == 200, r.text
         cid = r.json()["id"]
         made.append(cid)
-        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
-        assert members_on_server(psycopg, cid) == ([], [])
+        # a user made while its cluster is not yet on the server is made with the cluster
         r = h.post(f"/clusters/{cid}/users", json={"properties": {"username": user, "password": "Secret12345"}})
         assert r.status_code == 200 and r.json()["properties"] == {"username": user, "system": False}, r.text
         assert h.get(f"/clusters/{cid}/users/{user}").status_code == 200  # the next request settles the change
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "BUSY"
+        assert members_on_server(psycopg, cid) == ([], [])
+        emu.admin("PUT", "timing", json={"overrides": {}})
+        deadline = time.monotonic() + 10
+        while h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "BUSY" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
         roles, _ = members_on_server(psycopg, cid)
         assert [(r[0], r[1]) for r in roles] == [(f"user {user}", user)] and password_matches(
             roles[0][2], "Secret12345"
