@@ -57,6 +57,16 @@ def emulator(tmp_path_factory) -> Emulator:
     _RUNNING.remove(emu)
 
 
+@pytest.fixture(scope="module")
+def own_emulator(tmp_path_factory) -> Emulator:
+    """A strict in-process emulator of the test module's own (tests that move its clock or need a clean contract)."""
+    emu = InProcessEmulator(tmp_path_factory.mktemp("own") / "data").start()
+    _RUNNING.append(emu)
+    yield emu
+    emu.stop()
+    _RUNNING.remove(emu)
+
+
 @pytest.fixture
 def make_emulator(tmp_path):
     """Start private emulators (e.g. to restart or kill them); stopped after the test."""

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, QueryParams
 
 from .apis import build_apis
 from .dataplanes.local import fleets as local_fleets
+from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -39,14 +40,16 @@ class Emulator:
         resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
         self.store = open_store(settings.data_dir, settings.database)
+        self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
             self.store,
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
+            clock=self.clock,
         )
         self.identity.ensure_default()
-        self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
+        self.lifecycle = Lifecycle(self.store, Timing(settings.timing), self.clock)
         self.dns_server: DnsServer | None = None
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
@@ -73,6 +76,7 @@ class Emulator:
         timing = self.lifecycle.timing
         self.store.reset()
         self.lifecycle.timing = timing
+        self.clock.refresh()  # the store's clock went with it: real time again
         self.identity._cache.clear()
         self.identity._key = None
         self.identity.ensure_default()

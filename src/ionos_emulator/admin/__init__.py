@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 
 from ..apis.cloud.compute import CONSOLE_PATH, console_page
+from ..engine.clock import MAX_OFFSET, MAX_SPEED, parse_filter_date, real_now
 from ..engine.errors import ApiError
 from ..engine.lifecycle import FailureRule, Timing
 from ..gateway.context import Reply
@@ -67,6 +68,35 @@ def build_admin(emu):
             emu.lifecycle.clear_failures()
         return Reply(200, [vars(r) for r in emu.lifecycle.failures])
 
+    def clock(method, query, raw, base):
+        """The emulated clock: `offsetSeconds` (from real time), `advanceSeconds` (forward from now), `speed`
+        (emulated seconds per real second), `now` (an ISO time to jump to); DELETE: real time again."""
+        if method == "DELETE":
+            emu.clock.reset()
+        elif method in ("PUT", "POST", "PATCH"):
+            data = body(raw)
+            unknown = sorted(set(data) - {"offsetSeconds", "advanceSeconds", "speed", "now"})
+            if unknown:
+                raise ApiError(422, f"unknown clock setting '{unknown[0]}' (offsetSeconds, advanceSeconds, speed, now)")
+            offset = guard.number(data, "offsetSeconds", -MAX_OFFSET, MAX_OFFSET)
+            if "now" in data:
+                if offset is not None:
+                    raise ApiError(422, "give 'now' or 'offsetSeconds', not both")
+                when = parse_filter_date(str(data["now"])) if isinstance(data["now"], str) else None
+                if when is None:
+                    raise ApiError(422, "'now' must be a date-time such as 2030-01-01T00:00:00Z")
+                offset = when - real_now()
+                if abs(offset) > MAX_OFFSET:
+                    raise ApiError(422, "'now' is more than a hundred years away")
+            if method == "PUT" and offset is None:  # a PUT says the whole clock: what it leaves out is real
+                offset = 0.0
+            speed = guard.number(data, "speed", 0.0, MAX_SPEED)
+            if method == "PUT" and speed is None:
+                speed = 1.0
+            advance = guard.number(data, "advanceSeconds", 0.0, MAX_OFFSET) or 0.0
+            emu.clock.set(offset=offset, advance=advance, speed=speed)
+        return Reply(200, emu.clock.describe())
+
     def violations(method, query, raw, base):
         if method == "DELETE":
             emu.violations.clear()
@@ -111,6 +141,7 @@ def build_admin(emu):
         "/_emulator/endpoints": ({"GET"}, endpoints),
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
+        "/_emulator/clock": ({"GET", "PUT", "POST", "PATCH", "DELETE"}, clock),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),

@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers, QueryParams
 
-from ..engine import clock
 from ..engine.errors import CLOUD, ApiError, ErrorStyle, bad_request, forbidden, not_found, not_implemented
 from ..spec import MAX_BODY_DEPTH, too_deep
 from .context import Ctx, Reply, Services
@@ -71,6 +70,7 @@ class Pipeline:
         if found is None:
             raise ApiError(404, f"No API is served at {path}")
         mount, rel = found
+        self.services.lifecycle.clock.refresh()  # the emulated clock, as /_emulator/clock set it in any process
         try:
             ctx = self.route(mount, req, rel)
             if real is not None and real[1] == mount.api.prefix:
@@ -119,7 +119,7 @@ class Pipeline:
             body=None,
             raw_body=req.body,
             base_url=req.base_url,
-            now=clock.now(),
+            now=s.lifecycle.clock.now(),
         )
 
     def settle(self) -> None:
