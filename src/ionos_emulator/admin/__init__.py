@@ -125,9 +125,12 @@ def build_admin(emu):
                 raise ApiError(422, "'resourceLimits' maps limit names to integers")
             for key in limits:
                 guard.integer(limits, key, 0, guard.MAX_INT32)
+            reseller = data.get("reseller", False)
+            if not isinstance(reseller, bool):
+                raise ApiError(422, "'reseller' must be true (a reseller's master contract) or false")
             try:
-                with emu.store.tx():
-                    emu.identity.create_contract(number, user, password, limits)
+                with emu.store.tx():  # the owner's password is held to the IONOS default password policy
+                    emu.identity.create_contract(number, user, password, limits, reseller=reseller)
             except ValueError as e:
                 raise ApiError(422, str(e)) from None
         return Reply(200, emu.identity.contracts())

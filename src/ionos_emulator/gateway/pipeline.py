@@ -132,6 +132,8 @@ class Pipeline:
         if ctx.op.security == []:  # the operation is public
             return
         ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"))
+        if ctx.caller.token_id is None:  # Basic: X-Contract-Number picks the contract (a token names its own)
+            ctx.caller = self.services.identity.on_contract(ctx.caller, ctx.headers.get("x-contract-number"))
         privilege = ctx.api.privilege
         if privilege and not ctx.principal.can(privilege):
             raise forbidden(f"Access Denied: this product needs the group privilege '{privilege}'")
