@@ -348,6 +348,23 @@ class Rebase:
         return True
 
 
+class AnyOf:
+    """Turn the `oneOf` of the schema at `path` into an `anyOf`: its branches require nothing and allow more, so
+    every document matches all of them and no answer could satisfy the `oneOf`."""
+
+    def __init__(self, path: tuple, why: str):
+        self.path, self.why = path, why
+
+    def apply(self, doc: dict) -> bool:
+        node = doc
+        for key in self.path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or "oneOf" not in node:
+            return False
+        node["anyOf"] = node.pop("oneOf")
+        return True
+
+
 def _schema_path(*keys: str) -> tuple:
     return ("components", "schemas") + keys
 
@@ -366,6 +383,14 @@ CORRECTIONS = {
     "activitylog": [
         # its server is the bare host and every path repeats the API's own prefix
         Rebase("/activitylog/v1", "paths carry the base path"),
+    ],
+    "billing": [
+        # TrafficVDC and TrafficNIC both match any object (nothing required, more allowed), so the oneOf of the
+        # traffic answers would refuse every answer; the discriminator names a `type` neither schema has
+        *(
+            AnyOf(("paths", path, "get", "responses", "200", "content", "application/json", "schema"), "oneOf")
+            for path in ("/{contract}/traffic", "/{contract}/traffic/{period}")
+        ),
     ],
     "autoscaling-v1": [
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)

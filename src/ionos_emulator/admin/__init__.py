@@ -3,6 +3,8 @@ remote console pages of Cloud API servers."""
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 
 from ..apis.cloud.compute import CONSOLE_PATH, console_page
@@ -97,6 +99,28 @@ def build_admin(emu):
             emu.clock.set(offset=offset, advance=advance, speed=speed)
         return Reply(200, emu.clock.describe())
 
+    def traffic(method, query, raw, base):
+        """Traffic the Billing API reports (it is zero unless recorded here): GB in and out of a data center on a
+        day, for a contract (the default one unless named)."""
+        if method == "POST":
+            data = body(raw)
+            number = guard.integer(data, "contractNumber", 1, guard.MAX_INT32, default=emu.identity.contract_number)
+            if emu.identity.contract(number) is None:
+                raise ApiError(422, f"contract {number} does not exist")
+            dc = guard.text(data, "datacenterId", 64)
+            try:
+                dc = str(uuid.UUID(dc))
+            except ValueError:
+                raise ApiError(422, "'datacenterId' must be a data center's id (a UUID)") from None
+            date = guard.text(data, "date", 10)
+            if parse_filter_date(date) is None or len(date) != 10:
+                raise ApiError(422, "'date' must be a day, YYYY-MM-DD")
+            gb_in = guard.number(data, "inGB", 0.0, 1e12) or 0.0
+            gb_out = guard.number(data, "outGB", 0.0, 1e12) or 0.0
+            with emu.store.tx():
+                emu.store.kv_set(f"traffic:{number}:{dc}:{date}", {"in": gb_in, "out": gb_out})
+        return Reply(200, [{"key": k, **v} for k, v in emu.store.kv_prefix("traffic:")])
+
     def violations(method, query, raw, base):
         if method == "DELETE":
             emu.violations.clear()
@@ -145,6 +169,7 @@ def build_admin(emu):
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/clock": ({"GET", "PUT", "POST", "PATCH", "DELETE"}, clock),
+        "/_emulator/traffic": ({"GET", "POST"}, traffic),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),

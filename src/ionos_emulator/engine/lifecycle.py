@@ -40,6 +40,10 @@ QUEUED_SECONDS = 0.5
 # An effect: (store, the effect's data, the time it completes) -> None.
 Effect = Callable[[Store, dict[str, Any], float], None]
 
+# What must be kept of a row (and what lies below it) before a completed delete removes it: (store, the row,
+# the time it goes) -> None. Registered once by what needs it (billing keeps the lifetimes of metered resources).
+RETIRING: list[Callable[[Store, Row, float], None]] = []
+
 
 @dataclass
 class Timing:
@@ -236,6 +240,8 @@ def _effect_link(store: Store, eff: dict[str, Any], ts: float) -> None:
 def _effect_delete(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
+        for keep in RETIRING:
+            keep(store, row, ts)
         store.delete_tree(row)
 
 
