@@ -120,10 +120,10 @@ def metered(store: Store, row: Row) -> Metered | None:
         meter, m.type = FLAT[kind]
         m.meters = {meter: 1.0}
     elif kind in DBAAS:
-        core, ram, storage, ram_unit, storage_unit = DBAAS[kind]
+        core, ram, storage_meter, ram_unit, storage_unit = DBAAS[kind]
         count, cores, ram_gb, storage_gb = dbaas_size(p, ram_unit, storage_unit)
         m.type = "DBAAS"
-        storage = storage or DB_STORAGE.get(str(p.get("storageType")), "DBPGS2000")
+        storage = storage_meter or DB_STORAGE.get(str(p.get("storageType")), "DBPGS2000")
         m.meters = {core: count * cores, ram: count * ram_gb, storage: count * storage_gb}
     else:
         return None

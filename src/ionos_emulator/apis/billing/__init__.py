@@ -288,14 +288,15 @@ PRODUCT.handler("evnFindByPeriod")(lambda ctx: _evn(ctx, ctx.params["period"]))
 def _traffic(ctx: Ctx, period: str | None) -> Reply:
     number = _contract(ctx)
     name, start, end = month(ctx, period)
-    vdcs, lines, rows = [], ["VDCUUID,VDCName,Date,In,Out"], []
+    vdcs: list[dict] = []
+    lines, rows = ["VDCUUID,VDCName,Date,In,Out"], []
     for dc, days in traffic(ctx, number, start, end).items():
         row = ctx.store.get(number, "datacenter", "", dc)
         dc_name = str(row.props.get("name") or "") if row is not None else ""
         dates = [{"Date": d, **v} for d, v in sorted(days.items())]
         vdcs.append({"vdcUUID": dc, "vdcName": dc_name, "dates": dates})
         for d in dates:
-            rows.append([dc, dc_name, d["Date"], str(d["In"]), str(d["Out"])])
+            rows.append([dc, dc_name, str(d["Date"]), str(d["In"]), str(d["Out"])])
             lines.append(",".join(rows[-1]))
     meta = {**metadata(number), "period": name, "unit": "GB"}
     return Reply(
