@@ -121,6 +121,20 @@ def build_admin(emu):
                 emu.store.kv_set(f"traffic:{number}:{dc}:{date}", {"in": gb_in, "out": gb_out})
         return Reply(200, [{"key": k, **v} for k, v in emu.store.kv_prefix("traffic:")])
 
+    def alarms(method, query, raw, base):
+        """Moves a Monitoring as a Service alarm to a state (OK, ALARM, INSUFFICIENT_DATA), as its metric would."""
+        from ..apis import maas
+
+        data = body(raw)
+        number = guard.integer(data, "contractNumber", 1, guard.MAX_INT32, default=emu.identity.contract_number)
+        state = data.get("state")
+        if state not in maas.STATES:
+            raise ApiError(422, f"'state' must be one of {', '.join(maas.STATES)}")
+        try:
+            return Reply(200, maas.move(emu.store, number, guard.text(data, "alarmId", 64), state, emu.clock.now()))
+        except LookupError as e:
+            raise ApiError(404, str(e)) from None
+
     def violations(method, query, raw, base):
         if method == "DELETE":
             emu.violations.clear()
@@ -170,6 +184,7 @@ def build_admin(emu):
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/clock": ({"GET", "PUT", "POST", "PATCH", "DELETE"}, clock),
         "/_emulator/traffic": ({"GET", "POST"}, traffic),
+        "/_emulator/maas/alarms": ({"POST"}, alarms),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),
