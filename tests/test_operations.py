@@ -21,6 +21,12 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "activitylog",
+    "billing",
+    "reseller",
+    "identity",
+    "quota",
+    "maas",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}
