@@ -76,6 +76,22 @@ def test_usage_accrues_with_lifetime_on_the_emulated_clock(emu):
     assert got2["S03000"] == pytest.approx(got["S03000"], abs=0.5)
     assert got2["C01000"] == pytest.approx(got["C01000"] + 48, abs=0.5)
 
+    # a stopped server frees its cores and RAM (its storage would still be billed)
+    server = next(
+        m["resourceId"]
+        for d in billing(emu, f"{CONTRACT}/utilization")["datacenters"]
+        for m in d["meters"]
+        if m["meterId"] == "C01000"
+    )
+    r = http_client().post(f"{emu.cloud}/datacenters/{dc}/servers/{server}/stop", auth=OWNER)
+    assert r.status_code == 202, r.text
+    http_client().get(r.headers["Location"], auth=OWNER)
+    emu.admin("PATCH", "clock", json={"advanceSeconds": DAY})
+    got3 = meters(billing(emu, f"{CONTRACT}/usage", period="2031-03"), dc)
+    assert got3["C01000"] == pytest.approx(got2["C01000"], abs=0.5) and got3["R01000"] == pytest.approx(
+        got2["R01000"], abs=1
+    )
+
     # utilization: per resource, the deleted one no longer existing
     util = billing(emu, f"{CONTRACT}/utilization/2031-03")
     rows = {(m["resourceId"], m["meterId"]): m for d in util["datacenters"] for m in d["meters"]}
@@ -98,7 +114,10 @@ def test_closed_months_become_invoices(emu):
     assert inv["total"]["quantity"] == pytest.approx(sum(amounts), abs=0.01) == listed[0]["amount"]
     cores = next(m for d in inv["datacenters"] for m in d["meters"] if m["meterId"] == "C01000")
     assert cores["amount"]["quantity"] == pytest.approx(cores["quantity"]["quantity"] * 0.02, abs=0.01)
-    assert cores["quantity"]["quantity"] > 31 * 24  # the server ran from March 1st to the month's end
+    # the month's usage, billed: the server ran two days, then was stopped (no cores until the month's end)
+    march = billing(emu, f"{CONTRACT}/usage", period="2031-03")
+    used = sum(m["quantity"]["quantity"] for d in march["datacenters"] for m in d["meters"] if m["meterId"] == "C01000")
+    assert cores["quantity"]["quantity"] == pytest.approx(used) and 40 < used < 150
     assert inv["metadata"]["postingPeriod"] == "2031-03" and inv["metadata"]["finallyPosted"] is True
     assert [i["metadata"]["invoiceId"] for i in billing(emu, "invoices/2031-03")] == [listed[0]["id"]]
     assert http_client().get(f"{emu.url}/billing/{CONTRACT}/invoices/GY203104{CONTRACT}", auth=OWNER).status_code == 404
