@@ -89,6 +89,24 @@ def test_a_failed_change_says_so(emu):
     assert last["event"]["status"] == "FAILED" and last["event"]["message"] == "[VDC-5-0] no room"
 
 
+def test_a_refused_change_is_an_error_event_and_changes_nothing(emu):
+    h = http_client()
+    before = h.get(emu.cloud + "/datacenters", auth=OWNER).json()["items"]
+    r = h.post(emu.cloud + "/datacenters", auth=OWNER, json={"properties": {"name": "nowhere", "location": "xx/yyy"}})
+    assert r.status_code == 422, r.text
+    last = entries(emu)[-1]
+    assert last["event"]["type"] == "Error" and last["event"]["status"] == "FAILED"
+    assert last["event"]["param"]["error"]["httpStatus"] == "422"
+    assert last["event"]["param"]["error"]["messages"] == r.json()["messages"]
+    assert last["principal"]["identity"]["username"] == OWNER[0]
+    assert h.get(emu.cloud + "/datacenters", auth=OWNER).json()["items"] == before
+    assert not [
+        req
+        for req in h.get(emu.cloud + "/requests", auth=OWNER, params={"depth": 1}).json()["items"]
+        if req["properties"]["body"] and "nowhere" in req["properties"]["body"]
+    ]  # /requests: accepted only
+
+
 def test_dates_offset_and_limit(emu):
     h = http_client()
     emu.admin("PATCH", "clock", json={"advanceSeconds": 40 * 86400})

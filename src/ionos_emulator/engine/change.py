@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .. import spec as specs
 from ..store import Row
 from . import clock, secrets
+from .errors import ApiError
 
 C = TypeVar("C", bound="Change")
 
@@ -52,6 +53,34 @@ def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:
         row.meta["state"] = state
 
 
+def request_url(ctx: Ctx) -> str:
+    """The URL a request was made to, as the client addressed it."""
+    return ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
+
+
+def refused(ctx: Ctx, error: ApiError) -> None:
+    """A change the API refused: nothing of it was written, but the Activity Log shows it (an Error event), so a
+    record of it is kept apart from the request records (the Cloud API's /requests lists accepted ones only)."""
+    if ctx.caller is None or ctx.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    rid = str(uuid.uuid4())
+    style = ctx.api.errors
+    record = {
+        "id": rid,
+        "created": ctx.now,
+        "api": ctx.api.name,
+        "method": ctx.method,
+        "url": request_url(ctx),
+        "user": ctx.caller.email,
+        "user_id": ctx.caller.user_id,
+        "httpStatus": error.status,
+        "errorCode": error.code_in(style),
+        "message": error.text_in(style),
+    }
+    with ctx.store.tx():
+        ctx.store.kv_set(f"refused:{ctx.tenant}:{ctx.now:017.6f}:{rid}", record)
+
+
 class Change:
     busy_state = "BUSY"  # shown while an update runs
     destroying_state = "BUSY"  # shown while a delete runs
@@ -65,7 +94,7 @@ class Change:
     def __enter__(self: C) -> C:
         ctx = self.ctx
         self._stack.enter_context(ctx.store.tx())
-        url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
+        url = request_url(ctx)
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
         asked = {

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers, QueryParams
 
+from ..engine.change import refused
 from ..engine.errors import CLOUD, ApiError, ErrorStyle, bad_request, forbidden, not_found, not_implemented
 from ..spec import MAX_BODY_DEPTH, too_deep
 from .context import Ctx, Reply, Services
@@ -71,6 +72,7 @@ class Pipeline:
             raise ApiError(404, f"No API is served at {path}")
         mount, rel = found
         self.services.lifecycle.clock.refresh()  # the emulated clock, as /_emulator/clock set it in any process
+        ctx: Ctx | None = None
         try:
             ctx = self.route(mount, req, rel)
             if real is not None and real[1] == mount.api.prefix:
@@ -82,7 +84,15 @@ class Pipeline:
             reply.headers.update(self.rate_headers(ctx))
             return reply
         except ApiError as e:
+            if ctx is not None:
+                self.refused(ctx, e)
             return Reply(e.status, e.body(mount.api.errors), e.headers)
+
+    def refused(self, ctx: Ctx, error: ApiError) -> None:
+        try:
+            refused(ctx, error)  # an Error event in the Activity Log
+        except Exception:  # recording it must never change the answer
+            log.exception("recording a refused change failed")
 
     def error_style(self, req: Request) -> ErrorStyle:
         return self.error_style_of(req.headers.get("host", ""), req.path)

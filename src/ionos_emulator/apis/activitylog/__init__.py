@@ -57,11 +57,12 @@ def by_contract(ctx: Ctx) -> Reply:
     offset, limit = ctx.q_int("offset", 0), ctx.q_int("limit", 20)
     if offset < 0 or limit < 0:
         raise ApiError(422, "offset and limit must not be negative")
-    found = [
-        r
-        for r in ctx.store.list_requests(number)
-        if (start is None or r["created"] >= start) and (end is None or r["created"] < end)
-    ]
+    # the request records of the changes made, and the records of those refused (engine/change.py), by time
+    records = ctx.store.list_requests(number) + [r for _, r in ctx.store.kv_prefix(f"refused:{number}:")]
+    found = sorted(
+        (r for r in records if (start is None or r["created"] >= start) and (end is None or r["created"] < end)),
+        key=lambda r: r["created"],
+    )
     hits = [{"_source": entry(ctx, number, r)} for r in found[offset : offset + limit]]
     return Reply(200, {"hits": {"total": len(found), "hits": hits}})
 
@@ -81,6 +82,8 @@ def entry(ctx: Ctx, contract: int, req: dict[str, Any]) -> dict[str, Any]:
     api = req.get("api", "cloud")
     service = SOURCE_SERVICES.get(api, api)
     method = req["method"]
+    if "httpStatus" in req:  # refused: nothing was done, the answer was an error
+        return _envelope(ctx, contract, req, service, refused_event(req, service))
     status = Lifecycle.status(req, ctx.now)
     event: dict[str, Any] = {
         "type": "RequestAccepted",
@@ -97,6 +100,19 @@ def entry(ctx: Ctx, contract: int, req: dict[str, Any]) -> dict[str, Any]:
             "httpStatus": "500",
             "messages": [{"errorCode": "500", "message": req.get("message") or ""}],
         }
+    return _envelope(ctx, contract, req, service, event)
+
+
+def refused_event(req: dict[str, Any], service: str) -> dict[str, Any]:
+    """A refused change: the documented `Error` event, with the answer's status and message."""
+    message = {"errorCode": str(req["errorCode"]), "message": str(req["message"])}
+    param = {"action": req["method"], "uri": req["url"], "initiator": service, "sourceService": service}
+    param["errorCode"] = str(req["errorCode"])
+    param["error"] = {"httpStatus": str(req["httpStatus"]), "messages": [message]}
+    return {"type": "Error", "param": param, "resources": [], "status": "FAILED", "message": message["message"]}
+
+
+def _envelope(ctx: Ctx, contract: int, req: dict[str, Any], service: str, event: dict[str, Any]) -> dict[str, Any]:
     return {
         "principal": {
             "identity": {"contractNumber": str(contract), "username": req.get("user", "")},
