@@ -84,3 +84,16 @@ def test_tokens_expire_on_emulated_time(emu):
     assert httpx.get(emu.cloud + "/datacenters", headers=headers).status_code == 401
     fresh = bearer(emu)  # issued in emulated time: valid then, though "in the future" for the real clock
     assert httpx.get(emu.cloud + "/datacenters", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_every_worker_reads_the_same_clock(make_emulator):
+    """The clock lives in the store: set through one worker, every worker's answers carry it."""
+    emu = make_emulator("clock-workers", args=("--workers", "2"))
+    assert emu.admin("PATCH", "clock", json={"advanceSeconds": 5 * DAY}).status_code == 200
+    dates = []
+    for i in range(12):  # fresh connections, spread over both workers
+        with httpx.Client(auth=OWNER) as c:
+            r = c.post(emu.cloud + "/datacenters", json={"properties": {"name": f"w{i}", "location": "de/fra"}})
+            assert r.status_code == 202, r.text
+            dates.append(parse(r.json()["metadata"]["createdDate"]))
+    assert all(abs(d - (time.time() + 5 * DAY)) < 120 for d in dates), dates
