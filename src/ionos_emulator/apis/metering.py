@@ -3,8 +3,9 @@ or still running) and what it uses per hour on each billing meter (catalogue/bil
 Quota APIs read it; the lifetimes of deleted resources are kept when their delete completes (engine
 lifecycle's RETIRING), so usage over a month counts what existed during it.
 
-Sizes are the resource's last ones over its whole lifetime; a server that is stopped now stopped accruing
-cores and RAM when it was last changed (the docs: a stopped VM frees its cores and RAM, storage stays)."""
+Sizes are the resource's last ones over its whole lifetime. A server accrues no cores or RAM while it is stopped
+(the docs: a stopped VM frees its cores and RAM, its storage stays): its stops and starts are read from the
+request records of the completed actions that changed its vmState."""
 
 from __future__ import annotations
 
@@ -33,14 +34,16 @@ class Metered:
     end: float | None = None  # None: it still exists
     meters: dict[str, float] = field(default_factory=dict)  # meter id -> units per hour
     server: str | None = None  # the server a metered part belongs to
-    stopped_at: float | None = None  # a server stopped now: no cores or RAM after this
+    off: list[list[float | None]] = field(default_factory=list)  # [from, until or None]: a server stopped
 
     def hours(self, meter: str, start: float, end: float) -> float:
-        """Hours of this meter inside [start, end)."""
-        stop = self.end if self.end is not None else end
-        if self.stopped_at is not None and meter in CPU_RAM:
-            stop = min(stop, self.stopped_at)
-        return max(0.0, min(stop, end) - max(self.start, start)) / HOUR
+        """Hours of this meter inside [start, end) (for cores and RAM, less the time the server was stopped)."""
+        lo, hi = max(self.start, start), min(self.end if self.end is not None else end, end)
+        seconds = max(0.0, hi - lo)
+        if meter in CPU_RAM:
+            for a, b in self.off:
+                seconds -= max(0.0, min(hi, b if b is not None else hi) - max(lo, a or 0.0))
+        return max(0.0, seconds) / HOUR
 
     def quantity(self, meter: str, start: float, end: float) -> float:
         return self.meters[meter] * self.hours(meter, start, end)
@@ -91,8 +94,38 @@ def _dc_of(row: Row) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "datacenters" else ""
 
 
-def metered(store: Store, row: Row) -> Metered | None:
-    """The row as billing meters it, or None for what is not billed."""
+OFF = ("SHUTOFF", "SUSPENDED")  # a stopped server, a suspended Cube
+
+
+def power_history(store: Store, tenant: int) -> dict[str, list[tuple[float, str]]]:
+    """Server id -> (when, vmState) of each completed change of its vmState (start, stop, suspend, resume)."""
+    out: dict[str, list[tuple[float, str]]] = {}
+    for req in store.list_requests(tenant):
+        if req["state"] != "DONE":
+            continue
+        for eff in req.get("effects") or ():
+            state = (eff.get("set") or {}).get("vmState") if eff.get("op") == "props" else None
+            if state and eff.get("kind") == "server":
+                out.setdefault(eff["id"], []).append((float(req["done_at"]), str(state)))
+    return out
+
+
+def off_intervals(changes: list[tuple[float, str]]) -> list[list[float | None]]:
+    out: list[list[float | None]] = []
+    since: float | None = None
+    for when, state in sorted(changes):
+        if state in OFF and since is None:
+            since = when
+        elif state not in OFF and since is not None:
+            out.append([since, when])
+            since = None
+    if since is not None:
+        out.append([since, None])
+    return out
+
+
+def metered(store: Store, row: Row, history: dict[str, list[tuple[float, str]]] | None = None) -> Metered | None:
+    """The row as billing meters it, or None for what is not billed (`history`: power_history, read once)."""
     p, kind = row.props, row.kind
     name = str(p.get("name") or p.get("displayName") or row.id)
     start = _when(row.meta.get("createdDate"))
@@ -100,8 +133,7 @@ def metered(store: Store, row: Row) -> Metered | None:
     if kind == "server":
         m.meters = {_core(p.get("cpuFamily")): float(p.get("cores") or 0), "R01000": _gb(p.get("ram"), "MB")}
         m.server = row.id
-        if p.get("vmState") == "SHUTOFF":
-            m.stopped_at = _when(row.meta.get("lastModifiedDate")) or m.start
+        m.off = off_intervals((power_history(store, row.tenant) if history is None else history).get(row.id, []))
     elif kind == "volume":
         m.type, m.meters = "STORAGE", {STORAGE.get(str(p.get("type")), "S01000"): float(p.get("size") or 0)}
     elif kind == "ipblock":
@@ -156,18 +188,23 @@ def dbaas_size(p: dict, ram_unit: str, storage_unit: str) -> tuple[float, float,
 
 def resources(store: Store, tenant: int) -> list[Metered]:
     """Every billable resource the contract has or had, oldest first."""
-    live = [m for kind in KINDS for r in store.list(tenant, kind) if (m := metered(store, r)) is not None]
-    gone = [Metered(**v) for _, v in store.kv_prefix(f"metered:{tenant}:")]
+    history = power_history(store, tenant)
+    live = [m for kind in KINDS for r in store.list(tenant, kind) if (m := metered(store, r, history)) is not None]
+    known = set(Metered.__dataclass_fields__)
+    gone = [Metered(**{k: x for k, x in v.items() if k in known}) for _, v in store.kv_prefix(f"metered:{tenant}:")]
     return sorted(gone + live, key=lambda m: (m.start, m.id))
 
 
 def retire(store: Store, row: Row, ts: float) -> None:
     """Keep the lifetime of every metered resource at or below a row whose delete completes."""
     below = row.path + "/"
+    history: dict[str, list[tuple[float, str]]] | None = None
     for kind in KINDS:
         for r in store.list(row.tenant, kind):
             if r.path == row.path or r.path.startswith(below):
-                m = metered(store, r)
+                if history is None:
+                    history = power_history(store, row.tenant)
+                m = metered(store, r, history)
                 if m is not None:
                     m.end = ts
                     store.kv_set(f"metered:{row.tenant}:{m.start:017.6f}:{m.id}", asdict(m))
