@@ -48,6 +48,9 @@ PRODUCT_SOURCES = {
     "billing": "billing-3.9.0.yaml",
     "reseller": "reseller-2.0.yaml",
     "identity": "identity-password-policies-1.0.0.yaml",
+    # no official Python SDK: served from the spec files
+    "monitoring": "monitoring-0.0.1.yaml",
+    "nfs": "nfs-0.1.6.yaml",
 }
 # not compiled: object-storage-s3-v2.yaml (an XML API; needs its own treatment)
 # APIs IONOS publishes no OpenAPI file for: specs written for the emulator in this repository's specs/ (each
