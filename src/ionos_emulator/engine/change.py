@@ -113,7 +113,9 @@ class Change:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
+        """Commits the change with its request record, or rolls it back; an exception always goes on (the store's
+        transaction never swallows one), so what a `with` block assigns is assigned after it."""
         if exc_type is None:
             try:
                 self.finish()
@@ -121,7 +123,7 @@ class Change:
             except BaseException as e:  # the request record could not be stored: roll the change back too
                 self._stack.__exit__(type(e), e, e.__traceback__)
                 raise
-        return bool(self._stack.__exit__(exc_type, exc, tb))
+        self._stack.__exit__(exc_type, exc, tb)
 
     def finish(self) -> None:
         """Last effects before the request is stored (subclasses add their own)."""
