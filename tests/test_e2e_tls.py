@@ -268,7 +268,7 @@ def test_hosts_lines_apply_and_remove_on_a_file(tmp_path):
     lines = cli("hosts")
     assert lines.splitlines()[0] == hostsfile.BEGIN and lines.splitlines()[-1] == hostsfile.END
     assert "127.0.0.1\tapi.ionos.com\n" in lines and "127.0.0.1\tdns.de-fra.ionos.com\n" in lines
-    assert "127.0.0.1\tmariadb.us-ewr.ionos.com\n" in lines and "ionoscloud.com" not in lines  # S3: not served yet
+    assert "127.0.0.1\tmariadb.us-ewr.ionos.com\n" in lines and "127.0.0.1\ts3.eu-central-3.ionoscloud.com\n" in lines
     f = tmp_path / "hosts"
     original = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost"  # no final newline
     f.write_text(original)

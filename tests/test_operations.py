@@ -21,11 +21,21 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "activitylog",
+    "billing",
+    "reseller",
+    "identity",
+    "quota",
+    "maas",
+    "logging",
+    "monitoring",
+    "nfs",
     "aimodelhub",
     "openai",
     "certmanager",
     "certmanager-v1",
     "vpn",
+    "objectstoragemanagement",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}

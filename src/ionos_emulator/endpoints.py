@@ -28,7 +28,7 @@ ALIASES = {"inmemorydb": "inmemorydbv2", "inmemorydbv2": "inmemorydb", "mariadb"
 # Names the tools know that the emulator neither serves nor routes yet: listed as comments (the newest Go SDK
 # bundle refuses a file naming a product it does not know, so nothing else is listed, not even "auth": no
 # tool looks "auth" up, they reach the Auth API through the Cloud API's host).
-NOT_SERVED = ("monitoring", "nfs")
+NOT_SERVED: tuple[str, ...] = ()
 # Object Storage (S3) is not an ApiModule: its regions are served by the S3 data plane (s3/), listed by region
 OBJECT_STORAGE = "objectstorage"
 DEFAULT_S3_REGION = "eu-central-3"  # guess: the region the tools' contract-owned buckets default to

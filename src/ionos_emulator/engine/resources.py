@@ -108,8 +108,8 @@ class Kind:
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
     delete_body: Any = None  # what a DELETE answers (DNS: {})
-    # products: no state, written at once in the request's transaction without a lifecycle request
-    # (DNS reverse records, MongoDB users, catalogues)
+    # products: no state, written at once in the request's transaction; its request record is stored already
+    # DONE, nothing left to complete (DNS reverse records, MongoDB users, catalogues)
     stateless: bool = False
     # products: query filters a kind matches itself, param -> (ctx, rows, values) -> rows (the generic ones match
     # substrings of rendered fields)
@@ -127,6 +127,11 @@ class Kind:
     id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
     aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")
     patchable: tuple[str, ...] | None = None  # properties a PATCH may send (others: 422); None: any
+    # products: a non-administrator sees (lists, reads, changes) only the resources they created themselves
+    # (Logging and Monitoring pipelines); administrators see all of the contract's
+    creator_only: bool = False
+    # products: the orderBy of a list that asks for none ("-createdDate": newest first, Logging and Monitoring)
+    default_order: str | None = None
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)

@@ -14,7 +14,6 @@ from urllib.parse import unquote
 
 from starlette.datastructures import Headers, QueryParams
 
-from ..engine import clock
 from . import configs  # noqa: F401  (registers the sub-resources)
 from .body import ClientGone
 from .regions import for_request
@@ -70,7 +69,7 @@ class S3Service:
             key=key,
             website=website,
             receive=tracked,
-            now=clock.now(),
+            now=self.s3.services.lifecycle.clock.now(),  # the emulated clock: LastModified, retention
         )
         try:
             resp = await self.s3.handle(req)

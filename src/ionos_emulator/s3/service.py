@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers, QueryParams
 
+from ..engine.clock import real_now
 from . import access, auth
 from .blobs import Blobs, new_blob_id
 from .body import Decoded, raw, read_all
@@ -151,8 +152,9 @@ class S3:
         key, scheme = claimed
         caller = self.keys.caller(key, req.region.contract_owned)
         resource = auth.v2_resource(req.bucket, req.key, req.query) if scheme.startswith("v2") else ""
+        # signatures are dated by the client's real clock, whatever the emulated one says
         req.signed = auth.verify(
-            scheme, caller.secret, req.method, req.raw_path, req.raw_query, req.headers, req.query, req.now, resource
+            scheme, caller.secret, req.method, req.raw_path, req.raw_query, req.headers, req.query, real_now(), resource
         )
         req.caller = caller
 
