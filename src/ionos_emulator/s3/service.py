@@ -28,7 +28,7 @@ from .body import Decoded, raw, read_all
 from .keys import Caller, Keys, contract_id
 from .meta import SEP, Meta, new_upload_id, new_version_id, order_now
 from .regions import BY_ID, REGIONS, Region
-from .xml import S3Error, child_text, document, parse
+from .xml import S3Error, child_text, document, invalid_argument, parse
 
 MAX_PUT = 5 * 1024**3  # a single PUT (and a part)
 MIN_PART = 5 * 1024**2  # every part of a multipart upload but the last
@@ -369,11 +369,8 @@ class S3:
             )
         sse = h.get("x-amz-server-side-encryption")
         if sse is not None and sse != "AES256":
-            raise S3Error(
-                "InvalidArgument",
-                "The encryption method specified is not supported",
-                ArgumentName="x-amz-server-side-encryption",
-                ArgumentValue=sse,
+            raise invalid_argument(
+                "The encryption method specified is not supported", "x-amz-server-side-encryption", sse
             )
         if sse is None and (b["cfg"].get("encryption") or {}).get("algorithm"):
             sse = b["cfg"]["encryption"]["algorithm"]
@@ -569,12 +566,7 @@ class S3:
     def find_version(self, req: S3Request, b: dict, key: str, version_id: str | None) -> tuple[dict, bool]:
         if version_id is not None:
             if version_id != "null" and not b.get("versioning"):
-                raise S3Error(
-                    "InvalidArgument",
-                    "Invalid version id specified",
-                    ArgumentName="versionId",
-                    ArgumentValue=version_id,
-                )
+                raise invalid_argument("Invalid version id specified", "versionId", version_id)
             rec, current = self.meta.version(b["region"], b["name"], key, version_id)
             if rec is None:
                 raise S3Error("NoSuchVersion", "The specified version does not exist.", Key=key, VersionId=version_id)
@@ -756,9 +748,7 @@ class S3:
             self.put_version(b, marker, freed)
             return {"vid": marker["vid"], "dm": True}
         if version_id != "null" and not state:
-            raise S3Error(
-                "InvalidArgument", "Invalid version id specified", ArgumentName="versionId", ArgumentValue=version_id
-            )
+            raise invalid_argument("Invalid version id specified", "versionId", version_id)
         rec, current = self.meta.version(region, name, key, version_id)
         if rec is None:
             return {"vid": version_id}  # S3 answers 204 for a version that is not there
@@ -836,11 +826,10 @@ class S3:
         path = unquote(path).lstrip("/")
         src_bucket, _, src_key = path.partition("/")
         if not src_bucket or not src_key:
-            raise S3Error(
-                "InvalidArgument",
+            raise invalid_argument(
                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-                ArgumentName="x-amz-copy-source",
-                ArgumentValue=raw_source,
+                "x-amz-copy-source",
+                raw_source,
             )
         version_id = QueryParams(qs).get("versionId")
         sb = self.bucket(req, src_bucket)
@@ -894,12 +883,7 @@ class S3:
         self.allow(req, b, "s3:PutObject")
         directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
         if directive not in ("COPY", "REPLACE"):
-            raise S3Error(
-                "InvalidArgument",
-                "Unknown metadata directive.",
-                ArgumentName="x-amz-metadata-directive",
-                ArgumentValue=directive,
-            )
+            raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
         same = sb["name"] == b["name"] and src["key"] == key
         changing = directive == "REPLACE" or any(
             n in req.headers
@@ -974,12 +958,7 @@ class S3:
     def part_number(self, req: S3Request) -> int:
         raw_n = req.query.get("partNumber", "")
         if not raw_n.isdigit() or not 1 <= int(raw_n) <= MAX_PARTS:
-            raise S3Error(
-                "InvalidArgument",
-                "Part number must be an integer between 1 and 10000, inclusive",
-                ArgumentName="partNumber",
-                ArgumentValue=raw_n,
-            )
+            raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw_n)
         return int(raw_n)
 
     async def upload_part(self, req: S3Request) -> Response:
@@ -1024,12 +1003,11 @@ class S3:
         if rng:
             m = re.fullmatch(r"bytes=(\d+)-(\d+)", rng.strip())
             if not m or int(m.group(1)) > int(m.group(2)) or int(m.group(2)) >= src["size"]:
-                raise S3Error(
-                    "InvalidArgument",
+                raise invalid_argument(
                     "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last "
                     "are the zero-based offsets of the first and last bytes to copy",
-                    ArgumentName="x-amz-copy-source-range",
-                    ArgumentValue=rng,
+                    "x-amz-copy-source-range",
+                    rng,
                 )
             start, end = int(m.group(1)), int(m.group(2))
         blobs, md5 = await self.copy_blobs(src, start, end)
@@ -1293,12 +1271,7 @@ class S3:
         max_keys = int_param(req, "max-keys", 1000)
         encoding = req.query.get("encoding-type")
         if encoding is not None and encoding != "url":
-            raise S3Error(
-                "InvalidArgument",
-                "Invalid Encoding Method specified in Request",
-                ArgumentName="encoding-type",
-                ArgumentValue=encoding,
-            )
+            raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
         return prefix, delimiter, min(max_keys, 1000), encoding
 
     async def list_objects(self, req: S3Request) -> Response:
@@ -1631,12 +1604,7 @@ def _unsatisfiable(value: str, size: int) -> S3Error:
 def part_range(rec: dict, raw_n: str) -> tuple[int, int, int]:
     sizes = rec.get("parts") or [rec["size"]]
     if not raw_n.isdigit() or not 1 <= int(raw_n) <= MAX_PARTS:
-        raise S3Error(
-            "InvalidArgument",
-            "Part number must be an integer between 1 and 10000, inclusive",
-            ArgumentName="partNumber",
-            ArgumentValue=raw_n,
-        )
+        raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw_n)
     n = int(raw_n)
     if n > len(sizes):
         err = S3Error(

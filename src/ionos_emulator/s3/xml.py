@@ -148,3 +148,8 @@ class S3Error(Exception):
         fields += [(k, v) for k, v in self.extra.items()]
         fields += [("Resource", resource), ("RequestId", request_id)]
         return document("Error", fields, ns=None)
+
+
+def invalid_argument(message: str, name: str, value: str) -> S3Error:
+    """InvalidArgument (400) naming the argument and the value refused."""
+    return S3Error("InvalidArgument", message, ArgumentName=name, ArgumentValue=value)
