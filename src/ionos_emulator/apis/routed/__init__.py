@@ -16,10 +16,8 @@ ROUTED = {
     "kafka": "kafka",
     "vpn": "vpn",
     "objectstoragemanagement": "objectstoragemanagement",
-    "apigateway": "apigateway",
     "containerregistry": "containerregistry",
     "autoscaling": "autoscaling",
-    "cdn": "cdn",
 }
 
 
