@@ -175,11 +175,13 @@ async def send(
     headers: list[tuple[bytes, bytes]],
     body: bytes,
     *,
-    connect_timeout: float = CONNECT_TIMEOUT,
-    read_timeout: float = READ_TIMEOUT,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
 ) -> Answer:
     """Sends the request (headers as `request_headers` made them) and reads the upstream's status and headers;
     the body follows through `Answer.body`, which closes the connection once read (or dropped)."""
+    connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    read_timeout = READ_TIMEOUT if read_timeout is None else read_timeout
     target = mapped(settings, target)
     if target.scheme not in DEFAULT_PORTS:
         raise UpstreamError(502, f"the emulator forwards http and https only, not {target.scheme}")
