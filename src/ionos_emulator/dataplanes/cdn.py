@@ -137,8 +137,8 @@ class CdnPlane:
         up = rule["upstream"]
         now = time.monotonic()
         if not self.allow(dist.id, req.client, up.get("rateLimitClass", ""), now):
-            status, headers, body = page(429, "Too Many Requests", f"rate limit class {up.get('rateLimitClass')}")
-            await respond(send, status, headers + [(b"retry-after", b"1")], body)
+            status, headers, text = page(429, "Too Many Requests", f"rate limit class {up.get('rateLimitClass')}")
+            await respond(send, status, headers + [(b"retry-after", b"1")], text)
             return
         caching = bool(up.get("caching")) and req.method in ("GET", "HEAD")
         key = (dist.id, rule["prefix"], up["host"], req.target)

@@ -129,11 +129,11 @@ def check_upstream(attr: str, up: dict) -> dict:
     up["host"] = up["host"].strip()
     up["scheme"] = _choice(f"{attr}.scheme", up.get("scheme"), SCHEMES, "http")
     up["loadbalancer"] = _choice(f"{attr}.loadbalancer", up.get("loadbalancer"), LOAD_BALANCERS, "roundrobin")
-    port = up.get("port", 80) if up.get("port") is not None else 80
+    port: int = 80 if up.get("port") is None else up["port"]
     if not 1 <= port <= 65535:
         raise invalid(f"{attr}.port", f"must be between 1 and 65535, got {port}")
     up["port"] = port
-    weight = up.get("weight") if up.get("weight") is not None else 100
+    weight: int = 100 if up.get("weight") is None else up["weight"]
     if weight < 0:
         raise invalid(f"{attr}.weight", f"must not be negative, got {weight}")
     up["weight"] = weight
