@@ -379,3 +379,37 @@ def datacenter_with_lan(
     r = h.post(f"{emu.cloud}/datacenters/{dc}/lans", auth=auth, json={"properties": {"name": "db", "public": public}})
     assert r.status_code == 202, r.text
     return dc, r.json()["id"]
+
+
+def new_user(emu: Emulator, prefix: str = "user") -> tuple[str, tuple[str, str]]:
+    """A new non-administrator of the owner's contract, through the Cloud API SDK: (its id, its credentials)."""
+    import ionoscloud
+
+    email, password = f"{prefix}-{os.urandom(4).hex()}@example.com", "Passw0rd!"
+    with _cloud_client(emu) as cloud:
+        props = ionoscloud.UserPropertiesPost(
+            firstname=prefix, lastname="User", email=email, password=password, administrator=False
+        )
+        user, _, h = ionoscloud.UserManagementApi(cloud).um_users_post_with_http_info(
+            ionoscloud.UserPost(properties=props)
+        )
+        wait(cloud, h)
+    return user.id, (email, password)
+
+
+def grant(emu: Emulator, user_id: str, **privileges: bool) -> None:
+    """Puts the user in a new group with `privileges` (GroupProperties keywords: access_and_manage_cdn=True)."""
+    import ionoscloud
+
+    with _cloud_client(emu) as cloud:
+        um = ionoscloud.UserManagementApi(cloud)
+        props = ionoscloud.GroupProperties(name=f"g-{os.urandom(3).hex()}", **privileges)
+        group, _, h = um.um_groups_post_with_http_info(ionoscloud.Group(properties=props))
+        wait(cloud, h)
+        wait(cloud, um.um_groups_users_post_with_http_info(group.id, ionoscloud.UserGroupPost(id=user_id))[2])
+
+
+def _cloud_client(emu: Emulator):
+    import ionoscloud
+
+    return ionoscloud.ApiClient(ionoscloud.Configuration(host=emu.cloud, username=OWNER[0], password=OWNER[1]))

@@ -10,15 +10,13 @@ import threading
 import uuid
 
 import httpx
-import ionoscloud
 import ionoscloud_api_gateway as sdk
 import pytest
 from ionoscloud_api_gateway.exceptions import ApiException
 
-from conftest import sdk_client
 from ionos_emulator.dataplanes import forward
 from ionos_emulator.store import Row
-from support import OWNER, bearer, wait
+from support import OWNER, bearer, grant, new_user
 from upstreams import Upstream
 
 PREFIX = "/apigateway/de-txl"
@@ -181,30 +179,11 @@ def test_route_defaults_and_rules(api, emulator):
 
 
 def test_needs_the_group_privilege(api, emulator):
-    email, password = f"gw-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
-    with sdk_client(emulator) as cloud:
-        um = ionoscloud.UserManagementApi(cloud)
-        user, _, h = um.um_users_post_with_http_info(
-            ionoscloud.UserPost(
-                properties=ionoscloud.UserPropertiesPost(
-                    firstname="Gw", lastname="User", email=email, password=password, administrator=False
-                )
-            )
-        )
-        wait(cloud, h)
-        r = httpx.get(f"{emulator.url}{PREFIX}/gateways", auth=(email, password))
-        assert r.status_code == 403 and "accessAndManageApiGateway" in r.json()["messages"][0]["message"]
-        group, _, h = um.um_groups_post_with_http_info(
-            ionoscloud.Group(
-                properties=ionoscloud.GroupProperties(
-                    name=f"gw-{uuid.uuid4().hex[:6]}", access_and_manage_api_gateway=True
-                )
-            )
-        )
-        wait(cloud, h)
-        wait(cloud, um.um_groups_users_post_with_http_info(group.id, ionoscloud.UserGroupPost(id=user.id))[2])
-    cfg = sdk.Configuration(host=emulator.url + PREFIX, token=bearer(emulator, (email, password)))
-    with sdk.ApiClient(cfg) as c:
+    user, cred = new_user(emulator, "gw")
+    r = httpx.get(f"{emulator.url}{PREFIX}/gateways", auth=cred)
+    assert r.status_code == 403 and "accessAndManageApiGateway" in r.json()["messages"][0]["message"]
+    grant(emulator, user, access_and_manage_api_gateway=True)
+    with sdk.ApiClient(sdk.Configuration(host=emulator.url + PREFIX, token=bearer(emulator, cred))) as c:
         assert sdk.APIGatewaysApi(c).apigateways_get().type == "collection"
 
 

@@ -15,7 +15,7 @@ import pytest
 from ionoscloud_cdn.exceptions import ApiException
 
 from conftest import _RUNNING
-from support import InProcessEmulator, bearer
+from support import InProcessEmulator, bearer, grant, new_user
 from upstreams import Upstream
 
 PREFIX = "/cdn/de-fra"
@@ -229,27 +229,9 @@ def test_no_rule_rate_limit_and_down_upstream(env):
 
 
 def test_needs_the_group_privilege(env):
-    import ionoscloud
-
-    from conftest import sdk_client
-    from support import wait
-
-    email, password = f"cdn-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
-    with sdk_client(env.emu) as cloud:
-        um = ionoscloud.UserManagementApi(cloud)
-        props = ionoscloud.UserPropertiesPost(
-            firstname="Cdn", lastname="User", email=email, password=password, administrator=False
-        )
-        user, _, h = um.um_users_post_with_http_info(ionoscloud.UserPost(properties=props))
-        wait(cloud, h)
-        r = httpx.get(f"{env.emu.url}{PREFIX}/distributions", auth=(email, password))
-        assert r.status_code == 403 and "accessAndManageCdn" in r.json()["messages"][0]["message"]
-        group, _, h = um.um_groups_post_with_http_info(
-            ionoscloud.Group(
-                properties=ionoscloud.GroupProperties(name=f"cdn-{uuid.uuid4().hex[:6]}", access_and_manage_cdn=True)
-            )
-        )
-        wait(cloud, h)
-        wait(cloud, um.um_groups_users_post_with_http_info(group.id, ionoscloud.UserGroupPost(id=user.id))[2])
-    with sdk.ApiClient(sdk.Configuration(host=env.emu.url + PREFIX, token=bearer(env.emu, (email, password)))) as c:
+    user, cred = new_user(env.emu, "cdn")
+    r = httpx.get(f"{env.emu.url}{PREFIX}/distributions", auth=cred)
+    assert r.status_code == 403 and "accessAndManageCdn" in r.json()["messages"][0]["message"]
+    grant(env.emu, user, access_and_manage_cdn=True)
+    with sdk.ApiClient(sdk.Configuration(host=env.emu.url + PREFIX, token=bearer(env.emu, cred))) as c:
         assert sdk.DistributionsApi(c).distributions_get().type == "collection"
