@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 from ...engine.change import Change
-from ...engine.errors import invalid
+from ...engine.errors import invalid, unprocessable
 from ...gateway.context import Ctx
 from ...store import Row
 from .. import webhosts
@@ -141,6 +141,8 @@ def check_upstream(attr: str, up: dict) -> dict:
 
 
 def check_route(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
+    if parent is not None and parent.meta.get("state") == GATEWAY.states.destroying:
+        raise unprocessable(f"gateway '{parent.id}' is being deleted")
     if not isinstance(props.get("name"), str) or not props["name"].strip():
         raise invalid("properties.name", "is required")
     props["type"] = _choice("properties.type", props.get("type"), ROUTE_TYPES, "http")
