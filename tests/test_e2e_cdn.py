@@ -162,6 +162,7 @@ def test_edge_ips(env):
     r = httpx.get(env.emu.url + PREFIX + "/ips", headers=h)
     assert r.status_code == 200, r.text
     items = r.json()["items"]
+    assert r.json()["_links"]["self"].startswith(env.emu.url + PREFIX + "/ips")  # the spec's Links are URIs
     assert {i["properties"]["type"] for i in items} == {"ipv4", "ipv6"}
     for item in items:
         assert ipaddress.ip_address(item["properties"]["cidr"]).is_private  # documentation ranges

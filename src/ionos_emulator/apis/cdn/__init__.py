@@ -97,6 +97,7 @@ DISTRIBUTION = PKind(
     after=claim_domain,
     delete=release_domain,
     meta=_meta,
+    absolute_links=True,
 )
 
 
@@ -109,4 +110,6 @@ def _ips(ctx: Ctx, parent: Row | None) -> list[Row]:
     return computed_rows(ctx, IP, entries)
 
 
-IP = PKind(PRODUCT, "ip", "edgeserveripinfo", "ips", stateless=True, rows=_ips, metadata_fields=())
+IP = PKind(
+    PRODUCT, "ip", "edgeserveripinfo", "ips", stateless=True, rows=_ips, metadata_fields=(), absolute_links=True
+)
