@@ -79,6 +79,7 @@ class GatewayPlane:
         target = forward.Target(up.get("scheme", "http"), up["host"], int(up.get("port", 80)))
         headers = forward.request_headers(
             req.headers,
+            method=req.method,
             host=target.authority,
             client=req.client,
             proto=req.scheme,

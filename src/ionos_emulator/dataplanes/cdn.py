@@ -152,7 +152,13 @@ class CdnPlane:
         target = forward.Target(scheme, up["host"], forward.DEFAULT_PORTS.get(scheme, 80))
         host = dist.props["domain"] if up.get("sniMode") == "distribution" else up["host"]
         headers = forward.request_headers(
-            req.headers, host=host, client=req.client, proto=req.scheme, original_host=req.host, length=len(req.body)
+            req.headers,
+            method=req.method,
+            host=host,
+            client=req.client,
+            proto=req.scheme,
+            original_host=req.host,
+            length=len(req.body),
         )
         try:
             answer = await forward.send(self.settings, target, req.method, req.target, headers, req.body)

@@ -11,6 +11,7 @@ gateway answers; never a 500."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -71,6 +72,7 @@ class Answer:
         return next((v for k, v in self.headers if k == name), None)
 
 
+@functools.lru_cache(maxsize=8)
 def parse_map(spec: str) -> dict[str, Target]:
     """--upstream-map: "name=[scheme://]host:port,..." -> {name: target} (the scheme: the request's if none)."""
     out: dict[str, Target] = {}
@@ -129,10 +131,19 @@ async def resolve(settings: Settings, target: Target) -> list[str]:
 
 
 def request_headers(
-    headers: Iterable[tuple[bytes, bytes]], *, host: str, client: str, proto: str, original_host: str, length: int
+    headers: Iterable[tuple[bytes, bytes]],
+    *,
+    method: str,
+    host: str,
+    client: str,
+    proto: str,
+    original_host: str,
+    length: int,
 ) -> list[tuple[bytes, bytes]]:
-    """What goes upstream: the client's headers without those of one hop, its Host replaced, X-Forwarded-*."""
-    out = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP | {b"host", b"content-length"}]
+    """What goes upstream: the client's headers without those of one hop, its Host replaced, X-Forwarded-*.
+    The body has been read whole, so no `Expect: 100-continue` goes on; a Content-Length only with a body, or
+    for a method that expects one."""
+    out = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP | {b"host", b"content-length", b"expect"}]
     forwarded = next((v.decode("latin-1") for k, v in headers if k.lower() == b"x-forwarded-for"), "")
     out = [(k, v) for k, v in out if not k.lower().startswith(b"x-forwarded-")]
     out += [
@@ -140,9 +151,10 @@ def request_headers(
         (b"x-forwarded-for", (f"{forwarded}, {client}" if forwarded else client).encode()),
         (b"x-forwarded-proto", proto.encode()),
         (b"x-forwarded-host", original_host.encode("latin-1")),
-        (b"content-length", str(length).encode()),
         (b"connection", b"close"),
     ]
+    if length or method in ("POST", "PUT", "PATCH"):
+        out.append((b"content-length", str(length).encode()))
     return out
 
 

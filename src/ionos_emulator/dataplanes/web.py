@@ -102,9 +102,11 @@ class WebPlanes:
     """Finds the data plane a request is for, if any, and serves it there."""
 
     def __init__(self, emu: Emulator) -> None:
+        from . import forward
         from .apigateway import GatewayPlane
         from .cdn import CdnPlane
 
+        forward.parse_map(emu.settings.upstream_map)  # a malformed --upstream-map stops the start, with its reason
         self.emu = emu
         self.api_hosts = {h.lower() for api in emu.apis for h in api.hosts}
         self.gateways = GatewayPlane(emu.settings)

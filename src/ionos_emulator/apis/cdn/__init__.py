@@ -110,6 +110,4 @@ def _ips(ctx: Ctx, parent: Row | None) -> list[Row]:
     return computed_rows(ctx, IP, entries)
 
 
-IP = PKind(
-    PRODUCT, "ip", "edgeserveripinfo", "ips", stateless=True, rows=_ips, metadata_fields=(), absolute_links=True
-)
+IP = PKind(PRODUCT, "ip", "edgeserveripinfo", "ips", stateless=True, rows=_ips, metadata_fields=(), absolute_links=True)
