@@ -413,3 +413,19 @@ def _cloud_client(emu: Emulator):
     import ionoscloud
 
     return ionoscloud.ApiClient(ionoscloud.Configuration(host=emu.cloud, username=OWNER[0], password=OWNER[1]))
+
+
+def seed_certificate(emu: InProcessEmulator) -> str:
+    """A Certificate Manager certificate of the owner's contract, written as that product stores it (kind
+    `certmanager.certificate`), for the products whose resources name one (API Gateway, CDN)."""
+    import uuid
+
+    from ionos_emulator.store import Row
+
+    cert_id = str(uuid.uuid4())
+    tenant = int(emu.app.identity.contracts()[0]["contractNumber"])
+    row = Row(tenant=tenant, kind="certmanager.certificate", id=cert_id, scope="de/fra", path=f"certificates/{cert_id}")
+    row.doc = {"properties": {"name": "seeded"}, "metadata": {"state": "AVAILABLE"}}
+    with emu.app.store.tx():
+        emu.app.store.insert(row)
+    return cert_id

@@ -15,8 +15,7 @@ import pytest
 from ionoscloud_api_gateway.exceptions import ApiException
 
 from ionos_emulator.dataplanes import forward
-from ionos_emulator.store import Row
-from support import OWNER, bearer, grant, new_user
+from support import OWNER, bearer, grant, new_user, seed_certificate
 from upstreams import Upstream
 
 PREFIX = "/apigateway/de-txl"
@@ -58,18 +57,6 @@ def refused(fn, *args, status: int) -> str:
         fn(*args)
     assert e.value.status == status, e.value.body
     return e.value.body
-
-
-def seed_certificate(emulator) -> str:
-    """A Certificate Manager certificate of the owner's contract, as that product stores it."""
-    cert_id = str(uuid.uuid4())
-    tenant = emulator.app.identity.contracts()[0]["contractNumber"]
-    row = Row(tenant=int(tenant), kind="certmanager.certificate", id=cert_id, scope="de/fra")
-    row.path = f"certificates/{cert_id}"
-    row.doc = {"properties": {"name": "api"}, "metadata": {"state": "AVAILABLE"}}
-    with emulator.app.store.tx():
-        emulator.app.store.insert(row)
-    return cert_id
 
 
 def via_host(emulator, gateway: sdk.GatewayRead, method: str, path: str, **kw) -> httpx.Response:

@@ -15,10 +15,11 @@ import pytest
 from ionoscloud_cdn.exceptions import ApiException
 
 from conftest import _RUNNING
-from support import InProcessEmulator, bearer, grant, new_user
+from support import InProcessEmulator, bearer, grant, new_user, seed_certificate
 from upstreams import Upstream
 
 PREFIX = "/cdn/de-fra"
+MAX_BODY = 64 * 1024  # this emulator's --max-body-bytes
 
 
 class Env:
@@ -46,7 +47,9 @@ def env(tmp_path_factory):
         closed = s.getsockname()[1]
     mapping = ",".join(f"{name}.origin.test=127.0.0.1:{up.port}" for name, up in ups.items())
     emu = InProcessEmulator(
-        tmp_path_factory.mktemp("cdn") / "data", upstream_map=f"{mapping},down.origin.test=127.0.0.1:{closed}"
+        tmp_path_factory.mktemp("cdn") / "data",
+        upstream_map=f"{mapping},down.origin.test=127.0.0.1:{closed}",
+        max_body_bytes=MAX_BODY,
     )
     emu.start()
     _RUNNING.append(emu)  # labels and spec violations like the shared emulator
@@ -130,6 +133,11 @@ def test_distribution_rules(env):
     d = new_distribution(env, [rule("/", "plain.origin.test")])
     taken = sdk.DistributionProperties(domain=d.properties.domain, routing_rules=[rule("/", "plain.origin.test")])
     refused(env.dists.distributions_post, sdk.DistributionCreate(properties=taken), status=409)
+    # a certificate of the contract in Certificate Manager is accepted
+    cert = seed_certificate(env.emu)
+    with_cert = new_distribution(env, [rule("/", "plain.origin.test")], certificate_id=cert)
+    assert with_cert.properties.certificate_id == cert
+    env.dists.distributions_delete(with_cert.id)
     # the spec's own rules, through the emulator's validation: a bad rate-limit class, both geo lists
     r = httpx.post(
         env.emu.url + PREFIX + "/distributions",
@@ -226,6 +234,20 @@ def test_no_rule_rate_limit_and_down_upstream(env):
     statuses = [env.get(name, "/api/x").status_code for _ in range(3)]
     assert statuses[0] == 200 and 429 in statuses, statuses
     assert env.get(name, "/down/x").status_code == 502
+    env.dists.distributions_delete(d.id)
+
+
+def test_body_limit_and_methods(env):
+    d = new_distribution(env, [rule("/", "plain.origin.test", caching=True)])
+    name = d.properties.domain
+    r = httpx.post(env.emu.url + "/form", headers={"Host": name}, content=b"x" * (MAX_BODY + 1), timeout=10)
+    assert r.status_code == 413  # refused unread, as the APIs refuse it
+    plain = env.ups["plain"]
+    r = httpx.post(env.emu.url + "/form", headers={"Host": name}, content=b"a=1", timeout=10)
+    assert r.status_code == 201 and r.json()["body"] == "a=1" and r.headers["x-cache"] == "MISS"
+    hits = plain.hits
+    assert httpx.post(env.emu.url + "/form", headers={"Host": name}, content=b"a=1", timeout=10).status_code == 201
+    assert plain.hits == hits + 1  # a POST is never answered from the cache
     env.dists.distributions_delete(d.id)
 
 
