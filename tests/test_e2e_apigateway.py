@@ -117,9 +117,24 @@ def test_gateway_rules(api, emulator):
         new_route(api, g.id, [upstream(up.port)])
         r = httpx.get(emulator.url + "/api/x", headers={"Host": domain}, timeout=10)
         assert r.status_code == 200 and r.json()["upstream"] == "custom"
+        # a PUT that moves the gateway to another domain: the old one answers no more, the new one does
+        moved = f"new-{domain}"
+        put = sdk.GatewayEnsure(
+            properties=sdk.Gateway(
+                name="moved", custom_domains=[sdk.GatewayCustomDomainsInner(name=moved, certificate_id=cert)]
+            )
+        )
+        gateways(api).apigateways_put(g.id, put)
+        assert httpx.get(emulator.url + "/api/x", headers={"Host": domain}, timeout=10).status_code == 404
+        r = httpx.get(emulator.url + "/api/x", headers={"Host": moved}, timeout=10)
+        assert r.status_code == 200 and r.json()["upstream"] == "custom"
+        # the first domain is free again for another gateway
+        other = new_gateway(api, custom_domains=[sdk.GatewayCustomDomainsInner(name=domain, certificate_id=cert)])
+        gateways(api).apigateways_delete(other.id)
     gateways(api).apigateways_delete(g.id)
     # once deleted, the domain answers for nobody: the request goes to the APIs, which serve no such path
-    assert httpx.get(emulator.url + "/api/x", headers={"Host": domain}, timeout=10).status_code == 404
+    r = httpx.get(emulator.url + "/api/x", headers={"Host": moved}, timeout=10)
+    assert r.status_code == 404 and "No API is served" in r.text
 
 
 def test_route_defaults_and_rules(api, emulator):

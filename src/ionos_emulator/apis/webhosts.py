@@ -4,7 +4,8 @@ reaches one resource of one contract, and the certificates from Certificate Mana
 
 The index is a hint kept in the store's key-value table (`webhost:<name>` -> the owning row's key): the data
 plane (dataplanes/web.py) finds a request's resource with one lookup and then checks that the row still
-claims the name, so an entry a failed change left behind is harmless."""
+exists and claims the name. So a deletion needs no step of its own: the name answers for the resource until
+it is gone (a forced failure of the deletion leaves it serving), and an entry left behind is harmless."""
 
 from __future__ import annotations
 
@@ -71,11 +72,3 @@ def claim(ctx: Ctx, row: Row, hosts: list[str]) -> None:
         ctx.store.kv_set(PREFIX + host, owner_key(row))
     row.x[HOSTS] = list(hosts)
     ctx.store.update(row)
-
-
-def release(ctx: Ctx, row: Row) -> None:
-    """The names `row` claimed answer no more (those another resource has taken since stay its own)."""
-    for host in row.x.get(HOSTS, []):
-        other = owner(ctx.store, host)
-        if other is None or other.id == row.id:
-            ctx.store.kv_delete(PREFIX + host)

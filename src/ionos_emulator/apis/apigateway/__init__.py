@@ -95,10 +95,6 @@ def claim_gateway(ctx: Ctx, row: Row, change: Change) -> None:
     webhosts.claim(ctx, row, gateway_hosts(row))
 
 
-def release_gateway(ctx: Ctx, row: Row, change: Change) -> None:
-    webhosts.release(ctx, row)
-
-
 GATEWAY = PKind(
     PRODUCT,
     "gateway",
@@ -107,7 +103,6 @@ GATEWAY = PKind(
     state_field="status",
     prepare=check_gateway,
     after=claim_gateway,
-    delete=release_gateway,
     meta=_endpoint_meta,
 )
 

@@ -80,10 +80,6 @@ def claim_domain(ctx: Ctx, row: Row, change: Change) -> None:
     webhosts.claim(ctx, row, [row.props["domain"]])
 
 
-def release_domain(ctx: Ctx, row: Row, change: Change) -> None:
-    webhosts.release(ctx, row)
-
-
 # The state enum of distributions has no DESTROYING: a deletion shows BUSY until the distribution is gone.
 DISTRIBUTION = PKind(
     PRODUCT,
@@ -95,7 +91,6 @@ DISTRIBUTION = PKind(
     destroying="BUSY",
     prepare=check_distribution,
     after=claim_domain,
-    delete=release_domain,
     meta=_meta,
     absolute_links=True,
 )
