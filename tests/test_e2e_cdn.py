@@ -234,6 +234,10 @@ def test_no_rule_rate_limit_and_down_upstream(env):
     statuses = [env.get(name, "/api/x").status_code for _ in range(3)]
     assert statuses[0] == 200 and 429 in statuses, statuses
     assert env.get(name, "/down/x").status_code == 502
+    secure = new_distribution(env, [rule("/", "plain.origin.test", scheme="https")])
+    r = env.get(secure.properties.domain, "/login?next=/")  # plain http where only https is served
+    assert r.status_code == 301 and r.headers["location"] == f"https://{secure.properties.domain}/login?next=/"
+    env.dists.distributions_delete(secure.id)
     env.dists.distributions_delete(d.id)
 
 

@@ -9,6 +9,7 @@ prefix of its path whose scheme allows the request's, from that rule's upstream 
   `s-maxage` or `max-age` (else an hour); never one marked no-store, no-cache or private, or that sets a
   cookie. HEAD is answered from a kept GET. Bounded: entries up to 1 MiB, 32 MiB and 1024 entries in all,
   the least recently used going first. `X-Cache: HIT` or `MISS` and, on a hit, `Age`.
+- A request over http that only an `https` rule would serve is redirected there (301).
 - Rate limit: the class R<n> allows n requests a second per client address (a token bucket); more answer 429.
 - Not emulated: the WAF, geo restrictions (a loopback client has no country)."""
 
@@ -131,6 +132,11 @@ class CdnPlane:
         rule = None
         if dist is not None and dist.meta.get("state") == "AVAILABLE":
             rule = best_rule(dist.props.get("routingRules", []), req.path, req.scheme)
+        if dist is not None and rule is None and req.scheme == "http" and dist.meta.get("state") == "AVAILABLE":
+            if best_rule(dist.props.get("routingRules", []), req.path, "https") is not None:  # https only: go there
+                location = f"https://{req.host}{req.target}".encode("latin-1")
+                await respond(send, 301, [(b"location", location), (b"content-length", b"0")], b"")
+                return
         if dist is None or rule is None:
             await respond(send, *page(404, "Not Found", "no distribution or routing rule serves this request"))
             return
