@@ -156,6 +156,7 @@ def test_route_defaults_and_rules(api, emulator):
         ),
         sdk.Route(name="r", paths=["/v1"], methods=["GET"], upstreams=[sdk.RouteUpstreamsInner(host="h", weight=0)]),
         sdk.Route(paths=["/v1"], methods=["GET"], upstreams=[bare]),
+        sdk.Route(name="r", paths=["/v1"], methods=["GET"], upstreams=[sdk.RouteUpstreamsInner(host="http://h/x")]),
     ]
     for route in bad:
         refused(routes(api).apigateways_routes_post, g.id, sdk.RouteCreate(properties=route), status=422)

@@ -124,6 +124,7 @@ class WebPlanes:
         host = host_of(scope)
         if not host or host in self.api_hosts or host == "localhost" or _is_address(host):
             return None
+        self._settle()  # a resource whose deletion has come due answers for its names no more
         if webhosts.owner(self.emu.store, host) is None:
             return None
         return self._by_host(host), path
