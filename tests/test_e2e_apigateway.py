@@ -80,6 +80,13 @@ def test_gateway_lifecycle(api, emulator):
     assert again.properties.name == "renamed" and again.properties.metrics is False
     assert again.metadata.public_endpoint == g.metadata.public_endpoint  # the endpoint stays
     # PUT under a new id creates
+    # lists are newest first unless orderBy says otherwise ("-name": descending)
+    later = new_gateway(api, name="aaa-later")
+    assert [i.id for i in gateways(api).apigateways_get(limit=2).items] == [later.id, g.id]
+    by_name = [i.properties.name for i in gateways(api).apigateways_get(order_by="name").items]
+    assert by_name == sorted(by_name, key=str.lower) and by_name[0] == "aaa-later"
+    assert gateways(api).apigateways_get(order_by="-name").items[-1].id == later.id
+    gateways(api).apigateways_delete(later.id)
     new_id = str(uuid.uuid4())
     made = gateways(api).apigateways_put_with_http_info(
         new_id, sdk.GatewayEnsure(id=new_id, properties=sdk.Gateway(name="ensured"))

@@ -267,7 +267,12 @@ def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
 
 def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     page_rows, offset, limit, total = listing.select(
-        rows, lambda r: filter_view(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit
+        rows,
+        lambda r: filter_view(ctx, kind, r),
+        ctx.query,
+        paginated=True,
+        default_limit=kind.default_limit,
+        default_order=kind.default_order,
     )
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
     out: dict = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection"}

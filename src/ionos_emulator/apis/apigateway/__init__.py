@@ -31,6 +31,7 @@ ROUTE_TYPES = ("http", "grpc")
 SCHEMES = ("http", "https", "grpc", "grpcs")
 LOAD_BALANCERS = ("roundrobin", "least_conn")
 MAX_CUSTOM_DOMAINS = 5
+NEWEST_FIRST = "-createdDate"  # the lists' orderBy default (the API reference)
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -105,6 +106,7 @@ GATEWAY = PKind(
     prepare=check_gateway,
     after=claim_gateway,
     meta=_endpoint_meta,
+    default_order=NEWEST_FIRST,
 )
 
 
@@ -176,5 +178,13 @@ def check_route(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> d
 
 
 ROUTE = PKind(
-    PRODUCT, "route", "route", "routes", parent=GATEWAY, state_field="status", prepare=check_route, meta=_endpoint_meta
+    PRODUCT,
+    "route",
+    "route",
+    "routes",
+    parent=GATEWAY,
+    state_field="status",
+    prepare=check_route,
+    meta=_endpoint_meta,
+    default_order=NEWEST_FIRST,
 )
