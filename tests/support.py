@@ -415,17 +415,39 @@ def _cloud_client(emu: Emulator):
     return ionoscloud.ApiClient(ionoscloud.Configuration(host=emu.cloud, username=OWNER[0], password=OWNER[1]))
 
 
-def seed_certificate(emu: InProcessEmulator) -> str:
-    """A Certificate Manager certificate of the owner's contract, written as that product stores it (kind
-    `certmanager.certificate`), for the products whose resources name one (API Gateway, CDN)."""
-    import uuid
+def uploaded_certificate(emu: Emulator, domain: str) -> str:
+    """A self-signed certificate for `domain` with its key, uploaded to Certificate Manager (the current API):
+    its id, for the products whose resources name one (API Gateway, CDN)."""
+    import datetime
 
-    from ionos_emulator.store import Row
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
-    cert_id = str(uuid.uuid4())
-    tenant = int(emu.app.identity.contracts()[0]["contractNumber"])
-    row = Row(tenant=tenant, kind="certmanager.certificate", id=cert_id, scope="de/fra", path=f"certificates/{cert_id}")
-    row.doc = {"properties": {"name": "seeded"}, "metadata": {"state": "AVAILABLE"}}
-    with emu.app.store.tx():
-        emu.app.store.insert(row)
-    return cert_id
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    body = {
+        "properties": {"name": domain, "certificate": cert_pem, "certificateChain": cert_pem, "privateKey": key_pem}
+    }
+    r = http_client().post(
+        emu.url + "/certmanager/de-fra/certificates", json=body, headers={"Authorization": f"Bearer {bearer(emu)}"}
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    return str(r.json()["id"])

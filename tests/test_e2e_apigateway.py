@@ -15,7 +15,7 @@ import pytest
 from ionoscloud_api_gateway.exceptions import ApiException
 
 from ionos_emulator.dataplanes import forward
-from support import OWNER, bearer, grant, new_user, seed_certificate
+from support import OWNER, bearer, grant, new_user, uploaded_certificate
 from upstreams import Upstream
 
 PREFIX = "/apigateway/de-txl"
@@ -109,7 +109,7 @@ def test_gateway_rules(api, emulator):
     assert "certificateId" in body and "Certificate Manager" in body
     assert len(gateways(api).apigateways_get().items) == before  # nothing was created
     # with a certificate of the contract the custom domain is taken, and answers
-    cert = seed_certificate(emulator)
+    cert = uploaded_certificate(emulator, "api.example.com")
     domain = f"api-{uuid.uuid4().hex[:6]}.example.com"
     g = new_gateway(api, custom_domains=[sdk.GatewayCustomDomainsInner(name=domain.upper(), certificate_id=cert)])
     assert g.properties.custom_domains[0].name == domain

@@ -14,7 +14,7 @@ import pytest
 from ionoscloud_cdn.exceptions import ApiException
 
 from conftest import _RUNNING
-from support import InProcessEmulator, bearer, grant, new_user, seed_certificate
+from support import InProcessEmulator, bearer, grant, new_user, uploaded_certificate
 from upstreams import Upstream
 
 PREFIX = "/cdn/de-fra"
@@ -133,7 +133,7 @@ def test_distribution_rules(env):
     taken = sdk.DistributionProperties(domain=d.properties.domain, routing_rules=[rule("/", "plain.origin.test")])
     refused(env.dists.distributions_post, sdk.DistributionCreate(properties=taken), status=409)
     # a certificate of the contract in Certificate Manager is accepted
-    cert = seed_certificate(env.emu)
+    cert = uploaded_certificate(env.emu, "cdn.example.com")
     with_cert = new_distribution(env, [rule("/", "plain.origin.test")], certificate_id=cert)
     assert with_cert.properties.certificate_id == cert
     env.dists.distributions_delete(with_cert.id)
