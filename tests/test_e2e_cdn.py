@@ -239,6 +239,24 @@ def test_no_rule_rate_limit_and_down_upstream(env):
     env.dists.distributions_delete(d.id)
 
 
+def test_geo_restrictions(env):
+    def geo_rule(prefix: str, **lists) -> sdk.RoutingRule:
+        r = rule(prefix, "plain.origin.test", caching=False)
+        r.upstream.geo_restrictions = sdk.UpstreamGeoRestrictions(**lists)
+        return r
+
+    d = new_distribution(env, [geo_rule("/eu", allow_list=["DE", "FR"]), geo_rule("/", block_list=["RU"])])
+    assert d.properties.routing_rules[0].upstream.geo_restrictions.allow_list == ["DE", "FR"]
+    name = d.properties.domain
+    country = lambda code: {"X-Emulator-Country": code}
+    assert env.get(name, "/eu/x", headers=country("DE")).status_code == 200
+    assert env.get(name, "/eu/x", headers=country("US")).status_code == 403  # not on the allow list
+    assert env.get(name, "/x", headers=country("RU")).status_code == 403  # on the block list
+    assert env.get(name, "/x", headers=country("us")).status_code == 200
+    assert env.get(name, "/eu/x").status_code == 200  # no country known: not restricted
+    env.dists.distributions_delete(d.id)
+
+
 def test_body_limit_and_methods(env):
     d = new_distribution(env, [rule("/", "plain.origin.test", caching=True)])
     name = d.properties.domain

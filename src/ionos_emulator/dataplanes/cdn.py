@@ -11,7 +11,10 @@ prefix of its path whose scheme allows the request's, from that rule's upstream 
   the least recently used going first. `X-Cache: HIT` or `MISS` and, on a hit, `Age`.
 - A request over http that only an `https` rule would serve is redirected there (301).
 - Rate limit: the class R<n> allows n requests a second per client address (a token bucket); more answer 429.
-- Not emulated: the WAF, geo restrictions (a loopback client has no country)."""
+- Geo restrictions: a loopback client has no country, so a request names its own in `X-Emulator-Country`
+  (ISO 3166-1 alpha-2); one from a blocked country, or from one an allow list leaves out, answers 403. A
+  request without it is not restricted.
+- Not emulated: the WAF."""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ MAX_ENTRY = 1 << 20
 MAX_TOTAL = 32 << 20
 MAX_ENTRIES = 1024
 CACHED_STATUS = (200,)
+COUNTRY_HEADER = "x-emulator-country"  # the client's country (ISO 3166-1 alpha-2) for geo restrictions
 MAX_AGE = re.compile(r"(?:^|,)\s*(s-maxage|max-age)\s*=\s*\"?(\d+)")
 
 
@@ -102,6 +106,17 @@ def best_rule(rules: list[dict[str, Any]], path: str, scheme: str) -> dict[str, 
     return max(usable, key=lambda r: len(r["prefix"]), default=None)
 
 
+def geo_blocked(geo: dict[str, Any] | None, country: str) -> str:
+    """Why a client of `country` may not be served (empty: it may); no country known, no restriction."""
+    if not geo or not country:
+        return ""
+    if country in (geo.get("blockList") or []):
+        return f"the distribution blocks clients in {country}"
+    if "allowList" in geo and country not in geo["allowList"]:
+        return f"the distribution serves only clients in {', '.join(geo['allowList'])}, not {country}"
+    return ""
+
+
 @dataclass
 class Bucket:
     tokens: float
@@ -141,6 +156,10 @@ class CdnPlane:
             await respond(send, *page(404, "Not Found", "no distribution or routing rule serves this request"))
             return
         up = rule["upstream"]
+        blocked = geo_blocked(up.get("geoRestrictions"), req.header(COUNTRY_HEADER).strip().upper())
+        if blocked:
+            await respond(send, *page(403, "Forbidden", blocked))
+            return
         now = time.monotonic()
         if not self.allow(dist.id, req.client, up.get("rateLimitClass", ""), now):
             status, headers, text = page(429, "Too Many Requests", f"rate limit class {up.get('rateLimitClass')}")
