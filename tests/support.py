@@ -417,7 +417,7 @@ def _cloud_client(emu: Emulator):
 
 def uploaded_certificate(emu: Emulator, domain: str) -> str:
     """A self-signed certificate for `domain` with its key, uploaded to Certificate Manager (the current API):
-    its id, for the products whose resources name one (API Gateway, CDN)."""
+    its id, for the products whose resources name one (API Gateway, CDN); `UPLOADED[id]` is its PEM."""
     import datetime
 
     from cryptography import x509
@@ -450,4 +450,8 @@ def uploaded_certificate(emu: Emulator, domain: str) -> str:
         emu.url + "/certmanager/de-fra/certificates", json=body, headers={"Authorization": f"Bearer {bearer(emu)}"}
     )
     assert r.status_code in (200, 201, 202), r.text
+    UPLOADED[r.json()["id"]] = cert_pem
     return str(r.json()["id"])
+
+
+UPLOADED: dict[str, str] = {}  # certificate id -> its PEM, as uploaded_certificate made it

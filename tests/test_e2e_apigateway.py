@@ -14,7 +14,7 @@ import ionoscloud_api_gateway as sdk
 import pytest
 from ionoscloud_api_gateway.exceptions import ApiException
 
-from ionos_emulator.dataplanes import forward
+from ionos_emulator.dataplanes import forward, webtls
 from support import OWNER, bearer, grant, new_user, uploaded_certificate
 from upstreams import Upstream
 
@@ -113,6 +113,9 @@ def test_gateway_rules(api, emulator):
     domain = f"api-{uuid.uuid4().hex[:6]}.example.com"
     g = new_gateway(api, custom_domains=[sdk.GatewayCustomDomainsInner(name=domain.upper(), certificate_id=cert)])
     assert g.properties.custom_domains[0].name == domain
+    # with --tls the domain's handshake gets this certificate (test_e2e_cdn.py drives it over TLS)
+    assert webtls.certificate_of(emulator.app, domain).id == cert
+    assert webtls.certificate_of(emulator.app, g.metadata.public_endpoint) is None  # no certificate of its own
     # another gateway cannot claim the same domain
     twice = sdk.GatewayCustomDomainsInner(name=domain, certificate_id=cert)
     refused(

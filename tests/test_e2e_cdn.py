@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import uuid
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from ionoscloud_cdn.exceptions import ApiException
 
 from conftest import _RUNNING
-from support import InProcessEmulator, bearer, grant, new_user, uploaded_certificate
+from support import UPLOADED, InProcessEmulator, bearer, free_port, grant, new_user, uploaded_certificate
 from upstreams import Upstream
 
 PREFIX = "/cdn/de-fra"
@@ -44,11 +45,13 @@ def env(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    mapping = ",".join(f"{name}.origin.test=127.0.0.1:{up.port}" for name, up in ups.items())
+    mapping = ",".join(f"{name}.origin.test=http://127.0.0.1:{up.port}" for name, up in ups.items())
     emu = InProcessEmulator(
         tmp_path_factory.mktemp("cdn") / "data",
         upstream_map=f"{mapping},down.origin.test=127.0.0.1:{closed}",
         max_body_bytes=MAX_BODY,
+        tls=True,
+        https_port=free_port(),
     )
     emu.start()
     _RUNNING.append(emu)  # labels and spec violations like the shared emulator
@@ -236,6 +239,31 @@ def test_no_rule_rate_limit_and_down_upstream(env):
     r = env.get(secure.properties.domain, "/login?next=/")  # plain http where only https is served
     assert r.status_code == 301 and r.headers["location"] == f"https://{secure.properties.domain}/login?next=/"
     env.dists.distributions_delete(secure.id)
+    env.dists.distributions_delete(d.id)
+
+
+def https_get(env: Env, name: str, path: str, cadata: str | None = None) -> tuple[bytes, dict]:
+    """GET over the emulator's HTTPS port with `name` in the handshake (SNI) and the Host; the peer certificate."""
+    ctx = ssl.create_default_context(cadata=cadata) if cadata else ssl._create_unverified_context()
+    with socket.create_connection(("127.0.0.1", env.emu.settings["https_port"]), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            return data, s.getpeercert() or {}
+
+
+def test_https_with_the_certificate_from_certificate_manager(env):
+    name = domain()
+    cert = uploaded_certificate(env.emu, name)
+    d = new_distribution(env, [rule("/", "plain.origin.test", caching=False)], name=name, certificate_id=cert)
+    data, peer = https_get(env, name, "/secure", cadata=UPLOADED[cert])  # verified against the uploaded one
+    assert data.startswith(b"HTTP/1.1 200") and b'"upstream": "plain"' in data
+    assert dict(x[0] for x in peer["subject"])["commonName"] == name
+    # a name without a certificate of its own gets the emulator's, which the uploaded one does not verify
+    with pytest.raises(ssl.SSLCertVerificationError):
+        https_get(env, "other.example.com", "/", cadata=UPLOADED[cert])
     env.dists.distributions_delete(d.id)
 
 
