@@ -9,6 +9,7 @@ it is gone (a forced failure of the deletion leaves it serving), and an entry le
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -20,6 +21,15 @@ CERTIFICATE_KIND = "certmanager.certificate"  # Certificate Manager's certificat
 PREFIX = "webhost:"
 HOSTS = "webhosts"  # the names a row claims, in its internal part
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def is_address(host: str) -> bool:
+    """Whether `host` is an IPv4 or IPv6 address rather than a name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def domain_name(attr: str, value: Any) -> str:

@@ -8,7 +8,6 @@ pipeline untouched, after one key lookup at most."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -90,14 +89,6 @@ def host_of(scope: dict[str, Any]) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 class WebPlanes:
     """Finds the data plane a request is for, if any, and serves it there."""
 
@@ -122,7 +113,7 @@ class WebPlanes:
             domain, _, rest = path[len(CDN_PREFIX) :].partition("/")
             return self._by_host(domain.lower(), cdn_only=True), "/" + rest
         host = host_of(scope)
-        if not host or host in self.api_hosts or host == "localhost" or _is_address(host):
+        if not host or host in self.api_hosts or host == "localhost" or webhosts.is_address(host):
             return None
         self._settle()  # a resource whose deletion has come due answers for its names no more
         if webhosts.owner(self.emu.store, host) is None:

@@ -6,7 +6,6 @@ route their path and method match (dataplanes/apigateway.py)."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from typing import Any
 
 from ...engine.change import Change
@@ -121,19 +120,13 @@ def _choice(attr: str, value: Any, allowed: tuple[str, ...], default: str) -> st
     return str(value)
 
 
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def check_upstream(attr: str, up: dict) -> dict:
     if not isinstance(up.get("host"), str) or not up["host"].strip():
         raise invalid(f"{attr}.host", "is required")
     up["host"] = host = up["host"].strip()
-    if not _is_address(host) and not all(webhosts.LABEL.match(label) for label in host.lower().rstrip(".").split(".")):
+    if not webhosts.is_address(host) and not all(
+        webhosts.LABEL.match(label) for label in host.lower().rstrip(".").split(".")
+    ):
         raise invalid(f"{attr}.host", f"must be a host name or an IP address, got '{host}'")
     up["scheme"] = _choice(f"{attr}.scheme", up.get("scheme"), SCHEMES, "http")
     up["loadbalancer"] = _choice(f"{attr}.loadbalancer", up.get("loadbalancer"), LOAD_BALANCERS, "roundrobin")
