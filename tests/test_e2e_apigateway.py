@@ -4,9 +4,11 @@ emulator, and its data plane: HTTP requests to a gateway's public endpoint (by H
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
+import time
 import uuid
 
 import httpx
@@ -236,6 +238,28 @@ def test_methods_paths_and_prefix(api, emulator):
             r = via_host(emulator, g, method, path)
             assert r.status_code == 404 and r.json() == {"error_msg": "404 Route Not Found"}, (method, path)
         assert httpx.get(f"{emulator.url}/_gateway/{uuid.uuid4()}/api/x", timeout=10).status_code == 404
+    gateways(api).apigateways_delete(g.id)
+
+
+def test_slow_upstreams_do_not_hold_up_the_emulator(api, emulator):
+    """20 requests to an upstream that takes 0.5 s each, at once: they wait together (the proxy is async), and
+    the APIs answer meanwhile."""
+    g = new_gateway(api)
+    with Upstream("slow", delay=0.5) as up:
+        new_route(api, g.id, [upstream(up.port)], paths=["/slow"], methods=["GET"])
+
+        async def burst() -> tuple[list[int], float, int]:
+            headers = {"Host": g.metadata.public_endpoint}
+            async with httpx.AsyncClient(base_url=emulator.url, timeout=30) as h:
+                started = time.perf_counter()
+                calls = [h.get("/slow", headers=headers) for _ in range(20)]
+                api_call = h.get(PREFIX + "/gateways", headers={"Authorization": f"Bearer {bearer(emulator)}"})
+                *answers, listed = await asyncio.gather(*calls, api_call)
+                return [r.status_code for r in answers], time.perf_counter() - started, listed.status_code
+
+        statuses, elapsed, listed = asyncio.run(burst())
+        assert statuses == [200] * 20 and listed == 200 and up.hits == 20
+        assert elapsed < 7, f"20 slow answers took {elapsed:.1f} s: one after the other would take 10"
     gateways(api).apigateways_delete(g.id)
 
 

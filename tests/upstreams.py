@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
 
 
 class Upstream:
-    def __init__(self, name: str, cache_control: str | None = None):
+    def __init__(self, name: str, cache_control: str | None = None, delay: float = 0.0):
         self.name = name
+        self.delay = delay  # seconds each answer takes
         self.cache_control = cache_control
         self.hits = 0
         self.seen: list[dict] = []
@@ -39,6 +41,7 @@ class Upstream:
                 with owner._lock:
                     owner.hits += 1
                     owner.seen.append(record)
+                time.sleep(owner.delay)
                 if self.path.startswith("/chunked"):  # a body in chunks, no Content-Length
                     self.send_response(200)
                     self.send_header("Content-Type", "text/plain")
