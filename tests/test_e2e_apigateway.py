@@ -220,6 +220,7 @@ def test_weighted_upstreams(api, emulator):
         got = a.seen[-1]
         assert got["path"].startswith("/api/items/") and got["path"].endswith("?q=x+y")  # path and query unchanged
         assert got["host"] == f"127.0.0.1:{a.port}" and got["forwardedFor"] == "127.0.0.1"
+        assert [k for k, _ in r.headers.raw].count(b"date") == 1 and r.headers["server"] == "uvicorn"  # no doubles
     gateways(api).apigateways_delete(g.id)
 
 

@@ -258,6 +258,10 @@ async def send(
     return Answer(status, parsed.headers, stream(), None if no_body else length)
 
 
+OWN_HEADERS = {b"date", b"server"}  # the emulator's server sets its own, as nginx hides the upstream's
+
+
 def response_headers(answer: Answer, extra: Iterable[tuple[bytes, bytes]] = ()) -> list[tuple[bytes, bytes]]:
-    """What goes back to the client: the upstream's headers without those of one hop (the framing is ours)."""
-    return [(k, v) for k, v in answer.headers if k not in HOP_BY_HOP] + list(extra)
+    """What goes back to the client: the upstream's headers without those of one hop (the framing is ours) and
+    without Date and Server (the emulator's own go out)."""
+    return [(k, v) for k, v in answer.headers if k not in HOP_BY_HOP | OWN_HEADERS] + list(extra)
