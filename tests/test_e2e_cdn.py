@@ -53,6 +53,7 @@ def env(tmp_path_factory):
         tls=True,
         https_port=free_port(),
     )
+    emu.settings["upstream_map"] += f",self.origin.test=http://127.0.0.1:{emu.port}"  # the emulator itself
     emu.start()
     _RUNNING.append(emu)  # labels and spec violations like the shared emulator
     e = Env(emu, ups)
@@ -65,9 +66,9 @@ def env(tmp_path_factory):
 
 
 def rule(
-    prefix: str, host: str, caching: bool = True, rate: str = "R500", scheme: str = "http/https"
+    prefix: str, host: str, caching: bool = True, rate: str = "R500", scheme: str = "http/https", sni: str = "origin"
 ) -> sdk.RoutingRule:
-    up = sdk.Upstream(host=host, caching=caching, waf=False, rate_limit_class=rate, sni_mode="origin")
+    up = sdk.Upstream(host=host, caching=caching, waf=False, rate_limit_class=rate, sni_mode=sni)
     return sdk.RoutingRule(scheme=scheme, prefix=prefix, upstream=up)
 
 
@@ -282,6 +283,15 @@ def test_geo_restrictions(env):
     assert env.get(name, "/x", headers=country("RU")).status_code == 403  # on the block list
     assert env.get(name, "/x", headers=country("us")).status_code == 200
     assert env.get(name, "/eu/x").status_code == 200  # no country known: not restricted
+    env.dists.distributions_delete(d.id)
+
+
+def test_a_loop_through_the_emulator_stops(env):
+    """An origin that is the emulator itself, asked for the distribution's own domain (sniMode distribution):
+    the request goes round a few times (each hop adds a Via) and then answers 508, not for ever."""
+    d = new_distribution(env, [rule("/", "self.origin.test", caching=False, sni="distribution")])
+    r = env.get(d.properties.domain, "/round")
+    assert r.status_code == 508, r.text
     env.dists.distributions_delete(d.id)
 
 

@@ -100,7 +100,9 @@ class Emulator:
             web = self.web.find(scope)
             body = await self._read_body(scope, receive)
             if web is not None:
-                await self._serve_web(scope, body, web, respond)
+                from .dataplanes.web import serve as serve_web
+
+                await serve_web(web, scope, body, respond)
                 return
             if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
                 reply, pretty = self.handle(scope, b"", refused=body)
@@ -113,16 +115,6 @@ class Emulator:
             if started:
                 raise
             await _send(respond, self.unexpected(scope), False)
-
-    async def _serve_web(self, scope, body: bytes | ApiError, web, respond) -> None:
-        from .dataplanes import web as planes
-
-        if isinstance(body, ApiError):  # too large: refused unread, as the APIs refuse it
-            status, headers, text = planes.page(413, "Request Entity Too Large", body.message)
-            await planes.respond(respond, status, headers + [(b"connection", b"close")], text)
-            return
-        serve, path = web
-        await serve(planes.web_request(scope, path, body), respond)
 
     async def _read_body(self, scope, receive) -> bytes | ApiError:
         """The body, or a 413 once it is longer than --max-body-bytes: by its Content-Length before reading

@@ -38,6 +38,15 @@ HOP_BY_HOP = {
     b"upgrade",
 }
 DEFAULT_PORTS = {"http": 80, "https": 443}
+VIA = "1.1 ionos-emulator"  # each hop through a data plane adds it: a request that went round too often stops
+MAX_HOPS = 5
+
+
+def looping(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a request has already passed the emulator's data planes MAX_HOPS times (an upstream that is
+    the emulator itself, pointed at the same name)."""
+    via = b",".join(v for k, v in headers if k.lower() == b"via").decode("latin-1")
+    return via.count("ionos-emulator") >= MAX_HOPS
 
 
 class UpstreamError(Exception):
@@ -145,12 +154,14 @@ def request_headers(
     for a method that expects one."""
     out = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP | {b"host", b"content-length", b"expect"}]
     forwarded = next((v.decode("latin-1") for k, v in headers if k.lower() == b"x-forwarded-for"), "")
-    out = [(k, v) for k, v in out if not k.lower().startswith(b"x-forwarded-")]
+    via = next((v.decode("latin-1") for k, v in headers if k.lower() == b"via"), "")
+    out = [(k, v) for k, v in out if not k.lower().startswith(b"x-forwarded-") and k.lower() != b"via"]
     out += [
         (b"host", host.encode("idna") if not host.isascii() else host.encode()),
         (b"x-forwarded-for", (f"{forwarded}, {client}" if forwarded else client).encode()),
         (b"x-forwarded-proto", proto.encode()),
         (b"x-forwarded-host", original_host.encode("latin-1")),
+        (b"via", (f"{via}, {VIA}" if via else VIA).encode("latin-1")),
         (b"connection", b"close"),
     ]
     if length or method in ("POST", "PUT", "PATCH"):

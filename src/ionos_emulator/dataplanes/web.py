@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 
 from ..apis import webhosts
+from ..engine.errors import ApiError
 from ..store import Row
+from . import forward
 
 if TYPE_CHECKING:
     from ..app import Emulator
@@ -93,7 +95,6 @@ class WebPlanes:
     """Finds the data plane a request is for, if any, and serves it there."""
 
     def __init__(self, emu: Emulator) -> None:
-        from . import forward
         from .apigateway import GatewayPlane
         from .cdn import CdnPlane
 
@@ -148,6 +149,24 @@ class WebPlanes:
             await self.gateways.serve(req, row, self.emu.store, send)
 
         return serve
+
+
+async def serve(
+    found: tuple[Serve, str],
+    scope: dict[str, Any],
+    body: bytes | ApiError,
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
+    """Serves a request `WebPlanes.find` found, with its body as the app read it (an ApiError: too large)."""
+    if isinstance(body, ApiError):  # refused unread, as the APIs refuse it
+        status, headers, text = page(413, "Request Entity Too Large", body.message)
+        await respond(send, status, headers + [(b"connection", b"close")], text)
+        return
+    if forward.looping(scope.get("headers", [])):
+        await respond(send, *page(508, "Loop Detected", "the request came through the emulator's data planes again"))
+        return
+    handler, path = found
+    await handler(web_request(scope, path, body), send)
 
 
 def web_request(scope: dict[str, Any], path: str, body: bytes) -> WebRequest:
