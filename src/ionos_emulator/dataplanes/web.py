@@ -116,6 +116,8 @@ class WebPlanes:
         host = host_of(scope)
         if not host or host in self.api_hosts or host == "localhost" or webhosts.is_address(host):
             return None
+        if webhosts.owner(self.emu.store, host) is None:  # API traffic under another name: one key lookup
+            return None
         self._settle()  # a resource whose deletion has come due answers for its names no more
         if webhosts.owner(self.emu.store, host) is None:
             return None
