@@ -431,3 +431,17 @@ def uploaded_certificate(emu: Emulator, domain: str) -> str:
 
 
 UPLOADED: dict[str, str] = {}  # certificate id -> its PEM, as uploaded_certificate made it
+
+
+def refused(call, *args, **kw) -> tuple[int, str]:
+    """The status and first message of an official SDK's call that the emulator refuses (its ApiException), after
+    checking the error envelope: httpStatus is the status, errorCode a string."""
+    try:
+        call(*args, **kw)
+    except Exception as e:
+        if not (hasattr(e, "status") and hasattr(e, "body")):
+            raise
+        body = json.loads(e.body)
+        assert body["httpStatus"] == e.status and isinstance(body["messages"][0]["errorCode"], str)
+        return e.status, body["messages"][0]["message"]
+    raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")

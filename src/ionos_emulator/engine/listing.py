@@ -79,8 +79,8 @@ def select(
     default_limit: int = 1000,
     default_order: str | None = None,
 ) -> tuple[list[T], int | None, int | None, int]:
-    """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated.
-    `default_order` is the orderBy of a list whose query has none."""
+    """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated;
+    `default_order` is the orderBy of a request that sends none."""
     max_results = _int(query, "maxResults", None, minimum=0)
     if max_results is not None:
         items = items[:max_results]
@@ -88,9 +88,11 @@ def select(
     if filters:
         items = [it for it in items if matches(view(it), filters)]
     order = query.get("orderBy") or query.get("order-by") or default_order
-    if order:
-        key = order.lstrip("-+").lower()  # "-name": descending, as the products spell it
-        items = sorted(items, key=lambda it: _sort_key(field(view(it), key)[1]), reverse=order.startswith("-"))
+    if order:  # "-name": descending (Logging and Monitoring)
+        key = order.lower()
+        descending = key.startswith("-")
+        key = key.lstrip("-")
+        items = sorted(items, key=lambda it: _sort_key(field(view(it), key)[1]), reverse=descending)
     total = len(items)
     if not paginated:
         return items, None, None, total
