@@ -313,6 +313,25 @@ def test_upstream_down_or_refused(api, emulator, monkeypatch):
     gateways(api).apigateways_delete(g.id)
 
 
+def test_the_dns_server_resolves_a_gateways_endpoint_while_it_exists(api, emulator):
+    import dns.message
+    import dns.rdatatype
+
+    from ionos_emulator.dataplanes.dns import Authority
+
+    authority = Authority(emulator.app)  # the DNS server's answers, over the shared emulator's store
+
+    def addresses(name):
+        (resp,) = authority.handle(dns.message.make_query(name, "A"), False, "127.0.0.1")
+        return [r.address for rrset in resp.answer for r in rrset if rrset.rdtype == dns.rdatatype.A]
+
+    g = new_gateway(api)
+    assert addresses(g.metadata.public_endpoint) == ["127.0.0.1"]
+    gateways(api).apigateways_delete(g.id)
+    gateways(api).apigateways_get()  # the deletion completes (instant timing)
+    assert addresses(g.metadata.public_endpoint) == []
+
+
 def test_deleted_route_and_gateway_stop_serving(api, emulator):
     g = new_gateway(api)
     with Upstream("gone") as up:
