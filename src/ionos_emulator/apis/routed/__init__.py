@@ -13,12 +13,10 @@ from ..product import REGIONS, Product, spec_locations
 ROUTED = {
     "certmanager": "cert",
     "logging": "logging",
-    "kafka": "kafka",
     "vpn": "vpn",
     "objectstoragemanagement": "objectstoragemanagement",
     "apigateway": "apigateway",
     "containerregistry": "containerregistry",
-    "autoscaling": "autoscaling",
     "cdn": "cdn",
 }
 
