@@ -379,3 +379,37 @@ def datacenter_with_lan(
     r = h.post(f"{emu.cloud}/datacenters/{dc}/lans", auth=auth, json={"properties": {"name": "db", "public": public}})
     assert r.status_code == 202, r.text
     return dc, r.json()["id"]
+
+
+def refused(call, *args, **kw) -> tuple[int, str]:
+    """Calls an official SDK method that must fail: (the HTTP status, the first message) of the IONOS error
+    envelope it answered, checked to be well formed. Every IONOS SDK's ApiException carries status and body."""
+    try:
+        call(*args, **kw)
+    except Exception as e:
+        status, body = getattr(e, "status", None), getattr(e, "body", None)
+        if status is None or body is None:
+            raise
+        doc = json.loads(body)
+        assert doc["httpStatus"] == status and isinstance(doc["messages"][0]["errorCode"], str), doc
+        return status, doc["messages"][0]["message"]
+    raise AssertionError(f"{getattr(call, '__name__', call)} succeeded")
+
+
+def new_user(
+    emu: Emulator, prefix: str = "user", *, group: bool = False, **privileges: bool
+) -> tuple[str, str, str, str | None]:
+    """A user who is no administrator (email, password, user id) and, asked for or given privileges, a group of
+    theirs holding them (its id; else None)."""
+    email, password = f"{prefix}-{os.urandom(4).hex()}@example.com", "Passw0rd!"
+    h = http_client()
+    person = {"firstname": "T", "lastname": "U", "email": email, "password": password, "administrator": False}
+    r = h.post(emu.cloud + "/um/users", auth=OWNER, json={"properties": person})
+    assert r.status_code == 202, r.text
+    user = r.json()["id"]
+    if not (group or privileges):
+        return email, password, user, None
+    name = f"{prefix}-{os.urandom(3).hex()}"
+    gid = h.post(emu.cloud + "/um/groups", auth=OWNER, json={"properties": {"name": name, **privileges}}).json()["id"]
+    assert h.post(f"{emu.cloud}/um/groups/{gid}/users", auth=OWNER, json={"id": user}).status_code == 202
+    return email, password, user, gid

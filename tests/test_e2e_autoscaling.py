@@ -5,16 +5,14 @@ limits; resizing it makes or deletes servers and records the actions; deleting i
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import httpx
 import ionoscloud
 import ionoscloud_vm_autoscaling as asg
 import pytest
-from ionoscloud_vm_autoscaling.exceptions import ApiException
 
-from support import OWNER, bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan, new_user, refused
 
 PREFIX = "/autoscaling"
 
@@ -28,14 +26,6 @@ def token(emulator):
 def api(emulator, token):
     with asg.ApiClient(asg.Configuration(host=emulator.url + PREFIX, token=token)) as c:
         yield asg.AutoScalingGroupsApi(c)
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def policy(termination="OLDEST_SERVER_FIRST", delete_volumes=True):
@@ -208,15 +198,11 @@ def test_real_host_and_a_user_needs_the_data_center(emulator, token):
     assert r.status_code == 422 and "properties." in r.json()["messages"][0]["message"]
     # a user who is no administrator makes a group only in a data center they may change
     dc, lan = datacenter_with_lan(emulator)
-    email, pw = f"as-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
+    email, pw, _, group = new_user(emulator, "as", group=True)
     body = {"properties": group_props(dc, lan, low=1, high=1).to_dict()}
+    r = httpx.post(emulator.url + PREFIX + "/groups", auth=(email, pw), json=body)
+    assert r.status_code == 422 and "datacenter.id" in r.json()["messages"][0]["message"]
     with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        person = {"firstname": "A", "lastname": "S", "email": email, "password": pw, "administrator": False}
-        user = h.post("/um/users", json={"properties": person}).json()["id"]
-        r = httpx.post(emulator.url + PREFIX + "/groups", auth=(email, pw), json=body)
-        assert r.status_code == 422 and "datacenter.id" in r.json()["messages"][0]["message"]
-        group = h.post("/um/groups", json={"properties": {"name": f"as-{uuid.uuid4().hex[:6]}"}}).json()["id"]
-        assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
         share = {"properties": {"editPrivilege": False}}
         assert h.post(f"/um/groups/{group}/shares/{dc}", json=share).status_code == 202
         r = httpx.post(emulator.url + PREFIX + "/groups", auth=(email, pw), json=body)

@@ -4,16 +4,14 @@ pools, the kubeconfig (parsed as YAML), the versions, the name filter, privilege
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import httpx
 import ionoscloud_dataplatform as dp
 import pytest
 import yaml
-from ionoscloud_dataplatform.rest import ApiException
 
-from support import OWNER, bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan, new_user, refused
 
 PREFIX = "/dataplatform"
 
@@ -22,14 +20,6 @@ PREFIX = "/dataplatform"
 def api(emulator):
     with dp.ApiClient(dp.Configuration(host=emulator.url + PREFIX, username=OWNER[0], password=OWNER[1])) as c:
         yield c
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def new_cluster(dc, name="stack", version=None, window=None):
@@ -132,15 +122,10 @@ def test_real_host_bearer_and_privilege(emulator):
         emulator.url + "/dataplatform/versions", headers={"Host": "api.ionos.com", "Authorization": f"Bearer {token}"}
     )
     assert r.status_code == 200 and isinstance(r.json(), list)
-    email, pw = f"dp-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!"
-    with httpx.Client(base_url=emulator.cloud, auth=OWNER) as h:
-        person = {"firstname": "D", "lastname": "P", "email": email, "password": pw, "administrator": False}
-        user = h.post("/um/users", json={"properties": person}).json()["id"]
-        r = httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw))
-        assert r.status_code == 403 and "manageDataplatform" in r.json()["messages"][0]["message"]
-        flags = {"name": f"dp-{uuid.uuid4().hex[:6]}", "manageDataplatform": True}
-        group = h.post("/um/groups", json={"properties": flags}).json()["id"]
-        assert h.post(f"/um/groups/{group}/users", json={"id": user}).status_code == 202
+    email, pw, _, _ = new_user(emulator, "dp")
+    r = httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw))
+    assert r.status_code == 403 and "manageDataplatform" in r.json()["messages"][0]["message"]
+    email, pw, _, _ = new_user(emulator, "dp", manageDataplatform=True)
     assert httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw)).status_code == 200
     dc, _ = datacenter_with_lan(emulator)  # the owner's: not the user's to build in
     body = {"properties": {"name": "mine", "datacenterId": dc}}

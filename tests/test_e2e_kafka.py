@@ -14,9 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from ionoscloud_kafka.exceptions import ApiException
 
-from support import OWNER, bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan, new_user, refused
 
 PREFIX = "/kafka/de-fra"
 BROKERS = ["192.168.30.11/24", "192.168.30.12/24", "192.168.30.13/24"]
@@ -35,14 +34,6 @@ def client(emu, token, prefix=PREFIX):
 def api(emulator, token):
     with client(emulator, token) as c:
         yield c
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def cluster_body(dc, lan, *, name="events", brokers=BROKERS, version="3.8.0", size="S"):
@@ -174,3 +165,12 @@ def test_real_host_and_missing_attributes(emulator, token):
     assert r.status_code == 422 and "properties.version" in r.json()["messages"][0]["message"]
     r = httpx.get(emulator.url + PREFIX + f"/clusters/{uuid.uuid4()}/users", auth=OWNER)
     assert r.status_code == 404
+
+
+def test_a_user_needs_no_privilege_but_the_data_center(emulator):
+    email, pw, _, _ = new_user(emulator, "kafka")
+    assert httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw)).status_code == 200
+    dc, lan = datacenter_with_lan(emulator)  # the owner's: not the user's to connect to
+    body = cluster_body(dc, lan, brokers=["192.168.60.1/24", "192.168.60.2/24", "192.168.60.3/24"]).to_dict()
+    r = httpx.post(emulator.url + PREFIX + "/clusters", auth=(email, pw), json=body)
+    assert r.status_code == 422 and "datacenterId" in r.json()["messages"][0]["message"]
