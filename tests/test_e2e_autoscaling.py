@@ -11,6 +11,7 @@ import httpx
 import ionoscloud
 import ionoscloud_vm_autoscaling as asg
 import pytest
+import yaml
 
 from support import OWNER, bearer, datacenter_with_lan, new_user, refused
 
@@ -211,3 +212,45 @@ def test_real_host_and_a_user_needs_the_data_center(emulator, token):
     r = httpx.post(emulator.url + PREFIX + "/groups", auth=(email, pw), json=body)
     assert r.status_code == 201, r.text
     assert httpx.delete(emulator.url + PREFIX + f"/groups/{r.json()['id']}", auth=(email, pw)).status_code == 204
+
+
+def test_the_first_generation_serves_the_same_groups(api, emulator, client):
+    """vm-autoscaling-v1 at api.ionos.com/cloudapi/autoscaling (no SDK of it is installed: plain HTTP): the
+    same groups as the current API, with targetReplicaCount, which sets the count within the bounds."""
+    dc, lan = datacenter_with_lan(emulator)
+    v1 = emulator.url + "/cloudapi/autoscaling"
+    body = {
+        "properties": {
+            "datacenter": {"id": dc},  # its location is read-only here: the data center's
+            "name": "legacy",
+            "minReplicaCount": 1,
+            "maxReplicaCount": 3,
+            "targetReplicaCount": 2,
+            "policy": policy().to_dict(),
+            "replicaConfiguration": {
+                "availabilityZone": "AUTO",
+                "cores": 1,
+                "ram": 1024,
+                "nics": [{"lan": int(lan), "name": "eth0", "dhcp": True}],
+            },
+        }
+    }
+    r = httpx.post(v1 + "/groups", auth=OWNER, json=body)
+    assert r.status_code == 201, r.text
+    gid = r.json()["id"]
+    assert r.json()["href"] == f"{v1}/groups/{gid}"
+    assert len(cloud_servers(client, dc)) == 2
+    assert api.groups_find_by_id(gid).properties.name == "legacy"  # the current API sees it
+    actions = httpx.get(f"{v1}/groups/{gid}/actions", auth=OWNER, params={"depth": 1}).json()["items"]
+    assert [a["properties"]["targetReplicaCount"] for a in actions] == [2]
+    servers = httpx.get(f"{v1}/groups/{gid}/servers", auth=OWNER).json()["items"]
+    assert sorted(s["id"] for s in servers) == sorted(cloud_servers(client, dc))
+    # through the real host, next to the Cloud API's /cloudapi/v6
+    r = httpx.get(emulator.url + f"/cloudapi/autoscaling/groups/{gid}", auth=OWNER, headers={"Host": "api.ionos.com"})
+    assert r.status_code == 200 and r.json()["href"].endswith("://api.ionos.com/cloudapi/autoscaling/groups/" + gid)
+    doc = httpx.get(v1 + "/openapi.json", auth=OWNER).json()
+    assert doc["paths"]["/groups"]["post"]["operationId"] == "autoscalingGroupsPost"
+    text = httpx.get(v1 + "/openapi.yaml", auth=OWNER).text
+    assert yaml.safe_load(text)["paths"]["/groups/{groupId}"]["delete"]["operationId"] == "autoscalingGroupsDelete"
+    assert httpx.delete(f"{v1}/groups/{gid}", auth=OWNER).status_code == 204
+    assert cloud_servers(client, dc) == {}

@@ -326,6 +326,23 @@ class Replace:
         return True
 
 
+class ServerPath:
+    """Move the path prefix every path begins with into the server's URL (so into the compiled basePath): the
+    API is then mounted at that prefix, as its real clients reach it."""
+
+    def __init__(self, prefix: str, why: str):
+        self.prefix, self.why = prefix, why
+
+    def apply(self, doc: dict) -> bool:
+        paths, servers = doc.get("paths") or {}, doc.get("servers") or []
+        if not paths or not servers or not all(p.startswith(self.prefix + "/") for p in paths):
+            return False
+        doc["paths"] = {p[len(self.prefix) :]: item for p, item in paths.items()}
+        for server in servers:
+            server["url"] = server["url"].rstrip("/") + self.prefix
+        return True
+
+
 def _schema_path(*keys: str) -> tuple:
     return ("components", "schemas") + keys
 
@@ -342,6 +359,9 @@ CORRECTIONS = {
         Replace(_schema_path("StorageSize", "minimum"), 10240, 2048, "clients create clusters with 2048 MB"),
     ],
     "autoscaling-v1": [
+        # the API lives at api.ionos.com/cloudapi/autoscaling, beside the Cloud API's /cloudapi/v6: its paths
+        # all begin there, its server is the bare host
+        ServerPath("/cloudapi/autoscaling", "every path below /cloudapi/autoscaling"),
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)
         RenameRequired("GroupImmutableProperties", "data center", "datacenter", "misspelt required name"),
         # `type: int` is not an OpenAPI/JSON-Schema type (validators reject the whole spec); both fields are

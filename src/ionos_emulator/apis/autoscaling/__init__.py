@@ -26,7 +26,7 @@ from ... import spec as specs
 from ...engine import resources
 from ...engine.change import Change, key
 from ...engine.errors import ApiError, invalid
-from ...gateway.context import Ctx
+from ...gateway.context import Ctx, Reply
 from ...store import Row
 from ..product import PKind, Product, computed_rows, new_row, render
 
@@ -39,9 +39,17 @@ PRODUCT = Product(
     # center (its owner, or a share with the edit privilege), checked below (guess)
     privilege=None,
 )
-PRODUCTS = [PRODUCT]
+# the first generation (vm-autoscaling-v1.yaml) at api.ionos.com/cloudapi/autoscaling, beside the Cloud API:
+# the same groups (the kinds below are shared), its own spellings (targetReplicaCount, no NIC firewall rules)
+V1 = Product(
+    name="autoscaling-v1",
+    spec_name="autoscaling-v1",
+    config_name="",  # the tools look "autoscaling" up for the current API
+    host="api.ionos.com",
+    registry=PRODUCT.registry,
+)
+PRODUCTS = [PRODUCT, V1]
 
-MAX_REPLICAS = {"POST": 100, "PUT": 200}  # the SDK's GroupProperties / GroupPutProperties maxima
 POLICY_DEFAULTS = {"range": "120s"}
 ACTION_DEFAULTS = {"cooldownPeriod": "5m"}
 SCALE_IN_DEFAULTS = {**ACTION_DEFAULTS, "terminationPolicy": "OLDEST_SERVER_FIRST", "deleteVolumes": False}
@@ -222,10 +230,7 @@ def group_props(ctx: Ctx, props: dict, old: Row | None) -> tuple[dict, Row]:
         raise invalid(
             "properties.location", f"must be the data center's location ({dc.props['location']}), got '{location}'"
         )
-    low, high = props["minReplicaCount"], props["maxReplicaCount"]
-    limit = MAX_REPLICAS.get(ctx.method, 200)
-    if high > limit:
-        raise invalid("properties.maxReplicaCount", f"must be at most {limit}, got {high}")
+    low, high = props["minReplicaCount"], props["maxReplicaCount"]  # their maxima: the schema's
     if low > high:
         raise invalid("properties.minReplicaCount", f"must not exceed maxReplicaCount ({high}), got {low}")
     rc = props["replicaConfiguration"]
@@ -382,7 +387,9 @@ GROUP = PKind(
 
 
 def action_view(ctx: Ctx, row: Row) -> dict:
-    return {k: row.props[k] for k in ("actionStatus", "actionType")}
+    """The action's type and status; the first generation of the API shows the count it scaled to as well."""
+    shown = ("actionStatus", "actionType", *(("targetReplicaCount",) if ctx.api.name == V1.name else ()))
+    return {k: row.props[k] for k in shown}
 
 
 ACTION = PKind(
@@ -427,7 +434,32 @@ SERVER = PKind(
     "servers",
     parent=GROUP,
     absolute_href=True,
-    stateless=True,
     rows=server_rows,
     metadata_fields=BASIC_METADATA,
 )
+
+
+def openapi_document(ctx: Ctx) -> dict:
+    """The API's own description, from its compiled spec: its operations by path and method."""
+    spec = specs.load(V1.spec_name)
+    paths: dict[str, dict] = {}
+    for op in spec.operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = {"operationId": op.id}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "VM Auto Scaling API", "version": spec.version},
+        "servers": [{"url": ctx.api_base}],
+        "paths": paths,
+    }
+
+
+@V1.handler("autoscalingOpenapiJsonGet")
+def openapi_json(ctx: Ctx) -> Reply:
+    return Reply(200, openapi_document(ctx))
+
+
+@V1.handler("autoscalingOpenapiYamlGet")
+def openapi_yaml(ctx: Ctx) -> Reply:
+    from ..cloud.k8s import _yaml
+
+    return Reply(200, "\n".join(_yaml(openapi_document(ctx))) + "\n", content_type="application/yaml")
