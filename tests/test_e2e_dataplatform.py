@@ -122,6 +122,8 @@ def test_real_host_bearer_and_privilege(emulator):
         emulator.url + "/dataplatform/versions", headers={"Host": "api.ionos.com", "Authorization": f"Bearer {token}"}
     )
     assert r.status_code == 200 and isinstance(r.json(), list)
+    with dp.ApiClient(dp.Configuration(host=emulator.url + PREFIX, token=token)) as c:  # the SDK's Bearer
+        assert dp.DataPlatformMetaDataApi(c).versions_get() == r.json()
     email, pw, _, _ = new_user(emulator, "dp")
     r = httpx.get(emulator.url + PREFIX + "/clusters", auth=(email, pw))
     assert r.status_code == 403 and "manageDataplatform" in r.json()["messages"][0]["message"]
