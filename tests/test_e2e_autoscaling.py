@@ -249,8 +249,9 @@ def test_the_first_generation_serves_the_same_groups(api, emulator, client):
     r = httpx.get(emulator.url + f"/cloudapi/autoscaling/groups/{gid}", auth=OWNER, headers={"Host": "api.ionos.com"})
     assert r.status_code == 200 and r.json()["href"].endswith("://api.ionos.com/cloudapi/autoscaling/groups/" + gid)
     doc = httpx.get(v1 + "/openapi.json", auth=OWNER).json()
-    assert doc["paths"]["/groups"]["post"]["operationId"] == "autoscalingGroupsPost"
+    assert doc["paths"]["/cloudapi/autoscaling/groups"]["post"]["operationId"] == "autoscalingGroupsPost"
     text = httpx.get(v1 + "/openapi.yaml", auth=OWNER).text
-    assert yaml.safe_load(text)["paths"]["/groups/{groupId}"]["delete"]["operationId"] == "autoscalingGroupsDelete"
+    paths = yaml.safe_load(text)["paths"]
+    assert paths["/cloudapi/autoscaling/groups/{groupId}"]["delete"]["operationId"] == "autoscalingGroupsDelete"
     assert httpx.delete(f"{v1}/groups/{gid}", auth=OWNER).status_code == 204
     assert cloud_servers(client, dc) == {}

@@ -45,6 +45,10 @@ PRODUCT_SOURCES = {
     "autoscaling-v1": "vm-autoscaling-v1.yaml",
 }
 # not compiled: object-storage-s3-v2.yaml (an XML API; needs its own treatment)
+# APIs IONOS publishes no OpenAPI file for: specs written for the emulator in this repository's specs/ (each
+# file's header says where its structure comes from; docs/fidelity.md has the detail)
+OWN_SOURCES = {"aimodelhub": "aimodelhub.yaml", "openai": "openai-compatible.yaml"}
+OWN_SPECS = REPO / "specs"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -326,23 +330,6 @@ class Replace:
         return True
 
 
-class ServerPath:
-    """Move the path prefix every path begins with into the server's URL (so into the compiled basePath): the
-    API is then mounted at that prefix, as its real clients reach it."""
-
-    def __init__(self, prefix: str, why: str):
-        self.prefix, self.why = prefix, why
-
-    def apply(self, doc: dict) -> bool:
-        paths, servers = doc.get("paths") or {}, doc.get("servers") or []
-        if not paths or not servers or not all(p.startswith(self.prefix + "/") for p in paths):
-            return False
-        doc["paths"] = {p[len(self.prefix) :]: item for p, item in paths.items()}
-        for server in servers:
-            server["url"] = server["url"].rstrip("/") + self.prefix
-        return True
-
-
 def _schema_path(*keys: str) -> tuple:
     return ("components", "schemas") + keys
 
@@ -359,9 +346,6 @@ CORRECTIONS = {
         Replace(_schema_path("StorageSize", "minimum"), 10240, 2048, "clients create clusters with 2048 MB"),
     ],
     "autoscaling-v1": [
-        # the API lives at api.ionos.com/cloudapi/autoscaling, beside the Cloud API's /cloudapi/v6: its paths
-        # all begin there, its server is the bare host
-        ServerPath("/cloudapi/autoscaling", "every path below /cloudapi/autoscaling"),
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)
         RenameRequired("GroupImmutableProperties", "data center", "datacenter", "misspelt required name"),
         # `type: int` is not an OpenAPI/JSON-Schema type (validators reject the whole spec); both fields are
@@ -422,10 +406,11 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     parts = []
-    sources = [(name, fname, False) for name, fname in SOURCES.items()]
-    sources += [(name, fname, True) for name, fname in PRODUCT_SOURCES.items()]
-    for name, fname, with_servers in sources:
-        with open(args.specs / fname, encoding="utf-8") as fh:
+    sources = [(name, args.specs / fname, False) for name, fname in SOURCES.items()]
+    sources += [(name, args.specs / fname, True) for name, fname in PRODUCT_SOURCES.items()]
+    sources += [(name, OWN_SPECS / fname, True) for name, fname in OWN_SOURCES.items()]
+    for name, path, with_servers in sources:
+        with open(path, encoding="utf-8") as fh:
             doc = yaml.load(fh, Loader=SpecLoader)
         comp = Compiler(doc, name)
         data = comp.compile(with_servers=with_servers)

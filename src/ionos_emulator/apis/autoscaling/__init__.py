@@ -46,6 +46,7 @@ V1 = Product(
     spec_name="autoscaling-v1",
     config_name="",  # the tools look "autoscaling" up for the current API
     host="api.ionos.com",
+    path_base="/cloudapi/autoscaling",  # every path of its spec begins there; its server is the bare host
     registry=PRODUCT.registry,
 )
 PRODUCTS = [PRODUCT, V1]
@@ -448,7 +449,7 @@ def openapi_document(ctx: Ctx) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "VM Auto Scaling API", "version": spec.version},
-        "servers": [{"url": ctx.api_base}],
+        "servers": [{"url": ctx.base_url}],
         "paths": paths,
     }
 

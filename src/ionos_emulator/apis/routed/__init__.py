@@ -11,9 +11,7 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "certmanager": "cert",
     "logging": "logging",
-    "vpn": "vpn",
     "objectstoragemanagement": "objectstoragemanagement",
     "apigateway": "apigateway",
     "containerregistry": "containerregistry",
