@@ -156,7 +156,13 @@ def scale(ctx: Ctx, group: Row, target: int, change: Change) -> Row | None:
                 group.x["made"] = n = int(group.x.get("made", 0)) + 1
                 body = server_body(group, n)
                 ctx_for = cloud_ctx(ctx, "datacentersServersPost", path, body)
-                server = resources.create_row(ctx_for, compute.SERVER, dc, ch, body=body)
+                try:
+                    server = resources.create_row(ctx_for, compute.SERVER, dc, ch, body=body)
+                except ApiError as e:  # the Cloud API's rules refuse the replica: nothing is made
+                    if e.status >= 500:
+                        raise
+                    message = f"properties.replicaConfiguration: the Cloud API refuses a replica: {e.message}"
+                    raise ApiError(e.status, message, e.explicit_code) from None
                 group.x["servers"].append(server.id)
             ch.effect("props", key(action), set={"actionStatus": "SUCCESSFUL"})
             ch.effect("props", key(action), on_fail=True, set={"actionStatus": "FAILED"})
