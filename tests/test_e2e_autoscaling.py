@@ -5,6 +5,7 @@ limits; resizing it makes or deletes servers and records the actions; deleting i
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -255,3 +256,25 @@ def test_the_first_generation_serves_the_same_groups(api, emulator, client):
     assert paths["/cloudapi/autoscaling/groups/{groupId}"]["delete"]["operationId"] == "autoscalingGroupsDelete"
     assert httpx.delete(f"{v1}/groups/{gid}", auth=OWNER).status_code == 204
     assert cloud_servers(client, dc) == {}
+
+
+def test_the_group_is_busy_while_its_servers_are_made(api, emulator, client):
+    """With servers that take time (the Cloud API's timing), the group stays BUSY and its action IN_PROGRESS
+    until the servers are AVAILABLE."""
+    dc, lan = datacenter_with_lan(emulator)
+    emulator.admin("PUT", "timing", json={"profile": "instant", "overrides": {"server": 1.5}})
+    try:
+        g = api.groups_post(asg.GroupPost(properties=group_props(dc, lan, low=1, high=2)))
+        assert api.groups_find_by_id(g.id).metadata.state == "BUSY"
+        action = api.groups_actions_find_by_id(g.started_actions[0].id, g.id)
+        assert action.properties.action_status == "IN_PROGRESS"
+        assert [s.metadata.state for s in cloud_servers(client, dc).values()] == ["BUSY"]
+        deadline = time.time() + 15
+        while api.groups_find_by_id(g.id).metadata.state != "AVAILABLE" and time.time() < deadline:
+            time.sleep(0.2)
+        assert [s.metadata.state for s in cloud_servers(client, dc).values()] == ["AVAILABLE"]
+        done = api.groups_actions_find_by_id(g.started_actions[0].id, g.id)
+        assert done.properties.action_status == "SUCCESSFUL"
+    finally:
+        emulator.admin("PUT", "timing", json={"profile": "instant"})
+    api.groups_delete(g.id)

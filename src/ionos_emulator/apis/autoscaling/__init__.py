@@ -166,6 +166,7 @@ def scale(ctx: Ctx, group: Row, target: int, change: Change) -> Row | None:
                 group.x["servers"].append(server.id)
             ch.effect("props", key(action), set={"actionStatus": "SUCCESSFUL"})
             ch.effect("props", key(action), on_fail=True, set={"actionStatus": "FAILED"})
+        after_servers(change, ch)
     else:
         policy = (group.props.get("policy") or {}).get("scaleInAction") or {}
         order = policy.get("terminationPolicy") or "OLDEST_SERVER_FIRST"
@@ -175,11 +176,17 @@ def scale(ctx: Ctx, group: Row, target: int, change: Change) -> Row | None:
         elif order == "RANDOM":
             random.shuffle(doomed)
         doomed = doomed[: len(servers) - target]
-        delete_servers(ctx, group, doomed, bool(policy.get("deleteVolumes")), action)
+        delete_servers(ctx, group, doomed, bool(policy.get("deleteVolumes")), action, change)
     return action
 
 
-def delete_servers(ctx: Ctx, group: Row, servers: list[Row], volumes: bool, action: Row | None = None) -> None:
+def after_servers(change: Change, cloud: Change) -> None:
+    """The group's own change completes no sooner than the Cloud API request that changes its servers: the
+    group stays BUSY while its replicas are made or deleted."""
+    change.req["done_at"] = max(change.req["done_at"], cloud.req["done_at"])
+
+
+def delete_servers(ctx: Ctx, group: Row, servers: list[Row], volumes: bool, action: Row | None, change: Change) -> None:
     from ..cloud import compute
     from ..cloud.model import Change as CloudChange
 
@@ -196,6 +203,7 @@ def delete_servers(ctx: Ctx, group: Row, servers: list[Row], volumes: bool, acti
         if action is not None:
             ch.effect("props", key(action), set={"actionStatus": "SUCCESSFUL"})
             ch.effect("props", key(action), on_fail=True, set={"actionStatus": "FAILED"})
+    after_servers(change, ch)
 
 
 # -- groups ----------------------------------------------------------------------------------------
@@ -324,7 +332,7 @@ def update_group(ctx: Ctx, row: Row, props: dict, replace: bool, change: Change)
 
 
 def delete_group(ctx: Ctx, row: Row, change: Change) -> None:
-    delete_servers(ctx, row, group_servers(ctx, row), True)
+    delete_servers(ctx, row, group_servers(ctx, row), True, None, change)
     ctx.store.update(row)
 
 
