@@ -80,8 +80,13 @@ def cloud_servers(cloud, dc) -> dict:
     return {s.id: s for s in servers}
 
 
+def cores_in_use(client) -> int:
+    return ionoscloud.ContractResourcesApi(client).contracts_get().items[0].properties.resource_limits.cores_provisioned
+
+
 def test_group_makes_resizes_and_deletes_real_servers(api, emulator, client):
     dc, lan = datacenter_with_lan(emulator)
+    cores_before = cores_in_use(client)
     made = api.groups_post_with_http_info(asg.GroupPost(properties=group_props(dc, lan)))
     assert made.status_code == 201
     g = made.data
@@ -113,8 +118,7 @@ def test_group_makes_resizes_and_deletes_real_servers(api, emulator, client):
     assert one.properties.datacenter_server.href.endswith(f"/cloudapi/v6/datacenters/{dc}/servers/{listed[0].id}")
     assert one.properties.name.startswith("web-")
     # the Cloud API counts them in the contract's usage
-    contract = ionoscloud.ContractResourcesApi(client).contracts_get().items[0]
-    assert contract.properties.resource_limits.cores_provisioned >= 2
+    assert cores_in_use(client) == cores_before + 2
 
     # raising the minimum scales out; lowering the maximum scales in, oldest first, their volumes go with them
     up = api.groups_put(g.id, asg.GroupPut(properties=group_props(dc, lan, low=3, high=4, cls=asg.GroupPutProperties)))
@@ -141,6 +145,7 @@ def test_group_makes_resizes_and_deletes_real_servers(api, emulator, client):
     assert refused(api.groups_find_by_id, g.id)[0] == 404
     assert cloud_servers(client, dc) == {}
     assert ionoscloud.VolumesApi(client).datacenters_volumes_get(dc).items == []
+    assert cores_in_use(client) == cores_before
 
 
 def test_scale_in_keeps_volumes_unless_asked_and_newest_first(api, emulator, client):
@@ -278,3 +283,31 @@ def test_the_group_is_busy_while_its_servers_are_made(api, emulator, client):
     finally:
         emulator.admin("PUT", "timing", json={"profile": "instant"})
     api.groups_delete(g.id)
+
+
+def test_replicas_count_against_the_contracts_limits(emulator):
+    """A contract with room for three cores: a group of four one-core replicas is refused whole; three fit."""
+    number = 700000 + int(uuid.uuid4().int % 100000)
+    owner = (f"limits-{number}@example.com", "Passw0rd!")
+    made = emulator.admin(
+        "POST",
+        "contracts",
+        json={
+            "contractNumber": number,
+            "user": owner[0],
+            "password": owner[1],
+            "resourceLimits": {"coresPerContract": 3},
+        },
+    )
+    assert made.status_code == 200, made.text
+    dc, lan = datacenter_with_lan(emulator, auth=owner)
+    with asg.ApiClient(asg.Configuration(host=emulator.url + PREFIX, token=bearer(emulator, owner))) as c:
+        groups = asg.AutoScalingGroupsApi(c)
+        status, msg = refused(groups.groups_post, asg.GroupPost(properties=group_props(dc, lan, low=4, high=4)))
+        assert status == 422 and "core limit" in msg and "replicaConfiguration" in msg
+        assert groups.groups_get().items == []
+        g = groups.groups_post(asg.GroupPost(properties=group_props(dc, lan, low=3, high=4)))
+        up = group_props(dc, lan, low=4, high=4, cls=asg.GroupPutProperties)
+        assert refused(groups.groups_put, g.id, asg.GroupPut(properties=up))[0] == 422
+        assert len(groups.groups_servers_get(g.id).items) == 3
+        groups.groups_delete(g.id)
