@@ -311,3 +311,32 @@ def test_replicas_count_against_the_contracts_limits(emulator):
         assert refused(groups.groups_put, g.id, asg.GroupPut(properties=up))[0] == 422
         assert len(groups.groups_servers_get(g.id).items) == 3
         groups.groups_delete(g.id)
+
+
+def test_replicas_join_the_target_group_their_nic_names(api, emulator, client):
+    dc, lan = datacenter_with_lan(emulator)
+    tgs = ionoscloud.TargetGroupsApi(client)
+    tg = tgs.targetgroups_post(
+        ionoscloud.TargetGroup(
+            properties=ionoscloud.TargetGroupProperties(name="web", algorithm="ROUND_ROBIN", protocol="HTTP")
+        )
+    )
+    rc = replica(lan)
+    rc.nics[0].target_group = asg.TargetGroup(target_group_id=tg.id, port=8080, weight=5)
+    g = api.groups_post(asg.GroupPost(properties=group_props(dc, lan, low=2, high=2, replica_configuration=rc)))
+    servers = cloud_servers(client, dc)
+    ips = sorted(s.entities.nics.items[0].properties.ips[0] for s in servers.values())
+    targets = tgs.targetgroups_find_by_target_group_id(tg.id).properties.targets
+    assert sorted((t.ip, t.port, t.weight) for t in targets) == [(ip, 8080, 5) for ip in ips]
+    # a replica that goes leaves the target group
+    down = group_props(dc, lan, low=1, high=1, replica_configuration=rc, cls=asg.GroupPutProperties)
+    api.groups_put(g.id, asg.GroupPut(properties=down))
+    (left,) = cloud_servers(client, dc).values()
+    targets = tgs.targetgroups_find_by_target_group_id(tg.id).properties.targets
+    assert [t.ip for t in targets] == [left.entities.nics.items[0].properties.ips[0]]
+    api.groups_delete(g.id)
+    assert not tgs.targetgroups_find_by_target_group_id(tg.id).properties.targets
+    # a target group that does not exist is refused
+    rc.nics[0].target_group = asg.TargetGroup(target_group_id=str(uuid.uuid4()), port=8080)
+    status, msg = refused(api.groups_post, asg.GroupPost(properties=group_props(dc, lan, replica_configuration=rc)))
+    assert status == 422 and "targetGroup.targetGroupId" in msg

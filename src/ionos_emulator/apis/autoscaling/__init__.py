@@ -9,6 +9,7 @@ shows them), so they count against the contract's limits and the Cloud API SDK s
 with `minReplicaCount` servers (a SCALE_OUT action); a PUT that moves the bounds past the current count
 scales out to the new minimum or in to the new maximum (the policy's termination policy picks which go, its
 `deleteVolumes` whether their volumes go with them); deleting the group deletes its servers and their volumes.
+A NIC that names a target group registers each replica's address there as a target, and removes it with it.
 No metrics are collected, so the policy's thresholds never trigger a scaling by themselves.
 """
 
@@ -164,6 +165,7 @@ def scale(ctx: Ctx, group: Row, target: int, change: Change) -> Row | None:
                     message = f"properties.replicaConfiguration: the Cloud API refuses a replica: {e.message}"
                     raise ApiError(e.status, message, e.explicit_code) from None
                 group.x["servers"].append(server.id)
+                register_targets(ctx, group, server, ch)
             ch.effect("props", key(action), set={"actionStatus": "SUCCESSFUL"})
             ch.effect("props", key(action), on_fail=True, set={"actionStatus": "FAILED"})
         after_servers(change, ch)
@@ -178,6 +180,47 @@ def scale(ctx: Ctx, group: Row, target: int, change: Change) -> Row | None:
         doomed = doomed[: len(servers) - target]
         delete_servers(ctx, group, doomed, bool(policy.get("deleteVolumes")), action, change)
     return action
+
+
+def register_targets(ctx: Ctx, group: Row, server: Row, ch: Change) -> None:
+    """A replica's NICs that name a target group become targets of it (their first address, the port and
+    weight the configuration gives), as the service registers its replicas with a load balancer."""
+    from ..cloud.netservices import TARGET_GROUP
+
+    nics = ctx.store.list(ctx.tenant, "nic", server.id)
+    made = []
+    for i, nic in enumerate(group.props["replicaConfiguration"].get("nics") or []):
+        ref = nic.get("targetGroup")
+        if not ref or i >= len(nics) or not nics[i].props.get("ips"):
+            continue
+        tg = ctx.store.get(ctx.tenant, TARGET_GROUP.name, "", ref["targetGroupId"])
+        if tg is None:
+            continue
+        target = {
+            "ip": nics[i].props["ips"][0],
+            "port": ref["port"],
+            "weight": ref["weight"],
+            "proxyProtocol": "none",
+            "healthCheckEnabled": True,
+            "maintenanceEnabled": False,
+        }
+        tg.props["targets"] = [*tg.props.get("targets", []), target]
+        ch.updated(TARGET_GROUP, tg)
+        made.append([tg.id, target["ip"], target["port"]])
+    if made:
+        group.x.setdefault("targets", {})[server.id] = made
+
+
+def unregister_targets(ctx: Ctx, group: Row, server: Row, ch: Change) -> None:
+    """The targets a replica was registered as leave their target groups with it."""
+    from ..cloud.netservices import TARGET_GROUP
+
+    for tg_id, ip, port in group.x.get("targets", {}).pop(server.id, []):
+        tg = ctx.store.get(ctx.tenant, TARGET_GROUP.name, "", tg_id)
+        if tg is None:
+            continue
+        tg.props["targets"] = [t for t in tg.props.get("targets", []) if (t["ip"], t["port"]) != (ip, port)]
+        ch.updated(TARGET_GROUP, tg)
 
 
 def after_servers(change: Change, cloud: Change) -> None:
@@ -198,6 +241,7 @@ def delete_servers(ctx: Ctx, group: Row, servers: list[Row], volumes: bool, acti
     with CloudChange(base, "server", dc_id) as ch:
         for server in servers:
             one = cloud_ctx(ctx, "datacentersServersDelete", f"/datacenters/{dc_id}/servers/{server.id}", query=query)
+            unregister_targets(ctx, group, server, ch)
             resources.delete_row(one, compute.SERVER, server, ch)
             group.x["servers"].remove(server.id)
         if action is not None:
@@ -256,6 +300,8 @@ def group_props(ctx: Ctx, props: dict, old: Row | None) -> tuple[dict, Row]:
     for i, nic in enumerate(rc.get("nics") or []):
         if nic.get("lan") is None:
             raise invalid(f"properties.replicaConfiguration.nics[{i}].lan", "is required")
+        if nic.get("targetGroup"):
+            nic["targetGroup"] = target_group_of(ctx, f"properties.replicaConfiguration.nics[{i}].targetGroup", nic)
         if str(nic["lan"]) not in lans:
             raise invalid(
                 f"properties.replicaConfiguration.nics[{i}].lan", f"names no LAN of data center {dc.id} ({nic['lan']})"
@@ -289,6 +335,24 @@ def group_props(ctx: Ctx, props: dict, old: Row | None) -> tuple[dict, Row]:
         "href": cloud_ctx(ctx, "datacentersFindById", "").href(dc.path),
     }
     return props, dc
+
+
+def target_group_of(ctx: Ctx, attr: str, nic: dict) -> dict:
+    """A NIC's target group: an existing one of the contract, a port and a weight (1 when left out, guess)."""
+    from ..cloud.model import visible
+
+    ref = nic["targetGroup"]
+    tg_id = ref.get("targetGroupId")
+    tg = ctx.store.get(ctx.tenant, "targetgroup", "", tg_id) if tg_id else None
+    if tg is None or not visible(ctx, tg):
+        raise invalid(f"{attr}.targetGroupId", f"names no target group ('{tg_id}')")
+    port = ref.get("port")
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise invalid(f"{attr}.port", f"must be a port from 1 to 65535, got {port}")
+    weight = 1 if ref.get("weight") is None else ref["weight"]
+    if not 0 <= weight <= 256:
+        raise invalid(f"{attr}.weight", f"must be from 0 to 256, got {weight}")
+    return {"targetGroupId": tg_id, "port": port, "weight": weight}
 
 
 def target_of(props: dict, current: int) -> int:
