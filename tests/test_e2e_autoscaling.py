@@ -55,7 +55,12 @@ def replica(lan, cores=1, ram=1024):
         nics=[asg.ReplicaNic(lan=int(lan), name="eth0", dhcp=True, firewall_active=True, firewall_rules=[rule])],
         volumes=[
             asg.ReplicaVolumePost(
-                name="root", size=10, type="HDD", image_alias="ubuntu:latest", image_password="Secret123!"
+                name="root",
+                size=10,
+                type="HDD",
+                image_alias="ubuntu:latest",
+                image_password="Secret123!",
+                boot_order="PRIMARY",
             )
         ],
     )
@@ -103,6 +108,7 @@ def test_group_makes_resizes_and_deletes_real_servers(api, emulator, client):
         assert [r.properties.port_range_start for r in nic.entities.firewallrules.items] == [22]
         vol = s.entities.volumes.items[0]
         assert (vol.properties.name, vol.properties.size, vol.properties.type) == ("root", 10.0, "HDD")
+        assert vol.properties.boot_order == "PRIMARY" and vol.properties.image_alias == "ubuntu:latest"
         assert s.properties.boot_volume.id == vol.id
     got = api.groups_find_by_id(g.id, depth=2)
     assert got.metadata.state == "AVAILABLE" and got.properties.datacenter.id == dc

@@ -94,7 +94,18 @@ def server_body(group: Row, n: int) -> dict:
     volumes = []
     secrets = group.x.get("volumeSecrets", [])
     for i, v in enumerate(rc.get("volumes") or []):
-        shown = ("name", "size", "type", "bus", "image", "imageAlias", "sshKeys", "userData", "backupunitId")
+        shown = (
+            "name",
+            "size",
+            "type",
+            "bus",
+            "image",
+            "imageAlias",
+            "sshKeys",
+            "userData",
+            "backupunitId",
+            "bootOrder",
+        )
         vp = {k: v[k] for k in shown if v.get(k)}
         vp.update(secrets[i] if i < len(secrets) else {})
         if not (v.get("image") or v.get("imageAlias")):
