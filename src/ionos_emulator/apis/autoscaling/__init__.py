@@ -29,6 +29,7 @@ from ...engine.change import Change, key
 from ...engine.errors import ApiError, invalid
 from ...gateway.context import Ctx, Reply
 from ...store import Row
+from ..dbaas import editable_datacenter
 from ..product import PKind, Product, computed_rows, new_row, render
 
 PRODUCT = Product(
@@ -265,23 +266,12 @@ def delete_servers(ctx: Ctx, group: Row, servers: list[Row], volumes: bool, acti
 
 
 def datacenter_of(ctx: Ctx, props: dict) -> Row:
-    """The group's data center: one the caller may change (its owner, or a share with the edit privilege)."""
-    from ..cloud.model import check_access
-
+    """The group's data center: one the caller may change (`dbaas.editable_datacenter`)."""
     ref = props.get("datacenter")
     dc_id = ref.get("id") if isinstance(ref, dict) else None
     if not dc_id:
         raise invalid("properties.datacenter.id", "is required")
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", dc_id)
-    if dc is None:
-        raise invalid("properties.datacenter.id", f"names no data center ('{dc_id}')")
-    try:
-        check_access(ctx, dc, write=True)
-    except ApiError as e:
-        if e.status == 404:
-            raise invalid("properties.datacenter.id", f"names no data center ('{dc_id}')") from None
-        raise
-    return dc
+    return editable_datacenter(ctx, "properties.datacenter.id", dc_id)
 
 
 def group_props(ctx: Ctx, props: dict, old: Row | None) -> tuple[dict, Row]:

@@ -18,7 +18,7 @@ from ...engine.change import Change
 from ...engine.errors import invalid, unprocessable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import cluster_name, maintenance_window
+from ..dbaas import cluster_name, editable_datacenter, maintenance_window
 from ..product import PKind, Product, load, rows_of
 
 PRODUCT = Product(
@@ -58,19 +58,6 @@ METADATA = (
 )
 
 
-def writable_datacenter(ctx: Ctx, dc_id: Any) -> Row:
-    """The cluster's data center: one of the contract the caller may change (owner, or a share that lets them)."""
-    from ..cloud.model import share_of, visible
-
-    dc = ctx.store.get(ctx.tenant, "datacenter", "", str(dc_id or ""))
-    if dc is None or not visible(ctx, dc):
-        raise invalid("properties.datacenterId", f"names no data center ('{dc_id}')")
-    p = ctx.principal
-    if not (p.admin or dc.meta.get("createdByUserId") == p.user_id or (share_of(ctx, dc) or {}).get("editPrivilege")):
-        raise invalid("properties.datacenterId", f"names a data center the user may not change ('{dc.id}')")
-    return dc
-
-
 def version_of(value: Any, current: str | None = None) -> str:
     if value in (None, ""):
         return current or VERSIONS[-1]
@@ -83,7 +70,7 @@ def version_of(value: Any, current: str | None = None) -> str:
 
 def prepare_cluster(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict:
     if old is None:
-        dc = writable_datacenter(ctx, props.get("datacenterId"))
+        dc = editable_datacenter(ctx, "properties.datacenterId", props.get("datacenterId"))
         datacenter = dc.id
     else:
         datacenter = old.props["datacenterId"]
