@@ -601,16 +601,7 @@ def compile_package(name: str, pkg: str, dist: str) -> tuple[dict, list[str]]:
 # build their request with local_var_params and call_api
 # ---------------------------------------------------------------------------------------------
 
-LEGACY_PRIMITIVES = {
-    "str": {"type": "string"},
-    "int": {"type": "integer"},
-    "float": {"type": "number"},
-    "bool": {"type": "boolean"},
-    "object": {},
-    "datetime": {"type": "string", "format": "date-time"},
-    "date": {"type": "string", "format": "date"},
-    "file": {"type": "string", "format": "binary"},
-}
+LEGACY_PRIMITIVES = {**PRIMITIVE_RESPONSE_TYPES, "file": {"type": "string", "format": "binary"}}
 
 
 def legacy_type(type_str: str, known: set[str]) -> dict:

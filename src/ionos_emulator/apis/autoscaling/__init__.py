@@ -29,7 +29,7 @@ from ...engine.change import Change, key
 from ...engine.errors import ApiError, invalid
 from ...gateway.context import Ctx, Reply
 from ...store import Row
-from ..dbaas import editable_datacenter
+from ..dbaas import V1_CLUSTER_METADATA, editable_datacenter
 from ..product import PKind, Product, computed_rows, new_row, render
 
 PRODUCT = Product(
@@ -435,16 +435,7 @@ def group_members(ctx: Ctx, row: Row) -> dict:
     return {"entities": entities}
 
 
-GROUP_METADATA = (
-    "createdDate",
-    "createdBy",
-    "createdByUserId",
-    "lastModifiedDate",
-    "lastModifiedBy",
-    "lastModifiedByUserId",
-    "etag",
-    "state",
-)
+GROUP_METADATA = (*V1_CLUSTER_METADATA, "etag")  # who made and changed it, when, its etag and state
 BASIC_METADATA = ("createdDate", "lastModifiedDate", "etag", "state")
 
 GROUP = PKind(
