@@ -358,18 +358,17 @@ def datacenter_with_lan(
 
 
 def refused(call, *args, **kw) -> tuple[int, str]:
-    """Calls an official SDK method that must fail: (the HTTP status, the first message) of the IONOS error
-    envelope it answered, checked to be well formed. Every IONOS SDK's ApiException carries status and body."""
+    """The status and first message of an official SDK's call that the emulator refuses (its ApiException), after
+    checking the error envelope: httpStatus is the status, errorCode a string."""
     try:
         call(*args, **kw)
     except Exception as e:
-        status, body = getattr(e, "status", None), getattr(e, "body", None)
-        if status is None or body is None:
+        if not (hasattr(e, "status") and hasattr(e, "body")):
             raise
-        doc = json.loads(body)
-        assert doc["httpStatus"] == status and isinstance(doc["messages"][0]["errorCode"], str), doc
-        return status, doc["messages"][0]["message"]
-    raise AssertionError(f"{getattr(call, '__name__', call)} succeeded")
+        body = json.loads(e.body)
+        assert body["httpStatus"] == e.status and isinstance(body["messages"][0]["errorCode"], str)
+        return e.status, body["messages"][0]["message"]
+    raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")
 
 
 def new_user(
