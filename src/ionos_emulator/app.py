@@ -19,6 +19,7 @@ from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes import ingest
 from .dataplanes.local import fleets as local_fleets
+from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -45,14 +46,16 @@ class Emulator:
         resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
         self.store = open_store(settings.data_dir, settings.database)
+        self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
             self.store,
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
+            clock=self.clock,
         )
         self.identity.ensure_default()
-        self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
+        self.lifecycle = Lifecycle(self.store, Timing(settings.timing), self.clock)
         self.dns_server: DnsServer | None = None
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
@@ -97,6 +100,7 @@ class Emulator:
 
     def _state_replaced(self) -> None:
         """What this process remembers of the store's state is stale."""
+        self.clock.refresh()  # the clock is the store's: real time again after a reset, a snapshot's after a load
         self.identity._cache.clear()
         self.identity._key = None
         self.chaos.forget()
