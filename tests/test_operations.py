@@ -21,6 +21,8 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "apigateway",
+    "cdn",
     "activitylog",
     "billing",
     "reseller",
@@ -35,6 +37,10 @@ COMPLETE = (
     "certmanager",
     "certmanager-v1",
     "vpn",
+    "autoscaling",
+    "autoscaling-v1",
+    "kafka",
+    "dataplatform",
     "objectstoragemanagement",
 )
 MOUNTS = Mounts(build_apis()).all

@@ -73,8 +73,10 @@ class Emulator:
                 if name not in self.lifecycle.effects:
                     self.lifecycle.effects[name] = factory(settings)
         from .admin import build_admin
+        from .dataplanes.web import WebPlanes
 
         self.admin = build_admin(self)
+        self.web = WebPlanes(self)  # API Gateway and CDN traffic, served before the API pipeline
 
     @property
     def apis(self) -> list[ApiModule]:
@@ -131,7 +133,13 @@ class Emulator:
 
         arrived, t0 = time.time(), time.perf_counter()
         try:
+            web = self.web.find(scope)
             body = await self._read_body(scope, receive)
+            if web is not None:  # not an API call: no chaos rule, no journal entry
+                from .dataplanes.web import serve as serve_web
+
+                await serve_web(web, scope, body, respond)
+                return
             rule = self.chaos_rule(scope)
             if rule is not None and rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)

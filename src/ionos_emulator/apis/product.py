@@ -265,7 +265,8 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
         meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
     props = {**kind.rendered_defaults, **(kind.view(ctx, row) if kind.view else row.props)}
     out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
-    return {k: v for k, v in out.items() if k in kind.envelope}
+    out = {k: v for k, v in out.items() if k in kind.envelope}
+    return {**out, **kind.members(ctx, row)} if kind.members else out
 
 
 def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
@@ -291,7 +292,8 @@ def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     if "href" in kind.envelope:  # a collection has an href where its resources have one
         out["href"] = coll_href
     out.update(items=[render(ctx, kind, r) for r in page_rows], offset=offset, limit=limit)
-    out[kind.links_field] = listing.links(coll_href, offset, limit, total)
+    links_href = ctx.href(path) if kind.absolute_links else coll_href
+    out[kind.links_field] = listing.links(links_href, offset, limit, total)
     return out
 
 

@@ -11,11 +11,7 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "kafka": "kafka",
-    "apigateway": "apigateway",
     "containerregistry": "containerregistry",
-    "autoscaling": "autoscaling",
-    "cdn": "cdn",
 }
 
 
