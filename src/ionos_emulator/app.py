@@ -7,6 +7,7 @@ import base64
 import gc
 import logging
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import orjson
@@ -20,6 +21,7 @@ from .gateway.context import ApiModule, Reply, Services
 from .gateway.mounts import Mounts
 from .gateway.pipeline import Observations, Pipeline, Request
 from .identity import Identity
+from .identity.throttle import LoginThrottle
 from .settings import Settings
 from .store import open_store
 
@@ -38,12 +40,17 @@ class Emulator:
 
         resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
+        # every request runs in this pool, off the event loop (see __call__): a slow one (a zone file, a
+        # password hash, a data plane) holds one thread, never the loop; the store gives each thread its own
+        # connection and serialises write transactions
+        self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="request")
         self.store = open_store(settings.data_dir, settings.database)
         self.identity = Identity(
             self.store,
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
+            throttle=LoginThrottle(settings.login_failures_per_user, settings.login_failures_per_source),
         )
         self.identity.ensure_default()
         self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
@@ -75,6 +82,7 @@ class Emulator:
         self.lifecycle.timing = timing
         self.identity._cache.clear()
         self.identity._key = None
+        self.identity.throttle.clear()
         self.identity.ensure_default()
         self.observations.violations.clear()
         for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
@@ -96,11 +104,12 @@ class Emulator:
 
         try:
             body = await self._read_body(scope, receive)
+            loop = asyncio.get_running_loop()
             if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
                 reply, pretty = self.handle(scope, b"", refused=body)
                 reply.headers["Connection"] = "close"
-            else:
-                reply, pretty = self.handle(scope, body)
+            else:  # the request itself, in the pool
+                reply, pretty = await loop.run_in_executor(self.pool, self.handle, scope, body)
             await _send(respond, reply, pretty)
         except Exception:  # never uvicorn's plain-text 500: the envelope, or a closed connection once started
             log.error("unexpected error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc())
@@ -158,6 +167,7 @@ class Emulator:
                     self.dns_server.close()
                 for fleet in local_fleets(self.settings):  # started again with the emulator
                     fleet.stop_all()
+                await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)  # requests finish
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -188,11 +198,15 @@ class Emulator:
                 log.error("DNS server not started on %s port %d: %s", self.settings.host, self.settings.dns_port, e)
 
     async def _tick(self):
-        """Completes due requests even when nobody polls (realistic timing, restarts)."""
+        """Completes due requests even when nobody polls (realistic timing, restarts), in the pool: completing
+        a change may provision a data plane."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.25)
             try:
-                self.lifecycle.settle()
+                await loop.run_in_executor(self.pool, self.lifecycle.settle)
+            except ApiError as e:  # the database is away (503): said once per tick, without a traceback
+                log.warning("settling requests failed: %s", e.message)
             except Exception:  # a busy database must not stop the ticker
                 log.exception("settling requests failed")
 
@@ -208,6 +222,7 @@ class Emulator:
             headers=headers,
             body=raw,
             base_url=_base_url(scope, headers, self.settings.trust_proxy_headers),
+            client=(scope.get("client") or ("",))[0],
         )
         pretty = query.get("pretty", "true").lower() != "false"
         try:
