@@ -3,8 +3,9 @@
 A change that creates or changes a cluster carries a `postgresql.dataplane` effect: when the lifecycle
 completes the change (the cluster turns AVAILABLE), the effect makes the cluster's role and database
 exist with the current password; deleting a cluster drops them when the deletion completes. The effect
-runs inside the store's settle transaction but talks to the server on its own connection; it never
-raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
+marks the cluster inside the store's settle transaction and talks to the server once that has committed
+(`dataplanes.after_commit`), on its own connection; it never raises (a refusal turns the cluster FAILED
+with the reason), so a bad or silent server holds neither settling nor other writers.
 
 With `--dataplanes local` each cluster gets a private server of its own instead (dataplanes/local/, the
 same interface). Without either (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
@@ -19,11 +20,11 @@ import os
 from collections.abc import Callable
 from typing import TypedDict
 
-from ...dataplanes import local
+from ...dataplanes import Outcome, after_commit, local
 from ...dataplanes.local.postgres import KIND
 from ...dataplanes.postgres import Server, scram_verifier
 from ...engine.change import Change, key
-from ...engine.lifecycle import Effect
+from ...engine.lifecycle import Effect, FollowUp
 from ...gateway.context import Ctx
 from ...settings import Settings
 from ...store import Row, Store
@@ -80,7 +81,7 @@ def provision(ctx: Ctx, change: Change, row: Row) -> None:
     """Inside a change that creates or changes `row`: its role and database follow when it completes."""
     global _warned
     if server(ctx) is not None:
-        change.effect(EFFECT, key(row), action="sync")
+        change.effect(EFFECT, key(row), action="sync", busy=row.meta.get("state"))
         return
     row.x["dataplane"] = {"note": BOOKKEEPING}
     if not _warned:
@@ -143,30 +144,44 @@ def note(row: Row) -> str | None:
 # -- the effect ----------------------------------------------------------------------------------------
 
 
-def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> None:
+def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> FollowUp | None:
     if eff.get("action") == "drop":
         if srv is None:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
-            return
-        try:
-            log.info("PostgreSQL cluster %s: dropped %s", eff["id"], srv.drop_cluster(eff["id"]))
-        except Exception as e:  # the cluster is gone from the API either way
-            log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", eff["id"], e)
-        return
+            return None
+        return lambda: _drop(srv, eff["id"])  # once committed, outside the write lock
     row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
     if row is None or row.meta.get("state") == "DESTROYING":
-        return  # deleted before this change completed
+        return None  # deleted before this change completed
     if srv is None:
         row.x["dataplane"] = {"note": BOOKKEEPING}
-    else:
-        cred = row.x["login"]
-        try:
-            where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
-            host, port = srv.where(row.id)
-            row.x["dataplane"] = {"host": host, "port": port, "role": where.role, "database": where.database}
-        except Exception as e:
-            log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
-            row.meta["state"] = "FAILED"
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            row.x["dataplane"] = {"error": f"the PostgreSQL server at {srv.address} refused: {reason}"}
-    store.update(row)
+        store.update(row)
+        return None
+    return after_commit(store, eff, row, functools.partial(_ensure, srv, row))
+
+
+def _drop(srv: Server | local.Fleet, cluster_id: str) -> None:
+    try:
+        log.info("PostgreSQL cluster %s: dropped %s", cluster_id, srv.drop_cluster(cluster_id))
+    except Exception as e:  # the cluster is gone from the API either way
+        log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", cluster_id, e)
+
+
+def _ensure(srv: Server | local.Fleet, row: Row) -> Outcome:
+    """The cluster's role and database on the server; the outcome, a placement or the server's refusal."""
+    cred = row.x["login"]
+    try:
+        where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
+        host, port = srv.where(row.id)
+        plane = {"host": host, "port": port, "role": where.role, "database": where.database}
+        return lambda r: r.x.__setitem__("dataplane", plane)
+    except Exception as e:
+        log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        error = {"error": f"the PostgreSQL server at {srv.address} refused: {reason}"}
+
+        def failed(r: Row) -> None:
+            r.meta["state"] = "FAILED"
+            r.x["dataplane"] = error
+
+        return failed
