@@ -200,6 +200,9 @@ def test_failed_logins_are_limited_per_source_and_user(private):
 
 
 def test_a_valid_client_is_not_slowed_by_a_flood_of_failed_logins(private):
+    """Four clients guess the owner's password as fast as they can; the owner's own client (logged in) keeps
+    its speed: past the limit a guess answers 429 without hashing. (Before, every guess hashed on the event
+    loop, 20 to 40 times the valid client's latency.)"""
     emu = private()
     with httpx.Client(base_url=emu.url, auth=OWNER, timeout=30) as c:
         c.get(DCS).raise_for_status()
@@ -209,7 +212,7 @@ def test_a_valid_client_is_not_slowed_by_a_flood_of_failed_logins(private):
         def flood(n):
             with httpx.Client(base_url=emu.url, timeout=30) as f:
                 while not stop.is_set():
-                    f.get(DCS, auth=(f"flood{n}@example.com", "guess"))
+                    f.get(DCS, auth=(OWNER[0], f"guess{n}"))
 
         with ThreadPoolExecutor(4) as pool:
             for n in range(4):
