@@ -81,6 +81,7 @@ class Emulator:
         self.store.reset()
         self.lifecycle.timing = timing
         self.identity._cache.clear()
+        self.identity._verified.clear()
         self.identity._key = None
         self.identity.throttle.clear()
         self.identity.ensure_default()

@@ -69,6 +69,7 @@ TCP_IDLE_SECONDS = 30
 REAL_HOST_TTL = 60  # short: a resolver pointed here forgets the emulator's answers soon after it stops
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
 THREADS = 4  # threads answering queries
+ZONES_CACHED = 32  # built primary zones kept (a query into one of them reads no record)
 MAX_INFLIGHT = 512  # UDP queries waiting for a thread; more are dropped
 
 
@@ -181,6 +182,10 @@ class Authority:
         }
         self.transfer_allowed = transfer_networks(getattr(emu.settings, "dns_transfer_allow", ""))
         self._indexed = False
+        # primary zones as built for queries, by zone: (version, Zone). A zone is built again when its version
+        # changes: every change of its records or keys counts in x["changes"], and a record that goes without
+        # one (a creation that failed) changes the count of its records
+        self._built: dict[tuple[int, str], tuple[tuple, Zone]] = {}
 
     @property
     def store(self):
@@ -204,7 +209,17 @@ class Authority:
         return None
 
     def load(self, kind, row: Row) -> Zone | None:
-        return load_primary(self.store, row) if kind is ZONE else load_secondary(row)
+        if kind is not ZONE:
+            return load_secondary(row)
+        version = (row.seq, row.x.get("changes", 0), self.store.count(row.tenant, RECORD.name, row.id))
+        built = self._built.get((row.tenant, row.id))
+        if built is not None and built[0] == version:
+            return built[1]
+        zone = load_primary(self.store, row)
+        if len(self._built) >= ZONES_CACHED:
+            self._built.pop(next(iter(self._built)), None)
+        self._built[(row.tenant, row.id)] = (version, zone)
+        return zone
 
     def reverse(self, qname: dns.name.Name) -> str | None:
         """The name a reverse record gives the address qname stands for (the oldest record wins)."""

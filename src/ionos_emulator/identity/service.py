@@ -179,6 +179,9 @@ class Identity:
         # in the store that every change to users, groups, passwords or tokens replaces, so one read per
         # request tells whether a remembered principal is still right, in every process sharing the store.
         self._cache: dict[str, tuple[str, Principal, float | None]] = {}
+        # Basic credentials -> the stored hash they were checked against: after a change of the generation (a
+        # token deleted elsewhere) the principal is read again, but the slow hash only if the password changed
+        self._verified: dict[str, str] = {}
         self._key: tuple[str, str] | None = None
 
     # -- seeding ---------------------------------------------------------------------------------
@@ -330,12 +333,17 @@ class Identity:
             email, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
         except Exception:
             raise unauthorized() from None
-        self.throttle.check(source, email)  # 429 past the limit, before any hashing
         login = self.store.kv_get(f"login:{email.lower()}")
-        # slow on purpose (cached above once it worked), and as slow for an e-mail that is nobody's
+        if login is not None and self._verified.get(cred) == login["hash"]:
+            return self._principal(login["tenant"], login["user"])  # this password matched this hash before
+        self.throttle.check(source, email)  # 429 past the limit, before any hashing
+        # slow on purpose (remembered once it worked), and as slow for an e-mail that is nobody's
         if not check_password(password, login["hash"] if login else nobody_hash()) or login is None:
             self.throttle.failed(source, email)
             raise unauthorized()
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[cred] = login["hash"]
         return self._principal(login["tenant"], login["user"])
 
     # -- tokens ----------------------------------------------------------------------------------
