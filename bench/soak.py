@@ -10,6 +10,7 @@ p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and a
 
     python bench/soak.py                 # 60 s
     python bench/soak.py --duration 10   # shorter
+    python bench/soak.py --src ../other/src   # another checkout's emulator, as a baseline of the same run
 """
 
 from __future__ import annotations
@@ -172,12 +173,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (default 60)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of the idle figure first (default 5)")
+    parser.add_argument("--src", default=str(ROOT / "src"), help="the emulator's source tree (default: this one)")
     args = parser.parse_args()
 
     port, dns_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     data = tempfile.mkdtemp(prefix="emulator-soak-")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": args.src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(port), "--dns-port", str(dns_port)]
     server = subprocess.Popen([*cmd, "--data-dir", data], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
