@@ -68,10 +68,15 @@ class Product:
     # our path segment where it differs from the name: two generations of one product side by side
     # (MariaDB v1 at /mariadb/<region>, v2 at /mariadb/<region>/v2)
     path: str = ""
+    # the prefix every path of its spec begins with, where the spec's server names none (Certificate Manager
+    # v1's "/certificatemanager/..." on api.ionos.com): served as the API's base, so its kinds are found by
+    # path shape and its hrefs keep it
+    path_base: str = ""
     registry: Registry = field(default_factory=Registry)  # its kinds (PKind adds them)
     # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
     # installed in every app that mounts the product, so a change queued before a restart still completes
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
+    errors: errors.ErrorStyle = PRODUCT_ERRORS  # how its errors are spelled (the OpenAI-compatible API: OpenAI's)
 
     def handler(self, op_id: str):
         """Registers the handler of an operation the engine cannot serve by path shape."""
@@ -85,7 +90,8 @@ class Product:
     def modules(self) -> list[ApiModule]:
         spec = specs.load(self.spec_name)
         base = spec.base_path
-        bind(self.handlers, spec.operations, self.registry)
+        own = self.path_base
+        bind(self.handlers, spec.operations, self.registry, strip=own)
         out = []
         for loc in self.locations:
             region = REGIONS.get(loc, loc.replace("/", "-"))
@@ -93,8 +99,8 @@ class Product:
             if loc:
                 prefix = f"/{segment}/{region}{base}"
             else:
-                prefix = base if base and base != "/" else f"/{segment}"
-            hosts = {self.host.format(region=region): base} if self.host else {}
+                prefix = base if base and base != "/" else (own or f"/{segment}")
+            hosts = {self.host.format(region=region): base or own} if self.host else {}
             out.append(
                 ApiModule(
                     name=self.name,
@@ -105,8 +111,9 @@ class Product:
                     hosts=hosts,
                     product=self.config_name,
                     privilege=self.privilege,
-                    errors=PRODUCT_ERRORS,
+                    errors=self.errors,
                     effects=dict(self.effects),
+                    path_base=own,
                 )
             )
         return out
