@@ -49,9 +49,10 @@ from cryptography.hazmat.primitives import serialization
 
 from ..apis.dns import names
 from ..apis.dns import rdata as api_rdata
+from ..apis.dns import reverse as reverse_api
 from ..apis.dns import zones as zone_api
 from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, _dnssec, dnskey
-from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
+from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, SECONDARY, ZONE, serial
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
 from ..endpoints import address, real_hosts
 from ..engine.errors import ApiError
@@ -228,13 +229,9 @@ class Authority:
         except (dns.exception.DNSException, ValueError, TypeError):
             return None
         found = []
-        for tenant in self._tenants():
-            for row in self.store.list(tenant, REVERSE.name):
-                try:
-                    if ipaddress.ip_address(row.props["ip"]) == ip:
-                        found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))
-                except ValueError:
-                    continue
+        for tenant in self._tenants():  # an indexed read per contract (reverse records carry their address)
+            for row in reverse_api.with_address(self.store, tenant, ip):
+                found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))
         return min(found)[2] if found else None
 
     # -- messages ------------------------------------------------------------------------------------

@@ -148,8 +148,8 @@ class ClusterService:
             ch.effect(self.effect_name, key(row), action=action, source=source, busy=row.meta.get("state"))
 
     def _apply(self, server, store, eff: dict, ts: float):
-        """The effect: make the cluster real (idempotent), or drop what a deleted one had; the server calls
-        run once the settle transaction has committed (dataplanes.after_commit)."""
+        """The effect: make the cluster real (idempotent), its server calls once the settle transaction has
+        committed (dataplanes.after_commit); or drop what a deleted one had."""
         if server is None:
             log.warning(
                 "%s: cluster %s: no server is configured any more; its %s on the data plane is skipped",
@@ -158,8 +158,9 @@ class ClusterService:
                 eff["action"],
             )
             return None
-        if eff["action"] == "drop":
-            return partial(self._drop, server, eff["id"])
+        if eff["action"] == "drop":  # inside the transaction: once a client sees the cluster gone, so is its user
+            self._drop(server, eff["id"])
+            return None
         row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
         states = self.CLUSTER.states
         # one being deleted is left alone (its drop follows), unless its API shows deletion and change alike

@@ -149,7 +149,9 @@ def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float)
         if srv is None:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
             return None
-        return lambda: _drop(srv, eff["id"])  # once committed, outside the write lock
+        # inside the transaction, as the deletion: once a client sees the cluster gone, so are its objects
+        _drop(srv, eff["id"])
+        return None
     row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
     if row is None or row.meta.get("state") == "DESTROYING":
         return None  # deleted before this change completed
