@@ -137,11 +137,11 @@ class CountingStore:
 
 def test_creating_a_record_loads_no_more_in_a_large_zone(private, monkeypatch):
     """Checking a new record reads the records of its own name, and the quota is counted, not loaded: a zone of
-    3,000 records costs what a zone of 3 does. (Before, each creation loaded every record of the contract.)"""
+    1,000 records costs what a zone of 3 does. (Before, each creation loaded every record of the contract.)"""
     emu = private()
     with httpx.Client(base_url=emu.url, auth=OWNER, timeout=60) as c:
         small, large = new_zone(c, "small.example"), new_zone(c, "large.example")
-        text = "".join(f"h{i} 3600 IN A 192.0.2.1\n" for i in range(3000))
+        text = "".join(f"h{i} 3600 IN A 192.0.2.1\n" for i in range(1000))
         r = c.put(f"{ZONES}/{large}/zonefile", content=text, headers={"Content-Type": "text/plain"})
         assert r.status_code == 200, r.text
         counter = CountingStore(emu.app.store, monkeypatch)
@@ -199,28 +199,39 @@ def test_failed_logins_are_limited_per_source_and_user(private):
         envelope(c.get("/auth/v1/tokens/generate", auth=("nobody@example.com", "x")), 429)
 
 
-def test_a_valid_client_is_not_slowed_by_a_flood_of_failed_logins(private):
-    """Four clients guess the owner's password as fast as they can; the owner's own client (logged in) keeps
-    its speed: past the limit a guess answers 429 without hashing. (Before, every guess hashed on the event
-    loop, 20 to 40 times the valid client's latency.)"""
+def test_a_valid_client_is_not_slowed_by_a_flood_of_failed_logins(private, monkeypatch):
+    """Four clients guess the owner's password, 60 times a second together, while the owner's own client
+    (logged in) works on: past the limit a guess answers 429 without hashing, so the flood costs the server
+    ten hashes, not one per guess, and the valid client keeps its speed. (Before, every guess hashed on the
+    event loop: 52 a second made a valid client's request 30 times slower.)"""
+    from ionos_emulator.identity import service
+
+    hashes = []
+    real_check = service.check_password
+    monkeypatch.setattr(service, "check_password", lambda *a: hashes.append(1) or real_check(*a))
     emu = private()
     with httpx.Client(base_url=emu.url, auth=OWNER, timeout=30) as c:
         c.get(DCS).raise_for_status()
         idle = statistics.median(timed(lambda: c.get(DCS).raise_for_status()) for _ in range(20))
-        stop = threading.Event()
+        stop, guesses = threading.Event(), []
 
         def flood(n):
             with httpx.Client(base_url=emu.url, timeout=30) as f:
-                while not stop.is_set():
-                    f.get(DCS, auth=(OWNER[0], f"guess{n}"))
+                while not stop.is_set():  # 4 x 15 a second
+                    guesses.append(f.get(DCS, auth=(OWNER[0], f"guess{n}")).status_code)
+                    stop.wait(1 / 15)
 
+        hashes.clear()
         with ThreadPoolExecutor(4) as pool:
             for n in range(4):
                 pool.submit(flood, n)
-            time.sleep(0.5)
+            time.sleep(2.5)  # the first ten guesses are hashed and counted; the rest answer 429
             busy = statistics.median(timed(lambda: c.get(DCS).raise_for_status()) for _ in range(20))
             stop.set()
-    assert busy < 10 * idle + 0.1, (idle, busy)
+    # the limit's ten failures, and at most one more per flooding client (in flight when the tenth was counted)
+    assert len(guesses) >= 20 and guesses.count(429) >= len(guesses) - 14, (len(guesses), guesses.count(429))
+    assert len(hashes) <= 14, len(hashes)  # none for the valid client
+    assert busy < 20 * idle + 0.25, (idle, busy)  # wide: the machine may be busy with other work
 
 
 def test_a_401_costs_the_same_for_unknown_and_real_users(private):
