@@ -182,7 +182,6 @@ class Authority:
             dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host) for h in real_hosts(emu.apis)
         }
         self.transfer_allowed = transfer_networks(getattr(emu.settings, "dns_transfer_allow", ""))
-        self._indexed = False
         # primary zones as built for queries, by zone: (version, Zone). A zone is built again when its version
         # changes: every change of its records or keys counts in x["changes"], and a record that goes without
         # one (a creation that failed) changes the count of its records
@@ -192,15 +191,23 @@ class Authority:
     def store(self):
         return self.emu.store
 
+    def pipeline_host(self, name: dns.name.Name) -> list[dns.rrset.RRset] | None:
+        """A Logging or Monitoring pipeline's own host name (its ingest endpoint) while the pipeline exists."""
+        from . import ingest
+
+        text = name.to_text(omit_final_dot=True).lower()
+        if not ingest.HOST.match(text) or ingest.pipeline_of(self.store, text) is None:
+            return None
+        return real_host_rrsets(text, self.emu.settings.host)
+
     def _tenants(self) -> list[int]:
         return [int(c["contractNumber"]) for c in self.emu.identity.contracts()]
 
     def find(self, qname: dns.name.Name, exact: bool = False) -> tuple[object, Row] | None:
         """The zone that answers for qname: the closest enclosing servable zone, a primary zone before a
         secondary one, the oldest of equals; through the name index, one read per label."""
-        if not self._indexed:
-            names.ensure_built(self.store, self._tenants(), (ZONE.name, SECONDARY.name))
-            self._indexed = True
+        # one read once built (a reset or a snapshot loaded may bring a store from before the index)
+        names.ensure_built(self.store, self._tenants(), (ZONE.name, SECONDARY.name))
         text = qname.to_text()
         for name in [text] if exact else names.ancestors(text):
             rows = [r for r in names.zones_named(self.store, name) if _servable(r)]
@@ -277,7 +284,7 @@ class Authority:
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
             resp.want_dnssec(True)
-        real = self.real_hosts.get(q.name)
+        real = self.real_hosts.get(q.name) or self.pipeline_host(q.name)
         if real is not None:  # the emulator's own names come before any Cloud DNS zone
             resp.flags |= dns.flags.AA
             resp.answer.extend(rrset for rrset in real if q.rdtype in (rrset.rdtype, dns.rdatatype.ANY))
