@@ -207,7 +207,7 @@ class Authority:
         """The zone that answers for qname: the closest enclosing servable zone, a primary zone before a
         secondary one, the oldest of equals; through the name index, one read per label."""
         # one read once built (a reset or a snapshot loaded may bring a store from before the index)
-        names.ensure_built(self.store, self._tenants(), (ZONE.name, SECONDARY.name))
+        names.ensure_built(self.store, self._tenants, (ZONE.name, SECONDARY.name))
         text = qname.to_text()
         for name in [text] if exact else names.ancestors(text):
             rows = [r for r in names.zones_named(self.store, name) if _servable(r)]

@@ -15,7 +15,7 @@ is what zone transfers are for), but never answers in its place: the DNS server 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ...engine.errors import conflict
 from ...store import Row, Store
@@ -53,14 +53,14 @@ def remove(store: Store, tenant: int, zone_id: str, name: str) -> None:
         store.kv_delete(k)
 
 
-def ensure_built(store: Store, tenants: list[int], kinds: tuple[str, ...]) -> None:
-    """A data dir from before the index: every zone of every contract indexed, once."""
+def ensure_built(store: Store, tenants: Callable[[], list[int]], kinds: tuple[str, ...]) -> None:
+    """A data dir from before the index: every zone of every contract (`tenants()`) indexed, once."""
     if store.kv_get(BUILT):
         return
     with store.tx():
         if store.kv_get(BUILT):
             return
-        for tenant in tenants:
+        for tenant in tenants():
             for kind in kinds:
                 for row in store.list(tenant, kind):
                     add(store, row)

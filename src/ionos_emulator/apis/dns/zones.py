@@ -53,7 +53,8 @@ def _zone_prepare(what: str, kind: str, quota_key: str, fields):
         if props.get("description") is not None:
             out["description"] = props["description"]
         if old is None:
-            names.ensure_built(ctx.store, [int(c["contractNumber"]) for c in ctx.identity.contracts()], ZONE_KINDS)
+            tenants = lambda: [int(c["contractNumber"]) for c in ctx.identity.contracts()]
+            names.ensure_built(ctx.store, tenants, ZONE_KINDS)
             names.check_owner(ctx.store, ctx.tenant, kind, name)  # one contract per name and subtree
             check_quota(ctx, quota_key)
             return out
