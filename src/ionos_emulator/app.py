@@ -20,6 +20,7 @@ from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes import ingest
 from .dataplanes.local import fleets as local_fleets
+from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -51,15 +52,17 @@ class Emulator:
         # connection and serialises write transactions
         self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="request")
         self.store = open_store(settings.data_dir, settings.database)
+        self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
             self.store,
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
             throttle=LoginThrottle(settings.login_failures_per_user, settings.login_failures_per_source),
+            clock=self.clock,
         )
         self.identity.ensure_default()
-        self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
+        self.lifecycle = Lifecycle(self.store, Timing(settings.timing), self.clock)
         self.dns_server: DnsServer | None = None
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
@@ -104,6 +107,7 @@ class Emulator:
 
     def _state_replaced(self) -> None:
         """What this process remembers of the store's state is stale."""
+        self.clock.refresh()  # the clock is the store's: real time again after a reset, a snapshot's after a load
         self.identity._cache.clear()
         self.identity._verified.clear()
         self.identity._key = None

@@ -185,7 +185,7 @@ class Authority:
         # primary zones as built for queries, by zone: (version, Zone). A zone is built again when its version
         # changes: every change of its records or keys counts in x["changes"], and a record that goes without
         # one (a creation that failed) changes the count of its records
-        self._built: dict[tuple[int, str], tuple[tuple, Zone]] = {}
+        self._built = {}  # (tenant, zone id) -> (version, Zone)
 
     @property
     def store(self):
