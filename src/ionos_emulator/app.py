@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .https import HttpsServer
 
 log = logging.getLogger("ionos_emulator")
+TICK_GRACE = 1.0  # seconds
 
 
 class Emulator:
@@ -249,7 +250,9 @@ class Emulator:
         while True:
             await asyncio.sleep(0.25)
             try:
-                await loop.run_in_executor(self.pool, self.lifecycle.settle)
+                # a change due less than TICK_GRACE ago is left to the client polling it: that request completes
+                # it, waiting for its data plane's follow-up, instead of finding the cluster still busy
+                await loop.run_in_executor(self.pool, lambda: self.lifecycle.settle(grace=TICK_GRACE))
             except ApiError as e:  # the database is away (503): said once per tick, without a traceback
                 log.warning("settling requests failed: %s", e.message)
             except Exception:  # a busy database must not stop the ticker

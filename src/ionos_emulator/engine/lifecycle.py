@@ -173,14 +173,15 @@ class Lifecycle:
                 self._save_failures(rules)
 
     # -- completing ------------------------------------------------------------------------------
-    def settle(self, now: float | None = None) -> int:
-        """Apply every request that has come due. Returns how many were applied here."""
+    def settle(self, now: float | None = None, grace: float = 0.0) -> int:
+        """Apply every request that has come due (`grace` seconds ago at least). Returns how many were
+        applied here."""
         if now is None:
             self.clock.refresh()  # the ticker's and every request's view of the clock another process set
             now = self.clock.now()
         done = 0
         while True:
-            due = self.store.due_requests(now)
+            due = self.store.due_requests(now - grace)
             if not due:
                 return done
             follow_ups: list[FollowUp] = []
