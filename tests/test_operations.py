@@ -21,6 +21,8 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "apigateway",
+    "cdn",
     "activitylog",
     "billing",
     "reseller",

@@ -78,8 +78,10 @@ class Emulator:
                 if name not in self.lifecycle.effects:
                     self.lifecycle.effects[name] = factory(settings)
         from .admin import build_admin
+        from .dataplanes.web import WebPlanes
 
         self.admin = build_admin(self)
+        self.web = WebPlanes(self)  # API Gateway and CDN traffic, served before the API pipeline
 
     @property
     def apis(self) -> list[ApiModule]:
@@ -133,7 +135,13 @@ class Emulator:
 
         arrived, t0 = time.time(), time.perf_counter()
         try:
+            web = self.web.find(scope)
             body = await self._read_body(scope, receive)
+            if web is not None:  # not an API call: no chaos rule, no journal entry
+                from .dataplanes.web import serve as serve_web
+
+                await serve_web(web, scope, body, respond)
+                return
             loop = asyncio.get_running_loop()
             # the chaos rule, then the request itself, in the pool (either may read or write the store)
             rule = await loop.run_in_executor(self.pool, self.chaos_rule, scope)

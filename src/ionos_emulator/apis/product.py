@@ -291,7 +291,8 @@ def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     if "href" in kind.envelope:  # a collection has an href where its resources have one
         out["href"] = coll_href
     out.update(items=[render(ctx, kind, r) for r in page_rows], offset=offset, limit=limit)
-    out[kind.links_field] = listing.links(coll_href, offset, limit, total)
+    links_href = ctx.href(path) if kind.absolute_links else coll_href
+    out[kind.links_field] = listing.links(links_href, offset, limit, total)
     return out
 
 

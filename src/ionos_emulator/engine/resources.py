@@ -123,6 +123,7 @@ class Kind:
     envelope: tuple[str, ...] = ("id", "type", "href", "metadata", "properties")  # what its schema has
     metadata_fields: tuple[str, ...] | None = None  # the metadata its schema has; None: all of it
     links_field: str = "_links"  # the paging links' name (MongoDB: "links")
+    absolute_links: bool = False  # paging links absolute though hrefs are relative (CDN: its Links are URIs)
     filter_names: dict[str, str] = field(default_factory=dict)  # filter.<key> -> the property it matches
     id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
     aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")

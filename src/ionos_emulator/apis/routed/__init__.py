@@ -13,10 +13,8 @@ from ..product import REGIONS, Product, spec_locations
 ROUTED = {
     "kafka": "kafka",
     "objectstoragemanagement": "objectstoragemanagement",
-    "apigateway": "apigateway",
     "containerregistry": "containerregistry",
     "autoscaling": "autoscaling",
-    "cdn": "cdn",
 }
 
 
