@@ -447,3 +447,22 @@ def refused(call, *args, **kw) -> tuple[int, str]:
         assert body["httpStatus"] == e.status and isinstance(body["messages"][0]["errorCode"], str)
         return e.status, body["messages"][0]["message"]
     raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")
+
+
+def new_member(
+    emu: Emulator, prefix: str = "user", *, group: bool = False, **privileges: bool
+) -> tuple[str, str, str, str | None]:
+    """A user who is no administrator (email, password, user id) and, asked for or given privileges, a group of
+    theirs holding them (its id; else None)."""
+    email, password = f"{prefix}-{os.urandom(4).hex()}@example.com", "Passw0rd!"
+    h = http_client()
+    person = {"firstname": "T", "lastname": "U", "email": email, "password": password, "administrator": False}
+    r = h.post(emu.cloud + "/um/users", auth=OWNER, json={"properties": person})
+    assert r.status_code == 202, r.text
+    user = r.json()["id"]
+    if not (group or privileges):
+        return email, password, user, None
+    name = f"{prefix}-{os.urandom(3).hex()}"
+    gid = h.post(emu.cloud + "/um/groups", auth=OWNER, json={"properties": {"name": name, **privileges}}).json()["id"]
+    assert h.post(f"{emu.cloud}/um/groups/{gid}/users", auth=OWNER, json={"id": user}).status_code == 202
+    return email, password, user, gid

@@ -265,7 +265,8 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
         meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
     props = {**kind.rendered_defaults, **(kind.view(ctx, row) if kind.view else row.props)}
     out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
-    return {k: v for k, v in out.items() if k in kind.envelope}
+    out = {k: v for k, v in out.items() if k in kind.envelope}
+    return {**out, **kind.members(ctx, row)} if kind.members else out
 
 
 def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:

@@ -136,6 +136,8 @@ class Kind:
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)
+    members: Hook | None = None  # (ctx, row) -> more top-level members rendered (VM Auto Scaling's entities)
+    ensure: bool = True  # products: a PUT of an unknown id creates it; False: a 404 (VM Auto Scaling)
 
 
 class Registry:
@@ -301,7 +303,7 @@ def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
         chain = load_chain(ctx, steps)
         parent = chain[-1] if chain else None
         rid = ctx.params[id_param]
-        if not kind.style.put_creates:
+        if not (kind.style.put_creates and kind.ensure):
             row = kind.style.load(ctx, kind, parent, rid)
             if parent is None:
                 kind.style.check_access(ctx, row, write=True)

@@ -11,10 +11,8 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "kafka": "kafka",
     "objectstoragemanagement": "objectstoragemanagement",
     "containerregistry": "containerregistry",
-    "autoscaling": "autoscaling",
 }
 
 
