@@ -24,6 +24,7 @@ Hooks (all optional):
     delete(ctx, row, change)                    rules and effects before a delete
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
+    created_view(ctx, row) -> props             the same in the reply that created it (a secret shown once)
     meta(ctx, row) -> dict                      metadata added at read time
     rows(ctx, parent) -> [Row]                  a computed collection's items (catalogues), instead of stored rows
 
@@ -130,6 +131,13 @@ class Kind:
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)
+    # a collection's page as this kind's API renders it, (ctx, kind, rows, path) -> dict, instead of offset/limit
+    # with _links (Container Registry registries: `limit` and an opaque `pagination.token`)
+    pager: Hook | None = None
+    # properties as rendered in the reply of the request that created it, (ctx, row) -> props, instead of
+    # `view`: a generated secret shown once (Container Registry token passwords)
+    created_view: Hook | None = None
+    flat_patch: bool = False  # a PATCH body is the properties themselves, not {"properties": ...}
 
 
 class Registry:

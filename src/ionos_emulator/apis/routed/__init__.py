@@ -17,7 +17,6 @@ ROUTED = {
     "vpn": "vpn",
     "objectstoragemanagement": "objectstoragemanagement",
     "apigateway": "apigateway",
-    "containerregistry": "containerregistry",
     "autoscaling": "autoscaling",
     "cdn": "cdn",
 }
