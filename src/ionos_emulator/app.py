@@ -14,6 +14,8 @@ from starlette.datastructures import Headers, QueryParams
 
 from .apis import build_apis
 from .dataplanes.local import fleets as local_fleets
+from .dataplanes.registry import RegistryPlane
+from .dataplanes.registry import match as registry_request
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -53,6 +55,7 @@ class Emulator:
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
         self.pipeline = Pipeline(self.services, self.mounts, self.observations)
+        self.registries = RegistryPlane(self.store, settings)  # the Container Registry's OCI data plane
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
             for name, factory in mount.api.effects.items():
                 if name not in self.lifecycle.effects:
@@ -86,6 +89,10 @@ class Emulator:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        registry = registry_request(scope)
+        if registry is not None:  # streamed, before any body is read (blobs are larger than an API body)
+            await self.registries(scope, receive, send, registry)
             return
         started = False
 
