@@ -21,6 +21,8 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "containerregistry",
+    "containerregistry-v1",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}

@@ -162,7 +162,9 @@ class RegistryPlane:
         url = f"{scope.get('scheme', 'http')}://{headers.get('host') or t.host}{t.base}/v2"
         if t.path == "":  # the registry's host, outside /v2
             raise OciError(404, "NOT_FOUND", "the registry serves the distribution API at /v2/")
-        registry = self.registry_named(t.name, t.host) if t.name is not None and not t.namespaced else None
+        # on its host name a registry is found by name and region; under the path prefix by name
+        on_host = t.name is not None and not t.base and not t.namespaced
+        registry = self.registry_named(t.name, t.host if on_host else None) if t.name is not None else None
         if t.path == "/token":
             await self.issue_token(send, headers, query, registry, t)
             return
