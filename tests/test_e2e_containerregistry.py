@@ -54,7 +54,9 @@ def new_token(api, registry_id: str, scopes=None, **props) -> tuple[str, str, st
     name = props.pop("name", None) or unique("tok")
     t = cr.TokensApi(api).registries_tokens_post(
         registry_id,
-        cr.PostTokenInput(properties=cr.PostTokenProperties(name=name, scopes=ALL if scopes is None else scopes, **props)),
+        cr.PostTokenInput(
+            properties=cr.PostTokenProperties(name=name, scopes=ALL if scopes is None else scopes, **props)
+        ),
     )
     return t.id, name, t.properties.credentials.password
 
@@ -181,7 +183,9 @@ def test_registry_rules(api):
     plain = new_registry(api, features=off)
     assert plain.properties.features.vulnerability_scanning.enabled is False
     on = cr.RegistryFeatures(vulnerability_scanning=cr.FeatureVulnerabilityScanning(enabled=True))
-    assert regs.registries_patch(plain.id, cr.PatchRegistryInput(features=on)).properties.features.vulnerability_scanning.enabled
+    assert regs.registries_patch(
+        plain.id, cr.PatchRegistryInput(features=on)
+    ).properties.features.vulnerability_scanning.enabled
     r = httpx.patch(
         f"{api.configuration.host}/registries/{reg.id}",
         auth=OWNER,
@@ -228,7 +232,9 @@ def test_tokens_show_their_password_once(api, emulator):
     post = cr.PostTokenInput(properties=cr.PostTokenProperties(name="ci-push", scopes=ALL))
     assert status_of(lambda: tokens.registries_tokens_post(reg.id, post)) == 409
     patched = tokens.registries_tokens_patch(
-        reg.id, created.id, cr.PatchTokenInput(status="disabled", scopes=[cr.Scope(name="app", type="repository", actions=["pull"])])
+        reg.id,
+        created.id,
+        cr.PatchTokenInput(status="disabled", scopes=[cr.Scope(name="app", type="repository", actions=["pull"])]),
     )
     assert patched.properties.status == "disabled" and patched.properties.scopes[0].actions == ["pull"]
     r = httpx.get(f"{emulator.url}/containerregistry/{reg.properties.name}/v2/", auth=("ci-push", password))
@@ -239,7 +245,9 @@ def test_tokens_show_their_password_once(api, emulator):
     assert put.properties.status == "enabled" and put.properties.credentials.password == ""  # not shown again
     rename = cr.PutTokenInput(properties=cr.PostTokenProperties(name="other", scopes=ALL))
     assert status_of(lambda: tokens.registries_tokens_put(reg.id, created.id, rename)) == 400
-    past = cr.PostTokenInput(properties=cr.PostTokenProperties(name="old", scopes=ALL, expiry_date="2001-01-01T00:00:00Z"))
+    past = cr.PostTokenInput(
+        properties=cr.PostTokenProperties(name="old", scopes=ALL, expiry_date="2001-01-01T00:00:00Z")
+    )
     assert status_of(lambda: tokens.registries_tokens_post(reg.id, past)) == 400
     wrong = cr.PostTokenInput(
         properties=cr.PostTokenProperties(name="wrong", scopes=[cr.Scope(name="*", type="repository", actions=["fly"])])
@@ -345,8 +353,14 @@ def test_oras_pushes_and_pulls_through_localhost(api, emulator, tmp_path, monkey
     vulns = cr.ArtifactsApi(api).registries_repositories_artifacts_vulnerabilities_get(reg.id, "app", art.id)
     assert vulns.items == []  # no scanner runs here
     assert status_of(lambda: cr.VulnerabilitiesApi(api).vulnerabilities_find_by_id("CVE-2021-44228")) == 404
-    assert status_of(lambda: cr.ArtifactsApi(api).registries_repositories_artifacts_find_by_digest(
-        reg.id, "app", digest(b"none"))) == 404
+    assert (
+        status_of(
+            lambda: cr.ArtifactsApi(api).registries_repositories_artifacts_find_by_digest(
+                reg.id, "app", digest(b"none")
+            )
+        )
+        == 404
+    )
     usage = cr.RegistriesApi(api).registries_find_by_id(reg.id).properties.storage_usage.bytes
     assert usage > 3 * 1024 * 1024  # the layer once, though two artifacts hold it
     assert usage < 2 * 3 * 1024 * 1024
@@ -380,7 +394,10 @@ def test_oras_at_the_registry_host_name(api, emulator, tmp_path, monkeypatch):
     repos = cr.RepositoriesApi(api).registries_repositories_get(reg.id).items
     assert [r.properties.name for r in repos] == ["team/chart"]
     # another registry's host does not know the repository
-    r = httpx.get(f"{emulator.url}/v2/team/chart/tags/list", headers={"Host": f"nobody-{uuid.uuid4().hex[:6]}.cr.de-fra.ionos.com"})
+    r = httpx.get(
+        f"{emulator.url}/v2/team/chart/tags/list",
+        headers={"Host": f"nobody-{uuid.uuid4().hex[:6]}.cr.de-fra.ionos.com"},
+    )
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     cr.RegistriesApi(api).registries_delete(reg.id)
 
@@ -395,7 +412,9 @@ def test_challenge_and_bearer_tokens(api, emulator):
     r = httpx.get(f"{emulator.url}/v2/{name}/app/tags/list")
     assert r.status_code == 401 and r.json()["errors"][0]["code"] == "UNAUTHORIZED"
     challenge = r.headers["www-authenticate"]
-    assert challenge.startswith('Bearer realm="http://127.0.0.1:') and f'scope="repository:{name}/app:pull"' in challenge
+    assert (
+        challenge.startswith('Bearer realm="http://127.0.0.1:') and f'scope="repository:{name}/app:pull"' in challenge
+    )
     realm = challenge.split('realm="')[1].split('"')[0]
     assert httpx.get(realm, params={"scope": f"repository:{name}/app:pull"}, auth=(user, "wrong")).status_code == 401
     tok = httpx.get(realm, params={"scope": f"repository:{name}/app:pull"}, auth=(user, password)).json()
@@ -460,10 +479,17 @@ def test_distribution_api(api, emulator):
         r = c.put(f"/{n}/web/manifests/v2", content=b"not json", headers={"Content-Type": OCI_MANIFEST})
         assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_INVALID"
         for tag in ("v2", "v3", "v4"):
-            assert c.put(f"/{n}/web/manifests/{tag}", content=manifest, headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+            assert (
+                c.put(f"/{n}/web/manifests/{tag}", content=manifest, headers={"Content-Type": OCI_MANIFEST}).status_code
+                == 201
+            )
         # a referrer (an artifact about the image)
-        sig = image_manifest(config, [], artifactType="application/vnd.example.sig", subject={
-            "mediaType": OCI_MANIFEST, "digest": digest(manifest), "size": len(manifest)})
+        sig = image_manifest(
+            config,
+            [],
+            artifactType="application/vnd.example.sig",
+            subject={"mediaType": OCI_MANIFEST, "digest": digest(manifest), "size": len(manifest)},
+        )
         r = c.put(f"/{n}/web/manifests/{digest(sig)}", content=sig, headers={"Content-Type": OCI_MANIFEST})
         assert r.status_code == 201 and r.headers["oci-subject"] == digest(manifest)
         refs = c.get(f"/{n}/web/referrers/{digest(manifest)}").json()
@@ -515,7 +541,9 @@ def test_scopes_are_enforced(api, emulator):
     with oci(emulator, pusher, push_pw) as c:
         config = push_blob(c, f"{n}/app", b"{}")
         manifest = image_manifest(config, [])
-        assert c.put(f"/{n}/app/manifests/1", content=manifest, headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+        assert (
+            c.put(f"/{n}/app/manifests/1", content=manifest, headers={"Content-Type": OCI_MANIFEST}).status_code == 201
+        )
         push_blob(c, f"{n}/other", b"{}")
         r = c.get("/_catalog")  # no scope of type registry
         assert r.status_code == 403 and r.json()["errors"][0]["code"] == "DENIED"
@@ -540,3 +568,11 @@ def test_basic_header_garbage_is_a_401(emulator):
     assert r.status_code == 401 and r.json()["errors"][0]["code"] == "UNAUTHORIZED"
     r = httpx.get(f"{emulator.url}/v2/", headers={"Authorization": "Basic !!!"})
     assert r.status_code == 401
+
+
+def test_the_server_certificate_covers_every_registry_host():
+    from ionos_emulator.apis import build_apis
+    from ionos_emulator.endpoints import certificate_names
+
+    names = certificate_names(build_apis(), "127.0.0.1")
+    assert {"*.cr.de-fra.ionos.com", "*.cr.us-ewr.ionos.com", "api.ionos.com"} <= set(names)

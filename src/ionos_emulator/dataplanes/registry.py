@@ -183,7 +183,9 @@ class RegistryPlane:
         if t.namespaced:  # /v2/<registry>/<repository>/...
             reg_name, _, repo = full.partition("/")
             if not repo:
-                raise OciError(404, "NAME_UNKNOWN", "name the registry and the repository: /v2/<registry>/<repository>/")
+                raise OciError(
+                    404, "NAME_UNKNOWN", "name the registry and the repository: /v2/<registry>/<repository>/"
+                )
             registry = self.registry_named(reg_name, None)
         if not REPO_NAME.match(repo):
             raise OciError(400, "NAME_INVALID", f"'{repo}' is not a valid repository name")
@@ -233,13 +235,13 @@ class RegistryPlane:
             claims = self.verify_bearer(value.strip())
             if claims is None or claims["exp"] < now:
                 return None
-            reg = self.store.get(claims["t"], REGISTRY.name, "", claims["r"])
-            token = self.store.get(claims["t"], TOKEN.name, claims["r"], claims["k"])
-            if reg is None or token is None or not token_valid(token, now):
+            found = self.store.get(claims["t"], REGISTRY.name, "", claims["r"])
+            held = self.store.get(claims["t"], TOKEN.name, claims["r"], claims["k"])
+            if found is None or held is None or not token_valid(held, now):
                 return None
-            if registry is not None and reg.id != registry.id:
+            if registry is not None and found.id != registry.id:
                 return None
-            return Grant(reg, token)
+            return Grant(found, held)
         return None
 
     def all_registries(self) -> list[Row]:
@@ -287,7 +289,9 @@ class RegistryPlane:
                 if len(parts) >= 2 and parts[0] == "repository" and "/" in parts[1]:
                     registry = self.registry_named(parts[1].split("/", 1)[0], None)
                     break
-        grant = self.grant(headers, registry) if (headers.get("authorization") or "").lower().startswith("basic") else None
+        grant = (
+            self.grant(headers, registry) if (headers.get("authorization") or "").lower().startswith("basic") else None
+        )
         if grant is None:
             raise OciError(
                 401,
@@ -296,7 +300,12 @@ class RegistryPlane:
                 {"WWW-Authenticate": 'Basic realm="container registry"'},
             )
         token = self.bearer(grant)
-        body = {"token": token, "access_token": token, "expires_in": BEARER_SECONDS, "issued_at": clock.iso(time.time())}
+        body = {
+            "token": token,
+            "access_token": token,
+            "expires_in": BEARER_SECONDS,
+            "issued_at": clock.iso(time.time()),
+        }
         await respond(send, 200, orjson.dumps(body), {"Content-Type": "application/json"})
 
     async def catalog(self, send: Send, query: QueryParams, grant: Grant, t: Target, url: str) -> None:
@@ -470,7 +479,9 @@ class Request:
             start = content_range_start(self.headers.get("content-range"))
             if start is not None and start != offset:
                 raise OciError(
-                    416, "BLOB_UPLOAD_INVALID", f"the chunk starts at {start}, the upload is at {offset}",
+                    416,
+                    "BLOB_UPLOAD_INVALID",
+                    f"the chunk starts at {start}, the upload is at {offset}",
                     {"Location": self.upload_url(upload), "Range": f"0-{max(0, offset - 1)}"},
                 )
             size = await receive_to(self.receive, path, append=True)
@@ -530,7 +541,9 @@ class Request:
         if DIGEST.match(digest) is None or self.grant is None or not self.grant.may(source, "pull"):
             return False
         row = self.store.get(self.registry.tenant, REPOSITORY.name, self.registry.id, source)
-        return bool(row and digest in (row.x.get("blobs") or {}) and self.plane.blob_path(self.registry, digest).exists())
+        return bool(
+            row and digest in (row.x.get("blobs") or {}) and self.plane.blob_path(self.registry, digest).exists()
+        )
 
     async def commit(self, path: Path, digest: str) -> None:
         """Verifies the upload's digest and moves it into the blob store (atomically); links it here."""
@@ -633,11 +646,14 @@ class Request:
             if missing:
                 raise OciError(400, "MANIFEST_UNKNOWN", f"the index names manifests not in the repository: {missing}")
         else:
-            refs = [doc.get("config")] if isinstance(doc.get("config"), dict) else []
+            config = doc.get("config")
+            refs: list[dict[str, Any]] = [config] if isinstance(config, dict) else []
             refs += [layer for layer in doc.get("layers") or [] if isinstance(layer, dict)]
             missing = [d.get("digest") for d in refs if d.get("digest") not in known_blobs]
             if missing:
-                raise OciError(400, "MANIFEST_BLOB_UNKNOWN", f"the manifest names blobs not in the repository: {missing}")
+                raise OciError(
+                    400, "MANIFEST_BLOB_UNKNOWN", f"the manifest names blobs not in the repository: {missing}"
+                )
         await asyncio.to_thread(_write_atomically, self.plane.blob_path(self.registry, digest), body)
         now = clock.iso_precise(time.time())
         subject = doc.get("subject") if isinstance(doc.get("subject"), dict) else None

@@ -119,7 +119,9 @@ def _allow_list(value: Any) -> list[str] | None:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise bad(f"properties.apiSubnetAllowList[{i}]", f"must be an IP address or a CIDR, got {entry!r}") from None
+            raise bad(
+                f"properties.apiSubnetAllowList[{i}]", f"must be an IP address or a CIDR, got {entry!r}"
+            ) from None
     return list(value)
 
 
@@ -225,7 +227,7 @@ def registry_page(ctx: Ctx, kind, rows: list[Row], path: str) -> dict:
         [(k, v) for k, v in ctx.query.multi_items() if k.startswith("filter.")]
         + [("offset", str(offset)), ("limit", str(limit))]
     )
-    items, offset, limit, total = listing.select(
+    items, _, _, total = listing.select(
         rows, lambda r: filter_view(ctx, kind, r), query, paginated=True, default_limit=100
     )
     href = ctx.href(path) if kind.absolute_href else "/" + path
@@ -433,9 +435,7 @@ def artifact_rows(ctx: Ctx, repo: Row | None) -> list[Row]:
     return out
 
 
-ARTIFACT = PKind(
-    PRODUCT, "artifact", "artifact", "artifacts", parent=REPOSITORY, stateless=True, rows=artifact_rows
-)
+ARTIFACT = PKind(PRODUCT, "artifact", "artifact", "artifacts", parent=REPOSITORY, stateless=True, rows=artifact_rows)
 # every artifact of a registry, across its repositories
 REGISTRY_ARTIFACT = PKind(
     PRODUCT,
@@ -448,7 +448,12 @@ REGISTRY_ARTIFACT = PKind(
 )
 # no scanner runs in the emulator: every artifact has no known vulnerability, and none is known by id
 ARTIFACT_VULNERABILITY = PKind(
-    PRODUCT, "artifactvulnerability", "vulnerability", "vulnerabilities", parent=ARTIFACT, stateless=True,
+    PRODUCT,
+    "artifactvulnerability",
+    "vulnerability",
+    "vulnerabilities",
+    parent=ARTIFACT,
+    stateless=True,
     rows=lambda ctx, artifact: [],
 )
 VULNERABILITY = PKind(
