@@ -12,6 +12,7 @@ import socket
 import uuid
 from pathlib import Path
 
+import dns.message
 import httpx
 import ionoscloud
 import ionoscloud_container_registry as cr
@@ -20,6 +21,7 @@ import pytest
 from ionoscloud_container_registry.exceptions import ApiException
 
 from conftest import sdk_client
+from ionos_emulator.dataplanes.dns import Authority
 from support import OWNER, bearer, wait
 
 PREFIX = "/containerregistries"
@@ -393,6 +395,12 @@ def test_oras_at_the_registry_host_name(api, emulator, tmp_path, monkeypatch):
     assert (out / "chart.tgz").read_bytes() == Path("chart.tgz").read_bytes()
     repos = cr.RepositoriesApi(api).registries_repositories_get(reg.id).items
     assert [r.properties.name for r in repos] == ["team/chart"]
+    # the emulator's DNS server answers for the registry's host name (the other way to reach it)
+    authority = Authority(emulator.app)
+    answer = authority.handle(dns.message.make_query(host, "A"), False, "127.0.0.1")[0]
+    assert [rr.address for rrset in answer.answer for rr in rrset] == ["127.0.0.1"]
+    unknown = authority.handle(dns.message.make_query(f"x{uuid.uuid4().hex[:6]}.cr.de-fra.ionos.com", "A"), False, "")
+    assert unknown[0].answer == []
     # another registry's host does not know the repository
     r = httpx.get(
         f"{emulator.url}/v2/team/chart/tags/list",

@@ -123,6 +123,14 @@ def match(scope: dict[str, Any]) -> Target | None:
     return None
 
 
+def registry_at(store: Store, host: str) -> Row | None:
+    """The registry whose host name this is, if there is one."""
+    m = HOST.match(host)
+    entry = store.kv_get(NAME_KEY + m["name"]) if m else None
+    row = store.get(entry["tenant"], REGISTRY.name, "", entry["id"]) if entry else None
+    return row if row is not None and hostname(row.props) == host else None
+
+
 @dataclass
 class Grant:
     """Who is calling: a registry's token."""
@@ -205,9 +213,12 @@ class RegistryPlane:
     # -- registries and tokens ---------------------------------------------------------------------------
 
     def registry_named(self, name: str | None, host: str | None) -> Row:
-        entry = self.store.kv_get(NAME_KEY + (name or ""))
-        row = self.store.get(entry["tenant"], REGISTRY.name, "", entry["id"]) if entry else None
-        if row is None or (host is not None and hostname(row.props) != host):
+        if host is not None:
+            row = registry_at(self.store, host)
+        else:
+            entry = self.store.kv_get(NAME_KEY + (name or ""))
+            row = self.store.get(entry["tenant"], REGISTRY.name, "", entry["id"]) if entry else None
+        if row is None:
             raise OciError(404, "NAME_UNKNOWN", f"no registry '{name}' is served here")
         if row.meta.get("state") == REGISTRY.states.destroying:
             raise OciError(404, "NAME_UNKNOWN", f"the registry '{name}' is being deleted")
