@@ -584,3 +584,45 @@ def test_the_server_certificate_covers_every_registry_host():
 
     names = certificate_names(build_apis(), "127.0.0.1")
     assert {"*.cr.de-fra.ionos.com", "*.cr.us-ewr.ionos.com", "api.ionos.com"} <= set(names)
+
+
+def test_allow_list_limits_who_reaches_the_registry(api, emulator):
+    regs = cr.RegistriesApi(api)
+    reg = new_registry(api)
+    _, user, password = new_token(api, reg.id)
+    url = f"{emulator.url}/containerregistry/{reg.properties.name}/v2/"
+    assert httpx.get(url, auth=(user, password)).status_code == 200
+    regs.registries_patch(reg.id, cr.PatchRegistryInput(api_subnet_allow_list=["192.0.2.0/24"]))
+    r = httpx.get(url, auth=(user, password))
+    assert r.status_code == 403 and r.json()["errors"][0]["code"] == "DENIED"  # 127.0.0.1 is not in the list
+    regs.registries_patch(reg.id, cr.PatchRegistryInput(api_subnet_allow_list=["192.0.2.0/24", "127.0.0.1"]))
+    assert httpx.get(url, auth=(user, password)).status_code == 200
+    regs.registries_patch(reg.id, cr.PatchRegistryInput(api_subnet_allow_list=["0.0.0.0/0"]))  # denies everyone
+    assert httpx.get(url, auth=(user, password)).status_code == 403
+    regs.registries_patch(reg.id, cr.PatchRegistryInput(api_subnet_allow_list=[]))
+    assert httpx.get(url, auth=(user, password)).status_code == 200
+    regs.registries_delete(reg.id)
+
+
+def test_token_expiry_is_cleared_by_null(api):
+    tokens = cr.TokensApi(api)
+    reg = new_registry(api)
+    tid, _, _ = new_token(api, reg.id, expiry_date="2099-06-01T00:00:00Z")
+    kept = tokens.registries_tokens_patch(reg.id, tid, cr.PatchTokenInput(status="enabled"))
+    assert kept.properties.expiry_date is not None  # not sent: unchanged
+    cleared = tokens.registries_tokens_patch(reg.id, tid, cr.PatchTokenInput(expiry_date=None))
+    assert cleared.properties.expiry_date is None
+    cr.RegistriesApi(api).registries_delete(reg.id)
+
+
+def test_token_endpoint_takes_the_oauth2_password_grant(api, emulator):
+    """containerd posts the credentials as a form instead of sending Basic."""
+    reg = new_registry(api)
+    _, user, password = new_token(api, reg.id)
+    n = reg.properties.name
+    form = {"grant_type": "password", "username": user, "password": password, "scope": f"repository:{n}/app:pull"}
+    tok = httpx.post(f"{emulator.url}/v2/token", data=form).json()["access_token"]
+    r = httpx.get(f"{emulator.url}/v2/{n}/app/tags/list", headers={"Authorization": f"Bearer {tok}"})
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    assert httpx.post(f"{emulator.url}/v2/token", data={**form, "password": "nope"}).status_code == 401
+    cr.RegistriesApi(api).registries_delete(reg.id)

@@ -161,7 +161,8 @@ class ProductStyle:
             props = body_properties(ctx)
         if replace:
             return props
-        props = {k: v for k, v in props.items() if v is not None}  # a PATCH leaves what it sends as null
+        # a PATCH leaves what it sends as null, unless null clears it
+        props = {k: v for k, v in props.items() if v is not None or k in kind.patch_clears}
         refused = [name for name in props if kind.patchable is not None and name not in kind.patchable]
         if refused:
             raise errors.invalid(f"properties.{refused[0]}", "cannot be changed")

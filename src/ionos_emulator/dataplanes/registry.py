@@ -28,6 +28,7 @@ import base64
 import fnmatch
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import re
@@ -101,6 +102,7 @@ class Target:
     base: str  # what precedes /v2 in the URLs the client uses: "" or "/containerregistry/<name>"
     namespaced: bool  # localhost: the registry's name is the first component of the repository
     host: str  # the host name the client addressed, without the port
+    client: str = ""  # the client's address
 
 
 def match(scope: dict[str, Any]) -> Target | None:
@@ -109,17 +111,18 @@ def match(scope: dict[str, Any]) -> Target | None:
     host = (Headers(scope=scope).get("host") or "").rsplit(":", 1)[0].lower() if scope else ""
     if host.startswith("[") or host.count(":"):  # an IPv6 literal: no registry host
         host = ""
+    client = (scope.get("client") or ("",))[0] or ""
     m = HOST.match(host)
     if m:
         sub = path[3:] if path == "/v2" or path.startswith("/v2/") else None
-        return Target(m["name"], sub if sub is not None else "", "", False, host)
+        return Target(m["name"], sub if sub is not None else "", "", False, host, client)
     if path.startswith(PREFIX):
         name, _, rest = path[len(PREFIX) :].partition("/")
         if rest == "v2" or rest.startswith("v2/"):
-            return Target(name, rest[2:] or "/", PREFIX + name, False, host)
+            return Target(name, rest[2:] or "/", PREFIX + name, False, host, client)
         return None
     if path == "/v2" or path.startswith("/v2/"):
-        return Target(None, path[3:] or "/", "", True, host)
+        return Target(None, path[3:] or "/", "", True, host, client)
     return None
 
 
@@ -174,6 +177,12 @@ class RegistryPlane:
         on_host = t.name is not None and not t.base and not t.namespaced
         registry = self.registry_named(t.name, t.host if on_host else None) if t.name is not None else None
         if t.path == "/token":
+            if method == "POST":  # the OAuth2 password grant (containerd): the form carries the credentials
+                form = QueryParams((await receive_all(receive, 64 * 1024)).decode("utf-8", "replace"))
+                user, password = form.get("username") or "", form.get("password") or ""
+                basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                headers = Headers({"authorization": basic})
+                query = QueryParams([(k, v) for k, v in form.multi_items() if k in ("scope", "service")])
             await self.issue_token(send, headers, query, registry, t)
             return
         if t.path in ("/", "/_catalog"):
@@ -264,12 +273,29 @@ class RegistryPlane:
         return out
 
     def authenticate(self, headers: Headers, registry: Row | None, url: str, t: Target, scope_hint: str) -> Grant:
+        if registry is not None:
+            self.check_source(registry, t)
         grant = self.grant(headers, registry)
         if grant is None:
             service = hostname(registry.props) if registry is not None else t.host
             challenge = f'Bearer realm="{url}/token",service="{service}",scope="{scope_hint}"'
             raise OciError(401, "UNAUTHORIZED", "authentication required", {"WWW-Authenticate": challenge})
+        self.check_source(grant.registry, t)
         return grant
+
+    def check_source(self, registry: Row, t: Target) -> None:
+        """A registry with an `apiSubnetAllowList` answers only the addresses in it (none with 0.0.0.0/0)."""
+        allowed = registry.props.get("apiSubnetAllowList") or []
+        if not allowed:
+            return
+        try:
+            client = ipaddress.ip_address(t.client)
+        except ValueError:
+            client = None
+        nets = [ipaddress.ip_network(a, strict=False) for a in allowed]
+        deny_all = any(n.prefixlen == 0 and n.version == 4 for n in nets)
+        if deny_all or client is None or not any(client in n for n in nets if n.version == client.version):
+            raise OciError(403, "DENIED", f"the registry does not accept requests from {t.client or 'this client'}")
 
     def bearer(self, grant: Grant) -> str:
         claims = {"t": grant.registry.tenant, "r": grant.registry.id, "k": grant.token.id}
@@ -295,7 +321,7 @@ class RegistryPlane:
         """The token endpoint (the challenge's realm): a Bearer token for a registry token's Basic credentials.
         It stands for the registry token: each request is checked against that token's scopes as they are then."""
         if registry is None and t.namespaced:  # scope=repository:<registry>/<repository>:pull,push
-            for scope in query.getlist("scope"):
+            for scope in (s for raw in query.getlist("scope") for s in raw.split(" ")):
                 parts = scope.split(":")
                 if len(parts) >= 2 and parts[0] == "repository" and "/" in parts[1]:
                     registry = self.registry_named(parts[1].split("/", 1)[0], None)
@@ -303,6 +329,8 @@ class RegistryPlane:
         grant = (
             self.grant(headers, registry) if (headers.get("authorization") or "").lower().startswith("basic") else None
         )
+        if registry is not None:
+            self.check_source(registry, t)
         if grant is None:
             raise OciError(
                 401,
@@ -310,6 +338,7 @@ class RegistryPlane:
                 "a registry token's name and password are required (HTTP Basic)",
                 {"WWW-Authenticate": 'Basic realm="container registry"'},
             )
+        self.check_source(grant.registry, t)
         token = self.bearer(grant)
         body = {
             "token": token,

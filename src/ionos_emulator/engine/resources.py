@@ -138,6 +138,9 @@ class Kind:
     # `view`: a generated secret shown once (Container Registry token passwords)
     created_view: Hook | None = None
     flat_patch: bool = False  # a PATCH body is the properties themselves, not {"properties": ...}
+    # properties a PATCH clears by sending null (elsewhere a null in a PATCH leaves the property as it is): a
+    # token's expiryDate, which terraform-provider-ionoscloud sends as null to remove it
+    patch_clears: tuple[str, ...] = ()
 
 
 class Registry:

@@ -375,6 +375,7 @@ TOKEN = PKind(
     pager=token_page,
     flat_patch=True,
     patchable=("expiryDate", "scopes", "status"),
+    patch_clears=("expiryDate",),
 )
 
 
