@@ -395,6 +395,8 @@ def test_oras_at_the_registry_host_name(api, emulator, tmp_path, monkeypatch):
     assert (out / "chart.tgz").read_bytes() == Path("chart.tgz").read_bytes()
     repos = cr.RepositoriesApi(api).registries_repositories_get(reg.id).items
     assert [r.properties.name for r in repos] == ["team/chart"]
+    nested = cr.RepositoriesApi(api).registries_repositories_find_by_name(reg.id, "team/chart")  # sent as team%2Fchart
+    assert nested.metadata.artifact_count == 1
     # the emulator's DNS server answers for the registry's host name (the other way to reach it)
     authority = Authority(emulator.app)
     answer = authority.handle(dns.message.make_query(host, "A"), False, "127.0.0.1")[0]
@@ -625,4 +627,31 @@ def test_token_endpoint_takes_the_oauth2_password_grant(api, emulator):
     r = httpx.get(f"{emulator.url}/v2/{n}/app/tags/list", headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     assert httpx.post(f"{emulator.url}/v2/token", data={**form, "password": "nope"}).status_code == 401
+    cr.RegistriesApi(api).registries_delete(reg.id)
+
+
+def test_contracts_share_the_name_space_and_nothing_else(api, emulator):
+    """Registry names are host names: unique across contracts; everything else stays in its contract."""
+    other = (31000431, f"cr-other-{uuid.uuid4().hex[:6]}@example.com", "other-secret")
+    r = httpx.post(
+        emulator.url + "/_emulator/contracts",
+        auth=OWNER,
+        json=dict(zip(("contractNumber", "user", "password"), other, strict=True)),
+    )
+    assert r.status_code in (200, 201), r.text
+    reg = new_registry(api)
+    _, user, password = new_token(api, reg.id)
+    with api_client(emulator, bearer(emulator, other[1:])) as theirs:
+        post = cr.PostRegistryInput(properties=cr.PostRegistryProperties(name=reg.properties.name, location="de/fra"))
+        assert status_of(lambda: cr.RegistriesApi(theirs).registries_post(post)) == 409
+        assert status_of(lambda: cr.RegistriesApi(theirs).registries_find_by_id(reg.id)) == 404
+        assert reg.id not in [x.id for x in cr.RegistriesApi(theirs).registries_get().items]
+        assert cr.NamesApi(theirs).names_check_usage_with_http_info(reg.properties.name).status_code == 200
+        mine = new_registry(theirs)
+        _, their_user, their_pw = new_token(theirs, mine.id)
+    with oci(emulator, their_user, their_pw) as c:  # their token opens their registry, not ours
+        assert c.get(f"/{mine.properties.name}/x/tags/list").json()["errors"][0]["code"] == "NAME_UNKNOWN"
+        assert c.get(f"/{reg.properties.name}/x/tags/list").status_code == 401
+    with oci(emulator, user, password) as c:
+        assert c.get(f"/{mine.properties.name}/x/tags/list").status_code == 401
     cr.RegistriesApi(api).registries_delete(reg.id)

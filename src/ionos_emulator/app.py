@@ -82,6 +82,7 @@ class Emulator:
         self.observations.violations.clear()
         for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
             fleet.drop_all()
+        self.registries.drop_all()  # the registries are gone, and so are their blobs
 
     # -- ASGI ------------------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):

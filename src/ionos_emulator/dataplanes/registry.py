@@ -32,6 +32,7 @@ import ipaddress
 import logging
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,7 @@ from ..apis.containerregistry.model import (
     REGISTRY,
     REPOSITORY,
     TOKEN,
+    UPLOAD_KEY,
     blob_root,
     hostname,
     secret_key,
@@ -77,7 +79,6 @@ ROUTE = re.compile(
 MANIFEST_LIMIT = 4 * 1024 * 1024  # the size every registry must accept
 CHUNK = 1024 * 1024
 BEARER_SECONDS = 3600
-UPLOAD_KEY = "containerregistry:upload:"
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 IMAGE_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
@@ -359,6 +360,10 @@ class RegistryPlane:
         await respond(send, 200, orjson.dumps({"repositories": page}), {**API_VERSION, **link})
 
     # -- files ----------------------------------------------------------------------------------------------
+
+    def drop_all(self) -> None:
+        """Every registry's blobs (a reset of the store)."""
+        shutil.rmtree(Path(self.settings.data_dir) / "containerregistry", ignore_errors=True)
 
     def root(self, registry: Row) -> Path:
         return blob_root(self.settings, registry.id)

@@ -53,6 +53,7 @@ ACTIONS = ("pull", "push", "delete")
 SCOPE_TYPES = ("repository", "registry")
 TOKEN_STATUS = ("enabled", "disabled")
 NAME_KEY = "containerregistry:name:"  # registry name -> {"tenant", "id"}: names are host names, unique everywhere
+UPLOAD_KEY = "containerregistry:upload:"  # upload session id -> {"registry", "repo", "started"}
 SECRET_KEY = "containerregistry:secret"  # the key token passwords and bearer tokens are derived with
 RUNNING = "Running"
 
@@ -199,6 +200,9 @@ def registry_after(ctx: Ctx, row: Row, change) -> None:
 def registry_delete(ctx: Ctx, row: Row, change) -> None:
     """The name is free again and the registry's blobs are gone."""
     ctx.store.kv_delete(NAME_KEY + row.props["name"])
+    for key, upload in ctx.store.kv_prefix(UPLOAD_KEY):  # its upload sessions
+        if upload.get("registry") == row.id:
+            ctx.store.kv_delete(key)
     shutil.rmtree(blob_root(ctx.settings, row.id), ignore_errors=True)
 
 
