@@ -23,6 +23,8 @@ COMPLETE = (
     "mongodb",
     "containerregistry",
     "containerregistry-v1",
+    "aimodelhub",
+    "openai",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}

@@ -27,7 +27,7 @@ ALIASES = {"inmemorydb": "inmemorydbv2", "inmemorydbv2": "inmemorydb", "mariadb"
 # tool looks "auth" up, they reach the Auth API through the Cloud API's host).
 NOT_SERVED = ("monitoring", "nfs", "objectstorage")
 # Products some tools have that the config file has no name for: the tools reach them at their real URL.
-NO_CONFIG_NAME = ("auth", "dataplatform")
+NO_CONFIG_NAME = ("auth", "dataplatform", "aimodelhub", "openai")
 
 
 def default_location(apis: list[ApiModule]) -> str:

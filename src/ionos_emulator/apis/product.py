@@ -72,6 +72,7 @@ class Product:
     # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
     # installed in every app that mounts the product, so a change queued before a restart still completes
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
+    errors: errors.ErrorStyle = PRODUCT_ERRORS  # how its errors are spelled (the OpenAI-compatible API: OpenAI's)
 
     def handler(self, op_id: str):
         """Registers the handler of an operation the engine cannot serve by path shape."""
@@ -107,7 +108,7 @@ class Product:
                     hosts=hosts,
                     product=self.config_name,
                     privilege=self.privilege,
-                    errors=PRODUCT_ERRORS,
+                    errors=self.errors,
                     effects=dict(self.effects),
                 )
             )

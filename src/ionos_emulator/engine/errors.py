@@ -38,10 +38,21 @@ class ErrorStyle:
 
     codes: Mapping[int, str] = field(default_factory=dict)
     vdc_prefix: bool = False
+    # OpenAI's {"error": {message, type, param, code}} instead of the IONOS envelope (the AI Model Hub's
+    # OpenAI-compatible API, which OpenAI clients read)
+    openai: bool = False
 
 
 CLOUD = ErrorStyle(_COMMON_CODES, vdc_prefix=True)
 PRODUCT = ErrorStyle({**_COMMON_CODES, 404: "404", 409: "409"})
+# OpenAI's error types by status (its published API reference)
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+}
+OPENAI = ErrorStyle({**_COMMON_CODES, 404: "model_not_found"}, openai=True)
 
 
 class ApiError(Exception):
@@ -76,6 +87,9 @@ class ApiError(Exception):
         return self.message
 
     def body(self, style: ErrorStyle = CLOUD) -> dict[str, Any]:
+        if style.openai:
+            kind = OPENAI_TYPES.get(self.status, "invalid_request_error" if self.status < 500 else "server_error")
+            return {"error": {"message": self.message, "type": kind, "param": None, "code": self.explicit_code}}
         return {
             "httpStatus": self.status,
             "messages": [{"errorCode": self.code_in(style), "message": self.text_in(style)}],
