@@ -655,3 +655,11 @@ def test_contracts_share_the_name_space_and_nothing_else(api, emulator):
     with oci(emulator, user, password) as c:
         assert c.get(f"/{mine.properties.name}/x/tags/list").status_code == 401
     cr.RegistriesApi(api).registries_delete(reg.id)
+
+
+def test_the_api_hosts_keep_their_own_v2(emulator):
+    """/v2 on a real API host is that API's (MariaDB's second generation), not a registry's namespace."""
+    r = httpx.get(f"{emulator.url}/v2/clusters", headers={"Host": "mariadb.de-fra.ionos.com"}, auth=OWNER)
+    assert r.status_code == 200 and r.json()["type"] == "collection"
+    r = httpx.get(f"{emulator.url}/v2/clusters", headers={"Host": "localhost"}, auth=OWNER)
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NOT_FOUND"  # a registry path, malformed

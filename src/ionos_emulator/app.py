@@ -16,6 +16,7 @@ from .apis import build_apis
 from .dataplanes.local import fleets as local_fleets
 from .dataplanes.registry import RegistryPlane
 from .dataplanes.registry import match as registry_request
+from .endpoints import real_hosts
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -56,6 +57,7 @@ class Emulator:
         self.observations = Observations()
         self.pipeline = Pipeline(self.services, self.mounts, self.observations)
         self.registries = RegistryPlane(self.store, settings)  # the Container Registry's OCI data plane
+        self.api_hosts = frozenset(real_hosts(self.mounts.apis))  # their /v2 is theirs, not a registry's
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
             for name, factory in mount.api.effects.items():
                 if name not in self.lifecycle.effects:
@@ -91,7 +93,7 @@ class Emulator:
             return
         if scope["type"] != "http":
             return
-        registry = registry_request(scope)
+        registry = registry_request(scope, self.api_hosts)
         if registry is not None:  # streamed, before any body is read (blobs are larger than an API body)
             await self.registries(scope, receive, send, registry)
             return

@@ -106,8 +106,9 @@ class Target:
     client: str = ""  # the client's address
 
 
-def match(scope: dict[str, Any]) -> Target | None:
-    """The data-plane request this is, or None for the emulator's APIs."""
+def match(scope: dict[str, Any], api_hosts: frozenset[str] = frozenset()) -> Target | None:
+    """The data-plane request this is, or None for the emulator's APIs (`api_hosts`: the real host names they
+    answer on, whose /v2 is theirs: mariadb.de-fra.ionos.com/v2 is MariaDB's second generation)."""
     path = scope.get("path", "")
     host = (Headers(scope=scope).get("host") or "").rsplit(":", 1)[0].lower() if scope else ""
     if host.startswith("[") or host.count(":"):  # an IPv6 literal: no registry host
@@ -122,7 +123,7 @@ def match(scope: dict[str, Any]) -> Target | None:
         if rest == "v2" or rest.startswith("v2/"):
             return Target(name, rest[2:] or "/", PREFIX + name, False, host, client)
         return None
-    if path == "/v2" or path.startswith("/v2/"):
+    if (path == "/v2" or path.startswith("/v2/")) and host not in api_hosts:
         return Target(None, path[3:] or "/", "", True, host, client)
     return None
 
@@ -159,12 +160,23 @@ class RegistryPlane:
     # -- ASGI -----------------------------------------------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, target: Target) -> None:
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.serve(scope, receive, send, target)
+            await self.serve(scope, receive, sending, target)
         except OciError as e:
+            if started:
+                raise
             await respond(send, e.status, error_body(e.code, e.message), {**API_VERSION, **e.headers})
         except Exception:
             log.exception("registry request %s %s failed", scope.get("method"), scope.get("path"))
+            if started:  # half a blob was sent: the connection closes
+                raise
             await respond(send, 500, error_body("UNKNOWN", "an unexpected error occurred"), API_VERSION)
 
     async def serve(self, scope: dict[str, Any], receive: Receive, send: Send, t: Target) -> None:
@@ -504,7 +516,7 @@ class Request:
         await respond(self.send, 201, b"", hdrs)
 
     async def upload(self, upload: str) -> None:
-        self.need("pull", "push") if self.method == "POST" and self.query.get("mount") else self.need("push")
+        self.need("push")  # a mount also needs pull on its source (mountable)
         if self.method == "POST" and not upload:
             await self.start_upload()
             return
