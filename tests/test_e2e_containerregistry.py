@@ -22,7 +22,7 @@ from ionoscloud_container_registry.exceptions import ApiException
 
 from conftest import sdk_client
 from ionos_emulator.dataplanes.dns import Authority
-from support import OWNER, bearer, wait
+from support import OWNER, InProcessEmulator, bearer, wait
 
 PREFIX = "/containerregistries"
 ALL = [cr.Scope(name="*", type="repository", actions=["pull", "push", "delete"])]
@@ -663,3 +663,20 @@ def test_the_api_hosts_keep_their_own_v2(emulator):
     assert r.status_code == 200 and r.json()["type"] == "collection"
     r = httpx.get(f"{emulator.url}/v2/clusters", headers={"Host": "localhost"}, auth=OWNER)
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NOT_FOUND"  # a registry path, malformed
+
+
+def test_a_reset_drops_every_registry_and_its_blobs(tmp_path):
+    own = InProcessEmulator(tmp_path / "data").start()
+    try:
+        with api_client(own) as c:
+            reg = new_registry(c)
+            _, user, password = new_token(c, reg.id)
+        with oci(own, user, password) as h:
+            push_blob(h, f"{reg.properties.name}/app", b"kept until the reset")
+        assert list((own.data_dir / "containerregistry" / reg.id).rglob("*"))
+        assert own.admin("POST", "reset").status_code == 200
+        assert not (own.data_dir / "containerregistry").exists()
+        r = httpx.get(f"{own.url}/v2/{reg.properties.name}/app/tags/list", auth=(user, password))
+        assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    finally:
+        own.stop()

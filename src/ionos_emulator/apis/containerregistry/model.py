@@ -17,12 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from starlette.datastructures import QueryParams
+
 from ...engine import clock, listing
 from ...engine.errors import ApiError, conflict
 from ...gateway.context import Ctx, Reply
 from ...settings import Settings
 from ...store import Row, Store
-from ..product import REGIONS, PKind, Product, filter_view, page, rows_of
+from ..product import REGIONS, PKind, Product, filter_view, page, render, rows_of
 
 PRODUCT = Product(
     name="containerregistry",
@@ -225,8 +227,6 @@ def registry_page(ctx: Ctx, kind, rows: list[Row], path: str) -> dict:
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
         raise ApiError(400, f"query parameter 'limit' must be an integer from 1 to 1000, got {raw_limit!r}")
     limit, offset = int(raw_limit), _token(ctx.query.get("pagination.token"))
-    from starlette.datastructures import QueryParams
-
     query = QueryParams(
         [(k, v) for k, v in ctx.query.multi_items() if k.startswith("filter.")]
         + [("offset", str(offset)), ("limit", str(limit))]
@@ -241,7 +241,7 @@ def registry_page(ctx: Ctx, kind, rows: list[Row], path: str) -> dict:
         "id": "registries",
         "type": "collection",
         "href": href,
-        "items": [_render(ctx, kind, r) for r in items],
+        "items": [render(ctx, kind, r) for r in items],
         "pagination": {"limit": limit, "token": nxt},
         "_links": {
             "self": f"{href}?limit={limit}" + (f"&pagination.token={_pagination_token(offset)}" if offset else ""),
@@ -249,12 +249,6 @@ def registry_page(ctx: Ctx, kind, rows: list[Row], path: str) -> dict:
             "previous": f"{href}?limit={limit}&pagination.token={prev}" if offset > 0 else "",
         },
     }
-
-
-def _render(ctx: Ctx, kind, row: Row) -> dict:
-    from ..product import render
-
-    return render(ctx, kind, row)
 
 
 REGISTRY = PKind(
