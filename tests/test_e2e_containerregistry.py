@@ -680,3 +680,83 @@ def test_a_reset_drops_every_registry_and_its_blobs(tmp_path):
         assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
     finally:
         own.stop()
+
+
+def write_image_layout(root: Path) -> dict[str, bytes]:
+    """A real OCI image layout: an index of two platforms' images (configs and a gzipped tar layer); the blobs
+    by digest."""
+    import gzip
+    import io
+    import tarfile
+
+    blobs: dict[str, bytes] = {}
+
+    def add(data: bytes) -> tuple[str, int]:
+        blobs[digest(data)] = data
+        return digest(data), len(data)
+
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as t:
+        content = b"#!/bin/sh\necho hello from the registry\n"
+        info = tarfile.TarInfo("usr/bin/hello")
+        info.size, info.mode = len(content), 0o755
+        t.addfile(info, io.BytesIO(content))
+    layer, layer_size = add(gzip.compress(tar.getvalue(), mtime=0))
+    manifests = []
+    for arch in ("amd64", "arm64"):
+        config = json.dumps(
+            {"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [digest(tar.getvalue())]}}
+        ).encode()
+        cfg, cfg_size = add(config)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": cfg_size},
+                "layers": [
+                    {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": layer_size}
+                ],
+            }
+        ).encode()
+        d, size = add(manifest)
+        manifests.append(
+            {"mediaType": OCI_MANIFEST, "digest": d, "size": size, "platform": {"architecture": arch, "os": "linux"}}
+        )
+    index_type = "application/vnd.oci.image.index.v1+json"
+    index, index_size = add(json.dumps({"schemaVersion": 2, "mediaType": index_type, "manifests": manifests}).encode())
+    for d, data in blobs.items():
+        path = root / "blobs" / "sha256" / d.split(":")[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+    top = {"mediaType": index_type, "digest": index, "size": index_size}
+    top["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+    return blobs
+
+
+def test_oras_pushes_and_pulls_an_image_layout(api, emulator, tmp_path):
+    """A multi-platform image from an OCI image layout on disk, pushed and pulled back into another layout."""
+    from oras.layout import NewLayout, NewLayoutFromRegistry
+
+    reg = new_registry(api)
+    _, user, password = new_token(api, reg.id)
+    host = f"127.0.0.1:{emulator.port}"
+    client = oras_client(host, user, password)
+    blobs = write_image_layout(tmp_path / "src")
+    target = f"{host}/{reg.properties.name}/tools/hello:1.0"
+    assert NewLayout(str(tmp_path / "src")).push_to_registry(client, target).status_code == 201
+    NewLayoutFromRegistry(str(tmp_path / "pulled"), client, target)
+    pulled = {f"sha256:{p.name}": p.read_bytes() for p in (tmp_path / "pulled" / "blobs" / "sha256").iterdir()}
+    assert pulled == blobs  # every blob, byte for byte: the index, both images, their configs, the layer
+    arts = cr.ArtifactsApi(api).registries_repositories_artifacts_get(reg.id, "tools/hello").items
+    types = sorted((a.properties.media_type, tuple(a.properties.tags)) for a in arts)
+    assert types == [
+        ("application/vnd.oci.image.index.v1+json", ("1.0",)),
+        (OCI_MANIFEST, ()),
+        (OCI_MANIFEST, ()),
+    ]
+    assert client.delete_tag(f"{host}/{reg.properties.name}/tools/hello", "1.0")  # the index, by its digest
+    left = cr.ArtifactsApi(api).registries_repositories_artifacts_get(reg.id, "tools/hello").items
+    assert len(left) == 2 and all(not a.properties.tags for a in left)
+    cr.RegistriesApi(api).registries_delete(reg.id)

@@ -32,7 +32,6 @@ import ipaddress
 import logging
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -51,6 +50,7 @@ from ..apis.containerregistry.model import (
     UPLOAD_KEY,
     blob_root,
     hostname,
+    remove_later,
     secret_key,
     token_password,
     token_valid,
@@ -375,7 +375,7 @@ class RegistryPlane:
 
     def drop_all(self) -> None:
         """Every registry's blobs (a reset of the store)."""
-        shutil.rmtree(Path(self.settings.data_dir) / "containerregistry", ignore_errors=True)
+        remove_later(Path(self.settings.data_dir) / "containerregistry")
 
     def root(self, registry: Row) -> Path:
         return blob_root(self.settings, registry.id)

@@ -10,9 +10,11 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import os
 import re
 import secrets
 import shutil
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,16 @@ def hostname(props: dict[str, Any]) -> str:
 
 def blob_root(settings: Settings, registry_id: str) -> Path:
     return Path(settings.data_dir) / "containerregistry" / registry_id
+
+
+def remove_later(path: Path) -> None:
+    """Removes a folder of blobs off the request: renamed away at once (atomically), deleted in a thread."""
+    trash = path.with_name(f".removed-{path.name}-{secrets.token_hex(4)}")
+    try:
+        os.replace(path, trash)
+    except FileNotFoundError:
+        return
+    threading.Thread(target=shutil.rmtree, args=(trash,), kwargs={"ignore_errors": True}, daemon=True).start()
 
 
 def secret_key(store: Store) -> bytes:
@@ -205,7 +217,7 @@ def registry_delete(ctx: Ctx, row: Row, change) -> None:
     for key, upload in ctx.store.kv_prefix(UPLOAD_KEY):  # its upload sessions
         if upload.get("registry") == row.id:
             ctx.store.kv_delete(key)
-    shutil.rmtree(blob_root(ctx.settings, row.id), ignore_errors=True)
+    remove_later(blob_root(ctx.settings, row.id))
 
 
 def _token(raw: str | None) -> int:
