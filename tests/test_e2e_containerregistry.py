@@ -285,6 +285,22 @@ def test_first_generation_api_shares_the_registries(api, emulator):
     t = httpx.post(f"{v1}/registries/{rid}/tokens", auth=OWNER, json={"properties": {"name": "v1tok"}})
     assert t.status_code == 201 and t.json()["properties"]["credentials"]["password"]
     assert httpx.get(f"{v1}/registries/{rid}/tokens", auth=OWNER).json()["items"][0]["id"] == t.json()["id"]
+    tok = f"{v1}/registries/{rid}/tokens/{t.json()['id']}"
+    assert httpx.get(tok, auth=OWNER).json()["properties"]["credentials"]["password"] == ""
+    r = httpx.patch(tok, auth=OWNER, json={"status": "disabled"})
+    assert r.status_code == 200 and r.json()["properties"]["status"] == "disabled"
+    r = httpx.put(
+        tok,
+        auth=OWNER,
+        json={"properties": {"name": "v1tok", "scopes": [{"name": "*", "type": "repository", "actions": ["pull"]}]}},
+    )
+    assert r.status_code == 201 and r.json()["properties"]["status"] == "enabled"
+    assert httpx.delete(tok, auth=OWNER).status_code == 204
+    gc = {"days": ["Sunday"], "time": "03:00:00+00:00"}
+    r = httpx.patch(f"{v1}/registries/{rid}", auth=OWNER, json={"garbageCollectionSchedule": gc})
+    assert r.status_code == 200 and r.json()["properties"]["garbageCollectionSchedule"] == gc
+    r = httpx.put(f"{v1}/registries/{rid}", auth=OWNER, json={"properties": {"name": name, "location": "de/txl"}})
+    assert r.status_code == 201 and "garbageCollectionSchedule" not in r.json()["properties"]
     assert httpx.head(f"{v1}/names/{name}", auth=OWNER).status_code == 200
     assert httpx.get(f"{v1}/locations", auth=OWNER).status_code == 200
     r = httpx.delete(f"{v1}/registries/{rid}/repositories/nothing", auth=OWNER)
@@ -760,3 +776,14 @@ def test_oras_pushes_and_pulls_an_image_layout(api, emulator, tmp_path):
     left = cr.ArtifactsApi(api).registries_repositories_artifacts_get(reg.id, "tools/hello").items
     assert len(left) == 2 and all(not a.properties.tags for a in left)
     cr.RegistriesApi(api).registries_delete(reg.id)
+
+
+def test_endpoints_and_config_file_name_the_registry(emulator):
+    table = emulator.admin("GET", "endpoints").json()
+    assert table["containerregistry"] == {"global": emulator.url + PREFIX}
+    assert table["containerregistry-v1"] == {"global": emulator.url + PREFIX + "/v1"}
+    from ionos_emulator.apis import build_apis
+    from ionos_emulator.endpoints import config_file
+
+    text = config_file(build_apis(), emulator.url, user=OWNER[0], password=OWNER[1])
+    assert f'      - name: containerregistry\n        endpoints:\n          - name: "{emulator.url}{PREFIX}"' in text
