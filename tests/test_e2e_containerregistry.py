@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -681,9 +682,24 @@ def test_the_api_hosts_keep_their_own_v2(emulator):
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NOT_FOUND"  # a registry path, malformed
 
 
-def test_a_reset_drops_every_registry_and_its_blobs(tmp_path):
+def test_a_registry_serves_once_it_runs_and_a_reset_drops_it(tmp_path):
     own = InProcessEmulator(tmp_path / "data").start()
     try:
+        # while a registry is New its host is not allocated: its data plane knows no such registry yet
+        timing = {"profile": "instant", "overrides": {"containerregistry.registry": 1.0}}
+        assert own.admin("PUT", "timing", json=timing).status_code == 200
+        with api_client(own) as c:
+            slow = cr.RegistriesApi(c).registries_post(
+                cr.PostRegistryInput(properties=cr.PostRegistryProperties(name=unique(), location="de/fra"))
+            )
+            _, slow_user, slow_pw = new_token(c, slow.id)
+        url = f"{own.url}/v2/{slow.properties.name}/app/tags/list"
+        r = httpx.get(url, auth=(slow_user, slow_pw))
+        assert r.status_code == 404 and "not Running" in r.json()["errors"][0]["message"]
+        time.sleep(1.1)
+        assert httpx.get(url, auth=(slow_user, slow_pw)).json()["errors"][0]["code"] == "NAME_UNKNOWN"  # the repo
+        assert httpx.get(f"{own.url}/v2/", auth=(slow_user, slow_pw)).status_code == 200
+        assert own.admin("PUT", "timing", json={"profile": "instant", "overrides": {}}).status_code == 200
         with api_client(own) as c:
             reg = new_registry(c)
             _, user, password = new_token(c, reg.id)

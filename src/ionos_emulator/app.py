@@ -56,7 +56,7 @@ class Emulator:
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
         self.pipeline = Pipeline(self.services, self.mounts, self.observations)
-        self.registries = RegistryPlane(self.store, settings)  # the Container Registry's OCI data plane
+        self.registries = RegistryPlane(self.store, settings, self.lifecycle.settle)  # Container Registry's OCI API
         self.api_hosts = frozenset(real_hosts(self.mounts.apis))  # their /v2 is theirs, not a registry's
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
             for name, factory in mount.api.effects.items():

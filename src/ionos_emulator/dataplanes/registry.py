@@ -154,8 +154,9 @@ class Grant:
 
 
 class RegistryPlane:
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, settle: Callable[[], object] = lambda: None):
         self.store, self.settings = store, settings
+        self.settle = settle  # completes due changes first, as the API pipeline does: a registry just made runs
 
     # -- ASGI -----------------------------------------------------------------------------------------
 
@@ -180,6 +181,10 @@ class RegistryPlane:
             await respond(send, 500, error_body("UNKNOWN", "an unexpected error occurred"), API_VERSION)
 
     async def serve(self, scope: dict[str, Any], receive: Receive, send: Send, t: Target) -> None:
+        try:
+            self.settle()
+        except Exception:  # completing other requests must never fail this one
+            log.exception("settling requests failed")
         method = scope["method"].upper()
         headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
@@ -242,8 +247,8 @@ class RegistryPlane:
             row = self.store.get(entry["tenant"], REGISTRY.name, "", entry["id"]) if entry else None
         if row is None:
             raise OciError(404, "NAME_UNKNOWN", f"no registry '{name}' is served here")
-        if row.meta.get("state") == REGISTRY.states.destroying:
-            raise OciError(404, "NAME_UNKNOWN", f"the registry '{name}' is being deleted")
+        if row.meta.get("state") != REGISTRY.states.ready:  # New (its host is not allocated yet) or Deleting
+            raise OciError(404, "NAME_UNKNOWN", f"the registry '{name}' is {row.meta.get('state')}, not Running")
         return row
 
     def grant(self, headers: Headers, registry: Row | None) -> Grant | None:
