@@ -380,7 +380,9 @@ def test_oras_pushes_and_pulls_through_localhost(api, emulator, tmp_path, monkey
         )
         == 404
     )
-    usage = cr.RegistriesApi(api).registries_find_by_id(reg.id).properties.storage_usage.bytes
+    storage = cr.RegistriesApi(api).registries_find_by_id(reg.id).properties.storage_usage
+    usage = storage.bytes
+    assert storage.updated_at >= repo.metadata.last_pushed_at  # the last push changed it
     assert usage > 3 * 1024 * 1024  # the layer once, though two artifacts hold it
     assert usage < 2 * 3 * 1024 * 1024
     # deleting the repository through the API removes it from the registry
@@ -470,6 +472,11 @@ def test_distribution_api(api, emulator):
         head = c.head(f"/{n}/web/blobs/{layer_digest}")
         assert head.status_code == 200 and head.headers["content-length"] == str(len(layer))
         assert c.get(f"/{n}/web/blobs/{layer_digest}").content == layer
+        part = c.get(f"/{n}/web/blobs/{layer_digest}", headers={"Range": "bytes=10-19"})  # a resumed download
+        assert part.status_code == 206 and part.content == layer[10:20]
+        assert part.headers["content-range"] == f"bytes 10-19/{len(layer)}"
+        assert c.get(f"/{n}/web/blobs/{layer_digest}", headers={"Range": "bytes=10990-"}).content == layer[10990:]
+        assert c.get(f"/{n}/web/blobs/{layer_digest}", headers={"Range": "bytes=99999-"}).status_code == 416
         # a wrong digest stores nothing
         r = c.post(f"/{n}/web/blobs/uploads/", params={"digest": digest(b"other")}, content=b"this")
         assert r.status_code == 400 and r.json()["errors"][0]["code"] == "DIGEST_INVALID"

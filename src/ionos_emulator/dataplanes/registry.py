@@ -494,8 +494,14 @@ class Request:
             path = self.plane.blob_path(self.registry, digest)
             if size is None or not path.exists():
                 raise OciError(404, "BLOB_UNKNOWN", f"the blob {digest} is not in the repository '{self.repo}'")
-            hdrs = {**API_VERSION, "Docker-Content-Digest": digest, "Content-Type": "application/octet-stream"}
-            await send_file(self.send, path, hdrs, head=self.method == "HEAD")
+            hdrs = {
+                **API_VERSION,
+                "Docker-Content-Digest": digest,
+                "Content-Type": "application/octet-stream",
+                "Accept-Ranges": "bytes",
+            }
+            byte_range = self.headers.get("range") if self.method == "GET" else None
+            await send_file(self.send, path, hdrs, head=self.method == "HEAD", byte_range=byte_range)
         elif self.method == "DELETE":
             self.need("delete")
 
@@ -835,23 +841,43 @@ async def respond(send: Send, status: int, body: bytes, headers: dict[str, str])
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_file(send: Send, path: Path, headers: dict[str, str], *, head: bool) -> None:
+async def send_file(
+    send: Send, path: Path, headers: dict[str, str], *, head: bool, byte_range: str | None = None
+) -> None:
+    """The file as the body, in chunks read off the event loop; `byte_range` ("bytes=<start>-[<end>]", a
+    resumed download) answers that part of it (206)."""
     try:
         f = await asyncio.to_thread(open, path, "rb")
     except FileNotFoundError:
         raise OciError(404, "BLOB_UNKNOWN", "the content is gone from the registry's storage") from None
     try:
         size = os.fstat(f.fileno()).st_size
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": _encode({**headers, "Content-Length": str(size)})}
-        )
+        status, start, end = 200, 0, size - 1
+        if byte_range:
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", byte_range.strip())
+            if m is None or int(m[1]) >= size or (m[2] and int(m[2]) < int(m[1])):
+                raise OciError(
+                    416,
+                    "BLOB_UNKNOWN",
+                    f"the range {byte_range!r} is not within the {size} bytes",
+                    {"Content-Range": f"bytes */{size}"},
+                )
+            status, start = 206, int(m[1])
+            end = min(size - 1, int(m[2])) if m[2] else size - 1
+            headers = {**headers, "Content-Range": f"bytes {start}-{end}/{size}"}
+        length = max(0, end - start + 1)
+        start_msg = {"type": "http.response.start", "status": status}
+        await send({**start_msg, "headers": _encode({**headers, "Content-Length": str(length)})})
         if head:
             await send({"type": "http.response.body", "body": b""})
             return
-        while True:
-            chunk = await asyncio.to_thread(f.read, CHUNK)
+        await asyncio.to_thread(f.seek, start)
+        left = length
+        while left > 0:
+            chunk = await asyncio.to_thread(f.read, min(CHUNK, left))
             if not chunk:
                 break
+            left -= len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     finally:

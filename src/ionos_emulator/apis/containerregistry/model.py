@@ -184,23 +184,22 @@ def registry_prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None)
     return out
 
 
-def storage_bytes(store: Store, registry: Row) -> int:
-    """What the registry's repositories hold: each blob and manifest once."""
+def storage_usage(store: Store, registry: Row) -> dict[str, Any]:
+    """What the registry's repositories hold (each blob and manifest once), and when that last changed."""
     sizes: dict[str, int] = {}
+    updated = registry.meta.get("lastModifiedDate")
     for repo in store.list(registry.tenant, REPOSITORY.name, registry.id):
         sizes.update(repo.x.get("blobs") or {})
         sizes.update({d: m["size"] for d, m in (repo.x.get("manifests") or {}).items()})
-    return sum(sizes.values())
+        updated = max(updated or "", repo.meta.get("lastModifiedDate") or "")
+    return {"bytes": sum(sizes.values()), "updatedAt": updated}
 
 
 def registry_view(ctx: Ctx, row: Row) -> dict:
     props = dict(row.props)
     if row.meta.get("state") == RUNNING:  # the host is allocated once the registry runs
         props["hostname"] = hostname(props)
-    props["storageUsage"] = {
-        "bytes": storage_bytes(ctx.store, row),
-        "updatedAt": row.meta.get("storageUpdatedAt") or row.meta.get("lastModifiedDate"),
-    }
+    props["storageUsage"] = storage_usage(ctx.store, row)
     if ctx.api.spec_name == V1:  # 1.0 has neither features nor an allow list
         props.pop("features", None)
         props.pop("apiSubnetAllowList", None)
