@@ -204,7 +204,7 @@ class RegistryPlane:
             await self.issue_token(send, headers, query, registry, t)
             return
         if t.path in ("/", "/_catalog"):
-            grant = self.authenticate(headers, registry, url, t, scope_hint="registry:catalog:*")
+            grant = self.authenticate(headers, registry, url, t, "registry:catalog:*" if t.path != "/" else "")
             if t.path == "/":
                 await respond(send, 200, b"{}", API_VERSION)
                 return
@@ -296,7 +296,9 @@ class RegistryPlane:
         grant = self.grant(headers, registry)
         if grant is None:
             service = hostname(registry.props) if registry is not None else t.host
-            challenge = f'Bearer realm="{url}/token",service="{service}",scope="{scope_hint}"'
+            challenge = f'Bearer realm="{url}/token",service="{service}"' + (
+                f',scope="{scope_hint}"' if scope_hint else ""
+            )
             raise OciError(401, "UNAUTHORIZED", "authentication required", {"WWW-Authenticate": challenge})
         self.check_source(grant.registry, t)
         return grant

@@ -187,11 +187,13 @@ def registry_prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None)
 def storage_usage(store: Store, registry: Row) -> dict[str, Any]:
     """What the registry's repositories hold (each blob and manifest once), and when that last changed."""
     sizes: dict[str, int] = {}
-    updated = registry.meta.get("lastModifiedDate")
+    changes = [registry.meta.get("lastModifiedDate")]
     for repo in store.list(registry.tenant, REPOSITORY.name, registry.id):
         sizes.update(repo.x.get("blobs") or {})
         sizes.update({d: m["size"] for d, m in (repo.x.get("manifests") or {}).items()})
-        updated = max(updated or "", repo.meta.get("lastModifiedDate") or "")
+        changes.append(repo.meta.get("lastModifiedDate"))
+    # the latest by time: the stamps differ in precision ("...:33Z" and "...:33.49Z")
+    updated = max((c for c in changes if c), key=lambda c: datetime.fromisoformat(c.replace("Z", "+00:00")))
     return {"bytes": sum(sizes.values()), "updatedAt": updated}
 
 
@@ -422,7 +424,7 @@ def artifact_rows(ctx: Ctx, repo: Row | None) -> list[Row]:
         tags.setdefault(digest, []).append(tag)
     out = []
     for digest, m in (repo.x.get("manifests") or {}).items():
-        meta = {k: v for k, v in m.items() if k not in ("size", "mediaType", "subject", "artifactType")}
+        meta = {k: v for k, v in m.items() if k not in ("size", "mediaType", "subject", "artifactType", "annotations")}
         meta.update(vulnTotalCount=0, vulnFixableCount=0)
         out.append(
             Row(
