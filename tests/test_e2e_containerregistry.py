@@ -29,6 +29,7 @@ PREFIX = "/containerregistries"
 ALL = [cr.Scope(name="*", type="repository", actions=["pull", "push", "delete"])]
 CATALOG = cr.Scope(name="*", type="registry", actions=["pull"])
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def api_client(emu, token: str | None = None) -> cr.ApiClient:
@@ -511,6 +512,11 @@ def test_distribution_api(api, emulator):
         r = c.put(f"/{n}/web/manifests/{digest(b'x')}", content=manifest, headers={"Content-Type": OCI_MANIFEST})
         assert r.status_code == 400 and r.json()["errors"][0]["code"] == "DIGEST_INVALID"
         r = c.put(f"/{n}/web/manifests/v2", content=b"not json", headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+        for broken in ({"layers": 5}, {"layers": ["x"]}, [1, 2]):
+            r = c.put(f"/{n}/web/manifests/v2", json=broken, headers={"Content-Type": OCI_MANIFEST})
+            assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_INVALID", r.text
+        r = c.put(f"/{n}/web/manifests/v2", json={"manifests": 7}, headers={"Content-Type": INDEX})
         assert r.status_code == 400 and r.json()["errors"][0]["code"] == "MANIFEST_INVALID"
         for tag in ("v2", "v3", "v4"):
             assert (

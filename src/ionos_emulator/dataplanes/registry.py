@@ -711,6 +711,10 @@ class Request:
         repo = self.repo_row()
         known_blobs = (repo.x.get("blobs") or {}) if repo else {}
         known_manifests = (repo.x.get("manifests") or {}) if repo else {}
+        for field in ("manifests", "layers"):
+            items = doc.get(field)
+            if items is not None and (not isinstance(items, list) or not all(isinstance(i, dict) for i in items)):
+                raise OciError(400, "MANIFEST_INVALID", f"the manifest's {field} must be a list of descriptors")
         if media_type in INDEX_TYPES:
             missing = [m.get("digest") for m in doc.get("manifests") or [] if m.get("digest") not in known_manifests]
             if missing:
@@ -718,7 +722,7 @@ class Request:
         else:
             config = doc.get("config")
             refs: list[dict[str, Any]] = [config] if isinstance(config, dict) else []
-            refs += [layer for layer in doc.get("layers") or [] if isinstance(layer, dict)]
+            refs += doc.get("layers") or []
             missing = [d.get("digest") for d in refs if d.get("digest") not in known_blobs]
             if missing:
                 raise OciError(
