@@ -203,11 +203,9 @@ class InProcessEmulator(Emulator):
         return self.thread is not None
 
     def start(self) -> InProcessEmulator:
-        import uvicorn
-
         from ionos_emulator.app import create_app
-        from ionos_emulator.serving import uvicorn_options
         from ionos_emulator.settings import Settings
+        from ionos_emulator.testing import ThreadedServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -224,60 +222,38 @@ class InProcessEmulator(Emulator):
         settings = Settings.from_env(**overrides)
         try:
             self.app = create_app(settings)
+            self.server = ThreadedServer(self.app, settings, sock)
         except BaseException:
             sock.close()
             raise
-        # the options of `serve` (cli.py), with uvicorn's logging left to pytest
-        config = uvicorn.Config(self.app, **{**uvicorn_options(settings), "port": self.port}, log_config=None)
-        self.server = uvicorn.Server(config)
-        failed: list[BaseException] = []
-
-        def run():
-            try:
-                self.server.run(sockets=[sock])
-            except BaseException as e:  # uvicorn exits (SystemExit) when the lifespan startup fails
-                failed.append(e)
-
-        self.thread = threading.Thread(target=run, name=f"emulator:{self.port}", daemon=True)
-        self.thread.start()
-        deadline = time.time() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.time() > deadline:
-                self._join()
-                sock.close()
-                raise RuntimeError(f"in-process emulator did not start: {failed!r}")
-            time.sleep(0.005)
+        self.thread = self.server.thread
+        try:
+            self.server.start()
+        except RuntimeError:
+            self.thread = self.server = self.app = None
+            raise
         self.started_once = True
         self.startup_seconds = time.perf_counter() - started
         return self
 
     def _bind(self) -> socket.socket:
         """The listening socket, bound here so a port taken meanwhile is a retry with another, not a dead thread."""
+        from ionos_emulator.testing import listen
+
         for attempt in range(20):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                sock.bind(("127.0.0.1", self.port))
+                return listen(self.port)
             except OSError:
-                sock.close()
                 if self.started_once or attempt == 19:  # a restart keeps the URL its clients know
                     raise
                 self.port = free_port()
                 self.url = f"http://127.0.0.1:{self.port}"
                 self.cloud, self.auth = self.url + "/cloudapi/v6", self.url + "/auth/v1"
-                continue
-            sock.listen(2048)
-            return sock
         raise AssertionError("unreachable")
 
     def _join(self) -> None:
         if self.server is not None:
-            self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(15)
-            if self.thread.is_alive():
-                self.server.force_exit = True
-                self.thread.join(5)
+            self.server.stop()
         self.thread = None
         self.server = None
         self.app = None

@@ -93,12 +93,15 @@ def test_server_alone_then_attach_volume_and_detach(client):
     on_server = servers.datacenters_servers_volumes_get(dc.id, s.id, depth=1)
     assert [x.id for x in on_server.items] == [v.id]
     assert on_server.items[0].properties.device_number == 1
+    # the relation both ways: the volume names its server (bootServer, "the UUID of the attached server")
+    assert volumes.datacenters_volumes_find_by_id(dc.id, v.id).properties.boot_server == s.id
     assert servers.datacenters_servers_find_by_id(dc.id, s.id).properties.boot_volume.id == v.id
     _, _, h = servers.datacenters_servers_volumes_delete_with_http_info(dc.id, s.id, v.id)
     wait(client, h)
     assert servers.datacenters_servers_volumes_get(dc.id, s.id).items == []
-    # detaching only disconnects: the volume still exists in the data center
-    assert volumes.datacenters_volumes_find_by_id(dc.id, v.id).properties.name == "data"
+    # detaching only disconnects: the volume still exists in the data center, attached to nothing
+    detached = volumes.datacenters_volumes_find_by_id(dc.id, v.id).properties
+    assert detached.name == "data" and detached.boot_server is None and detached.device_number is None
     with pytest.raises(ApiException) as e:
         servers.datacenters_servers_volumes_find_by_id(dc.id, s.id, v.id)
     assert e.value.status == 404

@@ -717,8 +717,16 @@ def test_a_registry_serves_once_it_runs_and_a_reset_drops_it(tmp_path):
             reg = new_registry(c)
             _, user, password = new_token(c, reg.id)
         with oci(own, user, password) as h:
-            push_blob(h, f"{reg.properties.name}/app", b"kept until the reset")
+            kept = push_blob(h, f"{reg.properties.name}/app", b"kept until the reset")
         assert list((own.data_dir / "containerregistry" / reg.id).rglob("*"))
+        # a snapshot holds the registries with their blobs: deleted, then loaded back, the blob is there again
+        assert own.admin("POST", "snapshots", json={"name": "with-registry"}).status_code == 201
+        with api_client(own) as c:
+            cr.RegistriesApi(c).registries_delete(reg.id)
+            assert status_of(lambda: cr.RegistriesApi(c).registries_find_by_id(reg.id)) == 404
+        assert own.admin("POST", "snapshots/with-registry/load").status_code == 200
+        with oci(own, user, password) as h:
+            assert h.get(f"/{reg.properties.name}/app/blobs/{kept}").content == b"kept until the reset"
         assert own.admin("POST", "reset").status_code == 200
         assert not (own.data_dir / "containerregistry").exists()
         r = httpx.get(f"{own.url}/v2/{reg.properties.name}/app/tags/list", auth=(user, password))

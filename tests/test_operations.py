@@ -25,6 +25,9 @@ COMPLETE = (
     "containerregistry-v1",
     "aimodelhub",
     "openai",
+    "certmanager",
+    "certmanager-v1",
+    "vpn",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}

@@ -6,23 +6,28 @@ import asyncio
 import base64
 import gc
 import logging
+import re
+import time
 import traceback
 from typing import TYPE_CHECKING
 
 import orjson
 from starlette.datastructures import Headers, QueryParams
 
+from . import console
 from .apis import build_apis
+from .chaos import Chaos, Rule
 from .dataplanes.local import fleets as local_fleets
 from .dataplanes.registry import RegistryPlane
 from .dataplanes.registry import match as registry_request
 from .endpoints import real_hosts
 from .engine.errors import ApiError, internal_error, too_large
-from .engine.lifecycle import Lifecycle, Timing
+from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
 from .gateway.mounts import Mounts
 from .gateway.pipeline import Observations, Pipeline, Request
 from .identity import Identity
+from .journal import Journal
 from .settings import Settings
 from .store import open_store
 
@@ -55,7 +60,10 @@ class Emulator:
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
         self.mounts = Mounts(build_apis())
         self.observations = Observations()
-        self.pipeline = Pipeline(self.services, self.mounts, self.observations)
+        self.journal = Journal(settings.journal_size)
+        self.chaos = Chaos(self.store)
+        # enforced rate limits are a chaos setting (429 past X-RateLimit-Limit)
+        self.pipeline = Pipeline(self.services, self.mounts, self.observations, lambda: self.chaos.enforce_rate_limits)
         self.registries = RegistryPlane(self.store, settings, self.lifecycle.settle)  # Container Registry's OCI API
         self.api_hosts = frozenset(real_hosts(self.mounts.apis))  # their /v2 is theirs, not a registry's
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
@@ -78,13 +86,27 @@ class Emulator:
         timing = self.lifecycle.timing
         self.store.reset()
         self.lifecycle.timing = timing
-        self.identity._cache.clear()
-        self.identity._key = None
+        self._state_replaced()
+        self.registries.drop_all()  # the registries are gone, and so are their blobs (a snapshot brings its own)
         self.identity.ensure_default()
         self.observations.violations.clear()
+
+    def load_snapshot(self, source) -> dict:
+        """The state of a snapshot (snapshots.py) instead of this one; its manifest."""
+        from . import snapshots
+
+        manifest = snapshots.load(self.store, self.settings.data_dir, source)
+        self._state_replaced()
+        self.identity.ensure_default()
+        return manifest
+
+    def _state_replaced(self) -> None:
+        """What this process remembers of the store's state is stale."""
+        self.identity._cache.clear()
+        self.identity._key = None
+        self.chaos.forget()
         for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
             fleet.drop_all()
-        self.registries.drop_all()  # the registries are gone, and so are their blobs
 
     # -- ASGI ------------------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
@@ -104,14 +126,32 @@ class Emulator:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        arrived, t0 = time.time(), time.perf_counter()
         try:
             body = await self._read_body(scope, receive)
+            rule = self.chaos_rule(scope)
+            if rule is not None and rule.latency_ms:
+                await asyncio.sleep(rule.latency_ms / 1000)
             if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
                 reply, pretty = self.handle(scope, b"", refused=body)
                 reply.headers["Connection"] = "close"
+            elif rule is not None and rule.status:  # the chaos rule's answer, in the API's envelope
+                err = rule.error()
+                reply, pretty = (
+                    Reply(err.status, err.body(self.pipeline.error_style_of(*_host_path(scope))), err.headers),
+                    True,
+                )
             else:
+                if rule is not None and rule.failed:  # served, and the change it makes ends FAILED
+                    self.fail_next_change(scope, rule.message)
                 reply, pretty = self.handle(scope, body)
-            await _send(respond, reply, pretty)
+            status, headers, payload = _encode(reply, pretty)
+            await respond({"type": "http.response.start", "status": status, "headers": headers})
+            await respond({"type": "http.response.body", "body": payload})
+            try:  # answered already: recording it must not fail the request
+                self.journal_entry(scope, arrived, time.perf_counter() - t0, body, status, headers, payload, rule)
+            except Exception:
+                log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
         except Exception:  # never uvicorn's plain-text 500: the envelope, or a closed connection once started
             log.error("unexpected error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc())
             if started:
@@ -206,6 +246,43 @@ class Emulator:
             except Exception:  # a busy database must not stop the ticker
                 log.exception("settling requests failed")
 
+    def chaos_rule(self, scope) -> Rule | None:
+        """The chaos rule for this request, if any (/_emulator itself is never disturbed)."""
+        host, path = _host_path(scope)
+        if path.startswith("/_emulator"):
+            return None
+        auth = Headers(scope=scope).get("authorization")
+        return self.chaos.pick(self.mounts, scope["method"].upper(), host, path, auth)
+
+    def fail_next_change(self, scope, message: str) -> None:
+        """The lifecycle's forced failure for exactly this request's path (as the API sees it)."""
+        host, raw_path = _host_path(scope)
+        found = self.mounts.find(self.mounts.from_real_host(host, raw_path)[0])
+        if found is not None:
+            exact = "^" + re.escape(found[1].split("?", 1)[0]) + "$"
+            self.lifecycle.add_failure(FailureRule(scope["method"].upper(), exact, message, 1))
+
+    def journal_entry(
+        self, scope, arrived: float, took: float, body, status: int, headers, payload: bytes, rule
+    ) -> None:
+        if not self.journal.enabled:
+            return
+        request_headers = Headers(scope=scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = _base_url(scope, request_headers, self.settings.trust_proxy_headers) + _host_path(scope)[1]
+        self.journal.record(
+            started=arrived,
+            duration=took,
+            method=scope["method"].upper(),
+            url=url + (f"?{query}" if query else ""),
+            request_headers=request_headers.items(),
+            request_body=body if isinstance(body, bytes) else b"",
+            status=status,
+            response_headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers},
+            response_body=payload,
+            chaos=rule.id if rule is not None else "",
+        )
+
     def handle(self, scope, raw: bytes, refused: ApiError | None = None) -> tuple[Reply, bool]:
         """One request; `refused` is the answer already decided before its body was read (413)."""
         headers = Headers(scope=scope)
@@ -223,6 +300,10 @@ class Emulator:
         try:
             if refused is not None:
                 raise refused
+            if req.method == "GET" and self.mounts.from_real_host(req.headers.get("host", ""), req.path)[1] is None:
+                page = console.reply(req.path.split("?", 1)[0])  # the web console, on the emulator's own host
+                if page is not None:
+                    return page, pretty
             if req.path.startswith("/_emulator"):
                 admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
                 return admin, pretty
@@ -256,7 +337,18 @@ def _base_url(scope, headers: Headers, trust_proxy_headers: bool = False) -> str
     return f"{proto}://{host}"
 
 
+def _host_path(scope) -> tuple[str, str]:
+    return Headers(scope=scope).get("host", ""), scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
+
+
 async def _send(send, reply: Reply, pretty: bool) -> None:
+    status, headers, payload = _encode(reply, pretty)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _encode(reply: Reply, pretty: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The status, headers and body bytes of a reply."""
     if reply.body is None:
         payload = b""
     elif isinstance(reply.body, (bytes, bytearray)):
@@ -274,8 +366,7 @@ async def _send(send, reply: Reply, pretty: bool) -> None:
     if payload or reply.status >= 400:
         hdrs.append((b"content-type", reply.content_type.encode()))
     hdrs += [(k.lower().encode(), str(v).encode()) for k, v in reply.headers.items()]
-    await send({"type": "http.response.start", "status": reply.status, "headers": hdrs})
-    await send({"type": "http.response.body", "body": payload})
+    return reply.status, hdrs, payload
 
 
 def create_app(settings: Settings | None = None) -> Emulator:

@@ -11,6 +11,7 @@ from dataclasses import fields
 
 import click
 
+from .remote import admin_of, admin_options, register
 from .settings import ENV_PREFIX, Settings
 
 
@@ -51,6 +52,8 @@ def serve(**opts) -> None:
     from .serving import uvicorn_options
 
     emu = Emulator(settings)  # also creates the schema and the default contract before workers start
+    if settings.seed:  # through the normal pipeline, before anyone is served (and before workers start)
+        _seed(emu, settings.seed)
     tls_files = None
     if settings.tls:  # made (or checked) once here, before any worker starts; only when asked for
         from . import tls
@@ -86,6 +89,8 @@ def serve(**opts) -> None:
         f"{'  strict' if settings.strict else ''}  (built in {time.perf_counter() - started:.3f}s)"
     )
     sys.stdout.flush()
+    if settings.init:
+        _run_init_scripts(settings)
     common = uvicorn_options(settings)
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
@@ -97,11 +102,64 @@ def serve(**opts) -> None:
         uvicorn.run(emu, **common)
 
 
+def _seed(emu, path: str) -> None:
+    from .seeds import SeedError, apply, calls, read
+
+    try:
+        doc, _ = read(path)
+        owner = {"email": emu.settings.user, "password": emu.settings.password}
+        total = len(list(calls(doc, owner)))
+        with click.progressbar(length=total, label=f"seeding from {path}", file=sys.stderr) as bar:
+            made = apply(emu, path, bar.update)
+    except (SeedError, OSError) as e:
+        raise click.ClickException(f"seed: {e}") from None
+    click.echo(f"seed {path}: {made} calls" if made else f"seed {path}: applied before to this data dir, skipped")
+
+
+def _run_init_scripts(settings: Settings) -> None:
+    """Once the emulator answers: every executable file of --init, in name order, with the clients'
+    environment (`env`); each one's exit status is printed, a failure does not stop the emulator."""
+    import subprocess
+    import threading
+    import urllib.request
+
+    scripts = sorted(
+        (p for p in os.scandir(settings.init) if p.is_file() and os.access(p.path, os.X_OK)), key=lambda p: p.name
+    )
+    url = f"http://{settings.host}:{settings.port}"
+
+    def run() -> None:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(url + "/_emulator/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        environment = {**os.environ, **dict(client_environment(settings)), "IONOS_EMULATOR_URL": url}
+        for script in scripts:
+            done = subprocess.run([script.path], env=environment, cwd=settings.init)
+            click.echo(f"init {script.name}: exit {done.returncode}", err=done.returncode != 0)
+            (sys.stderr if done.returncode else sys.stdout).flush()
+
+    threading.Thread(target=run, name="init-scripts", daemon=True).start()
+
+
 @main.command()
-@click.option("--data-dir", help="The data dir to empty (default ./.ionos-emulator).")
-@click.option("--database", help="The PostgreSQL database to empty instead.")
-def reset(data_dir, database) -> None:
-    """Empty the state kept in the data dir (the default contract and owner are made again on start)."""
+@click.option("--data-dir", help="Empty this data dir (the emulator must not be running).")
+@click.option("--database", help="Empty this PostgreSQL database instead.")
+@admin_options
+def reset(data_dir, database, **creds) -> None:
+    """Fresh state: the running emulator resets (the default contract and owner are made again); with
+    --data-dir or --database, or when no emulator answers, the stored state is emptied in place."""
+    if not data_dir and not database:
+        admin = admin_of(**creds)
+        try:
+            admin.call("POST", "reset")
+            click.echo(f"reset the emulator at {admin.url}")
+            return
+        except click.ClickException as e:
+            if "no emulator answers" not in e.message:
+                raise
     settings = Settings.from_env(data_dir=data_dir, database=database)
     from .store import open_store
 
@@ -229,9 +287,7 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
     import urllib.error
     import urllib.request
 
-    from .apis import build_apis
     from .endpoints import address
-    from .endpoints import config_file as render
 
     settings = Settings.from_env(host=host, port=port, https_port=https_port, data_dir=data_dir)
     addr = address(settings.host)
@@ -264,11 +320,34 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
             import json
 
             bearer = json.load(r)["token"]
+    out += client_environment(settings, tls, bearer)
+    click.echo(f"# ionos-emulator at {url}: {shell} variables for its clients")
+    for name, value in out:
+        click.echo(_assign(shell, name, value))
+    click.echo(
+        "# S3 (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): not set, the emulator does "
+        "not serve Object Storage yet"
+    )
+
+
+register(main)  # status, snapshot, chaos, journal, timing: remote.py
+
+
+def client_environment(settings: Settings, tls: bool = False, bearer: str = "") -> list[tuple[str, str]]:
+    """The variables a client of this emulator needs: the config file (written into the data dir), the
+    credentials, and with TLS the trust bundles."""
+    from .apis import build_apis
+    from .endpoints import address
+    from .endpoints import config_file as render
+
+    addr = address(settings.host)
+    addr = f"[{addr}]" if ":" in addr else addr
+    url = f"https://{addr}:{settings.https_port}" if tls else f"http://{addr}:{settings.port}"
     os.makedirs(settings.data_dir, exist_ok=True)
     path = os.path.abspath(os.path.join(settings.data_dir, "ionos-config-tls.yaml" if tls else "ionos-config.yaml"))
     with open(path, "w") as f:
         f.write(render(build_apis(), url, user=settings.user, password=settings.password, token=bearer))
-    out.append(("IONOS_CONFIG_FILE", path))
+    out = [("IONOS_CONFIG_FILE", path)]
     if bearer:
         out.append(("IONOS_TOKEN", bearer))
     else:
@@ -285,13 +364,7 @@ def env(shell, tls, token, host, port, https_port, data_dir) -> None:
             ("AWS_CA_BUNDLE", bundle),
             ("NODE_EXTRA_CA_CERTS", str(files.ca_cert)),
         ]  # Node adds to its own
-    click.echo(f"# ionos-emulator at {url}: {shell} variables for its clients")
-    for name, value in out:
-        click.echo(_assign(shell, name, value))
-    click.echo(
-        "# S3 (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): not set, the emulator does "
-        "not serve Object Storage yet"
-    )
+    return out
 
 
 if __name__ == "__main__":

@@ -60,6 +60,11 @@ class Settings:
     admin_token: str = setting(
         "", "Bearer token for /_emulator/* when protected (empty: a random one, printed at start)."
     )
+    journal_size: int = setting(1000, "Requests the journal (/_emulator/journal) keeps, per process; 0: none.")
+    seed: str = setting("", "A seed file (YAML or JSON: contracts, users, groups, resources) applied once at start.")
+    init: str = setting(
+        "", "A directory of scripts run (in name order) once the emulator serves, with its environment."
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -102,6 +102,105 @@ def build_admin(emu):
                 raise ApiError(422, str(e)) from None
         return Reply(200, emu.identity.contracts())
 
+    def journal(method, query, raw, base):
+        """The request journal (journal.py): filtered entries, or HAR 1.2 with ?format=har; DELETE empties it."""
+        from ..journal import har
+
+        if method == "DELETE":
+            emu.journal.clear()
+            return Reply(200, [])
+        for name in ("after", "limit"):
+            if query.get(name) is not None and not str(query.get(name)).isdigit():
+                raise ApiError(422, f"'{name}' must be a non-negative integer")
+        entries = emu.journal.select(query)
+        if query.get("format") == "har":
+            return Reply(200, har(entries, _version()))
+        return Reply(200, [e.public() for e in entries])
+
+    def chaos(method, query, raw, base):
+        """Chaos rules (chaos.py): GET lists them, POST adds one (or {"enforceRateLimits": bool}, {"seed": n}),
+        PUT replaces them all ({"rules": [...]}), DELETE removes them all."""
+        from ..chaos import MAX_RULES, parse, public
+
+        rules = emu.chaos.rules()
+        if method in ("POST", "PUT"):
+            data = body(raw)
+            enforce = data.pop("enforceRateLimits", None)
+            seed = data.pop("seed", None)
+            if enforce is not None and not isinstance(enforce, bool):
+                raise ApiError(422, "'enforceRateLimits' must be true or false")
+            if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+                raise ApiError(422, "'seed' must be an integer")
+            if method == "PUT":
+                listed = data.get("rules", [])
+                if not isinstance(listed, list) or not all(isinstance(r, dict) for r in listed):
+                    raise ApiError(422, "'rules' must be a list of rules")
+                rules = [parse(r, guard.safe_pattern) for r in listed]
+            elif data or (enforce is None and seed is None):  # a rule (an empty body is a rule without effect)
+                rules.append(parse(data, guard.safe_pattern))
+            if len(rules) > MAX_RULES:
+                raise ApiError(422, f"at most {MAX_RULES} chaos rules")
+            emu.chaos.save(rules, enforce, seed)
+        elif method == "DELETE":
+            rules = []
+            emu.chaos.save(rules, False)
+        return Reply(
+            200,
+            {
+                "rules": [public(r, emu.chaos.hits.get(r.id, 0)) for r in rules],
+                "enforceRateLimits": emu.chaos.enforce_rate_limits,
+            },
+        )
+
+    def snapshots(method, path, raw):
+        """/_emulator/snapshots[/<name>[/load]], /_emulator/snapshots/export and /import (snapshots.py)."""
+        import io
+
+        from ..snapshots import Snapshots, export, verify
+
+        named = Snapshots(emu.settings.data_dir)
+        rest = path[len("/_emulator/snapshots") :].strip("/")
+        version = _version()
+        if rest == "":
+            if method == "GET":
+                return Reply(200, named.list())
+            if method == "POST":
+                name = guard.text(body(raw), "name", 64)
+                return Reply(201, named.save(name, emu.store, emu.settings.data_dir, version))
+        elif rest == "export" and method == "GET":
+            out = io.BytesIO()
+            export(emu.store, emu.settings.data_dir, out, version)
+            return Reply(200, out.getvalue(), content_type="application/gzip")
+        elif rest == "import" and method in ("PUT", "POST"):
+            return Reply(200, emu.load_snapshot(io.BytesIO(raw)))
+        elif rest.endswith("/load") and method == "POST":
+            with open(named.existing(rest[: -len("/load")]), "rb") as source:
+                return Reply(200, emu.load_snapshot(source))
+        elif "/" not in rest:
+            if method == "GET":
+                return Reply(200, named.existing(rest).read_bytes(), content_type="application/gzip")
+            if method == "DELETE":
+                named.delete(rest)
+                return Reply(200, named.list())
+            if method == "PUT":  # an exported file, kept under a name (it must be a snapshot this emulator reads)
+                verify(io.BytesIO(raw))
+                target = named.path(rest)
+                named.dir.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(raw)
+                return Reply(200, named.list())
+        raise ApiError(405 if rest in ("", "export", "import") else 404, f"No emulator endpoint {method} {path}")
+
+    def apis(method, query, raw, base):
+        """What the web console browses: every mounted API and its top-level collections (GET, no parameters)."""
+        out = []
+        for m in emu.mounts.all:
+            collections = sorted(
+                op.path for op in m.spec.operations if op.method == "GET" and "{" not in op.path and op.path != "/"
+            )
+            name = m.api.product or m.api.name
+            out.append({"name": name, "location": m.api.location, "prefix": m.api.prefix, "collections": collections})
+        return Reply(200, out)
+
     def endpoints(method, query, raw, base):
         from ..endpoints import endpoints as table
 
@@ -109,6 +208,7 @@ def build_admin(emu):
 
     routes = {
         "/_emulator/endpoints": ({"GET"}, endpoints),
+        "/_emulator/apis": ({"GET"}, apis),
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
         "/_emulator/health": ({"GET"}, health),
@@ -116,12 +216,16 @@ def build_admin(emu):
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),
         "/_emulator/failures": ({"GET", "POST", "DELETE"}, failures),
         "/_emulator/violations": ({"GET", "DELETE"}, violations),
+        "/_emulator/journal": ({"GET", "DELETE"}, journal),
+        "/_emulator/chaos": ({"GET", "POST", "PUT", "DELETE"}, chaos),
     }
 
     def dispatch(method, path, query, raw, base_url, authorization: str | None = None) -> Reply:
         if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL: its token is its credential
             return console_page(emu.store, path[len(CONSOLE_PATH) :])
         guard.authorise(emu, path, authorization)
+        if path.rstrip("/") == "/_emulator/snapshots" or path.startswith("/_emulator/snapshots/"):
+            return snapshots(method, path, raw)
         entry = routes.get(path.rstrip("/"))
         if entry is None:
             raise ApiError(404, f"No emulator endpoint at {path}")
@@ -131,3 +235,12 @@ def build_admin(emu):
         return fn(method, query, raw, base_url)
 
     return dispatch
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ionos-emulator")
+    except PackageNotFoundError:  # run from a source tree
+        return "0+source"

@@ -117,9 +117,12 @@ def refuse_busy(kind: Kind, row: Row) -> None:
 # -- the connection to a data center's LAN -------------------------------------------------------------
 
 
-def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) -> tuple[Row, Row]:
-    """The Cloud API data center and LAN a managed cluster connects to: the data center must exist for this
-    contract (and be visible to the caller) in the cluster's location, the LAN must be one of its private LANs."""
+def private_lan(
+    ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str, what: str = "cluster"
+) -> tuple[Row, Row]:
+    """The Cloud API data center and LAN a managed cluster (or other `what`: a VPN gateway) connects to: the data
+    center must exist for this contract (and be visible to the caller) in the cluster's location, the LAN must
+    be one of its private LANs."""
     from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
 
     dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
@@ -128,13 +131,13 @@ def private_lan(ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str) 
     if dc.props.get("location") != location:
         raise invalid(
             f"{attr}.datacenterId",
-            f"names a data center in {dc.props.get('location')}, but the cluster is in {location}",
+            f"names a data center in {dc.props.get('location')}, but the {what} is in {location}",
         )
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
     if lan is None:
         raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
     if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a cluster connects to a private LAN")
+        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a {what} connects to a private LAN")
     return dc, lan
 
 

@@ -68,6 +68,10 @@ class Product:
     # our path segment where it differs from the name: two generations of one product side by side
     # (MariaDB v1 at /mariadb/<region>, v2 at /mariadb/<region>/v2)
     path: str = ""
+    # the prefix every path of its spec begins with, where the spec's server names none (Certificate Manager
+    # v1's "/certificatemanager/..." on api.ionos.com): served as the API's base, so its kinds are found by
+    # path shape and its hrefs keep it
+    path_base: str = ""
     registry: Registry = field(default_factory=Registry)  # its kinds (PKind adds them)
     # lifecycle effects of its own (data-plane work when a change completes): name -> factory(settings) -> effect,
     # installed in every app that mounts the product, so a change queued before a restart still completes
@@ -86,7 +90,8 @@ class Product:
     def modules(self) -> list[ApiModule]:
         spec = specs.load(self.spec_name)
         base = spec.base_path
-        bind(self.handlers, spec.operations, self.registry)
+        own = self.path_base
+        bind(self.handlers, spec.operations, self.registry, strip=own)
         out = []
         for loc in self.locations:
             region = REGIONS.get(loc, loc.replace("/", "-"))
@@ -96,8 +101,8 @@ class Product:
             elif self.path:  # a global product's second generation beside the first (Container Registry 1.0)
                 prefix = f"/{self.path.strip('/')}"
             else:
-                prefix = base if base and base != "/" else f"/{segment}"
-            hosts = {self.host.format(region=region): base} if self.host else {}
+                prefix = base if base and base != "/" else (own or f"/{segment}")
+            hosts = {self.host.format(region=region): base or own} if self.host else {}
             out.append(
                 ApiModule(
                     name=self.name,
@@ -110,6 +115,7 @@ class Product:
                     privilege=self.privilege,
                     errors=self.errors,
                     effects=dict(self.effects),
+                    path_base=own,
                 )
             )
         return out

@@ -358,13 +358,13 @@ def op_delete(kind: Kind, steps: Steps) -> Callable[[Ctx], Reply]:
     return handler
 
 
-def bind(handlers: dict[str, Callable[[Ctx], Reply]], operations: Any, registry: Registry) -> None:
+def bind(handlers: dict[str, Callable[[Ctx], Reply]], operations: Any, registry: Registry, strip: str = "") -> None:
     """Give every operation whose path is made of known kinds the generic handler of its shape, unless
-    the API has a handler of its own for it."""
+    the API has a handler of its own for it (`strip`: the prefix every path begins with, not a kind)."""
     for op in operations:
         if op.id in handlers:
             continue
-        steps, last, item_param = shape(registry, op.path)
+        steps, last, item_param = shape(registry, op.path[len(strip) :])
         if last is None:
             continue
         if item_param is None:

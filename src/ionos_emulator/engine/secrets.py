@@ -49,7 +49,9 @@ def masked_body(raw: bytes, write_only: frozenset[str] = frozenset()) -> str:
     text = raw.decode("utf-8", "replace")
     try:
         doc = json.loads(text)
+        out, changed = _mask(doc, write_only)
     except ValueError:
         return text
-    out, changed = _mask(doc, write_only)
+    except RecursionError:  # JSON nested deeper than it can be read: its secrets could not be masked
+        return "<a JSON body nested too deep to show>"
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False) if changed else text

@@ -51,6 +51,9 @@ class ApiModule:
     put_keeps_omitted: bool = False
     # its own lifecycle effects (data planes): name -> factory(settings) -> effect (engine/lifecycle.py)
     effects: dict[str, Callable[[Settings], Effect]] = field(default_factory=dict)
+    # the prefix every path of its spec begins with (Certificate Manager v1: "/certificatemanager"), which is
+    # part of `prefix`: its operations are routed below the prefix without it
+    path_base: str = ""
 
     def handler(self, op_id: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:

@@ -36,7 +36,7 @@ class Mounts:
             if router is None:  # regional instances of one product share their spec's router
                 router = routers[api.spec_name] = Router()
                 for op in spec.operations:
-                    router.add(op.method, op.path, op, api.slash_params)
+                    router.add(op.method, op.path[len(api.path_base) :] or "/", op, api.slash_params)
             mount = Mount(api, spec, router)
             self.all.append(mount)
             self._by_segment.setdefault(_first_segment(api.prefix), []).append(mount)

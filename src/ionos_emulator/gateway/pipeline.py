@@ -25,7 +25,7 @@ from .mounts import Mount, Mounts
 
 log = logging.getLogger("ionos_emulator")
 
-RATE_LIMIT = 600  # per minute, as X-RateLimit-Limit; informative, not enforced
+RATE_LIMIT = 600  # per minute, as X-RateLimit-Limit; enforced only when chaos says so (/_emulator/chaos)
 RATE_BURST = 50
 
 
@@ -58,10 +58,17 @@ class Observations:
 
 
 class Pipeline:
-    def __init__(self, services: Services, mounts: Mounts, observations: Observations):
+    def __init__(
+        self,
+        services: Services,
+        mounts: Mounts,
+        observations: Observations,
+        enforce_rate_limits: Callable[[], bool] = lambda: False,
+    ):
         self.services = services
         self.mounts = mounts
         self.seen = observations
+        self.enforce_rate_limits = enforce_rate_limits
         self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
 
     def handle(self, req: Request) -> Reply:
@@ -77,9 +84,10 @@ class Pipeline:
                 ctx.client_prefix = real[0]  # hrefs on the real host: https://dns.de-fra.ionos.com/zones/...
             self.settle()
             self.authenticate(ctx)
+            calls = self.throttle(ctx)
             self.validate(mount, ctx)
             reply = self.dispatch(mount, ctx)
-            reply.headers.update(self.rate_headers(ctx))
+            reply.headers.update(self.rate_headers(calls))
             return reply
         except ApiError as e:
             return Reply(e.status, e.body(mount.api.errors), e.headers)
@@ -139,6 +147,9 @@ class Pipeline:
     def validate(self, mount: Mount, ctx: Ctx) -> None:
         """Query parameters, then the body: JSON validated against the operation's schema, text (a DNS zone
         file) handed over as text."""
+        canonical = mount.spec.canonical_query(ctx.op, ctx.query.multi_items())  # "available" -> "AVAILABLE"
+        if canonical is not None:
+            ctx.query = QueryParams(canonical)
         errors = mount.spec.query_errors(ctx.op, dict(ctx.query))
         if errors:
             raise ApiError(422, errors[0][1])
@@ -216,16 +227,24 @@ class Pipeline:
             return
         raise SpecViolation(record)
 
-    def rate_headers(self, ctx: Ctx) -> dict[str, str]:
+    def throttle(self, ctx: Ctx) -> int:
+        """Counts the caller's calls this minute; past the limit, with enforced rate limits (a chaos setting,
+        /_emulator/chaos), the call answers 429 with Retry-After. Returns the count."""
         key = ctx.caller.user_id if ctx.caller else "-"
         minute = int(ctx.now // 60)
         m, n = self._calls.get(key, (minute, 0))
         n = n + 1 if m == minute else 1
         self._calls[key] = (minute, n)
+        if n > RATE_LIMIT and self.enforce_rate_limits():
+            wait = str(max(1, int(60 - ctx.now % 60)))
+            raise ApiError(429, "Rate limit exceeded", headers={**self.rate_headers(n), "Retry-After": wait})
+        return n
+
+    def rate_headers(self, calls: int) -> dict[str, str]:
         return {
             "X-RateLimit-Limit": str(RATE_LIMIT),
             "X-RateLimit-Burst": str(RATE_BURST),
-            "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - n)),
+            "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - calls)),
         }
 
 

@@ -744,7 +744,36 @@ class Spec:
         return _collect(v, body, "response body")
 
     def query_errors(self, op: Operation, query: Mapping[str, str]) -> list[tuple[str, str]]:
-        return _param_errors(op.query_params, query, "query parameter")
+        return _param_errors(self._resolved_query_params(op), query, "query parameter")
+
+    def _resolved_query_params(self, op: Operation) -> list[dict[str, Any]]:
+        """The operation's query parameters with a `$ref` schema replaced by the schema it names (an enum of
+        states, say), so that it is checked and made canonical like an inline one."""
+        out = []
+        for p in op.query_params:
+            schema = p.get("schema") or {}
+            seen = 0
+            while "$ref" in schema and seen < 8:
+                schema, seen = self.schemas.get(_ref_name(schema["$ref"]), {}), seen + 1
+            out.append({**p, "schema": schema})
+        return out
+
+    def canonical_query(self, op: Operation, pairs: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+        """Lenient like the real services (issue 9, rule 1): an enum value in any case becomes the spec's
+        spelling and a boolean `TRUE`/`False` becomes `true`/`false`. The pairs changed, or None if none did."""
+        schemas = {p["name"]: p["schema"] for p in self._resolved_query_params(op)}
+        changed = False
+        out = []
+        for name, value in pairs:
+            schema = schemas.get(name) or {}
+            new = value
+            if schema.get("type") == "boolean" and value.strip().lower() in ("true", "false"):
+                new = value.strip().lower()
+            elif isinstance(schema.get("enum"), list) and value not in schema["enum"]:
+                new = next((e for e in schema["enum"] if isinstance(e, str) and e.lower() == value.lower()), value)
+            changed = changed or new != value
+            out.append((name, new))
+        return out if changed else None
 
     def header_errors(self, op: Operation, headers: Mapping[str, str]) -> list[tuple[str, str]]:
         lowered = {str(k).lower(): v for k, v in headers.items()}

@@ -187,6 +187,14 @@ class Store(Protocol):
         """Delete every resource, request and key of every tenant, in one transaction of its own."""
         ...
 
+    def export_tables(self) -> dict[str, builtins.list[builtins.list[Any]]]:
+        """Every resource, request and key, as plain data (a snapshot's store part)."""
+        ...
+
+    def import_tables(self, tables: dict[str, builtins.list[builtins.list[Any]]]) -> None:
+        """Replace everything with what export_tables gave, in one transaction: all or nothing."""
+        ...
+
     def close(self) -> None:
         """Close the connection; the store is unusable afterwards."""
         ...

@@ -77,5 +77,10 @@ class PostgresDialect:
     def reset_statements(self) -> list[str]:
         return [f"TRUNCATE {', '.join(TABLES)}"]
 
+    def sync_sequences(self) -> None:
+        for table in ("resources", "requests"):
+            next_seq = f"COALESCE((SELECT MAX(seq) FROM {table}), 0) + 1"
+            self.db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'seq'), {next_seq}, false)")
+
     def close(self) -> None:
         self.db.close()

@@ -80,6 +80,10 @@ class Dialect(Protocol):
         """The statements that empty every table (run inside a write transaction)."""
         ...
 
+    def sync_sequences(self) -> None:
+        """After rows were inserted with their own seqs: new rows get seqs after them."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -290,6 +294,38 @@ class SqlStore(Store):
         with self.tx():
             for statement in self.dialect.reset_statements():
                 self.dialect.execute(statement)
+
+    # -- snapshots (snapshots.py) -------------------------------------------------------------------
+    def export_tables(self) -> dict[str, builtins.list[builtins.list[Any]]]:
+        """Every row of every table, in one read transaction's view, documents as the JSON they hold."""
+        with self.tx():
+            return {
+                "resources": [
+                    [*r[:8], orjson.loads(r[8])]
+                    for r in self.dialect.rows(f"SELECT {_COLS} FROM resources ORDER BY seq")
+                ],
+                "requests": [[*r[:8], r[9], orjson.loads(r[8])] for r in self.dialect.rows(f"{_REQ} ORDER BY seq")],
+                "kv": [[k, orjson.loads(v)] for k, v in self.dialect.rows("SELECT key, value FROM kv ORDER BY key")],
+            }
+
+    def import_tables(self, tables: dict[str, builtins.list[builtins.list[Any]]]) -> None:
+        """Replaces everything with `tables` (export_tables' form), seqs kept, in one transaction."""
+        with self.tx():
+            for statement in self.dialect.reset_statements():
+                self.dialect.execute(statement)
+            for r in tables["resources"]:
+                self.dialect.execute(
+                    f"INSERT INTO resources ({_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", (*r[:8], orjson.dumps(r[8]))
+                )
+            for r in tables["requests"]:
+                self.dialect.execute(
+                    "INSERT INTO requests (seq, id, tenant, scope, created, run_at, done_at, state, message, doc) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (*r[:9], orjson.dumps(r[9])),
+                )
+            for key, value in tables["kv"]:
+                self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
+            self.dialect.sync_sequences()
 
     def close(self) -> None:
         self.dialect.close()

@@ -72,5 +72,8 @@ class SqliteDialect:
     def reset_statements(self) -> list[str]:
         return [f"DELETE FROM {t}" for t in TABLES]
 
+    def sync_sequences(self) -> None:
+        pass  # AUTOINCREMENT follows the largest seq inserted
+
     def close(self) -> None:
         self.db.close()

@@ -390,7 +390,8 @@ def free_device_and_slot(ctx: Ctx, server, kind: str) -> tuple[int, int]:
 def _mount(ctx: Ctx, vol, server) -> None:
     device, slot = free_device_and_slot(ctx, server, "volume")
     vol.link = server.id
-    vol.props.update(deviceNumber=device, pciSlot=slot, bootServer=None)
+    # bootServer: "the UUID of the attached server" (the SDK's VolumeProperties); Terraform reads it as boot_server
+    vol.props.update(deviceNumber=device, pciSlot=slot, bootServer=server.id)
 
 
 def _set_boot(ctx: Ctx, dc, server, p: dict) -> None:
@@ -433,7 +434,7 @@ def delete_server(ctx: Ctx, row, ch: Change):
             ch.deleting(VOLUME, vol)
         else:
             ch.effect("link", key(vol), link="")
-            ch.effect("props", key(vol), set={"deviceNumber": None, "pciSlot": None})
+            ch.effect("props", key(vol), set={"deviceNumber": None, "pciSlot": None, "bootServer": None})
 
 
 def _detach_volume_from_boot(ctx: Ctx, vol, ch: Change) -> None:
@@ -618,7 +619,7 @@ def detach_volume(ctx: Ctx) -> Reply:
         ch.updated(VOLUME, vol)
         _detach_volume_from_boot(ctx, vol, ch)
         ch.effect("link", key(vol), link="")
-        ch.effect("props", key(vol), set={"deviceNumber": None, "pciSlot": None})
+        ch.effect("props", key(vol), set={"deviceNumber": None, "pciSlot": None, "bootServer": None})
     return ch.accepted(None)
 
 

@@ -11,10 +11,8 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "certmanager": "cert",
     "logging": "logging",
     "kafka": "kafka",
-    "vpn": "vpn",
     "objectstoragemanagement": "objectstoragemanagement",
     "apigateway": "apigateway",
     "autoscaling": "autoscaling",

@@ -1,0 +1,218 @@
+"""The request journal: every request and its answer (method, URL, status, duration, caller, bodies with
+secrets masked), the last `--journal-size` of them kept in this process's memory, filterable, exportable
+as HAR 1.2 (/_emulator/journal). Each worker process keeps its own (docs/fidelity.md, "Operator tools").
+
+Bodies: JSON and text are kept up to BODY_LIMIT characters with every secret masked (engine/secrets.py,
+the rule of the request records); anything else (object bytes, images) only by its size."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import itertools
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .engine.secrets import masked_body
+
+BODY_LIMIT = 64 * 1024
+# admin paths the journal leaves out: reading the journal (and probing health) would fill it with itself
+NOT_JOURNALED = ("/_emulator/journal", "/_emulator/health")
+TEXTUAL = ("json", "text/", "xml", "x-www-form-urlencoded", "event-stream")
+
+
+@dataclass
+class Entry:
+    seq: int
+    time: float  # seconds since the epoch, when the request arrived
+    method: str
+    url: str
+    status: int
+    duration_ms: float
+    caller: str  # the user the credentials name ("" without any)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    chaos: str = ""  # the chaos rule that changed this answer, if one did
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["time"] = _iso(self.time)
+        return out
+
+
+def caller_of(authorization: str | None) -> str:
+    """Who the credentials name, for display (not verified here: the pipeline authenticates)."""
+    if not authorization:
+        return ""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value).decode("utf-8", "replace").partition(":")[0]
+        except ValueError:
+            return ""
+    if scheme.lower() == "bearer":
+        import jwt  # on first use: with cryptography it is a tenth of the start-up
+
+        try:
+            claims = jwt.decode(value, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return "(token)"
+        identity = claims.get("identity") or {}
+        return str(identity.get("uuid") or claims.get("sub") or "(token)")  # tokens name the user by id
+    return ""
+
+
+def _body(raw: bytes, content_type: str) -> str:
+    if not raw:
+        return ""
+    if not any(t in content_type for t in TEXTUAL) and content_type:
+        return f"<{len(raw)} bytes of {content_type}>"
+    text = masked_body(raw[: BODY_LIMIT * 2])
+    return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + f"... <{len(raw)} bytes>"
+
+
+def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as recorded: credentials masked."""
+    out: dict[str, str] = {}
+    for k, v in headers:
+        k = k.lower()
+        out[k] = (v.split(" ", 1)[0] + " *****") if k in ("authorization", "x-amz-security-token") else v
+    return out
+
+
+class Journal:
+    def __init__(self, size: int):
+        self.entries: deque[Entry] = deque(maxlen=max(size, 1))
+        self.enabled = size > 0
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        started: float,
+        duration: float,
+        method: str,
+        url: str,
+        request_headers: Iterable[tuple[str, str]],
+        request_body: bytes,
+        status: int,
+        response_headers: Mapping[str, str],
+        response_body: bytes,
+        chaos: str = "",
+    ) -> None:
+        path = url.split("?", 1)[0]
+        if not self.enabled or any(marker in path for marker in NOT_JOURNALED):
+            return
+        raw_headers = [(k.lower(), v) for k, v in request_headers]
+        req_headers = _safe_headers(raw_headers)
+        resp_headers = _safe_headers(response_headers.items())
+        entry = Entry(
+            seq=0,
+            time=started,
+            method=method,
+            url=url,
+            status=status,
+            duration_ms=round(duration * 1000, 3),
+            caller=caller_of(dict(raw_headers).get("authorization")),
+            request_headers=req_headers,
+            request_body=_body(request_body, req_headers.get("content-type", "")),
+            response_headers=resp_headers,
+            response_body=_body(response_body, resp_headers.get("content-type", "")),
+            chaos=chaos,
+        )
+        with self._lock:
+            entry.seq = next(self._seq)
+            self.entries.append(entry)
+
+    def select(self, query: Mapping[str, str]) -> list[Entry]:
+        """Entries after `after` (a seq), matching `method`, `status` (a code or a class like 4xx), `path` (a
+        substring of the URL) and `caller`; the newest `limit` of them, oldest first."""
+        with self._lock:
+            entries = list(self.entries)
+        after = int(query.get("after") or 0)
+        method = (query.get("method") or "").upper()
+        status = query.get("status") or ""
+        path = query.get("path") or ""
+        caller = query.get("caller") or ""
+        out = [
+            e
+            for e in entries
+            if e.seq > after
+            and (not method or e.method == method)
+            and (not status or str(e.status) == status or (status.endswith("xx") and str(e.status)[0] == status[0]))
+            and (not path or path in e.url)
+            and (not caller or caller == e.caller)
+        ]
+        limit = int(query.get("limit") or 1000)
+        return out[-limit:] if limit > 0 else []
+
+    def clear(self) -> None:
+        with self._lock:
+            self.entries.clear()
+
+
+def har(entries: list[Entry], version: str) -> dict[str, Any]:
+    """HAR 1.2 (the format browsers' developer tools import)."""
+
+    def pairs(headers: Mapping[str, str]) -> list[dict[str, str]]:
+        return [{"name": k, "value": v} for k, v in headers.items()]
+
+    def har_entry(e: Entry) -> dict[str, Any]:
+        query = e.url.partition("?")[2]
+        request: dict[str, Any] = {
+            "method": e.method,
+            "url": e.url,
+            "httpVersion": "HTTP/1.1",
+            "headers": pairs(e.request_headers),
+            "queryString": [{"name": k, "value": v} for k, _, v in (p.partition("=") for p in query.split("&") if p)],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": len(e.request_body),
+        }
+        if e.request_body:
+            request["postData"] = {"mimeType": e.request_headers.get("content-type", ""), "text": e.request_body}
+        return {
+            "startedDateTime": _iso(e.time),
+            "time": e.duration_ms,
+            "request": request,
+            "response": {
+                "status": e.status,
+                "statusText": "",
+                "httpVersion": "HTTP/1.1",
+                "headers": pairs(e.response_headers),
+                "cookies": [],
+                "content": {
+                    "size": len(e.response_body),
+                    "mimeType": e.response_headers.get("content-type", ""),
+                    "text": e.response_body,
+                },
+                "redirectURL": e.response_headers.get("location", ""),
+                "headersSize": -1,
+                "bodySize": len(e.response_body),
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": e.duration_ms, "receive": 0},
+            "comment": f"caller {e.caller}" + (f"; chaos rule {e.chaos}" if e.chaos else ""),
+        }
+
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "ionos-emulator", "version": version},
+            "entries": [har_entry(e) for e in entries],
+        }
+    }
+
+
+def _iso(ts: float) -> str:
+    return (
+        datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
