@@ -355,3 +355,17 @@ def datacenter_with_lan(
     r = h.post(f"{emu.cloud}/datacenters/{dc}/lans", auth=auth, json={"properties": {"name": "db", "public": public}})
     assert r.status_code == 202, r.text
     return dc, r.json()["id"]
+
+
+def refused(call, *args, **kw) -> tuple[int, str]:
+    """The status and first message of an official SDK's call that the emulator refuses (its ApiException), after
+    checking the error envelope: httpStatus is the status, errorCode a string."""
+    try:
+        call(*args, **kw)
+    except Exception as e:
+        if not (hasattr(e, "status") and hasattr(e, "body")):
+            raise
+        body = json.loads(e.body)
+        assert body["httpStatus"] == e.status and isinstance(body["messages"][0]["errorCode"], str)
+        return e.status, body["messages"][0]["message"]
+    raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")

@@ -4,7 +4,7 @@ and read.
 
 Specs compiled from a spec file (tools/compile_specs.py): dns, postgresql-v1, mongodb, mariadb-v1,
 inmemorydb-v1, certmanager-v1,
-containerregistry-v1, cdn, autoscaling-v1.  Specs compiled from an official Python SDK
+containerregistry-v1, cdn, autoscaling-v1, monitoring, nfs.  Specs compiled from an official Python SDK
 (tools/compile_sdk_specs.py): postgresql, mariadb, inmemorydb, logging, kafka, vpn,
 objectstoragemanagement, apigateway, certmanager, containerregistry, autoscaling.  The checks that build
 bodies with an SDK's own models are skipped when that SDK is not installed (pip install -e '.[specs]').
@@ -48,6 +48,8 @@ SPEC_FILE_PRODUCTS = {
     "containerregistry-v1": (15, None, None),
     "cdn": (7, None, None),  # ionoscloud-cdn 1.0.0b2 has 5 of them (test_cdn_sdk_is_part_of_the_spec)
     "autoscaling-v1": (11, None, None),
+    "monitoring": (9, None, None),  # no official Python SDK
+    "nfs": (10, None, None),  # no official Python SDK
 }
 SDK_PRODUCTS = {
     "postgresql": (11, "ionoscloud_dbaas_postgres", "ionoscloud-dbaas-postgres"),
@@ -342,6 +344,8 @@ WRONG_BODIES = {
         "properties.routingRules",
     ),
     "autoscaling-v1": ("autoscalingGroupsPost", {"properties": {"maxReplicaCount": 500}}, "properties.maxReplicaCount"),
+    "monitoring": ("pipelinesPost", {"properties": {"name": 7}}, "properties.name"),
+    "nfs": ("clustersPost", {"properties": {"name": "files", "connections": [], "size": 1}}, "properties.connections"),
     "postgresql": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "mariadb": ("clustersPost", {"properties": {"instances": {"cores": "x"}}}, "properties.instances.cores"),
     "inmemorydb": ("clustersPost", {"properties": {"persistenceMode": "SOMETIMES"}}, "properties.persistenceMode"),
@@ -668,6 +672,16 @@ HAND_WRITTEN = {  # APIs whose SDK (of that version) is not on PyPI: bodies as t
             "name": "my-registry",
             "location": "de/fra",
             "garbageCollectionSchedule": {"days": ["Monday"], "time": "05:19:00+00:00"},
+        }
+    },
+    # no official Python SDK: bodies as the Go SDK bundle's models send them
+    "monitoring": {"properties": {"name": "metrics"}},
+    "nfs": {
+        "properties": {
+            "name": "files",
+            "connections": [{"datacenterId": UUID, "lan": "1", "ipAddress": "192.168.100.10/24"}],
+            "nfs": {"minVersion": "4.2"},
+            "size": 2,
         }
     },
     "autoscaling-v1": {

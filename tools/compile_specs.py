@@ -43,6 +43,9 @@ PRODUCT_SOURCES = {
     "containerregistry-v1": "container-registry-v1.yaml",
     "cdn": "cdn-v1.yaml",
     "autoscaling-v1": "vm-autoscaling-v1.yaml",
+    # no official Python SDK: served from the spec files
+    "monitoring": "monitoring-0.0.1.yaml",
+    "nfs": "nfs-0.1.6.yaml",
 }
 # not compiled: object-storage-s3-v2.yaml (an XML API; needs its own treatment)
 # APIs IONOS publishes no OpenAPI file for: specs written for the emulator in this repository's specs/ (each

@@ -17,6 +17,7 @@ from starlette.datastructures import Headers, QueryParams
 from . import console
 from .apis import build_apis
 from .chaos import Chaos, Rule
+from .dataplanes import ingest
 from .dataplanes.local import fleets as local_fleets
 from .dataplanes.registry import RegistryPlane
 from .dataplanes.registry import match as registry_request
@@ -300,6 +301,9 @@ class Emulator:
         try:
             if refused is not None:
                 raise refused
+            plane = ingest.match(headers.get("host", ""), req.path)  # a Logging or Monitoring pipeline's own
+            if plane is not None:
+                return ingest.handle(self.store, self.lifecycle, req.method, *plane, headers, raw), pretty
             if req.method == "GET" and self.mounts.from_real_host(req.headers.get("host", ""), req.path)[1] is None:
                 page = console.reply(req.path.split("?", 1)[0])  # the web console, on the emulator's own host
                 if page is not None:

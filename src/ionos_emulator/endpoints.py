@@ -25,7 +25,7 @@ ALIASES = {"inmemorydb": "inmemorydbv2", "inmemorydbv2": "inmemorydb", "mariadb"
 # Names the tools know that the emulator neither serves nor routes yet: listed as comments (the newest Go SDK
 # bundle refuses a file naming a product it does not know, so nothing else is listed, not even "auth": no
 # tool looks "auth" up, they reach the Auth API through the Cloud API's host).
-NOT_SERVED = ("monitoring", "nfs", "objectstorage")
+NOT_SERVED = ("objectstorage",)
 # Products some tools have that the config file has no name for: the tools reach them at their real URL.
 NO_CONFIG_NAME = ("auth", "dataplatform", "aimodelhub", "openai")
 

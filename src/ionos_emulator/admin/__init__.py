@@ -6,6 +6,7 @@ from __future__ import annotations
 import orjson
 
 from ..apis.cloud.compute import CONSOLE_PATH, console_page
+from ..dataplanes import ingest
 from ..engine.errors import ApiError
 from ..engine.lifecycle import FailureRule, Timing
 from ..gateway.context import Reply
@@ -220,6 +221,12 @@ def build_admin(emu):
         "/_emulator/chaos": ({"GET", "POST", "PUT", "DELETE"}, chaos),
     }
 
+    # what the pipelines of Logging and Monitoring received (dataplanes/ingest.py)
+    received = {
+        f"/_emulator/{api}/": (lambda pid, api=api: ingest.received(emu.store, api, pid))
+        for api in ("logging", "monitoring")
+    }
+
     def dispatch(method, path, query, raw, base_url, authorization: str | None = None) -> Reply:
         if path.startswith(CONSOLE_PATH) and method == "GET":  # a remote console URL: its token is its credential
             return console_page(emu.store, path[len(CONSOLE_PATH) :])
@@ -227,6 +234,10 @@ def build_admin(emu):
         if path.rstrip("/") == "/_emulator/snapshots" or path.startswith("/_emulator/snapshots/"):
             return snapshots(method, path, raw)
         entry = routes.get(path.rstrip("/"))
+        for prefix, view in received.items():  # /_emulator/logging/<pipelineId>, ...
+            rest = path[len(prefix) :].strip("/") if path.startswith(prefix) else ""
+            if entry is None and rest:
+                entry = ({"GET"}, lambda method, query, raw, base, view=view, rest=rest: view(rest))
         if entry is None:
             raise ApiError(404, f"No emulator endpoint at {path}")
         methods, fn = entry

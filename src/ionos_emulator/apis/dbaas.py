@@ -31,11 +31,12 @@ LOG_WINDOW = 30 * 24 * 3600.0  # how far back instance logs reach
 PRIVILEGE = "manageDBaaS"  # the group flag every DBaaS API asks of a non-administrator
 
 
-def regional_product(name: str, host: str) -> Product:
-    """A v2 DBaaS API (MariaDB, In-Memory DB) served at `host` in every location its official SDK lists, under
-    one name for its path, its compiled spec and its entry in the IONOS config file."""
+def regional_product(name: str, host: str, privilege: str = PRIVILEGE) -> Product:
+    """A regional API (MariaDB and In-Memory DB v2; Logging, Monitoring, NFS with their own `privilege`) served at
+    `host` in every location its compiled spec lists, under one name for its path, its compiled spec and its entry
+    in the IONOS config file."""
     return Product(
-        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=PRIVILEGE
+        name=name, spec_name=name, config_name=name, locations=spec_locations(name), host=host, privilege=privilege
     )
 
 
@@ -118,11 +119,17 @@ def refuse_busy(kind: Kind, row: Row) -> None:
 
 
 def private_lan(
-    ctx: Ctx, attr: str, datacenter_id: str, lan_id, location: str, what: str = "cluster"
+    ctx: Ctx,
+    attr: str,
+    datacenter_id: str,
+    lan_id,
+    location: str,
+    what: str = "cluster",
+    lan_attr: str = "lanId",
 ) -> tuple[Row, Row]:
     """The Cloud API data center and LAN a managed cluster (or other `what`: a VPN gateway) connects to: the data
     center must exist for this contract (and be visible to the caller) in the cluster's location, the LAN must
-    be one of its private LANs."""
+    be one of its private LANs (named `lan_attr` in messages: NFS calls it "lan")."""
     from .cloud.model import visible  # the Cloud API's access rule, applied to products' references too
 
     dc = ctx.store.get(ctx.tenant, "datacenter", "", datacenter_id)
@@ -135,9 +142,9 @@ def private_lan(
         )
     lan = ctx.store.get(ctx.tenant, "lan", dc.id, str(lan_id))
     if lan is None:
-        raise invalid(f"{attr}.lanId", f"names no LAN of data center {dc.id} ('{lan_id}')")
+        raise invalid(f"{attr}.{lan_attr}", f"names no LAN of data center {dc.id} ('{lan_id}')")
     if lan.props.get("public"):
-        raise invalid(f"{attr}.lanId", f"names a public LAN ({lan.id}); a {what} connects to a private LAN")
+        raise invalid(f"{attr}.{lan_attr}", f"names a public LAN ({lan.id}); a {what} connects to a private LAN")
     return dc, lan
 
 
@@ -208,12 +215,13 @@ def connect(
     prefixes: tuple[int, int] = (8, 30),
     whole_network: bool = False,
     taken_attr: str | None = None,
+    lan_attr: str = "lanId",
 ) -> tuple[Row, Row, list[ipaddress.IPv4Interface]]:
     """A cluster's connection to a private LAN of a data center in `location` (`private_lan`) and its addresses
     there (attribute -> address in CIDR notation): each a host address (`host_address`) that no other of
     `clusters` (but `except_id`, the cluster itself) uses in that LAN, which is refused naming `taken_attr`
     (by default the address's own attribute)."""
-    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location)
+    dc, lan = private_lan(ctx, attr, datacenter_id, lan_id, location, lan_attr=lan_attr)
     ifaces = {
         where: host_address(where, cidr, reserved=tuple(reserved), prefixes=prefixes, whole_network=whole_network)
         for where, cidr in addresses.items()

@@ -283,7 +283,12 @@ def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
 
 def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     page_rows, offset, limit, total = listing.select(
-        rows, lambda r: filter_view(ctx, kind, r), ctx.query, paginated=True, default_limit=kind.default_limit
+        rows,
+        lambda r: filter_view(ctx, kind, r),
+        ctx.query,
+        paginated=True,
+        default_limit=kind.default_limit,
+        default_order=kind.default_order,
     )
     coll_href = ctx.href(path) if kind.absolute_href else "/" + path
     out: dict = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.tenant}/{path}")), "type": "collection"}
@@ -359,7 +364,14 @@ def new_row(ctx: Ctx, kind: Kind, parent: Row | None, props: dict, id: str | Non
 
 def rows_of(ctx: Ctx, kind: Kind, parent: Row | None = None) -> list[Row]:
     """The stored rows of a kind in this location (a kind with a `rows` hook shows what that computes)."""
-    return ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
+    rows = ctx.store.list(ctx.tenant, kind.name, parent.id if parent else None, scope=ctx.api.location)
+    return [r for r in rows if sees(ctx, kind, r)] if kind.creator_only else rows
+
+
+def sees(ctx: Ctx, kind: Kind, row: Row) -> bool:
+    """A `creator_only` kind's resource is seen by administrators and by the user who created it."""
+    p = ctx.principal
+    return not kind.creator_only or p.admin or row.meta.get("createdByUserId") == p.user_id
 
 
 def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
@@ -367,7 +379,7 @@ def load(ctx: Ctx, kind: Kind, id: str, parent: Row | None = None) -> Row:
         row = next((r for r in kind.rows(ctx, parent) if id in (r.id, *(r.props.get(a) for a in kind.aliases))), None)
     else:
         row = ctx.store.get(ctx.tenant, kind.name, parent.id if parent else "", id)
-        if row is not None and row.scope != ctx.api.location:  # another location's
+        if row is not None and (row.scope != ctx.api.location or not sees(ctx, kind, row)):  # not here, or not theirs
             row = None
     if row is None:
         raise ApiError(404, f"{kind.type} '{id}' was not found", "404")

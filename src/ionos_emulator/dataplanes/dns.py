@@ -175,6 +175,15 @@ class Authority:
     def store(self):
         return self.emu.store
 
+    def pipeline_host(self, name: dns.name.Name) -> list[dns.rrset.RRset] | None:
+        """A Logging or Monitoring pipeline's own host name (its ingest endpoint) while the pipeline exists."""
+        from . import ingest
+
+        text = name.to_text(omit_final_dot=True).lower()
+        if not ingest.HOST.match(text) or ingest.pipeline_of(self.store, text) is None:
+            return None
+        return real_host_rrsets(text, self.emu.settings.host)
+
     def _tenants(self) -> list[int]:
         return [int(c["contractNumber"]) for c in self.emu.identity.contracts()]
 
@@ -260,7 +269,7 @@ class Authority:
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
             resp.want_dnssec(True)
-        real = self.real_hosts.get(q.name) or self.registry_host(q.name)
+        real = self.real_hosts.get(q.name) or self.pipeline_host(q.name) or self.registry_host(q.name)
         if real is not None:  # the emulator's own names come before any Cloud DNS zone
             resp.flags |= dns.flags.AA
             resp.answer.extend(rrset for rrset in real if q.rdtype in (rrset.rdtype, dns.rdatatype.ANY))

@@ -77,18 +77,22 @@ def select(
     *,
     paginated: bool,
     default_limit: int = 1000,
+    default_order: str | None = None,
 ) -> tuple[list[T], int | None, int | None, int]:
-    """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated."""
+    """Returns (page, offset, limit, total after filtering). Offset and limit are None when not paginated;
+    `default_order` is the orderBy of a request that sends none."""
     max_results = _int(query, "maxResults", None, minimum=0)
     if max_results is not None:
         items = items[:max_results]
     filters = parse_filters(query)
     if filters:
         items = [it for it in items if matches(view(it), filters)]
-    order = query.get("orderBy") or query.get("order-by")
-    if order:
+    order = query.get("orderBy") or query.get("order-by") or default_order
+    if order:  # "-name": descending (Logging and Monitoring)
         key = order.lower()
-        items = sorted(items, key=lambda it: _sort_key(field(view(it), key)[1]))
+        descending = key.startswith("-")
+        key = key.lstrip("-")
+        items = sorted(items, key=lambda it: _sort_key(field(view(it), key)[1]), reverse=descending)
     total = len(items)
     if not paginated:
         return items, None, None, total

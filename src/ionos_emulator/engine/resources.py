@@ -128,6 +128,11 @@ class Kind:
     id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
     aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")
     patchable: tuple[str, ...] | None = None  # properties a PATCH may send (others: 422); None: any
+    # products: a non-administrator sees (lists, reads, changes) only the resources they created themselves
+    # (Logging and Monitoring pipelines); administrators see all of the contract's
+    creator_only: bool = False
+    # products: the orderBy of a list that asks for none ("-createdDate": newest first, Logging and Monitoring)
+    default_order: str | None = None
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)
