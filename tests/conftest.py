@@ -50,11 +50,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
     """The run's shared strict emulator, in this process (a uvicorn thread on a loopback port)."""
-    emu = InProcessEmulator(tmp_path_factory.mktemp("shared") / "data").start()
+    yield from _in_process(tmp_path_factory, "shared")
+
+
+def _in_process(tmp_path_factory, name: str):
+    emu = InProcessEmulator(tmp_path_factory.mktemp(name) / "data").start()
     _RUNNING.append(emu)
     yield emu
     emu.stop()
     _RUNNING.remove(emu)
+
+
+@pytest.fixture(scope="module")
+def own_emulator(tmp_path_factory) -> Emulator:
+    """A strict in-process emulator of the test module's own (tests that move its clock or need a clean contract)."""
+    yield from _in_process(tmp_path_factory, "own")
 
 
 @pytest.fixture

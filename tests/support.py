@@ -124,7 +124,9 @@ class Emulator:
         started = time.perf_counter()
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 20
+        # generous: with PYTHONDONTWRITEBYTECODE (set on these machines) every start compiles the sources, and
+        # a loaded machine takes seconds for that per worker
+        deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited early:\n{self.log.read_text()[-3000:]}")

@@ -310,7 +310,7 @@ def test_cluster_delete_refused_while_it_has_node_pools(client, emulator):
     assert api.k8s_find_by_cluster_id(c.id).metadata.state == "ACTIVE"
     api.k8s_nodepools_delete(c.id, pool.id)
     until_gone(lambda: api.k8s_nodepools_find_by_id(c.id, pool.id))
-    with slow(emulator, k8s=0.4):
+    with slow(emulator, k8s=2.0):
         _, status, h = api.k8s_delete_with_http_info(c.id)
         assert status == 202
         request_id(h)

@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import ionoscloud_dbaas_inmemorydb as imdb
 import ionoscloud_dbaas_mariadb as mdb
 import ionoscloud_dbaas_postgres as pg
@@ -24,13 +25,13 @@ import pytest
 from ionos_emulator.dataplanes.local.mariadb import KIND as MARIADB
 from ionos_emulator.dataplanes.local.postgres import KIND as POSTGRES
 from ionos_emulator.dataplanes.local.redis import KIND as REDIS
-from support import bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan
 from test_e2e_inmemorydb import PASSWORD as REDIS_PASSWORD
 from test_e2e_inmemorydb import create as create_redis
 from test_e2e_mariadb import PASSWORD as MARIADB_PASSWORD
 from test_e2e_mariadb import create as create_mariadb
 from test_e2e_postgresql import PASSWORD as PG_PASSWORD
-from test_e2e_postgresql import new_cluster, pg_client
+from test_e2e_postgresql import V1, new_cluster, pg_client, v1_body
 
 SERVED = re.compile(r"served by the \w+ server at (127\.0\.0\.1):(\d+)")
 V2 = {"inmemorydb": (REDIS, imdb, create_redis), "mariadb": (MARIADB, mdb, create_mariadb)}
@@ -192,6 +193,52 @@ def test_postgresql_clusters_are_separate_servers(local_planes):
             assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
         with pg_client(emu, token) as c2:
             deleted(pg.ClustersApi(c2), home, b.id, port_b)
+
+
+def test_postgresql_v1_users_and_databases_on_the_clusters_server(local_planes):
+    """The v1 API's users and databases are made on the cluster's own server, which checks passwords (SCRAM):
+    a PATCH changes the password for real, a deleted user or database is gone."""
+    psycopg = pytest.importorskip("psycopg")
+    emu, _, home = start(local_planes, POSTGRES, "planes-v1")
+    dc, lan = datacenter_with_lan(emu, "de/txl")
+    with httpx.Client(base_url=emu.url + V1, auth=OWNER, timeout=TIMEOUT) as h:
+        cid = h.post("/clusters", json=v1_body(dc, lan, username="ledger")).json()["id"]
+        wait_until(lambda: h.get(f"/clusters/{cid}").json()["metadata"]["state"] != "BUSY")
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
+        port = int((home / cid / "port").read_text())
+
+        def connect(user, password, db):
+            return psycopg.connect(
+                host="127.0.0.1", port=port, user=user, password=password, dbname=db, connect_timeout=5
+            )
+
+        r = h.post(f"/clusters/{cid}/users", json={"properties": {"username": "Report-er", "password": "Secret12345"}})
+        assert r.status_code == 200, r.text
+        r = h.post(f"/clusters/{cid}/databases", json={"properties": {"name": "sales-$2", "owner": "Report-er"}})
+        assert r.status_code == 200, r.text
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
+        with connect("Report-er", "Secret12345", "sales-$2") as conn:  # the exact names: the server is the cluster's
+            assert conn.execute("SELECT current_user, current_database()").fetchone() == ("Report-er", "sales-$2")
+            assert conn.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            ).fetchone() == ("Report-er",)
+        with pytest.raises(psycopg.OperationalError):
+            connect("Report-er", "Wrong-12345", "sales-$2").close()
+        r = h.patch(f"/clusters/{cid}/users/Report-er", json={"properties": {"password": "Another12345"}})
+        assert r.status_code == 200, r.text
+        h.get(f"/clusters/{cid}/users/Report-er")
+        with pytest.raises(psycopg.OperationalError):
+            connect("Report-er", "Secret12345", "ledger").close()
+        connect("Report-er", "Another12345", "ledger").close()
+        assert h.delete(f"/clusters/{cid}/databases/sales-$2").status_code == 204
+        assert h.delete(f"/clusters/{cid}/users/Report-er").status_code == 204
+        h.get(f"/clusters/{cid}/users")
+        with pytest.raises(psycopg.OperationalError):
+            connect("Report-er", "Another12345", "ledger").close()
+        with connect("ledger", "Secret12345", "ledger") as conn:
+            assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = 'sales-$2'").fetchone() == (0,)
+        assert h.delete(f"/clusters/{cid}").status_code == 200
+        wait_until(lambda: not (home / cid).exists())
 
 
 def test_inmemorydb_clusters_are_separate_servers(local_planes):

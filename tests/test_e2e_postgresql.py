@@ -668,13 +668,16 @@ def server():
     yield psycopg, made
     with psycopg.connect(SERVER + "/postgres", autocommit=True) as conn:
         for cid in made:
+            mine = "(shobj_description(oid, '{0}') = %s OR starts_with(shobj_description(oid, '{0}'), %s))"
+            marks = (MARK + cid, MARK + cid + " ")  # the cluster's, and its v1 users' and databases'
             for (db,) in conn.execute(
-                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s", (MARK + cid,)
+                "SELECT datname FROM pg_database WHERE " + mine.format("pg_database"), marks
             ).fetchall():
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             for (role,) in conn.execute(
-                "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (MARK + cid,)
+                "SELECT rolname FROM pg_roles WHERE " + mine.format("pg_authid"), marks
             ).fetchall():
+                conn.execute(f'DROP OWNED BY "{role}"')
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
@@ -803,6 +806,136 @@ def test_dataplane_v1_database_named_like_the_user(make_emulator, server):
         assert h.delete(f"/clusters/{cid}").status_code == 200
         assert h.get(f"/clusters/{cid}").status_code == 404
     assert on_server(psycopg, cid) == ([], [])
+
+
+def members_on_server(psycopg, cluster_id):
+    """(roles, databases with their owners) the data plane made for the v1 cluster's further users and databases,
+    by their API names."""
+    prefix = f"{MARK}{cluster_id} "
+    with psycopg.connect(SERVER + "/postgres") as conn:
+        roles = conn.execute(
+            "SELECT substr(shobj_description(oid, 'pg_authid'), %s), rolname, rolpassword FROM pg_authid "
+            "WHERE starts_with(shobj_description(oid, 'pg_authid'), %s) ORDER BY 1",
+            (len(prefix) + 1, prefix),
+        ).fetchall()
+        dbs = conn.execute(
+            "SELECT substr(shobj_description(oid, 'pg_database'), %s), datname, pg_get_userbyid(datdba) "
+            "FROM pg_database WHERE starts_with(shobj_description(oid, 'pg_database'), %s) ORDER BY 1",
+            (len(prefix) + 1, prefix),
+        ).fetchall()
+    return roles, dbs
+
+
+def test_dataplane_v1_users_and_databases(make_emulator, server):
+    """The v1 API's users are login roles of the cluster's server and its databases are databases there owned
+    by the role named; a PATCH changes the real password; deleting drops them (names quoted as identifiers)."""
+    psycopg, made = server
+    emu, _ = dataplane_emulator(make_emulator, "pg-plane-v1-users")
+    tag = uuid.uuid4().hex[:6]
+    owner, user, dbname = f"v1o_{tag}", f"App-{tag}", f"shop-${tag}"  # mixed case, '-' and '$': quoted names
+    host, port = SERVER.rsplit("@", 1)[-1].split(":")
+    dc, lan = network(emu)
+
+    def connect(role, password, db):
+        return psycopg.connect(host=host, port=int(port), user=role, password=password, dbname=db, connect_timeout=5)
+
+    with httpx.Client(base_url=emu.url + V1, auth=OWNER) as h:
+        assert emu.admin("PUT", "timing", json={"overrides": {"postgresql-v1.cluster": 1.0}}).status_code == 200
+        r = h.post("/clusters", json=v1_body(dc, lan, username=owner))
+        assert r.status_code == 200, r.text
+        cid = r.json()["id"]
+        made.append(cid)
+        # a user made while its cluster is not yet on the server is made with the cluster
+        r = h.post(f"/clusters/{cid}/users", json={"properties": {"username": user, "password": "Secret12345"}})
+        assert r.status_code == 200 and r.json()["properties"] == {"username": user, "system": False}, r.text
+        assert h.get(f"/clusters/{cid}/users/{user}").status_code == 200  # the next request settles the change
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "BUSY"
+        assert members_on_server(psycopg, cid) == ([], [])
+        emu.admin("PUT", "timing", json={"overrides": {}})
+        deadline = time.monotonic() + 10
+        while h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "BUSY" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
+        roles, _ = members_on_server(psycopg, cid)
+        assert [(r[0], r[1]) for r in roles] == [(f"user {user}", user)] and password_matches(
+            roles[0][2], "Secret12345"
+        )
+        # the new user reaches the cluster's initial database; no one else's
+        with connect(user, "Secret12345", owner) as conn:
+            assert conn.execute("SELECT current_user, current_database()").fetchone() == (user, owner)
+        r = h.post(f"/clusters/{cid}/databases", json={"properties": {"name": dbname, "owner": user}})
+        assert r.status_code == 200 and r.json()["properties"] == {"name": dbname, "owner": user}, r.text
+        assert h.get(f"/clusters/{cid}/databases/{dbname}").status_code == 200
+        assert members_on_server(psycopg, cid)[1] == [(f"database {dbname}", dbname, user)]
+        with connect(user, "Secret12345", dbname) as conn:
+            conn.execute("CREATE TABLE items (id int)")
+            conn.commit()
+            assert conn.execute("SELECT current_user, current_database()").fetchone() == (user, dbname)
+        with connect(owner, "Secret12345", dbname) as conn:  # the cluster's other roles may connect too
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'items'").fetchone() == (1,)
+        # a PATCH of the password changes it for real
+        r = h.patch(f"/clusters/{cid}/users/{user}", json={"properties": {"password": "Another12345"}})
+        assert r.status_code == 200, r.text
+        assert h.get(f"/clusters/{cid}/users/{user}").status_code == 200
+        verifier = members_on_server(psycopg, cid)[0][0][2]  # the test server trusts loopback: check the verifier
+        assert password_matches(verifier, "Another12345") and not password_matches(verifier, "Secret12345")
+        connect(user, "Another12345", dbname).close()
+        # a user who owns a database stays, and nothing changes
+        r = h.delete(f"/clusters/{cid}/users/{user}")
+        assert r.status_code == 422 and dbname in r.json()["messages"][0]["message"], r.text
+        assert h.get(f"/clusters/{cid}/users/{user}").status_code == 200
+        assert len(members_on_server(psycopg, cid)[0]) == 1
+        # deleting the database drops it, with a session open; then the user's role goes
+        session = connect(user, "Another12345", dbname)
+        assert h.delete(f"/clusters/{cid}/databases/{dbname}").status_code == 204
+        assert h.get(f"/clusters/{cid}/databases/{dbname}").status_code == 404
+        session.close()
+        assert members_on_server(psycopg, cid)[1] == []
+        assert h.delete(f"/clusters/{cid}/users/{user}").status_code == 204
+        assert h.get(f"/clusters/{cid}/users/{user}").status_code == 404
+        assert members_on_server(psycopg, cid) == ([], [])
+        with pytest.raises(psycopg.OperationalError):
+            connect(user, "Another12345", owner).close()
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
+        # a user and database made again, then the cluster deleted: all of it goes
+        h.post(f"/clusters/{cid}/users", json={"properties": {"username": user, "password": "Secret12345"}})
+        h.post(f"/clusters/{cid}/databases", json={"properties": {"name": dbname, "owner": user}})
+        assert len(h.get(f"/clusters/{cid}/databases").json()["items"]) == 1
+        assert [len(x) for x in members_on_server(psycopg, cid)] == [1, 1]
+        assert h.delete(f"/clusters/{cid}").status_code == 200
+        assert h.get(f"/clusters/{cid}").status_code == 404
+    assert members_on_server(psycopg, cid) == ([], []) and on_server(psycopg, cid) == ([], [])
+
+
+def test_dataplane_v1_database_refused_fails_the_cluster(make_emulator, server):
+    """A database the server cannot make (its name and the cluster's variant both taken there by others) turns the
+    cluster FAILED, the reason in its logs; the API's database stays, as the cluster can be changed again."""
+    psycopg, made = server
+    emu, _ = dataplane_emulator(make_emulator, "pg-plane-v1-refused")
+    tag = uuid.uuid4().hex[:6]
+    dc, lan = network(emu)
+    with httpx.Client(base_url=emu.url + V1, auth=OWNER) as h:
+        r = h.post("/clusters", json=v1_body(dc, lan, username=f"v1r_{tag}"))
+        cid = r.json()["id"]
+        made.append(cid)
+        assert h.get(f"/clusters/{cid}").json()["metadata"]["state"] == "AVAILABLE"
+        taken = [f"clash_{tag}", f"clash_{tag}_{cid.replace('-', '')[:8]}"]
+        with psycopg.connect(SERVER + "/postgres", autocommit=True) as conn:
+            for name in taken:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            r = h.post(f"/clusters/{cid}/databases", json={"properties": {"name": taken[0], "owner": f"v1r_{tag}"}})
+            assert r.status_code == 200, r.text
+            got = h.get(f"/clusters/{cid}").json()
+            assert got["metadata"]["state"] == "FAILED"
+            text = [m["message"] for m in h.get(f"/clusters/{cid}/logs").json()["instances"][0]["messages"]]
+            assert any("refused the database" in t and taken[0] in t for t in text), text
+            assert h.get(f"/clusters/{cid}/databases/{taken[0]}").status_code == 200
+            assert h.delete(f"/clusters/{cid}").status_code == 200
+        finally:
+            with psycopg.connect(SERVER + "/postgres", autocommit=True) as conn:
+                for name in taken:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def test_dataplane_refusal_fails_the_cluster(make_emulator):

@@ -43,6 +43,11 @@ PRODUCT_SOURCES = {
     "containerregistry-v1": "container-registry-v1.yaml",
     "cdn": "cdn-v1.yaml",
     "autoscaling-v1": "vm-autoscaling-v1.yaml",
+    # account, audit and billing APIs (issue 13)
+    "activitylog": "activitylog-v1.yaml",
+    "billing": "billing-3.9.0.yaml",
+    "reseller": "reseller-2.0.yaml",
+    "identity": "identity-password-policies-1.0.0.yaml",
     # no official Python SDK: served from the spec files
     "monitoring": "monitoring-0.0.1.yaml",
     "nfs": "nfs-0.1.6.yaml",
@@ -333,6 +338,40 @@ class Replace:
         return True
 
 
+class Rebase:
+    """Move `prefix`, which every path of the document starts with, from the paths into the server URL: the
+    API is then served at that prefix like the others (its base path), its paths below it."""
+
+    def __init__(self, prefix: str, why: str):
+        self.prefix, self.why = prefix, why
+
+    def apply(self, doc: dict) -> bool:
+        paths = doc.get("paths") or {}
+        if not paths or not all(p == self.prefix or p.startswith(self.prefix + "/") for p in paths):
+            return False
+        doc["paths"] = {(p[len(self.prefix) :] or "/"): item for p, item in paths.items()}
+        for server in doc.get("servers") or [{"url": ""}]:
+            server["url"] = server["url"].rstrip("/") + self.prefix
+        return True
+
+
+class AnyOf:
+    """Turn the `oneOf` of the schema at `path` into an `anyOf`: its branches require nothing and allow more, so
+    every document matches all of them and no answer could satisfy the `oneOf`."""
+
+    def __init__(self, path: tuple, why: str):
+        self.path, self.why = path, why
+
+    def apply(self, doc: dict) -> bool:
+        node = doc
+        for key in self.path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or "oneOf" not in node:
+            return False
+        node["anyOf"] = node.pop("oneOf")
+        return True
+
+
 def _schema_path(*keys: str) -> tuple:
     return ("components", "schemas") + keys
 
@@ -347,6 +386,18 @@ CORRECTIONS = {
         # send: the Terraform provider's acceptance tests create v1 clusters with ram 2048 and storage 2048
         Replace(_schema_path("Ram", "minimum"), 4096, 2048, "clients create clusters with 2048 MB of RAM"),
         Replace(_schema_path("StorageSize", "minimum"), 10240, 2048, "clients create clusters with 2048 MB"),
+    ],
+    "activitylog": [
+        # its server is the bare host and every path repeats the API's own prefix
+        Rebase("/activitylog/v1", "paths carry the base path"),
+    ],
+    "billing": [
+        # TrafficVDC and TrafficNIC both match any object (nothing required, more allowed), so the oneOf of the
+        # traffic answers would refuse every answer; the discriminator names a `type` neither schema has
+        *(
+            AnyOf(("paths", path, "get", "responses", "200", "content", "application/json", "schema"), "oneOf")
+            for path in ("/{contract}/traffic", "/{contract}/traffic/{period}")
+        ),
     ],
     "autoscaling-v1": [
         # "data center" is no attribute: the group's data center is `datacenter` (GroupUpdatableProperties)

@@ -22,6 +22,7 @@ from .dataplanes.local import fleets as local_fleets
 from .dataplanes.registry import RegistryPlane
 from .dataplanes.registry import match as registry_request
 from .endpoints import real_hosts
+from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
@@ -48,14 +49,16 @@ class Emulator:
         resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
         self.store = open_store(settings.data_dir, settings.database)
+        self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
             self.store,
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
+            clock=self.clock,
         )
         self.identity.ensure_default()
-        self.lifecycle = Lifecycle(self.store, Timing(settings.timing))
+        self.lifecycle = Lifecycle(self.store, Timing(settings.timing), self.clock)
         self.dns_server: DnsServer | None = None
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
@@ -65,7 +68,9 @@ class Emulator:
         self.chaos = Chaos(self.store)
         # enforced rate limits are a chaos setting (429 past X-RateLimit-Limit)
         self.pipeline = Pipeline(self.services, self.mounts, self.observations, lambda: self.chaos.enforce_rate_limits)
-        self.registries = RegistryPlane(self.store, settings, self.lifecycle.settle)  # Container Registry's OCI API
+        self.registries = RegistryPlane(
+            self.store, settings, self.lifecycle.settle, self.clock.now
+        )  # Container Registry's OCI API
         self.api_hosts = frozenset(real_hosts(self.mounts.apis))  # their /v2 is theirs, not a registry's
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
             for name, factory in mount.api.effects.items():
@@ -103,6 +108,7 @@ class Emulator:
 
     def _state_replaced(self) -> None:
         """What this process remembers of the store's state is stale."""
+        self.clock.refresh()  # the clock is the store's: real time again after a reset, a snapshot's after a load
         self.identity._cache.clear()
         self.identity._key = None
         self.chaos.forget()

@@ -3,10 +3,13 @@ remote console pages of Cloud API servers."""
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 
 from ..apis.cloud.compute import CONSOLE_PATH, console_page
 from ..dataplanes import ingest
+from ..engine.clock import MAX_OFFSET, MAX_SPEED, parse_filter_date, real_now
 from ..engine.errors import ApiError
 from ..engine.lifecycle import FailureRule, Timing
 from ..gateway.context import Reply
@@ -68,6 +71,71 @@ def build_admin(emu):
             emu.lifecycle.clear_failures()
         return Reply(200, [vars(r) for r in emu.lifecycle.failures])
 
+    def clock(method, query, raw, base):
+        """The emulated clock: `offsetSeconds` (from real time), `advanceSeconds` (forward from now), `speed`
+        (emulated seconds per real second), `now` (an ISO time to jump to); DELETE: real time again."""
+        if method == "DELETE":
+            emu.clock.reset()
+        elif method in ("PUT", "POST", "PATCH"):
+            data = body(raw)
+            unknown = sorted(set(data) - {"offsetSeconds", "advanceSeconds", "speed", "now"})
+            if unknown:
+                raise ApiError(422, f"unknown clock setting '{unknown[0]}' (offsetSeconds, advanceSeconds, speed, now)")
+            offset = guard.number(data, "offsetSeconds", -MAX_OFFSET, MAX_OFFSET)
+            if "now" in data:
+                if offset is not None:
+                    raise ApiError(422, "give 'now' or 'offsetSeconds', not both")
+                when = parse_filter_date(str(data["now"])) if isinstance(data["now"], str) else None
+                if when is None:
+                    raise ApiError(422, "'now' must be a date-time such as 2030-01-01T00:00:00Z")
+                offset = when - real_now()
+                if abs(offset) > MAX_OFFSET:
+                    raise ApiError(422, "'now' is more than a hundred years away")
+            if method == "PUT" and offset is None:  # a PUT says the whole clock: what it leaves out is real
+                offset = 0.0
+            speed = guard.number(data, "speed", 0.0, MAX_SPEED)
+            if method == "PUT" and speed is None:
+                speed = 1.0
+            advance = guard.number(data, "advanceSeconds", 0.0, MAX_OFFSET) or 0.0
+            emu.clock.set(offset=offset, advance=advance, speed=speed)
+        return Reply(200, emu.clock.describe())
+
+    def traffic(method, query, raw, base):
+        """Traffic the Billing API reports (it is zero unless recorded here): GB in and out of a data center on a
+        day, for a contract (the default one unless named)."""
+        if method == "POST":
+            data = body(raw)
+            number = guard.integer(data, "contractNumber", 1, guard.MAX_INT32, default=emu.identity.contract_number)
+            if emu.identity.contract(number) is None:
+                raise ApiError(422, f"contract {number} does not exist")
+            dc = guard.text(data, "datacenterId", 64)
+            try:
+                dc = str(uuid.UUID(dc))
+            except ValueError:
+                raise ApiError(422, "'datacenterId' must be a data center's id (a UUID)") from None
+            date = guard.text(data, "date", 10)
+            if parse_filter_date(date) is None or len(date) != 10:
+                raise ApiError(422, "'date' must be a day, YYYY-MM-DD")
+            gb_in = guard.number(data, "inGB", 0.0, 1e12) or 0.0
+            gb_out = guard.number(data, "outGB", 0.0, 1e12) or 0.0
+            with emu.store.tx():
+                emu.store.kv_set(f"traffic:{number}:{dc}:{date}", {"in": gb_in, "out": gb_out})
+        return Reply(200, [{"key": k, **v} for k, v in emu.store.kv_prefix("traffic:")])
+
+    def alarms(method, query, raw, base):
+        """Moves a Monitoring as a Service alarm to a state (OK, ALARM, INSUFFICIENT_DATA), as its metric would."""
+        from ..apis import maas
+
+        data = body(raw)
+        number = guard.integer(data, "contractNumber", 1, guard.MAX_INT32, default=emu.identity.contract_number)
+        state = data.get("state")
+        if state not in maas.STATES:
+            raise ApiError(422, f"'state' must be one of {', '.join(maas.STATES)}")
+        try:
+            return Reply(200, maas.move(emu.store, number, guard.text(data, "alarmId", 64), state, emu.clock.now()))
+        except LookupError as e:
+            raise ApiError(404, str(e)) from None
+
     def violations(method, query, raw, base):
         if method == "DELETE":
             emu.violations.clear()
@@ -96,9 +164,12 @@ def build_admin(emu):
                 raise ApiError(422, "'resourceLimits' maps limit names to integers")
             for key in limits:
                 guard.integer(limits, key, 0, guard.MAX_INT32)
+            reseller = data.get("reseller", False)
+            if not isinstance(reseller, bool):
+                raise ApiError(422, "'reseller' must be true (a reseller's master contract) or false")
             try:
-                with emu.store.tx():
-                    emu.identity.create_contract(number, user, password, limits)
+                with emu.store.tx():  # the owner's password is held to the IONOS default password policy
+                    emu.identity.create_contract(number, user, password, limits, reseller=reseller)
             except ValueError as e:
                 raise ApiError(422, str(e)) from None
         return Reply(200, emu.identity.contracts())
@@ -212,6 +283,9 @@ def build_admin(emu):
         "/_emulator/apis": ({"GET"}, apis),
         "/_emulator/contracts": ({"GET", "POST"}, contracts),
         "/_emulator/coverage": ({"GET", "POST"}, coverage),
+        "/_emulator/clock": ({"GET", "PUT", "POST", "PATCH", "DELETE"}, clock),
+        "/_emulator/traffic": ({"GET", "POST"}, traffic),
+        "/_emulator/maas/alarms": ({"POST"}, alarms),
         "/_emulator/health": ({"GET"}, health),
         "/_emulator/reset": ({"POST"}, reset),
         "/_emulator/timing": ({"GET", "PUT", "POST", "PATCH"}, timing),

@@ -84,6 +84,16 @@ def text(data: dict, key: str, limit: int = MAX_TEXT, default: str | None = None
     return value
 
 
+def number(data: dict, key: str, low: float, high: float) -> float | None:
+    """An optional number from `low` to `high` (None when absent)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ApiError(422, f"'{key}' must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
 def seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SECONDS:
         raise ApiError(422, f"overrides must map resource kinds to seconds (0 to {MAX_SECONDS:g})")

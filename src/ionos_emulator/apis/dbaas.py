@@ -436,12 +436,23 @@ def new_member_name(ctx: Ctx, kind: Kind, cluster: Row, attr: str, name: str) ->
     return name
 
 
-def cluster_member(product: Product, cluster: Kind, name: str, segment: str, key: str, **options: Any) -> Kind:
+def cluster_member(
+    product: Product,
+    cluster: Kind,
+    name: str,
+    segment: str,
+    key: str,
+    delete: Callable | None = None,
+    **options: Any,
+) -> Kind:
     """A cluster's user or database: keyed by its name (`key`) within its cluster, no state of its own,
-    written at once; deleting one of a cluster being deleted is refused."""
+    written at once; deleting one of a cluster being deleted is refused (then `delete`, the kind's own
+    rules and effects, if any)."""
 
     def deleted(ctx: Ctx, row: Row, change: Change) -> None:
         live_cluster(cluster, load(ctx, cluster, row.parent))
+        if delete is not None:
+            delete(ctx, row, change)
 
     return PKind(
         product,

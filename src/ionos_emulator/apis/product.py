@@ -230,24 +230,30 @@ class ProductChange(Change):
 
 
 class DirectChange(ProductChange):
-    """A change of a stateless kind: written at once in the request's transaction, no request to complete."""
+    """A change of a stateless kind: written at once in the request's transaction. Its request record is stored
+    already DONE (nothing is left to complete; the Activity Log reads it like any other), unless a hook added an
+    effect (a data plane's work: a DBaaS v1 user's role): that runs once the transaction has committed, when the
+    lifecycle settles the record. A forced failure (/_emulator/failures) does not apply: what is written at once
+    cannot fail later."""
 
-    def __enter__(self):
-        self._stack.enter_context(self.ctx.store.tx())
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return self._stack.__exit__(exc_type, exc, tb)
+    def finish(self) -> None:
+        self.req.pop("fail", None)  # a failure rule is not used up here
+        self.req.pop("fail_rule", None)
+        if not self.req["effects"]:
+            self.req.update(state="DONE", run_at=self.req["created"], done_at=self.req["created"])
 
     def created(self, kind, row: Row, final_state: str | None = None) -> Row:
         self.ctx.store.insert(row)
+        self.target(kind, row)
         return row
 
     def updated(self, kind, row: Row, final_state: str | None = None) -> None:
         self.stamp(row)
         self.ctx.store.update(row)
+        self.target(kind, row)
 
     def deleting(self, kind, row: Row) -> None:
+        self.target(kind, row)
         self.ctx.store.delete_tree(row)
 
 

@@ -129,7 +129,7 @@ def _logs(store: Store, row: Any, path: str, headers: Any, body: bytes) -> Reply
     if stream is None or stream.get("protocol") != "http":
         raise not_found(f"pipeline '{row.id}' has no HTTP log stream tagged '{tag}'")
     records = _records(headers.get("content-type") or "", body)
-    now = clock.iso_precise(clock.now())
+    now = clock.iso_precise(clock.Clock(store).now())
     kept = [{"tag": stream["tag"], "receivedAt": now, "record": _bounded(r)} for r in records]
     key = telemetry.data_key("logging", row.id)
     with store.tx():
@@ -164,7 +164,7 @@ def _metrics(store: Store, row: Any, headers: Any, body: bytes) -> Reply:
         data = store.kv_get(key) or {"bodies": 0, "bytes": 0}
         data["bodies"] = int(data["bodies"]) + 1
         data["bytes"] = int(data["bytes"]) + len(body)
-        data["lastReceivedAt"] = clock.iso_precise(clock.now())
+        data["lastReceivedAt"] = clock.iso_precise(clock.Clock(store).now())
         data["lastContentEncoding"] = headers.get("content-encoding") or ""
         store.kv_set(key, data)
     return Reply(204)

@@ -48,6 +48,11 @@ class Placement:
     database: str
 
 
+def member_mark(cluster_id: str, what: str, name: str) -> str:
+    """The mark of a cluster's further user or database (the DBaaS v1 API's): the cluster's, then its API name."""
+    return f"{MARK}{cluster_id} {what} {name}"
+
+
 def suffixed(name: str, cluster_id: str) -> str:
     short = cluster_id.replace("-", "")[:8]
     return f"{name[: IDENTIFIER_MAX - len(short) - 1]}_{short}"
@@ -113,6 +118,159 @@ class Server:
             conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db)))
             return Placement(role, db)
 
+    def server(self, cluster_id: str) -> Server:
+        """The server a cluster's own objects are on: this one, for every cluster."""
+        return self
+
+    # -- a cluster's further users and databases (the DBaaS v1 API's) -----------------------------------
+
+    def ensure_user(self, cluster_id: str, username: str, verifier: str) -> str:
+        """A further login role of the cluster, with this password; returns its name on the server (the
+        asked one, or suffixed when something else holds it). It may connect to the cluster's databases."""
+        from psycopg import errors, sql
+
+        mark = member_mark(cluster_id, "user", username)
+        with self._connect() as conn:
+            role = self._role_marked(conn, mark)
+            if role is None:
+                role = self._retrying(
+                    errors.DuplicateObject,
+                    lambda: self._create_role(
+                        conn, self._free_name(conn, "pg_roles", "rolname", username, cluster_id), verifier, mark, False
+                    ),
+                )
+            else:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
+                )
+            self._share(conn, cluster_id)
+            return role
+
+    def drop_user(self, cluster_id: str, username: str) -> str | None:
+        """Drops the cluster's further role `username` after ending its sessions: what it owns in the cluster's
+        databases goes to the cluster's initial role first. Returns the role's name on the server, if any."""
+        from psycopg import sql
+
+        with self._connect() as conn:
+            role = self._role_marked(conn, member_mark(cluster_id, "user", username))
+            if role is None:
+                return None
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()",
+                (role,),
+            )
+            heir = self._marked_role(conn, MARK + cluster_id) or conn.info.user
+            for db in [*self._cluster_databases(conn, cluster_id), conn.info.dbname]:
+                with self._connect_to(db) as there:
+                    there.execute(
+                        sql.SQL("REASSIGN OWNED BY {} TO {}").format(sql.Identifier(role), sql.Identifier(heir))
+                    )
+                    there.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+            return role
+
+    def ensure_database(self, cluster_id: str, name: str, owner: str) -> str:
+        """A further database of the cluster owned by the role `owner` (its name on the server); returns the
+        database's name on the server. The cluster's roles may connect to it, other clusters' may not."""
+        from psycopg import errors, sql
+
+        mark = member_mark(cluster_id, "database", name)
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s", (mark,)
+            ).fetchone()
+            if row is None:
+                row = conn.execute(  # made by a change cut short before its mark
+                    "SELECT datname FROM pg_database d WHERE shobj_description(d.oid, 'pg_database') IS NULL "
+                    "AND d.datdba = (SELECT oid FROM pg_roles WHERE rolname = %s) AND d.datname = ANY(%s)",
+                    (owner, [name, suffixed(name, cluster_id)]),
+                ).fetchone()
+            db = row[0] if row else None
+            if db is None:
+                db = self._retrying(
+                    errors.DuplicateDatabase,
+                    lambda: self._create_database(
+                        conn, self._free_name(conn, "pg_database", "datname", name, cluster_id), owner
+                    ),
+                )
+            else:
+                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db), sql.Identifier(owner)))
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(db), sql.Literal(mark)))
+            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(db)))
+            self._share(conn, cluster_id)
+            return db
+
+    def drop_database(self, cluster_id: str, name: str) -> str | None:
+        """Drops the cluster's further database `name`, ending its sessions; returns its name on the server."""
+        from psycopg import sql
+
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s",
+                (member_mark(cluster_id, "database", name),),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (row[0],),
+            )
+            force = sql.SQL(" WITH (FORCE)") if conn.info.server_version >= 130000 else sql.SQL("")
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(row[0])) + force)
+            return str(row[0])
+
+    @staticmethod
+    def _cluster_roles(conn, cluster_id: str) -> list[str]:
+        mark = MARK + cluster_id
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s "
+                "OR starts_with(shobj_description(oid, 'pg_authid'), %s) ORDER BY oid",
+                (mark, mark + " "),
+            )
+        ]
+
+    @staticmethod
+    def _cluster_databases(conn, cluster_id: str) -> list[str]:
+        mark = MARK + cluster_id
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') = %s "
+                "OR starts_with(shobj_description(oid, 'pg_database'), %s) ORDER BY oid",
+                (mark, mark + " "),
+            )
+        ]
+
+    def _share(self, conn, cluster_id: str) -> None:
+        """Every role of a cluster may connect to every database of it, as on a server of its own (where
+        PUBLIC may); PUBLIC may not, as other clusters' roles are on the same server."""
+        from psycopg import sql
+
+        roles = self._cluster_roles(conn, cluster_id)
+        for db in self._cluster_databases(conn, cluster_id):
+            if roles:
+                conn.execute(
+                    sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                        sql.Identifier(db), sql.SQL(", ").join(sql.Identifier(r) for r in roles)
+                    )
+                )
+
+    def _connect_to(self, database: str):
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        return psycopg.connect(
+            make_conninfo(self.url, dbname=database), autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        )
+
+    @staticmethod
+    def _role_marked(conn, mark: str) -> str | None:
+        row = conn.execute("SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (mark,))
+        found = row.fetchone()
+        return found[0] if found else None
+
     def drop_cluster(self, cluster_id: str) -> tuple[list[str], list[str]]:
         """Drops the cluster's databases (its initial one and any its roles created) and its roles, after
         ending their sessions. Returns (databases, roles) dropped."""
@@ -120,18 +278,14 @@ class Server:
 
         mark = MARK + cluster_id
         with self._connect() as conn:
-            roles = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT rolname FROM pg_roles WHERE shobj_description(oid, 'pg_authid') = %s", (mark,)
-                )
-            ]
+            roles = self._cluster_roles(conn, cluster_id)  # its initial role and its further ones
             dbs = [
                 r[0]
                 for r in conn.execute(
                     "SELECT datname FROM pg_database d WHERE shobj_description(d.oid, 'pg_database') = %s "
+                    "OR starts_with(shobj_description(d.oid, 'pg_database'), %s) "
                     "OR d.datdba IN (SELECT oid FROM pg_roles WHERE rolname = ANY(%s))",
-                    (mark, roles),
+                    (mark, mark + " ", roles),
                 )
             ]
             conn.execute(
@@ -159,13 +313,12 @@ class Server:
             return make()
 
     @staticmethod
-    def _create_role(conn, role: str, verifier: str, mark: str) -> str:
+    def _create_role(conn, role: str, verifier: str, mark: str, createdb: bool = True) -> str:
         from psycopg import sql
 
+        create = "CREATE ROLE {} LOGIN CREATEDB PASSWORD {}" if createdb else "CREATE ROLE {} LOGIN PASSWORD {}"
         with conn.transaction():  # the role and its mark appear together or not at all
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier))
-            )
+            conn.execute(sql.SQL(create).format(sql.Identifier(role), sql.Literal(verifier)))
             conn.execute(sql.SQL("COMMENT ON ROLE {} IS {}").format(sql.Identifier(role), sql.Literal(mark)))
         return role
 

@@ -154,8 +154,15 @@ class Grant:
 
 
 class RegistryPlane:
-    def __init__(self, store: Store, settings: Settings, settle: Callable[[], object] = lambda: None):
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        settle: Callable[[], object] = lambda: None,
+        now: Callable[[], float] = time.time,
+    ):
         self.store, self.settings = store, settings
+        self.now = now  # the emulated clock (/_emulator/clock): token expiry, timestamps
         self.settle = settle  # completes due changes first, as the API pipeline does: a registry just made runs
 
     # -- ASGI -----------------------------------------------------------------------------------------
@@ -255,7 +262,7 @@ class RegistryPlane:
         """The token the Authorization header names, if it is valid (enabled, not expired) now."""
         auth = headers.get("authorization") or ""
         scheme, _, value = auth.partition(" ")
-        now = time.time()
+        now = self.now()
         if scheme.lower() == "basic":
             try:
                 user, _, password = base64.b64decode(value.strip()).decode().partition(":")
@@ -319,7 +326,7 @@ class RegistryPlane:
 
     def bearer(self, grant: Grant) -> str:
         claims = {"t": grant.registry.tenant, "r": grant.registry.id, "k": grant.token.id}
-        claims["exp"] = int(time.time()) + BEARER_SECONDS
+        claims["exp"] = int(self.now()) + BEARER_SECONDS
         payload = base64.urlsafe_b64encode(orjson.dumps(claims)).decode().rstrip("=")
         sig = hmac.new(secret_key(self.store), payload.encode(), hashlib.sha256).digest()
         return payload + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
@@ -364,7 +371,7 @@ class RegistryPlane:
             "token": token,
             "access_token": token,
             "expires_in": BEARER_SECONDS,
-            "issued_at": clock.iso(time.time()),
+            "issued_at": clock.iso(self.now()),
         }
         await respond(send, 200, orjson.dumps(body), {"Content-Type": "application/json"})
 
@@ -457,7 +464,7 @@ class Request:
 
     def new_repo(self) -> Row:
         reg, token = self.registry, self.grant.token if self.grant else None
-        now = clock.iso_precise(time.time())
+        now = clock.iso_precise(self.plane.now())
         who = {"by": token.props["name"] if token else "", "id": token.id if token else ""}
         path = f"{reg.path}/repositories/{self.repo}"
         return Row(
@@ -520,7 +527,7 @@ class Request:
     def link(self, digest: str, size: int) -> None:
         def add(row: Row) -> None:
             row.x.setdefault("blobs", {})[digest] = size
-            row.meta["lastModifiedDate"] = clock.iso_precise(time.time())
+            row.meta["lastModifiedDate"] = clock.iso_precise(self.plane.now())
 
         self.change_repo(add, create=True)
 
@@ -602,7 +609,7 @@ class Request:
             return
         path.touch()
         self.store.kv_set(
-            UPLOAD_KEY + upload, {"registry": self.registry.id, "repo": self.repo, "started": time.time()}
+            UPLOAD_KEY + upload, {"registry": self.registry.id, "repo": self.repo, "started": self.plane.now()}
         )
         await self.upload_status(202, upload, 0)
 
@@ -670,7 +677,7 @@ class Request:
             raise OciError(405, "UNSUPPORTED", f"{self.method} is not allowed on a manifest")
 
     def count_pull(self, digest: str) -> None:
-        now = clock.iso_precise(time.time())
+        now = clock.iso_precise(self.plane.now())
 
         def pulled(row: Row) -> None:
             entry = row.x["manifests"].get(digest)
@@ -729,7 +736,7 @@ class Request:
                     400, "MANIFEST_BLOB_UNKNOWN", f"the manifest names blobs not in the repository: {missing}"
                 )
         await asyncio.to_thread(_write_atomically, self.plane.blob_path(self.registry, digest), body)
-        now = clock.iso_precise(time.time())
+        now = clock.iso_precise(self.plane.now())
         subject = doc.get("subject") if isinstance(doc.get("subject"), dict) else None
 
         def pushed(row: Row) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .. import spec as specs
 from ..store import Row
 from . import clock, secrets
+from .errors import ApiError
 
 C = TypeVar("C", bound="Change")
 
@@ -52,6 +53,34 @@ def stamp(ctx: Ctx, row: Row, state: str | None = None) -> None:
         row.meta["state"] = state
 
 
+def request_url(ctx: Ctx) -> str:
+    """The URL a request was made to, as the client addressed it."""
+    return ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
+
+
+def refused(ctx: Ctx, error: ApiError) -> None:
+    """A change the API refused: nothing of it was written, but the Activity Log shows it (an Error event), so a
+    record of it is kept apart from the request records (the Cloud API's /requests lists accepted ones only)."""
+    if ctx.caller is None or ctx.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    rid = str(uuid.uuid4())
+    style = ctx.api.errors
+    record = {
+        "id": rid,
+        "created": ctx.now,
+        "api": ctx.api.name,
+        "method": ctx.method,
+        "url": request_url(ctx),
+        "user": ctx.caller.email,
+        "user_id": ctx.caller.user_id,
+        "httpStatus": error.status,
+        "errorCode": error.code_in(style),
+        "message": error.text_in(style),
+    }
+    with ctx.store.tx():
+        ctx.store.kv_set(f"refused:{ctx.tenant}:{ctx.now:017.6f}:{rid}", record)
+
+
 class Change:
     busy_state = "BUSY"  # shown while an update runs
     destroying_state = "BUSY"  # shown while a delete runs
@@ -63,9 +92,14 @@ class Change:
         self.req: dict[str, Any] = {}
 
     def __enter__(self: C) -> C:
+        self._stack.enter_context(self.ctx.store.tx())
+        self.begin()
+        return self
+
+    def begin(self) -> None:
+        """The change's request record (stored when the change commits), with what the client asked."""
         ctx = self.ctx
-        self._stack.enter_context(ctx.store.tx())
-        url = ctx.api_base + ctx.path + (("?" + str(ctx.query)) if str(ctx.query) else "")
+        url = request_url(ctx)
         kept = ("content-type", "user-agent", "x-contract-number")
         hdrs = {k: v for k, v in ctx.headers.items() if k.lower() in kept}
         asked = {
@@ -80,11 +114,12 @@ class Change:
             "user_id": ctx.principal.user_id,  # whose it is (/requests shows a non-administrator only theirs)
         }
         self.req = ctx.lifecycle.begin(ctx.tenant, self.scope, self.kind, asked)
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
+        """Commits the change with its request record, or rolls it back; an exception always goes on (the store's
+        transaction never swallows one), so what a `with` block assigns is assigned after it."""
         if exc_type is None:
             try:
                 self.finish()
@@ -92,7 +127,7 @@ class Change:
             except BaseException as e:  # the request record could not be stored: roll the change back too
                 self._stack.__exit__(type(e), e, e.__traceback__)
                 raise
-        return bool(self._stack.__exit__(exc_type, exc, tb))
+        self._stack.__exit__(exc_type, exc, tb)
 
     def finish(self) -> None:
         """Last effects before the request is stored (subclasses add their own)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..store import Row, Store
 from . import clock
+from .clock import Clock
 
 # Seconds a change spends RUNNING under the `realistic` profile, by resource kind (QUEUED lasts
 # QUEUED_SECONDS first). Chosen to resemble the real cloud without making a demo tedious.
@@ -38,6 +39,10 @@ QUEUED_SECONDS = 0.5
 
 # An effect: (store, the effect's data, the time it completes) -> None.
 Effect = Callable[[Store, dict[str, Any], float], None]
+
+# What must be kept of a row (and what lies below it) before a completed delete removes it: (store, the row,
+# the time it goes) -> None. Registered once by what needs it (billing keeps the lifetimes of metered resources).
+RETIRING: list[Callable[[Store, Row, float], None]] = []
 
 
 @dataclass
@@ -80,8 +85,9 @@ class FailureRule:
 
 
 class Lifecycle:
-    def __init__(self, store: Store, timing: Timing | None = None):
+    def __init__(self, store: Store, timing: Timing | None = None, clock: Clock | None = None):
         self.store = store
+        self.clock = clock or Clock(store)  # the emulated clock every change is timed by
         # effect name -> function(store, effect dict, now); APIs may register their own
         self.effects: dict[str, Effect] = {
             "state": _effect_state,
@@ -124,7 +130,7 @@ class Lifecycle:
         """A new request record (not yet stored); the handler adds targets and effects, `commit` stores it.
         `asked` is what the client asked, as the record keeps it (method, url, body, headers, user), and the
         path below the API (which failure rules match; not kept)."""
-        now = clock.now()
+        now = self.clock.now()
         queued, running = self.timing.durations(kind)
         start = now
         if queued or running:
@@ -164,7 +170,9 @@ class Lifecycle:
     # -- completing ------------------------------------------------------------------------------
     def settle(self, now: float | None = None) -> int:
         """Apply every request that has come due. Returns how many were applied here."""
-        now = clock.now() if now is None else now
+        if now is None:
+            self.clock.refresh()  # the ticker's and every request's view of the clock another process set
+            now = self.clock.now()
         done = 0
         while True:
             due = self.store.due_requests(now)
@@ -188,10 +196,9 @@ class Lifecycle:
                 return done
 
     @staticmethod
-    def status(req: dict[str, Any], now: float | None = None) -> str:
+    def status(req: dict[str, Any], now: float) -> str:
         if req["state"] != "PENDING":
             return str(req["state"])
-        now = clock.now() if now is None else now
         return "QUEUED" if now < req["run_at"] else "RUNNING"
 
 
@@ -233,6 +240,8 @@ def _effect_link(store: Store, eff: dict[str, Any], ts: float) -> None:
 def _effect_delete(store: Store, eff: dict[str, Any], ts: float) -> None:
     row = _load(store, eff)
     if row is not None:
+        for keep in RETIRING:
+            keep(store, row, ts)
         store.delete_tree(row)
 
 

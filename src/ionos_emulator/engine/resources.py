@@ -109,8 +109,8 @@ class Kind:
     absolute_href: bool = True  # products: DNS answers hrefs relative to the API ("/zones/<id>")
     state_field: str = "state"  # products: VPN, NFS and Monitoring render the state as "status"
     delete_body: Any = None  # what a DELETE answers (DNS: {})
-    # products: no state, written at once in the request's transaction without a lifecycle request
-    # (DNS reverse records, MongoDB users, catalogues)
+    # products: no state, written at once in the request's transaction; its request record is stored already
+    # DONE, nothing left to complete (DNS reverse records, MongoDB users, catalogues)
     stateless: bool = False
     # products: query filters a kind matches itself, param -> (ctx, rows, values) -> rows (the generic ones match
     # substrings of rendered fields)

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers, QueryParams
 
-from ..engine import clock
+from ..engine.change import refused
 from ..engine.errors import CLOUD, ApiError, ErrorStyle, bad_request, forbidden, not_found, not_implemented
 from ..spec import MAX_BODY_DEPTH, too_deep
 from .context import Ctx, Reply, Services
@@ -78,6 +78,8 @@ class Pipeline:
         if found is None:
             raise ApiError(404, f"No API is served at {path}")
         mount, rel = found
+        self.services.lifecycle.clock.refresh()  # the emulated clock, as /_emulator/clock set it in any process
+        ctx: Ctx | None = None
         try:
             ctx = self.route(mount, req, rel)
             if real is not None and real[1] == mount.api.prefix:
@@ -90,7 +92,15 @@ class Pipeline:
             reply.headers.update(self.rate_headers(calls))
             return reply
         except ApiError as e:
+            if ctx is not None:
+                self.refused(ctx, e)
             return Reply(e.status, e.body(mount.api.errors), e.headers)
+
+    def refused(self, ctx: Ctx, error: ApiError) -> None:
+        try:
+            refused(ctx, error)  # an Error event in the Activity Log
+        except Exception:  # recording it must never change the answer
+            log.exception("recording a refused change failed")
 
     def error_style(self, req: Request) -> ErrorStyle:
         return self.error_style_of(req.headers.get("host", ""), req.path)
@@ -127,7 +137,7 @@ class Pipeline:
             body=None,
             raw_body=req.body,
             base_url=req.base_url,
-            now=clock.now(),
+            now=s.lifecycle.clock.now(),
         )
 
     def settle(self) -> None:
@@ -140,6 +150,8 @@ class Pipeline:
         if ctx.op.security == []:  # the operation is public
             return
         ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"))
+        if ctx.caller.token_id is None:  # Basic: X-Contract-Number picks the contract (a token names its own)
+            ctx.caller = self.services.identity.on_contract(ctx.caller, ctx.headers.get("x-contract-number"))
         privilege = ctx.api.privilege
         if privilege and not ctx.principal.can(privilege):
             raise forbidden(f"Access Denied: this product needs the group privilege '{privilege}'")

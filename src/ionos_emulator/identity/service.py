@@ -8,6 +8,7 @@ Tokens are `token:<kid>` entries. The signing key is made once per data dir and 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -16,7 +17,8 @@ import uuid
 from dataclasses import dataclass
 
 from ..engine import clock
-from ..engine.errors import unauthorized
+from ..engine.clock import Clock
+from ..engine.errors import ApiError, forbidden, unauthorized
 from ..store import Row, Store
 
 # JWT privilege names, in the order the real tokens list them (api-behaviour.md §1.3).
@@ -97,6 +99,30 @@ DEFAULT_LIMITS = {
     "rulesPerSecurityGroup": 100,
 }
 
+# Password policies are rows of the Identity API's kind; where a contract has none, the IONOS default holds
+# (guess: the Cloud API's own rule, at least 5 characters, is the only one documented).
+POLICY_KIND = "identity.passwordpolicy"
+DEFAULT_PASSWORD_POLICY = {
+    "description": "IONOS default password policy",
+    "minLength": 5,
+    "minNumberChars": 0,
+    "minUpperChars": 0,
+    "minLowerChars": 0,
+    "minSpecialChars": 0,
+}
+POLICY_CLASSES = (
+    ("minNumberChars", "digits (0-9)", lambda c: "0" <= c <= "9"),
+    ("minUpperChars", "upper-case letters (A-Z)", lambda c: "A" <= c <= "Z"),
+    ("minLowerChars", "lower-case letters (a-z)", lambda c: "a" <= c <= "z"),
+    ("minSpecialChars", "special characters (not a-z, A-Z, 0-9)", lambda c: not (c.isascii() and c.isalnum())),
+)
+
+
+def policy_error(attr: str, message: str) -> ApiError:
+    """A password the contract's policy refuses: the Cloud API's validation error on the attribute."""
+    return ApiError(422, f"attribute '{attr}' {message}", vdc="VDC-2-1")
+
+
 # Enough to keep stored passwords from being read back; few enough that a fresh start stays fast
 # (a successful check is remembered, so requests do not pay it).
 PBKDF2_ROUNDS = 20_000
@@ -115,6 +141,7 @@ class Principal:
     token_id: str | None = None
     flags: frozenset[str] = frozenset()  # group privilege flags held (administrators hold all)
     groups: tuple[str, ...] = ()  # ids of the groups the user belongs to
+    home: int | None = None  # the user's own contract, when acting on a reseller's sub-contract (`tenant`)
 
     def can(self, flag: str) -> bool:
         return self.admin or flag in self.flags
@@ -149,8 +176,17 @@ def _b64(data: bytes) -> str:
 
 
 class Identity:
-    def __init__(self, store: Store, *, contract_number: int, owner_email: str, owner_password: str):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        contract_number: int,
+        owner_email: str,
+        owner_password: str,
+        clock: Clock | None = None,
+    ):
         self.store = store
+        self.clock = clock or Clock(store)
         self.contract_number = contract_number
         self.owner_email = owner_email
         self.owner_password = owner_password
@@ -162,36 +198,111 @@ class Identity:
 
     # -- seeding ---------------------------------------------------------------------------------
     def ensure_default(self) -> None:
-        """Create the default contract and its owner once; a later start keeps them as they are."""
+        """Create the default contract and its owner once; a later start keeps them as they are (the owner's
+        password is the operator's --password, not held to a password policy)."""
         with self.store.tx():
             if self.store.kv_get(f"contract:{self.contract_number}") is None:
-                self.create_contract(self.contract_number, self.owner_email, self.owner_password)
+                self.create_contract(self.contract_number, self.owner_email, self.owner_password, check=False)
 
-    def create_contract(self, number: int, owner_email: str, owner_password: str, limits: dict | None = None) -> None:
-        """A contract (tenant) with its owner; every resource, request and user belongs to exactly one."""
+    def create_contract(
+        self,
+        number: int,
+        owner_email: str | None,
+        owner_password: str | None,
+        limits: dict | None = None,
+        *,
+        reseller: bool = False,
+        parent: int | None = None,
+        name: str = "",
+        reference: str = "",
+        check: bool = True,
+    ) -> dict:
+        """A contract (tenant), with its owner unless a reseller makes it (its admins come later); every
+        resource, request and user belongs to exactly one. `reseller`: a master contract that makes
+        sub-contracts; `parent`: the reseller contract that made this one. The owner's password is held to
+        the IONOS default policy when `check` (a new contract has none of its own)."""
         if self.store.kv_get(f"contract:{number}") is not None:
             raise ValueError(f"contract {number} exists")
-        if self.store.kv_get(f"login:{owner_email.lower()}") is not None:
+        if owner_email and self.store.kv_get(f"login:{owner_email.lower()}") is not None:
             raise ValueError(f"a user {owner_email} exists")
-        self.store.kv_set(
-            f"contract:{number}",
-            {
-                "contractNumber": number,
-                "owner": owner_email,
-                "status": "BILLABLE",
-                "regDomain": "ionos.de",
-                "resourceLimits": {**DEFAULT_LIMITS, **(limits or {})},
-            },
+        record = {
+            "contractNumber": number,
+            "owner": owner_email or "",
+            "status": "BILLABLE",
+            "regDomain": "ionos.de",
+            "resourceLimits": {**DEFAULT_LIMITS, **(limits or {})},
+            "reseller": reseller,
+            "parent": parent,
+            "name": name,
+            "resellerReference": reference,
+            "created": self.clock.now(),
+        }
+        self.store.kv_set(f"contract:{number}", record)
+        if owner_email:
+            self.create_user(
+                number,
+                email=owner_email,
+                password=owner_password or "",
+                firstname="Contract",
+                lastname="Owner",
+                administrator=True,
+                owner=True,
+                check=check,
+            )
+        return record
+
+    def update_contract(self, record: dict) -> None:
+        self.store.kv_set(f"contract:{record['contractNumber']}", record)
+        self.changed()
+
+    def subcontracts(self, tenant: int) -> list[dict]:
+        """The contracts a reseller's master contract made, oldest first."""
+        return [c for c in self.contracts() if c.get("parent") == tenant]
+
+    def reachable(self, p: Principal) -> list[int]:
+        """The contracts a user may work on: their own and, for an administrator of a reseller's master
+        contract, the sub-contracts it made."""
+        own = self.contract(p.tenant) or {}
+        subs = [c["contractNumber"] for c in self.subcontracts(p.tenant)] if own.get("reseller") and p.admin else []
+        return [p.tenant, *subs]
+
+    def on_contract(self, p: Principal, header: str | None) -> Principal:
+        """The caller acting on the contract an X-Contract-Number header names (Basic authentication): their
+        own is theirs; a sub-contract is reached by an administrator of its reseller's master contract, as that
+        contract's administrator; anything else is refused."""
+        if header is None or not header.strip():
+            return p
+        raw = header.strip()
+        if not raw.isdigit() or len(raw) > 10:
+            raise ApiError(400, f"X-Contract-Number must be a contract number, not '{raw[:32]}'")
+        number = int(raw)
+        if number == p.tenant:
+            return p
+        own = self.contract(p.tenant) or {}
+        if not own.get("reseller"):
+            raise forbidden("Access Denied: X-Contract-Number is only for the users of a reseller's contracts")
+        if not p.admin or number not in self.reachable(p):
+            raise unauthorized()
+        return dataclasses.replace(
+            p, tenant=number, admin=True, owner=False, flags=frozenset(), groups=(), home=p.home or p.tenant
         )
-        self.create_user(
-            number,
-            email=owner_email,
-            password=owner_password,
-            firstname="Contract",
-            lastname="Owner",
-            administrator=True,
-            owner=True,
-        )
+
+    # -- password policies (the Identity API's; the IONOS default where a contract has none) ------------
+    def password_policy(self, tenant: int) -> dict:
+        """The policy in effect for a contract: its newest, else the IONOS default."""
+        rows = self.store.list(tenant, POLICY_KIND, "")
+        return dict(rows[-1].props) if rows else dict(DEFAULT_PASSWORD_POLICY)
+
+    def check_password(self, tenant: int, password: str, attr: str = "password") -> str:
+        """The password if it keeps the contract's policy, else the 422 naming what it lacks."""
+        policy = self.password_policy(tenant)
+        if not isinstance(password, str) or len(password) < int(policy.get("minLength") or 0):
+            raise policy_error(attr, f"must have at least {policy.get('minLength')} characters")
+        for field, what, test in POLICY_CLASSES:
+            wanted = int(policy.get(field) or 0)
+            if sum(1 for c in password if test(c)) < wanted:
+                raise policy_error(attr, f"must contain at least {wanted} {what}")
+        return password
 
     def contracts(self) -> list[dict]:
         return [c for _, c in self.store.kv_prefix("contract:")]
@@ -211,9 +322,14 @@ class Identity:
         owner: bool = False,
         force_sec_auth: bool = False,
         user_id: str | None = None,
+        check: bool = True,
+        attr: str = "password",
     ) -> Row:
+        """A user of the contract; `check`: the password must keep the contract's password policy."""
+        if check:
+            self.check_password(tenant, password, attr)
         uid = user_id or str(uuid.uuid4())
-        now = clock.now()
+        now = self.clock.now()
         row = Row(
             tenant=tenant,
             kind="user",
@@ -239,8 +355,9 @@ class Identity:
         self.changed()
         return row
 
-    def set_password(self, email: str, password: str) -> None:
+    def set_password(self, email: str, password: str, attr: str = "password") -> None:
         login = self.store.kv_get(f"login:{email.lower()}")
+        self.check_password(login["tenant"], password, attr)
         login["hash"] = hash_password(password)
         self.store.kv_set(f"login:{email.lower()}", login)
         self.changed()
@@ -262,7 +379,7 @@ class Identity:
             raise unauthorized()
         gen = self.generation()
         cached = self._cache.get(authorization)
-        if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > clock.now()):
+        if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > self.clock.now()):
             return cached[1]
         principal, expires = self._authenticate(authorization)
         if len(self._cache) > 10_000:  # bounded: many distinct tokens must not grow memory without end
@@ -357,7 +474,7 @@ class Identity:
 
             raise unprocessable(f"A user can have at most {MAX_TOKENS_PER_USER} tokens", "422")
         kid = self._new_kid()
-        iat = int(clock.now())
+        iat = int(self.clock.now())
         payload = {
             "iss": "ionoscloud",
             "iat": iat,
@@ -381,9 +498,10 @@ class Identity:
         signing_input = f"{_b64(_compact({'typ': 'JWT', 'kid': kid, 'alg': 'RS256'}))}.{_b64(_compact(payload))}"
         sig = alg.sign(signing_input.encode(), alg.prepare_key(self._signing_key()[0]))
         token = f"{signing_input}.{_b64(sig)}"
-        self.store.kv_set(
-            f"token:{kid}", {"id": kid, "tenant": p.tenant, "user": p.user_id, "created": iat, "expires": iat + ttl}
-        )
+        rec = {"id": kid, "tenant": p.tenant, "user": p.user_id, "created": iat, "expires": iat + ttl}
+        if p.home is not None:  # made for a sub-contract by its reseller's user (X-Contract-Number)
+            rec["home"] = p.home
+        self.store.kv_set(f"token:{kid}", rec)
         return token
 
     def _bearer(self, token: str) -> tuple[Principal, float]:
@@ -391,16 +509,25 @@ class Identity:
         import jwt
 
         try:
-            claims = jwt.decode(token, pub, algorithms=["RS256"], options={"require": ["exp", "iat"]})
+            # expiry by the emulated clock (below, from the record), not the real one PyJWT would read
+            claims = jwt.decode(
+                token,
+                pub,
+                algorithms=["RS256"],
+                options={"require": ["exp", "iat"], "verify_exp": False, "verify_iat": False},
+            )
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise unauthorized() from None
         rec = self.store.kv_get(f"token:{kid}") if kid else None
-        if rec is None or rec["expires"] <= clock.now():
+        if rec is None or rec["expires"] <= self.clock.now():
             raise unauthorized()
         ident = claims.get("identity") or {}
         if ident.get("uuid") != rec["user"]:
             raise unauthorized()
+        if rec.get("home") is not None:  # a reseller's user on a sub-contract, as long as it is theirs to reach
+            base = self._principal(rec["home"], rec["user"], token_id=kid)
+            return self.on_contract(base, str(rec["tenant"])), float(rec["expires"])
         return self._principal(rec["tenant"], rec["user"], token_id=kid), float(rec["expires"])
 
     def tokens_of(self, p: Principal) -> list[dict]:

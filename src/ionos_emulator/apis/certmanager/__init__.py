@@ -66,7 +66,7 @@ def uploaded(ctx: Ctx, props: dict, old: Row | None, prefix: str = "properties")
 
 def certificate_meta(ctx: Ctx, row: Row) -> dict:
     facts = row.x.get("facts") or {}
-    return {**facts, "expired": pem.expired(facts)} if facts else {}
+    return {**facts, "expired": pem.expired(facts, ctx.now)} if facts else {}
 
 
 def by_common_name(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:

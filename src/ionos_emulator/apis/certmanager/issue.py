@@ -84,7 +84,7 @@ def drop_key(tenant: int, auto_id: str) -> None:
 
 def retry(store: Store, eff: dict[str, Any], auto: Row) -> None:
     """Puts the issuance off: a lifecycle request of its own, due RETRY_SECONDS from now."""
-    now = clock.now()
+    now = clock.Clock(store).now()  # the emulated clock the lifecycle runs on
     store.insert_request(
         {
             "id": str(uuid.uuid4()),

@@ -13,7 +13,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from ...engine import clock
 from ...engine.errors import invalid
 
 
@@ -114,7 +113,7 @@ def facts(cert: x509.Certificate) -> dict:
     }
 
 
-def expired(facts: dict) -> bool:
-    """Whether a certificate's end (its `notAfter` fact) has passed, as of now."""
+def expired(facts: dict, now: float) -> bool:
+    """Whether a certificate's end (its `notAfter` fact) has passed, as of `now` (the emulated clock's)."""
     end = datetime.datetime.strptime(facts["notAfter"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    return end.timestamp() < clock.now()
+    return end.timestamp() < now

@@ -82,7 +82,8 @@ def template(ctx: Ctx) -> Reply:
 @handler("contractsGet")
 def contracts(ctx: Ctx) -> Reply:
     c = ctx.identity.contract(ctx.tenant)
-    props = {k: v for k, v in c.items() if k != "resourceLimits"}
+    # what the Cloud API shows of a contract (the record also keeps its reseller relations)
+    props = {k: c[k] for k in ("contractNumber", "owner", "status", "regDomain") if k in c}
     props["resourceLimits"] = {**c["resourceLimits"], **usage(ctx)}
     return Reply(
         200,

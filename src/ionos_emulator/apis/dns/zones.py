@@ -231,7 +231,8 @@ def apply_transfer(store, tenant: int, zone_id: str, attempt: str, results: list
         state["status"] = [{k: r[k] for k in ("primaryIp", "status", "errorMessage") if k in r} for r in results]
         best = max((r for r in results if r["status"] == TRANSFER_OK), key=lambda r: r["serial"], default=None)
         if best is not None:  # a failed transfer keeps what was transferred before, as a secondary does
-            state.update(records=best["records"], serial=best["serial"], transferredAt=clock.iso(clock.now()))
+            when = clock.iso(clock.Clock(store).now())
+            state.update(records=best["records"], serial=best["serial"], transferredAt=when)
         row.x["transfer"] = state
         store.update(row)
 

@@ -6,6 +6,11 @@ exist with the current password; deleting a cluster drops them when the deletion
 runs inside the store's settle transaction but talks to the server on its own connection; it never
 raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
 
+A v1 cluster's further users and databases (v1.py) carry the same effect, naming their cluster: once their
+change has committed, the user's login role (with its password) or the database (owned by its owner's role)
+is made, changed or dropped on the cluster's server; a refusal turns their cluster FAILED, as they have no
+state of their own. A cluster's own sync makes them all again.
+
 With `--dataplanes local` each cluster gets a private server of its own instead (dataplanes/local/, the
 same interface). Without either (`--postgres-url`, IONOS_EMULATOR_POSTGRES_URL) no effect is queued and a
 cluster is bookkeeping only; `note()` says so wherever an API can show it.
@@ -123,6 +128,93 @@ def cluster_hooks(backups: Backups) -> ClusterHooks:
     return ClusterHooks(after=after, delete=delete)
 
 
+# -- a v1 cluster's further users and databases ------------------------------------------------------------
+
+USER_KIND = "postgresql-v1.user"  # the stored kinds (apis/postgresql/v1.py declares them)
+DATABASE_KIND = "postgresql-v1.database"
+
+
+def member_hooks(cluster_kind: str, what: str) -> dict[str, Callable[[Ctx, Row, Change], None]]:
+    """The `after` and `delete` effects of a v1 cluster's user or database (`what`): its role or database on
+    the cluster's server follows when the change has committed (a user's PATCH: its new password)."""
+
+    def queue(ctx: Ctx, row: Row, change: Change, action: str) -> None:
+        if server(ctx) is not None:
+            cluster = {"tenant": row.tenant, "kind": cluster_kind, "parent": "", "id": row.parent}
+            change.effect(EFFECT, key(row), action=action, cluster=cluster)
+
+    return {
+        "after": lambda ctx, row, change: queue(ctx, row, change, what),
+        "delete": lambda ctx, row, change: queue(ctx, row, change, f"drop-{what}"),
+    }
+
+
+def _members(srv: Server, store: Store, cluster: Row) -> None:
+    """Every further user and database of the cluster, made real (when the cluster itself is made or changed)."""
+    for user in store.list(cluster.tenant, USER_KIND, cluster.id):
+        _ensure_user(srv, store, cluster, user)
+    for db in store.list(cluster.tenant, DATABASE_KIND, cluster.id):
+        _ensure_database(srv, store, cluster, db)
+
+
+def _ensure_user(srv: Server, store: Store, cluster: Row, user: Row) -> str:
+    role = srv.ensure_user(cluster.id, user.id, user.x["password"])
+    if (user.x.get("dataplane") or {}).get("role") != role:
+        user.x["dataplane"] = {"role": role}
+        store.update(user)
+    return role
+
+
+def _ensure_database(srv: Server, store: Store, cluster: Row, db: Row) -> None:
+    owner = db.props["owner"]
+    if owner == cluster.x["login"]["username"]:
+        role = cluster.x["dataplane"]["role"]
+    else:
+        user = store.get(cluster.tenant, USER_KIND, cluster.id, owner)
+        if user is None:
+            raise RuntimeError(f"the owner '{owner}' of database '{db.id}' is no user of the cluster")
+        role = _ensure_user(srv, store, cluster, user)
+    name = srv.ensure_database(cluster.id, db.id, role)
+    if (db.x.get("dataplane") or {}).get("database") != name:
+        db.x["dataplane"] = {"database": name}
+        store.update(db)
+
+
+def _apply_member(srv: Server | local.Fleet, store: Store, eff: dict) -> None:
+    cluster = store.get(eff["cluster"]["tenant"], eff["cluster"]["kind"], "", eff["cluster"]["id"])
+    if cluster is None or cluster.meta.get("state") == "DESTROYING" or placement(cluster) is None:
+        return  # gone with its cluster, or made when the cluster itself is (its change is still to complete)
+    action = eff["action"]
+    try:
+        there = srv.server(cluster.id)
+        if action.startswith("drop-"):
+            dropped = (there.drop_user if action == "drop-user" else there.drop_database)(cluster.id, eff["id"])
+            log.info("PostgreSQL cluster %s: %s '%s' dropped (%s)", cluster.id, action[5:], eff["id"], dropped)
+            return
+        row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
+        if row is None:
+            return  # deleted again since; its own drop follows
+        if action == "user":
+            _ensure_user(there, store, cluster, row)
+        else:
+            _ensure_database(there, store, cluster, row)
+    except Exception as e:
+        log.warning(
+            "PostgreSQL cluster %s: the server at %s refused %s '%s': %s", cluster.id, srv.address, action, eff["id"], e
+        )
+        cluster.meta["state"] = "FAILED"
+        cluster.x["dataplane"] = {
+            **cluster.x["dataplane"],
+            "error": f"the PostgreSQL server at {srv.address} refused the {action.replace('-', ' of ')} "
+            f"'{eff['id']}': {_reason(e)}",
+        }
+        store.update(cluster)
+
+
+def _reason(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
 def placement(row: Row) -> dict | None:
     """{host, port, role, database} once the cluster exists on the server."""
     plane = row.x.get("dataplane") or {}
@@ -132,7 +224,7 @@ def placement(row: Row) -> dict | None:
 def note(row: Row) -> str | None:
     """What a client should know about the cluster's data plane, in one sentence."""
     plane = row.x.get("dataplane") or {}
-    if plane.get("role"):
+    if plane.get("role") and not plane.get("error"):
         return (
             f"served by the PostgreSQL server at {plane['host']}:{plane['port']}: database "
             f'"{plane["database"]}", login role "{plane["role"]}"'
@@ -144,6 +236,10 @@ def note(row: Row) -> str | None:
 
 
 def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> None:
+    if "cluster" in eff:  # a v1 cluster's further user or database
+        if srv is not None:
+            _apply_member(srv, store, eff)
+        return
     if eff.get("action") == "drop":
         if srv is None:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
@@ -164,9 +260,12 @@ def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float)
             where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
             host, port = srv.where(row.id)
             row.x["dataplane"] = {"host": host, "port": port, "role": where.role, "database": where.database}
+            _members(srv.server(row.id), store, row)
         except Exception as e:
             log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
             row.meta["state"] = "FAILED"
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            row.x["dataplane"] = {"error": f"the PostgreSQL server at {srv.address} refused: {reason}"}
+            row.x["dataplane"] = {
+                **{k: v for k, v in (row.x.get("dataplane") or {}).items() if k != "error"},
+                "error": f"the PostgreSQL server at {srv.address} refused: {_reason(e)}",
+            }
     store.update(row)

@@ -6,6 +6,7 @@ Conventions of this API: creating answers 200 with the cluster BUSY, it turns AV
 engine; PATCH changes (BUSY again); DELETE answers 200 with the cluster DESTROYING, then 404. Resources carry
 no href (clients build URLs from ids). Sizes are in MB. The initial user's database is named like the user
 (libpq's default database), on the configured server (plane.py); `properties.dnsName` and the logs say where.
+The cluster's further users and databases are written at once and made on that server once written.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import re
 from ipaddress import IPv4Network
 
 from ...engine import clock
-from ...engine.errors import invalid, not_found
+from ...engine.change import Change
+from ...engine.errors import invalid, not_found, unprocessable
 from ...engine.resources import check_changeable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -224,6 +226,21 @@ def system_users(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:
     return [r for r in rows if bool(r.props.get("system")) == wanted]
 
 
+def user_deleted(ctx: Ctx, row: Row, change: Change) -> None:
+    """A user who owns a database stays (its role could not be dropped); then its role goes."""
+    owned = sorted(d.id for d in ctx.store.list(ctx.tenant, DATABASE.name, row.parent) if d.props["owner"] == row.id)
+    if owned:
+        raise unprocessable(
+            f"user '{row.id}' owns the database{'s' if len(owned) > 1 else ''} {', '.join(owned)} of cluster "
+            f"{row.parent}; delete {'them' if len(owned) > 1 else 'it'} first"
+        )
+    USER_PLANE["delete"](ctx, row, change)
+
+
+# each user is a login role of the cluster's server, each database one there owned by its owner's role
+USER_PLANE = plane.member_hooks(CLUSTER.name, "user")
+DATABASE_PLANE = plane.member_hooks(CLUSTER.name, "database")
+
 USER = dbaas.cluster_users(
     PRODUCT,
     CLUSTER,
@@ -231,6 +248,8 @@ USER = dbaas.cluster_users(
     lambda ctx, row: {"username": row.props["username"], "system": row.props.get("system", False)},
     filters={"system": system_users},
     patchable=("password",),
+    after=USER_PLANE["after"],
+    delete=user_deleted,
     **MEMBER,
 )
 
@@ -251,7 +270,18 @@ def prepare_database(ctx: Ctx, cluster: Row, p: dict, old: Row | None) -> dict:
     return {"name": name, "owner": owner}
 
 
-DATABASE = dbaas.cluster_member(PRODUCT, CLUSTER, "database", "databases", "name", prepare=prepare_database, **MEMBER)
+DATABASE = dbaas.cluster_member(
+    PRODUCT,
+    CLUSTER,
+    "database",
+    "databases",
+    "name",
+    prepare=prepare_database,
+    after=DATABASE_PLANE["after"],
+    delete=DATABASE_PLANE["delete"],
+    **MEMBER,
+)
+assert (USER.name, DATABASE.name) == (plane.USER_KIND, plane.DATABASE_KIND)
 
 
 # -- backups and restores -----------------------------------------------------------------------------
