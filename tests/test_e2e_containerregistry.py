@@ -824,3 +824,20 @@ def test_endpoints_and_config_file_name_the_registry(emulator):
 
     text = config_file(build_apis(), emulator.url, user=OWNER[0], password=OWNER[1])
     assert f'      - name: containerregistry\n        endpoints:\n          - name: "{emulator.url}{PREFIX}"' in text
+
+
+def test_tokens_expire_by_the_emulated_clock(tmp_path):
+    own = InProcessEmulator(tmp_path / "data").start()
+    try:
+        with api_client(own) as c:
+            reg = new_registry(c)
+            soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+            _, user, password = new_token(c, reg.id, expiry_date=soon)
+        url = f"{own.url}/containerregistry/{reg.properties.name}/v2/"
+        assert httpx.get(url, auth=(user, password)).status_code == 200
+        assert own.admin("POST", "clock", json={"advanceSeconds": 3 * 3600}).status_code == 200
+        assert httpx.get(url, auth=(user, password)).status_code == 401  # expired, three emulated hours later
+        assert own.admin("DELETE", "clock").status_code == 200
+        assert httpx.get(url, auth=(user, password)).status_code == 200
+    finally:
+        own.stop()
