@@ -359,6 +359,82 @@ def datacenter_with_lan(
     return dc, r.json()["id"]
 
 
+def new_user(emu: Emulator, prefix: str = "user") -> tuple[str, tuple[str, str]]:
+    """A new non-administrator of the owner's contract, through the Cloud API SDK: (its id, its credentials)."""
+    import ionoscloud
+
+    email, password = f"{prefix}-{os.urandom(4).hex()}@example.com", "Passw0rd!"
+    with _cloud_client(emu) as cloud:
+        props = ionoscloud.UserPropertiesPost(
+            firstname=prefix, lastname="User", email=email, password=password, administrator=False
+        )
+        user, _, h = ionoscloud.UserManagementApi(cloud).um_users_post_with_http_info(
+            ionoscloud.UserPost(properties=props)
+        )
+        wait(cloud, h)
+    return user.id, (email, password)
+
+
+def grant(emu: Emulator, user_id: str, **privileges: bool) -> None:
+    """Puts the user in a new group with `privileges` (GroupProperties keywords: access_and_manage_cdn=True)."""
+    import ionoscloud
+
+    with _cloud_client(emu) as cloud:
+        um = ionoscloud.UserManagementApi(cloud)
+        props = ionoscloud.GroupProperties(name=f"g-{os.urandom(3).hex()}", **privileges)
+        group, _, h = um.um_groups_post_with_http_info(ionoscloud.Group(properties=props))
+        wait(cloud, h)
+        wait(cloud, um.um_groups_users_post_with_http_info(group.id, ionoscloud.UserGroupPost(id=user_id))[2])
+
+
+def _cloud_client(emu: Emulator):
+    import ionoscloud
+
+    return ionoscloud.ApiClient(ionoscloud.Configuration(host=emu.cloud, username=OWNER[0], password=OWNER[1]))
+
+
+def uploaded_certificate(emu: Emulator, domain: str) -> str:
+    """A self-signed certificate for `domain` with its key, uploaded to Certificate Manager (the current API):
+    its id, for the products whose resources name one (API Gateway, CDN); `UPLOADED[id]` is its PEM."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    body = {
+        "properties": {"name": domain, "certificate": cert_pem, "certificateChain": cert_pem, "privateKey": key_pem}
+    }
+    r = http_client().post(
+        emu.url + "/certmanager/de-fra/certificates", json=body, headers={"Authorization": f"Bearer {bearer(emu)}"}
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    UPLOADED[r.json()["id"]] = cert_pem
+    return str(r.json()["id"])
+
+
+UPLOADED: dict[str, str] = {}  # certificate id -> its PEM, as uploaded_certificate made it
+
+
 def refused(call, *args, **kw) -> tuple[int, str]:
     """The status and first message of an official SDK's call that the emulator refuses (its ApiException), after
     checking the error envelope: httpStatus is the status, errorCode a string."""
@@ -371,3 +447,22 @@ def refused(call, *args, **kw) -> tuple[int, str]:
         assert body["httpStatus"] == e.status and isinstance(body["messages"][0]["errorCode"], str)
         return e.status, body["messages"][0]["message"]
     raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")
+
+
+def new_member(
+    emu: Emulator, prefix: str = "user", *, group: bool = False, **privileges: bool
+) -> tuple[str, str, str, str | None]:
+    """A user who is no administrator (email, password, user id) and, asked for or given privileges, a group of
+    theirs holding them (its id; else None)."""
+    email, password = f"{prefix}-{os.urandom(4).hex()}@example.com", "Passw0rd!"
+    h = http_client()
+    person = {"firstname": "T", "lastname": "U", "email": email, "password": password, "administrator": False}
+    r = h.post(emu.cloud + "/um/users", auth=OWNER, json={"properties": person})
+    assert r.status_code == 202, r.text
+    user = r.json()["id"]
+    if not (group or privileges):
+        return email, password, user, None
+    name = f"{prefix}-{os.urandom(3).hex()}"
+    gid = h.post(emu.cloud + "/um/groups", auth=OWNER, json={"properties": {"name": name, **privileges}}).json()["id"]
+    assert h.post(f"{emu.cloud}/um/groups/{gid}/users", auth=OWNER, json={"id": user}).status_code == 202
+    return email, password, user, gid

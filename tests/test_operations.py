@@ -23,6 +23,8 @@ COMPLETE = (
     "mongodb",
     "containerregistry",
     "containerregistry-v1",
+    "apigateway",
+    "cdn",
     "activitylog",
     "billing",
     "reseller",
@@ -37,6 +39,10 @@ COMPLETE = (
     "certmanager",
     "certmanager-v1",
     "vpn",
+    "autoscaling",
+    "autoscaling-v1",
+    "kafka",
+    "dataplatform",
 )
 MOUNTS = Mounts(build_apis()).all
 APIS = {(m.api.name, m.api.spec_name): m.api for m in MOUNTS if m.api.spec_name in COMPLETE}

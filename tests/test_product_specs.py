@@ -6,7 +6,7 @@ Specs compiled from a spec file (tools/compile_specs.py): dns, postgresql-v1, mo
 inmemorydb-v1, certmanager-v1,
 containerregistry-v1, cdn, autoscaling-v1, monitoring, nfs.  Specs compiled from an official Python SDK
 (tools/compile_sdk_specs.py): postgresql, mariadb, inmemorydb, logging, kafka, vpn,
-objectstoragemanagement, apigateway, certmanager, containerregistry, autoscaling.  The checks that build
+objectstoragemanagement, apigateway, certmanager, containerregistry, autoscaling, dataplatform.  The checks that build
 bodies with an SDK's own models are skipped when that SDK is not installed (pip install -e '.[specs]').
 """
 
@@ -63,6 +63,7 @@ SDK_PRODUCTS = {
     "certmanager": (15, "ionoscloud_cert_manager", "ionoscloud-cert-manager"),
     "containerregistry": (22, "ionoscloud_container_registry", "ionoscloud-container-registry"),
     "autoscaling": (9, "ionoscloud_vm_autoscaling", "ionoscloud-vm-autoscaling"),
+    "dataplatform": (12, "ionoscloud_dataplatform", "ionoscloud-dataplatform"),  # the older generator
 }
 PRODUCTS = {**SPEC_FILE_PRODUCTS, **SDK_PRODUCTS}
 
@@ -178,6 +179,7 @@ def test_sdk_outputs_record_their_origin():
         "postgresql": "",
         "containerregistry": "/containerregistries",
         "autoscaling": "/autoscaling",
+        "dataplatform": "/dataplatform",
     }
     for name in SDK_PRODUCTS:
         raw = _raw(name)
@@ -368,6 +370,11 @@ WRONG_BODIES = {
         "groupsPost",
         {"properties": {"replicaConfiguration": {"cores": 0}}},
         "properties.replicaConfiguration.cores",
+    ),
+    "dataplatform": (
+        "createCluster",
+        {"properties": {"name": "dp", "datacenterId": UUID, "maintenanceWindow": {"time": "25:00:00"}}},
+        "properties.maintenanceWindow.time",
     ),
 }
 
@@ -578,6 +585,22 @@ def _body_containerregistry():
             features=m.RegistryFeatures(vulnerability_scanning=m.FeatureVulnerabilityScanning(enabled=True)),
             api_subnet_allow_list=["203.0.113.0/24"],
         )
+    )
+
+
+def _body_dataplatform():
+    m = _sdk("ionoscloud_dataplatform")
+    props = m.CreateClusterProperties(
+        name="stack",
+        data_platform_version="23.4",
+        datacenter_id=UUID,
+        maintenance_window=m.MaintenanceWindow(time="16:30:59", day_of_the_week="Monday"),
+    )
+    # the older generator's models name their attributes in Python; its client writes the JSON names
+    return (
+        importlib.import_module("ionoscloud_dataplatform")
+        .ApiClient()
+        .sanitize_for_serialization(m.CreateClusterRequest(properties=props))
     )
 
 

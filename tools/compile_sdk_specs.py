@@ -58,7 +58,13 @@ PACKAGES = {
     "containerregistry": ("ionoscloud_container_registry", "ionoscloud-container-registry"),
     "autoscaling": ("ionoscloud_vm_autoscaling", "ionoscloud-vm-autoscaling"),
     "cdn-sdk": ("ionoscloud_cdn", "ionoscloud-cdn"),
+    "dataplatform": ("ionoscloud_dataplatform", "ionoscloud-dataplatform"),
 }
+# packages of the older openapi-generator (six, `openapi_types`, `*_with_http_info` calling `call_api`), read by
+# compile_legacy_package; their success responses carry no status code, so each is taken as 200
+LEGACY = {"dataplatform"}
+LEGACY_SUCCESS = "200"
+LEGACY_ERRORS = ("400", "401", "403", "404", "405", "409", "422", "500", "503")  # answered with the ErrorResponse model
 # SDK outputs written only when they describe something the spec-compiled file of the same API does
 # not (see adds_to), apart from the known differences listed, which that spec already accepts.
 ONLY_IF_DIFFERENT = {
@@ -590,6 +596,225 @@ def compile_package(name: str, pkg: str, dist: str) -> tuple[dict, list[str]]:
     return data, notes
 
 
+# ---------------------------------------------------------------------------------------------
+# the older generator (six): models with openapi_types/attribute_map and validating setters, API methods that
+# build their request with local_var_params and call_api
+# ---------------------------------------------------------------------------------------------
+
+LEGACY_PRIMITIVES = {**PRIMITIVE_RESPONSE_TYPES, "file": {"type": "string", "format": "binary"}}
+
+
+def legacy_type(type_str: str, known: set[str]) -> dict:
+    """'list[NodePool]', 'dict(str, int)', 'datetime', 'Metadata' -> a schema."""
+    if type_str.startswith("list[") and type_str.endswith("]"):
+        return {"type": "array", "items": legacy_type(type_str[5:-1], known)}
+    if type_str.startswith("dict(") and type_str.endswith(")"):
+        return {"type": "object", "additionalProperties": legacy_type(type_str[5:-1].split(",", 1)[1].strip(), known)}
+    if type_str in LEGACY_PRIMITIVES:
+        return dict(LEGACY_PRIMITIVES[type_str])
+    if type_str in known:
+        return {"$ref": REF + type_str}
+    raise CompileError(f"unknown type {type_str!r}")
+
+
+def _setter_rules(fn: ast.FunctionDef, attr: str, is_list: bool) -> tuple[bool, dict]:
+    """Whether a validating setter refuses None (required), and the constraints it checks."""
+    required, rules = False, {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "allowed_values":
+            values = [_const(e) for e in getattr(node.value, "elts", [])]
+            if values and all(isinstance(v, str) for v in values):
+                rules["enum"] = values
+        if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+            continue
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        if isinstance(left, ast.Name) and left.id == attr and isinstance(op, ast.Is) and _const(right) is None:
+            required = True
+        bound = _const(right)
+        if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+            continue
+        if isinstance(left, ast.Call) and getattr(left.func, "id", None) == "len":
+            if isinstance(op, ast.Gt):
+                rules["maxItems" if is_list else "maxLength"] = bound
+            elif isinstance(op, ast.Lt):
+                rules["minItems" if is_list else "minLength"] = bound
+        elif isinstance(left, ast.Name) and left.id == attr:
+            if isinstance(op, ast.Gt):
+                rules["maximum"] = bound
+            elif isinstance(op, ast.Lt):
+                rules["minimum"] = bound
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "re.search" and node.args:
+            pattern = _const(node.args[0])
+            if isinstance(pattern, str):
+                rules["pattern"] = pattern
+    return required, rules
+
+
+def legacy_schemas(pkg: str) -> dict:
+    mdir = Path(importlib.import_module(pkg).__file__).parent / "models"
+    classes: dict[str, tuple[type, ast.ClassDef]] = {}
+    for path in sorted(mdir.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        mod = importlib.import_module(f"{pkg}.models.{path.stem}")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef):
+                classes[node.name] = (getattr(mod, node.name), node)
+    known = set(classes)
+    out = {}
+    for name, (cls, node) in sorted(classes.items()):
+        if not cls.openapi_types and getattr(cls, "allowable_values", None):
+            out[name] = {"type": "string", "enum": list(cls.allowable_values)}
+            continue
+        setters = {
+            f.name: f
+            for f in node.body
+            if isinstance(f, ast.FunctionDef) and any(ast.unparse(d).endswith(".setter") for d in f.decorator_list)
+        }
+        props, required = {}, []
+        for attr, type_str in cls.openapi_types.items():
+            alias = cls.attribute_map[attr]
+            schema = legacy_type(type_str, known)
+            fn = setters.get(attr)
+            if fn is not None:
+                needed, rules = _setter_rules(fn, attr, type_str.startswith("list["))
+                if needed:
+                    required.append(alias)
+                if "enum" in rules and "$ref" in schema:
+                    rules.pop("enum")
+                schema = {"allOf": [schema], **rules} if "$ref" in schema and rules else {**schema, **rules}
+            props[alias] = schema
+        entry: dict = {"type": "object", "properties": props}
+        if required:
+            entry["required"] = required
+        out[name] = entry
+    return out
+
+
+def _legacy_operation(fn: ast.FunctionDef, schemas: dict) -> dict:
+    name = fn.name[: -len("_with_http_info")]
+    doc = ast.get_docstring(fn) or ""
+    types = dict(re.findall(r":type (\w+): (\S+)", doc))
+    required_args = set(re.findall(r"Missing the required parameter `(\w+)`", ast.unparse(fn)))
+    path = method = body_arg = response = None
+    path_params, query_params, header_params, accept, content_types, auth = [], [], [], [], [], []
+    checks: dict[str, dict] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            attr = node.func.attr
+            if attr == "call_api":
+                path, method = _const(node.args[0]), _const(node.args[1])
+            elif attr == "append" and ast.unparse(node.func.value) == "query_params" and node.args:
+                item = node.args[0]
+                if isinstance(item, ast.Tuple):
+                    query_params.append((_const(item.elts[0]), _const(item.elts[1].slice)))
+            elif attr == "select_header_accept":
+                accept = _str_list(node.args[0])
+            elif attr == "select_header_content_type":
+                content_types = _str_list(node.args[0])
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            target = node.targets[0]
+            owner, key = ast.unparse(target.value), _const(target.slice)
+            arg = _const(node.value.slice) if isinstance(node.value, ast.Subscript) else None
+            if owner == "path_params" and arg:
+                path_params.append((key, arg))
+            elif owner == "header_params" and arg and key not in ("Accept", "Content-Type"):
+                header_params.append((key, arg))
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            target_name = node.targets[0].id
+            if target_name == "body_params" and isinstance(node.value, ast.Subscript):
+                body_arg = _const(node.value.slice)
+            elif target_name == "auth_settings":
+                auth = _str_list(node.value)
+            elif target_name == "response_type" and _const(node.value) is not None:
+                response = _const(node.value)  # not the override from kwargs
+        elif isinstance(node, ast.If) and "client_side_validation" in ast.unparse(node.test):
+            text = ast.unparse(node.test)
+            m = re.search(r"local_var_params\['(\w+)'\]", text)
+            if m is None:
+                continue
+            rules = checks.setdefault(m.group(1), {})
+            for pattern in re.findall(r"re\.search\('((?:[^'\\]|\\.)*)'", text):
+                rules["pattern"] = pattern.encode().decode("unicode_escape")
+            for op, bound in re.findall(r"\) (>|<) (\d+)", text):
+                rules["maxLength" if op == ">" else "minLength"] = int(bound)
+            for op, bound in re.findall(r"local_var_params\['\w+'\] (>|<) (\d+)", text):
+                rules["maximum" if op == ">" else "minimum"] = int(bound)
+    if not (path and method):
+        raise CompileError(f"{name}: no call_api(path, method)")
+    known = set(schemas)
+    params = []
+    for where, pairs in (("path", path_params), ("query", query_params), ("header", header_params)):
+        for pname, arg in pairs:
+            schema = {**legacy_type(types.get(arg, "str"), known), **checks.get(arg, {})}
+            params.append(
+                {"name": pname, "in": where, "required": where == "path" or arg in required_args, "schema": schema}
+            )
+    body = None
+    if body_arg:
+        body = {
+            "required": body_arg in required_args,
+            "schema": legacy_type(types.get(body_arg, "object"), known),
+            "mediaTypes": content_types or ["application/json"],
+        }
+    responses = {
+        LEGACY_SUCCESS: {
+            "schema": legacy_type(response, known) if response else None,
+            "headers": [],
+            "mediaTypes": [m for m in accept if "json" in m] or accept if response else [],
+        }
+    }
+    if "ErrorResponse" in known:
+        for code in LEGACY_ERRORS:
+            responses[code] = {
+                "schema": {"$ref": REF + "ErrorResponse"},
+                "headers": [],
+                "mediaTypes": ["application/json"],
+            }
+    return {
+        "id": camel(name),
+        "method": method.upper(),
+        "path": path,
+        "params": params,
+        "body": body,
+        "responses": responses,
+        "security": list(auth),
+    }
+
+
+def compile_legacy_package(name: str, pkg: str, dist: str) -> tuple[dict, list[str]]:
+    """A package of the older generator: the same output as compile_package."""
+    cfg = importlib.import_module(f"{pkg}.configuration").Configuration()
+    schemas = legacy_schemas(pkg)
+    ops, seen = [], set()
+    api_dir = Path(importlib.import_module(pkg).__file__).parent / "api"
+    for path in sorted(api_dir.glob("*_api.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and fn.name.endswith("_with_http_info"):
+                op = _legacy_operation(fn, schemas)
+                if op["id"] in seen:
+                    raise CompileError(f"{pkg}: duplicate operation id {op['id']}")
+                seen.add(op["id"])
+                ops.append(op)
+    schemes = security_schemes(pkg)
+    missing = sorted({a for op in ops for a in op["security"]} - set(schemes))
+    if missing:
+        raise CompileError(f"{pkg}: operations name unknown auth settings {missing}")
+    data = {
+        "api": name,
+        "basePath": urlparse(cfg.host).path.rstrip("/"),
+        "version": api_version(pkg),
+        "sdkVersion": importlib.metadata.version(dist),
+        "servers": [{"url": s["url"]} for s in cfg.get_host_settings()],
+        "operations": sorted(ops, key=lambda o: (o["path"], o["method"])),
+        "schemas": schemas,
+        "securitySchemes": schemes,
+    }
+    return data, [f"older generator: every success response taken as {LEGACY_SUCCESS}"]
+
+
 def attribute_paths(schema, schemas: dict, prefix: str = "", seen: frozenset = frozenset()) -> set[str]:
     """The JSON attribute paths a schema describes ("properties.name", "items[].id"), whatever the
     schemas are called or however they are composed (refs, allOf/oneOf/anyOf)."""
@@ -664,7 +889,7 @@ def main(argv=None) -> int:
             print(f"{name}: skipped, {dist} is not installed (pip install -e '.[specs]')")
             continue
         try:
-            data, notes = compile_package(name, pkg, dist)
+            data, notes = (compile_legacy_package if name in LEGACY else compile_package)(name, pkg, dist)
         except CompileError as exc:
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
             status = 1

@@ -77,8 +77,10 @@ class Emulator:
                 if name not in self.lifecycle.effects:
                     self.lifecycle.effects[name] = factory(settings)
         from .admin import build_admin
+        from .dataplanes.web import WebPlanes
 
         self.admin = build_admin(self)
+        self.web = WebPlanes(self)  # API Gateway and CDN traffic, served before the API pipeline
 
     @property
     def apis(self) -> list[ApiModule]:
@@ -123,6 +125,8 @@ class Emulator:
         if scope["type"] != "http":
             return
         registry = registry_request(scope, self.api_hosts)
+        if registry is not None and (registry.namespaced or registry.base) and self.web.find(scope) is not None:
+            registry = None  # a gateway's or CDN distribution's own host: its /v2 is its upstream's
         if registry is not None:  # streamed, before any body is read (blobs are larger than an API body)
             await self.registries(scope, receive, send, registry)
             return
@@ -135,7 +139,13 @@ class Emulator:
 
         arrived, t0 = time.time(), time.perf_counter()
         try:
+            web = self.web.find(scope)
             body = await self._read_body(scope, receive)
+            if web is not None:  # not an API call: no chaos rule, no journal entry
+                from .dataplanes.web import serve as serve_web
+
+                await serve_web(web, scope, body, respond)
+                return
             rule = self.chaos_rule(scope)
             if rule is not None and rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)

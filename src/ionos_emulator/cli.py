@@ -76,6 +76,10 @@ def serve(**opts) -> None:
             f"  https     https://{settings.host}:{settings.https_port} and every real host name "
             f"(`ionos-emulator hosts`), CA {tls_files.ca_cert}"
         )
+    click.echo(
+        f"  web       {base}/_gateway/<gateway id>/..., {base}/_cdn/<domain>/... and their hosts by Host "
+        f"(upstreams: {settings.proxy_upstreams})"
+    )
     if settings.dns_port:
         click.echo(f"  dns       udp+tcp {settings.host}:{settings.dns_port} (zones, and the real API host names)")
     if settings.admin_open:

@@ -69,6 +69,11 @@ async def start_https(app: Any, settings: Settings) -> HttpsServer:
         ssl_certfile=str(files.cert),
         ssl_keyfile=str(files.key),
     )
+    config.load()
+    if config.ssl is not None:  # gateways' and distributions' domains present their own certificates
+        from .dataplanes import webtls
+
+        webtls.install(config.ssl, app)
     server = _Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     while not server.started:

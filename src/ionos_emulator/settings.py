@@ -45,6 +45,17 @@ class Settings:
         "192.0.2.0/24,198.51.100.0/24,203.0.113.0/24",
         "IPv4 networks public addresses are handed out from (default: the documentation ranges, routed nowhere).",
     )
+    proxy_upstreams: str = setting(
+        "loopback",
+        "Which upstreams the API Gateway and CDN data planes may forward to: loopback addresses only, private "
+        "ones too (RFC 1918, ULA, link-local), or any address.",
+        ("loopback", "private", "any"),
+    )
+    upstream_map: str = setting(
+        "",
+        "Upstream host names the API Gateway and CDN data planes reach elsewhere: name=[scheme://]host:port,... "
+        "(e.g. origin.example.com=127.0.0.1:8080); the target is still held to --proxy-upstreams.",
+    )
     trust_proxy_headers: bool = setting(False, "Build hrefs from X-Forwarded-Host/-Proto (only behind your proxy).")
     max_body_bytes: int = setting(
         10 * 1024 * 1024, "Largest request body read (bytes); a larger one answers 413 before it is read."

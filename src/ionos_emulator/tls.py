@@ -208,3 +208,25 @@ def ensure_server_cert(data_dir: str | os.PathLike[str], names: list[str]) -> Tl
     _write(f.key, _key_pem(key), private=True)
     _write(f.cert, cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
     return f
+
+
+def issue_client_cert(
+    data_dir: str | os.PathLike[str], common_name: str, days: int = SERVER_DAYS
+) -> tuple[str, str, str]:
+    """A TLS client certificate for `common_name` and its new private key, signed by the data dir's CA (the
+    credentials a managed service hands its users): (certificate PEM, key PEM, CA certificate PEM)."""
+    f = ensure_ca(data_dir)
+    ca_pem = f.ca_cert.read_bytes()
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    ca_key = serialization.load_pem_private_key(f.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey), "the CA key is made here, EC P-256"
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    cert = (
+        _builder(subject, ca.subject, key, ca_ski, days=days, ca=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key).decode(), ca_pem.decode()

@@ -148,6 +148,19 @@ def private_lan(
     return dc, lan
 
 
+def editable_datacenter(ctx: Ctx, attr: str, datacenter_id: Any) -> Row:
+    """A Cloud API data center a managed service builds in for the caller: one of the contract they see (else
+    422 naming `attr`) and may change (its owner, an administrator, or a share with the edit privilege; else
+    403, the Cloud API's refusal)."""
+    from .cloud.model import check_access, visible
+
+    dc = ctx.store.get(ctx.tenant, "datacenter", "", str(datacenter_id or ""))
+    if dc is None or not visible(ctx, dc):
+        raise invalid(attr, f"names no data center ('{datacenter_id}')")
+    check_access(ctx, dc, write=True)
+    return dc
+
+
 def host_address(
     attr: str,
     cidr: str,

@@ -275,7 +275,8 @@ def render(ctx: Ctx, kind: Kind, row: Row, *, created: bool = False) -> dict:
     view = kind.created_view if created and kind.created_view else kind.view
     props = {**kind.rendered_defaults, **(view(ctx, row) if view else row.props)}
     out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
-    return {k: v for k, v in out.items() if k in kind.envelope}
+    out = {k: v for k, v in out.items() if k in kind.envelope}
+    return {**out, **kind.members(ctx, row)} if kind.members else out
 
 
 def filter_view(ctx: Ctx, kind: Kind, row: Row) -> dict:
@@ -301,7 +302,8 @@ def page(ctx: Ctx, kind: Kind, rows: list[Row], path: str) -> dict:
     if "href" in kind.envelope:  # a collection has an href where its resources have one
         out["href"] = coll_href
     out.update(items=[render(ctx, kind, r) for r in page_rows], offset=offset, limit=limit)
-    out[kind.links_field] = listing.links(coll_href, offset, limit, total)
+    links_href = ctx.href(path) if kind.absolute_links else coll_href
+    out[kind.links_field] = listing.links(links_href, offset, limit, total)
     return out
 
 

@@ -184,6 +184,19 @@ class Authority:
             return None
         return real_host_rrsets(text, self.emu.settings.host)
 
+    def gateway_host(self, name: dns.name.Name) -> list[dns.rrset.RRset] | None:
+        """An API Gateway's public endpoint (`<12>-ag.<12>.apigateway.<region>.ionos.com`) while the gateway
+        exists; its custom domains are the user's, answered by their own zones."""
+        from ..apis import webhosts
+
+        text = name.to_text(omit_final_dot=True).lower()
+        if "-ag." not in text or not text.endswith(".ionos.com"):
+            return None
+        row = webhosts.owner(self.store, text)
+        if row is None or row.kind != "apigateway.gateway":
+            return None
+        return real_host_rrsets(text, self.emu.settings.host)
+
     def _tenants(self) -> list[int]:
         return [int(c["contractNumber"]) for c in self.emu.identity.contracts()]
 
@@ -269,7 +282,12 @@ class Authority:
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
             resp.want_dnssec(True)
-        real = self.real_hosts.get(q.name) or self.pipeline_host(q.name) or self.registry_host(q.name)
+        real = (
+            self.real_hosts.get(q.name)
+            or self.pipeline_host(q.name)
+            or self.gateway_host(q.name)
+            or self.registry_host(q.name)
+        )
         if real is not None:  # the emulator's own names come before any Cloud DNS zone
             resp.flags |= dns.flags.AA
             resp.answer.extend(rrset for rrset in real if q.rdtype in (rrset.rdtype, dns.rdatatype.ANY))

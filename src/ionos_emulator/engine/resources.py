@@ -124,6 +124,7 @@ class Kind:
     envelope: tuple[str, ...] = ("id", "type", "href", "metadata", "properties")  # what its schema has
     metadata_fields: tuple[str, ...] | None = None  # the metadata its schema has; None: all of it
     links_field: str = "_links"  # the paging links' name (MongoDB: "links")
+    absolute_links: bool = False  # paging links absolute though hrefs are relative (CDN: its Links are URIs)
     filter_names: dict[str, str] = field(default_factory=dict)  # filter.<key> -> the property it matches
     id_property: str | None = None  # a new resource's id is this property (MongoDB users: the username)
     aliases: tuple[str, ...] = ()  # properties that find a computed item as well as its id (a version's "15")
@@ -146,6 +147,8 @@ class Kind:
     # properties a PATCH clears by sending null (elsewhere a null in a PATCH leaves the property as it is): a
     # token's expiryDate, which terraform-provider-ionoscloud sends as null to remove it
     patch_clears: tuple[str, ...] = ()
+    members: Hook | None = None  # (ctx, row) -> more top-level members rendered (VM Auto Scaling's entities)
+    ensure: bool = True  # products: a PUT of an unknown id creates it; False: a 404 (VM Auto Scaling)
 
 
 class Registry:
@@ -311,7 +314,7 @@ def op_put(kind: Kind, steps: Steps, id_param: str) -> Callable[[Ctx], Reply]:
         chain = load_chain(ctx, steps)
         parent = chain[-1] if chain else None
         rid = ctx.params[id_param]
-        if not kind.style.put_creates:
+        if not (kind.style.put_creates and kind.ensure):
             row = kind.style.load(ctx, kind, parent, rid)
             if parent is None:
                 kind.style.check_access(ctx, row, write=True)

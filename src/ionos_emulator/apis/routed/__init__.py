@@ -11,11 +11,7 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "kafka": "kafka",
     "objectstoragemanagement": "objectstoragemanagement",
-    "apigateway": "apigateway",
-    "autoscaling": "autoscaling",
-    "cdn": "cdn",
 }
 
 
