@@ -32,7 +32,8 @@ DATAPLANE_FIXTURES = {
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
     """Markers by module and fixture, so test files need not carry them (declared in pyproject.toml):
-    e2e: every tests/test_e2e_*.py; fuzz: tests/test_fuzz.py; dataplane: needs a database server;
+    e2e: every tests/test_e2e_*.py; fuzz: tests/test_fuzz.py; reliability: tests/test_reliability.py;
+    dataplane: needs a database server;
     slow: starts emulator processes of its own (make_emulator: restarts, kills, workers, data planes)."""
     for item in items:
         module = item.path.stem
@@ -41,6 +42,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
         if module == "test_fuzz":
             item.add_marker(pytest.mark.fuzz)
+        if module == "test_reliability":
+            item.add_marker(pytest.mark.reliability)
         if fixtures & DATAPLANE_FIXTURES.get(module, set()):
             item.add_marker(pytest.mark.dataplane)
         if "make_emulator" in fixtures:

@@ -69,7 +69,9 @@ def env(tmp_path_factory):
     """A strict emulator process and, on the same data dir, the DNS server in this process."""
     data = tmp_path_factory.mktemp("dns") / "data"
     emu = Emulator(data)
-    local = InProcessEmulator(Settings(data_dir=str(data), database=emu.database))
+    # transfers from this server are allowed to loopback here (the secondary zones below and the AXFR tests);
+    # by default it refuses them (tests/test_reliability.py)
+    local = InProcessEmulator(Settings(data_dir=str(data), database=emu.database, dns_transfer_allow="127.0.0.1"))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import orjson
@@ -29,6 +30,7 @@ from .gateway.context import ApiModule, Reply, Services
 from .gateway.mounts import Mounts
 from .gateway.pipeline import Observations, Pipeline, Request
 from .identity import Identity
+from .identity.throttle import LoginThrottle
 from .journal import Journal
 from .settings import Settings
 from .store import open_store
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .https import HttpsServer
 
 log = logging.getLogger("ionos_emulator")
+TICK_GRACE = 1.0  # seconds
 
 
 class Emulator:
@@ -48,6 +51,10 @@ class Emulator:
 
         resolve(settings)  # --admin-open from --host, and the admin token of a protected emulator
         self.settings = settings
+        # every request runs in this pool, off the event loop (see __call__): a slow one (a zone file, a
+        # password hash, a data plane) holds one thread, never the loop; the store gives each thread its own
+        # connection and serialises write transactions
+        self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="request")
         self.store = open_store(settings.data_dir, settings.database)
         self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
@@ -55,6 +62,7 @@ class Emulator:
             contract_number=settings.contract_number,
             owner_email=settings.user,
             owner_password=settings.password,
+            throttle=LoginThrottle(settings.login_failures_per_user, settings.login_failures_per_source),
             clock=self.clock,
         )
         self.identity.ensure_default()
@@ -112,7 +120,9 @@ class Emulator:
         """What this process remembers of the store's state is stale."""
         self.clock.refresh()  # the clock is the store's: real time again after a reset, a snapshot's after a load
         self.identity._cache.clear()
+        self.identity._verified.clear()
         self.identity._key = None
+        self.identity.throttle.clear()
         self.chaos.forget()
         for fleet in local_fleets(self.settings):  # the clusters are gone, and so are their servers
             fleet.drop_all()
@@ -146,7 +156,9 @@ class Emulator:
 
                 await serve_web(web, scope, body, respond)
                 return
-            rule = self.chaos_rule(scope)
+            loop = asyncio.get_running_loop()
+            # the chaos rule, then the request itself, in the pool (either may read or write the store)
+            rule = await loop.run_in_executor(self.pool, self.chaos_rule, scope)
             if rule is not None and rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
@@ -159,9 +171,7 @@ class Emulator:
                     True,
                 )
             else:
-                if rule is not None and rule.failed:  # served, and the change it makes ends FAILED
-                    self.fail_next_change(scope, rule.message)
-                reply, pretty = self.handle(scope, body)
+                reply, pretty = await loop.run_in_executor(self.pool, self.serve, scope, body, rule)
             status, headers, payload = _encode(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
@@ -225,6 +235,7 @@ class Emulator:
                     self.dns_server.close()
                 for fleet in local_fleets(self.settings):  # started again with the emulator
                     fleet.stop_all()
+                await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)  # requests finish
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -255,11 +266,17 @@ class Emulator:
                 log.error("DNS server not started on %s port %d: %s", self.settings.host, self.settings.dns_port, e)
 
     async def _tick(self):
-        """Completes due requests even when nobody polls (realistic timing, restarts)."""
+        """Completes due requests even when nobody polls (realistic timing, restarts), in the pool: completing
+        a change may provision a data plane."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.25)
             try:
-                self.lifecycle.settle()
+                # a change due less than TICK_GRACE ago is left to the client polling it: that request completes
+                # it, waiting for its data plane's follow-up, instead of finding the cluster still busy
+                await loop.run_in_executor(self.pool, lambda: self.lifecycle.settle(grace=TICK_GRACE))
+            except ApiError as e:  # the database is away (503): said once per tick, without a traceback
+                log.warning("settling requests failed: %s", e.message)
             except Exception:  # a busy database must not stop the ticker
                 log.exception("settling requests failed")
 
@@ -269,7 +286,10 @@ class Emulator:
         if path.startswith("/_emulator"):
             return None
         auth = Headers(scope=scope).get("authorization")
-        return self.chaos.pick(self.mounts, scope["method"].upper(), host, path, auth)
+        try:
+            return self.chaos.pick(self.mounts, scope["method"].upper(), host, path, auth)
+        except ApiError:  # the database is away: no rule; the request's own store calls answer it (503)
+            return None
 
     def fail_next_change(self, scope, message: str) -> None:
         """The lifecycle's forced failure for exactly this request's path (as the API sees it)."""
@@ -300,6 +320,12 @@ class Emulator:
             chaos=rule.id if rule is not None else "",
         )
 
+    def serve(self, scope, body: bytes, rule) -> tuple[Reply, bool]:
+        """The request, in the pool; with a chaos rule that fails it, the change it makes ends FAILED."""
+        if rule is not None and rule.failed:
+            self.fail_next_change(scope, rule.message)
+        return self.handle(scope, body)
+
     def handle(self, scope, raw: bytes, refused: ApiError | None = None) -> tuple[Reply, bool]:
         """One request; `refused` is the answer already decided before its body was read (413)."""
         headers = Headers(scope=scope)
@@ -312,6 +338,7 @@ class Emulator:
             headers=headers,
             body=raw,
             base_url=_base_url(scope, headers, self.settings.trust_proxy_headers),
+            client=(scope.get("client") or ("",))[0],
         )
         pretty = query.get("pretty", "true").lower() != "false"
         try:

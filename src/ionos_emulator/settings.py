@@ -23,12 +23,18 @@ class Settings:
     data_dir: str = setting(".ionos-emulator", "Where the embedded database lives.")
     database: str = setting("", "postgresql://... keeps the state in PostgreSQL, shared by every process using it.")
     workers: int = setting(1, "Processes serving the port (they share the database).")
+    threads: int = setting(
+        8, "Threads per process that run requests off the event loop (one database connection each)."
+    )
     timing: str = setting("instant", "How fast asynchronous requests complete.", ("instant", "realistic"))
     user: str = setting("admin@ionos-emulator.local", "E-mail of the contract owner.")
     password: str = setting("emulator", "Password of the contract owner.")
     contract_number: int = setting(31_000_001, "Number of the default contract.")
     strict: bool = setting(False, "Check every response against the compiled spec; a mismatch becomes a 500.")
     dns_port: int = setting(8053, "The authoritative DNS server (UDP and TCP) on the host; 0: off.")
+    dns_transfer_allow: str = setting(
+        "", "Addresses or networks (comma-separated) the DNS server allows zone transfers (AXFR/IXFR) to; empty: none."
+    )
     postgres_url: str = setting("", "PostgreSQL server where DBaaS PostgreSQL clusters become real (postgresql://).")
     mariadb_url: str = setting("", "MariaDB server where DBaaS MariaDB clusters become real (mysql://).")
     redis_url: str = setting("", "Redis server where In-Memory DB replica sets become real ACL users (redis://).")
@@ -63,6 +69,12 @@ class Settings:
     keep_alive_timeout: float = setting(5.0, "Seconds an idle keep-alive connection stays open (uvicorn's default).")
     header_timeout: float = setting(
         10.0, "Seconds a client has from connecting (or from its previous response) to send a request's headers."
+    )
+    login_failures_per_user: int = setting(
+        10, "Failed logins per minute for one user from one address before logins answer 429 (0: no limit)."
+    )
+    login_failures_per_source: int = setting(
+        50, "Failed logins per minute from one address, for all users together, before 429 (0: no limit)."
     )
     admin_open: bool = setting(
         None,

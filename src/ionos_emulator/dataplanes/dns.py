@@ -2,16 +2,22 @@
 
 It answers for enabled primary zones in state AVAILABLE with their AVAILABLE, enabled records (plus the apex
 SOA, whose serial rises with every completed change, the zone's NS set and DNSKEYs once DNSSEC keys exist),
-and for AVAILABLE secondary zones with the data of their last successful zone transfer. Zone names are unique
-per contract only: when contracts share a name, the oldest zone answers. Behaviour (RFC 1034 §4.3.2):
+and for AVAILABLE secondary zones with the data of their last successful zone transfer. The zone of a query is
+found through the zone-name index (apis/dns/names.py: one read per label of the name, however many zones
+there are); a name has one owning contract, and a primary zone answers before a secondary zone of the same
+name (another contract's copy never answers in the owner's place). Behaviour (RFC 1034 §4.3.2):
 NXDOMAIN for names the zone lacks, NODATA (NOERROR, SOA in authority) for names without the type, REFUSED
 outside every zone, CNAME chasing inside the zone, wildcards (RFC 4592), referrals at delegations below the
 apex, ALIAS answered with the target's A/AAAA when the target is served here, PTR answers for reverse
-records, AXFR/IXFR over TCP, NOTIFY from a secondary zone's primary starting a transfer, RRSIGs for DO
-queries of signed zones (no NSEC/NSEC3 denial proofs), and the TC bit when an answer does not fit in UDP.
+records, AXFR/IXFR over TCP to the addresses of --dns-transfer-allow only (REFUSED to others), NOTIFY from
+a secondary zone's primary starting a transfer, RRSIGs for DO queries of signed zones (no NSEC/NSEC3 denial
+proofs), and the TC bit when an answer does not fit in UDP.
 Every real IONOS API host name the emulator serves (api.ionos.com, dns.de-fra.ionos.com, ...) and the host
 name of every Container Registry answer A (or AAAA, when the emulator listens on IPv6) with the emulator's
 address, ahead of the zones.
+
+Queries are answered on the server's own threads (reading the store), never on the event loop; UDP queries
+beyond MAX_INFLIGHT waiting at once are dropped, as a loaded server drops them.
 
 Wiring: `server = await start_dns_server(emu, host, port)` on the emulator's event loop; `server.close()`.
 """
@@ -23,6 +29,7 @@ import ipaddress
 import logging
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import cast
@@ -41,10 +48,12 @@ import dns.reversename
 import dns.rrset
 from cryptography.hazmat.primitives import serialization
 
+from ..apis.dns import names
 from ..apis.dns import rdata as api_rdata
+from ..apis.dns import reverse as reverse_api
 from ..apis.dns import zones as zone_api
 from ..apis.dns.dnssec import KSK_FLAGS, ZSK_FLAGS, _dnssec, dnskey
-from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, REVERSE, SECONDARY, ZONE, serial
+from ..apis.dns.model import KEYS, PRIMARY_NAMESERVERS, RECORD, SECONDARY, ZONE, serial
 from ..apis.dns.zonefile import NS_TTL, SOA_TTL, pending, soa_text
 from ..endpoints import address, real_hosts
 from ..engine.errors import ApiError
@@ -61,6 +70,9 @@ AXFR_CHUNK = 100  # RRsets per zone transfer message (halved when one does not f
 TCP_IDLE_SECONDS = 30
 REAL_HOST_TTL = 60  # short: a resolver pointed here forgets the emulator's answers soon after it stops
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
+THREADS = 4  # threads answering queries
+ZONES_CACHED = 32  # built primary zones kept (a query into one of them reads no record)
+MAX_INFLIGHT = 512  # UDP queries waiting for a thread; more are dropped
 
 
 @lru_cache(maxsize=256)
@@ -170,6 +182,11 @@ class Authority:
         self.real_hosts = {
             dns.name.from_text(h + "."): real_host_rrsets(h, emu.settings.host) for h in real_hosts(emu.apis)
         }
+        self.transfer_allowed = transfer_networks(getattr(emu.settings, "dns_transfer_allow", ""))
+        # primary zones as built for queries, by zone: (version, Zone). A zone is built again when its version
+        # changes: every change of its records or keys counts in x["changes"], and a record that goes without
+        # one (a creation that failed) changes the count of its records
+        self._built = {}  # (tenant, zone id) -> (version, Zone)
 
     @property
     def store(self):
@@ -200,28 +217,31 @@ class Authority:
     def _tenants(self) -> list[int]:
         return [int(c["contractNumber"]) for c in self.emu.identity.contracts()]
 
-    def _zone_rows(self):
-        for tenant in self._tenants():
-            for kind in (ZONE, SECONDARY):
-                for row in self.store.list(tenant, kind.name):
-                    yield kind, row
-
     def find(self, qname: dns.name.Name, exact: bool = False) -> tuple[object, Row] | None:
-        """The zone that answers for qname: the closest enclosing servable zone, the oldest of equals."""
-        best = None
-        for kind, row in self._zone_rows():
-            if row.meta.get("state") != "AVAILABLE" or (kind is ZONE and not row.props.get("enabled", True)):
-                continue
-            origin = dns.name.from_text(row.props["zoneName"])
-            if (qname != origin) if exact else not qname.is_subdomain(origin):
-                continue
-            key = (-len(origin), row.meta.get("createdDate", ""), row.seq)
-            if best is None or key < best[0]:
-                best = (key, kind, row)
-        return None if best is None else (best[1], best[2])
+        """The zone that answers for qname: the closest enclosing servable zone, a primary zone before a
+        secondary one, the oldest of equals; through the name index, one read per label."""
+        # one read once built (a reset or a snapshot loaded may bring a store from before the index)
+        names.ensure_built(self.store, self._tenants, (ZONE.name, SECONDARY.name))
+        text = qname.to_text()
+        for name in [text] if exact else names.ancestors(text):
+            rows = [r for r in names.zones_named(self.store, name) if _servable(r)]
+            if rows:
+                row = min(rows, key=lambda r: (r.kind != ZONE.name, r.meta.get("createdDate", ""), r.seq))
+                return (ZONE if row.kind == ZONE.name else SECONDARY), row
+        return None
 
     def load(self, kind, row: Row) -> Zone | None:
-        return load_primary(self.store, row) if kind is ZONE else load_secondary(row)
+        if kind is not ZONE:
+            return load_secondary(row)
+        version = (row.seq, row.x.get("changes", 0), self.store.count(row.tenant, RECORD.name, row.id))
+        built = self._built.get((row.tenant, row.id))
+        if built is not None and built[0] == version:
+            return built[1]
+        zone = load_primary(self.store, row)
+        if len(self._built) >= ZONES_CACHED:
+            self._built.pop(next(iter(self._built)), None)
+        self._built[(row.tenant, row.id)] = (version, zone)
+        return zone
 
     def reverse(self, qname: dns.name.Name) -> str | None:
         """The name a reverse record gives the address qname stands for (the oldest record wins)."""
@@ -230,13 +250,9 @@ class Authority:
         except (dns.exception.DNSException, ValueError, TypeError):
             return None
         found = []
-        for tenant in self._tenants():
-            for row in self.store.list(tenant, REVERSE.name):
-                try:
-                    if ipaddress.ip_address(row.props["ip"]) == ip:
-                        found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))
-                except ValueError:
-                    continue
+        for tenant in self._tenants():  # an indexed read per contract (reverse records carry their address)
+            for row in reverse_api.with_address(self.store, tenant, ip):
+                found.append((row.meta.get("createdDate", ""), row.seq, row.props["name"]))
         return min(found)[2] if found else None
 
     # -- messages ------------------------------------------------------------------------------------
@@ -277,7 +293,7 @@ class Authority:
         if q.rdclass not in (IN, dns.rdataclass.ANY):
             return [self._reply(query, dns.rcode.REFUSED)]
         if q.rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
-            return self.transfer(query, q.name, q.rdtype, tcp)
+            return self.transfer(query, q.name, q.rdtype, tcp, source)
         resp = self._reply(query)
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
@@ -417,9 +433,17 @@ class Authority:
         return True
 
     def transfer(
-        self, query: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType, tcp: bool
+        self,
+        query: dns.message.Message,
+        qname: dns.name.Name,
+        qtype: dns.rdatatype.RdataType,
+        tcp: bool,
+        source: str = "",
     ) -> list[dns.message.Message]:
-        """AXFR (and IXFR, answered with the whole zone) over TCP; over UDP an IXFR gets the SOA only."""
+        """AXFR (and IXFR, answered with the whole zone) over TCP; over UDP an IXFR gets the SOA only. Only
+        to the addresses --dns-transfer-allow lists: a zone's data is its owner's, not every client's."""
+        if not _ip_in_networks(source, self.transfer_allowed):
+            return [self._reply(query, dns.rcode.REFUSED)]
         found = self.find(qname, exact=True)
         zone = self.load(*found) if found else None
         if zone is None:
@@ -461,12 +485,8 @@ class Authority:
         if len(query.question) != 1:
             return self._reply(query, dns.rcode.FORMERR)
         qname = query.question[0].name
-        for kind, row in self._zone_rows():
-            if (
-                kind is SECONDARY
-                and qname == dns.name.from_text(row.props["zoneName"])
-                and _ip_in(source, row.props.get("primaryIps") or [])
-            ):
+        for row in names.zones_named(self.store, qname.to_text()):
+            if row.kind == SECONDARY.name and _ip_in(source, row.props.get("primaryIps") or []):
                 with self.store.tx():
                     zone_api.start_transfer(self.store, row.tenant, row)
                 resp = self._reply(query)
@@ -488,6 +508,23 @@ def _is_ip(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _servable(row: Row) -> bool:
+    return row.meta.get("state") == "AVAILABLE" and (row.kind != ZONE.name or row.props.get("enabled", True))
+
+
+def transfer_networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks of --dns-transfer-allow ("127.0.0.1,10.0.0.0/8"); a bad entry fails the start."""
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
+
+
+def _ip_in_networks(source: str, networks: list) -> bool:
+    try:
+        src = ipaddress.ip_address(source)
+    except ValueError:
+        return False
+    return any(src in net for net in networks)
 
 
 def _ip_in(source: str, ips: list[str]) -> bool:
@@ -518,9 +555,10 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
 
 
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, authority: Authority):
-        self.authority = authority
+    def __init__(self, authority: Authority, pool: ThreadPoolExecutor):
+        self.authority, self.pool = authority, pool
         self.transport: asyncio.DatagramTransport | None = None
+        self.inflight = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a datagram endpoint's protocol is given a datagram transport (asyncio's or uvloop's: not always a
@@ -528,8 +566,17 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None, "connection_made comes before any datagram"
-        for wire in self.authority.respond(data, tcp=False, source=addr[0]):
+        if self.inflight >= MAX_INFLIGHT:
+            return  # a flood: dropped, as a loaded server drops queries (the client retries)
+        self.inflight += 1
+        answered = asyncio.get_running_loop().run_in_executor(self.pool, self.authority.respond, data, False, addr[0])
+        answered.add_done_callback(lambda f: self._send(f, addr))
+
+    def _send(self, answered: asyncio.Future, addr: tuple[str, int]) -> None:
+        self.inflight -= 1
+        if answered.cancelled() or answered.exception() is not None or self.transport is None:
+            return
+        for wire in answered.result():
             self.transport.sendto(wire, addr)
 
 
@@ -540,6 +587,7 @@ class DnsServer:
         self.authority, self.host, self.port, self.reuse_port = authority, host, 0, reuse_port
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
+        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="dns")
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         source = (writer.get_extra_info("peername") or ("",))[0]
@@ -547,7 +595,8 @@ class DnsServer:
             while True:
                 size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_SECONDS), "big")
                 data = await asyncio.wait_for(reader.readexactly(size), TCP_IDLE_SECONDS)
-                for wire in self.authority.respond(data, tcp=True, source=source):
+                loop = asyncio.get_running_loop()
+                for wire in await loop.run_in_executor(self.pool, self.authority.respond, data, True, source):
                     writer.write(len(wire).to_bytes(2, "big") + wire)
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
@@ -560,7 +609,7 @@ class DnsServer:
         reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
         for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one
             self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Udp(self.authority), local_addr=(self.host, port), reuse_port=reuse
+                lambda: _Udp(self.authority, self.pool), local_addr=(self.host, port), reuse_port=reuse
             )
             self.port = self._udp.get_extra_info("sockname")[1]
             try:
@@ -577,6 +626,7 @@ class DnsServer:
             self._udp.close()
         if self._tcp is not None:
             self._tcp.close()
+        self.pool.shutdown(wait=False)
 
     async def wait_closed(self) -> None:
         if self._tcp is not None:

@@ -132,6 +132,16 @@ def forbidden(message: str = "Access Denied") -> ApiError:
     return ApiError(403, message, CODE_FORBIDDEN)
 
 
+def too_many(message: str, retry_after: int) -> ApiError:
+    """A 429: the caller must wait `retry_after` seconds (Retry-After) before trying again."""
+    return ApiError(429, message, headers={"Retry-After": str(retry_after)})
+
+
+def unavailable(message: str = "The service is temporarily unavailable; try again shortly") -> ApiError:
+    """A 503: the emulator's database is away; nothing was changed, and the same request can be retried."""
+    return ApiError(503, message, "503", headers={"Retry-After": "1"})
+
+
 def not_implemented(message: str) -> ApiError:
     return ApiError(501, message)
 

@@ -6,6 +6,7 @@ tick, and it is exactly-once because only the caller that flips a request from P
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Any
 from ..store import Row, Store
 from . import clock
 from .clock import Clock
+
+log = logging.getLogger("ionos_emulator")
 
 # Seconds a change spends RUNNING under the `realistic` profile, by resource kind (QUEUED lasts
 # QUEUED_SECONDS first). Chosen to resemble the real cloud without making a demo tedious.
@@ -37,8 +40,10 @@ REALISTIC_DEFAULT = 3.0
 QUEUED_SECONDS = 0.5
 
 
-# An effect: (store, the effect's data, the time it completes) -> None.
-Effect = Callable[[Store, dict[str, Any], float], None]
+# An effect: (store, the effect's data, the time it completes) -> None, or a follow-up: work that must not hold
+# the write lock (a data plane's calls to its server), run once the batch has committed, by the same thread.
+FollowUp = Callable[[], None]
+Effect = Callable[[Store, dict[str, Any], float], "FollowUp | None"]
 
 # What must be kept of a row (and what lies below it) before a completed delete removes it: (store, the row,
 # the time it goes) -> None. Registered once by what needs it (billing keeps the lifetimes of metered resources).
@@ -168,16 +173,18 @@ class Lifecycle:
                 self._save_failures(rules)
 
     # -- completing ------------------------------------------------------------------------------
-    def settle(self, now: float | None = None) -> int:
-        """Apply every request that has come due. Returns how many were applied here."""
+    def settle(self, now: float | None = None, grace: float = 0.0) -> int:
+        """Apply every request that has come due (`grace` seconds ago at least). Returns how many were
+        applied here."""
         if now is None:
             self.clock.refresh()  # the ticker's and every request's view of the clock another process set
             now = self.clock.now()
         done = 0
         while True:
-            due = self.store.due_requests(now)
+            due = self.store.due_requests(now - grace)
             if not due:
                 return done
+            follow_ups: list[FollowUp] = []
             with self.store.tx():  # one transaction for the batch: a commit per request costs more than the work
                 for req in due:
                     failed = "fail" in req
@@ -190,8 +197,15 @@ class Lifecycle:
                     if not self.store.finish_request(req["id"], "FAILED" if failed else "DONE", message):
                         continue  # another process or caller applied it
                     for eff in effects:
-                        self.effects[eff["op"]](self.store, eff, req["done_at"])
+                        follow_up = self.effects[eff["op"]](self.store, eff, req["done_at"])
+                        if follow_up is not None:
+                            follow_ups.append(follow_up)
                     done += 1
+            for follow_up in follow_ups:  # committed: other writers go on while these talk to their servers
+                try:
+                    follow_up()
+                except Exception:  # a follow-up reports its failure on its resource; it must not stop settling
+                    log.exception("completing a change's follow-up failed")
             if len(due) < 200:
                 return done
 

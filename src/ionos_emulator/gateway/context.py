@@ -95,6 +95,7 @@ class Ctx(Services):
     now: float = 0.0
     client_prefix: str | None = None  # the API's prefix as the client addressed it on a real host ("" on
     #                                   dns.de-fra.ionos.com); None: our own prefix (api.prefix)
+    client: str = ""  # the peer's address
 
     @property
     def principal(self) -> Principal:

@@ -37,6 +37,7 @@ class Request:
     headers: Headers
     body: bytes
     base_url: str  # scheme://host[:port] as the client addressed us
+    client: str = ""  # the peer's address (failed logins are limited per address)
 
 
 class SpecViolation(Exception):
@@ -138,18 +139,21 @@ class Pipeline:
             raw_body=req.body,
             base_url=req.base_url,
             now=s.lifecycle.clock.now(),
+            client=req.client,
         )
 
     def settle(self) -> None:
         try:
             self.services.lifecycle.settle()
+        except ApiError as e:  # the database is away: the request's own store calls answer it (503)
+            log.warning("settling requests failed: %s", e.message)
         except Exception:  # completing other requests must never fail this one
             log.exception("settling requests failed")
 
     def authenticate(self, ctx: Ctx) -> None:
         if ctx.op.security == []:  # the operation is public
             return
-        ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"))
+        ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"), ctx.client)
         if ctx.caller.token_id is None:  # Basic: X-Contract-Number picks the contract (a token names its own)
             ctx.caller = self.services.identity.on_contract(ctx.caller, ctx.headers.get("x-contract-number"))
         privilege = ctx.api.privilege

@@ -20,6 +20,7 @@ from ..engine import clock
 from ..engine.clock import Clock
 from ..engine.errors import ApiError, forbidden, unauthorized
 from ..store import Row, Store
+from .throttle import LoginThrottle
 
 # JWT privilege names, in the order the real tokens list them (api-behaviour.md §1.3).
 PRIVILEGES = [
@@ -160,6 +161,17 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"pbkdf2${PBKDF2_ROUNDS}${salt.hex()}${dk.hex()}"
 
 
+_NOBODY: list[str] = []  # the hash an unknown user's password is checked against (made on first use)
+
+
+def nobody_hash() -> str:
+    """A hash no password matches, checked for unknown users so that their 401 costs what a real user's does
+    (no telling by the time which e-mail addresses have an account)."""
+    if not _NOBODY:
+        _NOBODY.append(hash_password(os.urandom(16).hex()))
+    return _NOBODY[0]
+
+
 def check_password(password: str, stored: str) -> bool:
     parts = stored.split("$")
     rounds, salt, dk = (int(parts[1]), parts[2], parts[3]) if len(parts) == 4 else (60_000, parts[1], parts[2])
@@ -183,9 +195,11 @@ class Identity:
         contract_number: int,
         owner_email: str,
         owner_password: str,
+        throttle: LoginThrottle | None = None,
         clock: Clock | None = None,
     ):
         self.store = store
+        self.throttle = throttle or LoginThrottle(per_user=0, per_source=0)
         self.clock = clock or Clock(store)
         self.contract_number = contract_number
         self.owner_email = owner_email
@@ -194,6 +208,9 @@ class Identity:
         # in the store that every change to users, groups, passwords or tokens replaces, so one read per
         # request tells whether a remembered principal is still right, in every process sharing the store.
         self._cache: dict[str, tuple[str, Principal, float | None]] = {}
+        # Basic credentials -> the stored hash they were checked against: after a change of the generation (a
+        # token deleted elsewhere) the principal is read again, but the slow hash only if the password changed
+        self._verified: dict[str, str] = {}
         self._key: tuple[str, str] | None = None
 
     # -- seeding ---------------------------------------------------------------------------------
@@ -374,24 +391,25 @@ class Identity:
         """Users, groups, memberships, passwords or tokens changed: remembered principals are stale."""
         self.store.kv_set("identity:generation", uuid.uuid4().hex)
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None, source: str = "") -> Principal:
+        """The caller of a request from `source` (its address: failed logins are limited per address)."""
         if not authorization:
             raise unauthorized()
         gen = self.generation()
         cached = self._cache.get(authorization)
         if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > self.clock.now()):
             return cached[1]
-        principal, expires = self._authenticate(authorization)
+        principal, expires = self._authenticate(authorization, source)
         if len(self._cache) > 10_000:  # bounded: many distinct tokens must not grow memory without end
             self._cache.clear()
         self._cache[authorization] = (gen, principal, expires)
         return principal
 
-    def _authenticate(self, authorization: str) -> tuple[Principal, float | None]:
+    def _authenticate(self, authorization: str, source: str = "") -> tuple[Principal, float | None]:
         scheme, _, cred = authorization.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            return self._basic(cred.strip()), None
+            return self._basic(cred.strip(), source), None
         if scheme == "bearer":
             return self._bearer(cred.strip())
         raise unauthorized()
@@ -420,14 +438,22 @@ class Identity:
             groups=tuple(groups),
         )
 
-    def _basic(self, cred: str) -> Principal:
+    def _basic(self, cred: str, source: str = "") -> Principal:
         try:
             email, _, password = base64.b64decode(cred, validate=True).decode().partition(":")
         except Exception:
             raise unauthorized() from None
         login = self.store.kv_get(f"login:{email.lower()}")
-        if login is None or not check_password(password, login["hash"]):  # slow on purpose; cached above
+        if login is not None and self._verified.get(cred) == login["hash"]:
+            return self._principal(login["tenant"], login["user"])  # this password matched this hash before
+        self.throttle.check(source, email)  # 429 past the limit, before any hashing
+        # slow on purpose (remembered once it worked), and as slow for an e-mail that is nobody's
+        if not check_password(password, login["hash"] if login else nobody_hash()) or login is None:
+            self.throttle.failed(source, email)
             raise unauthorized()
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[cred] = login["hash"]
         return self._principal(login["tenant"], login["user"])
 
     # -- tokens ----------------------------------------------------------------------------------

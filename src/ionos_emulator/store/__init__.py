@@ -17,10 +17,10 @@ def open_store(data_dir: str, database: str = "") -> Store:
         # imported only when used: psycopg is optional
         from .postgres import PostgresDialect
 
-        return SqlStore(PostgresDialect(database))
+        return SqlStore(lambda migrate: PostgresDialect(database, migrate))
     if database:
         raise ValueError(f"unsupported database URL {database!r} (use postgresql://... or nothing for SQLite)")
-    return SqlStore(SqliteDialect(data_dir))
+    return SqlStore(lambda migrate: SqliteDialect(data_dir, migrate))
 
 
 __all__ = ["Row", "Store", "open_store"]

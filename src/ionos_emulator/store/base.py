@@ -76,7 +76,8 @@ class Store(Protocol):
         not serialised with other writers' read-modify-writes. `reset` opens its own tx().
       * Reads work inside and outside tx(); outside they see the latest committed state.
 
-    Not thread-safe: one store serves one event loop (one connection).
+    Threads: one store may be used from many threads at once (the request pool); a transaction
+    belongs to the thread that opened it.
     """
 
     # -- resources ----------------------------------------------------------------------------------

@@ -3,18 +3,25 @@
 Same table shapes as SQLite. Writers serialise with a transaction-scoped advisory lock, the counterpart of
 SQLite's BEGIN IMMEDIATE: a change reads and writes its rows without another process's change
 interleaving, so sequential ids stay distinct and concurrent PATCHes lose nothing. Reads take no lock.
+
+The database may go away (a restart, a failover): a statement that finds the connection lost answers 503
+(`unavailable`, in the API's envelope; a transaction it was part of is rolled back, so nothing half-done was
+acknowledged), and the next statement connects again, so the emulator recovers by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from ..engine.errors import unavailable
 from .sql import SCHEMA, TABLES
+
+_T = TypeVar("_T")
 
 COLUMN_TYPES = {
     "serial": "BIGSERIAL PRIMARY KEY",
@@ -24,35 +31,49 @@ COLUMN_TYPES = {
     "ctext": 'TEXT COLLATE "C"',
 }  # "C": byte order whatever the database's locale
 TX_LOCK = 0x10A05  # the emulator's advisory lock: one writer at a time for the whole database
+CONNECT_TIMEOUT = 3  # seconds: a database that is away answers 503 soon rather than holding the request
 
 
 class PostgresDialect:
-    def __init__(self, url: str):
+    def __init__(self, url: str, migrate: bool = True):
         self.url = url
-        self.db: psycopg.Connection[TupleRow] = psycopg.connect(url, autocommit=True)
         self._sql: dict[str, str] = {}
-        with self.db.transaction():
-            # several processes may start together: one creates the schema, the others wait for it
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
-            self.db.execute(SCHEMA.format(**COLUMN_TYPES))  # no arguments: several statements in one go
+        # the first connection must succeed (the emulator does not start without its database); a later
+        # thread's first one may meet a database that is away: it answers 503 and connects next time
+        self._db: psycopg.Connection[TupleRow] | None = None
+        if migrate:
+            db = self.db
+            with db.transaction():
+                # several processes may start together: one creates the schema, the others wait for it
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
+                db.execute(SCHEMA.format(**COLUMN_TYPES))  # no arguments: several statements in one go
 
-    def _x(self, sql: str, args: Sequence[Any]) -> psycopg.Cursor[TupleRow]:
+    @property
+    def db(self) -> psycopg.Connection[TupleRow]:
+        """The connection, made again when the last one was lost."""
+        if self._db is None or self._db.closed or self._db.broken:
+            if self._db is not None:
+                self._db.close()
+            self._db = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        return self._db
+
+    def _x(self, sql: str, args: Sequence[Any], read: Callable[[psycopg.Cursor[TupleRow]], _T]) -> _T:
         q = self._sql.get(sql)
         if q is None:
             q = self._sql[sql] = sql.replace("?", "%s")
-        return self.db.execute(q, args)
+        return _reachable(lambda: read(self.db.execute(q, args)))
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self._x(sql, args).rowcount
+        return self._x(sql, args, lambda c: c.rowcount)
 
     def fetchone(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None:
-        return self._x(sql, args).fetchone()
+        return self._x(sql, args, lambda c: c.fetchone())
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[TupleRow]:
-        return self._x(sql, args).fetchall()
+        return self._x(sql, args, lambda c: c.fetchall())
 
     def insert(self, sql: str, args: Sequence[Any]) -> int:
-        r = self._x(sql + " RETURNING seq", args).fetchone()
+        r = self._x(sql + " RETURNING seq", args, lambda c: c.fetchone())
         assert r is not None
         seq: int = r[0]
         return seq
@@ -69,10 +90,14 @@ class PostgresDialect:
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
-        with self.db.transaction():
-            # one writer per data set at a time, across every process (see the module docstring)
-            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
-            yield
+        try:
+            db = self.db
+            with db.transaction():
+                # one writer per data set at a time, across every process (see the module docstring)
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
+                yield
+        except psycopg.OperationalError:  # lost at BEGIN, inside or at COMMIT: rolled back, not acknowledged
+            raise unavailable() from None
 
     def reset_statements(self) -> list[str]:
         return [f"TRUNCATE {', '.join(TABLES)}"]
@@ -83,4 +108,13 @@ class PostgresDialect:
             self.db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'seq'), {next_seq}, false)")
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+
+
+def _reachable(run: Callable[[], _T]) -> _T:
+    """`run()`, with a lost database (the connection broken, or no connection to be had) answered as 503."""
+    try:
+        return run()
+    except psycopg.OperationalError:
+        raise unavailable() from None

@@ -7,7 +7,8 @@ literal `?` or `%`. What a dialect decides is listed in `Dialect`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -29,6 +30,7 @@ CREATE INDEX IF NOT EXISTS resources_by_id ON resources (tenant, kind, id);
 CREATE INDEX IF NOT EXISTS resources_by_parent ON resources (tenant, kind, parent, seq);
 CREATE INDEX IF NOT EXISTS resources_by_scope ON resources (tenant, kind, scope);
 CREATE INDEX IF NOT EXISTS resources_by_path ON resources (tenant, path);
+CREATE INDEX IF NOT EXISTS resources_by_link ON resources (tenant, kind, link);
 CREATE TABLE IF NOT EXISTS requests (
   seq {serial},
   id TEXT NOT NULL UNIQUE, tenant {int} NOT NULL, scope TEXT NOT NULL,
@@ -47,9 +49,9 @@ _REQ_CORE = ("id", "tenant", "scope", "created", "run_at", "done_at", "state", "
 
 
 class Dialect(Protocol):
-    """What differs between databases. It owns the one connection, opened and migrated in its constructor
-    (pragmas and SCHEMA rendered with its column types); the connection is in autocommit mode outside
-    `write_transaction`. `sql` arguments use `?` placeholders."""
+    """What differs between databases. It owns one connection (of one thread), opened in its constructor
+    and, when asked to migrate, the schema made there (SCHEMA rendered with its column types); the
+    connection is in autocommit mode outside `write_transaction`. `sql` arguments use `?` placeholders."""
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
@@ -112,30 +114,54 @@ def _where(
     return sql, args
 
 
-class SqlStore(Store):
-    """The Store over a Dialect: one connection, explicit transactions, nested tx() joins the outer one."""
+class _PerThread(threading.local):
+    dialect: Dialect | None = None
+    depth = 0  # how deep in tx() this thread is
 
-    def __init__(self, dialect: Dialect):
-        self.dialect = dialect
-        self._depth = 0
+
+class SqlStore(Store):
+    """The Store over a Dialect, safe to share between threads: each thread has its own connection (made
+    by `connect` on its first call), so reads run side by side; write transactions are serialised in the
+    process by a lock (and across processes by the dialect's own lock); nested tx() joins the outer one."""
+
+    def __init__(self, connect: Callable[[bool], Dialect]):
+        """`connect(migrate)` opens one connection; the first one made (migrate=True) also creates or
+        migrates the schema, here rather than in the middle of a request."""
+        self._connect = connect
+        self._mine = _PerThread()
+        self._all: builtins.list[Dialect] = []  # every thread's connection, closed together
+        self._all_lock = threading.Lock()
+        self._writer = threading.Lock()  # one write transaction at a time in this process
+        self.dialect  # noqa: B018  (the first connection, which migrates)
+
+    @property
+    def dialect(self) -> Dialect:
+        """This thread's connection."""
+        d = self._mine.dialect
+        if d is None:
+            with self._all_lock:
+                d = self._mine.dialect = self._connect(not self._all)
+                self._all.append(d)
+        return d
 
     # -- transactions -------------------------------------------------------------------------------
     @contextmanager
     def tx(self) -> Iterator[None]:
         """Nested use joins the outer transaction; an exception rolls everything back."""
-        if self._depth:
-            self._depth += 1
+        mine = self._mine
+        if mine.depth:
+            mine.depth += 1
             try:
                 yield
             finally:
-                self._depth -= 1
+                mine.depth -= 1
             return
-        self._depth = 1
+        mine.depth = 1
         try:
-            with self.dialect.write_transaction():
+            with self._writer, self.dialect.write_transaction():
                 yield
         finally:
-            self._depth = 0
+            mine.depth = 0
 
     # -- resources ----------------------------------------------------------------------------------
     def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None:
@@ -328,4 +354,7 @@ class SqlStore(Store):
             self.dialect.sync_sequences()
 
     def close(self) -> None:
-        self.dialect.close()
+        with self._all_lock:
+            dialects, self._all = self._all, []
+        for d in dialects:
+            d.close()

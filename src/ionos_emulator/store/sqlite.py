@@ -1,6 +1,6 @@
 """SQLite dialect (the embedded default): WAL journal, one connection, explicit transactions.
 
-The emulator serves requests on one event loop per process, so one connection is enough; writes take
+Each thread of the store has its own connection (readers run side by side in WAL mode); writes take
 BEGIN IMMEDIATE so that several processes sharing the file serialise cleanly.
 """
 
@@ -24,7 +24,7 @@ COLUMN_TYPES = {
 
 
 class SqliteDialect:
-    def __init__(self, data_dir: str):
+    def __init__(self, data_dir: str, migrate: bool = True):
         os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(data_dir, "emulator.sqlite3")
         # autocommit outside explicit transactions; wait up to 30 s for another process's write lock
@@ -33,7 +33,8 @@ class SqliteDialect:
         # NORMAL in WAL mode survives a killed process (the WAL is in the OS before COMMIT returns);
         # only an operating-system crash could lose the last commits.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA.format(**COLUMN_TYPES))
+        if migrate:
+            self.db.executescript(SCHEMA.format(**COLUMN_TYPES))
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.db.execute(sql, args).rowcount

@@ -3,20 +3,37 @@ listing, and the conflict rules."""
 
 from __future__ import annotations
 
-from ...engine.errors import conflict
+from ...engine.errors import conflict, limit_exceeded
 from ...gateway.context import Ctx, Reply
 from ...store import Row
 from ..product import ProductChange, filtered, new_row, page, rows_of
 from . import rdata
-from .model import DNS, RECORD, check_quota, count_change, live, zone_of
+from .model import DNS, MAX_RECORDS_PER_ZONE, RECORD, check_quota, count_change, live, zone_of
+
+
+def check_zone_size(ctx: Ctx, zone: Row, adding: int = 1, replacing: int = 0) -> None:
+    """422 when the zone would hold more than MAX_RECORDS_PER_ZONE records."""
+    held = ctx.store.count(ctx.tenant, RECORD.name, zone.id) - replacing
+    if held + adding > MAX_RECORDS_PER_ZONE:
+        raise limit_exceeded(
+            f"a zone holds at most {MAX_RECORDS_PER_ZONE} records; '{zone.props['zoneName']}' has {held} and "
+            f"{adding} more were asked for"
+        )
+
+
+def owner_key(name: str) -> str:
+    """A record's owner name as stored in its row's `link`: the records of one name are one indexed read
+    (store.list(..., link=...)), so checking a new record costs the same in a zone of ten or ten thousand."""
+    return "@" if rdata.is_apex(name) else name.rstrip(".").lower()
 
 
 def record_meta(row: Row, zone: Row) -> None:
     row.meta.update(fqdn=rdata.fqdn(row.props["name"], zone.props["zoneName"]), zoneId=zone.id)
+    row.link = owner_key(row.props["name"])
 
 
 def _same_owner(a: str, b: str) -> bool:
-    return (rdata.is_apex(a) and rdata.is_apex(b)) or a.rstrip(".").lower() == b.rstrip(".").lower()
+    return owner_key(a) == owner_key(b)
 
 
 def _is_spf(props: dict) -> bool:
@@ -47,13 +64,25 @@ def check_conflicts(zone: Row, props: dict, others: list[Row]) -> None:
             )
 
 
-def _others(ctx: Ctx, zone: Row, self_id: str | None) -> list[Row]:
-    return [r for r in rows_of(ctx, RECORD, zone) if r.id != self_id and r.meta.get("state") != "DESTROYING"]
+def _same_name(ctx: Ctx, zone: Row, name: str, self_id: str | None) -> list[Row]:
+    """The zone's live records of this owner name (and any stored before rows carried it, link '')."""
+    rows = [
+        r
+        for link in (owner_key(name), "")
+        for r in ctx.store.list(ctx.tenant, RECORD.name, zone.id, link=link)
+        if r.scope == ctx.api.location
+    ]
+    return [r for r in rows if r.id != self_id and r.meta.get("state") != "DESTROYING"]
 
 
-def checked(ctx: Ctx, zone: Row, props: dict, self_id: str | None = None, others: list[Row] | None = None) -> dict:
+def checked(
+    ctx: Ctx, zone: Row, props: dict, self_id: str | None = None, others: dict[str, list[Row]] | None = None
+) -> dict:
+    """The record's properties checked, and against the zone's records of its name (or `others`, the records
+    of a zone file read so far, by owner key)."""
     props = rdata.check_record(props, zone.props["zoneName"])
-    check_conflicts(zone, props, _others(ctx, zone, self_id) if others is None else others)
+    same = _same_name(ctx, zone, props["name"], self_id) if others is None else others.get(owner_key(props["name"]), [])
+    check_conflicts(zone, props, same)
     return props
 
 
@@ -77,6 +106,7 @@ def _prepare(ctx: Ctx, zone: Row, props: dict, old: Row | None) -> dict:
     props = checked(ctx, zone, props, old.id if old else None)
     if old is None:
         check_quota(ctx, "records")
+        check_zone_size(ctx, zone)
     return props
 
 

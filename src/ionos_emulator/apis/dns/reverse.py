@@ -8,8 +8,7 @@ import ipaddress
 
 from ...engine.errors import conflict, invalid
 from ...gateway.context import Ctx
-from ...store import Row
-from ..product import rows_of
+from ...store import Row, Store
 from . import rdata
 from .model import REVERSE, check_quota
 
@@ -19,6 +18,26 @@ def parse_ip(value, attr: str = "properties.ip"):
         return ipaddress.ip_address(value)
     except (ValueError, TypeError):
         raise invalid(attr, f"must be an IPv4 or IPv6 address, got {value!r}") from None
+
+
+def ip_key(value) -> str:
+    """A reverse record's address as kept in its row's `link` (one form per address: 2001:DB8:0::1 is
+    2001:db8::1), so the records of one address are one indexed read."""
+    return ipaddress.ip_address(value).compressed
+
+
+def with_address(store: Store, tenant: int, ip) -> list[Row]:
+    """The contract's reverse records of the address (and any stored before rows carried it, link '')."""
+    key = ip_key(ip)
+    legacy = [r for r in store.list(tenant, REVERSE.name, link="") if _same(r.props.get("ip"), key)]
+    return store.list(tenant, REVERSE.name, link=key) + legacy
+
+
+def _same(value, key: str) -> bool:
+    try:
+        return ip_key(value) == key
+    except ValueError:  # stored under an older, looser rule
+        return False
 
 
 def owned(ctx: Ctx, ip) -> bool:
@@ -42,8 +61,8 @@ def _prepare(ctx: Ctx, parent, props: dict, old: Row | None) -> dict:
     name = rdata.check_host(props.get("name") or "", "properties.name") if isinstance(props.get("name"), str) else None
     if not name:
         raise invalid("properties.name", "is required")
-    for r in rows_of(ctx, REVERSE):
-        if (old is None or r.id != old.id) and parse_ip(r.props["ip"]) == ip:
+    for r in with_address(ctx.store, ctx.tenant, ip):
+        if (old is None or r.id != old.id) and r.scope == ctx.api.location:
             raise conflict(f"the IP {ip} has a reverse record already ({r.id})")
     if not owned(ctx, ip):
         raise conflict(
@@ -64,5 +83,10 @@ def _with_ip(ctx: Ctx, rows: list[Row], values: list[str]) -> list[Row]:
     return [r for r in rows if parse_ip(r.props["ip"]) in wanted]
 
 
-REVERSE.prepare = _prepare
+def _after(ctx: Ctx, row: Row, change) -> None:
+    row.link = ip_key(row.props["ip"])
+    ctx.store.update(row)
+
+
+REVERSE.prepare, REVERSE.after = _prepare, _after
 REVERSE.filters = {"filter.recordIp": _with_ip}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import dns.name
 import dns.query
@@ -13,11 +13,12 @@ import dns.rdatatype
 import dns.zone
 
 from ...engine import clock, listing
+from ...engine.change import key
 from ...engine.errors import conflict, invalid
 from ...gateway.context import Ctx, Reply
 from ...store import Row, Store
 from ..product import load, success
-from . import rdata
+from . import names, rdata
 from .model import (
     DNS,
     SECONDARY,
@@ -42,7 +43,7 @@ TRANSFER_OK, TRANSFER_FAILED, TRANSFER_RUNNING = "OK", "FAILED", "IN_PROGRESS"
 # unique together and fixed once created, and a replacement counts as a change of the zone (SOA serial).
 
 
-def _zone_prepare(what: str, quota_key: str, fields):
+def _zone_prepare(what: str, kind: str, quota_key: str, fields):
     """The prepare hook of a zone kind; `fields(props)` checks and returns what the kind adds to the name."""
 
     def prepare(ctx: Ctx, parent, props: dict, old: Row | None) -> dict:
@@ -52,6 +53,9 @@ def _zone_prepare(what: str, quota_key: str, fields):
         if props.get("description") is not None:
             out["description"] = props["description"]
         if old is None:
+            tenants = lambda: [int(c["contractNumber"]) for c in ctx.identity.contracts()]
+            names.ensure_built(ctx.store, tenants, ZONE_KINDS)
+            names.check_owner(ctx.store, ctx.tenant, kind, name)  # one contract per name and subtree
             check_quota(ctx, quota_key)
             return out
         if not rdata.same_name(name, old.props["zoneName"]):
@@ -82,10 +86,30 @@ def _secondary_fields(props: dict) -> dict:
     return {"primaryIps": list(ips)}
 
 
-ZONE.prepare = _zone_prepare("zone", "zones", _primary_fields)
-SECONDARY.prepare = _zone_prepare("secondary zone", "secondaryZones", _secondary_fields)
-# a secondary zone transfers its zone from the primaries once created or replaced
-SECONDARY.after = lambda ctx, row, change: start_transfer(ctx.store, ctx.tenant, row)
+ZONE_KINDS = (ZONE.name, SECONDARY.name)
+ZONE.prepare = _zone_prepare("zone", ZONE.name, "zones", _primary_fields)
+SECONDARY.prepare = _zone_prepare("secondary zone", SECONDARY.name, "secondaryZones", _secondary_fields)
+UNINDEX = "dns.unindex"  # the effect that drops a deleted zone from the name index when the deletion completes
+
+
+def _index(ctx: Ctx, row: Row, change) -> None:
+    names.add(ctx.store, row)
+
+
+def _secondary_after(ctx: Ctx, row: Row, change) -> None:
+    names.add(ctx.store, row)
+    start_transfer(ctx.store, ctx.tenant, row)  # a secondary zone transfers once created or replaced
+
+
+def _unindex_when_deleted(ctx: Ctx, row: Row, change) -> None:
+    change.effect(UNINDEX, key(row), zoneName=row.props["zoneName"])
+
+
+ZONE.after, SECONDARY.after = _index, _secondary_after
+ZONE.delete = SECONDARY.delete = _unindex_when_deleted
+DNS.effects[UNINDEX] = lambda settings: (
+    lambda store, eff, ts: names.remove(store, eff["tenant"], eff["id"], eff["zoneName"])
+)
 
 
 @DNS.handler("secondaryzonesAxfrGet")
@@ -158,9 +182,11 @@ def transferred_view(rec: dict, zone_name: str) -> dict | None:
 
 
 # -- zone transfers -------------------------------------------------------------------------------------
-# A transfer asks each primary for the zone by AXFR (dnspython). It runs off the request: on the event loop's
-# executor when there is a loop (the primary may be this emulator's own DNS server on that loop), inline
-# otherwise; the result is written on the loop thread, in its own transaction.
+# A transfer asks each primary for the zone by AXFR (dnspython), on a thread of its own: a primary that does
+# not answer holds that thread for TRANSFER_LIFETIME, never a request. Its result is written in a transaction
+# of its own, after the change that started it has committed (that one holds the write lock until then).
+
+_TRANSFERS = ThreadPoolExecutor(2, thread_name_prefix="dns-transfer")
 
 
 def start_transfer(store: Store, tenant: int, row: Row) -> None:
@@ -173,22 +199,14 @@ def start_transfer(store: Store, tenant: int, row: Row) -> None:
     row.x["transfer"] = state
     store.update(row)
     zone_id, name = row.id, row.props["zoneName"]
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None:
-        apply_transfer(store, tenant, zone_id, attempt, fetch_all(name, ips, transfer_port()))
-        return
 
-    async def run():
+    def run() -> None:
         try:
-            results = await loop.run_in_executor(None, fetch_all, name, ips, transfer_port())
-            apply_transfer(store, tenant, zone_id, attempt, results)
-        except Exception:  # a transfer must never take the loop down
+            apply_transfer(store, tenant, zone_id, attempt, fetch_all(name, ips, transfer_port()))
+        except Exception:  # a transfer must never take the emulator down
             log.exception("zone transfer of %s failed", name)
 
-    loop.create_task(run())
+    _TRANSFERS.submit(run)
 
 
 def fetch_all(zone_name: str, ips: list[str], port: int) -> list[dict]:

@@ -17,7 +17,8 @@ source, restores the cluster in place (kept as a record only).
 
 The data plane: when a product's server is configured (or with --dataplanes local, a private server per
 cluster: dataplanes/local/), each change adds an effect that runs when the change
-completes: the cluster's user (and database) are made real, a deleted cluster's are dropped; once real, the
+completes: the cluster's user (and database) are made real, a deleted cluster's are dropped (talking to the
+server once the settle transaction has committed: dataplanes.after_commit); once real, the
 cluster's metadata shows the server's host as dnsName and host:port in statusMessage. An effect that
 fails leaves the cluster FAILED with the server's message in metadata.statusMessage (shown while it is FAILED).
 """
@@ -29,6 +30,7 @@ from functools import partial
 from ipaddress import IPv4Network
 from typing import Any
 
+from ...dataplanes import after_commit
 from ...engine import clock
 from ...engine.change import Change, key
 from ...engine.errors import invalid
@@ -143,10 +145,11 @@ class ClusterService:
     def plane(self, ctx: Ctx, ch: Change, row: Row, action: str, source: str | None = None) -> None:
         """The cluster's work on the configured real server when `ch` completes (none: bookkeeping only)."""
         if self.plane_server(ctx.settings) is not None:
-            ch.effect(self.effect_name, key(row), action=action, source=source)
+            ch.effect(self.effect_name, key(row), action=action, source=source, busy=row.meta.get("state"))
 
-    def _apply(self, server, store, eff: dict, ts: float) -> None:
-        """The effect: make the cluster real (idempotent), or drop what a deleted one had."""
+    def _apply(self, server, store, eff: dict, ts: float):
+        """The effect: make the cluster real (idempotent), its server calls once the settle transaction has
+        committed (dataplanes.after_commit); or drop what a deleted one had."""
         if server is None:
             log.warning(
                 "%s: cluster %s: no server is configured any more; its %s on the data plane is skipped",
@@ -154,27 +157,43 @@ class ClusterService:
                 eff["id"],
                 eff["action"],
             )
-            return
-        if eff["action"] == "drop":
-            try:
-                server.drop_cluster(eff["id"])
-            except Exception as e:  # the cluster is gone either way; what is left on the server is reported
-                log.warning("%s: dropping cluster %s on the data plane failed: %s", self.product.name, eff["id"], e)
-            return
+            return None
+        if eff["action"] == "drop":  # inside the transaction: once a client sees the cluster gone, so is its user
+            self._drop(server, eff["id"])
+            return None
         row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
         states = self.CLUSTER.states
         # one being deleted is left alone (its drop follows), unless its API shows deletion and change alike
         if row is None or (row.meta.get("state") == states.destroying != states.creating):
-            return
+            return None
+        return after_commit(store, eff, row, partial(self._ensure, server, row, eff.get("source")))
+
+    def _drop(self, server, cluster_id: str) -> None:
         try:
-            row.props.update(self.plane_ensure(server, row, eff.get("source")))
-            row.x["served"] = list(server.where(row.id))
-            row.x.pop("statusMessage", None)
+            server.drop_cluster(cluster_id)
+        except Exception as e:  # the cluster is gone either way; what is left on the server is reported
+            log.warning("%s: dropping cluster %s on the data plane failed: %s", self.product.name, cluster_id, e)
+
+    def _ensure(self, server, row: Row, source: str | None):
+        try:
+            props = self.plane_ensure(server, row, source)
+            served = list(server.where(row.id))
         except Exception as e:
             log.warning("%s: cluster %s on the data plane failed: %s", self.product.name, row.id, e)
-            row.meta["state"] = FAILED
-            row.x["statusMessage"] = f"the data plane refused the change: {e}"
-        store.update(row)
+            message = f"the data plane refused the change: {e}"
+
+            def failed(r: Row) -> None:
+                r.meta["state"] = FAILED
+                r.x["statusMessage"] = message
+
+            return failed
+
+        def served_by(r: Row) -> None:
+            r.props.update(props)
+            r.x["served"] = served
+            r.x.pop("statusMessage", None)
+
+        return served_by
 
     # -- clusters: the hooks of the engine --------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 A change that creates or changes a cluster carries a `postgresql.dataplane` effect: when the lifecycle
 completes the change (the cluster turns AVAILABLE), the effect makes the cluster's role and database
 exist with the current password; deleting a cluster drops them when the deletion completes. The effect
-runs inside the store's settle transaction but talks to the server on its own connection; it never
-raises (a refusal turns the cluster FAILED with the reason), so one bad server cannot block settling.
+marks the cluster inside the store's settle transaction and talks to the server once that has committed
+(`dataplanes.after_commit`), on its own connection; it never raises (a refusal turns the cluster FAILED
+with the reason), so a bad or silent server holds neither settling nor other writers.
 
 A v1 cluster's further users and databases (v1.py) carry the same effect, naming their cluster: once their
 change has committed, the user's login role (with its password) or the database (owned by its owner's role)
@@ -24,11 +25,11 @@ import os
 from collections.abc import Callable
 from typing import TypedDict
 
-from ...dataplanes import local
+from ...dataplanes import Outcome, after_commit, local
 from ...dataplanes.local.postgres import KIND
 from ...dataplanes.postgres import Server, scram_verifier
 from ...engine.change import Change, key
-from ...engine.lifecycle import Effect
+from ...engine.lifecycle import Effect, FollowUp
 from ...gateway.context import Ctx
 from ...settings import Settings
 from ...store import Row, Store
@@ -85,7 +86,7 @@ def provision(ctx: Ctx, change: Change, row: Row) -> None:
     """Inside a change that creates or changes `row`: its role and database follow when it completes."""
     global _warned
     if server(ctx) is not None:
-        change.effect(EFFECT, key(row), action="sync")
+        change.effect(EFFECT, key(row), action="sync", busy=row.meta.get("state"))
         return
     row.x["dataplane"] = {"note": BOOKKEEPING}
     if not _warned:
@@ -235,37 +236,62 @@ def note(row: Row) -> str | None:
 # -- the effect ----------------------------------------------------------------------------------------
 
 
-def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> None:
+def _apply(srv: Server | local.Fleet | None, store: Store, eff: dict, ts: float) -> FollowUp | None:
     if "cluster" in eff:  # a v1 cluster's further user or database
         if srv is not None:
             _apply_member(srv, store, eff)
-        return
+        return None
     if eff.get("action") == "drop":
         if srv is None:
             log.warning("PostgreSQL cluster %s: no server configured any more; its objects were not dropped", eff["id"])
-            return
-        try:
-            log.info("PostgreSQL cluster %s: dropped %s", eff["id"], srv.drop_cluster(eff["id"]))
-        except Exception as e:  # the cluster is gone from the API either way
-            log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", eff["id"], e)
-        return
+            return None
+        # inside the transaction, as the deletion: once a client sees the cluster gone, so are its objects
+        _drop(srv, eff["id"])
+        return None
     row = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
     if row is None or row.meta.get("state") == "DESTROYING":
-        return  # deleted before this change completed
+        return None  # deleted before this change completed
     if srv is None:
         row.x["dataplane"] = {"note": BOOKKEEPING}
-    else:
-        cred = row.x["login"]
-        try:
-            where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
-            host, port = srv.where(row.id)
-            row.x["dataplane"] = {"host": host, "port": port, "role": where.role, "database": where.database}
-            _members(srv.server(row.id), store, row)
+        store.update(row)
+        return None
+    return after_commit(store, eff, row, functools.partial(_ensure, srv, store, row))
+
+
+def _drop(srv: Server | local.Fleet, cluster_id: str) -> None:
+    try:
+        log.info("PostgreSQL cluster %s: dropped %s", cluster_id, srv.drop_cluster(cluster_id))
+    except Exception as e:  # the cluster is gone from the API either way
+        log.warning("PostgreSQL cluster %s: dropping its databases and roles failed: %s", cluster_id, e)
+
+
+def _ensure(srv: Server | local.Fleet, store: Store, row: Row) -> Outcome:
+    """The cluster's role and database on the server (outside the write lock); the outcome writes the
+    placement and makes the cluster's further users and databases real (v1), or the server's refusal."""
+    cred = row.x["login"]
+    try:
+        where = srv.ensure_cluster(row.id, cred["username"], cred["verifier"], cred["database"])
+        host, port = srv.where(row.id)
+    except Exception as e:
+        return _refused(srv, row.id, e)
+    plane = {"host": host, "port": port, "role": where.role, "database": where.database}
+
+    def served(r: Row) -> None:
+        r.x["dataplane"] = plane
+        try:  # their rows are written in the outcome's transaction
+            _members(srv.server(r.id), store, r)
         except Exception as e:
-            log.warning("PostgreSQL cluster %s: the server at %s refused: %s", row.id, srv.address, e)
-            row.meta["state"] = "FAILED"
-            row.x["dataplane"] = {
-                **{k: v for k, v in (row.x.get("dataplane") or {}).items() if k != "error"},
-                "error": f"the PostgreSQL server at {srv.address} refused: {_reason(e)}",
-            }
-    store.update(row)
+            _refused(srv, r.id, e)(r)
+
+    return served
+
+
+def _refused(srv: Server | local.Fleet, cluster_id: str, e: Exception) -> Outcome:
+    log.warning("PostgreSQL cluster %s: the server at %s refused: %s", cluster_id, srv.address, e)
+    error = f"the PostgreSQL server at {srv.address} refused: {_reason(e)}"
+
+    def failed(r: Row) -> None:
+        r.meta["state"] = "FAILED"
+        r.x["dataplane"] = {**{k: v for k, v in (r.x.get("dataplane") or {}).items() if k != "error"}, "error": error}
+
+    return failed

@@ -1,0 +1,239 @@
+"""A soak run: one `ionos-emulator serve` process under a mixed load held for a bounded time, then its figures.
+
+The load, each kind on its own client thread(s) with keep-alive connections: reads (GET data centers, depth
+1), writes (create a data center, poll its request until DONE, delete it, poll again: the store stays the same
+size, so memory should stay flat), DNS queries over UDP (dnspython) into a zone of 200 records, and logins
+(an Auth API token made and deleted again). Before the load, an idle figure: one reader alone.
+
+Printed: per kind and in all, requests, errors (an unexpected status, a broken connection or a timeout),
+p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end.
+
+    python bench/soak.py                 # 60 s
+    python bench/soak.py --duration 10   # shorter
+    python bench/soak.py --src ../other/src   # another checkout's emulator, as a baseline of the same run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import dns.message
+import dns.query
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER = ("admin@ionos-emulator.local", "emulator")
+DCS = "/cloudapi/v6/datacenters"
+ZONE = "soak.example"
+
+
+def free_port() -> int:
+    with socket.socket() as s, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        u.bind(("127.0.0.1", port))  # the DNS server needs the same port for UDP
+        return port
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] * 1000
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.samples: dict[str, list[str]] = defaultdict(list)
+
+    def record(self, kind: str, started: float, ok: bool, what: str = "") -> None:
+        took = time.perf_counter() - started
+        with self.lock:
+            self.latencies[kind].append(took)
+            if not ok:
+                self.errors[kind] += 1
+                if len(self.samples[kind]) < 3:
+                    self.samples[kind].append(what)
+
+
+def timed(tally: Tally, kind: str, fn, expect: tuple[int, ...]):
+    started = time.perf_counter()
+    try:
+        r = fn()
+    except Exception as e:  # a broken connection or a timeout is an error of the run
+        tally.record(kind, started, False, f"{type(e).__name__}: {e}")
+        return None
+    ok = r.status_code in expect
+    tally.record(kind, started, ok, f"{r.status_code} {r.text[:200]}")
+    return r if ok else None
+
+
+def reader(url: str, tally: Tally, until: float, kind: str = "read") -> None:
+    with httpx.Client(base_url=url, auth=OWNER, timeout=30) as c:
+        while time.time() < until:
+            timed(tally, kind, lambda: c.get(DCS, params={"depth": 1}), (200,))
+
+
+def writer(url: str, tally: Tally, until: float) -> None:
+    def settle(c: httpx.Client, location: str) -> None:
+        for _ in range(200):
+            r = timed(tally, "poll", lambda: c.get(location), (200,))
+            if r is None or r.json()["metadata"]["status"] in ("DONE", "FAILED"):
+                return
+            time.sleep(0.01)
+
+    body = {"properties": {"name": "soak", "location": "de/fra"}}
+    with httpx.Client(base_url=url, auth=OWNER, timeout=30) as c:
+        while time.time() < until:
+            r = timed(tally, "write", lambda: c.post(DCS, json=body), (202,))
+            if r is None:
+                continue
+            settle(c, r.headers["Location"])
+            href = f"{DCS}/{r.json()['id']}"
+            r = timed(tally, "write", lambda href=href: c.delete(href), (202,))
+            if r is not None:
+                settle(c, r.headers["Location"])
+
+
+def resolver(dns_port: int, tally: Tally, until: float) -> None:
+    i = 0
+    while time.time() < until:
+        i += 1
+        name = f"h{i % 200}.{ZONE}"
+        started = time.perf_counter()
+        try:
+            answer = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=dns_port, timeout=5)
+            tally.record("dns", started, bool(answer.answer), f"{name}: {answer.rcode()}")
+        except Exception as e:
+            tally.record("dns", started, False, f"{type(e).__name__}: {e}")
+
+
+def login(url: str, tally: Tally, until: float) -> None:
+    with httpx.Client(base_url=url, timeout=30) as c:
+        while time.time() < until:
+            if timed(tally, "login", lambda: c.get("/auth/v1/tokens/generate", auth=OWNER), (200,)) is not None:
+                # the user's tokens are bounded (100): each one made is deleted again
+                timed(
+                    tally, "login", lambda: c.delete("/auth/v1/tokens", params={"criteria": "ALL"}, auth=OWNER), (200,)
+                )
+
+
+def prepare(url: str) -> None:
+    with httpx.Client(base_url=url, auth=OWNER, timeout=60) as c:
+        r = c.post("/dns/de-fra/zones", json={"properties": {"zoneName": ZONE}})
+        r.raise_for_status()
+        text = "$TTL 3600\n" + "".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(200))
+        r = c.put(f"/dns/de-fra/zones/{r.json()['id']}/zonefile", content=text, headers={"Content-Type": "text/plain"})
+        r.raise_for_status()
+        for i in range(20):  # a store that is not empty
+            c.post(DCS, json={"properties": {"name": f"base{i}", "location": "de/fra"}}).raise_for_status()
+
+
+def report(title: str, tally: Tally, seconds: float) -> None:
+    print(f"\n{title} ({seconds:.0f} s)")
+    print(f"{'kind':<8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    every: list[float] = []
+    for kind in sorted(tally.latencies):
+        lat = tally.latencies[kind]
+        every += lat
+        print(
+            f"{kind:<8} {len(lat):>9} {tally.errors[kind]:>7} {len(lat) / seconds:>8.1f} "
+            f"{pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f}"
+        )
+    errors = sum(tally.errors.values())
+    print(
+        f"{'all':<8} {len(every):>9} {errors:>7} {len(every) / seconds:>8.1f} {pct(every, 50):>8.2f} "
+        f"{pct(every, 99):>8.2f}"
+    )
+    for kind, samples in tally.samples.items():
+        for s in samples:
+            print(f"  {kind} error: {s}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (default 60)")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds of the idle figure first (default 5)")
+    parser.add_argument("--src", default=str(ROOT / "src"), help="the emulator's source tree (default: this one)")
+    args = parser.parse_args()
+
+    port, dns_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tempfile.mkdtemp(prefix="emulator-soak-")
+    env = {**os.environ, "PYTHONPATH": args.src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(port), "--dns-port", str(dns_port)]
+    server = subprocess.Popen([*cmd, "--data-dir", data], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if httpx.get(url + "/_emulator/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("the emulator did not start")
+        prepare(url)
+
+        idle = Tally()
+        reader(url, idle, time.time() + args.idle, kind="idle")
+        report("idle: one reader alone", idle, args.idle)
+
+        tally = Tally()
+        until = time.time() + args.duration
+        rss_start = rss_mb(server.pid)
+        threads = [
+            threading.Thread(target=reader, args=(url, tally, until)),
+            threading.Thread(target=reader, args=(url, tally, until)),
+            threading.Thread(target=writer, args=(url, tally, until)),
+            threading.Thread(target=writer, args=(url, tally, until)),
+            threading.Thread(target=resolver, args=(dns_port, tally, until)),
+            threading.Thread(target=login, args=(url, tally, until)),
+        ]
+        for t in threads:
+            t.start()
+        rss_mid = None
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.5)
+            if rss_mid is None and time.time() > until - args.duration / 2:
+                rss_mid = rss_mb(server.pid)
+        rss_end = rss_mb(server.pid)
+        report(
+            "mixed load: 2 readers, 2 writers (create, poll, delete, poll), 1 DNS resolver, 1 login",
+            tally,
+            args.duration,
+        )
+        idle_p50 = pct(idle.latencies["idle"], 50)
+        load_p99 = pct([x for v in tally.latencies.values() for x in v], 99)
+        print(f"\nRSS MB: start {rss_start:.1f}, half-way {rss_mid or float('nan'):.1f}, end {rss_end:.1f}")
+        print(f"p99 under load / idle p50: {load_p99 / idle_p50:.1f}x")
+        return 1 if sum(tally.errors.values()) else 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
