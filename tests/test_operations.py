@@ -21,6 +21,8 @@ COMPLETE = (
     "inmemorydb",
     "inmemorydb-v1",
     "mongodb",
+    "containerregistry",
+    "containerregistry-v1",
     "apigateway",
     "cdn",
     "activitylog",

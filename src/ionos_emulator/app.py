@@ -20,6 +20,9 @@ from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes import ingest
 from .dataplanes.local import fleets as local_fleets
+from .dataplanes.registry import RegistryPlane
+from .dataplanes.registry import match as registry_request
+from .endpoints import real_hosts
 from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
@@ -76,6 +79,10 @@ class Emulator:
         self.chaos = Chaos(self.store)
         # enforced rate limits are a chaos setting (429 past X-RateLimit-Limit)
         self.pipeline = Pipeline(self.services, self.mounts, self.observations, lambda: self.chaos.enforce_rate_limits)
+        self.registries = RegistryPlane(
+            self.store, settings, self.lifecycle.settle, self.clock.now
+        )  # Container Registry's OCI API
+        self.api_hosts = frozenset(real_hosts(self.mounts.apis))  # their /v2 is theirs, not a registry's
         for mount in self.mounts.all:  # the APIs' own effects (data planes), once each
             for name, factory in mount.api.effects.items():
                 if name not in self.lifecycle.effects:
@@ -100,6 +107,7 @@ class Emulator:
         self.s3.s3.blobs.wipe()
         self.lifecycle.timing = timing
         self._state_replaced()
+        self.registries.drop_all()  # the registries are gone, and so are their blobs (a snapshot brings its own)
         self.identity.ensure_default()
         self.observations.violations.clear()
 
@@ -130,9 +138,17 @@ class Emulator:
             return
         if scope["type"] != "http":
             return
+        # the data planes that stream (object bytes, image blobs), before any body is read: S3 first by its
+        # hosts and /s3/ prefix, then a registry's /v2
         s3 = self.s3.match(scope)
         if s3 is not None:
             await self.s3(scope, receive, send, s3)
+            return
+        registry = registry_request(scope, self.api_hosts)
+        if registry is not None and (registry.namespaced or registry.base) and self.web.find(scope) is not None:
+            registry = None  # a gateway's or CDN distribution's own host: its /v2 is its upstream's
+        if registry is not None:
+            await self.registries(scope, receive, send, registry)
             return
         started = False
 

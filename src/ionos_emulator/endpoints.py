@@ -129,9 +129,17 @@ def local_names(host: str) -> list[str]:
     return list(dict.fromkeys(n.lower() for n in names if n))
 
 
+def registry_wildcards() -> tuple[str, ...]:
+    """Every Container Registry is a host of its own, <name>.cr.<region>.ionos.com: one wildcard per region."""
+    from .apis.product import REGIONS
+
+    return tuple(f"*.cr.{region}.ionos.com" for region in REGIONS.values())
+
+
 def certificate_names(apis: list[ApiModule], host: str) -> list[str]:
     """The names of the emulator's server certificate: every host it serves and will serve."""
-    return sorted(set(real_hosts(apis)) | set(S3_WILDCARDS) | set(WILDCARDS) | set(local_names(host)))
+    names = set(real_hosts(apis)) | set(S3_WILDCARDS) | set(WILDCARDS) | set(registry_wildcards())
+    return sorted(names | set(local_names(host)))
 
 
 def address(host: str) -> str:

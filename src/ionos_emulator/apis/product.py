@@ -98,6 +98,8 @@ class Product:
             segment = self.path or self.name
             if loc:
                 prefix = f"/{segment}/{region}{base}"
+            elif self.path:  # a global product's second generation beside the first (Container Registry 1.0)
+                prefix = f"/{self.path.strip('/')}"
             else:
                 prefix = base if base and base != "/" else (own or f"/{segment}")
             hosts = {self.host.format(region=region): base or own} if self.host else {}
@@ -148,19 +150,26 @@ class ProductStyle:
     def list_reply(self, ctx: Ctx, kind: Kind, parent: Row | None) -> Reply:
         path = f"{parent.path}/{kind.segment}" if parent else kind.segment
         ctx, rows = filtered(ctx, kind.filters, kind.rows(ctx, parent) if kind.rows else rows_of(ctx, kind, parent))
-        return Reply(200, page(ctx, kind, rows, path))
+        return Reply(200, (kind.pager or page)(ctx, kind, rows, path))
 
     def one_reply(self, ctx: Ctx, kind: Kind, row: Row, change: Change | None, status: int) -> Reply:
-        return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row))
+        created = change is not None and status == 201
+        return Reply(success(ctx, status) if change is not None else 200, render(ctx, kind, row, created=created))
 
     def deleted_reply(self, ctx: Ctx, kind: Kind, change: Change | None) -> Reply:
         return Reply(success(ctx, 202), kind.delete_body)
 
     def update_props(self, ctx: Ctx, kind: Kind, row: Row, replace: bool) -> dict:
-        props = body_properties(ctx)
+        if kind.flat_patch and not replace:  # {"scopes": [...]}, not {"properties": {...}}
+            if not isinstance(ctx.body, dict):
+                raise ApiError(400, "the request body must be a JSON object")
+            props = dict(ctx.body)
+        else:
+            props = body_properties(ctx)
         if replace:
             return props
-        props = {k: v for k, v in props.items() if v is not None}  # a PATCH leaves what it sends as null
+        # a PATCH leaves what it sends as null, unless null clears it
+        props = {k: v for k, v in props.items() if v is not None or k in kind.patch_clears}
         refused = [name for name in props if kind.patchable is not None and name not in kind.patchable]
         if refused:
             raise errors.invalid(f"properties.{refused[0]}", "cannot be changed")
@@ -255,7 +264,7 @@ def href(ctx: Ctx, kind: Kind, row: Row) -> str:
     return ctx.href(row.path) if kind.absolute_href else "/" + row.path
 
 
-def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
+def render(ctx: Ctx, kind: Kind, row: Row, *, created: bool = False) -> dict:
     meta = {k: v for k, v in row.meta.items() if k != "state"}
     if not kind.stateless:
         meta[kind.state_field] = row.meta.get("state")
@@ -263,7 +272,8 @@ def render(ctx: Ctx, kind: Kind, row: Row) -> dict:
         meta.update(kind.meta(ctx, row))
     if kind.metadata_fields is not None:
         meta = {k: meta[k] for k in kind.metadata_fields if k in meta}
-    props = {**kind.rendered_defaults, **(kind.view(ctx, row) if kind.view else row.props)}
+    view = kind.created_view if created and kind.created_view else kind.view
+    props = {**kind.rendered_defaults, **(view(ctx, row) if view else row.props)}
     out = {"id": row.id, "type": kind.type, "href": href(ctx, kind, row), "metadata": meta, "properties": props}
     out = {k: v for k, v in out.items() if k in kind.envelope}
     return {**out, **kind.members(ctx, row)} if kind.members else out

@@ -12,8 +12,9 @@ apex, ALIAS answered with the target's A/AAAA when the target is served here, PT
 records, AXFR/IXFR over TCP to the addresses of --dns-transfer-allow only (REFUSED to others), NOTIFY from
 a secondary zone's primary starting a transfer, RRSIGs for DO queries of signed zones (no NSEC/NSEC3 denial
 proofs), and the TC bit when an answer does not fit in UDP.
-Every real IONOS API host name the emulator serves (api.ionos.com, dns.de-fra.ionos.com, ...) answers A (or
-AAAA, when the emulator listens on IPv6) with the emulator's address, ahead of the zones.
+Every real IONOS API host name the emulator serves (api.ionos.com, dns.de-fra.ionos.com, ...) and the host
+name of every Container Registry answer A (or AAAA, when the emulator listens on IPv6) with the emulator's
+address, ahead of the zones.
 
 Queries are answered on the server's own threads (reading the store), never on the event loop; UDP queries
 beyond MAX_INFLIGHT waiting at once are dropped, as a loaded server drops them.
@@ -299,7 +300,12 @@ class Authority:
         dnssec_ok = bool(query.ednsflags & dns.flags.DO)
         if dnssec_ok:
             resp.want_dnssec(True)
-        real = self.real_hosts.get(q.name) or self.pipeline_host(q.name) or self.gateway_host(q.name)
+        real = (
+            self.real_hosts.get(q.name)
+            or self.pipeline_host(q.name)
+            or self.gateway_host(q.name)
+            or self.registry_host(q.name)
+        )
         if real is None and len(q.name) > 2 and q.name.parent() in self.bucket_parents:
             real = real_host_rrsets(q.name.to_text(omit_final_dot=True), self.emu.settings.host)
         if real is not None:  # the emulator's own names come before any Cloud DNS zone
@@ -318,6 +324,13 @@ class Authority:
         if dnssec_ok and zone.signer:
             sign(zone, resp)
         return [resp]
+
+    def registry_host(self, qname: dns.name.Name) -> list[dns.rrset.RRset] | None:
+        """A Container Registry's host name (<name>.cr.<region>.ionos.com), while the registry exists."""
+        from .registry import registry_at
+
+        host = qname.to_text(omit_final_dot=True).lower()
+        return real_host_rrsets(host, self.emu.settings.host) if registry_at(self.store, host) else None
 
     def answer_reverse(self, resp: dns.message.Message, qname: dns.name.Name, qtype: dns.rdatatype.RdataType) -> None:
         target = self.reverse(qname) if any(qname.is_subdomain(z) for z in REVERSE_ZONES) else None

@@ -24,6 +24,7 @@ Hooks (all optional):
     delete(ctx, row, change)                    rules and effects before a delete
     after(ctx, row, change)                     effects once a create or update is written (data planes)
     view(ctx, row) -> props                     properties as rendered (secrets left out, derived fields)
+    created_view(ctx, row) -> props             the same in the reply that created it (a secret shown once)
     meta(ctx, row) -> dict                      metadata added at read time
     rows(ctx, parent) -> [Row]                  a computed collection's items (catalogues), instead of stored rows
 
@@ -136,6 +137,16 @@ class Kind:
     # optional properties the real API renders even when the client never set them, with the value it shows
     # then (Cloud DNS: a zone's "description" is "", ionosctl dereferences it)
     rendered_defaults: dict[str, Any] = field(default_factory=dict)
+    # a collection's page as this kind's API renders it, (ctx, kind, rows, path) -> dict, instead of offset/limit
+    # with _links (Container Registry registries: `limit` and an opaque `pagination.token`)
+    pager: Hook | None = None
+    # properties as rendered in the reply of the request that created it, (ctx, row) -> props, instead of
+    # `view`: a generated secret shown once (Container Registry token passwords)
+    created_view: Hook | None = None
+    flat_patch: bool = False  # a PATCH body is the properties themselves, not {"properties": ...}
+    # properties a PATCH clears by sending null (elsewhere a null in a PATCH leaves the property as it is): a
+    # token's expiryDate, which terraform-provider-ionoscloud sends as null to remove it
+    patch_clears: tuple[str, ...] = ()
     members: Hook | None = None  # (ctx, row) -> more top-level members rendered (VM Auto Scaling's entities)
     ensure: bool = True  # products: a PUT of an unknown id creates it; False: a 404 (VM Auto Scaling)
 

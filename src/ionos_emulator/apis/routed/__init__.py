@@ -11,7 +11,6 @@ from ..product import REGIONS, Product, spec_locations
 
 # compiled spec -> product name in the IONOS config file
 ROUTED = {
-    "containerregistry": "containerregistry",
 }
 
 
