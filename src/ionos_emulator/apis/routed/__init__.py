@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 from ... import spec as specs
 from ..product import REGIONS, Product, spec_locations
 
-# compiled spec -> product name in the IONOS config file
-ROUTED = {
-}
+# compiled spec -> product name in the IONOS config file (none left: every compiled spec has its package)
+ROUTED: dict[str, str] = {}
 
 
 def _product(spec_name: str, config_name: str) -> Product:
