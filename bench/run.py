@@ -272,9 +272,11 @@ def clean_env() -> dict[str, str]:
 
 
 class Emulator:
-    def __init__(self, data_dir: str, logdir: str, name: str, prelude: str = ""):
+    def __init__(self, data_dir: str, logdir: str, name: str, prelude: str = "", extra: tuple[str, ...] = ()):
         # prelude: Python run before the CLI in the same process (diagnostics only, e.g. "import gc; gc.disable()")
+        # extra: more `serve` options (--database, --workers, --dns-port)
         self.data_dir, self.logdir, self.name, self.prelude = data_dir, logdir, name, prelude
+        self.extra = extra
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -302,6 +304,7 @@ class Emulator:
             "--timing",
             "instant",
             "--no-strict",
+            *self.extra,
         ]
         out = open(os.path.join(self.logdir, f"{self.name}.log"), "ab")
         t0 = time.perf_counter()
@@ -327,7 +330,7 @@ class Emulator:
 
 def start_bare(body_file: str, logdir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    out = open(os.path.join(logdir, "bare.log"), "ab")
+    out = open(os.path.join(logdir, f"bare-{os.path.basename(body_file)}.log"), "ab")
     proc = subprocess.Popen(
         [sys.executable, os.path.join(BENCH, "bare_app.py"), "--port", str(port), "--body-file", body_file],
         stdout=out,
@@ -566,7 +569,7 @@ class Load:
 def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tuple[int, float]:
     """Adds servers to data center `dc_id` until it holds `total`, in one transaction, through the package's
     store and its `new_row` (the same row shape as a POST makes; state AVAILABLE). Returns (added, seconds)."""
-    from ionos_emulator.apis.cloud.model import KINDS, new_row
+    from ionos_emulator.apis.cloud.model import REGISTRY, new_row
     from ionos_emulator.app import Emulator as App
     from ionos_emulator.app import basic_header
     from ionos_emulator.engine import clock
@@ -578,7 +581,7 @@ def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tup
         store = app.store
         principal = app.identity.authenticate(basic_header(USER, PASSWORD))
         tenant = principal.tenant
-        server_kind = KINDS["server"]
+        server_kind = REGISTRY["server"]
         dc = store.get(tenant, "datacenter", "", dc_id)
         template = store.get(tenant, "server", dc_id, template_id)
         if dc is None or template is None:
@@ -587,7 +590,7 @@ def seed_servers(data_dir: str, dc_id: str, template_id: str, total: int) -> tup
         added = 0
         with store.tx():
             for i in range(have, total):
-                ctx = SimpleNamespace(tenant=tenant, principal=principal, now=clock.now())
+                ctx = SimpleNamespace(tenant=tenant, principal=principal, now=clock.real_now())
                 props = dict(template.props, name=f"bench-server-{i:06d}")
                 store.insert(new_row(ctx, server_kind, dc, props, state="AVAILABLE"))
                 added += 1
@@ -868,8 +871,21 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         f.write(body)
     log(f"(a) GET one server at depth=1 ({len(body)} bytes)")
     _both(load, emu_res, "get_one", "emulator GET one server", one_url, emu.pid)
+    deep_url = one_url.replace("depth=1", "depth=3")
+    status, _, deep_body = call("GET", deep_url)
+    res["get_one_depth3_bytes"] = len(deep_body)
+    deep_file = os.path.join(workdir, "get-one-depth3-body.json")
+    with open(deep_file, "wb") as f:
+        f.write(deep_body)
+    _both(load, emu_res, "get_one_depth3", "emulator GET one server depth=3", deep_url, emu.pid)
     emu.stop()
     procs.remove(emu)
+    # the same bytes from the bare app, right after
+    proc, base = start_bare(deep_file, logdir)
+    procs.append(proc)
+    _both(load, res["bare"], "get_one_depth3", "bare GET fixed body (depth=3 bytes)", base + "/x", proc.pid)
+    stop(proc)
+    procs.remove(proc)
 
     # baseline 1, measured right after (a) so that both see the machine in the same state: bare uvicorn +
     # starlette answering the same body
@@ -903,6 +919,7 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         coll = f"{emu.base}{API}/datacenters/{dc_id}/servers?depth=1"
         first = f"{coll}&offset=0&limit=100"
         deep = f"{coll}&offset={max(0, n - 100)}&limit=100"
+        middle = f"{coll}&offset={n // 2}&limit=100"
         for url in (first, deep):
             status, _, page = call("GET", url)
             items = json.loads(page).get("items", []) if status == 200 else []
@@ -910,7 +927,17 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
                 raise RuntimeError(f"GET {url} answered {status} with {len(items)} items")
         res.setdefault("page_bytes", {})[str(n)] = len(page)
         _both(load, emu_res, f"page_first@{n}", f"emulator page offset=0 of {n}", first, emu.pid)
+        _both(load, emu_res, f"page_middle@{n}", f"emulator page offset={n // 2} of {n}", middle, emu.pid)
         _both(load, emu_res, f"page_deep@{n}", f"emulator page offset={max(0, n - 100)} of {n}", deep, emu.pid)
+        if n == args.sizes[0]:  # the bare app serving the same page bytes, right after
+            page_file = os.path.join(workdir, f"page-{n}.json")
+            with open(page_file, "wb") as f:
+                f.write(page)
+            proc, base = start_bare(page_file, logdir)
+            procs.append(proc)
+            _both(load, res["bare"], "page", f"bare GET fixed body ({len(page):,} B page)", base + "/x", proc.pid)
+            stop(proc)
+            procs.remove(proc)
         if n == args.sizes[-1]:
             _both(
                 load,
@@ -985,6 +1012,9 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
     emu = Emulator(os.path.join(workdir, "data-post"), logdir, "emulator-post")
     procs.append(emu)
     emu.start()
+    fresh_dc = create_and_wait_once(emu.base, API + "/datacenters", DC_BODY)
+    fresh_url = f"{emu.base}{API}/datacenters/{fresh_dc}?depth=1"
+    _both(load, emu_res, "get_dc_fresh", "emulator GET one data center, fresh store", fresh_url, emu.pid)
     log("(c) POST a data center (202)")
     _both(
         load,
@@ -1004,8 +1034,22 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         emu_res["create_wait"][str(c)] = m
         _show(f"emulator create + wait DONE c={c}", m)
     res["rss_after_posts_mb"] = emu.rss()
+    status, _, raw = call("GET", f"{emu.base}{API}/requests?limit=1")
+    res["writes_before_get_after"] = sum(
+        m["requests"] for m in [*emu_res["post_dc"].values(), *emu_res["create_wait"].values()]
+    )
+    _both(
+        load,
+        emu_res,
+        "get_dc_after_writes",
+        f"emulator GET one data center after {res['writes_before_get_after']:,} writes",
+        fresh_url,
+        emu.pid,
+    )
     emu.stop()
     procs.remove(emu)
+
+    _run_backends(args, res, load, workdir, logdir, procs, data, one_url)
 
     # baseline 2: Prism
     spec = os.path.abspath(args.spec)
@@ -1057,6 +1101,165 @@ def _run(args, res, load: Load, workdir: str, logdir: str, procs: list) -> None:
         res["prism_unavailable"] = why
         res["notes"].append(why)
         log(f"baseline: Prism unavailable: {why}")
+
+
+def _run_backends(args, res, load: Load, workdir: str, logdir: str, procs: list, data: str, one_url: str) -> None:
+    """(e) the same GET and POST on PostgreSQL, (f) GET with two workers, (g) the DNS server's queries."""
+    # (e) PostgreSQL: a fresh database on the server --database names (skipped when none answers)
+    url = args.database
+    try:
+        import psycopg
+
+        db = f"ionos_bench_{os.getpid()}"
+        with psycopg.connect(f"{url}/postgres", autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {db}")
+            admin.execute(f"CREATE DATABASE {db}")
+    except Exception as e:  # no server: reported, not fatal
+        res["notes"].append(f"PostgreSQL backend not measured: {e}")
+        db = ""
+    if db:
+        emu = Emulator(os.path.join(workdir, "data-pg"), logdir, "emulator-pg", extra=("--database", f"{url}/{db}"))
+        procs.append(emu)
+        emu.start()
+        log(f"(e) PostgreSQL backend ({url})")
+        dc = create_and_wait_once(emu.base, API + "/datacenters", DC_BODY)
+        srv = create_and_wait_once(
+            emu.base, f"{API}/datacenters/{dc}/servers", json.dumps({"properties": SERVER_PROPS})
+        )
+        pg_res = res.setdefault("postgres", {})
+        _both(
+            load,
+            pg_res,
+            "get_one",
+            "PostgreSQL GET one server",
+            f"{emu.base}{API}/datacenters/{dc}/servers/{srv}?depth=1",
+            emu.pid,
+        )
+        _both(
+            load,
+            pg_res,
+            "post_dc",
+            "PostgreSQL POST data center",
+            f"{emu.base}{API}/datacenters",
+            emu.pid,
+            method="POST",
+            body=DC_BODY,
+            expect=202,
+        )
+        emu.stop()
+        procs.remove(emu)
+        with psycopg.connect(f"{url}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+    # (f) two workers on the main data dir, one worker right before it
+    for workers in (1, 2):
+        emu = Emulator(data, logdir, f"emulator-workers-{workers}", extra=("--workers", str(workers)))
+        procs.append(emu)
+        emu.start()
+        if workers == 2:
+            time.sleep(1.0)  # both workers up
+        log(f"(f) {workers} worker(s): GET one server")
+        url_w = one_url.replace(urlsplit(one_url).netloc, urlsplit(emu.base).netloc)
+        _both(
+            load,
+            res.setdefault("workers", {}),
+            f"get_one@{workers}",
+            f"{workers} worker(s) GET one server",
+            url_w,
+            None,
+        )
+        emu.stop()
+        procs.remove(emu)
+
+    # (g) the DNS server at a few and at many zones
+    port = free_port()
+    emu = Emulator(os.path.join(workdir, "data-dns"), logdir, "emulator-dns", extra=("--dns-port", str(port)))
+    procs.append(emu)
+    emu.start()
+    dns_res = res.setdefault("dns", {})
+    made = 0
+    for zones in args.zones:
+        log(f"(g) DNS server, {zones:,} zones")
+        t0 = time.perf_counter()
+        while made < zones:
+            status, _, raw = call(
+                "POST",
+                f"{emu.base}/dns/de-fra/zones",
+                json.dumps({"properties": {"zoneName": f"z{made}.bench.example"}}),
+            )
+            if status not in (200, 201, 202):
+                raise RuntimeError(f"POST zone answered {status}: {raw[:200]!r}")
+            made += 1
+        log(f"  made zones in {time.perf_counter() - t0:.1f} s")
+        names = [f"z{i}.bench.example" for i in range(0, zones, max(1, zones // 50))]
+        wait_quiet(emu.pid)
+        m = dns_load(port, names, 8, load.duration)
+        dns_res[str(zones)] = m
+        _show(f"DNS SOA queries, {zones:,} zones c=8", m)
+    emu.stop()
+    procs.remove(emu)
+
+
+def dns_load(port: int, names: list[str], c: int, seconds: float) -> dict:
+    """A bounded UDP load generator: `c` queries in flight (SOA of the zones in turn), each sent when the
+    previous answer came; queries per second and latency. Lost answers count as errors after 1 s."""
+    import asyncio
+
+    import dns.message
+
+    wires = [dns.message.make_query(n, "SOA").to_wire() for n in names]
+    lat: list[float] = []
+    errors = 0
+
+    async def main() -> None:
+        nonlocal errors
+        loop = asyncio.get_running_loop()
+        end = time.perf_counter() + seconds
+
+        class Client(asyncio.DatagramProtocol):
+            def __init__(self) -> None:
+                self.waiter: asyncio.Future | None = None
+
+            def datagram_received(self, data: bytes, addr) -> None:
+                if self.waiter is not None and not self.waiter.done():
+                    self.waiter.set_result(data)
+
+        async def worker(i: int) -> None:
+            nonlocal errors
+            transport, proto = await loop.create_datagram_endpoint(Client, remote_addr=("127.0.0.1", port))
+            k = i
+            try:
+                while time.perf_counter() < end:
+                    proto.waiter = loop.create_future()
+                    t0 = time.perf_counter()
+                    transport.sendto(wires[k % len(wires)])
+                    k += 1
+                    try:
+                        await asyncio.wait_for(proto.waiter, 1.0)
+                        lat.append(time.perf_counter() - t0)
+                    except asyncio.TimeoutError:
+                        errors += 1
+            finally:
+                transport.close()
+
+        await asyncio.gather(*(worker(i) for i in range(c)))
+
+    asyncio.run(main())
+    lat.sort()
+
+    def pct(q: float) -> float | None:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else None
+
+    return {
+        "rps": len(lat) / seconds,
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "requests": len(lat),
+        "duration": seconds,
+        "errors": errors,
+        "other_load": None,
+        "client": "python asyncio UDP",
+    }
 
 
 def create_and_wait_once(base: str, path: str, body: str) -> str:
@@ -1429,9 +1632,131 @@ def report(res: dict) -> str:
                     else f"| | | | {n[1]:.1%} | `{n[0]}` |"
                 )
             lines.append("")
+    lines += issue15_targets(res)
     for n in res.get("notes", []):
         lines += ["", f"Note: {n}"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def issue15_targets(res: dict) -> list[str]:
+    """Every figure of issue 15 beside its baseline of this same run, as a ratio, and its target."""
+    emu, bare = res["emulator"], res["bare"]
+    sizes = [str(n) for n in res.get("sizes", [])]
+
+    def f(store: dict | None, key: str, c: str = "8", field: str = "rps") -> float | None:
+        x = (store or {}).get(key, {}).get(c) if store else None
+        return x.get(field) if x else None
+
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def ratio_row(label: str, a: float | None, b: float | None, target: float, unit: str = "req/s") -> None:
+        r = _ratio(a, b)
+        shown = f"{a:,.0f} / {b:,.0f} {unit}" if a is not None and b is not None else "n/a"
+        met = "n/a" if r is None else ("met" if r >= target else f"missed by {target - r:.2f}x")
+        rows.append((label, shown, _fmt_ratio(r), f">= {target}x", met))
+
+    def limit_row(label: str, v: float | None, limit: float, unit: str, baseline: str = "") -> None:
+        met = "n/a" if v is None else ("met" if v <= limit else f"missed by {v - limit:.2f} {unit}")
+        rows.append((label, "n/a" if v is None else f"{v:,.2f} {unit}", baseline, f"<= {limit} {unit}", met))
+
+    for c in ("1", "8"):
+        ratio_row(
+            f"GET one server depth=1, c={c}, vs bare (same bytes)", f(emu, "get_one", c), f(bare, "get_one", c), 1.0
+        )
+        ratio_row(
+            f"GET one server depth=3, c={c}, vs bare (same bytes)",
+            f(emu, "get_one_depth3", c),
+            f(bare, "get_one_depth3", c),
+            1.0,
+        )
+    limit_row("GET one server p99 at c=8", f(emu, "get_one", "8", "p99_ms"), 5.0, "ms")
+    for c in ("1", "8"):
+        ratio_row(
+            f"page of 100 ({sizes[0] if sizes else '?'} stored, offset 0), c={c}, vs bare (same bytes)",
+            f(emu, f"page_first@{sizes[0]}" if sizes else "", c),
+            f(bare, "page", c),
+            0.5,
+        )
+    for n in sizes:
+        first = f(emu, f"page_first@{n}", "1", "p50_ms")
+        for where in ("middle", "deep"):
+            v = f(emu, f"page_{where}@{n}", "1", "p50_ms")
+            r = _ratio(v, first)
+            met = "n/a" if r is None else ("met" if r <= 1.5 else f"missed by {r - 1.5:.2f}x")
+            rows.append(
+                (
+                    f"page of 100 at {int(n):,} stored, {'last' if where == 'deep' else 'middle'} page p50 / first",
+                    f"{_ms(v)} / {_ms(first)} ms",
+                    _fmt_ratio(r),
+                    "<= 1.5x",
+                    met,
+                )
+            )
+    post = f(emu, "post_dc", "8")
+    rows.append(
+        (
+            "POST data center (durable), c=8",
+            f"{post or 0:,.0f} req/s",
+            "",
+            ">= 2,000/s",
+            "met" if post and post >= 2000 else f"missed by {2000 - (post or 0):,.0f}/s",
+        )
+    )
+    cw = (emu.get("create_wait") or {}).get("8", {}).get("rps")
+    rows.append(
+        (
+            "create-and-wait cycles, c=8",
+            f"{cw or 0:,.0f} /s",
+            "",
+            ">= 1,200/s",
+            "met" if cw and cw >= 1200 else f"missed by {1200 - (cw or 0):,.0f}/s",
+        )
+    )
+    pg = res.get("postgres")
+    for c in ("1", "8"):
+        ratio_row(f"PostgreSQL GET one server, c={c}, vs SQLite", f(pg, "get_one", c), f(emu, "get_one", c), 0.5)
+    ratio_row("PostgreSQL POST data center, c=8, vs SQLite", f(pg, "post_dc", "8"), f(emu, "post_dc", "8"), 0.5)
+    w = res.get("workers")
+    ratio_row("2 workers GET one server, c=8, vs 1 worker", f(w, "get_one@2"), f(w, "get_one@1"), 1.6)
+    for zones, m in (res.get("dns") or {}).items():
+        rows.append(
+            (
+                f"DNS queries/s, {int(zones):,} zones, c=8",
+                f"{m['rps']:,.0f} q/s",
+                "",
+                ">= 5,000/s",
+                "met" if m["rps"] >= 5000 else f"missed by {5000 - m['rps']:,.0f}/s",
+            )
+        )
+        limit_row(f"DNS p99, {int(zones):,} zones", m.get("p99_ms"), 5.0, "ms")
+    st = res.get("startup_s", {}).get("median")
+    limit_row("start-up to the first 200 (median)", st, 0.3, "s")
+    limit_row("idle RSS", res.get("rss_idle_mb"), 60.0, "MB", f"bare {res.get('bare_rss_mb') or 0:.1f} MB")
+    big = sizes[-1] if sizes else ""
+    limit_row(f"RSS after {int(big or 0):,} servers stored", (res.get("rss_mb") or {}).get(big), 60.0, "MB")
+    fresh, after = f(emu, "get_dc_fresh", "1"), f(emu, "get_dc_after_writes", "1")
+    r = _ratio(after, fresh)
+    rows.append(
+        (
+            f"GET after {res.get('writes_before_get_after', 0):,} writes vs fresh store, c=1",
+            f"{after or 0:,.0f} / {fresh or 0:,.0f} req/s",
+            _fmt_ratio(r),
+            ">= 0.95x",
+            "n/a" if r is None else ("met" if r >= 0.95 else f"missed by {0.95 - r:.2f}x"),
+        )
+    )
+    out = [
+        "",
+        "## Issue 15: every figure beside its baseline of this run",
+        "",
+        "Ratios are this run's figure divided by its baseline, measured in the same run right before or after "
+        "(throughput: higher is better; latency and size: lower is better).",
+        "",
+        "| figure | value / baseline | ratio | target | |",
+        "|---|---:|---:|---:|---|",
+    ]
+    out += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    return out
 
 
 def main() -> None:
@@ -1454,6 +1779,12 @@ def main() -> None:
         default=os.path.join(ROOT, "..", "shared", "specs", "cloud-v6.yaml"),
         help="the Cloud API spec Prism mocks (default ../shared/specs/cloud-v6.yaml)",
     )
+    ap.add_argument(
+        "--database",
+        default=os.environ.get("IONOS_BENCH_DATABASE", "postgresql://postgres@127.0.0.1:5432"),
+        help="a PostgreSQL server for the backend figures (a fresh database is made there and dropped)",
+    )
+    ap.add_argument("--zones", default=None, help="zones for the DNS figures (full 10,10000; quick 10,1000)")
     ap.add_argument("--no-prism", action="store_true", help="skip the Prism baseline")
     ap.add_argument("--no-prism-install", action="store_true", help="do not npm-install Prism when missing")
     ap.add_argument(
@@ -1513,6 +1844,7 @@ def main() -> None:
     args.sizes = sorted(
         int(s) for s in (args.sizes or ("100,1000,10000" if args.quick else "100,10000,100000")).split(",") if s.strip()
     )
+    args.zones = [int(z) for z in (args.zones or ("10,1000" if args.quick else "10,10000")).split(",") if z.strip()]
     if args.profile is None:
         args.profile = not args.quick
     if args.gc_diagnostic is None:

@@ -100,7 +100,9 @@ class Emulator:
         self.auth = self.url + "/auth/v1"
         self.startup_seconds = 0.0
         self.log = self.data_dir.with_suffix(".log")
-        self.database = _fresh_database() if TEST_DATABASE else ""
+        # a test that names its own database (a private PostgreSQL server) keeps it: the run's would come after
+        # its --database on the command line and win
+        self.database = _fresh_database() if TEST_DATABASE and "--database" not in args else ""
 
     def start(self) -> Emulator:
         self.data_dir.mkdir(parents=True, exist_ok=True)

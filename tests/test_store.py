@@ -457,3 +457,115 @@ def test_reads_outside_tx_see_committed_state_quickly(open_: Opener):
         assert reader.get(1, "server", "dc1", "s1") is None  # reads take no lock and do not wait
     assert reader.get(1, "server", "dc1", "s1") is not None
     assert time.monotonic() - start < 5
+
+
+# -- change detection and keyset paging -------------------------------------------------------------
+
+
+def test_version_moves_with_every_change_of_any_connection(open_: Opener):
+    mine, other = open_(), open_()
+    seen = {mine.version()}
+
+    def moved() -> None:
+        v = mine.version()
+        assert v not in seen, "a change left the version where it was"
+        seen.add(v)
+
+    for writer in (mine, other):
+        with writer.tx():
+            writer.insert(row(f"s{len(seen)}"))
+        moved()
+        r = writer.get(1, "server", "dc1", f"s{len(seen) - 1}")
+        assert r is not None
+        r.props["name"] = "renamed"
+        with writer.tx():
+            writer.update(r)
+        moved()
+        with writer.tx():
+            writer.kv_set("k", len(seen))
+        moved()
+        with writer.tx():
+            writer.delete_tree(r)
+        moved()
+        writer.kv_set("outside", len(seen))  # a write outside tx() commits on its own
+        moved()
+    other.reset()
+    moved()
+
+
+def test_version_moves_for_every_thread_when_any_thread_writes(store: Store):
+    """One counter per process: a commit on one thread's connection (in tx() or on its own) moves the version
+    every other thread reads, though each thread has a connection of its own."""
+    pool = ThreadPoolExecutor(2)
+    try:
+        other = lambda fn: pool.submit(fn).result()
+        for write in (
+            lambda: store.insert(row(f"t{uuid.uuid4().hex[:6]}")),  # on its own (autocommit)
+            lambda: store.kv_set("k", uuid.uuid4().hex),
+        ):
+            before = store.version()
+            other(lambda: store.version())  # the other thread's connection has seen the store as it is
+            with ThreadPoolExecutor(1) as writer:
+                writer.submit(write).result()
+            assert store.version() != before
+            v = store.version()
+
+            def in_tx(write: Callable[[], None] = write) -> None:
+                with store.tx():
+                    write()
+
+            other(in_tx)
+            assert store.version() != v
+    finally:
+        pool.shutdown()
+
+
+def test_page_in_a_write_transaction_leaves_no_anchor_for_other_threads(store: Store):
+    """Inside tx() a thread sees its own uncommitted rows: anchors read there are neither used nor left."""
+    with store.tx():
+        for i in range(6):
+            store.insert(row(f"s{i}"))
+    started, finish = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.tx():
+            first = store.get(1, "server", "dc1", "s0")
+            assert first is not None
+            store.delete_tree(first)  # seen by this transaction only: its offsets are one off everyone else's
+            assert ids(store.page(1, "server", "dc1", 3, 2)) == ["s4", "s5"]
+            started.set()
+            finish.wait(10)
+            raise RuntimeError("rolled back")
+
+    store.version()  # this thread's connection has seen the store as it is: the writer's version is its own
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(writer)
+        assert started.wait(10)
+        assert ids(store.page(1, "server", "dc1", 3, 2)) == ["s3", "s4"]
+        assert ids(store.page(1, "server", "dc1", 5, 2)) == ["s5"]
+        finish.set()
+        with pytest.raises(RuntimeError):
+            done.result()
+    assert ids(store.page(1, "server", "dc1", 5, 2)) == ["s5"]
+
+
+def test_keyset_pages_equal_offset_slices_across_changes(open_: Opener):
+    """Every page the anchors serve is the slice of the full list, after inserts and deletes by this and
+    another connection between the reads."""
+    mine, other = open_(), open_()
+    with mine.tx():
+        for i in range(60):
+            mine.insert(row(f"s{i:03d}", parent="dc1" if i % 3 else "dc2"))
+    for step in range(8):
+        for parent in ("dc1", "dc2", None):
+            want = ids(mine.list(1, "server", parent))
+            for limit in (1, 7, 10):
+                for offset in list(range(0, len(want) + 3, limit)) + [len(want) - 1, 5, 3]:
+                    got = ids(mine.page(1, "server", parent, offset, limit + 1))
+                    assert got == want[max(offset, 0) : max(offset, 0) + limit + 1], (step, parent, offset, limit)
+            assert ids(mine.page(1, "server", parent, 4, None)) == want[4:]
+        writer = other if step % 2 else mine
+        with writer.tx():
+            victim = writer.list(1, "server")[step * 3]
+            writer.delete_tree(victim)
+            writer.insert(row(f"n{step}", parent="dc1"))

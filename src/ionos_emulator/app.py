@@ -28,7 +28,7 @@ from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
 from .gateway.mounts import Mounts
-from .gateway.pipeline import Observations, Pipeline, Request
+from .gateway.pipeline import Observations, Pipeline, Request, wants_pretty
 from .identity import Identity
 from .identity.throttle import LoginThrottle
 from .journal import Journal
@@ -350,7 +350,7 @@ class Emulator:
             base_url=_base_url(scope, headers, self.settings.trust_proxy_headers),
             client=(scope.get("client") or ("",))[0],
         )
-        pretty = query.get("pretty", "true").lower() != "false"
+        pretty = wants_pretty(query)
         try:
             if refused is not None:
                 raise refused
@@ -362,7 +362,13 @@ class Emulator:
                 if page is not None:
                     return page, pretty
             if req.path.startswith("/_emulator"):
-                admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
+                if req.method != "GET":  # an admin change may be one the store does not see (in memory)
+                    self.pipeline.responses.clear()
+                try:
+                    admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
+                finally:
+                    if req.method != "GET":  # and again once it is made: answers read during it are not kept
+                        self.pipeline.responses.clear()
                 return admin, pretty
             return self.pipeline.handle(req), pretty
         except ApiError as e:

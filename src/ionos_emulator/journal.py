@@ -38,9 +38,21 @@ class Entry:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     chaos: str = ""  # the chaos rule that changed this answer, if one did
+    # the bodies as they came (cut at twice BODY_LIMIT) and their content types, made into the two texts
+    # above when the entry is first read: masking parses JSON, which recording every request would pay
+    raw: tuple[tuple[bytes, int, str], tuple[bytes, int, str]] | None = field(default=None, repr=False, compare=False)
+
+    def read(self) -> Entry:
+        if self.raw is not None:
+            (req, req_size, req_type), (resp, resp_size, resp_type) = self.raw
+            self.request_body = _body(req, req_type, req_size)
+            self.response_body = _body(resp, resp_type, resp_size)
+            self.raw = None
+        return self
 
     def public(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = asdict(self.read())
+        del out["raw"]
         out["time"] = _iso(self.time)
         return out
 
@@ -67,13 +79,22 @@ def caller_of(authorization: str | None) -> str:
     return ""
 
 
-def _body(raw: bytes, content_type: str) -> str:
-    if not raw:
+def _kept(raw: bytes, headers: Mapping[str, str]) -> tuple[bytes, int, str]:
+    """What a body's text is made from later: all of it while masking could still parse it, else (JSON cut
+    short is shown as text) the part shown."""
+    content_type = headers.get("content-type", "")
+    if content_type and not any(t in content_type for t in TEXTUAL):  # shown by its size only
+        return b"", len(raw), content_type
+    return (raw if len(raw) <= BODY_LIMIT * 2 else raw[:BODY_LIMIT]), len(raw), content_type
+
+
+def _body(raw: bytes, content_type: str, size: int) -> str:
+    if not size:
         return ""
     if not any(t in content_type for t in TEXTUAL) and content_type:
-        return f"<{len(raw)} bytes of {content_type}>"
+        return f"<{size} bytes of {content_type}>"
     text = masked_body(raw[: BODY_LIMIT * 2])
-    return text if len(text) <= BODY_LIMIT else text[:BODY_LIMIT] + f"... <{len(raw)} bytes>"
+    return text if len(text) <= BODY_LIMIT and size == len(raw) else text[:BODY_LIMIT] + f"... <{size} bytes>"
 
 
 def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -121,9 +142,8 @@ class Journal:
             duration_ms=round(duration * 1000, 3),
             caller=caller_of(dict(raw_headers).get("authorization")),
             request_headers=req_headers,
-            request_body=_body(request_body, req_headers.get("content-type", "")),
+            raw=(_kept(request_body, req_headers), _kept(response_body, resp_headers)),
             response_headers=resp_headers,
-            response_body=_body(response_body, resp_headers.get("content-type", "")),
             chaos=chaos,
         )
         with self._lock:
@@ -150,7 +170,8 @@ class Journal:
             and (not caller or caller == e.caller)
         ]
         limit = int(query.get("limit") or 1000)
-        return out[-limit:] if limit > 0 else []
+        with self._lock:  # masked once, by whichever reader comes first
+            return [e.read() for e in out[-limit:]] if limit > 0 else []
 
     def clear(self) -> None:
         with self._lock:

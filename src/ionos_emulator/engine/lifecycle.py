@@ -7,6 +7,7 @@ tick, and it is exactly-once because only the caller that flips a request from P
 from __future__ import annotations
 
 import logging
+import math
 import re
 import uuid
 from collections.abc import Callable
@@ -101,6 +102,9 @@ class Lifecycle:
             "link": _effect_link,
             "bump": _effect_bump,
         }
+        # (store version, earliest done_at pending) as the last settle_if_due left them
+        self._settled: tuple[int | None, float] = (None, math.inf)
+        self._clock_version: int | None = None  # the store's version when the clock was last read
         if timing is not None:  # the start-up profile; afterwards /_emulator/timing changes it for everyone
             self.timing = timing
 
@@ -173,6 +177,38 @@ class Lifecycle:
                 self._save_failures(rules)
 
     # -- completing ------------------------------------------------------------------------------
+    def refresh(self) -> int:
+        """The store's version (`Store.version`); the emulated clock is read again when the store moved since
+        the last call (another process may have set it), else kept: it lives in the store."""
+        version = self.store.version()
+        if version != self._clock_version:
+            self.clock.refresh()
+            self._clock_version = version
+        return version
+
+    def settle_if_due(self, version: int) -> int:
+        """`settle`, skipped by one integer compare when nothing can have come due: the store is as the
+        last settle left it (`version`, from `refresh`) and the clock is before its earliest pending request.
+        Returns the store's version afterwards, for the caches of the request that asked."""
+        now = self.clock.now()
+        settled_version, next_due = self._settled  # one tuple: threads see a version with its own next_due
+        if version == settled_version and now < next_due:
+            return version
+        self.settle(now)
+        version = self.refresh()  # first, then what it guards: a request queued after it moves it again
+        due = self.store.next_due()
+        self._settled = (version, math.inf if due is None else due)
+        return version
+
+    @property
+    def quiet(self) -> bool:
+        """No request was pending at the last settle (nothing will change by the clock alone)."""
+        return self._settled[1] == math.inf
+
+    def quiet_at(self, version: int) -> bool:
+        """`quiet`, and the last settle saw the store at `version` (another thread's may have seen a newer one)."""
+        return self._settled == (version, math.inf)
+
     def settle(self, now: float | None = None, grace: float = 0.0) -> int:
         """Apply every request that has come due (`grace` seconds ago at least). Returns how many were
         applied here."""

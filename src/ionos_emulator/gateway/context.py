@@ -54,6 +54,9 @@ class ApiModule:
     # the prefix every path of its spec begins with (Certificate Manager v1: "/certificatemanager"), which is
     # part of `prefix`: its operations are routed below the prefix without it
     path_base: str = ""
+    # its GET answers are a function of the store alone (no clock, no data plane): the response cache may
+    # serve them again while the store is unchanged (gateway/cache.py)
+    cached_reads: bool = False
 
     def handler(self, op_id: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:

@@ -1,10 +1,12 @@
 """The request pipeline: every API request passes these stages, in this order (see `Pipeline.handle`).
 
-    rewrite real host  ->  find mount  ->  route  ->  settle due work  ->  authenticate  ->  validate
-    ->  dispatch (inside the change's transaction, with the strict response check)  ->  headers
+    rewrite real host  ->  find mount  ->  route  ->  settle due work  ->  authenticate  ->  cached answer?
+    ->  validate  ->  dispatch (inside the change's transaction, with the strict response check)
+    ->  remember the answer  ->  headers
 
 Settling comes before authentication so that a change that has come due (a user created a moment ago,
-a token revoked) is seen by the very request that follows it.
+a token revoked) is seen by the very request that follows it. Settling also reads the store's version,
+which tells the identity and response caches whether anything stored may have changed (gateway/cache.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.datastructures import Headers, QueryParams
 from ..engine.change import refused
 from ..engine.errors import CLOUD, ApiError, ErrorStyle, bad_request, forbidden, not_found, not_implemented
 from ..spec import MAX_BODY_DEPTH, too_deep
+from .cache import ResponseCache
 from .context import Ctx, Reply, Services
 from .mounts import Mount, Mounts
 
@@ -71,6 +74,7 @@ class Pipeline:
         self.seen = observations
         self.enforce_rate_limits = enforce_rate_limits
         self._calls: dict[str, tuple[int, int]] = {}  # user -> (minute, calls) for X-RateLimit-Remaining
+        self.responses = ResponseCache()
 
     def handle(self, req: Request) -> Reply:
         """One API request, stage by stage; an ApiError at any stage is the answer, in the API's style."""
@@ -79,17 +83,23 @@ class Pipeline:
         if found is None:
             raise ApiError(404, f"No API is served at {path}")
         mount, rel = found
-        self.services.lifecycle.clock.refresh()  # the emulated clock, as /_emulator/clock set it in any process
+        epoch = self.responses.epoch  # before anything is read: a clear() after it keeps this answer out
+        # the store's version, and the emulated clock as /_emulator/clock set it in any process
+        version = self.refresh()
         ctx: Ctx | None = None
         try:
             ctx = self.route(mount, req, rel)
             if real is not None and real[1] == mount.api.prefix:
                 ctx.client_prefix = real[0]  # hrefs on the real host: https://dns.de-fra.ionos.com/zones/...
-            self.settle()
-            self.authenticate(ctx)
+            version = self.settle(version)
+            self.authenticate(ctx, version)
             calls = self.throttle(ctx)
-            self.validate(mount, ctx)
-            reply = self.dispatch(mount, ctx)
+            key = self.cache_key(mount, ctx, req, version)
+            reply = self.cached(mount, ctx, key, version)
+            if reply is None:
+                self.validate(mount, ctx)
+                reply = self.dispatch(mount, ctx)
+                self.remember(mount, ctx, key, version, reply, epoch)
             reply.headers.update(self.rate_headers(calls))
             return reply
         except ApiError as e:
@@ -142,18 +152,31 @@ class Pipeline:
             client=req.client,
         )
 
-    def settle(self) -> None:
+    def refresh(self) -> int | None:
+        """The store's version (None: unknown, no caches, nothing settled)."""
         try:
-            self.services.lifecycle.settle()
+            return self.services.lifecycle.refresh()
+        except ApiError as e:  # the database is away: the request's own store calls answer it (503)
+            log.warning("reading the store's version failed: %s", e.message)
+            return None
+
+    def settle(self, version: int | None) -> int | None:
+        """Completes what has come due; the store's version afterwards (None: unknown, no caches)."""
+        if version is None:
+            return None
+        try:
+            return self.services.lifecycle.settle_if_due(version)
         except ApiError as e:  # the database is away: the request's own store calls answer it (503)
             log.warning("settling requests failed: %s", e.message)
+            return None
         except Exception:  # completing other requests must never fail this one
             log.exception("settling requests failed")
+            return None
 
-    def authenticate(self, ctx: Ctx) -> None:
+    def authenticate(self, ctx: Ctx, version: int | None) -> None:
         if ctx.op.security == []:  # the operation is public
             return
-        ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"), ctx.client)
+        ctx.caller = self.services.identity.authenticate(ctx.headers.get("authorization"), ctx.client, version)
         if ctx.caller.token_id is None:  # Basic: X-Contract-Number picks the contract (a token names its own)
             ctx.caller = self.services.identity.on_contract(ctx.caller, ctx.headers.get("x-contract-number"))
         privilege = ctx.api.privilege
@@ -190,12 +213,53 @@ class Pipeline:
             if errors:
                 raise ApiError(422, "; ".join(msg for _, msg in errors[:5]), vdc="VDC-1-1")
 
+    def cache_key(self, mount: Mount, ctx: Ctx, req: Request, version: int | None) -> tuple[Any, ...] | None:
+        """The key of a GET whose answer may come from the response cache, or None: the whole request as a
+        handler could see it (path, query, every header, the URL the client addressed), while the API's
+        answers depend on the store alone and no lifecycle request is pending (the clock would move them)."""
+        if ctx.method != "GET" or version is None or not mount.api.cached_reads:
+            return None
+        if not self.services.lifecycle.quiet_at(version):
+            return None
+        return (req.path, req.base_url, tuple(req.query.multi_items()), tuple(req.headers.raw))
+
+    def cached(self, mount: Mount, ctx: Ctx, key: tuple[Any, ...] | None, version: int | None) -> Reply | None:
+        if key is None or version is None:
+            return None
+        reply = self.responses.get(key, version, mount.api.handlers.get(ctx.op.id))
+        if reply is not None:
+            self.observe(mount, ctx)
+        return reply
+
+    def remember(
+        self,
+        mount: Mount,
+        ctx: Ctx,
+        key: tuple[Any, ...] | None,
+        version: int | None,
+        reply: Reply,
+        epoch: int | None = None,
+    ) -> None:
+        """A 200 JSON answer is encoded here (as the client asked: pretty or not) and kept for the same key."""
+        if key is None or version is None or reply.status != 200 or reply.body is None:
+            return
+        if not reply.content_type.startswith("application/json") or isinstance(reply.body, (bytes, bytearray)):
+            return
+        try:
+            reply.body = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if wants_pretty(ctx.query) else 0)
+        except TypeError:  # not JSON-able: left to the sender, which answers the bug as one
+            return
+        self.responses.put(key, version, mount.api.handlers.get(ctx.op.id), reply, epoch)
+
+    def observe(self, mount: Mount, ctx: Ctx) -> None:
+        if self.seen.label:
+            self.seen.coverage.setdefault(f"{mount.api.name}:{ctx.op.id}", set()).add(self.seen.label)
+
     def dispatch(self, mount: Mount, ctx: Ctx) -> Reply:
         """The handler; a change runs inside one transaction with its request record and the response check,
         so concurrent changes (other workers, other processes on the same database) cannot interleave."""
         handler: Callable[[Ctx], Reply] | None = mount.api.handlers.get(ctx.op.id)
-        if self.seen.label:
-            self.seen.coverage.setdefault(f"{mount.api.name}:{ctx.op.id}", set()).add(self.seen.label)
+        self.observe(mount, ctx)
         if handler is None:
             raise not_implemented(
                 f"Operation {ctx.op.id} ({ctx.op.method} {ctx.op.path}) is not implemented by the emulator"
@@ -262,6 +326,11 @@ class Pipeline:
             "X-RateLimit-Burst": str(RATE_BURST),
             "X-RateLimit-Remaining": str(max(0, RATE_LIMIT - calls)),
         }
+
+
+def wants_pretty(query: QueryParams) -> bool:
+    """JSON is indented unless the client asks ?pretty=false (the IONOS APIs' default is pretty)."""
+    return query.get("pretty", "true").lower() != "false"
 
 
 def _takes_json(body_spec: dict[str, Any]) -> bool:

@@ -16,9 +16,14 @@ class _Node:
         self.methods: dict[str, tuple[Any, list[str]]] = {}  # method -> (target, parameter names)
 
 
+ROUTE_CACHE_SIZE = 4096  # distinct (method, path) matches remembered; cleared whole when full
+
+
 class Router:
     def __init__(self) -> None:
         self.root = _Node()
+        # (method, path) -> match: the trie never changes once built, so a match stays right
+        self._matches: dict[tuple[str, str], tuple[Any, dict[str, str], list[str]]] = {}
 
     def add(self, method: str, template: str, target: Any, slash_params: frozenset[str] = frozenset()) -> None:
         """`slash_params`: parameters whose values clients send with unencoded '/' (as the last segment only)."""
@@ -37,9 +42,20 @@ class Router:
             else:
                 node = node.static.setdefault(seg, _Node())
         node.methods[method.upper()] = (target, names)
+        self._matches.clear()
 
     def match(self, method: str, path: str) -> tuple[Any, dict[str, str], list[str]]:
         """Returns (target or None, path params, allowed methods). Allowed is empty for an unknown path."""
+        key = (method, path)
+        found = self._matches.get(key)
+        if found is None:
+            if len(self._matches) >= ROUTE_CACHE_SIZE:
+                self._matches.clear()
+            found = self._matches[key] = self._match(method, path)
+        target, params, allowed = found
+        return target, dict(params), list(allowed)  # copies: a caller may change what it was given
+
+    def _match(self, method: str, path: str) -> tuple[Any, dict[str, str], list[str]]:
         # Static segments win over parameters; a parameter never matches an empty segment.
         found = self._walk(self.root, _split(path), 0, [])
         if found is None:

@@ -212,6 +212,7 @@ class Identity:
         # token deleted elsewhere) the principal is read again, but the slow hash only if the password changed
         self._verified: dict[str, str] = {}
         self._key: tuple[str, str] | None = None
+        self._generation_at: tuple[int, str] | None = None  # (store version, the generation read then)
 
     # -- seeding ---------------------------------------------------------------------------------
     def ensure_default(self) -> None:
@@ -391,11 +392,18 @@ class Identity:
         """Users, groups, memberships, passwords or tokens changed: remembered principals are stale."""
         self.store.kv_set("identity:generation", uuid.uuid4().hex)
 
-    def authenticate(self, authorization: str | None, source: str = "") -> Principal:
-        """The caller of a request from `source` (its address: failed logins are limited per address)."""
+    def authenticate(self, authorization: str | None, source: str = "", version: int | None = None) -> Principal:
+        """The caller of a request from `source` (its address: failed logins are limited per address);
+        `version` (the store's, read by this request before anything else) spares the generation's read
+        while the store is unchanged."""
         if not authorization:
             raise unauthorized()
-        gen = self.generation()
+        if version is not None and self._generation_at is not None and self._generation_at[0] == version:
+            gen = self._generation_at[1]
+        else:
+            gen = self.generation()
+            if version is not None:
+                self._generation_at = (version, gen)
         cached = self._cache.get(authorization)
         if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > self.clock.now()):
             return cached[1]

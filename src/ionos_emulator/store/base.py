@@ -166,6 +166,17 @@ class Store(Protocol):
         """The latest done_at of the tenant's PENDING requests in `scope`, or None if there are none."""
         ...
 
+    def next_due(self) -> float | None:
+        """The earliest done_at of any tenant's PENDING requests, or None if none is pending."""
+        ...
+
+    # -- change detection ---------------------------------------------------------------------------
+    def version(self) -> int:
+        """A number that changes whenever anything stored may have changed: a commit by this connection or
+        by any other process sharing the database (it may also change when nothing did). Caches keyed by
+        it are never stale: read it first, then what it guards."""
+        ...
+
     # -- identity and settings: a global key/value map of JSON values -------------------------------
     def kv_get(self, key: str) -> Any:
         """The value stored under the key, or None."""

@@ -32,12 +32,21 @@ COLUMN_TYPES = {
 }  # "C": byte order whatever the database's locale
 TX_LOCK = 0x10A05  # the emulator's advisory lock: one writer at a time for the whole database
 CONNECT_TIMEOUT = 3  # seconds: a database that is away answers 503 soon rather than holding the request
+# The change counter every writer bumps inside its own transaction (Store.version, Dialect.changed), so it
+# becomes visible with the change itself, never before it. A table of PostgreSQL only: SQLite has PRAGMA data_version.
+CHANGES = """
+CREATE TABLE IF NOT EXISTS changes (one INTEGER PRIMARY KEY CHECK (one = 1), n BIGINT NOT NULL);
+INSERT INTO changes VALUES (1, 0) ON CONFLICT DO NOTHING;
+"""
+BUMP = "UPDATE changes SET n = n + 1 WHERE one = 1"
 
 
 class PostgresDialect:
     def __init__(self, url: str, migrate: bool = True):
         self.url = url
         self._sql: dict[str, str] = {}
+        self._in_tx = False  # inside write_transaction: its own BUMP covers every statement
+        self._seen: int | None = None  # the change counter at the last changed()
         # the first connection must succeed (the emulator does not start without its database); a later
         # thread's first one may meet a database that is away: it answers 503 and connects next time
         self._db: psycopg.Connection[TupleRow] | None = None
@@ -47,6 +56,7 @@ class PostgresDialect:
                 # several processes may start together: one creates the schema, the others wait for it
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
                 db.execute(SCHEMA.format(**COLUMN_TYPES))  # no arguments: several statements in one go
+                db.execute(CHANGES)
 
     @property
     def db(self) -> psycopg.Connection[TupleRow]:
@@ -54,17 +64,39 @@ class PostgresDialect:
         if self._db is None or self._db.closed or self._db.broken:
             if self._db is not None:
                 self._db.close()
+            self._seen = None  # a new connection: whatever the counter says is news to it
             self._db = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         return self._db
 
-    def _x(self, sql: str, args: Sequence[Any], read: Callable[[psycopg.Cursor[TupleRow]], _T]) -> _T:
+    def _q(self, sql: str) -> str:
         q = self._sql.get(sql)
         if q is None:
             q = self._sql[sql] = sql.replace("?", "%s")
+        return q
+
+    def _x(self, sql: str, args: Sequence[Any], read: Callable[[psycopg.Cursor[TupleRow]], _T]) -> _T:
+        q = self._q(sql)
         return _reachable(lambda: read(self.db.execute(q, args)))
 
+    def _write(self, sql: str, args: Sequence[Any], read: Callable[[psycopg.Cursor[TupleRow]], _T]) -> _T:
+        """A write: inside write_transaction as it is; outside, in a transaction of its own that also bumps
+        the change counter, so the counter moves with the change (on a connection made again, too)."""
+        if self._in_tx:
+            return self._x(sql, args, read)
+        q = self._q(sql)
+
+        def run() -> _T:
+            db = self.db
+            with db.transaction():
+                # the counter's row first, as write_transaction takes it: a writer holding it and waiting for
+                # a row this statement locked could not be waited for in turn (no deadlock between the two)
+                db.execute(BUMP)
+                return read(db.execute(q, args))
+
+        return _reachable(run)
+
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self._x(sql, args, lambda c: c.rowcount)
+        return self._write(sql, args, lambda c: c.rowcount)
 
     def fetchone(self, sql: str, args: Sequence[Any] = ()) -> Sequence[Any] | None:
         return self._x(sql, args, lambda c: c.fetchone())
@@ -73,7 +105,7 @@ class PostgresDialect:
         return self._x(sql, args, lambda c: c.fetchall())
 
     def insert(self, sql: str, args: Sequence[Any]) -> int:
-        r = self._x(sql + " RETURNING seq", args, lambda c: c.fetchone())
+        r = self._write(sql + " RETURNING seq", args, lambda c: c.fetchone())
         assert r is not None
         seq: int = r[0]
         return seq
@@ -95,12 +127,25 @@ class PostgresDialect:
             with db.transaction():
                 # one writer per data set at a time, across every process (see the module docstring)
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
-                yield
+                db.execute(BUMP)  # readers of Store.version see this transaction once it commits
+                self._in_tx = True
+                try:
+                    yield
+                finally:
+                    self._in_tx = False
         except psycopg.OperationalError:  # lost at BEGIN, inside or at COMMIT: rolled back, not acknowledged
             raise unavailable() from None
 
+    def changed(self) -> bool:
+        r = self._x("SELECT n FROM changes WHERE one = 1", (), lambda c: c.fetchone())
+        assert r is not None
+        if r[0] == self._seen:
+            return False
+        self._seen = r[0]
+        return True
+
     def reset_statements(self) -> list[str]:
-        return [f"TRUNCATE {', '.join(TABLES)}"]
+        return [f"TRUNCATE {', '.join(TABLES)}"]  # not `changes`: the counter only grows
 
     def sync_sequences(self) -> None:
         for table in ("resources", "requests"):

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS kv (key {ctext} PRIMARY KEY, value {blob} NOT NULL);
 TABLES = ("resources", "requests", "kv")
 KEY_MAX = "\U0010ffff"  # above every character a key holds (its UTF-8 bytes too): a prefix's range ends there
 
+CURSORS = 10_000  # page anchors remembered; cleared whole when full
 _COLS = "seq, tenant, kind, id, parent, scope, link, path, doc"
 _REQ = "SELECT seq, id, tenant, scope, created, run_at, done_at, state, doc, message FROM requests"
 _REQ_CORE = ("id", "tenant", "scope", "created", "run_at", "done_at", "state", "message", "seq")
@@ -89,6 +90,11 @@ class Dialect(Protocol):
 
     def close(self) -> None: ...
 
+    def changed(self) -> bool:
+        """Whether anything was committed to the database (by any connection, this one's own writes
+        included) since this connection last asked; True on the first call."""
+        ...
+
 
 def _row(r: Sequence[Any]) -> Row:
     return Row(
@@ -123,7 +129,10 @@ class _PerThread(threading.local):
 class SqlStore(Store):
     """The Store over a Dialect, safe to share between threads: each thread has its own connection (made
     by `connect` on its first call), so reads run side by side; write transactions are serialised in the
-    process by a lock (and across processes by the dialect's own lock); nested tx() joins the outer one."""
+    process by a lock (and across processes by the dialect's own lock); nested tx() joins the outer one.
+
+    `version()` is one counter for the process (not per connection), so a commit on one thread's
+    connection moves it for every thread; the keyset anchors it tags are guarded by their own lock."""
 
     def __init__(self, connect: Callable[[bool], Dialect]):
         """`connect(migrate)` opens one connection; the first one made (migrate=True) also creates or
@@ -133,6 +142,11 @@ class SqlStore(Store):
         self._all: builtins.list[Dialect] = []  # every thread's connection, closed together
         self._all_lock = threading.Lock()
         self._writer = threading.Lock()  # one write transaction at a time in this process
+        self._changes = 0  # Store.version: one for the process, every thread's connection moves it
+        self._changes_lock = threading.Lock()
+        # keyset paging: (tenant, kind, parent, offset) -> (store version, seq of the row before it)
+        self._cursors: dict[tuple[int, str, str | None, int], tuple[int, int]] = {}
+        self._cursors_lock = threading.Lock()
         self.dialect  # noqa: B018  (the first connection, which migrates)
 
     @property
@@ -144,6 +158,10 @@ class SqlStore(Store):
                 d = self._mine.dialect = self._connect(not self._all)
                 self._all.append(d)
         return d
+
+    def _bump(self) -> None:
+        with self._changes_lock:
+            self._changes += 1
 
     # -- transactions -------------------------------------------------------------------------------
     @contextmanager
@@ -163,6 +181,7 @@ class SqlStore(Store):
                 yield
         finally:
             mine.depth = 0
+            self._bump()  # committed or rolled back: a version read inside it may not stand for it
 
     # -- resources ----------------------------------------------------------------------------------
     def get(self, tenant: int, kind: str, parent: str, id: str) -> Row | None:
@@ -184,8 +203,44 @@ class SqlStore(Store):
         return self._select(where, args)
 
     def page(self, tenant: int, kind: str, parent: str | None, offset: int, limit: int | None) -> builtins.list[Row]:
+        """Keyset paging behind offset/limit: the page starts after the seq of the row before `offset` (its
+        anchor), read through the (tenant, kind, parent, seq) index, so a last page costs what a first does.
+        Anchors are remembered while the store is unchanged (each page leaves the next one's), for every
+        thread; not inside a write transaction, whose view (its own uncommitted rows) is no one else's."""
         where, args = _where(tenant, kind, parent, None, None)
-        return self._select(where, args, offset, limit)
+        shared = not self._mine.depth
+        version = self.version()  # first: anchors read after it are at least as new as it says
+        if offset <= 0:
+            rows = self._select(where, args, 0, limit)
+        else:
+            anchor: int | None = None
+            if shared:
+                # each anchor carries the version it was read at (threads may interleave): another is not used
+                with self._cursors_lock:
+                    known = self._cursors.get((tenant, kind, parent, offset))
+                anchor = known[1] if known is not None and known[0] == version else None
+            if anchor is None:
+                # the anchor itself: an index-only walk over seq values, no documents read
+                skip, skip_args = self.dialect.limit_offset(1, offset - 1)
+                sql = f"SELECT seq FROM resources WHERE {where} ORDER BY seq{skip}"
+                r = self.dialect.fetchone(sql, args + skip_args)
+                if r is None:
+                    return []
+                anchor = r[0]
+                if shared:
+                    self._remember(version, (tenant, kind, parent, offset), anchor)
+            rows = self._select(f"{where} AND seq>?", [*args, anchor], 0, limit)
+        if rows and shared:  # this page leaves the next one's anchor (also for a caller that asked one row more)
+            self._remember(version, (tenant, kind, parent, offset + len(rows)), rows[-1].seq)
+            if len(rows) > 1:
+                self._remember(version, (tenant, kind, parent, offset + len(rows) - 1), rows[-2].seq)
+        return rows
+
+    def _remember(self, version: int, key: tuple[int, str, str | None, int], seq: int) -> None:
+        with self._cursors_lock:
+            if len(self._cursors) >= CURSORS:
+                self._cursors.clear()
+            self._cursors[key] = (version, seq)
 
     def _select(
         self, where: str, args: builtins.list[Any], offset: int = 0, limit: int | None = None
@@ -294,6 +349,19 @@ class SqlStore(Store):
         )
         done_at: float | None = r[0] if r else None
         return done_at
+
+    def next_due(self) -> float | None:
+        r = self.dialect.fetchone("SELECT min(done_at) FROM requests WHERE state='PENDING'")
+        done_at: float | None = r[0] if r else None
+        return done_at
+
+    def version(self) -> int:
+        # one counter for the whole process: moved by this process's own commits as they end, and whenever
+        # the connection sees a commit it has not seen (another process's, or a write outside tx())
+        # (this thread's connection sees every other connection's commit, other threads' included)
+        if self.dialect.changed():
+            self._bump()
+        return self._changes
 
     # -- key/value (identity, keys, contract) -------------------------------------------------------
     def kv_get(self, key: str) -> Any:

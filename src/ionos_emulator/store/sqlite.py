@@ -35,6 +35,7 @@ class SqliteDialect:
         self.db.execute("PRAGMA synchronous=NORMAL")
         if migrate:
             self.db.executescript(SCHEMA.format(**COLUMN_TYPES))
+        self._seen: tuple[int, int] = (-1, -1)  # (data_version, total_changes) at the last changed()
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.db.execute(sql, args).rowcount
@@ -69,6 +70,15 @@ class SqliteDialect:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def changed(self) -> bool:
+        # PRAGMA data_version differs from its last reading once another connection has committed (it may
+        # go down as well as up), total_changes grows with every row this connection changes
+        seen = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        return True
 
     def reset_statements(self) -> list[str]:
         return [f"DELETE FROM {t}" for t in TABLES]

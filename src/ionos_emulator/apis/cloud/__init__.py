@@ -18,6 +18,7 @@ API = ApiModule(
     hosts={"api.ionos.com": "/cloudapi/v6"},
     put_keeps_omitted=not CLOUD.put_replaces_all,
     slash_params=frozenset({"locationId"}),  # sub-locations: the SDKs send /locations/de/fra/2 as it is
+    cached_reads=True,  # pending requests aside (the cache stands aside then), answers come from the store
 )
 API.handlers.update(compute.API_HANDLERS)
 bind(API.handlers, specs.load("cloud").operations, REGISTRY)

@@ -1,0 +1,208 @@
+"""The response cache is never stale: after any change, by this emulator or another one sharing its
+database (another worker or process: a connection of its own), the next GET answers what is stored now.
+
+Two emulators on one data dir (SQLite) or one PostgreSQL database, driven in-process through
+`Emulator.handle` with the requests the SDKs send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from ionos_emulator.app import Emulator, basic_header
+from ionos_emulator.engine.lifecycle import Timing
+from ionos_emulator.settings import Settings
+from test_store import pg_database  # noqa: F401 (a fixture)
+
+OWNER = basic_header("admin@ionos-emulator.local", "emulator")
+DCS = "/cloudapi/v6/datacenters"
+
+
+def scope(method: str, path: str, query: str = "", auth: str = OWNER, accept: str = "application/json") -> dict:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "scheme": "http",
+        "server": ("127.0.0.1", 8765),
+        "headers": [
+            (b"host", b"127.0.0.1:8765"),
+            (b"authorization", auth.encode()),
+            (b"accept", accept.encode()),
+            (b"content-type", b"application/json"),
+        ],
+    }
+
+
+def call(emu: Emulator, method: str, path: str, body: dict | None = None, **kw) -> tuple[int, object, dict]:
+    reply, pretty = emu.handle(scope(method, path, **kw), orjson.dumps(body) if body is not None else b"")
+    raw = reply.body
+    if isinstance(raw, (bytes, bytearray)):
+        raw = orjson.loads(raw) if raw else None
+    return reply.status, raw, reply.headers
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def pair(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[Emulator, Emulator]]:
+    """Two emulators sharing one database, like two workers."""
+    database = request.getfixturevalue("pg_database") if request.param == "postgres" else ""
+    settings = dict(data_dir=str(tmp_path / "data"), database=database, timing="instant", strict=True)
+    a = Emulator(Settings(**settings))
+    a.reset()
+    b = Emulator(Settings(**settings))
+    yield a, b
+    a.store.close()
+    b.store.close()
+
+
+def settled(emu: Emulator) -> None:
+    call(emu, "GET", "/cloudapi/v6/requests")
+
+
+def served_from_cache(emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
+    """The GET twice: the second answer must come from the cache, and equal the first."""
+    first = call(emu, "GET", *args, **kw)
+    hits = emu.pipeline.responses.hits
+    second = call(emu, "GET", *args, **kw)
+    assert emu.pipeline.responses.hits == hits + 1, "the repeated GET was not served from the cache"
+    assert second[:2] == first[:2]
+    return second
+
+
+def test_no_stale_answer_after_any_change_by_either_emulator(pair):
+    a, b = pair
+    status, dc, _ = call(a, "POST", DCS, {"properties": {"name": "one", "location": "de/fra"}})
+    assert status == 202
+    dc_path = f"{DCS}/{dc['id']}"
+    settled(a)
+    assert served_from_cache(a, dc_path)[1]["properties"]["name"] == "one"
+    served_from_cache(a, DCS, query="depth=1")
+
+    for writer, name in ((b, "two"), (a, "three"), (b, "four")):  # a change by the other, then by itself
+        assert call(writer, "PATCH", dc_path, {"name": name})[0] == 202
+        assert call(a, "GET", dc_path)[1]["properties"]["name"] == name  # settles it: DONE at once (instant)
+        assert served_from_cache(a, dc_path)[1]["properties"]["name"] == name
+        assert [d["properties"]["name"] for d in call(a, "GET", DCS, query="depth=1")[1]["items"]] == [name]
+
+    assert call(b, "POST", DCS, {"properties": {"name": "other", "location": "de/fra"}})[0] == 202
+    settled(b)
+    assert len(served_from_cache(a, DCS)[1]["items"]) == 2
+
+    assert call(b, "DELETE", dc_path)[0] == 202
+    settled(b)
+    assert call(a, "GET", dc_path)[0] == 404
+    assert len(call(a, "GET", DCS)[1]["items"]) == 1
+
+    b.reset()  # /_emulator/reset of the other worker
+    assert call(a, "GET", DCS)[1]["items"] == []
+
+
+def test_each_caller_and_form_has_its_own_answer(pair):
+    a, b = pair
+    status, dc, _ = call(a, "POST", DCS, {"properties": {"name": "mine", "location": "de/fra"}})
+    settled(a)
+    dc_path = f"{DCS}/{dc['id']}"
+    served_from_cache(a, dc_path)
+    user = {"firstname": "U", "lastname": "Ser", "email": "u@example.com", "password": "secret-12", "active": True}
+    assert call(b, "POST", "/cloudapi/v6/um/users", {"properties": user})[0] == 202
+    settled(b)
+    as_user = basic_header("u@example.com", "secret-12")
+    assert call(a, "GET", dc_path, auth=as_user)[0] in (403, 404)  # not the owner's remembered answer
+    assert call(a, "GET", DCS, auth=as_user)[1]["items"] == []
+
+    compact, _ = a.handle(scope("GET", dc_path, query="pretty=false"), b"")
+    pretty, _ = a.handle(scope("GET", dc_path), b"")
+    assert isinstance(compact.body, bytes) and isinstance(pretty.body, bytes)
+    assert b"\n" not in compact.body and b"\n" in pretty.body
+    assert orjson.loads(compact.body) == orjson.loads(pretty.body)
+
+    # a password changed by the other worker: the old credentials are refused at once
+    users = call(a, "GET", "/cloudapi/v6/um/users", query="depth=1")[1]["items"]
+    uid = next(u["id"] for u in users if u["properties"]["email"] == "u@example.com")
+    changed = {"properties": dict(user, password="changed-34", administrator=False, forceSecAuth=False)}
+    assert call(b, "PUT", f"/cloudapi/v6/um/users/{uid}", changed)[0] in (200, 202)
+    settled(b)
+    assert call(a, "GET", DCS, auth=as_user)[0] == 401
+
+
+def test_nothing_cached_while_a_request_is_pending(pair):
+    a, b = pair
+    a.lifecycle.timing = Timing("realistic")
+    status, dc, _ = call(b, "POST", DCS, {"properties": {"name": "slow", "location": "de/fra"}})
+    dc_path = f"{DCS}/{dc['id']}"
+    hits = a.pipeline.responses.hits
+    states = {call(a, "GET", dc_path)[1]["metadata"]["state"] for _ in range(3)}
+    assert states == {"BUSY"} and a.pipeline.responses.hits == hits and len(a.pipeline.responses) == 0
+    b.clock.set(advance=3600)  # the emulated clock, moved by the other emulator
+    assert call(a, "GET", dc_path)[1]["metadata"]["state"] == "AVAILABLE"
+    assert served_from_cache(a, dc_path)[1]["metadata"]["state"] == "AVAILABLE"  # nothing pending any more
+
+
+def test_rate_limit_headers_stay_per_request(pair):
+    a, _ = pair
+    settled(a)
+    remaining = [int(call(a, "GET", DCS)[2]["X-RateLimit-Remaining"]) for _ in range(3)]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 3
+
+
+def test_bounded(pair):
+    a, _ = pair
+    cache = a.pipeline.responses
+    cache.max_entries = 5
+    settled(a)
+    for i in range(12):
+        call(a, "GET", DCS, query=f"depth={i % 6}&offset={i}")
+    assert len(cache) <= 5
+    assert cache.bytes == sum(len(e.payload) for e in cache._entries.values())
+
+
+def test_no_stale_answer_across_threads(pair):
+    """One emulator, requests on several threads (its thread pool): readers keep filling the cache while a
+    writer creates data centers; once a POST is answered, a GET on any thread lists what it made."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, _ = pair
+    settled(a)
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            call(a, "GET", DCS, query="depth=1")
+
+    with ThreadPoolExecutor(4) as pool:
+        readers = [pool.submit(read) for _ in range(2)]
+        try:
+            for i in range(15):
+                status, body, _ = pool.submit(
+                    call, a, "POST", DCS, {"properties": {"name": f"t{i}", "location": "de/fra"}}
+                ).result()
+                assert status == 202, body
+                made = body["id"]  # type: ignore[index]
+                for _ in range(2):
+                    status, listed, _ = pool.submit(call, a, "GET", DCS, query="depth=1").result()
+                    assert status == 200
+                    assert made in {d["id"] for d in listed["items"]}, i  # type: ignore[index]
+        finally:
+            stop.set()
+        for r in readers:
+            r.result()
+
+
+def test_an_answer_made_before_a_clear_is_not_kept_after_it():
+    from ionos_emulator.gateway.cache import ResponseCache
+    from ionos_emulator.gateway.context import Reply
+
+    cache = ResponseCache()
+    epoch = cache.epoch  # a GET begins
+    assert cache.get("k", 1, None) is None
+    cache.clear()  # an admin change the store does not see
+    assert cache.get("k", 1, None) is None  # another GET, after it, at the same store version
+    cache.put("k", 1, None, Reply(200, b"{}", {}, content_type="application/json"), epoch)
+    assert len(cache) == 0
+    cache.put("k", 1, None, Reply(200, b"{}", {}, content_type="application/json"), cache.epoch)
+    assert cache.get("k", 1, None) is not None
