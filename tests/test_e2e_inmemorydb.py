@@ -7,7 +7,6 @@ redis-py as the created ACL user."""
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +15,7 @@ import ionoscloud_dbaas_inmemorydb as imdb
 import pytest
 from ionoscloud_dbaas_inmemorydb.exceptions import ApiException
 
-from support import OWNER, bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan, refused
 
 PREFIX = "/inmemorydb/de-fra/v2"
 REDIS_URL = "redis://127.0.0.1:6379"
@@ -82,14 +81,6 @@ def from_snapshot(snapshot_id=None, when=None):
         else imdb.InPlaceRestoreClusterFromSnapshot(recovery_target_datetime=when)
     )
     return imdb.ClusterRestoreFromSnapshot(inner)
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def test_cluster_lifecycle_and_snapshots(api, emulator):

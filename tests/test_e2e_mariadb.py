@@ -5,7 +5,6 @@ real data plane on the machine's MariaDB (127.0.0.1:3306, root), reached with Py
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -15,7 +14,7 @@ import ionoscloud_dbaas_mariadb as mdb
 import pytest
 from ionoscloud_dbaas_mariadb.exceptions import ApiException
 
-from support import OWNER, bearer, datacenter_with_lan
+from support import OWNER, bearer, datacenter_with_lan, refused
 
 PREFIX = "/mariadb/de-fra/v2"
 MARIADB_URL = "mysql://root@127.0.0.1:3306"
@@ -67,14 +66,6 @@ def properties(
 
 def create(c, dc, lan, **kw):
     return mdb.ClustersApi(c).clusters_post_with_http_info(mdb.ClusterCreate(properties=properties(dc, lan, **kw)))
-
-
-def refused(call, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ApiException) as e:
-        call(*args, **kw)
-    body = json.loads(e.value.body)
-    assert body["httpStatus"] == e.value.status and isinstance(body["messages"][0]["errorCode"], str)
-    return e.value.status, body["messages"][0]["message"]
 
 
 def test_cluster_create_read_update_delete(api, emulator):
