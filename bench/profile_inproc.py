@@ -29,20 +29,9 @@ import run as bench
 
 
 def scope(method: str, path: str, query: str = "") -> dict:
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "scheme": "http",
-        "server": ("127.0.0.1", 8765),
-        "headers": [
-            (b"host", b"127.0.0.1:8765"),
-            (b"authorization", bench.AUTH.encode()),
-            (b"content-type", b"application/json"),
-        ],
-    }
+    from ionos_emulator.app import request_scope
+
+    return request_scope(method, path, bench.AUTH, query)
 
 
 def main() -> None:

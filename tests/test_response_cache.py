@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from ionos_emulator.app import Emulator, basic_header
+from ionos_emulator.app import Emulator, basic_header, request_scope
 from ionos_emulator.engine.lifecycle import Timing
 from ionos_emulator.settings import Settings
 from test_store import pg_database  # noqa: F401 (a fixture)
@@ -21,21 +21,7 @@ DCS = "/cloudapi/v6/datacenters"
 
 
 def scope(method: str, path: str, query: str = "", auth: str = OWNER, accept: str = "application/json") -> dict:
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "scheme": "http",
-        "server": ("127.0.0.1", 8765),
-        "headers": [
-            (b"host", b"127.0.0.1:8765"),
-            (b"authorization", auth.encode()),
-            (b"accept", accept.encode()),
-            (b"content-type", b"application/json"),
-        ],
-    }
+    return request_scope(method, path, auth, query, accept=accept)
 
 
 def call(emu: Emulator, method: str, path: str, body: dict | None = None, **kw) -> tuple[int, object, dict]:

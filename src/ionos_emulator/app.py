@@ -438,3 +438,29 @@ def create_app(settings: Settings | None = None) -> Emulator:
 
 def basic_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def request_scope(
+    method: str,
+    path: str,
+    authorization: str,
+    query: str = "",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    accept: str | None = None,
+) -> dict:
+    """The ASGI scope of a client's JSON request, to drive `Emulator.handle` in-process (seeds, tests, benchmarks)."""
+    headers = [(b"host", f"{host}:{port}".encode()), (b"authorization", authorization.encode())]
+    if accept is not None:
+        headers.append((b"accept", accept.encode()))
+    headers.append((b"content-type", b"application/json"))
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "scheme": "http",
+        "server": (host, port),
+        "headers": headers,
+    }

@@ -148,7 +148,7 @@ def apply(emu: Any, path: str | Path, progress: Callable[[int], None] | None = N
 
 
 def _call(emu: Any, call: dict[str, Any], n: int) -> Any:
-    from .app import basic_header
+    from .app import basic_header, request_scope
 
     body = json.dumps(call.get("body", {})).encode()
     if "admin" in call:
@@ -166,21 +166,13 @@ def _call(emu: Any, call: dict[str, Any], n: int) -> Any:
         method = call.get("method", "POST").upper()
         url = prefix + call["path"]
         who = call.get("as") or {"email": emu.settings.user, "password": emu.settings.password}
-        headers = [
-            (b"host", f"{emu.settings.host}:{emu.settings.port}".encode()),
-            (b"authorization", basic_header(who["email"], who["password"]).encode()),
-            (b"content-type", b"application/json"),
-        ]
-        scope = {
-            "type": "http",
-            "method": method,
-            "path": url,
-            "raw_path": url.encode(),
-            "query_string": b"",
-            "headers": headers,
-            "scheme": "http",
-            "server": (emu.settings.host, emu.settings.port),
-        }
+        scope = request_scope(
+            method,
+            url,
+            basic_header(who["email"], who["password"]),
+            host=emu.settings.host,
+            port=emu.settings.port,
+        )
         reply, _ = emu.handle(scope, body if method in ("POST", "PUT", "PATCH") else b"")
         what = f"call {n} ({method} {url})"
     emu.lifecycle.settle()
