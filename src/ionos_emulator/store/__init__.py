@@ -20,7 +20,7 @@ def open_store(data_dir: str, database: str = "") -> Store:
         return SqlStore(lambda migrate: PostgresDialect(database, migrate))
     if database:
         raise ValueError(f"unsupported database URL {database!r} (use postgresql://... or nothing for SQLite)")
-    return SqlStore(lambda migrate: SqliteDialect(data_dir, migrate))
+    return SqlStore(lambda migrate: SqliteDialect(data_dir, migrate), peekable=True)
 
 
 __all__ = ["Row", "Store", "open_store"]

@@ -177,6 +177,12 @@ class Store(Protocol):
         it are never stale: read it first, then what it guards."""
         ...
 
+    def peek_version(self) -> int | None:
+        """Another such number, read without I/O so the event loop may ask (SQLite: the data_version of a
+        connection that never writes, moved by every commit of every connection and process); None where
+        reading it is I/O (PostgreSQL). Not comparable with `version`."""
+        ...
+
     # -- identity and settings: a global key/value map of JSON values -------------------------------
     def kv_get(self, key: str) -> Any:
         """The value stored under the key, or None."""

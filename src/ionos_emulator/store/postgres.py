@@ -144,6 +144,9 @@ class PostgresDialect:
         self._seen = r[0]
         return True
 
+    def data_version(self) -> None:
+        return None  # a query to the server: not for the event loop
+
     def reset_statements(self) -> list[str]:
         return [f"TRUNCATE {', '.join(TABLES)}"]  # not `changes`: the counter only grows
 

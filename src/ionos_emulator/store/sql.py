@@ -95,6 +95,11 @@ class Dialect(Protocol):
         included) since this connection last asked; True on the first call."""
         ...
 
+    def data_version(self) -> int | None:
+        """A number that moves with every commit of every OTHER connection, read without I/O; None where
+        reading it is a round trip to a server (PostgreSQL)."""
+        ...
+
 
 def _row(r: Sequence[Any]) -> Row:
     return Row(
@@ -134,10 +139,13 @@ class SqlStore(Store):
     `version()` is one counter for the process (not per connection), so a commit on one thread's
     connection moves it for every thread; the keyset anchors it tags are guarded by their own lock."""
 
-    def __init__(self, connect: Callable[[bool], Dialect]):
+    def __init__(self, connect: Callable[[bool], Dialect], peekable: bool = False):
         """`connect(migrate)` opens one connection; the first one made (migrate=True) also creates or
-        migrates the schema, here rather than in the middle of a request."""
+        migrates the schema, here rather than in the middle of a request. `peekable`: the dialect reads its
+        `data_version` without I/O (`peek_version`)."""
         self._connect = connect
+        self._peekable = peekable
+        self._probe: Dialect | None = None  # peek_version's own connection, which never writes
         self._mine = _PerThread()
         self._all: builtins.list[Dialect] = []  # every thread's connection, closed together
         self._all_lock = threading.Lock()
@@ -362,6 +370,19 @@ class SqlStore(Store):
         if self.dialect.changed():
             self._bump()
         return self._changes
+
+    def peek_version(self) -> int | None:
+        # a connection of its own that never writes: its data_version moves with every commit there is
+        if not self._peekable:
+            return None
+        probe = self._probe
+        if probe is None:
+            with self._all_lock:
+                if self._probe is None:
+                    self._probe = self._connect(False)
+                    self._all.append(self._probe)
+                probe = self._probe
+        return probe.data_version()
 
     # -- key/value (identity, keys, contract) -------------------------------------------------------
     def kv_get(self, key: str) -> Any:

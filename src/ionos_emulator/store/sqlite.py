@@ -80,6 +80,9 @@ class SqliteDialect:
         self._seen = seen
         return True
 
+    def data_version(self) -> int:
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def reset_statements(self) -> list[str]:
         return [f"DELETE FROM {t}" for t in TABLES]
 
