@@ -13,6 +13,7 @@ import pytest
 
 from ionos_emulator.app import Emulator, basic_header, request_scope
 from ionos_emulator.engine.lifecycle import Timing
+from ionos_emulator.gateway.context import Reply
 from ionos_emulator.settings import Settings
 from test_store import pg_database  # noqa: F401 (a fixture)
 
@@ -192,3 +193,77 @@ def test_an_answer_made_before_a_clear_is_not_kept_after_it():
     assert len(cache) == 0
     cache.put("k", 1, None, Reply(200, b"{}", {}, content_type="application/json"), cache.epoch)
     assert cache.get("k", 1, None) is not None
+
+
+# -- the front: cached answers served on the event loop (gateway/front.py) ---------------------------------
+
+
+def asgi(emu: Emulator, method: str, path: str, body: dict | None = None, **kw) -> tuple[int, object, dict]:
+    """The request as uvicorn hands it over: through `Emulator.__call__`, where the front answers."""
+    import asyncio
+
+    raw = orjson.dumps(body) if body is not None else b""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(emu(scope(method, path, **kw), receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    payload = sent[1]["body"]
+    return sent[0]["status"], orjson.loads(payload) if payload else None, headers
+
+
+def from_front(emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
+    """The GET twice through ASGI: the second answer must come from the front, and equal the first."""
+    first = asgi(emu, "GET", *args, **kw)
+    hits = emu.front.answers.hits
+    second = asgi(emu, "GET", *args, **kw)
+    assert emu.front.answers.hits == hits + 1, "the repeated GET was not served by the front"
+    assert second[:2] == first[:2]
+    return second
+
+
+def test_the_front_is_never_stale(pair):
+    a, b = pair
+    status, dc, _ = asgi(a, "POST", DCS, {"properties": {"name": "one", "location": "de/fra"}})
+    assert status == 202
+    dc_path = f"{DCS}/{dc['id']}"
+    asgi(a, "GET", "/cloudapi/v6/requests")  # settled
+    if a.store.peek_version() is None:  # PostgreSQL: no reading without I/O, so no front; still right
+        for _ in range(2):
+            assert asgi(a, "GET", dc_path)[1]["properties"]["name"] == "one"
+        assert a.front.answers.hits == 0 and len(a.front.answers) == 0
+        return
+    assert from_front(a, dc_path)[1]["properties"]["name"] == "one"
+    for writer, name in ((b, "two"), (a, "three")):  # a change by the other emulator, then by this one
+        assert asgi(writer, "PATCH", dc_path, {"name": name})[0] == 202
+        assert asgi(a, "GET", dc_path)[1]["properties"]["name"] == name
+        assert from_front(a, dc_path)[1]["properties"]["name"] == name
+    remaining = [int(asgi(a, "GET", dc_path)[2]["x-ratelimit-remaining"]) for _ in range(3)]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 3  # per request still
+    b.reset()
+    assert asgi(a, "GET", dc_path)[0] == 404
+
+
+def test_the_front_steps_aside_for_chaos_and_replaced_handlers(pair):
+    a, _ = pair
+    asgi(a, "GET", "/cloudapi/v6/requests")
+    if a.store.peek_version() is None:
+        pytest.skip("no front on PostgreSQL")
+    from_front(a, DCS)
+    rule = {"path": "/cloudapi/v6/datacenters", "method": "GET", "status": 503}
+    assert asgi(a, "POST", "/_emulator/chaos", rule)[0] in (200, 201)
+    assert asgi(a, "GET", DCS)[0] == 503  # the rule, not the remembered answer
+    assert asgi(a, "DELETE", "/_emulator/chaos")[0] in (200, 204)
+    from_front(a, DCS)
+    cloud = next(m.api for m in a.mounts.all if m.api.prefix == "/cloudapi/v6")
+    original = cloud.handlers["datacentersGet"]
+    cloud.handlers["datacentersGet"] = lambda ctx: Reply(200, {"items": [], "replaced": True})
+    try:
+        assert asgi(a, "GET", DCS)[1] == {"items": [], "replaced": True}
+    finally:
+        cloud.handlers["datacentersGet"] = original

@@ -27,6 +27,7 @@ from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
 from .gateway.context import ApiModule, Reply, Services
+from .gateway.front import Front
 from .gateway.mounts import Mounts
 from .gateway.pipeline import Observations, Pipeline, Request, wants_pretty
 from .identity import Identity
@@ -75,10 +76,11 @@ class Emulator:
 
         self.s3 = S3Service(self.services, object_dir(settings))  # Object Storage: before the JSON pipeline
         self.observations = Observations()
-        self.journal = Journal(settings.journal_size)
+        self.journal = Journal(settings.journal_size, self.url_of)
         self.chaos = Chaos(self.store)
         # enforced rate limits are a chaos setting (429 past X-RateLimit-Limit)
         self.pipeline = Pipeline(self.services, self.mounts, self.observations, lambda: self.chaos.enforce_rate_limits)
+        self.front = Front(self.store, self.pipeline, self.chaos.calm)  # cached GETs answered on the event loop
         self.registries = RegistryPlane(
             self.store, settings, self.lifecycle.settle, self.clock.now
         )  # Container Registry's OCI API
@@ -166,22 +168,13 @@ class Emulator:
 
                 await serve_web(web, scope, body, respond)
                 return
-            loop = asyncio.get_running_loop()
-            # the chaos rule, then the request itself, in the pool (either may read or write the store)
-            rule = await loop.run_in_executor(self.pool, self.chaos_rule, scope)
-            if rule is not None and rule.latency_ms:
-                await asyncio.sleep(rule.latency_ms / 1000)
-            if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
-                reply, pretty = self.handle(scope, b"", refused=body)
-                reply.headers["Connection"] = "close"
-            elif rule is not None and rule.status:  # the chaos rule's answer, in the API's envelope
-                err = rule.error()
-                reply, pretty = (
-                    Reply(err.status, err.body(self.pipeline.error_style_of(*_host_path(scope))), err.headers),
-                    True,
-                )
+            # a GET answered before, while the store has not moved since: here, without the pool
+            reply, ticket = self.front.serve(scope) if body == b"" else (None, None)
+            if reply is not None:
+                rule, pretty = None, True
             else:
-                reply, pretty = await loop.run_in_executor(self.pool, self.serve, scope, body, rule)
+                reply, pretty, rule = await self._answer(scope, body)
+                self.front.keep(scope, ticket, reply)
             status, headers, payload = _encode(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
@@ -194,6 +187,32 @@ class Emulator:
             if started:
                 raise
             await _send(respond, self.unexpected(scope), False)
+
+    async def _answer(self, scope, body: bytes | ApiError) -> tuple[Reply, bool, Rule | None]:
+        """The answer from the pool, with the chaos rule that applied to it."""
+        loop = asyncio.get_running_loop()
+        # the chaos rule, then the request itself, in the pool (either may read or write the store): one
+        # trip there, unless the rule delays the request or answers for it
+        if isinstance(body, ApiError):
+            rule, answered = await loop.run_in_executor(self.pool, self.chaos_rule, scope), None
+        else:
+            rule, answered = await loop.run_in_executor(self.pool, self.answer, scope, body)
+        if rule is not None and rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if isinstance(body, ApiError):  # refused unread: the connection closes after the answer
+            reply, pretty = self.handle(scope, b"", refused=body)
+            reply.headers["Connection"] = "close"
+        elif rule is not None and rule.status:  # the chaos rule's answer, in the API's envelope
+            err = rule.error()
+            reply, pretty = (
+                Reply(err.status, err.body(self.pipeline.error_style_of(*_host_path(scope))), err.headers),
+                True,
+            )
+        elif answered is None:  # delayed by the rule: served now
+            reply, pretty = await loop.run_in_executor(self.pool, self.serve, scope, body, rule)
+        else:
+            reply, pretty = answered
+        return reply, pretty, rule
 
     async def _read_body(self, scope, receive) -> bytes | ApiError:
         """The body, or a 413 once it is longer than --max-body-bytes: by its Content-Length before reading
@@ -312,23 +331,30 @@ class Emulator:
     def journal_entry(
         self, scope, arrived: float, took: float, body, status: int, headers, payload: bytes, rule
     ) -> None:
-        if not self.journal.enabled:
-            return
-        request_headers = Headers(scope=scope)
-        query = scope.get("query_string", b"").decode("latin-1")
-        url = _base_url(scope, request_headers, self.settings.trust_proxy_headers) + _host_path(scope)[1]
-        self.journal.record(
-            started=arrived,
-            duration=took,
-            method=scope["method"].upper(),
-            url=url + (f"?{query}" if query else ""),
-            request_headers=request_headers.items(),
-            request_body=body if isinstance(body, bytes) else b"",
-            status=status,
-            response_headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers},
-            response_body=payload,
-            chaos=rule.id if rule is not None else "",
-        )
+        if self.journal.enabled:
+            request_body = body if isinstance(body, bytes) else b""
+            chaos = rule.id if rule is not None else ""
+            self.journal.record(
+                started=arrived,
+                duration=took,
+                scope=scope,
+                request_body=request_body,
+                status=status,
+                response_headers=headers,
+                response_body=payload,
+                chaos=chaos,
+            )
+
+    def url_of(self, scope) -> str:
+        """The URL (without its query) the client of a request addressed."""
+        return _base_url(scope, Headers(scope=scope), self.settings.trust_proxy_headers) + _host_path(scope)[1]
+
+    def answer(self, scope, body: bytes) -> tuple[Rule | None, tuple[Reply, bool] | None]:
+        """In the pool: the chaos rule and, unless that rule delays the request or answers for it, the answer."""
+        rule = self.chaos_rule(scope)
+        if rule is not None and (rule.latency_ms or rule.status):
+            return rule, None
+        return rule, self.serve(scope, body, rule)
 
     def serve(self, scope, body: bytes, rule) -> tuple[Reply, bool]:
         """The request, in the pool; with a chaos rule that fails it, the change it makes ends FAILED."""
@@ -363,12 +389,12 @@ class Emulator:
                     return page, pretty
             if req.path.startswith("/_emulator"):
                 if req.method != "GET":  # an admin change may be one the store does not see (in memory)
-                    self.pipeline.responses.clear()
+                    self.forget_answers()
                 try:
                     admin = self.admin(req.method, req.path, query, raw, req.base_url, headers.get("authorization"))
                 finally:
                     if req.method != "GET":  # and again once it is made: answers read during it are not kept
-                        self.pipeline.responses.clear()
+                        self.forget_answers()
                 return admin, pretty
             return self.pipeline.handle(req), pretty
         except ApiError as e:
@@ -376,6 +402,11 @@ class Emulator:
         except Exception:
             log.error("unexpected error on %s %s\n%s", req.method, req.path, traceback.format_exc())
             return self.unexpected(scope), pretty
+
+    def forget_answers(self) -> None:
+        """Every cached answer is dropped (the front's and the pipeline's)."""
+        self.front.clear()
+        self.pipeline.responses.clear()
 
     def unexpected(self, scope) -> Reply:
         """The 500 for an exception nobody expected, in the envelope of the API the path belongs to."""

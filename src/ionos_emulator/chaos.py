@@ -152,6 +152,16 @@ class Chaos:
     def rules(self) -> list[Rule]:
         return [Rule(**r) for r in self.state().get("rules", [])]
 
+    def calm(self) -> bool:
+        """No rule and no enforced rate limit, as last read, and that reading still fresh (never reads the
+        store: the event loop asks)."""
+        read_at, state = self._cached
+        return (
+            time.monotonic() - read_at <= REFRESH_SECONDS
+            and not state.get("rules")
+            and not state.get("enforceRateLimits")
+        )
+
     @property
     def enforce_rate_limits(self) -> bool:
         return bool(self.state().get("enforceRateLimits"))

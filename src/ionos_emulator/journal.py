@@ -12,7 +12,7 @@ import datetime
 import itertools
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +22,20 @@ BODY_LIMIT = 64 * 1024
 # admin paths the journal leaves out: reading the journal (and probing health) would fill it with itself
 NOT_JOURNALED = ("/_emulator/journal", "/_emulator/health")
 TEXTUAL = ("json", "text/", "xml", "x-www-form-urlencoded", "event-stream")
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A request and its answer as they went by (the ASGI scope's parts, header bytes, bodies cut at twice
+    BODY_LIMIT), made into an entry's texts when it is first read: decoding headers and masking secrets for
+    every request would cost more than answering a cached GET."""
+
+    scope: dict[str, Any]
+    request_body: bytes
+    request_size: int
+    response_headers: list[tuple[bytes, bytes]]
+    response_body: bytes
+    response_size: int
 
 
 @dataclass
@@ -38,20 +52,28 @@ class Entry:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     chaos: str = ""  # the chaos rule that changed this answer, if one did
-    # the bodies as they came (cut at twice BODY_LIMIT) and their content types, made into the two texts
-    # above when the entry is first read: masking parses JSON, which recording every request would pay
-    raw: tuple[tuple[bytes, int, str], tuple[bytes, int, str]] | None = field(default=None, repr=False, compare=False)
+    raw: Raw | None = field(default=None, repr=False, compare=False)
 
-    def read(self) -> Entry:
-        if self.raw is not None:
-            (req, req_size, req_type), (resp, resp_size, resp_type) = self.raw
-            self.request_body = _body(req, req_type, req_size)
-            self.response_body = _body(resp, resp_type, resp_size)
+    def read(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
+        """The entry with its texts made from `raw` (once); `url_of(scope)` is the URL the client addressed."""
+        raw = self.raw
+        if raw is not None:
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.scope.get("headers") or ()]
+            self.request_headers = _safe_headers(headers)
+            self.caller = caller_of(dict((k.lower(), v) for k, v in headers).get("authorization"))
+            query = (raw.scope.get("query_string") or b"").decode("latin-1")
+            self.url = url_of(raw.scope) + (f"?{query}" if query else "")
+            answered = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.response_headers)
+            self.response_headers = _safe_headers(answered)
+            self.request_body = _body(raw.request_body, self.request_headers.get("content-type", ""), raw.request_size)
+            self.response_body = _body(
+                raw.response_body, self.response_headers.get("content-type", ""), raw.response_size
+            )
             self.raw = None
         return self
 
     def public(self) -> dict[str, Any]:
-        out = asdict(self.read())
+        out = asdict(self)
         del out["raw"]
         out["time"] = _iso(self.time)
         return out
@@ -79,13 +101,9 @@ def caller_of(authorization: str | None) -> str:
     return ""
 
 
-def _kept(raw: bytes, headers: Mapping[str, str]) -> tuple[bytes, int, str]:
-    """What a body's text is made from later: all of it while masking could still parse it, else (JSON cut
-    short is shown as text) the part shown."""
-    content_type = headers.get("content-type", "")
-    if content_type and not any(t in content_type for t in TEXTUAL):  # shown by its size only
-        return b"", len(raw), content_type
-    return (raw if len(raw) <= BODY_LIMIT * 2 else raw[:BODY_LIMIT]), len(raw), content_type
+def _cut(raw: bytes) -> bytes:
+    """All of a body while masking could still parse it, else the part shown (JSON cut short is text)."""
+    return raw if len(raw) <= BODY_LIMIT * 2 else raw[:BODY_LIMIT]
 
 
 def _body(raw: bytes, content_type: str, size: int) -> str:
@@ -107,9 +125,10 @@ def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 class Journal:
-    def __init__(self, size: int):
+    def __init__(self, size: int, url_of: Callable[[dict[str, Any]], str] = lambda scope: ""):
         self.entries: deque[Entry] = deque(maxlen=max(size, 1))
         self.enabled = size > 0
+        self.url_of = url_of  # the URL a request's client addressed, from its scope
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -118,34 +137,26 @@ class Journal:
         *,
         started: float,
         duration: float,
-        method: str,
-        url: str,
-        request_headers: Iterable[tuple[str, str]],
+        scope: dict[str, Any],
         request_body: bytes,
         status: int,
-        response_headers: Mapping[str, str],
+        response_headers: list[tuple[bytes, bytes]],
         response_body: bytes,
         chaos: str = "",
     ) -> None:
-        path = url.split("?", 1)[0]
+        path = scope.get("path") or ""
         if not self.enabled or any(marker in path for marker in NOT_JOURNALED):
             return
-        raw_headers = [(k.lower(), v) for k, v in request_headers]
-        req_headers = _safe_headers(raw_headers)
-        resp_headers = _safe_headers(response_headers.items())
-        entry = Entry(
-            seq=0,
-            time=started,
-            method=method,
-            url=url,
-            status=status,
-            duration_ms=round(duration * 1000, 3),
-            caller=caller_of(dict(raw_headers).get("authorization")),
-            request_headers=req_headers,
-            raw=(_kept(request_body, req_headers), _kept(response_body, resp_headers)),
-            response_headers=resp_headers,
-            chaos=chaos,
+        raw = Raw(
+            scope,
+            _cut(request_body),
+            len(request_body),
+            response_headers,
+            _cut(response_body),
+            len(response_body),
         )
+        method, took_ms = scope["method"].upper(), round(duration * 1000, 3)
+        entry = Entry(0, started, method, "", status, took_ms, "", chaos=chaos, raw=raw)
         with self._lock:
             entry.seq = next(self._seq)
             self.entries.append(entry)
@@ -153,9 +164,9 @@ class Journal:
     def select(self, query: Mapping[str, str]) -> list[Entry]:
         """Entries after `after` (a seq), matching `method`, `status` (a code or a class like 4xx), `path` (a
         substring of the URL) and `caller`; the newest `limit` of them, oldest first."""
-        with self._lock:
-            entries = list(self.entries)
         after = int(query.get("after") or 0)
+        with self._lock:  # made into texts once, by whichever reader comes first
+            entries = [e.read(self.url_of) for e in self.entries if e.seq > after]
         method = (query.get("method") or "").upper()
         status = query.get("status") or ""
         path = query.get("path") or ""
@@ -163,15 +174,13 @@ class Journal:
         out = [
             e
             for e in entries
-            if e.seq > after
-            and (not method or e.method == method)
+            if (not method or e.method == method)
             and (not status or str(e.status) == status or (status.endswith("xx") and str(e.status)[0] == status[0]))
             and (not path or path in e.url)
             and (not caller or caller == e.caller)
         ]
         limit = int(query.get("limit") or 1000)
-        with self._lock:  # masked once, by whichever reader comes first
-            return [e.read() for e in out[-limit:]] if limit > 0 else []
+        return out[-limit:] if limit > 0 else []
 
     def clear(self) -> None:
         with self._lock:

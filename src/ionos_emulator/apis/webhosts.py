@@ -9,6 +9,7 @@ it is gone (a forced failure of the deletion leaves it serving), and an entry le
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -23,6 +24,7 @@ HOSTS = "webhosts"  # the names a row claims, in its internal part
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
+@functools.lru_cache(maxsize=1024)  # asked for the Host of every request
 def is_address(host: str) -> bool:
     """Whether `host` is an IPv4 or IPv6 address rather than a name."""
     try:

@@ -33,9 +33,10 @@ class Cached:
     payload: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...]
+    reuse: Any = None  # the Reply's own (gateway/front.py keeps it with the answer)
 
     def reply(self) -> Reply:
-        return Reply(self.status, self.payload, dict(self.headers), content_type=self.content_type)
+        return Reply(self.status, self.payload, dict(self.headers), content_type=self.content_type, reuse=self.reuse)
 
 
 class ResponseCache:
@@ -55,39 +56,49 @@ class ResponseCache:
             return self._get(key, version, handler)
 
     def _get(self, key: Any, version: int, handler: Callable[..., Any] | None) -> Reply | None:
+        entry = self._entry(key, version)
+        if entry is None or entry.handler is not handler:
+            return None
+        self.hits += 1
+        return entry.reply()
+
+    def entry(self, key: Any, version: int) -> Cached | None:
+        """The entry itself, for a caller that checks its handler on its own (gateway/front.py)."""
+        with self._lock:
+            return self._entry(key, version)
+
+    def _entry(self, key: Any, version: int) -> Cached | None:
         if version != self.version:  # the store moved: nothing remembered may be right any more
             self._clear()
             self.version = version
             return None
         entry = self._entries.get(key)
-        if entry is None or entry.handler is not handler:
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry.reply()
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
 
     def put(
         self, key: Any, version: int, handler: Callable[..., Any] | None, reply: Reply, epoch: int | None = None
-    ) -> None:
+    ) -> bool:
         """Remembers `reply`, whose body is already the encoded payload; not if the cache was cleared since
-        `epoch` (`self.epoch` as read before the answer was made)."""
+        `epoch` (`self.epoch` as read before the answer was made). Whether it was kept."""
         assert isinstance(reply.body, bytes)
         with self._lock:
-            if epoch is None or epoch == self.epoch:
-                self._put(key, version, handler, reply)
+            return (epoch is None or epoch == self.epoch) and self._put(key, version, handler, reply)
 
-    def _put(self, key: Any, version: int, handler: Callable[..., Any] | None, reply: Reply) -> None:
+    def _put(self, key: Any, version: int, handler: Callable[..., Any] | None, reply: Reply) -> bool:
         if version != self.version or len(reply.body) > self.max_bytes // 8:
-            return
+            return False
         old = self._entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old.payload)
-        entry = Cached(handler, reply.status, reply.body, reply.content_type, tuple(reply.headers.items()))
+        entry = Cached(handler, reply.status, reply.body, reply.content_type, tuple(reply.headers.items()), reply.reuse)
         self._entries[key] = entry
         self.bytes += len(entry.payload)
         while self.bytes > self.max_bytes or len(self._entries) > self.max_entries:
             _, dropped = self._entries.popitem(last=False)
             self.bytes -= len(dropped.payload)
+        return True
 
     def clear(self) -> None:
         with self._lock:

@@ -24,6 +24,8 @@ class Reply:
     body: Any = None  # a JSON-able object, raw bytes/str, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # set by the pipeline on an answer the response cache holds: what it takes to serve it again (gateway/front.py)
+    reuse: Any = None
 
 
 Handler = Callable[["Ctx"], Reply]

@@ -12,6 +12,7 @@ which tells the identity and response caches whether anything stored may have ch
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,18 @@ class Request:
     body: bytes
     base_url: str  # scheme://host[:port] as the client addressed us
     client: str = ""  # the peer's address (failed logins are limited per address)
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """A cached answer's operation and caller, so that the front (gateway/front.py) can serve it again."""
+
+    mount: Mount
+    op_id: str
+    handler: Callable[..., Any] | None  # the handler that made it: a test may replace it
+    caller: str  # whose calls the rate limit counts
+    expires: float  # when the caller's credentials lapse by the clock alone (a token's expiry; inf for Basic)
+    headers: tuple[tuple[str, str], ...]  # the answer's own headers, without the per-request ones
 
 
 class SpecViolation(Exception):
@@ -228,7 +241,8 @@ class Pipeline:
             return None
         reply = self.responses.get(key, version, mount.api.handlers.get(ctx.op.id))
         if reply is not None:
-            self.observe(mount, ctx)
+            self.observe(mount, ctx.op.id)
+            reply.reuse = self.reuse(mount, ctx, reply)
         return reply
 
     def remember(
@@ -249,17 +263,30 @@ class Pipeline:
             reply.body = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if wants_pretty(ctx.query) else 0)
         except TypeError:  # not JSON-able: left to the sender, which answers the bug as one
             return
-        self.responses.put(key, version, mount.api.handlers.get(ctx.op.id), reply, epoch)
+        if self.responses.put(key, version, mount.api.handlers.get(ctx.op.id), reply, epoch):
+            reply.reuse = self.reuse(mount, ctx, reply)
 
-    def observe(self, mount: Mount, ctx: Ctx) -> None:
+    def reuse(self, mount: Mount, ctx: Ctx, reply: Reply) -> Reuse:
+        """What serving this cached answer again takes without the pipeline (gateway/front.py)."""
+        authorization = ctx.headers.get("authorization")
+        return Reuse(
+            mount=mount,
+            op_id=ctx.op.id,
+            handler=mount.api.handlers.get(ctx.op.id),
+            caller=self.caller_key(ctx),
+            expires=self.services.identity.expires(authorization) if ctx.caller else math.inf,
+            headers=tuple(reply.headers.items()),
+        )
+
+    def observe(self, mount: Mount, op_id: str) -> None:
         if self.seen.label:
-            self.seen.coverage.setdefault(f"{mount.api.name}:{ctx.op.id}", set()).add(self.seen.label)
+            self.seen.coverage.setdefault(f"{mount.api.name}:{op_id}", set()).add(self.seen.label)
 
     def dispatch(self, mount: Mount, ctx: Ctx) -> Reply:
         """The handler; a change runs inside one transaction with its request record and the response check,
         so concurrent changes (other workers, other processes on the same database) cannot interleave."""
         handler: Callable[[Ctx], Reply] | None = mount.api.handlers.get(ctx.op.id)
-        self.observe(mount, ctx)
+        self.observe(mount, ctx.op.id)
         if handler is None:
             raise not_implemented(
                 f"Operation {ctx.op.id} ({ctx.op.method} {ctx.op.path}) is not implemented by the emulator"
@@ -310,14 +337,22 @@ class Pipeline:
     def throttle(self, ctx: Ctx) -> int:
         """Counts the caller's calls this minute; past the limit, with enforced rate limits (a chaos setting,
         /_emulator/chaos), the call answers 429 with Retry-After. Returns the count."""
-        key = ctx.caller.user_id if ctx.caller else "-"
-        minute = int(ctx.now // 60)
-        m, n = self._calls.get(key, (minute, 0))
-        n = n + 1 if m == minute else 1
-        self._calls[key] = (minute, n)
+        n = self.count_call(self.caller_key(ctx), ctx.now)
         if n > RATE_LIMIT and self.enforce_rate_limits():
             wait = str(max(1, int(60 - ctx.now % 60)))
             raise ApiError(429, "Rate limit exceeded", headers={**self.rate_headers(n), "Retry-After": wait})
+        return n
+
+    @staticmethod
+    def caller_key(ctx: Ctx) -> str:
+        return ctx.caller.user_id if ctx.caller else "-"
+
+    def count_call(self, caller: str, now: float) -> int:
+        """The caller's calls this minute, this one included."""
+        minute = int(now // 60)
+        m, n = self._calls.get(caller, (minute, 0))
+        n = n + 1 if m == minute else 1
+        self._calls[caller] = (minute, n)
         return n
 
     def rate_headers(self, calls: int) -> dict[str, str]:

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import os
 import uuid
 from dataclasses import dataclass
@@ -412,6 +413,14 @@ class Identity:
             self._cache.clear()
         self._cache[authorization] = (gen, principal, expires)
         return principal
+
+    def expires(self, authorization: str | None) -> float:
+        """When credentials that `authenticate` accepted stop being accepted, on the emulated clock without a
+        change to the store (a token's expiry; never for Basic: inf); -inf when they are not known here."""
+        cached = self._cache.get(authorization or "")
+        if cached is None:
+            return -math.inf
+        return math.inf if cached[2] is None else cached[2]
 
     def _authenticate(self, authorization: str, source: str = "") -> tuple[Principal, float | None]:
         scheme, _, cred = authorization.partition(" ")

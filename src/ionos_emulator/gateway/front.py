@@ -1,0 +1,78 @@
+"""The front of the response cache: a GET the pipeline answered from its cache (or just put there) is served
+again on the event loop, without the trip to the request pool, while the store provably has not moved.
+
+Only where the store's version is read without I/O (`Store.peek_version`; SQLite: the data_version of a
+connection that never writes, which every commit of every connection and process moves). It is read on the
+loop BEFORE the request goes to the pool, and the answer is kept under that reading: a commit at any time
+after it (before, during or after the answer was made) makes the entry a miss. PostgreSQL has no such
+reading: its GETs stay with the pipeline's cache, which reads the version in the pool.
+
+Never served: while chaos has a rule or enforces rate limits, or its view of them is older than its refresh
+period (`Chaos.calm`); once the caller's token has expired by the emulated clock; when a test has replaced
+the handler; after an admin change (`clear`). Per request still: X-RateLimit-* (counted as the pipeline
+counts), coverage observations, the journal entry (app.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..store import Store
+from .cache import ResponseCache
+from .context import Reply
+from .pipeline import Pipeline, Reuse
+
+Ticket = tuple[int, int]  # (the store's peeked version, the front's epoch) before the pool made the answer
+
+
+def request_key(scope: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything of a request a handler could see (the pipeline's own key is made of the same parts)."""
+    server = scope.get("server")
+    return (
+        scope.get("scheme"),
+        tuple(server) if server else None,
+        scope.get("raw_path") or scope.get("path"),
+        scope.get("query_string"),
+        tuple(h if type(h) is tuple else tuple(h) for h in scope["headers"]),  # uvicorn's are tuples already
+    )
+
+
+class Front:
+    def __init__(self, store: Store, pipeline: Pipeline, calm: Callable[[], bool]):
+        self.store, self.pipeline, self.calm = store, pipeline, calm
+        self.answers = ResponseCache()
+
+    def serve(self, scope: dict[str, Any]) -> tuple[Reply | None, Ticket | None]:
+        """The answer, if the front has it; else None and the ticket to `keep` the pool's answer under (None:
+        the answer cannot be kept here)."""
+        if scope["method"] != "GET" or not self.calm():
+            return None, None
+        version = self.store.peek_version()
+        if version is None:
+            return None, None
+        ticket = (version, self.answers.epoch)
+        entry = self.answers.entry(request_key(scope), version)
+        if entry is None:
+            return None, ticket
+        reuse: Reuse = entry.reuse
+        now = self.pipeline.services.lifecycle.clock.now()
+        if now >= reuse.expires or reuse.mount.api.handlers.get(reuse.op_id) is not entry.handler:
+            return None, ticket
+        self.answers.hits += 1
+        self.pipeline.observe(reuse.mount, reuse.op_id)
+        reply = entry.reply()
+        reply.headers.update(self.pipeline.rate_headers(self.pipeline.count_call(reuse.caller, now)))
+        return reply, None
+
+    def keep(self, scope: dict[str, Any], ticket: Ticket | None, reply: Reply) -> None:
+        """Keeps the pool's answer under the ticket `serve` gave before it was made, if the pipeline cached it."""
+        reuse: Reuse | None = reply.reuse
+        if ticket is None or reuse is None or not isinstance(reply.body, bytes):
+            return
+        version, epoch = ticket
+        kept = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type, reuse)
+        self.answers.put(request_key(scope), version, reuse.handler, kept, epoch)
+
+    def clear(self) -> None:
+        self.answers.clear()
