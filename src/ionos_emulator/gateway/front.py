@@ -1,11 +1,11 @@
 """The front of the response cache: a GET the pipeline answered from its cache (or just put there) is served
 again on the event loop, without the trip to the request pool, while the store provably has not moved.
 
-Only where the store's version is read without I/O (`Store.peek_version`; SQLite: the data_version of a
-connection that never writes, which every commit of every connection and process moves). It is read on the
-loop BEFORE the request goes to the pool, and the answer is kept under that reading: a commit at any time
-after it (before, during or after the answer was made) makes the entry a miss. PostgreSQL has no such
-reading: its GETs stay with the pipeline's cache, which reads the version in the pool.
+The store's version is read on the loop without blocking it: SQLite's data_version of a connection that
+never writes, which every commit of every connection and process moves (`Store.peek_version`, no I/O), or
+PostgreSQL's change counter over an async connection (`Store.peek_version_async`). It is read BEFORE the
+request goes to the pool, and the answer is kept under that reading: a commit at any time after it (before,
+during or after the answer was made) makes the entry a miss.
 
 Never served: while chaos has a rule or enforces rate limits, or its view of them is older than its refresh
 period (`Chaos.calm`); once the caller's token has expired by the emulated clock; when a test has replaced
@@ -43,12 +43,14 @@ class Front:
         self.store, self.pipeline, self.calm = store, pipeline, calm
         self.answers = ResponseCache()
 
-    def serve(self, scope: dict[str, Any]) -> tuple[Reply | None, Ticket | None]:
+    async def serve(self, scope: dict[str, Any]) -> tuple[Reply | None, Ticket | None]:
         """The answer, if the front has it; else None and the ticket to `keep` the pool's answer under (None:
         the answer cannot be kept here)."""
         if scope["method"] != "GET" or not self.calm():
             return None, None
         version = self.store.peek_version()
+        if version is None:
+            version = await self.store.peek_version_async()
         if version is None:
             return None, None
         ticket = (version, self.answers.epoch)

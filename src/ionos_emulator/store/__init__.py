@@ -15,9 +15,9 @@ from .sqlite import SqliteDialect
 def open_store(data_dir: str, database: str = "") -> Store:
     if database.startswith(("postgresql://", "postgres://")):
         # imported only when used: psycopg is optional
-        from .postgres import PostgresDialect
+        from .postgres import AsyncChanges, PostgresDialect
 
-        return SqlStore(lambda migrate: PostgresDialect(database, migrate))
+        return SqlStore(lambda migrate: PostgresDialect(database, migrate), peek_async=AsyncChanges(database).read)
     if database:
         raise ValueError(f"unsupported database URL {database!r} (use postgresql://... or nothing for SQLite)")
     return SqlStore(lambda migrate: SqliteDialect(data_dir, migrate), peekable=True)

@@ -183,6 +183,11 @@ class Store(Protocol):
         reading it is I/O (PostgreSQL). Not comparable with `version`."""
         ...
 
+    async def peek_version_async(self) -> int | None:
+        """Where `peek_version` is None: such a number read on the event loop without blocking it
+        (PostgreSQL: the change counter over an async connection); None when it cannot be had."""
+        ...
+
     # -- identity and settings: a global key/value map of JSON values -------------------------------
     def kv_get(self, key: str) -> Any:
         """The value stored under the key, or None."""

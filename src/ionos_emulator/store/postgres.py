@@ -11,6 +11,7 @@ acknowledged), and the next statement connects again, so the emulator recovers b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -158,6 +159,38 @@ class PostgresDialect:
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
+
+
+class AsyncChanges:
+    """The change counter read from the event loop (`Store.peek_version_async`) over an async connection of
+    its own, so the loop never waits on the database; None when the database is away (the request then goes
+    to the pool, where its own statements answer 503)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._db: psycopg.AsyncConnection[TupleRow] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def read(self) -> int | None:
+        loop = asyncio.get_running_loop()
+        try:
+            db = self._db
+            if db is None or self._loop is not loop or db.closed or db.broken:
+                # a connection belongs to the loop it was made on (tests run one loop per request)
+                self._db = None
+                db = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                self._db, self._loop = db, loop
+            cur = await db.execute("SELECT n FROM changes WHERE one = 1")
+            row = await cur.fetchone()
+        except psycopg.Error:
+            self._db = None
+            return None
+        return int(row[0]) if row else None
+
+    async def close(self) -> None:
+        if self._db is not None and self._loop is asyncio.get_running_loop():
+            await self._db.close()
+        self._db = None
 
 
 def _reachable(run: Callable[[], _T]) -> _T:

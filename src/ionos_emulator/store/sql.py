@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -139,12 +139,18 @@ class SqlStore(Store):
     `version()` is one counter for the process (not per connection), so a commit on one thread's
     connection moves it for every thread; the keyset anchors it tags are guarded by their own lock."""
 
-    def __init__(self, connect: Callable[[bool], Dialect], peekable: bool = False):
+    def __init__(
+        self,
+        connect: Callable[[bool], Dialect],
+        peekable: bool = False,
+        peek_async: Callable[[], Awaitable[int | None]] | None = None,
+    ):
         """`connect(migrate)` opens one connection; the first one made (migrate=True) also creates or
         migrates the schema, here rather than in the middle of a request. `peekable`: the dialect reads its
-        `data_version` without I/O (`peek_version`)."""
+        `data_version` without I/O (`peek_version`); else `peek_async` reads a version on the event loop."""
         self._connect = connect
         self._peekable = peekable
+        self._peek_async = peek_async
         self._probe: Dialect | None = None  # peek_version's own connection, which never writes
         self._mine = _PerThread()
         self._all: builtins.list[Dialect] = []  # every thread's connection, closed together
@@ -383,6 +389,9 @@ class SqlStore(Store):
                     self._all.append(self._probe)
                 probe = self._probe
         return probe.data_version()
+
+    async def peek_version_async(self) -> int | None:
+        return await self._peek_async() if self._peek_async is not None else None
 
     # -- key/value (identity, keys, contract) -------------------------------------------------------
     def kv_get(self, key: str) -> Any:
