@@ -1,6 +1,6 @@
 """A soak run: one `ionos-emulator serve` process under a mixed load held for a bounded time, then its figures.
 
-The load, each kind on its own client thread(s) with keep-alive connections: reads (GET data centers, depth
+The load, each kind on its own client process(es) with keep-alive connections: reads (GET data centers, depth
 1), writes (create a data center, poll its request until DONE, delete it, poll again: the store stays the same
 size, so memory should stay flat), DNS queries over UDP (dnspython) into a zone of 200 records, and logins
 (an Auth API token made and deleted again). Before the load, an idle figure: one reader alone.
@@ -11,11 +11,13 @@ p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and a
     python bench/soak.py                 # 60 s
     python bench/soak.py --duration 10   # shorter
     python bench/soak.py --src ../other/src   # another checkout's emulator, as a baseline of the same run
+    python bench/soak.py --rate 0        # unpaced: every client as fast as it can (saturates the machine)
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -24,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import dns.message
@@ -65,6 +68,24 @@ class Tally:
         self.errors: dict[str, int] = defaultdict(int)
         self.samples: dict[str, list[str]] = defaultdict(list)
 
+    def __getstate__(self) -> dict:  # sent back from a client's process
+        return {"latencies": dict(self.latencies), "errors": dict(self.errors), "samples": dict(self.samples)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+        self.merge_state(state)
+
+    def merge(self, other: Tally) -> None:
+        self.merge_state(other.__getstate__())
+
+    def merge_state(self, state: dict) -> None:
+        for kind, values in state["latencies"].items():
+            self.latencies[kind] += values
+        for kind, n in state["errors"].items():
+            self.errors[kind] += n
+        for kind, samples in state["samples"].items():
+            self.samples[kind] += samples
+
     def record(self, kind: str, started: float, ok: bool, what: str = "") -> None:
         took = time.perf_counter() - started
         with self.lock:
@@ -73,6 +94,36 @@ class Tally:
                 self.errors[kind] += 1
                 if len(self.samples[kind]) < 3:
                     self.samples[kind].append(what)
+
+
+class Pace:
+    """Holds one client thread to `rate` operations per second (0: as fast as it can). A paced load measures
+    latency under load; an unpaced one saturates the two cores, and then measures the queue."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = time.perf_counter()
+
+    def wait(self) -> None:
+        if self.interval:
+            self.next += self.interval
+            delay = self.next - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            else:  # behind: start again from now rather than send a burst to catch up
+                self.next = time.perf_counter()
+
+
+RATE = 0.0  # operations per second of each client thread (--rate)
+
+
+def run_client(fn, args: tuple, until: float, rate: float) -> Tally:
+    """One client (in a process of its own), until `until`; what it measured."""
+    global RATE
+    RATE = rate
+    tally = Tally()
+    fn(*args, tally, until)
+    return tally
 
 
 def timed(tally: Tally, kind: str, fn, expect: tuple[int, ...]):
@@ -88,8 +139,10 @@ def timed(tally: Tally, kind: str, fn, expect: tuple[int, ...]):
 
 
 def reader(url: str, tally: Tally, until: float, kind: str = "read") -> None:
+    pace = Pace(RATE)
     with httpx.Client(base_url=url, auth=OWNER, timeout=30) as c:
         while time.time() < until:
+            pace.wait()
             timed(tally, kind, lambda: c.get(DCS, params={"depth": 1}), (200,))
 
 
@@ -102,8 +155,10 @@ def writer(url: str, tally: Tally, until: float) -> None:
             time.sleep(0.01)
 
     body = {"properties": {"name": "soak", "location": "de/fra"}}
+    pace = Pace(RATE / 4)  # a cycle is four or more requests
     with httpx.Client(base_url=url, auth=OWNER, timeout=30) as c:
         while time.time() < until:
+            pace.wait()
             r = timed(tally, "write", lambda: c.post(DCS, json=body), (202,))
             if r is None:
                 continue
@@ -116,7 +171,9 @@ def writer(url: str, tally: Tally, until: float) -> None:
 
 def resolver(dns_port: int, tally: Tally, until: float) -> None:
     i = 0
+    pace = Pace(RATE)
     while time.time() < until:
+        pace.wait()
         i += 1
         name = f"h{i % 200}.{ZONE}"
         started = time.perf_counter()
@@ -128,8 +185,10 @@ def resolver(dns_port: int, tally: Tally, until: float) -> None:
 
 
 def login(url: str, tally: Tally, until: float) -> None:
+    pace = Pace(RATE / 2)
     with httpx.Client(base_url=url, timeout=30) as c:
         while time.time() < until:
+            pace.wait()
             if timed(tally, "login", lambda: c.get("/auth/v1/tokens/generate", auth=OWNER), (200,)) is not None:
                 # the user's tokens are bounded (100): each one made is deleted again
                 timed(
@@ -174,7 +233,15 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of mixed load (default 60)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of the idle figure first (default 5)")
     parser.add_argument("--src", default=str(ROOT / "src"), help="the emulator's source tree (default: this one)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="requests per second of each of the six client threads (default 50, about 300/s in all; 0: unpaced)",
+    )
     args = parser.parse_args()
+    global RATE
+    RATE = args.rate
 
     port, dns_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
@@ -201,30 +268,35 @@ def main() -> int:
         tally = Tally()
         until = time.time() + args.duration
         rss_start = rss_mb(server.pid)
-        threads = [
-            threading.Thread(target=reader, args=(url, tally, until)),
-            threading.Thread(target=reader, args=(url, tally, until)),
-            threading.Thread(target=writer, args=(url, tally, until)),
-            threading.Thread(target=writer, args=(url, tally, until)),
-            threading.Thread(target=resolver, args=(dns_port, tally, until)),
-            threading.Thread(target=login, args=(url, tally, until)),
+        # each client in a process of its own: client threads would share one interpreter lock and measure
+        # their wait for it as the server's latency
+        jobs = [
+            (reader, (url,)),
+            (reader, (url,)),
+            (writer, (url,)),
+            (writer, (url,)),
+            (resolver, (dns_port,)),
+            (login, (url,)),
         ]
-        for t in threads:
-            t.start()
-        rss_mid = None
-        while any(t.is_alive() for t in threads):
-            time.sleep(0.5)
-            if rss_mid is None and time.time() > until - args.duration / 2:
-                rss_mid = rss_mb(server.pid)
+        rss_at: list[float] = []  # at each tenth of the run: memory that levels off is bounded caches filling
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(run_client, fn, args_, until, RATE) for fn, args_ in jobs]
+            while not all(f.done() for f in futures):
+                time.sleep(0.2)
+                if len(rss_at) < 10 and time.time() >= until - args.duration * (9 - len(rss_at)) / 10:
+                    rss_at.append(rss_mb(server.pid))
+            for f in futures:
+                tally.merge(f.result())
         rss_end = rss_mb(server.pid)
+        paced = f"each paced at {args.rate:g}/s" if args.rate else "unpaced"
         report(
-            "mixed load: 2 readers, 2 writers (create, poll, delete, poll), 1 DNS resolver, 1 login",
+            f"mixed load: 2 readers, 2 writers (create, poll, delete, poll), 1 DNS resolver, 1 login; {paced}",
             tally,
             args.duration,
         )
         idle_p50 = pct(idle.latencies["idle"], 50)
         load_p99 = pct([x for v in tally.latencies.values() for x in v], 99)
-        print(f"\nRSS MB: start {rss_start:.1f}, half-way {rss_mid or float('nan'):.1f}, end {rss_end:.1f}")
+        print(f"\nRSS MB: start {rss_start:.1f}, each tenth {' '.join(f'{r:.0f}' for r in rss_at)}, end {rss_end:.1f}")
         print(f"p99 under load / idle p50: {load_p99 / idle_p50:.1f}x")
         return 1 if sum(tally.errors.values()) else 0
     finally:
