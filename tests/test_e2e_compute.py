@@ -3,6 +3,9 @@ through the unmodified `ionoscloud` SDK, against a strict emulator process."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import ionoscloud
 import pytest
 from ionoscloud.rest import ApiException
@@ -139,6 +142,72 @@ def test_stopped_server_frees_cores_in_contract(client):
     _, _, h = servers.datacenters_servers_stop_post_with_http_info(dc.id, s.id)
     wait(client, h)
     assert cores() == before - 3
+
+
+def test_contract_usage_follows_every_change_and_the_limits_hold(emulator):
+    """resourceLimits' counters on a contract of its own (so they start at 0): creates, resizes, a stop,
+    deletes of a server and of a whole data center; past a limit the create is refused and nothing counts."""
+    number = 800000 + uuid.uuid4().int % 100000
+    owner = (f"usage-{number}@example.com", "Passw0rd!")
+    gb = 1024  # the limits and counters are in MB
+    limits = {"coresPerContract": 8, "ramPerContract": 16384, "hddLimitPerContract": 100 * gb}
+    made = emulator.admin(
+        "POST",
+        "contracts",
+        json={"contractNumber": number, "user": owner[0], "password": owner[1], "resourceLimits": limits},
+    )
+    assert made.status_code == 200, made.text
+    conf = ionoscloud.Configuration(host=emulator.cloud, username=owner[0], password=owner[1])
+    with ionoscloud.ApiClient(conf) as client:
+        servers, volumes = ionoscloud.ServersApi(client), ionoscloud.VolumesApi(client)
+
+        def usage():
+            lim = ionoscloud.ContractResourcesApi(client).contracts_get().items[0].properties.resource_limits
+            return lim.cores_provisioned, lim.ram_provisioned, lim.ssd_volume_provisioned, lim.hdd_volume_provisioned
+
+        def refused(call, *args) -> str:
+            with pytest.raises(ApiException) as e:
+                call(*args)
+            assert e.value.status == 422, e.value.body
+            return json.loads(e.value.body)["messages"][0]["message"]
+
+        def hdd(size):
+            return ionoscloud.Volume(
+                properties=ionoscloud.VolumeProperties(size=size, type="HDD", licence_type="LINUX")
+            )
+
+        assert usage() == (0, 0, 0, 0)
+        dc1, dc2 = new_dc(client, "usage-1"), new_dc(client, "usage-2")
+        a, _, h = servers.datacenters_servers_post_with_http_info(dc1.id, composite_server("a", cores=2, ram=2048))
+        wait(client, h)
+        vol, _, h = volumes.datacenters_volumes_post_with_http_info(dc1.id, hdd(30))
+        wait(client, h)
+        assert usage() == (2, 2048, 20 * gb, 30 * gb)  # the server and its inline SSD, the HDD
+        props = ionoscloud.ServerProperties(cores=4, ram=4096)
+        wait(client, servers.datacenters_servers_patch_with_http_info(dc1.id, a.id, props)[2])
+        patch = ionoscloud.VolumeProperties(size=40)
+        wait(client, volumes.datacenters_volumes_patch_with_http_info(dc1.id, vol.id, patch)[2])
+        assert usage() == (4, 4096, 20 * gb, 40 * gb)
+        wait(client, servers.datacenters_servers_stop_post_with_http_info(dc1.id, a.id)[2])
+        assert usage() == (0, 0, 20 * gb, 40 * gb)  # SHUTOFF frees cores and RAM
+        b, _, h = servers.datacenters_servers_post_with_http_info(dc2.id, composite_server("b", cores=6, ram=4096))
+        wait(client, h)
+        assert usage() == (6, 4096, 40 * gb, 40 * gb)
+        # past the limits: refused as before, and nothing is counted
+        too_many = ionoscloud.Server(properties=ionoscloud.ServerProperties(name="c", cores=3, ram=1024))
+        assert "[VDC-14-3]" in refused(servers.datacenters_servers_post, dc2.id, too_many)
+        assert "[VDC-14-6]" in refused(volumes.datacenters_volumes_post, dc2.id, hdd(61))
+        too_much_ram = ionoscloud.ServerProperties(ram=16384 + 256)  # 256 MB past the limit
+        assert "[VDC-14-4]" in refused(servers.datacenters_servers_patch, dc2.id, b.id, too_much_ram)
+        assert usage() == (6, 4096, 40 * gb, 40 * gb)
+        wait(client, servers.datacenters_servers_delete_with_http_info(dc2.id, b.id, delete_volumes=True)[2])
+        assert usage() == (0, 0, 20 * gb, 40 * gb)
+        # a whole data center goes with its stopped server, its volumes
+        wait(client, ionoscloud.DataCentersApi(client).datacenters_delete_with_http_info(dc1.id)[2])
+        assert usage() == (0, 0, 0, 0)
+        c, _, h = servers.datacenters_servers_post_with_http_info(dc2.id, composite_server("c", cores=8, ram=1024))
+        wait(client, h)  # the freed cores are there to use again
+        assert usage() == (8, 1024, 20 * gb, 0)
 
 
 def test_cube_server_rules(client):

@@ -75,6 +75,39 @@ def test_parallel_patches_lose_no_update(make_emulator):
         assert lan == "1"
 
 
+def test_parallel_creates_across_workers_fill_the_core_limit_exactly(make_emulator):
+    """60 parallel POSTs of 4-core servers on two worker processes against the default 200 cores: the limit
+    check and the contract's counter run in each create's transaction, so exactly 50 fit, and the counter
+    follows parallel deletes too."""
+    emu = make_emulator("counters", args=("--workers", "2"))
+    with emu.http() as http:
+        dc = _dc(http)
+        servers = f"/cloudapi/v6/datacenters/{dc}/servers"
+
+        def call(method: str, path: str, **kw) -> httpx.Response:
+            with httpx.Client(base_url=emu.url, auth=OWNER, timeout=30) as c:
+                return c.request(method, path, **kw)
+
+        def usage() -> tuple[int, int]:
+            limits = http.get("/cloudapi/v6/contracts").json()["items"][0]["properties"]["resourceLimits"]
+            assert limits["coresPerContract"] == 200
+            return limits["coresProvisioned"], limits["ramProvisioned"]
+
+        body = {"properties": {"name": "c", "cores": 4, "ram": 1024}}
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: call("POST", servers, json=body), range(60)))
+        made = [r.json()["id"] for r in answers if r.status_code == 202]
+        refused = [r for r in answers if r.status_code != 202]
+        assert len(made) == 50 and all(r.status_code == 422 and "VDC-14-3" in r.text for r in refused)
+        assert usage() == (200, 50 * 1024)
+        with ThreadPoolExecutor(16) as pool:
+            assert all(r.status_code == 202 for r in pool.map(lambda s: call("DELETE", f"{servers}/{s}"), made[:20]))
+        time.sleep(0.1)
+        http.get("/cloudapi/v6/requests")  # settles the deletes
+        assert len(http.get(servers).json()["items"]) == 30
+        assert usage() == (120, 30 * 1024)
+
+
 def test_sigkill_during_sustained_mutations_loses_nothing(make_emulator):
     emu = make_emulator("crash", args=("--workers", "2", "--timing", "realistic"))
     # short realistic timings: many requests are still QUEUED or RUNNING when the process dies

@@ -56,13 +56,19 @@ def build_world(emu) -> str:
 
 
 def world(emu) -> dict:
-    """What a client sees: every data center in depth, the users (ids and e-mails), the DNS zones."""
+    """What a client sees: every data center in depth, the users (ids and e-mails), the contract's usage."""
     auth = (emu.user, emu.password)
     dcs = httpx.get(emu.cloud_url + "/datacenters?depth=5", auth=auth).json()
     users = httpx.get(emu.cloud_url + "/um/users?depth=1", auth=auth).json()
     for doc in (dcs, users):
         doc.pop("_links", None)
-    return {"datacenters": dcs, "users": users}
+    return {"datacenters": dcs, "users": users, "usage": usage(emu)}
+
+
+def usage(emu) -> tuple[int, int]:
+    contract = httpx.get(emu.cloud_url + "/contracts", auth=(emu.user, emu.password)).json()["items"][0]
+    limits = contract["properties"]["resourceLimits"]
+    return limits["coresProvisioned"], limits["ramProvisioned"]
 
 
 def test_round_trip_restores_an_identical_state(emu):
@@ -74,7 +80,9 @@ def test_round_trip_restores_an_identical_state(emu):
     exported = httpx.get(emu.url + "/_emulator/snapshots/export")
     assert exported.status_code == 200 and exported.headers["content-type"] == "application/gzip"
 
+    assert before["usage"] == (1, 1024)
     emu.reset()
+    assert usage(emu) == (0, 0)  # the counters went with the rows
     (emu.data_dir / "objects" / "blob").unlink()
     with ionoscloud.ApiClient(emu.configuration()) as c:
         ionoscloud.DataCentersApi(c).datacenters_post(

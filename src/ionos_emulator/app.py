@@ -58,7 +58,10 @@ class Emulator:
         # password hash, a data plane) holds one thread, never the loop; the store gives each thread its own
         # connection and serialises write transactions
         self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="request")
-        self.store = open_store(settings.data_dir, settings.database)
+        self.mounts = Mounts(build_apis())
+        # the store keeps what the APIs count (the Cloud API's contract usage) with every write
+        counts = {kind: count for api in self.mounts.apis for kind, count in api.counts.items()}
+        self.store = open_store(settings.data_dir, settings.database, counts)
         self.clock = Clock(self.store)  # emulated time, shared by every API of this app (/_emulator/clock)
         self.identity = Identity(
             self.store,
@@ -73,7 +76,6 @@ class Emulator:
         self.dns_server: DnsServer | None = None
         self.https_server: HttpsServer | None = None
         self.services = Services(self.store, self.identity, self.lifecycle, settings)
-        self.mounts = Mounts(build_apis())
         from .s3 import S3Service, object_dir
 
         self.s3 = S3Service(self.services, object_dir(settings))  # Object Storage: before the JSON pipeline

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..identity import Identity, Principal
     from ..settings import Settings
     from ..spec import Operation
-    from ..store import Store
+    from ..store import Counts, Store
 
 
 @dataclass
@@ -59,6 +59,9 @@ class ApiModule:
     # its GET answers are a function of the store alone (no clock, no data plane): the response cache may
     # serve them again while the store is unchanged (gateway/cache.py)
     cached_reads: bool = False
+    # what its rows add to their contract's counters, kept by the store with every write (store.base.Counts):
+    # kind -> function(properties) -> {counter: amount}
+    counts: Counts = field(default_factory=dict)
 
     def handler(self, op_id: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:

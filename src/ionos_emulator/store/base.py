@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,6 +52,11 @@ class Row:
         return part
 
 
+# What a row of a kind adds to its tenant's counters: kind -> function(properties) -> {counter: amount}. An API
+# declares it (ApiModule.counts); the store keeps the sums (Store.counters) with every write of such a row.
+Counts = Mapping[str, Callable[[dict[str, Any]], Mapping[str, int]]]
+
+
 class Store(Protocol):
     """What the engine needs from a database.
 
@@ -71,6 +76,10 @@ class Store(Protocol):
       * Rollback: an exception leaving the outermost tx() rolls back everything written in it and is
         re-raised. (An exception leaving an inner tx() that the code inside the outer one catches
         does not roll anything back by itself.)
+      * Counters: every insert, update and delete_tree of a row of a counted kind moves the tenant's
+        counters by what the row adds now minus what it added before, in the same transaction (a call
+        outside tx() opens one of its own for both), so they are right after every commit, whichever
+        process wrote.
       * The writing methods (insert, update, delete_tree, insert_request, finish_request, kv_set,
         kv_delete) belong inside tx(); called outside one, each statement commits on its own and is
         not serialised with other writers' read-modify-writes. `reset` opens its own tx().
@@ -122,6 +131,11 @@ class Store(Protocol):
     def delete_tree(self, row: Row) -> int:
         """Delete the row and, if it has a path, every row of the tenant whose path lies below it
         (starts with `row.path + "/"`, any kind). Returns how many rows were deleted. Inside tx()."""
+        ...
+
+    def counters(self, tenant: int) -> dict[str, int]:
+        """The tenant's counters: for each counter name, the sum of what its rows of the counted kinds add
+        (the `counts` the store was opened with); a counter no row adds to is absent or 0."""
         ...
 
     def iter_all(self, tenant: int) -> Iterator[Row]:
@@ -221,7 +235,8 @@ class Store(Protocol):
         ...
 
     def import_tables(self, tables: dict[str, builtins.list[builtins.list[Any]]]) -> None:
-        """Replace everything with what export_tables gave, in one transaction: all or nothing."""
+        """Replace everything with what export_tables gave, in one transaction: all or nothing (the counters
+        made again from the rows)."""
         ...
 
     def close(self) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 import orjson
 
-from .base import Row, Store
+from .base import Counts, Row, Store
 
 # The tables, with the column types a dialect names: {serial} the seq primary key, {int} a 64-bit integer,
 # {real} a double, {blob} bytes, {ctext} text compared byte by byte (delete_tree's and kv_prefix's
@@ -40,12 +40,19 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_due ON requests (state, done_at);
 CREATE INDEX IF NOT EXISTS requests_by_tenant ON requests (tenant, seq);
 CREATE TABLE IF NOT EXISTS kv (key {ctext} PRIMARY KEY, value {blob} NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (
+  tenant {int} NOT NULL, name TEXT NOT NULL, value {int} NOT NULL, PRIMARY KEY (tenant, name)
+);
 """
-TABLES = ("resources", "requests", "kv")
+TABLES = ("resources", "requests", "kv", "counters")
+# The counters row that says they were made from the rows for these counted kinds (tenant 0 is no contract):
+# a data dir from before the table, or from before a kind was counted, is counted once when opened.
+COUNTED = "counted:"
 KEY_MAX = "\U0010ffff"  # above every character a key holds (its UTF-8 bytes too): a prefix's range ends there
 
 CURSORS = 10_000  # page anchors remembered; cleared whole when full
 _COLS = "seq, tenant, kind, id, parent, scope, link, path, doc"
+_KEY = "tenant=? AND kind=? AND parent=? AND id=?"
 _REQ = "SELECT seq, id, tenant, scope, created, run_at, done_at, state, doc, message FROM requests"
 _REQ_CORE = ("id", "tenant", "scope", "created", "run_at", "done_at", "state", "message", "seq")
 
@@ -142,13 +149,17 @@ class SqlStore(Store):
     def __init__(
         self,
         connect: Callable[[bool], Dialect],
+        counts: Counts | None = None,
         peekable: bool = False,
         peek_async: Callable[[], Awaitable[int | None]] | None = None,
     ):
         """`connect(migrate)` opens one connection; the first one made (migrate=True) also creates or
-        migrates the schema, here rather than in the middle of a request. `peekable`: the dialect reads its
-        `data_version` without I/O (`peek_version`); else `peek_async` reads a version on the event loop."""
+        migrates the schema, here rather than in the middle of a request. `counts`: what rows add to their
+        tenant's counters (Store.counters). `peekable`: the dialect reads its `data_version` without I/O
+        (`peek_version`); else `peek_async` reads a version on the event loop."""
         self._connect = connect
+        self._counts = dict(counts or {})
+        self._counted = COUNTED + ",".join(sorted(self._counts))
         self._peekable = peekable
         self._peek_async = peek_async
         self._probe: Dialect | None = None  # peek_version's own connection, which never writes
@@ -162,6 +173,12 @@ class SqlStore(Store):
         self._cursors: dict[tuple[int, str, str | None, int], tuple[int, int]] = {}
         self._cursors_lock = threading.Lock()
         self.dialect  # noqa: B018  (the first connection, which migrates)
+        if (
+            self._counts
+            and self.dialect.fetchone("SELECT 1 FROM counters WHERE tenant=0 AND name=?", (self._counted,)) is None
+        ):
+            with self.tx():
+                self._recount()
 
     @property
     def dialect(self) -> Dialect:
@@ -281,31 +298,78 @@ class SqlStore(Store):
         return n
 
     def insert(self, row: Row) -> None:
-        row.seq = self.dialect.insert(
-            "INSERT INTO resources (tenant, kind, id, parent, scope, link, path, doc) VALUES (?,?,?,?,?,?,?,?)",
-            (row.tenant, row.kind, row.id, row.parent, row.scope, row.link, row.path, orjson.dumps(row.doc)),
-        )
+        counted = row.kind in self._counts
+        with self.tx() if counted else nullcontext():  # the row and its counters in one transaction
+            row.seq = self.dialect.insert(
+                "INSERT INTO resources (tenant, kind, id, parent, scope, link, path, doc) VALUES (?,?,?,?,?,?,?,?)",
+                (row.tenant, row.kind, row.id, row.parent, row.scope, row.link, row.path, orjson.dumps(row.doc)),
+            )
+            if counted:
+                self._add(row.tenant, self._adds(row.kind, row.doc))
 
     def update(self, row: Row) -> None:
-        self.dialect.execute(
-            "UPDATE resources SET link=?, doc=? WHERE tenant=? AND kind=? AND parent=? AND id=?",
-            (row.link, orjson.dumps(row.doc), row.tenant, row.kind, row.parent, row.id),
-        )
+        key = (row.tenant, row.kind, row.parent, row.id)
+        counted = row.kind in self._counts
+        with self.tx() if counted else nullcontext():
+            old = self.dialect.fetchone(f"SELECT doc FROM resources WHERE {_KEY}", key) if counted else None
+            doc = orjson.dumps(row.doc)
+            self.dialect.execute(f"UPDATE resources SET link=?, doc=? WHERE {_KEY}", (row.link, doc, *key))
+            if old is not None:  # what it adds now minus what it added
+                self._add(row.tenant, self._adds(row.kind, row.doc), self._adds(row.kind, orjson.loads(old[0])))
 
     def delete_tree(self, row: Row) -> int:
         """Delete the row and everything whose path lies below it (a data center takes all it contains)."""
-        n = self.dialect.execute(
-            "DELETE FROM resources WHERE tenant=? AND kind=? AND parent=? AND id=?",
-            (row.tenant, row.kind, row.parent, row.id),
-        )
-        if row.path:
-            # the paths below "a/b" are the range ["a/b/", "a/b0"): "0" follows "/" in byte order
-            prefix = row.path + "/"
-            n += self.dialect.execute(
-                "DELETE FROM resources WHERE tenant=? AND path >= ? AND path < ?",
-                (row.tenant, prefix, prefix[:-1] + "0"),
-            )
-        return n
+        key = (row.tenant, row.kind, row.parent, row.id)
+        # the paths below "a/b" are the range ["a/b/", "a/b0"): "0" follows "/" in byte order
+        prefix = row.path + "/"
+        below, below_args = "tenant=? AND path >= ? AND path < ?", (row.tenant, prefix, prefix[:-1] + "0")
+        parts = [(_KEY, key), *([(below, below_args)] if row.path else [])]
+        with self.tx() if self._counts else nullcontext():
+            if self._counts:  # what the rows about to go add comes off their counters
+                kinds = ",".join("?" * len(self._counts))
+                for where, args in parts:
+                    sql = f"SELECT kind, doc FROM resources WHERE {where} AND kind IN ({kinds})"
+                    for kind, doc in list(self.dialect.rows(sql, (*args, *self._counts))):
+                        self._add(row.tenant, {}, self._adds(kind, orjson.loads(doc)))
+            return sum(self.dialect.execute(f"DELETE FROM resources WHERE {where}", args) for where, args in parts)
+
+    # -- counters (Store.counters): kept in the transaction of the row writes ------------------------
+    def counters(self, tenant: int) -> dict[str, int]:
+        return {
+            name: value
+            for name, value in self.dialect.rows("SELECT name, value FROM counters WHERE tenant=?", (tenant,))
+        }
+
+    def _adds(self, kind: str, doc: Any) -> Mapping[str, int]:
+        """What a row of `kind` with this document adds to its tenant's counters."""
+        props = doc.get("properties") if isinstance(doc, dict) else None
+        return self._counts[kind](props if isinstance(props, dict) else {})
+
+    def _add(self, tenant: int, new: Mapping[str, int], old: Mapping[str, int] | None = None) -> None:
+        for name in {*new, *(old or {})}:
+            delta = new.get(name, 0) - (old or {}).get(name, 0)
+            if delta:
+                self.dialect.execute(
+                    "INSERT INTO counters (tenant, name, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (tenant, name) DO UPDATE SET value = counters.value + excluded.value",
+                    (tenant, name, delta),
+                )
+
+    def _recount(self) -> None:
+        """The counters made again from the rows (inside tx()): on opening a data dir that has none yet, after
+        an import."""
+        sums: dict[tuple[int, str], int] = {}
+        if self._counts:
+            kinds = ",".join("?" * len(self._counts))
+            for tenant, kind, doc in self.dialect.rows(
+                f"SELECT tenant, kind, doc FROM resources WHERE kind IN ({kinds})", tuple(self._counts)
+            ):
+                for name, amount in self._adds(kind, orjson.loads(doc)).items():
+                    sums[tenant, name] = sums.get((tenant, name), 0) + amount
+        self.dialect.execute("DELETE FROM counters")
+        sums[0, self._counted] = 1
+        for (tenant, name), value in sums.items():
+            self.dialect.execute("INSERT INTO counters (tenant, name, value) VALUES (?, ?, ?)", (tenant, name, value))
 
     def iter_all(self, tenant: int) -> Iterator[Row]:
         for r in self.dialect.rows(f"SELECT {_COLS} FROM resources WHERE tenant=? ORDER BY seq", (tenant,)):
@@ -424,6 +488,7 @@ class SqlStore(Store):
         with self.tx():
             for statement in self.dialect.reset_statements():
                 self.dialect.execute(statement)
+            self._recount()  # no rows, so only the mark that the counters are kept
 
     # -- snapshots (snapshots.py) -------------------------------------------------------------------
     def export_tables(self) -> dict[str, builtins.list[builtins.list[Any]]]:
@@ -456,6 +521,7 @@ class SqlStore(Store):
             for key, value in tables["kv"]:
                 self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
             self.dialect.sync_sequences()
+            self._recount()  # a snapshot carries rows, not counters
 
     def close(self) -> None:
         with self._all_lock:

@@ -7,7 +7,7 @@ from ...engine.resources import bind
 from ...gateway.context import ApiModule
 
 # importing a family registers its kinds and handlers
-from . import compute, k8s, labels, misc, netservices, network, readonly, security, storage, um  # noqa: F401
+from . import compute, k8s, labels, misc, netservices, network, readonly, rules, security, storage, um  # noqa: F401
 from .model import CLOUD, REGISTRY
 
 API = ApiModule(
@@ -19,6 +19,7 @@ API = ApiModule(
     put_keeps_omitted=not CLOUD.put_replaces_all,
     slash_params=frozenset({"locationId"}),  # sub-locations: the SDKs send /locations/de/fra/2 as it is
     cached_reads=True,  # pending requests aside (the cache stands aside then), answers come from the store
+    counts=rules.COUNTS,  # the contract's usage, kept by the store (rules.usage)
 )
 API.handlers.update(compute.API_HANDLERS)
 bind(API.handlers, specs.load("cloud").operations, REGISTRY)

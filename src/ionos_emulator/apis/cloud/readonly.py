@@ -12,7 +12,7 @@ from ...store import Row
 from . import catalogue
 from .compute import handler
 from .model import Kind, catalogue_row, collection, single
-from .rules import usage
+from .rules import reserved_ips_in_use, usage
 
 LOCATION = Kind("location", "location", "locations", paginated=False)
 TEMPLATE = Kind("template", "template", "templates", paginated=False)
@@ -84,7 +84,7 @@ def contracts(ctx: Ctx) -> Reply:
     c = ctx.identity.contract(ctx.tenant)
     # what the Cloud API shows of a contract (the record also keeps its reseller relations)
     props = {k: c[k] for k in ("contractNumber", "owner", "status", "regDomain") if k in c}
-    props["resourceLimits"] = {**c["resourceLimits"], **usage(ctx)}
+    props["resourceLimits"] = {**c["resourceLimits"], **usage(ctx), "reservedIpsInUse": reserved_ips_in_use(ctx)}
     return Reply(
         200,
         {
