@@ -12,10 +12,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
 import pytest
 from fastjsonschema import JsonSchemaValueException
 
-from ionos_emulator.spec import _READ_ONLY_KW, _REF_PREFIX, _WRITE_ONLY_KW, APIS, load
+import ionos_emulator.spec as spec_module
+from ionos_emulator.spec import _READ_ONLY_KW, _REF_PREFIX, _WRITE_ONLY_KW, APIS, DATA_DIR, Spec, load
 from ionos_emulator.spec.compiled import compile_validator
 
 _STRINGS = {
@@ -189,7 +191,30 @@ def test_responses_agree(api):
     assert 0 < valid < total
 
 
-def test_a_lenient_response_takes_null_for_what_is_not_required():
+@pytest.fixture
+def compile_at_once(monkeypatch):
+    """Validators compiled on their first use (not after COMPILE_AFTER seconds of jsonschema)."""
+    monkeypatch.setattr(spec_module, "COMPILE_AFTER", 0.0)
+
+
+def test_a_validator_is_compiled_once_jsonschema_has_spent_long_enough_on_it(monkeypatch):
+    spec = Spec(orjson.loads((DATA_DIR / "dns.json").read_bytes()))
+    op = spec.operation("zonesPost")
+    key = ("req", op.id, False)
+    body = {"properties": {"zoneName": "example.com"}}
+    monkeypatch.setattr(spec_module, "COMPILE_AFTER", 3600.0)
+    for _ in range(3):
+        assert spec.body_errors(op, body) == []
+    assert key not in spec._compiled and spec._slow[key] > 0
+    monkeypatch.setattr(spec_module, "COMPILE_AFTER", spec._slow[key])
+    assert spec.body_errors(op, body) == []
+    assert spec._compiled[key] is not None
+    spent = spec._slow[key]
+    assert spec.body_errors(op, body) == []
+    assert spec._slow[key] == spent  # answered by the compiled validator alone
+
+
+def test_a_lenient_response_takes_null_for_what_is_not_required(compile_at_once):
     spec = load("dns")
     op = spec.operation("zonesFindById")
     body = {"id": "15f67991-0f51-4efc-a8ad-ef1fb31a480c", "type": "zone", "href": "/zones/x", "metadata": None}
@@ -204,7 +229,7 @@ def test_a_lenient_response_takes_null_for_what_is_not_required():
     ]
 
 
-def test_errors_are_worded_by_jsonschema_as_before():
+def test_errors_are_worded_by_jsonschema_as_before(compile_at_once):
     spec = load("dns")
     op = spec.operation("zonesPost")
     errors = spec.body_errors(op, {"properties": {"zoneName": 5}})
@@ -212,7 +237,7 @@ def test_errors_are_worded_by_jsonschema_as_before():
     assert spec._compiled[("req", op.id, False)] is not None
 
 
-def test_the_compiled_validator_never_fills_in_defaults():
+def test_the_compiled_validator_never_fills_in_defaults(compile_at_once):
     spec = load("cloud")
     op = spec.operation("datacentersServersPost")
     body = {"properties": {"name": "s", "cores": 1, "ram": 1024}}

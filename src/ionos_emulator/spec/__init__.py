@@ -32,10 +32,12 @@ OpenAPI 3.0 specifics handled here:
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 # every compiled spec in spec/data (tools/compile_specs.py and tools/compile_sdk_specs.py write them)
 APIS = tuple(sorted(p.stem for p in (Path(__file__).parent / "data").glob("*.json")))
 MAX_ERRORS = 5
+# seconds of jsonschema on one validator after which it is compiled (`Spec._errors`); compiling one costs
+# about 1 to 50 ms (the Cloud API's server POST about 11 ms)
+COMPILE_AFTER = 0.02
 
 # request bodies, before and beside the schema (docs/fidelity.md, "Bad input"): nesting deeper than any
 # request of any API (the Cloud API's deepest, a data center with servers, volumes and NICs inline, is about
@@ -609,6 +614,7 @@ class Spec:
         self._views: dict[str, dict] = {}
         self._validators: dict[tuple, Any] = {}
         self._compiled: dict[tuple, Any] = {}  # key of _validators -> its fast path (compiled.py), None if none
+        self._slow: collections.defaultdict[tuple, float] = collections.defaultdict(float)  # jsonschema's seconds
         self.fast_path = True  # False: jsonschema alone (bench/validate.py measures both)
         self._write_only: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
@@ -751,10 +757,12 @@ class Spec:
         return self._errors(key, v, body, "response body")
 
     def _errors(self, key: tuple, validator: Any, instance: Any, root_label: str) -> list[tuple[str, str]]:
-        """No errors where the compiled validator of `validator`'s schema accepts `instance` (the fast path,
-        built on first use); otherwise jsonschema's errors, worded by `_collect` as always."""
-        fast = self._compiled.get(key, False) if self.fast_path else None
-        if fast is False:
+        """No errors where the compiled validator of `validator`'s schema accepts `instance` (the fast path);
+        otherwise jsonschema's errors, worded by `_collect` as always. A validator is compiled once jsonschema
+        has spent COMPILE_AFTER seconds on it, about what compiling costs: one used a few times (most, in a
+        test run) never pays for compiling, one used often pays it once."""
+        fast = self._compiled.get(key) if self.fast_path else None
+        if fast is None and self.fast_path and key not in self._compiled and self._slow[key] >= COMPILE_AFTER:
             from .compiled import compile_validator
 
             fast = self._compiled[key] = compile_validator(validator.schema, lenient=key[0] == "resp")
@@ -763,8 +771,11 @@ class Spec:
                 fast(instance)
                 return []
             except Exception:  # refused, or could not tell: jsonschema decides and words it
-                pass
-        return _collect(validator, instance, root_label)
+                return _collect(validator, instance, root_label)
+        start = time.perf_counter()
+        errors = _collect(validator, instance, root_label)
+        self._slow[key] += time.perf_counter() - start
+        return errors
 
     def query_errors(self, op: Operation, query: Mapping[str, str]) -> list[tuple[str, str]]:
         return _param_errors(self._resolved_query_params(op), query, "query parameter")
