@@ -255,3 +255,10 @@ def test_what_does_not_translate_exactly_stays_on_jsonschema():
     fast({"id": None})
     with pytest.raises(JsonSchemaValueException):
         fast({"id": "set"})
+
+
+def test_a_schema_fastjsonschema_cannot_compile_stays_on_jsonschema():
+    defs: dict[str, Any] = {}
+    # a pattern Python's re refuses once fastjsonschema has made `$` into `\Z` inside a character class
+    assert compile_validator({"type": "string", "pattern": "^[a$]+$", "schemas": defs}, lenient=False) is None
+    assert compile_validator({"required": ["a", "a"], "schemas": defs}, lenient=False) is None
