@@ -5,7 +5,9 @@ It only answers "valid or not". Where it accepts, there are no errors; where it 
 words the errors as before, so messages never change. The one risk is accepting what jsonschema refuses,
 so the translation is exact or refused: a keyword whose meaning the two libraries might not share makes
 `compile_validator` return None (that validator stays on jsonschema). tests/test_compiled_validators.py
-runs both over bodies made from the specs and asserts they agree.
+runs both over bodies made from the specs and asserts they agree. (Exact for what JSON decodes to; a response
+body may hold a tuple where an array is wanted, which fastjsonschema takes and jsonschema does not: orjson
+writes it as an array, so the answer on the wire is valid either way.)
 """
 
 from __future__ import annotations
