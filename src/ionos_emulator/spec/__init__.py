@@ -32,10 +32,12 @@ OpenAPI 3.0 specifics handled here:
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 # every compiled spec in spec/data (tools/compile_specs.py and tools/compile_sdk_specs.py write them)
 APIS = tuple(sorted(p.stem for p in (Path(__file__).parent / "data").glob("*.json")))
 MAX_ERRORS = 5
+# seconds of jsonschema on one validator after which it is compiled (`Spec._errors`); compiling one costs
+# about 1 to 50 ms (the Cloud API's server POST about 11 ms)
+COMPILE_AFTER = 0.02
 
 # request bodies, before and beside the schema (docs/fidelity.md, "Bad input"): nesting deeper than any
 # request of any API (the Cloud API's deepest, a data center with servers, volumes and NICs inline, is about
@@ -608,6 +613,9 @@ class Spec:
         self._by_id = {op.id: op for op in self.operations}
         self._views: dict[str, dict] = {}
         self._validators: dict[tuple, Any] = {}
+        self._compiled: dict[tuple, Any] = {}  # key of _validators -> its fast path (compiled.py), None if none
+        self._slow: collections.defaultdict[tuple, float] = collections.defaultdict(float)  # jsonschema's seconds
+        self.fast_path = True  # False: jsonschema alone (bench/validate.py measures both)
         self._write_only: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
@@ -652,9 +660,12 @@ class Spec:
         return got
 
     def warm(self) -> None:
-        """Import jsonschema and build both schema views now (optional; e.g. from
-        a background thread at start-up) so the first request pays nothing."""
+        """Import jsonschema and fastjsonschema and build both schema views now (optional; e.g. from
+        a background thread at start-up) so the first request pays nothing. The compiled validators stay
+        lazy: compiling all of the Cloud API's request bodies alone takes about 0.15 s."""
         _validator_classes()
+        import fastjsonschema  # noqa: F401  (the fast path's first compile then pays no import)
+
         self._view("request")
         self._view("response")
 
@@ -725,7 +736,9 @@ class Spec:
             if op.body.get("required"):
                 return [("", "request body is required")]
             return []
-        errors = _string_errors(body) or _collect(self._request_validator(op, keep_omitted), body, "request body")
+        errors = _string_errors(body) or self._errors(
+            ("req", op.id, keep_omitted), self._request_validator(op, keep_omitted), body, "request body"
+        )
         if isinstance(body, dict) and body.get("id") and "properties" not in body:
             # {"id": ...} names an existing resource to attach (a CD-ROM image, a volume, a NIC, a user):
             # the clients send no properties then, although the model marks them required
@@ -741,7 +754,28 @@ class Spec:
         if v is None:
             v = self._make_validator(resp["schema"], "response", False, partial=False)
             self._validators[key] = v
-        return _collect(v, body, "response body")
+        return self._errors(key, v, body, "response body")
+
+    def _errors(self, key: tuple, validator: Any, instance: Any, root_label: str) -> list[tuple[str, str]]:
+        """No errors where the compiled validator of `validator`'s schema accepts `instance` (the fast path);
+        otherwise jsonschema's errors, worded by `_collect` as always. A validator is compiled once jsonschema
+        has spent COMPILE_AFTER seconds on it, about what compiling costs: one used a few times (most, in a
+        test run) never pays for compiling, one used often pays it once."""
+        fast = self._compiled.get(key) if self.fast_path else None
+        if fast is None and self.fast_path and key not in self._compiled and self._slow[key] >= COMPILE_AFTER:
+            from .compiled import compile_validator
+
+            fast = self._compiled[key] = compile_validator(validator.schema, lenient=key[0] == "resp")
+        if fast is not None:
+            try:
+                fast(instance)
+                return []
+            except Exception:  # refused, or could not tell: jsonschema decides and words it
+                return _collect(validator, instance, root_label)
+        start = time.perf_counter()
+        errors = _collect(validator, instance, root_label)
+        self._slow[key] += time.perf_counter() - start
+        return errors
 
     def query_errors(self, op: Operation, query: Mapping[str, str]) -> list[tuple[str, str]]:
         return _param_errors(self._resolved_query_params(op), query, "query parameter")
