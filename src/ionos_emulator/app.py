@@ -311,6 +311,8 @@ class Emulator:
                 # a change due less than TICK_GRACE ago is left to the client polling it: that request completes
                 # it, waiting for its data plane's follow-up, instead of finding the cluster still busy
                 await loop.run_in_executor(self.pool, lambda: self.lifecycle.settle(grace=TICK_GRACE))
+                # the WAL into the database file here, on a thread of its own, not in some request's commit
+                await loop.run_in_executor(None, self.store.checkpoint)
             except ApiError as e:  # the database is away (503): said once per tick, without a traceback
                 log.warning("settling requests failed: %s", e.message)
             except Exception:  # a busy database must not stop the ticker

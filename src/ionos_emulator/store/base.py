@@ -197,6 +197,10 @@ class Store(Protocol):
         reading it is I/O (PostgreSQL). Not comparable with `version`."""
         ...
 
+    def checkpoint(self) -> None:
+        """Moves the write-ahead log into the database file off the request path (SQLite; else nothing)."""
+        ...
+
     async def peek_version_async(self) -> int | None:
         """Where `peek_version` is None: such a number read on the event loop without blocking it
         (PostgreSQL: the change counter over an async connection); None when it cannot be had."""

@@ -145,6 +145,9 @@ class PostgresDialect:
         self._seen = r[0]
         return True
 
+    def checkpoint(self) -> None:
+        pass  # the server's own business
+
     def data_version(self) -> None:
         return None  # a query to the server: not for the event loop
 

@@ -102,6 +102,11 @@ class Dialect(Protocol):
         included) since this connection last asked; True on the first call."""
         ...
 
+    def checkpoint(self) -> None:
+        """Moves what the write-ahead log holds into the database file, without waiting for anyone (SQLite; a
+        no-op elsewhere): the ticker calls it, so no request's commit pays for it."""
+        ...
+
     def data_version(self) -> int | None:
         """A number that moves with every commit of every OTHER connection, read without I/O; None where
         reading it is a round trip to a server (PostgreSQL)."""
@@ -453,6 +458,9 @@ class SqlStore(Store):
                     self._all.append(self._probe)
                 probe = self._probe
         return probe.data_version()
+
+    def checkpoint(self) -> None:
+        self.dialect.checkpoint()
 
     async def peek_version_async(self) -> int | None:
         return await self._peek_async() if self._peek_async is not None else None

@@ -186,8 +186,14 @@ def template(template_id: str) -> dict | None:
 
 
 def location(id: str) -> dict | None:  # the name `id` is fixed by the module contract
-    found = _LOCATIONS_BY_ID.get(id)
+    found = shared_location(id)
     return copy.deepcopy(found) if found is not None else None
+
+
+def shared_location(id: str) -> dict | None:
+    """The catalogue's own entry, not a copy: for reading only (checks on the request path; a deep copy per
+    create cost a fifth of a data center's POST)."""
+    return _LOCATIONS_BY_ID.get(id)
 
 
 def resolve_image_alias(alias: str, location: str) -> dict | None:

@@ -15,7 +15,8 @@ def fail(message: str, code: str = "100", vdc: str = "VDC-5-1000") -> ApiError:
 
 
 def location_of(ctx: Ctx, loc_id: str) -> dict:
-    loc = catalogue.location(loc_id)
+    """The location (the catalogue's own entry: read it, copy what is kept)."""
+    loc = catalogue.shared_location(loc_id)
     if loc is None:
         raise fail(f"The location '{loc_id}' does not exist", vdc="VDC-1-2")
     return loc
