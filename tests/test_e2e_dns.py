@@ -86,6 +86,7 @@ def env(tmp_path_factory):
         emu.url + "/_emulator/contracts", json=dict(zip(("contractNumber", "user", "password"), OTHER, strict=True))
     )
     e = Env(emu, server.port)
+    e.server = server
     yield e
     _RUNNING.remove(emu)
     emu.stop()
@@ -527,6 +528,29 @@ def test_dns_server_answers_from_the_api(env):
     sdk.ZonesApi(env.api).zones_put(zone.id, sdk.ZoneEnsure(properties=sdk.Zone(zone_name=name, enabled=False)))
     sdk.ZonesApi(env.api).zones_find_by_id(zone.id)
     assert env.query(f"web.{name}", "CNAME").rcode() == dns.rcode.REFUSED
+
+
+def test_the_packet_cache_never_answers_what_the_store_no_longer_holds(env):
+    """Answers come again from the packet cache while the store is unchanged; a change by the emulator process
+    (another connection, another process) is answered at once, over UDP and TCP."""
+    zone = new_zone(env)
+    name = zone.properties.zone_name
+    record = add(env, zone.id, "cached", "A", "192.0.2.7")
+    for tcp in (False, True):
+        assert texts(env.query(f"cached.{name}", "A", tcp=tcp).answer) == ["192.0.2.7"]
+        hits = env.server.cache.hits
+        again = env.query(f"cached.{name}", "A", tcp=tcp)
+        assert texts(again.answer) == ["192.0.2.7"] and env.server.cache.hits == hits + 1
+    api = sdk.RecordsApi(env.api)
+    api.zones_records_put(
+        zone.id, record.id, sdk.RecordEnsure(properties=sdk.Record(name="cached", type="A", content="192.0.2.8"))
+    )
+    api.zones_records_find_by_id(zone.id, record.id)  # completes the change (instant timing)
+    for tcp in (False, True):
+        assert texts(env.query(f"cached.{name}", "A", tcp=tcp).answer) == ["192.0.2.8"]
+    api.zones_records_delete(zone.id, record.id)
+    sdk.ZonesApi(env.api).zones_find_by_id(zone.id)
+    assert env.query(f"cached.{name}", "A").rcode() == dns.rcode.NXDOMAIN
 
 
 def test_every_record_type_the_api_accepts_is_served(env):

@@ -29,6 +29,7 @@ import ipaddress
 import logging
 import socket
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -72,6 +73,7 @@ REAL_HOST_TTL = 60  # short: a resolver pointed here forgets the emulator's answ
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
 THREADS = 4  # threads answering queries
 ZONES_CACHED = 32  # built primary zones kept (a query into one of them reads no record)
+PACKETS_CACHED = 16_384  # answers kept by the packet cache (a few hundred bytes each)
 MAX_INFLIGHT = 512  # UDP queries waiting for a thread; more are dropped
 
 
@@ -261,21 +263,32 @@ class Authority:
 
     def respond(self, wire: bytes, tcp: bool, source: str = "") -> list[bytes]:
         """The wire responses to one wire message (several for a zone transfer, none for garbage)."""
+        return self.respond_cacheable(wire, tcp, source)[0]
+
+    def respond_cacheable(self, wire: bytes, tcp: bool, source: str = "") -> tuple[list[bytes], bool]:
+        """`respond`, and whether the answer depends on the store alone (a plain query answered without an
+        error of ours: no transfer, no NOTIFY, no TSIG), so the packet cache may give it again."""
         try:
             query = dns.message.from_wire(wire)
         except dns.message.ShortHeader:
-            return []
+            return [], False
         except Exception:  # unreadable beyond the header: FORMERR with the query's id
-            return [int.from_bytes(wire[:2], "big").to_bytes(2, "big") + b"\x80\x01" + b"\x00" * 8]
+            return [int.from_bytes(wire[:2], "big").to_bytes(2, "big") + b"\x80\x01" + b"\x00" * 8], False
         if query.flags & dns.flags.QR:
-            return []
+            return [], False
+        cacheable = (
+            query.opcode() == dns.opcode.QUERY
+            and not query.had_tsig
+            and len(query.question) == 1
+            and query.question[0].rdtype not in (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+        )
         try:
             responses = self.handle(query, tcp, source)
         except Exception:
             log.exception("DNS query failed: %s", query.question)
-            responses = [self._reply(query, dns.rcode.SERVFAIL)]
+            responses, cacheable = [self._reply(query, dns.rcode.SERVFAIL)], False
         size = 65535 if tcp else max(512, min(query.payload, 4096)) if query.edns >= 0 else 512
-        return [r.to_wire(max_size=size, prefer_truncation=True) for r in responses]
+        return [r.to_wire(max_size=size, prefer_truncation=True) for r in responses], cacheable and len(responses) == 1
 
     @staticmethod
     def _reply(query: dns.message.Message, rcode: dns.rcode.Rcode = dns.rcode.NOERROR) -> dns.message.Message:
@@ -558,9 +571,44 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
 # -- the network side -----------------------------------------------------------------------------------
 
 
+class PacketCache:
+    """Answers given before, by the query's bytes after its ID, served again on the event loop while the store
+    has not moved (a packet cache, as authoritative servers keep one): valid for the store version read before
+    the answer was made (`Store.peek_version`, no I/O; none on PostgreSQL), bounded by entries."""
+
+    def __init__(self, store, size: int = PACKETS_CACHED):
+        self.store, self.size = store, size
+        self.version: int | None = None
+        self.answers: OrderedDict[tuple[bool, bytes], bytes] = OrderedDict()
+        self.hits = 0
+
+    def get(self, wire: bytes, tcp: bool) -> tuple[bytes | None, int | None]:
+        """The answer for this query (with its ID), or None and the version to `put` the answer under."""
+        version = self.store.peek_version()
+        if version is None or len(wire) < 12:
+            return None, None
+        if version != self.version:  # the store moved: nothing remembered may be right any more
+            self.answers.clear()
+            self.version = version
+            return None, version
+        cached = self.answers.get((tcp, wire[2:]))
+        if cached is None:
+            return None, version
+        self.answers.move_to_end((tcp, wire[2:]))
+        self.hits += 1
+        return wire[:2] + cached[2:], None
+
+    def put(self, wire: bytes, tcp: bool, version: int | None, answer: bytes) -> None:
+        if version is None or version != self.version:
+            return
+        self.answers[(tcp, wire[2:])] = answer
+        while len(self.answers) > self.size:
+            self.answers.popitem(last=False)
+
+
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, authority: Authority, pool: ThreadPoolExecutor):
-        self.authority, self.pool = authority, pool
+    def __init__(self, authority: Authority, pool: ThreadPoolExecutor, cache: PacketCache):
+        self.authority, self.pool, self.cache = authority, pool, cache
         self.transport: asyncio.DatagramTransport | None = None
         self.inflight = 0
 
@@ -570,17 +618,27 @@ class _Udp(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        cached, version = self.cache.get(data, False)
+        if cached is not None:
+            if self.transport is not None:
+                self.transport.sendto(cached, addr)
+            return
         if self.inflight >= MAX_INFLIGHT:
             return  # a flood: dropped, as a loaded server drops queries (the client retries)
         self.inflight += 1
-        answered = asyncio.get_running_loop().run_in_executor(self.pool, self.authority.respond, data, False, addr[0])
-        answered.add_done_callback(lambda f: self._send(f, addr))
+        answered = asyncio.get_running_loop().run_in_executor(
+            self.pool, self.authority.respond_cacheable, data, False, addr[0]
+        )
+        answered.add_done_callback(lambda f: self._send(f, data, version, addr))
 
-    def _send(self, answered: asyncio.Future, addr: tuple[str, int]) -> None:
+    def _send(self, answered: asyncio.Future, query: bytes, version: int | None, addr: tuple[str, int]) -> None:
         self.inflight -= 1
         if answered.cancelled() or answered.exception() is not None or self.transport is None:
             return
-        for wire in answered.result():
+        wires, cacheable = answered.result()
+        if cacheable:
+            self.cache.put(query, False, version, wires[0])
+        for wire in wires:
             self.transport.sendto(wire, addr)
 
 
@@ -592,6 +650,7 @@ class DnsServer:
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="dns")
+        self.cache = PacketCache(authority.store)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         source = (writer.get_extra_info("peername") or ("",))[0]
@@ -599,8 +658,17 @@ class DnsServer:
             while True:
                 size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_SECONDS), "big")
                 data = await asyncio.wait_for(reader.readexactly(size), TCP_IDLE_SECONDS)
-                loop = asyncio.get_running_loop()
-                for wire in await loop.run_in_executor(self.pool, self.authority.respond, data, True, source):
+                cached, version = self.cache.get(data, True)
+                if cached is not None:
+                    wires = [cached]
+                else:
+                    loop = asyncio.get_running_loop()
+                    wires, cacheable = await loop.run_in_executor(
+                        self.pool, self.authority.respond_cacheable, data, True, source
+                    )
+                    if cacheable:
+                        self.cache.put(data, True, version, wires[0])
+                for wire in wires:
                     writer.write(len(wire).to_bytes(2, "big") + wire)
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
@@ -613,7 +681,7 @@ class DnsServer:
         reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
         for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one
             self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Udp(self.authority, self.pool), local_addr=(self.host, port), reuse_port=reuse
+                lambda: _Udp(self.authority, self.pool, self.cache), local_addr=(self.host, port), reuse_port=reuse
             )
             self.port = self._udp.get_extra_info("sockname")[1]
             try:
