@@ -13,7 +13,6 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from . import console
@@ -27,7 +26,7 @@ from .endpoints import real_hosts
 from .engine.clock import Clock
 from .engine.errors import ApiError, internal_error, too_large
 from .engine.lifecycle import FailureRule, Lifecycle, Timing
-from .gateway.context import ApiModule, Reply, Services
+from .gateway.context import ApiModule, Reply, Services, encode_reply
 from .gateway.front import Front
 from .gateway.mounts import Mounts
 from .gateway.pipeline import Observations, Pipeline, Request, wants_pretty
@@ -173,13 +172,13 @@ class Emulator:
                 await serve_web(web, scope, body, respond)
                 return
             # a GET answered before, while the store has not moved since: here, without the pool
-            reply, ticket = await self.front.serve(scope) if body == b"" else (None, None)
-            if reply is not None:
-                rule, pretty = None, True
+            hit, ticket = await self.front.serve(scope) if body == b"" else (None, None)
+            if hit is not None:
+                (status, headers, payload), rule = hit, None
             else:
                 reply, pretty, rule = await self._answer(scope, body)
                 self.front.keep(scope, ticket, reply)
-            status, headers, payload = _encode(reply, pretty)
+                status, headers, payload = encode_reply(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
             try:  # answered already: recording it must not fail the request
@@ -445,31 +444,9 @@ def _host_path(scope) -> tuple[str, str]:
 
 
 async def _send(send, reply: Reply, pretty: bool) -> None:
-    status, headers, payload = _encode(reply, pretty)
+    status, headers, payload = encode_reply(reply, pretty)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
-
-
-def _encode(reply: Reply, pretty: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """The status, headers and body bytes of a reply."""
-    if reply.body is None:
-        payload = b""
-    elif isinstance(reply.body, (bytes, bytearray)):
-        payload = bytes(reply.body)
-    elif isinstance(reply.body, str) and reply.content_type != "application/json":
-        payload = reply.body.encode()
-    else:
-        try:
-            payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0)
-        except TypeError:  # a value JSON cannot carry (an integer beyond 64 bits): a bug, answered as one
-            log.error("response body not serialisable\n%s", traceback.format_exc())
-            reply = Reply(500, internal_error().body())
-            payload = orjson.dumps(reply.body)
-    hdrs = [(b"content-length", str(len(payload)).encode())]
-    if payload or reply.status >= 400:
-        hdrs.append((b"content-type", reply.content_type.encode()))
-    hdrs += [(k.lower().encode(), str(v).encode()) for k, v in reply.headers.items()]
-    return reply.status, hdrs, payload
 
 
 def create_app(settings: Settings | None = None) -> Emulator:

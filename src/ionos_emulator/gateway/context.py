@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..engine.errors import CLOUD as CLOUD_ERRORS
-from ..engine.errors import ApiError, ErrorStyle
+from ..engine.errors import ApiError, ErrorStyle, internal_error
 
 if TYPE_CHECKING:
     from ..engine.lifecycle import Effect, Lifecycle
@@ -16,6 +20,9 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from ..spec import Operation
     from ..store import Counts, Store
+
+
+log = logging.getLogger("ionos_emulator")
 
 
 @dataclass
@@ -144,3 +151,28 @@ class Ctx(Services):
     @property
     def depth(self) -> int:
         return max(0, min(10, self.q_int("depth", 0)))
+
+
+Encoded = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, header bytes, body bytes: what is sent
+
+
+def encode_reply(reply: Reply, pretty: bool = True) -> Encoded:
+    """The status, headers and body bytes of a reply."""
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, (bytes, bytearray)):
+        payload = bytes(reply.body)
+    elif isinstance(reply.body, str) and reply.content_type != "application/json":
+        payload = reply.body.encode()
+    else:
+        try:
+            payload = orjson.dumps(reply.body, option=orjson.OPT_INDENT_2 if pretty else 0)
+        except TypeError:  # a value JSON cannot carry (an integer beyond 64 bits): a bug, answered as one
+            log.error("response body not serialisable\n%s", traceback.format_exc())
+            reply = Reply(500, internal_error().body())
+            payload = orjson.dumps(reply.body)
+    hdrs = [(b"content-length", str(len(payload)).encode())]
+    if payload or reply.status >= 400:
+        hdrs.append((b"content-type", reply.content_type.encode()))
+    hdrs += [(k.lower().encode(), str(v).encode()) for k, v in reply.headers.items()]
+    return reply.status, hdrs, payload

@@ -16,11 +16,12 @@ counts), coverage observations, the journal entry (app.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..store import Store
 from .cache import ResponseCache
-from .context import Reply
+from .context import Encoded, Reply, encode_reply
 from .pipeline import Pipeline, Reuse
 
 Ticket = tuple[int, int]  # (the store's peeked version, the front's epoch) before the pool made the answer
@@ -38,14 +39,24 @@ def request_key(scope: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A front entry's own part: the pipeline's `Reuse`, and the answer's status line and header bytes as they
+    are sent (the per-request rate-limit headers are added to them)."""
+
+    reuse: Reuse
+    status: int
+    headers: list[tuple[bytes, bytes]]
+
+
 class Front:
     def __init__(self, store: Store, pipeline: Pipeline, calm: Callable[[], bool]):
         self.store, self.pipeline, self.calm = store, pipeline, calm
         self.answers = ResponseCache()
 
-    async def serve(self, scope: dict[str, Any]) -> tuple[Reply | None, Ticket | None]:
-        """The answer, if the front has it; else None and the ticket to `keep` the pool's answer under (None:
-        the answer cannot be kept here)."""
+    async def serve(self, scope: dict[str, Any]) -> tuple[Encoded | None, Ticket | None]:
+        """The answer, encoded, if the front has it; else None and the ticket to `keep` the pool's answer
+        under (None: the answer cannot be kept here)."""
         if scope["method"] != "GET" or not self.calm():
             return None, None
         version = self.store.peek_version()
@@ -57,15 +68,16 @@ class Front:
         entry = self.answers.entry(request_key(scope), version)
         if entry is None:
             return None, ticket
-        reuse: Reuse = entry.reuse
+        kept: Kept = entry.reuse
+        reuse = kept.reuse
         now = self.pipeline.services.lifecycle.clock.now()
         if now >= reuse.expires or reuse.mount.api.handlers.get(reuse.op_id) is not entry.handler:
             return None, ticket
         self.answers.hits += 1
         self.pipeline.observe(reuse.mount, reuse.op_id)
-        reply = entry.reply()
-        reply.headers.update(self.pipeline.rate_headers(self.pipeline.count_call(reuse.caller, now)))
-        return reply, None
+        rates = self.pipeline.rate_headers(self.pipeline.count_call(reuse.caller, now))
+        headers = kept.headers + [(k.lower().encode(), v.encode()) for k, v in rates.items()]
+        return (kept.status, headers, entry.payload), None
 
     def keep(self, scope: dict[str, Any], ticket: Ticket | None, reply: Reply) -> None:
         """Keeps the pool's answer under the ticket `serve` gave before it was made, if the pipeline cached it."""
@@ -73,7 +85,9 @@ class Front:
         if ticket is None or reuse is None or not isinstance(reply.body, bytes):
             return
         version, epoch = ticket
-        kept = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type, reuse)
+        own = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type)  # without the rate limits
+        status, headers, payload = encode_reply(own)
+        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, status, headers))
         self.answers.put(request_key(scope), version, reuse.handler, kept, epoch)
 
     def clear(self) -> None:
