@@ -17,6 +17,7 @@ import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from . import console
+from . import spec as specs
 from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes import ingest
@@ -241,9 +242,10 @@ class Emulator:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
-                # build the validators off the request path, so the first request does not pay for them
+                # build the validators off the request path, so the first request does not pay for them: of the
+                # specs loaded already (the Cloud API's); the others are loaded by their API's first request
                 loop = asyncio.get_running_loop()
-                for spec in {id(m.spec): m.spec for m in self.mounts.all}.values():
+                for spec in specs.loaded():
                     loop.run_in_executor(None, spec.warm)
                 ticker = asyncio.get_running_loop().create_task(self._tick())
                 try:
