@@ -46,7 +46,6 @@ import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.reversename
 import dns.rrset
-from cryptography.hazmat.primitives import serialization
 
 from ..apis.dns import names
 from ..apis.dns import rdata as api_rdata
@@ -77,6 +76,8 @@ MAX_INFLIGHT = 512  # UDP queries waiting for a thread; more are dropped
 
 @lru_cache(maxsize=256)
 def _private_key(pem: str):
+    from cryptography.hazmat.primitives import serialization  # here: needed only by signed zones
+
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 

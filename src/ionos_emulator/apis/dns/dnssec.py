@@ -13,8 +13,6 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ...engine.errors import conflict, invalid, not_found
 from ...gateway.context import Ctx, Reply
@@ -42,6 +40,10 @@ def keys_of(ctx: Ctx, zone: Row) -> Row | None:
 
 def _new_key(bits: int) -> tuple[str, str]:
     """(private key PEM, DNSKEY public key in base64)."""
+    # imported here: cryptography costs about 10 MB and 20 ms of every start-up (certmanager/issue.py)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
