@@ -17,7 +17,6 @@ import orjson
 from starlette.datastructures import Headers, QueryParams
 
 from . import console
-from . import spec as specs
 from .apis import build_apis
 from .chaos import Chaos, Rule
 from .dataplanes import ingest
@@ -242,11 +241,7 @@ class Emulator:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
-                # build the validators off the request path, so the first request does not pay for them: of the
-                # specs loaded already (the Cloud API's); the others are loaded by their API's first request
-                loop = asyncio.get_running_loop()
-                for spec in specs.loaded():
-                    loop.run_in_executor(None, spec.warm)
+                # an API's validators are built in a thread on its first request (gateway/mounts.py), not here
                 ticker = asyncio.get_running_loop().create_task(self._tick())
                 try:
                     await self._start_https()

@@ -1,8 +1,9 @@
 """Where each API is served: its path prefix on the emulator, its real host names, and its router.
 
 Mounting an API reads only its spec's head (operation ids, methods and paths: spec.Head); its whole spec
-and router are loaded on its first request (`Mount.spec`, `Mount.router`), so an emulator that serves one
-or two of its thirty-odd APIs neither reads nor keeps the others' schemas."""
+and router are loaded on its first request (`Mount.spec`, `Mount.router`), and its validators are built in
+a thread then, so an emulator that serves one or two of its thirty-odd APIs neither reads nor keeps the
+others' schemas, and nothing of the kind competes with the start-up."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class Served:
                     for op in spec.operations:
                         router.add(op.method, op.path[len(self.path_base) :] or "/", op, self.slash_params)
                     got = self._loaded = (spec, router)
+                    # its validators are built off the request path, so the API's next requests do not pay
+                    threading.Thread(target=spec.warm, name=f"warm-{self.spec_name}", daemon=True).start()
         return got
 
     @property
