@@ -38,7 +38,7 @@ from .settings import Settings
 from .store import open_store
 
 if TYPE_CHECKING:
-    from .dataplanes.dns import DnsServer
+    from .dataplanes.dnsserver import DnsServer
     from .https import HttpsServer
 
 log = logging.getLogger("ionos_emulator")
@@ -289,7 +289,7 @@ class Emulator:
         for fleet in local_fleets(self.settings):
             loop.run_in_executor(None, fleet.start_all)
         if self.settings.dns_port:
-            from .dataplanes.dns import start_dns_server
+            from .dataplanes.dnsserver import start_dns_server
 
             try:
                 self.dns_server = await start_dns_server(
