@@ -255,6 +255,7 @@ class Emulator:
                 # the collector's full passes, which otherwise stall a request for tens of milliseconds
                 gc.collect()
                 gc.freeze()
+                gc.enable()  # `serve` built the app with it off (cli.py)
                 # a request thread that computes (validation, rendering) hands the interpreter lock to the event
                 # loop after 1 ms rather than Python's 5: what the loop answers itself (cached GETs, DNS) waits less
                 sys.setswitchinterval(SWITCH_INTERVAL_S)
