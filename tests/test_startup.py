@@ -1,5 +1,5 @@
-"""What a start-up does not do: load the product APIs' specs, import cryptography, dnspython or jsonschema
-(docs/ARCHITECTURE.md, "Mounts and lazy loading"). Checked in a fresh interpreter, since this one has
+"""What a start-up does not do: load the product APIs' specs, import cryptography, dnspython, jsonschema or the
+S3 data plane (docs/ARCHITECTURE.md, "Lazy loading"). Checked in a fresh interpreter, since this one has
 imported them all; the DNS server's first query then makes its answering side."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ CHILD = textwrap.dedent(
     from ionos_emulator.dataplanes.dnsserver import start_dns_server
     from ionos_emulator.settings import Settings
 
-    HEAVY = ("cryptography", "dns", "jsonschema", "ionos_emulator.dataplanes.dns")
+    HEAVY = ("cryptography", "dns", "jsonschema", "ionos_emulator.dataplanes.dns", "ionos_emulator.s3.service")
 
     async def main():
         emu = Emulator(Settings.from_env(data_dir=tempfile.mkdtemp(), dns_port=0, strict=True))
