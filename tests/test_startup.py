@@ -17,7 +17,8 @@ CHILD = textwrap.dedent(
     from ionos_emulator.dataplanes.dnsserver import start_dns_server
     from ionos_emulator.settings import Settings
 
-    HEAVY = ("cryptography", "dns", "jsonschema", "ionos_emulator.dataplanes.dns", "ionos_emulator.s3.service")
+    HEAVY = ("cryptography", "dns", "jsonschema", "fastjsonschema")
+    HEAVY += ("ionos_emulator.dataplanes.dns", "ionos_emulator.s3.service")
 
     async def main():
         emu = Emulator(Settings.from_env(data_dir=tempfile.mkdtemp(), dns_port=0, strict=True))
