@@ -104,6 +104,7 @@ def serve(**opts) -> None:
     if settings.workers > 1:
         # each worker process builds its own Emulator from the same settings, passed on by environment
         emu.store.close()
+        gc.enable()  # this process only supervises them: no lifespan of its own turns the collector on again
         for f in fields(settings):
             os.environ[ENV_PREFIX + f.name.upper()] = str(getattr(settings, f.name))
         uvicorn.run("ionos_emulator.app:create_app", factory=True, workers=settings.workers, **common)
