@@ -33,7 +33,7 @@ from ionoscloud_dns.exceptions import ApiException
 
 from conftest import _RUNNING, sdk_client
 from ionos_emulator.app import Emulator as InProcessEmulator
-from ionos_emulator.dataplanes.dns import start_dns_server
+from ionos_emulator.dataplanes.dnsserver import start_dns_server
 from ionos_emulator.settings import Settings
 from support import OWNER, Emulator, udp_and_tcp_port, wait
 

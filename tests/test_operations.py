@@ -82,3 +82,25 @@ def test_routed_products_answer_501_in_the_envelope(emulator):
         assert emulator.url + api.prefix in endpoints[api.product].values()
         seen += 1
     assert seen >= len(ROUTED)
+
+
+def test_a_mount_loads_its_spec_on_first_use_once_for_every_thread():
+    """Mounting reads the specs' heads only; the first request of an API loads its spec and router, one of
+    each however many threads (and regional instances) ask at once; the head lists the same operations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mounts = Mounts(build_apis())
+    regional = [m for m in mounts.all if m.api.spec_name == "dns"] + [
+        m for m in mounts.all if m.api.spec_name == "postgresql"
+    ]
+    assert len(regional) > 2 and not any(m.served.loaded for m in regional)
+    assert all(m.complete for m in regional)  # from the heads: still nothing loaded
+    assert not any(m.served.loaded for m in regional)
+    found = mounts.find("/dns/de-fra/zones")  # by the prefixes alone
+    assert found is not None and not found[0].served.loaded
+    assert found[0].router.match("GET", found[1])[0].id == "zonesGet" and found[0].served.loaded
+    pg = [m for m in regional if m.api.spec_name == "postgresql"]
+    with ThreadPoolExecutor(8) as pool:
+        routers = set(pool.map(lambda m: id(m.router), pg * 8))
+    assert len(routers) == 1 and pg[0].spec is specs.load("postgresql")
+    assert [(op.id, op.method, op.path) for op in pg[0].spec.operations] == list(pg[0].operations)

@@ -37,7 +37,7 @@ from .settings import Settings
 from .store import open_store
 
 if TYPE_CHECKING:
-    from .dataplanes.dns import DnsServer
+    from .dataplanes.dnsserver import DnsServer
     from .https import HttpsServer
 
 log = logging.getLogger("ionos_emulator")
@@ -240,10 +240,7 @@ class Emulator:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
-                # build the validators off the request path, so the first request does not pay for them
-                loop = asyncio.get_running_loop()
-                for spec in {id(m.spec): m.spec for m in self.mounts.all}.values():
-                    loop.run_in_executor(None, spec.warm)
+                # an API's validators are built in a thread on its first request (gateway/mounts.py), not here
                 ticker = asyncio.get_running_loop().create_task(self._tick())
                 try:
                     await self._start_https()
@@ -257,6 +254,7 @@ class Emulator:
                 # the collector's full passes, which otherwise stall a request for tens of milliseconds
                 gc.collect()
                 gc.freeze()
+                gc.enable()  # `serve` built the app with it off (cli.py)
                 # a request thread that computes (validation, rendering) hands the interpreter lock to the event
                 # loop after 1 ms rather than Python's 5: what the loop answers itself (cached GETs, DNS) waits less
                 sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -291,7 +289,7 @@ class Emulator:
         for fleet in local_fleets(self.settings):
             loop.run_in_executor(None, fleet.start_all)
         if self.settings.dns_port:
-            from .dataplanes.dns import start_dns_server
+            from .dataplanes.dnsserver import start_dns_server
 
             try:
                 self.dns_server = await start_dns_server(

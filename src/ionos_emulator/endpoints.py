@@ -40,7 +40,7 @@ def default_location(apis: list[ApiModule]) -> str:
     """The location a tool uses when none is given: that of the first server its SDK lists."""
     from . import spec as specs
 
-    servers = specs.load(apis[0].spec_name).servers
+    servers = specs.head(apis[0].spec_name).servers
     first = urlsplit(servers[0]["url"]).hostname if servers else None
     return next((a.location for a in apis if first in a.hosts), apis[0].location)
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +29,11 @@ class Admin:
 
             self.authorization = basic_header(user, password)
 
+    # urllib.request (with http.client, email, ssl) is imported by the commands that call: `serve` need not
     def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None, timeout: float = 60) -> Any:
+        import urllib.error
+        import urllib.request
+
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method)
         req.add_header("Authorization", self.authorization)
@@ -49,6 +51,9 @@ class Admin:
             raise click.ClickException(f"no emulator answers at {self.url} ({e})") from None
 
     def download(self, path: str, out: Any, label: str) -> int:
+        import urllib.error
+        import urllib.request
+
         req = urllib.request.Request(f"{self.url}/_emulator/{path}")
         req.add_header("Authorization", self.authorization)
         total = 0

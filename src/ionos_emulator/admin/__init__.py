@@ -145,9 +145,7 @@ def build_admin(emu):
         """Tests label the calls that follow; the coverage report says which test exercised which operation."""
         if method == "POST":
             emu.observations.label = str(body(raw).get("test", ""))[: guard.MAX_TEXT]
-        implemented = {
-            f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all for op in m.spec.operations
-        }
+        implemented = {f"{m.api.name}:{op.id}": op.id in m.api.handlers for m in emu.mounts.all for op in m.operations}
         return Reply(
             200, {"implemented": implemented, "exercised": {k: sorted(v) for k, v in emu.observations.coverage.items()}}
         )
@@ -267,7 +265,7 @@ def build_admin(emu):
         out = []
         for m in emu.mounts.all:
             collections = sorted(
-                op.path for op in m.spec.operations if op.method == "GET" and "{" not in op.path and op.path != "/"
+                op.path for op in m.operations if op.method == "GET" and "{" not in op.path and op.path != "/"
             )
             name = m.api.product or m.api.name
             out.append({"name": name, "location": m.api.location, "prefix": m.api.prefix, "collections": collections})

@@ -49,7 +49,7 @@ REGIONS = {
 def spec_locations(spec_name: str) -> tuple[str, ...]:
     """The locations whose regional hosts (https://<product>.<region>.ionos.com/...) the official SDK of
     the compiled spec lists."""
-    hosts = [urlsplit(s["url"]).hostname or "" for s in specs.load(spec_name).servers]
+    hosts = [urlsplit(s["url"]).hostname or "" for s in specs.head(spec_name).servers]
     regions = {h.split(".")[1] for h in hosts if h.count(".") >= 3}
     return tuple(loc for loc, region in REGIONS.items() if region in regions)
 
@@ -88,7 +88,7 @@ class Product:
         return deco
 
     def modules(self) -> list[ApiModule]:
-        spec = specs.load(self.spec_name)
+        spec = specs.head(self.spec_name)  # the whole spec is loaded on the API's first request (gateway/mounts.py)
         base = spec.base_path
         own = self.path_base
         bind(self.handlers, spec.operations, self.registry, strip=own)

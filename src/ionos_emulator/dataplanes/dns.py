@@ -16,24 +16,17 @@ Every real IONOS API host name the emulator serves (api.ionos.com, dns.de-fra.io
 name of every Container Registry answer A (or AAAA, when the emulator listens on IPv6) with the emulator's
 address, ahead of the zones.
 
-Queries are answered on the server's own threads (reading the store), never on the event loop; UDP queries
-beyond MAX_INFLIGHT waiting at once are dropped, as a loaded server drops them.
-
-Wiring: `server = await start_dns_server(emu, host, port)` on the emulator's event loop; `server.close()`.
+The sockets, their threads and the wiring are in dataplanes/dnsserver.py, which makes this module's
+`Authority` on the first query.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-import socket
 import time
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import cast
 
 import dns.exception
 import dns.flags
@@ -47,7 +40,6 @@ import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.reversename
 import dns.rrset
-from cryptography.hazmat.primitives import serialization
 
 from ..apis.dns import names
 from ..apis.dns import rdata as api_rdata
@@ -68,17 +60,15 @@ EDNS_PAYLOAD = 1232  # the UDP size we advertise (the DNS flag day 2020 value)
 PTR_TTL = 3600
 DNSKEY_TTL = 3600
 AXFR_CHUNK = 100  # RRsets per zone transfer message (halved when one does not fit)
-TCP_IDLE_SECONDS = 30
 REAL_HOST_TTL = 60  # short: a resolver pointed here forgets the emulator's answers soon after it stops
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
-THREADS = 4  # threads answering queries
 ZONES_CACHED = 32  # built primary zones kept (a query into one of them reads no record)
-PACKETS_CACHED = 16_384  # answers kept by the packet cache (a few hundred bytes each)
-MAX_INFLIGHT = 512  # UDP queries waiting for a thread; more are dropped
 
 
 @lru_cache(maxsize=256)
 def _private_key(pem: str):
+    from cryptography.hazmat.primitives import serialization  # here: needed only by signed zones
+
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
 
@@ -566,150 +556,3 @@ def sign(zone: Zone, resp: dns.message.Message) -> None:
             rd = _dnssec().sign(rrset, key, zone.origin, dk, inception=now - 3600, expiration=now + validity * 86400)
             sigs.append(dns.rrset.from_rdata(rrset.name, rrset.ttl, rd))
         section.extend(sigs)
-
-
-# -- the network side -----------------------------------------------------------------------------------
-
-
-class PacketCache:
-    """Answers given before, by the query's bytes after its ID, served again on the event loop while the store
-    has not moved (a packet cache, as authoritative servers keep one): valid for the store version read before
-    the answer was made (`Store.peek_version`, no I/O; none on PostgreSQL), bounded by entries."""
-
-    def __init__(self, store, size: int = PACKETS_CACHED):
-        self.store, self.size = store, size
-        self.version: int | None = None
-        self.answers: OrderedDict[tuple[bool, bytes], bytes] = OrderedDict()
-        self.hits = 0
-
-    def get(self, wire: bytes, tcp: bool) -> tuple[bytes | None, int | None]:
-        """The answer for this query (with its ID), or None and the version to `put` the answer under."""
-        version = self.store.peek_version()
-        if version is None or len(wire) < 12:
-            return None, None
-        if version != self.version:  # the store moved: nothing remembered may be right any more
-            self.answers.clear()
-            self.version = version
-            return None, version
-        cached = self.answers.get((tcp, wire[2:]))
-        if cached is None:
-            return None, version
-        self.answers.move_to_end((tcp, wire[2:]))
-        self.hits += 1
-        return wire[:2] + cached[2:], None
-
-    def put(self, wire: bytes, tcp: bool, version: int | None, answer: bytes) -> None:
-        if version is None or version != self.version:
-            return
-        self.answers[(tcp, wire[2:])] = answer
-        while len(self.answers) > self.size:
-            self.answers.popitem(last=False)
-
-
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, authority: Authority, pool: ThreadPoolExecutor, cache: PacketCache):
-        self.authority, self.pool, self.cache = authority, pool, cache
-        self.transport: asyncio.DatagramTransport | None = None
-        self.inflight = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # a datagram endpoint's protocol is given a datagram transport (asyncio's or uvloop's: not always a
-        # subclass of asyncio.DatagramTransport, so no isinstance check)
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        cached, version = self.cache.get(data, False)
-        if cached is not None:
-            if self.transport is not None:
-                self.transport.sendto(cached, addr)
-            return
-        if self.inflight >= MAX_INFLIGHT:
-            return  # a flood: dropped, as a loaded server drops queries (the client retries)
-        self.inflight += 1
-        answered = asyncio.get_running_loop().run_in_executor(
-            self.pool, self.authority.respond_cacheable, data, False, addr[0]
-        )
-        answered.add_done_callback(lambda f: self._send(f, data, version, addr))
-
-    def _send(self, answered: asyncio.Future, query: bytes, version: int | None, addr: tuple[str, int]) -> None:
-        self.inflight -= 1
-        if answered.cancelled() or answered.exception() is not None or self.transport is None:
-            return
-        wires, cacheable = answered.result()
-        if cacheable:
-            self.cache.put(query, False, version, wires[0])
-        for wire in wires:
-            self.transport.sendto(wire, addr)
-
-
-class DnsServer:
-    """The running server: `port` is the bound port (useful when started on port 0), `close()` stops it."""
-
-    def __init__(self, authority: Authority, host: str, reuse_port: bool = False):
-        self.authority, self.host, self.port, self.reuse_port = authority, host, 0, reuse_port
-        self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: asyncio.base_events.Server | None = None
-        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="dns")
-        self.cache = PacketCache(authority.store)
-
-    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        source = (writer.get_extra_info("peername") or ("",))[0]
-        try:
-            while True:
-                size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_SECONDS), "big")
-                data = await asyncio.wait_for(reader.readexactly(size), TCP_IDLE_SECONDS)
-                cached, version = self.cache.get(data, True)
-                if cached is not None:
-                    wires = [cached]
-                else:
-                    loop = asyncio.get_running_loop()
-                    wires, cacheable = await loop.run_in_executor(
-                        self.pool, self.authority.respond_cacheable, data, True, source
-                    )
-                    if cacheable:
-                        self.cache.put(data, True, version, wires[0])
-                for wire in wires:
-                    writer.write(len(wire).to_bytes(2, "big") + wire)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def start(self, port: int) -> DnsServer:
-        loop = asyncio.get_running_loop()
-        reuse = self.reuse_port and hasattr(socket, "SO_REUSEPORT")
-        for _ in range(20):  # port 0: UDP picks a free port, TCP must get the same one
-            self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Udp(self.authority, self.pool, self.cache), local_addr=(self.host, port), reuse_port=reuse
-            )
-            self.port = self._udp.get_extra_info("sockname")[1]
-            try:
-                self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_port=reuse)
-                return self
-            except OSError:
-                self._udp.close()
-                if port:
-                    raise
-        raise OSError("no port free for both UDP and TCP")
-
-    def close(self) -> None:
-        if self._udp is not None:
-            self._udp.close()
-        if self._tcp is not None:
-            self._tcp.close()
-        self.pool.shutdown(wait=False)
-
-    async def wait_closed(self) -> None:
-        if self._tcp is not None:
-            await self._tcp.wait_closed()
-
-
-async def start_dns_server(emu, host: str = "127.0.0.1", port: int = 8053, reuse_port: bool = False) -> DnsServer:
-    """Starts the DNS server on the running event loop; port 0 picks a free port (see `.port`).
-
-    reuse_port: several worker processes serve one port (the kernel spreads the queries; they all read the
-    same store). Only for workers of one emulator: unrelated emulators would silently share the port."""
-    server = await DnsServer(Authority(emu), host, reuse_port).start(port)
-    log.info("DNS server on %s port %d (UDP and TCP)", host, server.port)
-    return server

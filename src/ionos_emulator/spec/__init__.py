@@ -40,11 +40,11 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-__all__ = ["Operation", "Spec", "load", "APIS", "too_deep", "MAX_BODY_DEPTH"]
+__all__ = ["Operation", "Spec", "Head", "load", "head", "loaded", "APIS", "too_deep", "MAX_BODY_DEPTH"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # every compiled spec in spec/data (tools/compile_specs.py and tools/compile_sdk_specs.py write them)
@@ -832,8 +832,55 @@ def _optional_properties(root: dict) -> dict:
     return {**root, "properties": attrs}
 
 
-@functools.cache
-def load(api: str) -> Spec:
+def _read(api: str) -> dict:
     if api not in APIS:
         raise ValueError(f"unknown api {api!r}; compiled specs: {', '.join(APIS)}")
-    return Spec(orjson.loads((DATA_DIR / f"{api}.json").read_bytes()))
+    return orjson.loads((DATA_DIR / f"{api}.json").read_bytes())
+
+
+_specs: dict[str, Spec] = {}
+_specs_lock = threading.Lock()
+
+
+def load(api: str) -> Spec:
+    """The compiled spec, read on first use and kept: one Spec per API, also when requests in several
+    threads are the first to use it."""
+    got = _specs.get(api)
+    if got is None:
+        with _specs_lock:
+            got = _specs.get(api)
+            if got is None:
+                got = _specs[api] = Spec(_read(api))
+    return got
+
+
+def loaded() -> list[Spec]:
+    """The specs loaded so far."""
+    return list(_specs.values())
+
+
+class OpHead(NamedTuple):
+    id: str
+    method: str
+    path: str
+
+
+class Head(NamedTuple):
+    """What mounting an API needs of its spec before its first request (prefix, hosts, handlers, listings),
+    kept small: the whole spec (schemas, parameters, responses) is loaded by `load` when it is first used."""
+
+    base_path: str
+    version: str
+    servers: list[dict]
+    operations: tuple[OpHead, ...]
+
+
+@functools.cache
+def head(api: str) -> Head:
+    data = _read(api)
+    return Head(
+        data.get("basePath", ""),
+        data.get("version", ""),
+        data.get("servers") or [],
+        tuple(OpHead(op["id"], op["method"], op["path"]) for op in data["operations"]),
+    )

@@ -21,7 +21,7 @@ from ...engine.errors import ApiError, invalid, limit_exceeded
 from ...gateway.context import Ctx
 from ...store import Row
 from ..product import PKind, Product, load, rows_of, spec_locations
-from . import issue, pem
+from . import issue  # pem.py (cryptography) is imported by the hooks that read a PEM: issue.py says why
 
 PRIVILEGE = "accessAndManageCertificates"
 PRODUCT = Product(
@@ -51,6 +51,8 @@ def required_text(props: dict, attr: str, name: str) -> str:
 
 def uploaded(ctx: Ctx, props: dict, old: Row | None, prefix: str = "properties") -> dict:
     """A new certificate's properties, checked; a change (PATCH) may only rename it."""
+    from . import pem
+
     name = required_text(props, prefix, "name")
     if old is not None:
         return {**old.props, "name": name}
@@ -65,6 +67,8 @@ def uploaded(ctx: Ctx, props: dict, old: Row | None, prefix: str = "properties")
 
 
 def certificate_meta(ctx: Ctx, row: Row) -> dict:
+    from . import pem
+
     facts = row.x.get("facts") or {}
     return {**facts, "expired": pem.expired(facts, ctx.now)} if facts else {}
 

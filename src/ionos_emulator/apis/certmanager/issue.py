@@ -20,31 +20,36 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from ... import tls
 from ...engine import clock
 from ...engine.lifecycle import Effect, touch
 from ...engine.resources import Kind, path_of
 from ...settings import Settings
 from ...store import Row, Store
-from . import pem
+
+# cryptography (and tls.py, pem.py, which need it) is imported where a key or certificate is made: it costs
+# about 10 MB and 20 ms of every start-up, and most emulators never issue a certificate
 
 EFFECT = "certmanager.issue"
 DNS_ZONE = "dns.zone"  # Cloud DNS primary zones (apis/dns/model.py)
 VALID_DAYS = 90  # an ACME (Let's Encrypt) certificate's life
 
-# keyAlgorithm -> how its key is made
-KEY_ALGORITHMS: dict[str, Callable[[], Any]] = {
-    "rsa2048": lambda: rsa.generate_private_key(65537, 2048),
-    "rsa3072": lambda: rsa.generate_private_key(65537, 3072),
-    "rsa4096": lambda: rsa.generate_private_key(65537, 4096),
-    "ecdsa256": lambda: ec.generate_private_key(ec.SECP256R1()),
-    "ecdsa384": lambda: ec.generate_private_key(ec.SECP384R1()),
+# keyAlgorithm -> its key's size (RSA) or curve (EC)
+KEY_ALGORITHMS: dict[str, int | str] = {
+    "rsa2048": 2048,
+    "rsa3072": 3072,
+    "rsa4096": 4096,
+    "ecdsa256": "SECP256R1",
+    "ecdsa384": "SECP384R1",
 }
+
+
+def new_key(algorithm: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    size_or_curve = KEY_ALGORITHMS[algorithm]
+    if isinstance(size_or_curve, int):
+        return rsa.generate_private_key(65537, size_or_curve)
+    return ec.generate_private_key(getattr(ec, size_or_curve)())
 
 
 RETRY_SECONDS = 0.2  # how soon an issuance waiting for its RSA key is tried again
@@ -59,13 +64,13 @@ def start_key(tenant: int, auto_id: str, algorithm: str) -> None:
     if algorithm.startswith("rsa"):
         with _KEYS_LOCK:
             if (tenant, auto_id) not in _KEYS:
-                _KEYS[(tenant, auto_id)] = _POOL.submit(KEY_ALGORITHMS[algorithm])
+                _KEYS[(tenant, auto_id)] = _POOL.submit(new_key, algorithm)
 
 
 def take_key(tenant: int, auto_id: str, algorithm: str) -> Any | None:
     """The auto-certificate's new key, or None while its RSA key is still being made."""
     if not algorithm.startswith("rsa"):
-        return KEY_ALGORITHMS[algorithm]()
+        return new_key(algorithm)
     start_key(tenant, auto_id, algorithm)
     with _KEYS_LOCK:
         future = _KEYS[(tenant, auto_id)]
@@ -127,6 +132,13 @@ def outside_zones(store: Store, tenant: int, names: list[str]) -> str | None:
 def sign(data_dir: str, names: list[str], key: Any) -> tuple[str, str, str]:
     """(certificate PEM, chain PEM = the CA, private key PEM) for `names` (the first is the common name) and
     the new private key `key`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from ... import tls
+
     files = tls.ensure_ca(data_dir)
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
@@ -178,6 +190,10 @@ def effect(certificate: Kind) -> Callable[[Settings], Effect]:
 
     def factory(settings: Settings) -> Effect:
         def apply(store: Store, eff: dict[str, Any], ts: float) -> None:
+            from cryptography import x509
+
+            from . import pem
+
             auto = store.get(eff["tenant"], eff["kind"], eff["parent"], eff["id"])
             if auto is None or auto.meta.get("state") not in ("AVAILABLE", "PROVISIONING"):
                 drop_key(eff["tenant"], eff["id"])  # deleted, being deleted or failed meanwhile

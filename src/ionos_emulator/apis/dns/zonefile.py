@@ -5,11 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import dns.exception
-import dns.name
-import dns.rdatatype
-import dns.zone
-
 from ...engine.errors import bad_request, limit_exceeded, unprocessable
 from ...gateway.context import Ctx, Reply
 from ...store import Row
@@ -117,6 +112,11 @@ def check_size(text: str) -> None:
 def parse(text: str, zone_name: str) -> list[dict]:
     """The records of a zone file as API properties. SOA, apex NS and DNSSEC data are ignored."""
     check_size(text)
+    import dns.exception  # here: dnspython costs about 7 MB and 40 ms of a start-up (rdata.py)
+    import dns.name
+    import dns.rdatatype
+    import dns.zone
+
     origin = dns.name.from_text(zone_name)
     body, aliases = _split_alias(text)
     try:

@@ -7,11 +7,6 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import dns.name
-import dns.query
-import dns.rdatatype
-import dns.zone
-
 from ...engine import clock, listing
 from ...engine.change import key
 from ...engine.errors import conflict, invalid
@@ -214,6 +209,11 @@ def fetch_all(zone_name: str, ips: list[str], port: int) -> list[dict]:
 
 
 def fetch(zone_name: str, ip: str, port: int) -> dict:
+    import dns.name  # here: dnspython costs about 7 MB and 40 ms of a start-up (rdata.py)
+    import dns.query
+    import dns.rdatatype
+    import dns.zone
+
     origin = dns.name.from_text(zone_name)
     zone = dns.zone.Zone(origin, relativize=False)
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ... import tls
 from ...engine.change import Change
 from ...engine.errors import conflict, invalid
 from ...gateway.context import Ctx, Reply
@@ -93,6 +92,8 @@ def cluster_meta(ctx: Ctx, row: Row) -> dict:
 def admin_user(ctx: Ctx, row: Row, change: Change) -> None:
     """The cluster's user, made with it, and its credentials: a client certificate naming it, signed by the
     emulator's CA."""
+    from ... import tls  # here: tls.py needs cryptography, about 10 MB and 20 ms of a start-up
+
     user = new_row(ctx, USER, row, {"name": ADMIN_USER})
     cert, key, ca = tls.issue_client_cert(ctx.settings.data_dir, f"{ADMIN_USER}.{row.id}", days=CERT_DAYS)
     user.x.update(certificate=cert, privateKey=key, certificateAuthority=ca)

@@ -9,7 +9,6 @@ import secrets
 import string
 
 from ...gateway.context import Ctx, Reply
-from ...s3.keys import MANAGEMENT_INDEX
 from ...s3.regions import REGIONS
 from ...store import Row
 from ..product import PKind, Product, computed_rows, load, render
@@ -55,11 +54,18 @@ def _prepare(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> dict
     }
 
 
+# s3/keys.py (and the S3 modules it needs) is imported by the hooks that keep its index: s3/__init__.py says why
+
+
 def _index(ctx: Ctx, row: Row, change) -> None:
+    from ...s3.keys import MANAGEMENT_INDEX
+
     ctx.store.kv_set(MANAGEMENT_INDEX + row.props["accessKey"], {"tenant": row.tenant, "id": row.id})
 
 
 def _unindex(ctx: Ctx, row: Row, change) -> None:
+    from ...s3.keys import MANAGEMENT_INDEX
+
     ctx.store.kv_delete(MANAGEMENT_INDEX + row.props["accessKey"])
 
 

@@ -15,7 +15,7 @@ ROUTED: dict[str, str] = {}
 
 def _product(spec_name: str, config_name: str) -> Product:
     """Locations and host names come from the servers the official SDK lists."""
-    hosts = [urlsplit(s["url"]).hostname for s in specs.load(spec_name).servers]
+    hosts = [urlsplit(s["url"]).hostname for s in specs.head(spec_name).servers]
     locations = spec_locations(spec_name)
     if locations and len(locations) == len(hosts):  # regional: <name>.<region>.ionos.com
         label = REGIONS[locations[0]]

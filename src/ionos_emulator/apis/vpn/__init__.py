@@ -20,9 +20,6 @@ import ipaddress
 import re
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-
 from ...engine.errors import invalid
 from ...gateway.context import Ctx
 from ...store import Row
@@ -226,7 +223,14 @@ def gateway_common(ctx: Ctx, kind, props: dict, old: Row | None) -> dict:
 # -- WireGuard ---------------------------------------------------------------------------------------------
 
 
+# cryptography is imported where a key is read or made: it costs about 10 MB and 20 ms of every start-up
+# (certmanager/issue.py)
+
+
 def public_pem(private: bytes) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     public = X25519PrivateKey.from_private_bytes(private).public_key()
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
@@ -247,6 +251,8 @@ def wireguard_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) 
     elif old is not None:
         private = base64.b64decode(old.x["privateKey"])
     else:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
         private = X25519PrivateKey.generate().private_bytes_raw()
     out["privateKey"] = base64.b64encode(private).decode()
     out["publicKey"] = public_pem(private)
@@ -263,6 +269,8 @@ def peer_props(ctx: Ctx, parent: Row | None, props: dict, old: Row | None) -> di
         out["description"] = props["description"]
     key = text(props, "publicKey")
     wg_key("properties.publicKey", key)
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
     X25519PublicKey.from_public_bytes(base64.b64decode(key))
     assert parent is not None
     for peer in rows_of(ctx, PEER, parent):
