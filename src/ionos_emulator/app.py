@@ -143,6 +143,19 @@ class Emulator:
             return
         if scope["type"] != "http":
             return
+        # a GET answered before, while the store has not moved since: here, without the pool, before anything
+        # else (the same request, at the same store version, goes where it went then)
+        arrived, t0 = time.time(), time.perf_counter()
+        hit, ticket = await self.front.serve(scope)
+        if hit is not None:
+            status, headers, payload = hit
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            try:  # answered already: recording it must not fail the request
+                self.journal_entry(scope, arrived, time.perf_counter() - t0, b"", status, headers, payload, None)
+            except Exception:
+                log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
+            return
         # the data planes that stream (object bytes, image blobs), before any body is read: S3 first by its
         # hosts and /s3/ prefix, then a registry's /v2
         s3 = self.s3.match(scope)
@@ -162,7 +175,6 @@ class Emulator:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        arrived, t0 = time.time(), time.perf_counter()
         try:
             web = self.web.find(scope)
             body = await self._read_body(scope, receive)
@@ -171,14 +183,10 @@ class Emulator:
 
                 await serve_web(web, scope, body, respond)
                 return
-            # a GET answered before, while the store has not moved since: here, without the pool
-            hit, ticket = await self.front.serve(scope) if body == b"" else (None, None)
-            if hit is not None:
-                (status, headers, payload), rule = hit, None
-            else:
-                reply, pretty, rule = await self._answer(scope, body)
+            reply, pretty, rule = await self._answer(scope, body)
+            if body == b"":
                 self.front.keep(scope, ticket, reply)
-                status, headers, payload = encode_reply(reply, pretty)
+            status, headers, payload = encode_reply(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
             try:  # answered already: recording it must not fail the request

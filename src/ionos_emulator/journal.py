@@ -24,18 +24,44 @@ NOT_JOURNALED = ("/_emulator/journal", "/_emulator/health")
 TEXTUAL = ("json", "text/", "xml", "x-www-form-urlencoded", "event-stream")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Raw:
-    """A request and its answer as they went by (the ASGI scope's parts, header bytes, bodies cut at twice
-    BODY_LIMIT), made into an entry's texts when it is first read: decoding headers and masking secrets for
-    every request would cost more than answering a cached GET."""
+    """A request and its answer as they went by (the ASGI scope, header bytes, bodies cut at twice BODY_LIMIT):
+    what the journal keeps, made into an `Entry` when read. Decoding headers and masking secrets for every
+    request would cost more than answering a cached GET."""
 
+    seq: int
+    time: float
+    duration: float
+    status: int
+    chaos: str
     scope: dict[str, Any]
     request_body: bytes
     request_size: int
     response_headers: list[tuple[bytes, bytes]]
     response_body: bytes
     response_size: int
+
+    def entry(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
+        """The entry as the journal shows it; `url_of(scope)` is the URL the client addressed."""
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope.get("headers") or ()]
+        request_headers = _safe_headers(headers)
+        query = (self.scope.get("query_string") or b"").decode("latin-1")
+        response_headers = _safe_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers)
+        return Entry(
+            seq=self.seq,
+            time=self.time,
+            method=self.scope["method"].upper(),
+            url=url_of(self.scope) + (f"?{query}" if query else ""),
+            status=self.status,
+            duration_ms=round(self.duration * 1000, 3),
+            caller=caller_of(dict((k.lower(), v) for k, v in headers).get("authorization")),
+            request_headers=request_headers,
+            request_body=_body(self.request_body, request_headers.get("content-type", ""), self.request_size),
+            response_headers=response_headers,
+            response_body=_body(self.response_body, response_headers.get("content-type", ""), self.response_size),
+            chaos=self.chaos,
+        )
 
 
 @dataclass
@@ -52,29 +78,9 @@ class Entry:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     chaos: str = ""  # the chaos rule that changed this answer, if one did
-    raw: Raw | None = field(default=None, repr=False, compare=False)
-
-    def read(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
-        """The entry with its texts made from `raw` (once); `url_of(scope)` is the URL the client addressed."""
-        raw = self.raw
-        if raw is not None:
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.scope.get("headers") or ()]
-            self.request_headers = _safe_headers(headers)
-            self.caller = caller_of(dict((k.lower(), v) for k, v in headers).get("authorization"))
-            query = (raw.scope.get("query_string") or b"").decode("latin-1")
-            self.url = url_of(raw.scope) + (f"?{query}" if query else "")
-            answered = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw.response_headers)
-            self.response_headers = _safe_headers(answered)
-            self.request_body = _body(raw.request_body, self.request_headers.get("content-type", ""), raw.request_size)
-            self.response_body = _body(
-                raw.response_body, self.response_headers.get("content-type", ""), raw.response_size
-            )
-            self.raw = None
-        return self
 
     def public(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["raw"]
         out["time"] = _iso(self.time)
         return out
 
@@ -126,7 +132,7 @@ def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 class Journal:
     def __init__(self, size: int, url_of: Callable[[dict[str, Any]], str] = lambda scope: ""):
-        self.entries: deque[Entry] = deque(maxlen=max(size, 1))
+        self.entries: deque[Raw] = deque(maxlen=max(size, 1))
         self.enabled = size > 0
         self.url_of = url_of  # the URL a request's client addressed, from its scope
         self._seq = itertools.count(1)
@@ -148,6 +154,11 @@ class Journal:
         if not self.enabled or any(marker in path for marker in NOT_JOURNALED):
             return
         raw = Raw(
+            0,
+            started,
+            duration,
+            status,
+            chaos,
             scope,
             _cut(request_body),
             len(request_body),
@@ -155,18 +166,17 @@ class Journal:
             _cut(response_body),
             len(response_body),
         )
-        method, took_ms = scope["method"].upper(), round(duration * 1000, 3)
-        entry = Entry(0, started, method, "", status, took_ms, "", chaos=chaos, raw=raw)
         with self._lock:
-            entry.seq = next(self._seq)
-            self.entries.append(entry)
+            raw.seq = next(self._seq)
+            self.entries.append(raw)
 
     def select(self, query: Mapping[str, str]) -> list[Entry]:
         """Entries after `after` (a seq), matching `method`, `status` (a code or a class like 4xx), `path` (a
         substring of the URL) and `caller`; the newest `limit` of them, oldest first."""
         after = int(query.get("after") or 0)
-        with self._lock:  # made into texts once, by whichever reader comes first
-            entries = [e.read(self.url_of) for e in self.entries if e.seq > after]
+        with self._lock:
+            kept = [r for r in self.entries if r.seq > after]
+        entries = [r.entry(self.url_of) for r in kept]
         method = (query.get("method") or "").upper()
         status = query.get("status") or ""
         path = query.get("path") or ""

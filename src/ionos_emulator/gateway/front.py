@@ -49,6 +49,14 @@ class Kept:
     headers: list[tuple[bytes, bytes]]
 
 
+def _has_body(scope: dict[str, Any]) -> bool:
+    """A request that may carry a body (a GET rarely does): never answered by the front, never kept."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
 class Front:
     def __init__(self, store: Store, pipeline: Pipeline, calm: Callable[[], bool]):
         self.store, self.pipeline, self.calm = store, pipeline, calm
@@ -57,7 +65,7 @@ class Front:
     async def serve(self, scope: dict[str, Any]) -> tuple[Encoded | None, Ticket | None]:
         """The answer, encoded, if the front has it; else None and the ticket to `keep` the pool's answer
         under (None: the answer cannot be kept here)."""
-        if scope["method"] != "GET" or not self.calm():
+        if scope["method"] != "GET" or not self.calm() or _has_body(scope):
             return None, None
         version = self.store.peek_version()
         if version is None:
