@@ -35,24 +35,27 @@ class Raw:
     duration: float
     status: int
     chaos: str
-    scope: dict[str, Any]
+    # the scope's parts the entry shows, not the scope itself: its dicts and lists would stay in the cyclic
+    # collector's passes for as long as the journal keeps them (a tuple of bytes leaves them)
+    request: tuple[tuple[str, Any], ...]
     request_body: bytes
     request_size: int
-    response_headers: list[tuple[bytes, bytes]]
+    response_headers: tuple[tuple[bytes, bytes], ...]
     response_body: bytes
     response_size: int
 
     def entry(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
         """The entry as the journal shows it; `url_of(scope)` is the URL the client addressed."""
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.scope.get("headers") or ()]
+        scope = dict(self.request)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers") or ()]
         request_headers = _safe_headers(headers)
-        query = (self.scope.get("query_string") or b"").decode("latin-1")
+        query = (scope.get("query_string") or b"").decode("latin-1")
         response_headers = _safe_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers)
         return Entry(
             seq=self.seq,
             time=self.time,
-            method=self.scope["method"].upper(),
-            url=url_of(self.scope) + (f"?{query}" if query else ""),
+            method=scope["method"].upper(),
+            url=url_of(scope) + (f"?{query}" if query else ""),
             status=self.status,
             duration_ms=round(self.duration * 1000, 3),
             caller=caller_of(dict((k.lower(), v) for k, v in headers).get("authorization")),
@@ -107,6 +110,14 @@ def caller_of(authorization: str | None) -> str:
     return ""
 
 
+SCOPE_KEPT = ("method", "scheme", "server", "path", "raw_path", "query_string", "headers")
+
+
+def _frozen(value: Any) -> Any:
+    """Lists as tuples (the headers: a list of pairs)."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
+
+
 def _cut(raw: bytes) -> bytes:
     """All of a body while masking could still parse it, else the part shown (JSON cut short is text)."""
     return raw if len(raw) <= BODY_LIMIT * 2 else raw[:BODY_LIMIT]
@@ -159,10 +170,10 @@ class Journal:
             duration,
             status,
             chaos,
-            scope,
+            tuple((k, _frozen(scope[k])) for k in SCOPE_KEPT if k in scope),
             _cut(request_body),
             len(request_body),
-            response_headers,
+            tuple(response_headers),
             _cut(response_body),
             len(response_body),
         )
