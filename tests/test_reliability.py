@@ -427,3 +427,17 @@ def test_a_data_plane_that_is_down_shows_on_the_cluster_and_holds_up_nothing(pri
             assert state == "FAILED"
     finally:
         silent.close()
+
+
+def test_a_remembered_password_match_accepts_nothing_else():
+    """check_password remembers matches (a caller authenticates again whenever tokens or users change): the
+    memory answers for exactly that password against exactly that stored hash."""
+    from ionos_emulator.identity.service import _MATCHED, check_password, hash_password
+
+    stored = hash_password("right-password")
+    assert check_password("right-password", stored)
+    remembered = len(_MATCHED)
+    assert check_password("right-password", stored) and len(_MATCHED) == remembered  # from memory
+    assert not check_password("wrong-password", stored)
+    assert not check_password("right-password", hash_password("another-password"))  # a changed password
+    assert not check_password("right-password ", stored)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
 import math
 import os
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..engine import clock
@@ -173,11 +176,41 @@ def nobody_hash() -> str:
     return _NOBODY[0]
 
 
+# Passwords that matched a stored hash, by (that hash, a keyed digest of the password): a caller authenticates
+# again whenever the identity generation moves (any token or user change), and hashing again each time cost every
+# request of every user 15 ms of CPU under a load of logins. Only matches are kept (a wrong password costs the
+# full hash, as an unknown user's does), bounded, and never the password itself.
+_MATCHED: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+_MATCHED_MAX = 4096
+_MATCHED_KEY = os.urandom(32)
+_MATCHED_LOCK = threading.Lock()
+
+
 def check_password(password: str, stored: str) -> bool:
+    key = (stored, hmac.new(_MATCHED_KEY, password.encode(), hashlib.sha256).digest())
+    with _MATCHED_LOCK:
+        if key in _MATCHED:
+            _MATCHED.move_to_end(key)
+            return True
     parts = stored.split("$")
     rounds, salt, dk = (int(parts[1]), parts[2], parts[3]) if len(parts) == 4 else (60_000, parts[1], parts[2])
     cand = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), rounds)
-    return hmac.compare_digest(cand.hex(), dk)
+    matched = hmac.compare_digest(cand.hex(), dk)
+    if matched:
+        with _MATCHED_LOCK:
+            _MATCHED[key] = None
+            while len(_MATCHED) > _MATCHED_MAX:
+                _MATCHED.popitem(last=False)
+    return matched
+
+
+@functools.lru_cache(maxsize=8)
+def _rs256_key(pem: str):
+    """A PEM key made into the key object PyJWT signs or verifies with, once: loading a private key checks it,
+    29 ms of CPU that every token issued paid (and a flood of logins made every other request wait for)."""
+    import jwt
+
+    return jwt.get_algorithm_by_name("RS256").prepare_key(pem)
 
 
 def _compact(obj) -> bytes:
@@ -539,7 +572,7 @@ class Identity:
 
         alg = jwt.get_algorithm_by_name("RS256")
         signing_input = f"{_b64(_compact({'typ': 'JWT', 'kid': kid, 'alg': 'RS256'}))}.{_b64(_compact(payload))}"
-        sig = alg.sign(signing_input.encode(), alg.prepare_key(self._signing_key()[0]))
+        sig = alg.sign(signing_input.encode(), _rs256_key(self._signing_key()[0]))
         token = f"{signing_input}.{_b64(sig)}"
         rec = {"id": kid, "tenant": p.tenant, "user": p.user_id, "created": iat, "expires": iat + ttl}
         if p.home is not None:  # made for a sub-contract by its reseller's user (X-Contract-Number)
@@ -555,7 +588,7 @@ class Identity:
             # expiry by the emulated clock (below, from the record), not the real one PyJWT would read
             claims = jwt.decode(
                 token,
-                pub,
+                _rs256_key(pub),
                 algorithms=["RS256"],
                 options={"require": ["exp", "iat"], "verify_exp": False, "verify_iat": False},
             )
