@@ -156,3 +156,22 @@ def test_no_rules_no_change(emulator):
         with pytest.raises(ApiException) as e:
             ionoscloud.DataCentersApi(c).datacenters_find_by_id("00000000-0000-0000-0000-000000000000")
     assert e.value.status == 404
+
+
+def test_journal_is_bounded_by_the_bytes_of_its_bodies():
+    from ionos_emulator import journal as j
+
+    jr = j.Journal(1000)
+    scope = {"method": "GET", "path": "/cloudapi/v6/x", "headers": [], "query_string": b""}
+    for _ in range(300):  # answers of 1 MB: each kept cut to BODY_LIMIT, the oldest dropped past MAX_BYTES
+        jr.record(
+            started=0.0,
+            duration=0.0,
+            scope=scope,
+            request_body=b"",
+            status=200,
+            response_headers=[],
+            response_body=b"x" * (1 << 20),
+        )
+    assert jr.bytes <= j.MAX_BYTES and len(jr.entries) == j.MAX_BYTES // j.BODY_LIMIT < 300
+    assert jr.select({})[-1].seq == 300  # the newest kept

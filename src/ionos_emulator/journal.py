@@ -19,6 +19,7 @@ from typing import Any
 from .engine.secrets import masked_body
 
 BODY_LIMIT = 64 * 1024
+MAX_BYTES = 16 * 1024 * 1024  # bodies kept in all: the oldest entries go first (1,000 pages of 247 KB were 128 MB)
 # admin paths the journal leaves out: reading the journal (and probing health) would fill it with itself
 NOT_JOURNALED = ("/_emulator/journal", "/_emulator/health")
 TEXTUAL = ("json", "text/", "xml", "x-www-form-urlencoded", "event-stream")
@@ -143,7 +144,9 @@ def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 class Journal:
     def __init__(self, size: int, url_of: Callable[[dict[str, Any]], str] = lambda scope: ""):
-        self.entries: deque[Raw] = deque(maxlen=max(size, 1))
+        self.entries: deque[Raw] = deque()
+        self.size = max(size, 1)
+        self.bytes = 0  # of the bodies kept, bounded by MAX_BYTES
         self.enabled = size > 0
         self.url_of = url_of  # the URL a request's client addressed, from its scope
         self._seq = itertools.count(1)
@@ -180,6 +183,10 @@ class Journal:
         with self._lock:
             raw.seq = next(self._seq)
             self.entries.append(raw)
+            self.bytes += len(raw.request_body) + len(raw.response_body)
+            while len(self.entries) > self.size or (self.bytes > MAX_BYTES and len(self.entries) > 1):
+                gone = self.entries.popleft()
+                self.bytes -= len(gone.request_body) + len(gone.response_body)
 
     def select(self, query: Mapping[str, str]) -> list[Entry]:
         """Entries after `after` (a seq), matching `method`, `status` (a code or a class like 4xx), `path` (a
@@ -206,6 +213,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self.entries.clear()
+            self.bytes = 0
 
 
 def har(entries: list[Entry], version: str) -> dict[str, Any]:
