@@ -634,3 +634,50 @@ def test_keyset_pages_equal_offset_slices_across_changes(open_: Opener):
             victim = writer.list(1, "server")[step * 3]
             writer.delete_tree(victim)
             writer.insert(row(f"n{step}", parent="dc1"))
+
+
+def test_the_event_loops_version_read_is_shared_but_never_older_than_the_request(pg_database):
+    """PostgreSQL's change counter read for the front (store/postgres.py AsyncChanges): requests that ask while a
+    read is in flight share the next read, which sees every change made before any of them asked."""
+    import asyncio
+
+    from ionos_emulator.store.postgres import AsyncChanges
+
+    store = open_store("", pg_database)  # migrates: the counter exists
+    changes = AsyncChanges(pg_database)
+    sent: list[int | None] = []
+    read_once = changes._read_once
+    gate: asyncio.Event | None = None
+
+    async def counted() -> int | None:
+        value = await read_once()
+        sent.append(value)
+        if len(sent) == 2 and gate is not None:  # the in-flight read: its value read, its answer held back
+            await gate.wait()
+        return value
+
+    changes._read_once = counted  # type: ignore[method-assign]
+
+    def bump() -> None:
+        with store.tx():
+            store.kv_set("test:bump", {"at": uuid.uuid4().hex})
+
+    async def main() -> None:
+        nonlocal gate
+        gate = asyncio.Event()
+        before = await changes.read()
+        first = asyncio.ensure_future(changes.read())
+        while len(sent) < 2:  # until the in-flight read has its (old) value
+            await asyncio.sleep(0.001)
+        await asyncio.to_thread(bump)  # a change acknowledged while that read is in flight
+        later = [asyncio.ensure_future(changes.read()) for _ in range(10)]
+        await asyncio.sleep(0.01)
+        gate.set()
+        after = await asyncio.gather(*later)
+        assert await first == before  # the in-flight read saw the store before the change
+        assert before is not None and len(set(after)) == 1 and after[0] is not None and after[0] > before
+        assert len(sent) == 3  # before, the in-flight one, and one shared by the ten that asked after it
+        await changes.close()
+
+    asyncio.run(main())
+    store.close()

@@ -167,25 +167,49 @@ class PostgresDialect:
 class AsyncChanges:
     """The change counter read from the event loop (`Store.peek_version_async`) over an async connection of
     its own, so the loop never waits on the database; None when the database is away (the request then goes
-    to the pool, where its own statements answer 503)."""
+    to the pool, where its own statements answer 503).
+
+    Requests that ask while a read is in flight share the next one: it is sent after they all asked, so it
+    sees every change acknowledged before any of them (one round trip for all, not one each in a queue)."""
 
     def __init__(self, url: str):
         self.url = url
         self._db: psycopg.AsyncConnection[TupleRow] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[int | None] | None = None  # the read that has not been sent yet
+        self._reading = False
 
     async def read(self) -> int | None:
         loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a connection belongs to the loop it was made on (tests run one per request)
+            self._db, self._loop, self._next, self._reading = None, loop, None, False
+        if self._next is None:
+            self._next = loop.create_future()
+        shared = self._next
+        if not self._reading:
+            self._reading = True
+            loop.create_task(self._send_reads())
+        return await asyncio.shield(shared)
+
+    async def _send_reads(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None
+                value = await self._read_once()
+                if not waiting.done():
+                    waiting.set_result(value)
+        finally:
+            self._reading = False
+
+    async def _read_once(self) -> int | None:
         try:
             db = self._db
-            if db is None or self._loop is not loop or db.closed or db.broken:
-                # a connection belongs to the loop it was made on (tests run one loop per request)
-                self._db = None
+            if db is None or db.closed or db.broken:
                 db = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-                self._db, self._loop = db, loop
+                self._db = db
             cur = await db.execute("SELECT n FROM changes WHERE one = 1")
             row = await cur.fetchone()
-        except psycopg.Error:
+        except Exception:  # away, broken, anything: no version, and the request goes to the pool
             self._db = None
             return None
         return int(row[0]) if row else None
