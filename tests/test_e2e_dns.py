@@ -532,15 +532,17 @@ def test_dns_server_answers_from_the_api(env):
 
 def test_the_packet_cache_never_answers_what_the_store_no_longer_holds(env):
     """Answers come again from the packet cache while the store is unchanged; a change by the emulator process
-    (another connection, another process) is answered at once, over UDP and TCP."""
+    (another connection, another process) is answered at once, over UDP and TCP. On PostgreSQL, whose version
+    cannot be read without I/O from the datagram callback, there is no packet cache: every answer is fresh."""
     zone = new_zone(env)
     name = zone.properties.zone_name
     record = add(env, zone.id, "cached", "A", "192.0.2.7")
+    cached = env.server.cache.store.peek_version() is not None
     for tcp in (False, True):
         assert texts(env.query(f"cached.{name}", "A", tcp=tcp).answer) == ["192.0.2.7"]
         hits = env.server.cache.hits
         again = env.query(f"cached.{name}", "A", tcp=tcp)
-        assert texts(again.answer) == ["192.0.2.7"] and env.server.cache.hits == hits + 1
+        assert texts(again.answer) == ["192.0.2.7"] and env.server.cache.hits == hits + cached
     api = sdk.RecordsApi(env.api)
     api.zones_records_put(
         zone.id, record.id, sdk.RecordEnsure(properties=sdk.Record(name="cached", type="A", content="192.0.2.8"))
