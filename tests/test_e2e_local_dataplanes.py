@@ -278,3 +278,23 @@ def test_mariadb_clusters_are_separate_servers(local_planes):
             assert cur.execute("SHOW TABLES LIKE 'orders'") == 0
         with pytest.raises(pymysql.err.OperationalError):
             connect(port_b, "Wrong-123!").close()
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_a_private_server_whose_port_was_taken_starts_on_another(tmp_path):
+    """A cluster's port is chosen free and kept; when something else listens there by the time the server
+    starts (another process bound it in between, or before a restart), the server takes a new port instead
+    of waiting for the old one and talking to the stranger."""
+    from ionos_emulator.dataplanes.local import Fleet
+
+    fleet = Fleet(REDIS, str(tmp_path))
+    port, _ = fleet.up("c1")
+    REDIS.stop(fleet.home("c1"))
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", port))
+        stranger.listen()
+        try:
+            moved, _ = fleet.up("c1")
+            assert moved != port and fleet.where("c1")[1] == moved and REDIS.running(fleet.home("c1"))
+        finally:
+            fleet.drop_all()

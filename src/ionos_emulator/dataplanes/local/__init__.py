@@ -56,6 +56,9 @@ class Kind(Protocol):
     def client(self, port: int, secret: str) -> Any: ...  # a shared-server plane Server for this server
 
 
+PORT_ATTEMPTS = 5
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -163,9 +166,22 @@ class Fleet:
                 write_private(home / "secret", secret)
             port, secret = self.where(cluster_id)[1], (home / "secret").read_text()
             if not self.kind.running(home):
-                self.kind.start(home, port)
+                port = self._start(home, port)
                 log.info("%s server of cluster %s started on %s:%d", self.kind.label, cluster_id, HOST, port)
         return port, secret
+
+    def _start(self, home: Path, port: int) -> int:
+        """Starts the server on its port, or on a new one while something else listens there (the port was
+        free when it was chosen, but another process may have bound it since, or before a restart): the port
+        it listens on. Without this, the start would wait for the port to open and find the other listener."""
+        for _ in range(PORT_ATTEMPTS):
+            if not port_open(port):
+                self.kind.start(home, port)
+                if self.kind.running(home):
+                    return port
+            port = free_port()
+            (home / "port").write_text(str(port))
+        raise RuntimeError(f"{self.kind.label}: no port of its own after {PORT_ATTEMPTS} tries")
 
     def server(self, cluster_id: str):
         """The shared-server plane's Server, pointed at the cluster's (running) server."""

@@ -38,7 +38,7 @@ class Redis:
 
     def start(self, home: Path, port: int) -> None:
         done = subprocess.run(
-            [binary("redis-server") or "redis-server", str(home / "redis.conf")],
+            [binary("redis-server") or "redis-server", str(home / "redis.conf"), "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
