@@ -99,7 +99,8 @@ def serial(zone: Row, pending: int) -> int:
 
 def check_unique_zone_name(ctx: Ctx, name: str, self_id: str | None = None) -> None:
     """409 for a second zone of this name in the contract here; found through the zone-name index (names.py),
-    not by loading every zone of the contract (a create would cost more with every zone made)."""
+    not by loading every zone of the contract (a create would cost more with every zone made). Builds that
+    index first if the data dir predates it (the zone prepare hook relies on that)."""
     tenants = lambda: [int(c["contractNumber"]) for c in ctx.identity.contracts()]
     names.ensure_built(ctx.store, tenants, (ZONE.name, SECONDARY.name))
     for ref in ctx.store.kv_get(names.key(name)) or []:

@@ -47,9 +47,7 @@ def _zone_prepare(what: str, kind: str, quota_key: str, fields):
         out = {"zoneName": name, **fields(props)}
         if props.get("description") is not None:
             out["description"] = props["description"]
-        if old is None:
-            tenants = lambda: [int(c["contractNumber"]) for c in ctx.identity.contracts()]
-            names.ensure_built(ctx.store, tenants, ZONE_KINDS)
+        if old is None:  # the name index is built (check_unique_zone_name above)
             names.check_owner(ctx.store, ctx.tenant, kind, name)  # one contract per name and subtree
             check_quota(ctx, quota_key)
             return out
@@ -81,7 +79,6 @@ def _secondary_fields(props: dict) -> dict:
     return {"primaryIps": list(ips)}
 
 
-ZONE_KINDS = (ZONE.name, SECONDARY.name)
 ZONE.prepare = _zone_prepare("zone", ZONE.name, "zones", _primary_fields)
 SECONDARY.prepare = _zone_prepare("secondary zone", SECONDARY.name, "secondaryZones", _secondary_fields)
 UNINDEX = "dns.unindex"  # the effect that drops a deleted zone from the name index when the deletion completes
