@@ -27,9 +27,9 @@ TEXTUAL = ("json", "text/", "xml", "x-www-form-urlencoded", "event-stream")
 
 @dataclass(slots=True)
 class Raw:
-    """A request and its answer as they went by (the ASGI scope, header bytes, bodies cut at twice BODY_LIMIT):
-    what the journal keeps, made into an `Entry` when read. Decoding headers and masking secrets for every
-    request would cost more than answering a cached GET."""
+    """A request and its answer as they went by (the scope's parts, header bytes, the bodies as `_kept`):
+    what the journal keeps, made into an `Entry` when first read. Decoding headers and masking secrets for
+    every request would cost more than answering a cached GET."""
 
     seq: int
     time: float
@@ -44,9 +44,15 @@ class Raw:
     response_headers: tuple[tuple[bytes, bytes], ...]
     response_body: bytes
     response_size: int
+    made: Entry | None = None  # the entry, once a reader asked (masking parses bodies: once is enough)
 
     def entry(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
         """The entry as the journal shows it; `url_of(scope)` is the URL the client addressed."""
+        if self.made is None:
+            self.made = self._make(url_of)
+        return self.made
+
+    def _make(self, url_of: Callable[[dict[str, Any]], str]) -> Entry:
         scope = dict(self.request)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers") or ()]
         request_headers = _safe_headers(headers)
@@ -119,8 +125,14 @@ def _frozen(value: Any) -> Any:
     return tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
 
 
-def _cut(raw: bytes) -> bytes:
-    """All of a body while masking could still parse it, else the part shown (JSON cut short is text)."""
+def _kept(raw: bytes, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """What a body's text is made from later: nothing of a body shown by its size only (not textual), all of
+    it while masking could still parse it, else the part shown (JSON cut short is shown as text)."""
+    if not raw:
+        return raw
+    content_type = next((v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), "")
+    if content_type and not any(t in content_type for t in TEXTUAL):
+        return b""
     return raw if len(raw) <= BODY_LIMIT * 2 else raw[:BODY_LIMIT]
 
 
@@ -174,10 +186,10 @@ class Journal:
             status,
             chaos,
             tuple((k, _frozen(scope[k])) for k in SCOPE_KEPT if k in scope),
-            _cut(request_body),
+            _kept(request_body, scope.get("headers") or ()),
             len(request_body),
             tuple(response_headers),
-            _cut(response_body),
+            _kept(response_body, response_headers),
             len(response_body),
         )
         with self._lock:
@@ -192,9 +204,8 @@ class Journal:
         """Entries after `after` (a seq), matching `method`, `status` (a code or a class like 4xx), `path` (a
         substring of the URL) and `caller`; the newest `limit` of them, oldest first."""
         after = int(query.get("after") or 0)
-        with self._lock:
-            kept = [r for r in self.entries if r.seq > after]
-        entries = [r.entry(self.url_of) for r in kept]
+        with self._lock:  # made into entries once, by whichever reader comes first
+            entries = [r.entry(self.url_of) for r in self.entries if r.seq > after]
         method = (query.get("method") or "").upper()
         status = query.get("status") or ""
         path = query.get("path") or ""
