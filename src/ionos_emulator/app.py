@@ -151,10 +151,7 @@ class Emulator:
             status, headers, payload = hit
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
-            try:  # answered already: recording it must not fail the request
-                self.journal_entry(scope, arrived, time.perf_counter() - t0, b"", status, headers, payload, None)
-            except Exception:
-                log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
+            self.journal_entry(scope, arrived, time.perf_counter() - t0, b"", status, headers, payload, None)
             return
         # the data planes that stream (object bytes, image blobs), before any body is read: S3 first by its
         # hosts and /s3/ prefix, then a registry's /v2
@@ -189,10 +186,7 @@ class Emulator:
             status, headers, payload = encode_reply(reply, pretty)
             await respond({"type": "http.response.start", "status": status, "headers": headers})
             await respond({"type": "http.response.body", "body": payload})
-            try:  # answered already: recording it must not fail the request
-                self.journal_entry(scope, arrived, time.perf_counter() - t0, body, status, headers, payload, rule)
-            except Exception:
-                log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
+            self.journal_entry(scope, arrived, time.perf_counter() - t0, body, status, headers, payload, rule)
         except Exception:  # never uvicorn's plain-text 500: the envelope, or a closed connection once started
             log.error("unexpected error on %s %s\n%s", scope.get("method"), scope.get("path"), traceback.format_exc())
             if started:
@@ -345,19 +339,22 @@ class Emulator:
     def journal_entry(
         self, scope, arrived: float, took: float, body, status: int, headers, payload: bytes, rule
     ) -> None:
-        if self.journal.enabled:
-            request_body = body if isinstance(body, bytes) else b""
-            chaos = rule.id if rule is not None else ""
+        """Records an answered request; never fails it (the answer is sent already)."""
+        if not self.journal.enabled:
+            return
+        try:
             self.journal.record(
                 started=arrived,
                 duration=took,
                 scope=scope,
-                request_body=request_body,
+                request_body=body if isinstance(body, bytes) else b"",
                 status=status,
                 response_headers=headers,
                 response_body=payload,
-                chaos=chaos,
+                chaos=rule.id if rule is not None else "",
             )
+        except Exception:
+            log.exception("journaling %s %s failed", scope.get("method"), scope.get("path"))
 
     def url_of(self, scope) -> str:
         """The URL (without its query) the client of a request addressed."""

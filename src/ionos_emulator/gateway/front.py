@@ -41,11 +41,10 @@ def request_key(scope: dict[str, Any]) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A front entry's own part: the pipeline's `Reuse`, and the answer's status line and header bytes as they
-    are sent (the per-request rate-limit headers are added to them)."""
+    """A front entry's own part: the pipeline's `Reuse`, and the answer's header bytes as they are sent (the
+    per-request rate-limit headers are added to them)."""
 
     reuse: Reuse
-    status: int
     headers: list[tuple[bytes, bytes]]
 
 
@@ -85,7 +84,7 @@ class Front:
         self.pipeline.observe(reuse.mount, reuse.op_id)
         rates = self.pipeline.rate_headers(self.pipeline.count_call(reuse.caller, now))
         headers = kept.headers + [(k.lower().encode(), v.encode()) for k, v in rates.items()]
-        return (kept.status, headers, entry.payload), None
+        return (entry.status, headers, entry.payload), None
 
     def keep(self, scope: dict[str, Any], ticket: Ticket | None, reply: Reply) -> None:
         """Keeps the pool's answer under the ticket `serve` gave before it was made, if the pipeline cached it."""
@@ -95,7 +94,7 @@ class Front:
         version, epoch = ticket
         own = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type)  # without the rate limits
         status, headers, payload = encode_reply(own)
-        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, status, headers))
+        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, headers))
         self.answers.put(request_key(scope), version, reuse.handler, kept, epoch)
 
     def clear(self) -> None:
