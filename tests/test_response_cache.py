@@ -50,14 +50,19 @@ def settled(emu: Emulator) -> None:
     call(emu, "GET", "/cloudapi/v6/requests")
 
 
-def served_from_cache(emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
-    """The GET twice: the second answer must come from the cache, and equal the first."""
-    first = call(emu, "GET", *args, **kw)
-    hits = emu.pipeline.responses.hits
-    second = call(emu, "GET", *args, **kw)
-    assert emu.pipeline.responses.hits == hits + 1, "the repeated GET was not served from the cache"
+def twice(send, cache, emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
+    """The GET twice, by `send`: the second answer must come from `cache`, and equal the first."""
+    first = send(emu, "GET", *args, **kw)
+    hits = cache.hits
+    second = send(emu, "GET", *args, **kw)
+    assert cache.hits == hits + 1, "the repeated GET was not served from the cache"
     assert second[:2] == first[:2]
     return second
+
+
+def served_from_cache(emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
+    """The pipeline's response cache (requests through `Emulator.handle`)."""
+    return twice(call, emu.pipeline.responses, emu, *args, **kw)
 
 
 def test_no_stale_answer_after_any_change_by_either_emulator(pair):
@@ -218,13 +223,8 @@ def asgi(emu: Emulator, method: str, path: str, body: dict | None = None, **kw) 
 
 
 def from_front(emu: Emulator, *args, **kw) -> tuple[int, object, dict]:
-    """The GET twice through ASGI: the second answer must come from the front, and equal the first."""
-    first = asgi(emu, "GET", *args, **kw)
-    hits = emu.front.answers.hits
-    second = asgi(emu, "GET", *args, **kw)
-    assert emu.front.answers.hits == hits + 1, "the repeated GET was not served by the front"
-    assert second[:2] == first[:2]
-    return second
+    """The front (requests through `Emulator.__call__`, as uvicorn hands them over)."""
+    return twice(asgi, emu.front.answers, emu, *args, **kw)
 
 
 def test_the_front_is_never_stale(pair):
