@@ -251,13 +251,10 @@ class Authority:
 
     # -- messages ------------------------------------------------------------------------------------
 
-    def respond(self, wire: bytes, tcp: bool, source: str = "") -> list[bytes]:
-        """The wire responses to one wire message (several for a zone transfer, none for garbage)."""
-        return self.respond_cacheable(wire, tcp, source)[0]
-
-    def respond_cacheable(self, wire: bytes, tcp: bool, source: str = "") -> tuple[list[bytes], bool]:
-        """`respond`, and whether the answer depends on the store alone (a plain query answered without an
-        error of ours: no transfer, no NOTIFY, no TSIG), so the packet cache may give it again."""
+    def respond(self, wire: bytes, tcp: bool, source: str = "") -> tuple[list[bytes], bool]:
+        """The wire responses to one wire message (several for a zone transfer, none for garbage), and whether
+        they depend on the store alone (a plain query answered without an error of ours: no transfer, no
+        NOTIFY, no TSIG), so the packet cache may give them again."""
         try:
             query = dns.message.from_wire(wire)
         except dns.message.ShortHeader:

@@ -82,9 +82,7 @@ class _Udp(asyncio.DatagramProtocol):
         if self.inflight >= MAX_INFLIGHT:
             return  # a flood: dropped, as a loaded server drops queries (the client retries)
         self.inflight += 1
-        answered = asyncio.get_running_loop().run_in_executor(
-            self.pool, self.server.respond_cacheable, data, False, addr[0]
-        )
+        answered = asyncio.get_running_loop().run_in_executor(self.pool, self.server.respond, data, False, addr[0])
         answered.add_done_callback(lambda f: self._send(f, data, version, addr))
 
     def _send(self, answered: asyncio.Future, query: bytes, version: int | None, addr: tuple[str, int]) -> None:
@@ -122,11 +120,8 @@ class DnsServer:
                     self._authority = Authority(self.emu)
         return self._authority
 
-    def respond(self, wire: bytes, tcp: bool, source: str = "") -> list[bytes]:
+    def respond(self, wire: bytes, tcp: bool, source: str = "") -> tuple[list[bytes], bool]:
         return self.authority.respond(wire, tcp, source)
-
-    def respond_cacheable(self, wire: bytes, tcp: bool, source: str = "") -> tuple[list[bytes], bool]:
-        return self.authority.respond_cacheable(wire, tcp, source)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         source = (writer.get_extra_info("peername") or ("",))[0]
@@ -139,7 +134,7 @@ class DnsServer:
                     wires = [cached]
                 else:
                     loop = asyncio.get_running_loop()
-                    wires, cacheable = await loop.run_in_executor(self.pool, self.respond_cacheable, data, True, source)
+                    wires, cacheable = await loop.run_in_executor(self.pool, self.respond, data, True, source)
                     if cacheable:
                         self.cache.put(data, True, version, wires[0])
                 for wire in wires:
