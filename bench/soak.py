@@ -237,7 +237,13 @@ def main() -> int:
         "--rate",
         type=float,
         default=50.0,
-        help="requests per second of each of the six client threads (default 50, about 300/s in all; 0: unpaced)",
+        help="requests per second of each client (default 50, about 300/s in all with the default clients; 0: unpaced)",
+    )
+    parser.add_argument(
+        "--clients",
+        default="read,read,write,write,dns,login",
+        help="the client processes, by kind (default: read,read,write,write,dns,login); one kind with a reader "
+        "beside it tells which kind slows the others",
     )
     args = parser.parse_args()
     global RATE
@@ -270,14 +276,13 @@ def main() -> int:
         rss_start = rss_mb(server.pid)
         # each client in a process of its own: client threads would share one interpreter lock and measure
         # their wait for it as the server's latency
-        jobs = [
-            (reader, (url,)),
-            (reader, (url,)),
-            (writer, (url,)),
-            (writer, (url,)),
-            (resolver, (dns_port,)),
-            (login, (url,)),
-        ]
+        kinds = {
+            "read": (reader, (url,)),
+            "write": (writer, (url,)),
+            "dns": (resolver, (dns_port,)),
+            "login": (login, (url,)),
+        }
+        jobs = [kinds[k] for k in args.clients.split(",")]
         rss_at: list[float] = []  # at each tenth of the run: memory that levels off is bounded caches filling
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(run_client, fn, args_, until, RATE) for fn, args_ in jobs]
@@ -290,7 +295,7 @@ def main() -> int:
         rss_end = rss_mb(server.pid)
         paced = f"each paced at {args.rate:g}/s" if args.rate else "unpaced"
         report(
-            f"mixed load: 2 readers, 2 writers (create, poll, delete, poll), 1 DNS resolver, 1 login; {paced}",
+            f"mixed load: clients {args.clients} (a writer: create, poll, delete, poll); {paced}",
             tally,
             args.duration,
         )
