@@ -242,10 +242,13 @@ def main() -> int:
     parser.add_argument(
         "--clients",
         default="read,read,write,write,dns,login",
-        help="the client processes, by kind (default: read,read,write,write,dns,login); one kind with a reader "
-        "beside it tells which kind slows the others",
+        type=lambda text: text.split(","),
+        help="the client processes, by kind: read, write, dns, login (default: %(default)s); one kind with a "
+        "reader beside it tells which kind slows the others",
     )
     args = parser.parse_args()
+    if unknown := set(args.clients) - {"read", "write", "dns", "login"}:
+        parser.error(f"--clients: no such kind {', '.join(sorted(unknown))}")
     global RATE
     RATE = args.rate
 
@@ -282,7 +285,7 @@ def main() -> int:
             "dns": (resolver, (dns_port,)),
             "login": (login, (url,)),
         }
-        jobs = [kinds[k] for k in args.clients.split(",")]
+        jobs = [kinds[k] for k in args.clients]
         rss_at: list[float] = []  # at each tenth of the run: memory that levels off is bounded caches filling
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(run_client, fn, args_, until, RATE) for fn, args_ in jobs]
@@ -295,7 +298,7 @@ def main() -> int:
         rss_end = rss_mb(server.pid)
         paced = f"each paced at {args.rate:g}/s" if args.rate else "unpaced"
         report(
-            f"mixed load: clients {args.clients} (a writer: create, poll, delete, poll); {paced}",
+            f"mixed load: clients {','.join(args.clients)} (a writer: create, poll, delete, poll); {paced}",
             tally,
             args.duration,
         )
