@@ -240,10 +240,10 @@ def test_tokens_survive_a_restart_then_delete_expired_and_all(make_emulator):
     store = open_store(str(emu.data_dir), emu.database)  # SQLite, or the PostgreSQL pass's database
     try:
         with store.tx():
-            rec = store.kv_get(f"token:{kid_of(old)}")
+            rec = store.token_get(kid_of(old))
             assert rec is not None, "token record layout changed; adapt this test"
             rec["expires"] = time.time() - 5
-            store.kv_set(f"token:{kid_of(old)}", rec)
+            store.token_put(rec)
     finally:
         store.close()
     emu.start()

@@ -260,3 +260,25 @@ def test_the_front_steps_aside_for_chaos_and_replaced_handlers(pair):
         assert asgi(a, "GET", DCS)[1] == {"items": [], "replaced": True}
     finally:
         cloud.handlers["datacentersGet"] = original
+
+
+def test_logins_leave_the_front_alone_but_no_answer_outlives_its_token(pair):
+    a, b = pair
+    assert asgi(b, "GET", "/auth/v1/tokens/generate")[0] == 200  # the first makes the signing key (kept once)
+    asgi(a, "GET", "/cloudapi/v6/requests")
+    from_front(a, DCS)
+    hits = a.front.answers.hits
+    status, body, _ = asgi(b, "GET", "/auth/v1/tokens/generate")  # a login by the other emulator
+    assert status == 200
+    bearer = f"Bearer {body['token']}"
+    assert asgi(a, "GET", DCS)[0] == 200
+    if a.store.peek_tokens_version() is not None:  # SQLite: tokens are in a file of their own
+        assert a.front.answers.hits == hits + 1, "a login made the front forget an answer it does not change"
+    listed = asgi(a, "GET", "/auth/v1/tokens")[1]["tokens"]
+    from_front(a, DCS, auth=bearer)
+    assert asgi(b, "GET", "/auth/v1/tokens/generate")[0] == 200  # another token: the token list changed
+    assert len(asgi(a, "GET", "/auth/v1/tokens")[1]["tokens"]) == len(listed) + 1
+    from_front(a, DCS, auth=bearer)
+    assert asgi(b, "DELETE", "/auth/v1/tokens", query="criteria=ALL")[0] == 200
+    assert asgi(a, "GET", DCS, auth=bearer)[0] == 401  # the remembered answer is not its caller's any more
+    assert asgi(a, "GET", DCS)[0] == 200

@@ -99,6 +99,10 @@ def ids(rows) -> list[str]:
     return [r.id for r in rows]
 
 
+def token(id: str, user: str = "u1", **more) -> dict:
+    return {"id": id, "user": user, "tenant": 1, "created": 1, "expires": 2, **more}
+
+
 # -- resources ---------------------------------------------------------------------------------------
 
 
@@ -327,27 +331,73 @@ def test_requests_due_finish_exactly_once(open_: Opener):
 
 
 def test_kv(store: Store):
-    assert store.kv_get("token:a") is None
+    assert store.kv_get("item:a") is None
     with store.tx():
-        store.kv_set("token:b", {"n": 2})
-        store.kv_set("token:a", [1, "x"])
-        store.kv_set("token", "bare")
-        store.kv_set("token;", "next")
-        store.kv_set("tokens", "other")
-        store.kv_set("token:", 0)
+        store.kv_set("item:b", {"n": 2})
+        store.kv_set("item:a", [1, "x"])
+        store.kv_set("item", "bare")
+        store.kv_set("item;", "next")
+        store.kv_set("items", "other")
+        store.kv_set("item:", 0)
         store.kv_set("flag", True)
-    assert store.kv_get("token:a") == [1, "x"]
+    assert store.kv_get("item:a") == [1, "x"]
     assert store.kv_get("flag") is True
     with store.tx():
-        store.kv_set("token:b", {"n": 3})  # replaces
-    assert store.kv_get("token:b") == {"n": 3}
-    assert store.kv_prefix("token:") == [("token:", 0), ("token:a", [1, "x"]), ("token:b", {"n": 3})]
+        store.kv_set("item:b", {"n": 3})  # replaces
+    assert store.kv_get("item:b") == {"n": 3}
+    assert store.kv_prefix("item:") == [("item:", 0), ("item:a", [1, "x"]), ("item:b", {"n": 3})]
     assert store.kv_prefix("nothing:") == []
     with store.tx():
-        store.kv_delete("token:a")
+        store.kv_delete("item:a")
         store.kv_delete("never-there")
-    assert store.kv_get("token:a") is None
-    assert [k for k, _ in store.kv_prefix("token:")] == ["token:", "token:b"]
+    assert store.kv_get("item:a") is None
+    assert [k for k, _ in store.kv_prefix("item:")] == ["item:", "item:b"]
+
+
+def test_tokens_by_id_and_by_user(store: Store):
+    assert store.token_get("a") is None and store.tokens_of("u1") == []
+    with store.tx():
+        store.token_put(token("b"))
+        store.token_put(token("a", home=7))
+        store.token_put(token("c", user="u2"))
+    assert store.token_get("a") == token("a", home=7)
+    assert [t["id"] for t in store.tokens_of("u1")] == ["a", "b"]  # by id
+    assert store.tokens_of("u2") == [token("c", user="u2")]
+    with store.tx():
+        store.token_put(token("b", expires=9))  # replaces
+        store.token_delete("a")
+        store.token_delete("never-there")
+    assert store.tokens_of("u1") == [token("b", expires=9)]
+    assert store.kv_prefix("token:") == []  # not in the key/value map
+
+
+def test_tokens_in_the_key_value_map_of_an_older_data_dir_move_to_their_table(open_: Opener):
+    old = open_()
+    with old.tx():
+        old.kv_set("token:k1", token("k1"))
+        old.kv_set("token:note", "not a token")  # left where it is
+    reopened = open_()
+    assert reopened.token_get("k1") == token("k1")
+    assert reopened.kv_get("token:k1") is None
+    assert reopened.kv_get("token:note") == "not a token"
+
+
+def test_token_changes_leave_the_peeked_version_alone_on_sqlite(open_: Opener):
+    reader, writer = open_(), open_()
+    data, tokens = reader.peek_version(), reader.peek_tokens_version()
+    if data is None:  # PostgreSQL: tokens move the one change counter, as everything does
+        assert tokens is None
+        return
+    for change in (lambda: writer.token_put(token("t1")), lambda: writer.token_delete("t1")):
+        with writer.tx():
+            change()
+        assert reader.peek_version() == data, "a token change moved the version the response caches key on"
+        assert reader.peek_tokens_version() != tokens
+        tokens = reader.peek_tokens_version()
+    with writer.tx():
+        writer.kv_set("k", 1)
+    assert reader.peek_version() != data
+    assert reader.peek_tokens_version() == tokens
 
 
 def test_reset_empties_everything(store: Store):
@@ -355,10 +405,27 @@ def test_reset_empties_everything(store: Store):
     with store.tx():
         store.insert_request(req("r1"))
         store.kv_set("k", 1)
+        store.token_put(token("t1"))
     store.reset()
     assert list(store.iter_all(1)) == list(store.iter_all(2)) == []
     assert store.list_requests(1) == [] and not store.has_pending()
-    assert store.kv_get("k") is None
+    assert store.kv_get("k") is None and store.token_get("t1") is None
+
+
+def test_export_and_import_carry_tokens_and_take_those_of_older_snapshots(store: Store):
+    with store.tx():
+        store.token_put(token("t1"))
+        store.kv_set("k", 1)
+    tables = store.export_tables()
+    assert tables["tokens"] == [token("t1")]
+    store.reset()
+    store.import_tables(tables)
+    assert store.token_get("t1") == token("t1") and store.kv_get("k") == 1
+    older = {**tables, "kv": [*tables["kv"], ["token:t2", token("t2")]]}
+    del older["tokens"]  # a snapshot made before tokens had their own table
+    store.import_tables(older)
+    assert store.token_get("t2") == token("t2") and store.token_get("t1") is None
+    assert store.kv_get("token:t2") is None
 
 
 # -- transactions ------------------------------------------------------------------------------------
@@ -553,6 +620,9 @@ def test_version_moves_with_every_change_of_any_connection(open_: Opener):
             writer.delete_tree(r)
         moved()
         writer.kv_set("outside", len(seen))  # a write outside tx() commits on its own
+        moved()
+        with writer.tx():
+            writer.token_put(token(f"t{len(seen)}"))
         moved()
     other.reset()
     moved()

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from .engine.errors import ApiError
+from .store import sqlite
 
 FORMAT = "ionos-emulator-snapshot"
 VERSION = 1
 # format version -> the function that makes a manifest and store of that version into the next one's
 UPGRADES: dict[int, Callable[[dict[str, Any], dict[str, Any]], None]] = {}
 # top-level entries of the data dir that are not snapshot content
-LEFT_OUT = ("emulator.sqlite3", "emulator.sqlite3-wal", "emulator.sqlite3-shm", "snapshots", "dataplanes")
+LEFT_OUT = (*sqlite.FILES, "snapshots", "dataplanes")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

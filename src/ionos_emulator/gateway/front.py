@@ -5,7 +5,9 @@ The store's version is read on the loop without blocking it: SQLite's data_versi
 never writes, which every commit of every connection and process moves (`Store.peek_version`, no I/O), or
 PostgreSQL's change counter over an async connection (`Store.peek_version_async`). It is read BEFORE the
 request goes to the pool, and the answer is kept under that reading: a commit at any time after it (before,
-during or after the answer was made) makes the entry a miss.
+during or after the answer was made) makes the entry a miss. Tokens are apart (`Store.peek_tokens_version`;
+on SQLite a file of their own): logins and logouts leave the entries alone, but for the answers a token
+change can alter, those of a caller with a Bearer token (it may be deleted) and of the Auth API itself.
 
 Never served: while chaos has a rule or enforces rate limits, or its view of them is older than its refresh
 period (`Chaos.calm`); once the caller's token has expired by the emulated clock; when a test has replaced
@@ -24,7 +26,8 @@ from .cache import ResponseCache
 from .context import Encoded, Reply, encode_reply
 from .pipeline import Pipeline, Reuse
 
-Ticket = tuple[int, int]  # (the store's peeked version, the front's epoch) before the pool made the answer
+# (the store's peeked version, its tokens' version, the front's epoch) before the pool made the answer
+Ticket = tuple[int, int | None, int]
 
 
 def request_key(scope: dict[str, Any]) -> tuple[Any, ...]:
@@ -41,11 +44,20 @@ def request_key(scope: dict[str, Any]) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A front entry's own part: the pipeline's `Reuse`, and the answer's header bytes as they are sent (the
-    per-request rate-limit headers are added to them)."""
+    """A front entry's own part: the pipeline's `Reuse`, the answer's header bytes as they are sent (the
+    per-request rate-limit headers are added to them), and the tokens' version it holds for, if a token
+    change could alter it (None: it could not)."""
 
     reuse: Reuse
     headers: list[tuple[bytes, bytes]]
+    tokens: int | None
+
+
+def _bearer(scope: dict[str, Any]) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bool(value[:7].lower() == b"bearer ")
+    return False
 
 
 def _has_body(scope: dict[str, Any]) -> bool:
@@ -71,11 +83,14 @@ class Front:
             version = await self.store.peek_version_async()
         if version is None:
             return None, None
-        ticket = (version, self.answers.epoch)
+        tokens = self.store.peek_tokens_version()
+        ticket = (version, tokens, self.answers.epoch)
         entry = self.answers.entry(request_key(scope), version)
         if entry is None:
             return None, ticket
         kept: Kept = entry.reuse
+        if kept.tokens is not None and kept.tokens != tokens:
+            return None, ticket
         reuse = kept.reuse
         now = self.pipeline.services.lifecycle.clock.now()
         if now >= reuse.expires or reuse.mount.api.handlers.get(reuse.op_id) is not entry.handler:
@@ -91,10 +106,11 @@ class Front:
         reuse: Reuse | None = reply.reuse
         if ticket is None or reuse is None or not isinstance(reply.body, bytes):
             return
-        version, epoch = ticket
+        version, tokens, epoch = ticket
         own = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type)  # without the rate limits
         status, headers, payload = encode_reply(own)
-        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, headers))
+        on_tokens = tokens is not None and (_bearer(scope) or reuse.mount.api.name == "auth")
+        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, headers, tokens if on_tokens else None))
         self.answers.put(request_key(scope), version, reuse.handler, kept, epoch)
 
     def clear(self) -> None:

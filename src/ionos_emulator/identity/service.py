@@ -2,7 +2,8 @@
 
 Users live in the resources table (kind "user") so that /um/users can serve them like any resource;
 a `login:<email>` entry maps an e-mail address to its contract, user id and password hash.
-Tokens are `token:<kid>` entries. The signing key is made once per data dir and kept in the store.
+Tokens are the store's own (Store.token_*), apart from everything else. The signing key is made once per
+data dir and kept in the store.
 """
 
 from __future__ import annotations
@@ -239,11 +240,12 @@ class Identity:
         self.owner_email = owner_email
         self.owner_password = owner_password
         # Authorization header -> (identity generation, principal, expiry or None). The generation is a value
-        # in the store that every change to users, groups, passwords or tokens replaces, so one read per
-        # request tells whether a remembered principal is still right, in every process sharing the store.
+        # in the store that every change to users, groups or passwords replaces, so one read per request
+        # tells whether a remembered principal is still right, in every process sharing the store (a Bearer
+        # principal's token is read as well: tokens come and go without moving the generation).
         self._cache: dict[str, tuple[str, Principal, float | None]] = {}
         # Basic credentials -> the stored hash they were checked against: after a change of the generation (a
-        # token deleted elsewhere) the principal is read again, but the slow hash only if the password changed
+        # user changed elsewhere) the principal is read again, but the slow hash only if the password changed
         self._verified: dict[str, str] = {}
         self._key: tuple[str, str] | None = None
         self._generation_at: tuple[int, str] | None = None  # (store version, the generation read then)
@@ -423,7 +425,7 @@ class Identity:
         return self.store.kv_get("identity:generation") or ""
 
     def changed(self) -> None:
-        """Users, groups, memberships, passwords or tokens changed: remembered principals are stale."""
+        """Users, groups, memberships or passwords changed: remembered principals are stale."""
         self.store.kv_set("identity:generation", uuid.uuid4().hex)
 
     def authenticate(self, authorization: str | None, source: str = "", version: int | None = None) -> Principal:
@@ -440,7 +442,9 @@ class Identity:
                 self._generation_at = (version, gen)
         cached = self._cache.get(authorization)
         if cached is not None and cached[0] == gen and (cached[2] is None or cached[2] > self.clock.now()):
-            return cached[1]
+            kid = cached[1].token_id
+            if kid is None or self.store.token_get(kid) is not None:  # a token deleted since: a 401 below
+                return cached[1]
         principal, expires = self._authenticate(authorization, source)
         if len(self._cache) > 10_000:  # bounded: many distinct tokens must not grow memory without end
             self._cache.clear()
@@ -544,8 +548,7 @@ class Identity:
                 return kid
 
     def issue_token(self, p: Principal, ttl: int) -> str:
-        tokens = [t for _, t in self.store.kv_prefix("token:") if t["user"] == p.user_id]
-        if len(tokens) >= MAX_TOKENS_PER_USER:
+        if len(self.store.tokens_of(p.user_id)) >= MAX_TOKENS_PER_USER:
             from ..engine.errors import unprocessable
 
             raise unprocessable(f"A user can have at most {MAX_TOKENS_PER_USER} tokens", "422")
@@ -577,7 +580,7 @@ class Identity:
         rec = {"id": kid, "tenant": p.tenant, "user": p.user_id, "created": iat, "expires": iat + ttl}
         if p.home is not None:  # made for a sub-contract by its reseller's user (X-Contract-Number)
             rec["home"] = p.home
-        self.store.kv_set(f"token:{kid}", rec)
+        self.store.token_put(rec)
         return token
 
     def _bearer(self, token: str) -> tuple[Principal, float]:
@@ -595,7 +598,7 @@ class Identity:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             raise unauthorized() from None
-        rec = self.store.kv_get(f"token:{kid}") if kid else None
+        rec = self.store.token_get(kid) if kid else None
         if rec is None or rec["expires"] <= self.clock.now():
             raise unauthorized()
         ident = claims.get("identity") or {}
@@ -610,12 +613,13 @@ class Identity:
         return self.tokens_of_user(p.user_id)
 
     def tokens_of_user(self, user_id: str) -> list[dict]:
-        return [t for _, t in self.store.kv_prefix("token:") if t["user"] == user_id]
+        return self.store.tokens_of(user_id)
 
     def token(self, p: Principal, kid: str) -> dict | None:
-        rec = self.store.kv_get(f"token:{kid}")
+        rec = self.store.token_get(kid)
         return rec if rec and rec["user"] == p.user_id else None
 
     def delete_token(self, kid: str) -> None:
-        self.store.kv_delete(f"token:{kid}")
-        self.changed()
+        # not a change of the identity generation: a remembered Bearer principal is checked against its token
+        # on every request (authenticate), so a login or logout leaves every other caller's principal alone
+        self.store.token_delete(kid)

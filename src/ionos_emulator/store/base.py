@@ -63,7 +63,7 @@ class Store(Protocol):
     Tenancy: every resource and request call is scoped by `tenant` (a contract number); a row of
     another tenant is never returned, counted, changed or deleted. Exceptions: `due_requests`,
     `finish_request` and `has_pending` work across tenants (the settling loop serves every contract),
-    and the key/value calls are global (keys carry their own prefixes, e.g. "token:<kid>").
+    and the key/value and token calls are global (keys carry their own prefixes, e.g. "contract:<n>").
 
     Ordering: every list of rows or requests is in insertion order (ascending `seq`), except
     `due_requests` (by `done_at`, then `seq`) and `kv_prefix` (by key).
@@ -81,8 +81,8 @@ class Store(Protocol):
         outside tx() opens one of its own for both), so they are right after every commit, whichever
         process wrote.
       * The writing methods (insert, update, delete_tree, insert_request, finish_request, kv_set,
-        kv_delete) belong inside tx(); called outside one, each statement commits on its own and is
-        not serialised with other writers' read-modify-writes. `reset` opens its own tx().
+        kv_delete, token_put, token_delete) belong inside tx(); called outside one, each statement commits
+        on its own and is not serialised with other writers' read-modify-writes. `reset` opens its own tx().
       * Reads work inside and outside tx(); outside they see the latest committed state.
 
     Threads: one store may be used from many threads at once (the request pool); a transaction
@@ -197,6 +197,12 @@ class Store(Protocol):
         reading it is I/O (PostgreSQL). Not comparable with `version`."""
         ...
 
+    def peek_tokens_version(self) -> int | None:
+        """`peek_version` for the tokens, which that number leaves out where it can (SQLite: they are in a
+        file of their own), so that logins do not move it; None where token changes move `peek_version`
+        (or `peek_version_async`) as every other change does."""
+        ...
+
     def checkpoint(self) -> None:
         """Moves the write-ahead log into the database file off the request path (SQLite; else nothing)."""
         ...
@@ -230,15 +236,32 @@ class Store(Protocol):
         a page costs the same however many keys share the prefix (S3 listings)."""
         ...
 
+    # -- Auth API tokens: JSON documents with at least "id" and "user" ------------------------------
+    def token_get(self, id: str) -> dict[str, Any] | None:
+        """The token of that id, or None."""
+        ...
+
+    def token_put(self, token: dict[str, Any]) -> None:
+        """Store (insert or replace) the token. Inside tx()."""
+        ...
+
+    def token_delete(self, id: str) -> None:
+        """Remove the token if present. Inside tx()."""
+        ...
+
+    def tokens_of(self, user: str) -> builtins.list[dict[str, Any]]:
+        """The user's tokens, by id (one indexed read, whoever else has tokens)."""
+        ...
+
     def reset(self) -> None:
-        """Delete every resource, request and key of every tenant, in one transaction of its own."""
+        """Delete every resource, request, key and token of every tenant, in one transaction of its own."""
         ...
 
-    def export_tables(self) -> dict[str, builtins.list[builtins.list[Any]]]:
-        """Every resource, request and key, as plain data (a snapshot's store part)."""
+    def export_tables(self) -> dict[str, builtins.list[Any]]:
+        """Every resource, request, key and token, as plain data (a snapshot's store part)."""
         ...
 
-    def import_tables(self, tables: dict[str, builtins.list[builtins.list[Any]]]) -> None:
+    def import_tables(self, tables: dict[str, builtins.list[Any]]) -> None:
         """Replace everything with what export_tables gave, in one transaction: all or nothing (the counters
         made again from the rows)."""
         ...

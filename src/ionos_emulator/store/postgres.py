@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ..engine.errors import unavailable
-from .sql import SCHEMA, TABLES
+from .sql import SCHEMA, TABLES, TOKENS_SCHEMA
 
 _T = TypeVar("_T")
 
@@ -43,6 +43,8 @@ BUMP = "UPDATE changes SET n = n + 1 WHERE one = 1"
 
 
 class PostgresDialect:
+    tokens = "tokens"  # beside the other tables: its writes move the one change counter as theirs do
+
     def __init__(self, url: str, migrate: bool = True):
         self.url = url
         self._sql: dict[str, str] = {}
@@ -57,6 +59,8 @@ class PostgresDialect:
                 # several processes may start together: one creates the schema, the others wait for it
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (TX_LOCK,))
                 db.execute(SCHEMA.format(**COLUMN_TYPES))  # no arguments: several statements in one go
+                tokens = dict(table=self.tokens, index="tokens_by_user", bare=self.tokens)
+                db.execute(TOKENS_SCHEMA.format(**tokens, **COLUMN_TYPES))
                 db.execute(CHANGES)
 
     @property
@@ -151,8 +155,11 @@ class PostgresDialect:
     def data_version(self) -> None:
         return None  # a query to the server: not for the event loop
 
+    def tokens_version(self) -> None:
+        return None
+
     def reset_statements(self) -> list[str]:
-        return [f"TRUNCATE {', '.join(TABLES)}"]  # not `changes`: the counter only grows
+        return [f"TRUNCATE {', '.join((*TABLES, self.tokens))}"]  # not `changes`: the counter only grows
 
     def sync_sequences(self) -> None:
         for table in ("resources", "requests"):

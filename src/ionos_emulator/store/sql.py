@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 TABLES = ("resources", "requests", "kv", "counters")
+# The Auth API's tokens, in a table of their own that a dialect names (`Dialect.tokens`): SQLite keeps it in a
+# database file of its own, so that a login's commits leave the data_version the response caches key on alone
+# ({table}: its name in queries, {index} and {bare}: how CREATE INDEX names the index and the table).
+TOKENS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, doc {blob} NOT NULL);
+CREATE INDEX IF NOT EXISTS {index} ON {bare} (user_id);
+"""
+LEGACY_TOKEN_KEYS = "token:"  # where tokens were kept before (kv `token:<kid>`): moved to their table on opening
 # The counters row that says they were made from the rows for these counted kinds (tenant 0 is no contract):
 # a data dir from before the table, or from before a kind was counted, is counted once when opened.
 COUNTED = "counted:"
@@ -59,8 +67,11 @@ _REQ_CORE = ("id", "tenant", "scope", "created", "run_at", "done_at", "state", "
 
 class Dialect(Protocol):
     """What differs between databases. It owns one connection (of one thread), opened in its constructor
-    and, when asked to migrate, the schema made there (SCHEMA rendered with its column types); the
-    connection is in autocommit mode outside `write_transaction`. `sql` arguments use `?` placeholders."""
+    and, when asked to migrate, the schema made there (SCHEMA and TOKENS_SCHEMA rendered with its column
+    types); the connection is in autocommit mode outside `write_transaction`. `sql` arguments use `?`
+    placeholders."""
+
+    tokens: str  # the name of the tokens table in queries
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it changed."""
@@ -108,8 +119,13 @@ class Dialect(Protocol):
         ...
 
     def data_version(self) -> int | None:
-        """A number that moves with every commit of every OTHER connection, read without I/O; None where
-        reading it is a round trip to a server (PostgreSQL)."""
+        """A number that moves with every commit of every OTHER connection that changed anything but the
+        tokens, read without I/O; None where reading it is a round trip to a server (PostgreSQL)."""
+        ...
+
+    def tokens_version(self) -> int | None:
+        """Such a number for the commits that changed tokens; None where the tokens are kept with the rest
+        and `data_version` (or the one change counter) moves with them too."""
         ...
 
 
@@ -125,6 +141,10 @@ def _req(r: Sequence[Any]) -> dict[str, Any]:
         seq=r[0], id=r[1], tenant=r[2], scope=r[3], created=r[4], run_at=r[5], done_at=r[6], state=r[7], message=r[9]
     )
     return d
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), str) and isinstance(value.get("user"), str)
 
 
 def _where(
@@ -184,6 +204,11 @@ class SqlStore(Store):
         ):
             with self.tx():
                 self._recount()
+        if legacy := [(key, rec) for key, rec in self.kv_prefix(LEGACY_TOKEN_KEYS) if _is_token(rec)]:
+            with self.tx():
+                for key, rec in legacy:
+                    self.token_put(rec)
+                    self.kv_delete(key)
 
     @property
     def dialect(self) -> Dialect:
@@ -448,6 +473,14 @@ class SqlStore(Store):
 
     def peek_version(self) -> int | None:
         # a connection of its own that never writes: its data_version moves with every commit there is
+        probe = self._probe_dialect()
+        return probe.data_version() if probe is not None else None
+
+    def peek_tokens_version(self) -> int | None:
+        probe = self._probe_dialect()
+        return probe.tokens_version() if probe is not None else None
+
+    def _probe_dialect(self) -> Dialect | None:
         if not self._peekable:
             return None
         probe = self._probe
@@ -457,7 +490,7 @@ class SqlStore(Store):
                     self._probe = self._connect(False)
                     self._all.append(self._probe)
                 probe = self._probe
-        return probe.data_version()
+        return probe
 
     def checkpoint(self) -> None:
         self.dialect.checkpoint()
@@ -492,6 +525,25 @@ class SqlStore(Store):
         sql = f"SELECT key, value FROM kv WHERE key {op} ? AND key < ? ORDER BY key LIMIT ?"
         return [(k, orjson.loads(v)) for k, v in self.dialect.rows(sql, (low, prefix + KEY_MAX, limit))]
 
+    # -- Auth API tokens ----------------------------------------------------------------------------
+    def token_get(self, id: str) -> dict[str, Any] | None:
+        r = self.dialect.fetchone(f"SELECT doc FROM {self.dialect.tokens} WHERE id=?", (id,))
+        return orjson.loads(r[0]) if r else None
+
+    def token_put(self, token: dict[str, Any]) -> None:
+        self.dialect.execute(
+            f"INSERT INTO {self.dialect.tokens} (id, user_id, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET user_id=excluded.user_id, doc=excluded.doc",
+            (token["id"], token["user"], orjson.dumps(token)),
+        )
+
+    def token_delete(self, id: str) -> None:
+        self.dialect.execute(f"DELETE FROM {self.dialect.tokens} WHERE id=?", (id,))
+
+    def tokens_of(self, user: str) -> builtins.list[dict[str, Any]]:
+        sql = f"SELECT doc FROM {self.dialect.tokens} WHERE user_id=? ORDER BY id"
+        return [orjson.loads(doc) for (doc,) in self.dialect.rows(sql, (user,))]
+
     def reset(self) -> None:
         with self.tx():
             for statement in self.dialect.reset_statements():
@@ -499,8 +551,9 @@ class SqlStore(Store):
             self._recount()  # no rows, so only the mark that the counters are kept
 
     # -- snapshots (snapshots.py) -------------------------------------------------------------------
-    def export_tables(self) -> dict[str, builtins.list[builtins.list[Any]]]:
+    def export_tables(self) -> dict[str, builtins.list[Any]]:
         """Every row of every table, in one read transaction's view, documents as the JSON they hold."""
+        tokens = self.dialect.tokens
         with self.tx():
             return {
                 "resources": [
@@ -509,9 +562,10 @@ class SqlStore(Store):
                 ],
                 "requests": [[*r[:8], r[9], orjson.loads(r[8])] for r in self.dialect.rows(f"{_REQ} ORDER BY seq")],
                 "kv": [[k, orjson.loads(v)] for k, v in self.dialect.rows("SELECT key, value FROM kv ORDER BY key")],
+                "tokens": [orjson.loads(doc) for (doc,) in self.dialect.rows(f"SELECT doc FROM {tokens} ORDER BY id")],
             }
 
-    def import_tables(self, tables: dict[str, builtins.list[builtins.list[Any]]]) -> None:
+    def import_tables(self, tables: dict[str, builtins.list[Any]]) -> None:
         """Replaces everything with `tables` (export_tables' form), seqs kept, in one transaction."""
         with self.tx():
             for statement in self.dialect.reset_statements():
@@ -527,7 +581,12 @@ class SqlStore(Store):
                     (*r[:9], orjson.dumps(r[9])),
                 )
             for key, value in tables["kv"]:
-                self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
+                if key.startswith(LEGACY_TOKEN_KEYS) and _is_token(value):  # a snapshot from before the tokens' table
+                    self.token_put(value)
+                else:
+                    self.dialect.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (key, orjson.dumps(value)))
+            for token in tables.get("tokens", []):
+                self.token_put(token)
             self.dialect.sync_sequences()
             self._recount()  # a snapshot carries rows, not counters
 
