@@ -5,8 +5,9 @@ BEGIN IMMEDIATE so that several processes sharing the file serialise cleanly.
 
 The Auth API's tokens live in a second file, attached to every connection as `auth`: each database file has
 its own data_version, so a login (a token made, tokens deleted) leaves the one of the main file alone, and
-with it every answer the response caches keep. A transaction writes one of the two files, never both, so
-WAL mode's atomicity per file is all it needs.
+with it every answer the response caches keep. In WAL mode a commit is atomic per file, not across both:
+the one transaction that writes both (the first login also keeps the signing key) commits the main file
+first, so a crash between the two loses only the token, which no client had been given.
 """
 
 from __future__ import annotations
