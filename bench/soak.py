@@ -3,7 +3,13 @@
 The load, each kind on its own client process(es) with keep-alive connections: reads (GET data centers, depth
 1), writes (create a data center, poll its request until DONE, delete it, poll again: the store stays the same
 size, so memory should stay flat), DNS queries over UDP (dnspython) into a zone of 200 records, and logins
-(an Auth API token made and deleted again). Before the load, an idle figure: one reader alone.
+(an Auth API token made and deleted again). Before the load, each kind runs alone for a moment, unmeasured
+(what happens once per data dir or process, such as the first login's signing key, is not latency under
+load), then an idle figure: one reader alone.
+
+The server runs on one CPU and the clients on the others (where there are two or more; --no-pin: anywhere),
+as a load generator on other machines would: six client processes take about as much CPU as the server, and
+sharing its cores they measured their own wait for one as the server's latency.
 
 Printed: per kind and in all, requests, errors (an unexpected status, a broken connection or a timeout),
 p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end.
@@ -12,6 +18,7 @@ p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and a
     python bench/soak.py --duration 10   # shorter
     python bench/soak.py --src ../other/src   # another checkout's emulator, as a baseline of the same run
     python bench/soak.py --rate 0        # unpaced: every client as fast as it can (saturates the machine)
+    python bench/soak.py --clients read,login   # one kind beside a reader: which kind slows the others
 """
 
 from __future__ import annotations
@@ -246,6 +253,13 @@ def main() -> int:
         help="the client processes, by kind: read, write, dns, login (default: %(default)s); one kind with a "
         "reader beside it tells which kind slows the others",
     )
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds each kind runs alone first (default 1)")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the server on one CPU, the clients on the others, where there are two or more (default: on)",
+    )
     args = parser.parse_args()
     if unknown := set(args.clients) - {"read", "write", "dns", "login"}:
         parser.error(f"--clients: no such kind {', '.join(sorted(unknown))}")
@@ -257,7 +271,17 @@ def main() -> int:
     data = tempfile.mkdtemp(prefix="emulator-soak-")
     env = {**os.environ, "PYTHONPATH": args.src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "ionos_emulator.cli", "serve", "--port", str(port), "--dns-port", str(dns_port)]
-    server = subprocess.Popen([*cmd, "--data-dir", data], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus, client_cpus = ({cpus[0]}, set(cpus[1:])) if args.pin and len(cpus) > 1 else (set(cpus), set(cpus))
+    server = subprocess.Popen(
+        [*cmd, "--data-dir", data],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.sched_setaffinity(0, server_cpus),  # before exec: every thread of the server
+    )
+    os.sched_setaffinity(0, client_cpus)  # this process and the clients it forks
+    print(f"server on CPUs {sorted(server_cpus)}, clients on CPUs {sorted(client_cpus)}")
     try:
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -269,6 +293,15 @@ def main() -> int:
         else:
             raise SystemExit("the emulator did not start")
         prepare(url)
+        kinds = {
+            "read": (reader, (url,)),
+            "write": (writer, (url,)),
+            "dns": (resolver, (dns_port,)),
+            "login": (login, (url,)),
+        }
+        for kind in dict.fromkeys(args.clients):  # each kind alone, unmeasured
+            fn, fn_args = kinds[kind]
+            run_client(fn, fn_args, time.time() + args.warmup, RATE)
 
         idle = Tally()
         reader(url, idle, time.time() + args.idle, kind="idle")
@@ -279,12 +312,6 @@ def main() -> int:
         rss_start = rss_mb(server.pid)
         # each client in a process of its own: client threads would share one interpreter lock and measure
         # their wait for it as the server's latency
-        kinds = {
-            "read": (reader, (url,)),
-            "write": (writer, (url,)),
-            "dns": (resolver, (dns_port,)),
-            "login": (login, (url,)),
-        }
         jobs = [kinds[k] for k in args.clients]
         rss_at: list[float] = []  # at each tenth of the run: memory that levels off is bounded caches filling
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
