@@ -12,7 +12,9 @@ as a load generator on other machines would: six client processes take about as 
 sharing its cores they measured their own wait for one as the server's latency.
 
 Printed: per kind and in all, requests, errors (an unexpected status, a broken connection or a timeout),
-p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end.
+p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end; and the time
+the server itself took for the last requests of the load (its journal's durations, from the request to
+its answer sent), which tells how much of a client's figure is the server's.
 
     python bench/soak.py                 # 60 s
     python bench/soak.py --duration 10   # shorter
@@ -214,6 +216,12 @@ def prepare(url: str) -> None:
             c.post(DCS, json={"properties": {"name": f"base{i}", "location": "de/fra"}}).raise_for_status()
 
 
+def server_side(url: str) -> list[float]:
+    """The durations (ms) of the requests the server's journal still holds: the last ones of the load."""
+    entries = httpx.get(url + "/_emulator/journal", auth=OWNER, timeout=60).json()
+    return [e["duration_ms"] / 1000 for e in entries]
+
+
 def report(title: str, tally: Tally, seconds: float) -> None:
     print(f"\n{title} ({seconds:.0f} s)")
     print(f"{'kind':<8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
@@ -323,6 +331,7 @@ def main() -> int:
             for f in futures:
                 tally.merge(f.result())
         rss_end = rss_mb(server.pid)
+        served = server_side(url)
         paced = f"each paced at {args.rate:g}/s" if args.rate else "unpaced"
         report(
             f"mixed load: clients {','.join(args.clients)} (a writer: create, poll, delete, poll); {paced}",
@@ -331,7 +340,11 @@ def main() -> int:
         )
         idle_p50 = pct(idle.latencies["idle"], 50)
         load_p99 = pct([x for v in tally.latencies.values() for x in v], 99)
-        print(f"\nRSS MB: start {rss_start:.1f}, each tenth {' '.join(f'{r:.0f}' for r in rss_at)}, end {rss_end:.1f}")
+        print(
+            f"\nthe server's own time for the last {len(served)} requests of the load: p50 {pct(served, 50):.2f} ms,"
+            f" p99 {pct(served, 99):.2f} ms"
+        )
+        print(f"RSS MB: start {rss_start:.1f}, each tenth {' '.join(f'{r:.0f}' for r in rss_at)}, end {rss_end:.1f}")
         print(f"p99 under load / idle p50: {load_p99 / idle_p50:.1f}x")
         return 1 if sum(tally.errors.values()) else 0
     finally:
