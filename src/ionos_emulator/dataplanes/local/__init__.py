@@ -87,16 +87,23 @@ def pid_alive(pidfile: Path) -> int | None:
         pid = int(pidfile.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+    return pid if process_alive(pid) else None
+
+
+def process_alive(pid: int) -> bool:
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return None
+            return False
     except ChildProcessError:  # not our child: a daemon, or started by another worker
         pass
     try:
         os.kill(pid, 0)
-        return pid
     except OSError:
-        return None
+        return False
+    try:  # a zombie has exited (its files and ports are closed) and waits for its parent to reap it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc here: alive as far as can be told
 
 
 def stop_pid(pidfile: Path, seconds: float, what: str) -> None:
@@ -104,7 +111,9 @@ def stop_pid(pidfile: Path, seconds: float, what: str) -> None:
     pid = pid_alive(pidfile)
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: pid_alive(pidfile) is None, seconds, f"{what} (pid {pid}) stopping")
+        # the process, not its pid file: Redis removes the file before it closes its port, and a server
+        # started next on that port found it taken
+        wait_until(lambda: not process_alive(pid), seconds, f"{what} (pid {pid}) stopping")
 
 
 def write_private(path: Path, text: str) -> None:
