@@ -14,7 +14,8 @@ sharing its cores they measured their own wait for one as the server's latency.
 Printed: per kind and in all, requests, errors (an unexpected status, a broken connection or a timeout),
 p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end; and the time
 the server itself took for the last requests of the load (its journal's durations, from the request to
-its answer sent), which tells how much of a client's figure is the server's.
+its answer sent), which tells how much of a client's figure is the server's; and how late a 5 ms sleep on
+the clients' CPUs wakes during the load (their own wait for a CPU, which every client's figure includes).
 
     python bench/soak.py                 # 60 s
     python bench/soak.py --duration 10   # shorter
@@ -324,8 +325,11 @@ def main() -> int:
         rss_at: list[float] = []  # at each tenth of the run: memory that levels off is bounded caches filling
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(run_client, fn, args_, until, RATE) for fn, args_ in jobs]
+            late: list[float] = []  # how late a 5 ms sleep wakes here, on the clients' CPUs
             while not all(f.done() for f in futures):
-                time.sleep(0.2)
+                started = time.perf_counter()
+                time.sleep(0.005)
+                late.append(time.perf_counter() - started - 0.005)
                 if len(rss_at) < 10 and time.time() >= until - args.duration * (9 - len(rss_at)) / 10:
                     rss_at.append(rss_mb(server.pid))
             for f in futures:
@@ -344,6 +348,7 @@ def main() -> int:
             f"\nthe server's own time for the last {len(served)} requests of the load: p50 {pct(served, 50):.2f} ms,"
             f" p99 {pct(served, 99):.2f} ms"
         )
+        print(f"a 5 ms sleep on the clients' CPUs woke late by: p50 {pct(late, 50):.2f} ms, p99 {pct(late, 99):.2f} ms")
         print(f"RSS MB: start {rss_start:.1f}, each tenth {' '.join(f'{r:.0f}' for r in rss_at)}, end {rss_end:.1f}")
         print(f"p99 under load / idle p50: {load_p99 / idle_p50:.1f}x")
         return 1 if sum(tally.errors.values()) else 0
