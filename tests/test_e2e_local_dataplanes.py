@@ -298,3 +298,27 @@ def test_a_private_server_whose_port_was_taken_starts_on_another(tmp_path):
             assert moved != port and fleet.where("c1")[1] == moved and REDIS.running(fleet.home("c1"))
         finally:
             fleet.drop_all()
+
+
+def test_private_servers_get_ports_no_outgoing_connection_is_given():
+    """A port from the ephemeral range may be given to an outgoing connection between its choice and the
+    server's start; then the server cannot bind it (seen in CI's PostgreSQL pass: the cluster FAILED)."""
+    from ionos_emulator.dataplanes.local import PORTS_BELOW, ephemeral_ports, free_port
+
+    low, _ = ephemeral_ports()
+    ports = {free_port() for _ in range(50)}
+    assert all(PORTS_BELOW <= p < low for p in ports) and len(ports) > 40
+
+
+@pytest.mark.skipif(MARIADB.missing() is not None, reason="the MariaDB server binaries are not installed")
+def test_a_mariadb_server_that_cannot_bind_its_port_fails_at_once_saying_why(tmp_path):
+    """Not a minute's wait for a port that never opens: the server's exit and the end of its log."""
+    home = tmp_path / "c1"
+    home.mkdir()
+    MARIADB.create(home, 0, "Secret-Pass-123")
+    with socket.socket() as held:  # bound, not listening: as a connection's own end is
+        held.bind(("127.0.0.1", 0))
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="(?s)exited.*Address already in use"):
+            MARIADB.start(home, held.getsockname()[1])
+        assert time.monotonic() - started < TIMEOUT / 2

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -59,10 +60,34 @@ class Kind(Protocol):
 PORT_ATTEMPTS = 5
 
 
+PORTS_BELOW = 10_000  # the private servers' ports lie between this and the system's ephemeral ports
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The range the system gives outgoing connections their own ports from (Linux's default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port no socket holds now, below the ephemeral range: a port from that range (bind to port 0) can be
+    given to any outgoing connection in the time between its choice and the server's start (a data plane's
+    creation takes seconds), and the server then cannot bind it (seen in CI: MariaDB exited, the cluster FAILED)."""
+    low = ephemeral_ports()[0]
+    for _ in range(100):
+        port = random.randrange(PORTS_BELOW, low) if low > PORTS_BELOW + 100 else 0
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    with socket.socket() as s:  # all tried were taken: any the system gives
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def port_open(port: int, timeout: float = 0.3) -> bool:

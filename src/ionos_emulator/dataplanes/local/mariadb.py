@@ -64,7 +64,7 @@ class MariaDB:
         )
 
     def start(self, home: Path, port: int) -> None:
-        subprocess.Popen(
+        server = subprocess.Popen(
             [
                 binary("mariadbd", "/usr/sbin") or "mariadbd",
                 "--no-defaults",
@@ -83,7 +83,19 @@ class MariaDB:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # not in the emulator's process group: a Ctrl-C reaches the emulator only
         )
-        wait_until(lambda: port_open(port), TIMEOUT, f"MariaDB listening on {HOST}:{port} (log: {home / 'server.log'})")
+        log = home / "server.log"
+
+        def listening() -> bool:
+            if server.poll() is not None:  # it gave up: say why now, not after the whole timeout
+                raise RuntimeError(f"mariadbd exited with {server.returncode}")
+            return port_open(port)
+
+        try:
+            wait_until(listening, TIMEOUT, f"MariaDB listening on {HOST}:{port}")
+        except RuntimeError as e:
+            if server.poll() is None:  # never listening: not left behind holding its data dir
+                server.kill()
+            raise RuntimeError(f"{e} (its log ends: {_tail(log)})") from None
 
     def running(self, home: Path) -> bool:
         return pid_alive(home / "mariadb.pid") is not None
@@ -93,6 +105,13 @@ class MariaDB:
 
     def client(self, port: int, secret: str) -> Server:
         return Server(f"mysql://{ADMIN}:{secret}@{HOST}:{port}")
+
+
+def _tail(log: Path, chars: int = 400) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:].strip() or "(empty)"
+    except OSError:
+        return "(no log)"
 
 
 KIND = MariaDB()
