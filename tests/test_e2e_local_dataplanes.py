@@ -322,3 +322,20 @@ def test_a_mariadb_server_that_cannot_bind_its_port_fails_at_once_saying_why(tmp
         with pytest.raises(RuntimeError, match="(?s)exited.*Address already in use"):
             MARIADB.start(home, held.getsockname()[1])
         assert time.monotonic() - started < TIMEOUT / 2
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_a_redis_server_is_running_when_its_start_returns_and_gone_after_its_stop(tmp_path):
+    """Redis may listen before it writes its pid file: a start that returned on the open port left a server
+    that `running` denied (a second one was started for the cluster) and a stop could not find (it stayed)."""
+    from ionos_emulator.dataplanes.local import Fleet, pid_alive, process_alive
+
+    fleet = Fleet(REDIS, str(tmp_path))
+    pids = []
+    for name in ("c1", "c2", "c3"):
+        fleet.up(name)
+        pid = pid_alive(fleet.home(name) / "redis.pid")
+        assert pid is not None, "the start returned before the server was running"
+        pids.append(pid)
+    fleet.drop_all()
+    assert not any(process_alive(pid) for pid in pids)

@@ -45,7 +45,9 @@ class Redis:
         )
         if done.returncode != 0:
             raise RuntimeError(f"redis-server failed: {(done.stderr or done.stdout).strip()[-300:]}")
-        wait_until(lambda: port_open(port), TIMEOUT, f"Redis listening on {HOST}:{port}")
+        # and its pid file written, which Redis does after it listens: a server not yet `running` was taken
+        # for a failed start (a second one was started for the cluster) and a stop found no pid to stop
+        wait_until(lambda: port_open(port) and self.running(home), TIMEOUT, f"Redis listening on {HOST}:{port}")
 
     def running(self, home: Path) -> bool:
         return pid_alive(home / "redis.pid") is not None
