@@ -97,3 +97,40 @@ def test_rate_limit_classes():
     assert [plane.allow("d", "c", "R5", 0.0) for _ in range(6)] == [True] * 5 + [False]
     assert plane.allow("d", "c", "R5", 0.2)  # refilled: one request per 0.2 s
     assert plane.allow("d", "other", "R5", 0.2)  # per client
+
+
+def test_the_store_is_read_in_the_pool_never_on_the_event_loop(tmp_path, monkeypatch):
+    """A request for a name that may be a gateway's or a distribution's: its lookup (and the settling of due
+    requests before it) is a store call, which on PostgreSQL is a round trip that would hold every client."""
+    import asyncio
+    import threading
+
+    from ionos_emulator.apis import webhosts
+    from ionos_emulator.app import Emulator, request_scope
+
+    emu = Emulator(Settings(data_dir=str(tmp_path / "data"), timing="instant"))
+    threads: list[str] = []
+    owner = webhosts.owner
+
+    def recorded(store, host):
+        threads.append(threading.current_thread().name)
+        return owner(store, host)
+
+    monkeypatch.setattr(webhosts, "owner", recorded)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    try:
+        for host, path in (("shop.example.com", "/anything"), ("127.0.0.1", "/_cdn/cdn.example.com/x")):
+            scope = request_scope("GET", path, "", "")
+            scope["headers"] = [(b"host", host.encode())]
+            asyncio.run(emu(scope, receive, send))
+        assert sent and all(m["status"] in (404, 502) for m in sent if m["type"] == "http.response.start")
+        assert threads and all(name.startswith("request") for name in threads), threads
+    finally:
+        emu.store.close()

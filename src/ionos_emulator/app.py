@@ -160,7 +160,7 @@ class Emulator:
             await self.s3(scope, receive, send, s3)
             return
         registry = registry_request(scope, self.api_hosts)
-        if registry is not None and (registry.namespaced or registry.base) and self.web.find(scope) is not None:
+        if registry is not None and (registry.namespaced or registry.base) and await self.web.find(scope) is not None:
             registry = None  # a gateway's or CDN distribution's own host: its /v2 is its upstream's
         if registry is not None:
             await self.registries(scope, receive, send, registry)
@@ -173,7 +173,7 @@ class Emulator:
             await send(message)
 
         try:
-            web = self.web.find(scope)
+            web = await self.web.find(scope)
             body = await self._read_body(scope, receive)
             if web is not None:  # not an API call: no chaos rule, no journal entry
                 from .dataplanes.web import serve as serve_web

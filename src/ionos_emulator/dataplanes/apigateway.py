@@ -63,13 +63,19 @@ class GatewayPlane:
         current[chosen] -= sum(weights)
         return chosen
 
+    @staticmethod
+    def routes(gateway: Row | None, store: Store) -> list[Row]:
+        """The routes that serve now: the AVAILABLE ones of an AVAILABLE gateway (a store read: in the pool)."""
+        if gateway is None or gateway.meta.get("state") != "AVAILABLE":
+            return []
+        rows = store.list(gateway.tenant, "apigateway.route", gateway.id)
+        return [r for r in rows if r.meta.get("state") == "AVAILABLE"]
+
     async def serve(
-        self, req: WebRequest, gateway: Row | None, store: Store, send: Callable[[dict[str, Any]], Awaitable[None]]
+        self, req: WebRequest, routes: list[Row], send: Callable[[dict[str, Any]], Awaitable[None]]
     ) -> None:
-        route = None
-        if gateway is not None and gateway.meta.get("state") == "AVAILABLE":
-            routes = [r for r in store.list(gateway.tenant, "apigateway.route", gateway.id)]
-            route = best_route([r for r in routes if r.meta.get("state") == "AVAILABLE"], req.method, req.path)
+        """Serves the request by the best of the routes that serve now (`routes`), or answers 404."""
+        route = best_route(routes, req.method, req.path)
         if route is None:
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(NOT_FOUND)).encode())]
             await respond(send, 404, headers, NOT_FOUND)

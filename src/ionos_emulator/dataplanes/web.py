@@ -4,10 +4,12 @@ Gateway or a CDN distribution, and the ASGI plumbing they share.
 A request is data-plane traffic when its path starts with /_gateway/<gateway id>/ or /_cdn/<domain>/, or when
 its Host is a name a gateway or distribution answers on (apis/webhosts.py: a gateway's public endpoint or custom
 domain, a distribution's domain). Everything else (the API hosts, addresses, localhost) goes to the API
-pipeline untouched, after one key lookup at most."""
+pipeline untouched, after one key lookup at most. Every store call (that lookup, settling due requests, the
+gateway's routes) runs in the request pool, never on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -104,7 +106,7 @@ class WebPlanes:
         self.gateways = GatewayPlane(emu.settings)
         self.cdn = CdnPlane(emu.settings)
 
-    def find(self, scope: dict[str, Any]) -> tuple[Serve, str] | None:
+    async def find(self, scope: dict[str, Any]) -> tuple[Serve, str] | None:
         """(how to serve it, the path the plane sees) for data-plane traffic; None for the APIs."""
         path = scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or scope["path"]
         if path.startswith(GATEWAY_PREFIX):
@@ -116,12 +118,37 @@ class WebPlanes:
         host = host_of(scope)
         if not host or host in self.api_hosts or host == "localhost" or webhosts.is_address(host):
             return None
-        if webhosts.owner(self.emu.store, host) is None:  # API traffic under another name: one key lookup
-            return None
-        self._settle()  # a resource whose deletion has come due answers for its names no more
-        if webhosts.owner(self.emu.store, host) is None:
+        if not await self._in_pool(self._answered, host):
             return None
         return self._by_host(host), path
+
+    async def _in_pool(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.emu.pool, fn, *args)
+
+    def _answered(self, host: str) -> bool:
+        """Whether a gateway or distribution answers for the host now (in the pool)."""
+        if webhosts.owner(self.emu.store, host) is None:  # API traffic under another name: one key lookup
+            return False
+        return self._owner(host) is not None
+
+    def _owner(self, host: str) -> Row | None:
+        """What answers for the host, due requests settled first (in the pool): a resource whose deletion has
+        come due answers for its names no more."""
+        self._settle()
+        return webhosts.owner(self.emu.store, host)
+
+    def _gateway(self, gateway_id: str) -> Row | None:
+        """The gateway of that id in any contract, due requests settled first (in the pool)."""
+        self._settle()
+        for contract in self.emu.identity.contracts():
+            row = self.emu.store.find(int(contract["contractNumber"]), "apigateway.gateway", gateway_id)
+            if row is not None:
+                return row
+        return None
+
+    async def _serve_gateway(self, req: WebRequest, row: Row | None, send: Callable[..., Awaitable[None]]) -> None:
+        routes = await self._in_pool(self.gateways.routes, row, self.emu.store)
+        await self.gateways.serve(req, routes, send)
 
     def _settle(self) -> None:
         try:
@@ -131,24 +158,17 @@ class WebPlanes:
 
     def _by_host(self, host: str, cdn_only: bool = False) -> Serve:
         async def serve(req: WebRequest, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-            self._settle()
-            row = webhosts.owner(self.emu.store, host)
+            row = await self._in_pool(self._owner, host)
             if cdn_only or (row is not None and row.kind == "cdn.distribution"):
                 await self.cdn.serve(req, row if row is not None and row.kind == "cdn.distribution" else None, send)
             else:
-                await self.gateways.serve(req, row, self.emu.store, send)
+                await self._serve_gateway(req, row, send)
 
         return serve
 
     def _by_id(self, gateway_id: str) -> Serve:
         async def serve(req: WebRequest, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-            self._settle()
-            row: Row | None = None
-            for contract in self.emu.identity.contracts():
-                row = self.emu.store.find(int(contract["contractNumber"]), "apigateway.gateway", gateway_id)
-                if row is not None:
-                    break
-            await self.gateways.serve(req, row, self.emu.store, send)
+            await self._serve_gateway(req, await self._in_pool(self._gateway, gateway_id), send)
 
         return serve
 
