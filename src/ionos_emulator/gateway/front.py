@@ -53,7 +53,11 @@ class Kept:
     tokens: int | None
 
 
-def _bearer(scope: dict[str, Any]) -> bool:
+def _on_tokens(scope: dict[str, Any]) -> bool:
+    """Whether a token change could alter the answer: a Bearer caller's (the token may be deleted), or the
+    Auth API's own."""
+    if (scope.get("raw_path") or scope.get("path", "").encode()).startswith(b"/auth/"):
+        return True
     for name, value in scope["headers"]:
         if name == b"authorization":
             return bool(value[:7].lower() == b"bearer ")
@@ -83,7 +87,8 @@ class Front:
             version = await self.store.peek_version_async()
         if version is None:
             return None, None
-        tokens = self.store.peek_tokens_version()
+        # read only where it matters, before the answer as the version is (None: the answer holds without it)
+        tokens = self.store.peek_tokens_version() if _on_tokens(scope) else None
         ticket = (version, tokens, self.answers.epoch)
         entry = self.answers.entry(request_key(scope), version)
         if entry is None:
@@ -109,8 +114,7 @@ class Front:
         version, tokens, epoch = ticket
         own = Reply(reply.status, reply.body, dict(reuse.headers), reply.content_type)  # without the rate limits
         status, headers, payload = encode_reply(own)
-        on_tokens = tokens is not None and (_bearer(scope) or reuse.mount.api.name == "auth")
-        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, headers, tokens if on_tokens else None))
+        kept = Reply(status, payload, {}, reply.content_type, Kept(reuse, headers, tokens))
         self.answers.put(request_key(scope), version, reuse.handler, kept, epoch)
 
     def clear(self) -> None:
