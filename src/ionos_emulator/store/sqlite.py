@@ -22,6 +22,7 @@ from .sql import SCHEMA, TABLES, TOKENS_SCHEMA
 
 MAIN_FILE, TOKENS_FILE = "emulator.sqlite3", "auth.sqlite3"
 FILES = tuple(f"{name}{suffix}" for name in (MAIN_FILE, TOKENS_FILE) for suffix in ("", "-wal", "-shm"))
+SCHEMAS = ("main", "auth")  # the attached names of the two files
 WAL_BACKSTOP_PAGES = 10_000  # about 40 MB of WAL
 COLUMN_TYPES = {
     "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -41,7 +42,7 @@ class SqliteDialect:
         # autocommit outside explicit transactions; wait up to 30 s for another process's write lock
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self.db.execute("ATTACH DATABASE ? AS auth", (os.path.join(data_dir, TOKENS_FILE),))
-        for schema in ("main", "auth"):
+        for schema in SCHEMAS:
             self.db.execute(f"PRAGMA {schema}.journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (the WAL is in the OS before COMMIT returns);
             # only an operating-system crash could lose the last commits.
@@ -101,7 +102,7 @@ class SqliteDialect:
 
     def checkpoint(self) -> None:
         # PASSIVE: copies what no reader still needs into the database file, never waits for a reader or writer
-        for schema in ("main", "auth"):
+        for schema in SCHEMAS:
             self.db.execute(f"PRAGMA {schema}.wal_checkpoint(PASSIVE)").fetchone()
 
     def data_version(self) -> int:
