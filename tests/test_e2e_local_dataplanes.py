@@ -303,9 +303,9 @@ def test_a_private_server_whose_port_was_taken_starts_on_another(tmp_path):
 def test_private_servers_get_ports_no_outgoing_connection_is_given():
     """A port from the ephemeral range may be given to an outgoing connection between its choice and the
     server's start; then the server cannot bind it (seen in CI's PostgreSQL pass: the cluster FAILED)."""
-    from ionos_emulator.dataplanes.local import PORTS_BELOW, ephemeral_ports, free_port
+    from ionos_emulator.dataplanes.local import PORTS_BELOW, ephemeral_start, free_port
 
-    low, _ = ephemeral_ports()
+    low = ephemeral_start()
     ports = {free_port() for _ in range(50)}
     assert all(PORTS_BELOW <= p < low for p in ports) and len(ports) > 40
 

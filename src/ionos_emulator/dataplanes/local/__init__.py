@@ -63,22 +63,22 @@ PORT_ATTEMPTS = 5
 PORTS_BELOW = 10_000  # the private servers' ports lie between this and the system's ephemeral ports
 
 
-def ephemeral_ports() -> tuple[int, int]:
-    """The range the system gives outgoing connections their own ports from (Linux's default elsewhere)."""
+def ephemeral_start() -> int:
+    """Where the range starts that the system gives outgoing connections their own ports from (Linux's
+    default where it cannot be read)."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port() -> int:
     """A port no socket holds now, below the ephemeral range: a port from that range (bind to port 0) can be
     given to any outgoing connection in the time between its choice and the server's start (a data plane's
     creation takes seconds), and the server then cannot bind it (seen in CI: MariaDB exited, the cluster FAILED)."""
-    low = ephemeral_ports()[0]
-    for _ in range(100):
-        port = random.randrange(PORTS_BELOW, low) if low > PORTS_BELOW + 100 else 0
+    low = ephemeral_start()
+    for _ in range(100 if low > PORTS_BELOW + 100 else 0):
+        port = random.randrange(PORTS_BELOW, low)
         with socket.socket() as s:
             try:
                 s.bind((HOST, port))
