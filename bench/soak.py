@@ -218,7 +218,8 @@ def prepare(url: str) -> None:
 
 
 def server_side(url: str) -> list[float]:
-    """The durations (ms) of the requests the server's journal still holds: the last ones of the load."""
+    """The durations of the requests the server's journal still holds (the last ones of the load), in seconds
+    as the tallies hold theirs."""
     entries = httpx.get(url + "/_emulator/journal", auth=OWNER, timeout=60).json()
     return [e["duration_ms"] / 1000 for e in entries]
 
