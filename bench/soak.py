@@ -12,16 +12,18 @@ as a load generator on other machines would: six client processes take about as 
 sharing its cores they measured their own wait for one as the server's latency.
 
 Printed: per kind and in all, requests, errors (an unexpected status, a broken connection or a timeout),
-p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end; and the time
-the server itself took for the last requests of the load (its journal's durations, from the request to
-its answer sent), which tells how much of a client's figure is the server's; and how late a 5 ms sleep on
-the clients' CPUs wakes during the load (their own wait for a CPU, which every client's figure includes).
+p50/p99 in ms; the idle p50/p99; the server's RSS at the start of the load and at its end; the time the
+server itself took for the last requests of the load, by kind (its journal's durations, from the request to
+its answer sent), which tells how much of a client's figure is the server's; how late a 5 ms sleep on the
+clients' CPUs wakes during the load (their own wait for a CPU, which every client's figure includes); and the
+server's CPU time over the load (the share of its CPU it was busy: what a request queues behind).
 
     python bench/soak.py                 # 60 s
     python bench/soak.py --duration 10   # shorter
     python bench/soak.py --src ../other/src   # another checkout's emulator, as a baseline of the same run
     python bench/soak.py --rate 0        # unpaced: every client as fast as it can (saturates the machine)
     python bench/soak.py --clients read,login   # one kind beside a reader: which kind slows the others
+    python bench/soak.py --clients read,read,read,read,read,read   # the harness's own floor: cheap answers only
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -217,29 +225,42 @@ def prepare(url: str) -> None:
             c.post(DCS, json={"properties": {"name": f"base{i}", "location": "de/fra"}}).raise_for_status()
 
 
-def server_side(url: str) -> list[float]:
+def server_side(url: str) -> Tally:
     """The durations of the requests the server's journal still holds (the last ones of the load), in seconds
-    as the tallies hold theirs."""
-    entries = httpx.get(url + "/_emulator/journal", auth=OWNER, timeout=60).json()
-    return [e["duration_ms"] / 1000 for e in entries]
+    as the tallies hold theirs, by the client kind that sends such a request."""
+    served = Tally()
+    for e in httpx.get(url + "/_emulator/journal", auth=OWNER, timeout=60).json():
+        path = e["url"].partition("?")[0]
+        if "/auth/" in path:
+            kind = "login"
+        elif "/requests/" in path:
+            kind = "poll"
+        elif e["method"] in ("POST", "DELETE"):
+            kind = "write"
+        else:
+            kind = "read"
+        served.latencies[kind].append(e["duration_ms"] / 1000)
+    return served
 
 
 def report(title: str, tally: Tally, seconds: float) -> None:
-    print(f"\n{title} ({seconds:.0f} s)")
+    """A table of `tally` by kind; `seconds` 0: no rates (a sample, not a run)."""
+
+    def rate(n: int) -> str:
+        return f"{n / seconds:.1f}" if seconds else "-"
+
+    print(f"\n{title}" + (f" ({seconds:.0f} s)" if seconds else ""))
     print(f"{'kind':<8} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     every: list[float] = []
     for kind in sorted(tally.latencies):
         lat = tally.latencies[kind]
         every += lat
         print(
-            f"{kind:<8} {len(lat):>9} {tally.errors[kind]:>7} {len(lat) / seconds:>8.1f} "
+            f"{kind:<8} {len(lat):>9} {tally.errors[kind]:>7} {rate(len(lat)):>8} "
             f"{pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f}"
         )
     errors = sum(tally.errors.values())
-    print(
-        f"{'all':<8} {len(every):>9} {errors:>7} {len(every) / seconds:>8.1f} {pct(every, 50):>8.2f} "
-        f"{pct(every, 99):>8.2f}"
-    )
+    print(f"{'all':<8} {len(every):>9} {errors:>7} {rate(len(every)):>8} {pct(every, 50):>8.2f} {pct(every, 99):>8.2f}")
     for kind, samples in tally.samples.items():
         for s in samples:
             print(f"  {kind} error: {s}")
@@ -319,7 +340,7 @@ def main() -> int:
 
         tally = Tally()
         until = time.time() + args.duration
-        rss_start = rss_mb(server.pid)
+        rss_start, cpu_start = rss_mb(server.pid), cpu_seconds(server.pid)
         # each client in a process of its own: client threads would share one interpreter lock and measure
         # their wait for it as the server's latency
         jobs = [kinds[k] for k in args.clients]
@@ -335,7 +356,7 @@ def main() -> int:
                     rss_at.append(rss_mb(server.pid))
             for f in futures:
                 tally.merge(f.result())
-        rss_end = rss_mb(server.pid)
+        rss_end, cpu_used = rss_mb(server.pid), cpu_seconds(server.pid) - cpu_start
         served = server_side(url)
         paced = f"each paced at {args.rate:g}/s" if args.rate else "unpaced"
         report(
@@ -345,11 +366,10 @@ def main() -> int:
         )
         idle_p50 = pct(idle.latencies["idle"], 50)
         load_p99 = pct([x for v in tally.latencies.values() for x in v], 99)
-        print(
-            f"\nthe server's own time for the last {len(served)} requests of the load: p50 {pct(served, 50):.2f} ms,"
-            f" p99 {pct(served, 99):.2f} ms"
-        )
+        report("the server's own time for the last requests of the load (its journal; DNS is not in it)", served, 0)
         print(f"a 5 ms sleep on the clients' CPUs woke late by: p50 {pct(late, 50):.2f} ms, p99 {pct(late, 99):.2f} ms")
+        # how busy the server was: at a given load, the queue a request waits in grows with this share
+        print(f"the server's CPU time during the load: {cpu_used / args.duration * 100:.0f} % of one CPU")
         print(f"RSS MB: start {rss_start:.1f}, each tenth {' '.join(f'{r:.0f}' for r in rss_at)}, end {rss_end:.1f}")
         print(f"p99 under load / idle p50: {load_p99 / idle_p50:.1f}x")
         return 1 if sum(tally.errors.values()) else 0
