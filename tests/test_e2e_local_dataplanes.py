@@ -325,6 +325,25 @@ def test_a_mariadb_server_that_cannot_bind_its_port_fails_at_once_saying_why(tmp
 
 
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_a_redis_server_that_cannot_bind_its_port_fails_at_once_saying_why(tmp_path):
+    """Daemonized, it exited after its parent said it started, and the start waited its whole timeout."""
+    from ionos_emulator.dataplanes.local.redis import TIMEOUT as REDIS_TIMEOUT
+
+    home = tmp_path / "c1"
+    home.mkdir()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        REDIS.create(home, port, "Secret-Pass-123")
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="(?s)exited.*(Address already in use|Could not create server TCP)"):
+            REDIS.start(home, port)
+        assert time.monotonic() - started < REDIS_TIMEOUT / 2
+    assert not REDIS.running(home)
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 def test_a_redis_server_is_running_when_its_start_returns_and_gone_after_its_stop(tmp_path):
     """Redis may listen before it writes its pid file: a start that returned on the open port left a server
     that `running` denied (a second one was started for the cluster) and a stop could not find (it stayed)."""

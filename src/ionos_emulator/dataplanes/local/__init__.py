@@ -26,6 +26,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -106,6 +107,44 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.02)
 
 
+_STARTED: dict[int, subprocess.Popen] = {}  # the servers this process started (start_process), by pid
+
+
+def start_process(argv: list[str], ready: Callable[[], bool], log: Path, seconds: float, what: str) -> None:
+    """Starts a server in a session of its own (a Ctrl-C reaches the emulator only; it outlives the emulator)
+    and waits until `ready()`. A server that exits first fails the start at once, not after the whole wait,
+    and the error ends with its log, which says why (a port taken, a data dir refused)."""
+    server = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    _STARTED[server.pid] = server  # kept: process_alive asks it (and it reaps the server once it exits)
+
+    def up() -> bool:
+        if server.poll() is not None:
+            raise RuntimeError(f"{Path(argv[0]).name} exited with {server.returncode}")
+        return ready()
+
+    try:
+        wait_until(up, seconds, what)
+    except RuntimeError as e:
+        if server.poll() is None:  # never ready: not left behind holding its port and data dir
+            server.kill()
+            server.wait()
+        _STARTED.pop(server.pid, None)
+        raise RuntimeError(f"{e} (its log ends: {log_tail(log)})") from None
+
+
+def log_tail(log: Path, chars: int = 400) -> str:
+    try:
+        return log.read_text(errors="replace")[-chars:].strip() or "(empty)"
+    except OSError:
+        return "(no log)"
+
+
 def pid_alive(pidfile: Path) -> int | None:
     """The pid the file names while that process lives (a child of ours that ended is reaped here)."""
     try:
@@ -116,6 +155,12 @@ def pid_alive(pidfile: Path) -> int | None:
 
 
 def process_alive(pid: int) -> bool:
+    started = _STARTED.get(pid)
+    if started is not None:
+        if started.poll() is None:
+            return True
+        _STARTED.pop(pid, None)
+        return False
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..mariadb import Server
-from . import HOST, binary, pid_alive, port_open, stop_pid, wait_until, write_private
+from . import HOST, binary, pid_alive, port_open, start_process, stop_pid, write_private
 
 ADMIN = "emulator"
 TIMEOUT = 60  # seconds to create, start or stop
@@ -64,7 +64,7 @@ class MariaDB:
         )
 
     def start(self, home: Path, port: int) -> None:
-        server = subprocess.Popen(
+        start_process(
             [
                 binary("mariadbd", "/usr/sbin") or "mariadbd",
                 "--no-defaults",
@@ -78,24 +78,11 @@ class MariaDB:
                 "--skip-name-resolve",
                 *self._as_user(),
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # not in the emulator's process group: a Ctrl-C reaches the emulator only
+            lambda: port_open(port),
+            home / "server.log",
+            TIMEOUT,
+            f"MariaDB listening on {HOST}:{port}",
         )
-        log = home / "server.log"
-
-        def listening() -> bool:
-            if server.poll() is not None:  # it gave up: say why now, not after the whole timeout
-                raise RuntimeError(f"mariadbd exited with {server.returncode}")
-            return port_open(port)
-
-        try:
-            wait_until(listening, TIMEOUT, f"MariaDB listening on {HOST}:{port}")
-        except RuntimeError as e:
-            if server.poll() is None:  # never listening: not left behind holding its data dir
-                server.kill()
-            raise RuntimeError(f"{e} (its log ends: {_tail(log)})") from None
 
     def running(self, home: Path) -> bool:
         return pid_alive(home / "mariadb.pid") is not None
@@ -105,13 +92,6 @@ class MariaDB:
 
     def client(self, port: int, secret: str) -> Server:
         return Server(f"mysql://{ADMIN}:{secret}@{HOST}:{port}")
-
-
-def _tail(log: Path, chars: int = 400) -> str:
-    try:
-        return log.read_text(errors="replace")[-chars:].strip() or "(empty)"
-    except OSError:
-        return "(no log)"
 
 
 KIND = MariaDB()
