@@ -118,18 +118,19 @@ class WebPlanes:
         host = host_of(scope)
         if not host or host in self.api_hosts or host == "localhost" or webhosts.is_address(host):
             return None
-        if not await self._in_pool(self._answered, host):
+        row = await self._in_pool(self._answering, host)
+        if row is None:
             return None
-        return self._by_host(host), path
+        return self._by_host(host, found=row), path  # served by the row found here: one lookup, one settle
 
     async def _in_pool(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.emu.pool, fn, *args)
 
-    def _answered(self, host: str) -> bool:
-        """Whether a gateway or distribution answers for the host now (in the pool)."""
+    def _answering(self, host: str) -> Row | None:
+        """The gateway or distribution that answers for the host now, if any (in the pool)."""
         if webhosts.owner(self.emu.store, host) is None:  # API traffic under another name: one key lookup
-            return False
-        return self._owner(host) is not None
+            return None
+        return self._owner(host)
 
     def _owner(self, host: str) -> Row | None:
         """What answers for the host, due requests settled first (in the pool): a resource whose deletion has
@@ -156,9 +157,11 @@ class WebPlanes:
         except Exception:  # completing other requests must never fail this one
             log.exception("settling requests failed")
 
-    def _by_host(self, host: str, cdn_only: bool = False) -> Serve:
+    def _by_host(self, host: str, cdn_only: bool = False, found: Row | None = None) -> Serve:
+        """Serves what answers for the host: `found` when `find` looked it up already, else looked up now."""
+
         async def serve(req: WebRequest, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-            row = await self._in_pool(self._owner, host)
+            row = found if found is not None else await self._in_pool(self._owner, host)
             if cdn_only or (row is not None and row.kind == "cdn.distribution"):
                 await self.cdn.serve(req, row if row is not None and row.kind == "cdn.distribution" else None, send)
             else:
