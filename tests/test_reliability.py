@@ -441,3 +441,28 @@ def test_a_remembered_password_match_accepts_nothing_else():
     assert not check_password("wrong-password", stored)
     assert not check_password("right-password", hash_password("another-password"))  # a changed password
     assert not check_password("right-password ", stored)
+
+
+def test_the_store_closes_only_after_a_checkpoint_in_progress_ends(private):
+    """At shutdown the store's connections are closed; the ticker's checkpoint ran on a thread nobody waited
+    for, and a connection closed under its statement crashed the interpreter (a segfault in CI)."""
+    emu = private()
+    store = emu.app.store
+    real_checkpoint, real_close = store.checkpoint, store.close
+    running, times = threading.Event(), {}
+
+    def slow_checkpoint() -> None:
+        running.set()
+        time.sleep(0.5)  # a checkpoint of a large WAL on a slow disk
+        real_checkpoint()
+        times.setdefault("checkpoint ended", time.monotonic())
+
+    def close() -> None:
+        times["closed"] = time.monotonic()
+        real_close()
+
+    store.checkpoint, store.close = slow_checkpoint, close
+    assert running.wait(5), "the ticker never checkpointed"
+    emu.stop()
+    assert "closed" in times and "checkpoint ended" in times, times
+    assert times["closed"] >= times["checkpoint ended"]

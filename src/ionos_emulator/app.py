@@ -57,6 +57,7 @@ class Emulator:
         # password hash, a data plane) holds one thread, never the loop; the store gives each thread its own
         # connection and serialises write transactions
         self.pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="request")
+        self.checkpointer = ThreadPoolExecutor(1, thread_name_prefix="checkpoint")  # the ticker's, off the pool
         self.mounts = Mounts(build_apis())
         # the store keeps what the APIs count (the Cloud API's contract usage) with every write
         counts = {kind: count for api in self.mounts.apis for kind, count in api.counts.items()}
@@ -270,10 +271,19 @@ class Emulator:
                     self.dns_server.close()
                 for fleet in local_fleets(self.settings):  # started again with the emulator
                     fleet.stop_all()
-                await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)  # requests finish
+                # every thread that may be running a statement finishes before the store closes the connections:
+                # one closed under a running statement crashed the interpreter (CI: the ticker's checkpoint)
+                await asyncio.get_running_loop().run_in_executor(None, self._drain_threads)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _drain_threads(self) -> None:
+        """Waits for the requests, the ticker's checkpoint and the DNS server's answers in progress (at shutdown)."""
+        self.pool.shutdown()
+        self.checkpointer.shutdown()
+        if self.dns_server:
+            self.dns_server.pool.shutdown()
 
     async def _start_https(self) -> None:
         """With --tls: HTTPS beside HTTP, a second uvicorn server on this event loop serving this same app (one
@@ -311,7 +321,7 @@ class Emulator:
                 # it, waiting for its data plane's follow-up, instead of finding the cluster still busy
                 await loop.run_in_executor(self.pool, lambda: self.lifecycle.settle(grace=TICK_GRACE))
                 # the WAL into the database file here, on a thread of its own, not in some request's commit
-                await loop.run_in_executor(None, self.store.checkpoint)
+                await loop.run_in_executor(self.checkpointer, self.store.checkpoint)
             except ApiError as e:  # the database is away (503): said once per tick, without a traceback
                 log.warning("settling requests failed: %s", e.message)
             except Exception:  # a busy database must not stop the ticker
