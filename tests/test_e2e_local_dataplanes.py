@@ -344,6 +344,18 @@ def test_a_redis_server_that_cannot_bind_its_port_fails_at_once_saying_why(tmp_p
 
 
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_what_a_server_prints_before_its_log_opens_is_in_the_error(tmp_path):
+    """Redis reports a bad config file on its terminal, not in its log file."""
+    home = tmp_path / "c1"
+    home.mkdir()
+    REDIS.create(home, 0, "Secret-Pass-123")
+    with (home / "redis.conf").open("a") as conf:
+        conf.write("no-such-directive yes\n")
+    with pytest.raises(RuntimeError, match="(?s)exited.*FATAL CONFIG FILE ERROR.*no-such-directive"):
+        REDIS.start(home, 0)
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 def test_a_redis_server_is_running_when_its_start_returns_and_gone_after_its_stop(tmp_path):
     """Redis may listen before it writes its pid file: a start that returned on the open port left a server
     that `running` denied (a second one was started for the cluster) and a stop could not find (it stayed)."""

@@ -113,14 +113,16 @@ _STARTED: dict[int, subprocess.Popen] = {}  # the servers this process started (
 def start_process(argv: list[str], ready: Callable[[], bool], log: Path, seconds: float, what: str) -> None:
     """Starts a server in a session of its own (a Ctrl-C reaches the emulator only; it outlives the emulator)
     and waits until `ready()`. A server that exits first fails the start at once, not after the whole wait,
-    and the error ends with its log, which says why (a port taken, a data dir refused)."""
-    server = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    and the error ends with its log, which says why (a port taken, a data dir refused). What it prints before
+    it opens that log (Redis: a bad config file) is appended to the same file."""
+    with open(log, "ab") as early:
+        server = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=early,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     _STARTED[server.pid] = server  # kept: process_alive asks it (and it reaps the server once it exits)
 
     def up() -> bool:
